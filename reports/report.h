@@ -1,0 +1,259 @@
+/*
+ * report.h - results of a clustersim run, and the writers that show them:
+ * JUnit XML (atomic), TAP 14 (streaming), a live terminal view, and a
+ * self-contained HTML page with one SVG timeline per run.
+ *
+ * The harness fills a report_t while it runs:
+ *
+ *   report_new(&r, &run_info);
+ *   report_case_add(r, &case_info, &c);        scenario x target starts
+ *   report_event_add(c, &ev);  ...             timeline of the running attempt
+ *   report_attempt_add(c, &result);            the attempt ended
+ *   report_attempt_start(c);  ...              --repeat: the next attempt
+ *   report_junit_write(r, path);               at the end, or on SIGINT/SIGTERM
+ *   report_free(r);
+ *
+ * A case whose current attempt has not ended (report_case_add or
+ * report_attempt_start without a report_attempt_add after it) is
+ * "interrupted": every writer shows it as an error with the reason given to
+ * report_interrupt() (or "interrupted before it finished"). So the harness's
+ * shutdown path, running on its libuv loop (uv_signal_t, never inside a
+ * signal handler), only calls report_interrupt() and the writers.
+ *
+ * Conventions:
+ * - Functions return 0 or a negative UV_E* code (UV_ENOMEM, UV_EINVAL, or
+ *   the errno of a failed file operation as -errno).
+ * - Every string passed in is borrowed and copied; the caller keeps it.
+ *   Strings may hold any bytes: writers remove ANSI escape sequences and show
+ *   other control characters and invalid UTF-8 as \xNN, so output files are
+ *   always well-formed.
+ * - One thread: a report and its writers belong to the caller's loop.
+ * - Library code never prints, except the TAP and terminal writers, which
+ *   write to the FILE * they are given.
+ *
+ * Outcome mapping (documented in docs/reports.md):
+ *   pass          JUnit pass                   TAP ok
+ *   fail          <failure type="fail">        TAP not ok
+ *   timeout       <failure type="timeout">     TAP not ok   (never a pass)
+ *   error         <error type="error">         TAP not ok
+ *   interrupted   <error type="interrupted">   TAP not ok
+ *   skip          <skipped>                    TAP ok # SKIP
+ *   inconclusive  <skipped type=inconclusive>  TAP ok # SKIP inconclusive
+ *   flaky         pass + <flakyFailure>/<flakyError> per bad attempt
+ *                 (Surefire shape; consumers count it as passing)
+ */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <uv.h>
+
+typedef struct report_s report_t;
+typedef struct report_case_s report_case_t;
+
+/* ---------------------------------------------------------------------- */
+/* The model                                                               */
+
+typedef enum {
+  REPORT_PASS = 0,
+  REPORT_FAIL,          /* an expectation or invariant broke */
+  REPORT_INCONCLUSIVE,  /* ran, but could not decide (e.g. no load served) */
+  REPORT_ERROR,         /* invalid scenario, or the harness could not run it */
+  REPORT_SKIP,
+  REPORT_TIMEOUT,       /* a failure: the run did not finish in time */
+  REPORT_OUTCOME_MAX
+} report_outcome_t;
+
+/* A case's verdict over all its attempts (report_case_verdict). */
+typedef enum {
+  REPORT_V_PASS = 0,
+  REPORT_V_FAIL,
+  REPORT_V_TIMEOUT,
+  REPORT_V_ERROR,
+  REPORT_V_INTERRUPTED, /* the current attempt never ended */
+  REPORT_V_SKIP,
+  REPORT_V_INCONCLUSIVE,
+  REPORT_V_FLAKY,       /* some attempt was bad, and the last one passed */
+  REPORT_V_MAX
+} report_verdict_t;
+
+/* Run-level facts. Every field may be NULL/0; hostname defaults to
+ * gethostname(), start_unix_ns to the current wall clock. */
+typedef struct {
+  const char *name;          /* JUnit testsuites@name; default "clustersim" */
+  const char *command_line;  /* how the run was started */
+  const char *hostname;
+  const char *targets;       /* e.g. "builtin,node" (informational) */
+  const char *shard;         /* "I/N" for --shard runs, else NULL */
+  uint64_t seed;             /* the run's seed */
+  int64_t start_unix_ns;     /* wall clock at start; 0 = now */
+  /* JUnit strictly as jenkinsci/xunit-plugin's junit-10.xsd: no testcase
+   * file/line attributes and no testcase <properties> (the replay command
+   * and seed stay in system-out and in the suite properties). */
+  bool junit_strict;
+} report_run_info_t;
+
+/* One scenario on one target, as it starts. Only scenario and target are
+ * required. */
+typedef struct {
+  const char *scenario;         /* scenario name, e.g. "rolling-restart" */
+  const char *file;             /* scenario file, as given on the command line */
+  unsigned line;                /* 1-based line of the scenario (0: unknown) */
+  const char *target;           /* "builtin", "node", "exec:CMD" */
+  const char *runtime;          /* e.g. "node", "clustersim" */
+  const char *runtime_version;  /* e.g. "v20.20.2" */
+  uint64_t seed;
+  const char *replay;           /* a shell command that replays this case */
+  const char *const *tags;      /* NULL-terminated, or NULL */
+  int64_t start_unix_ns;        /* 0 = now */
+} report_case_info_t;
+
+/* How one attempt ended. */
+typedef struct {
+  report_outcome_t outcome;
+  const char *reason;       /* one line: failure@message, TAP description */
+  const char *detail;       /* full diagnostic (multi-line), or NULL */
+  const char *output;       /* trace excerpt and logs: system-out */
+  double duration_s;
+  /* Index (0-based, in report_event_add order within this attempt) of the
+   * event at which the failed expectation was detected, or -1. */
+  int64_t failed_event;
+} report_result_t;
+
+#define REPORT_LANE_PRIMARY 0   /* lanes >= 1 are worker ids */
+#define REPORT_LANE_HARNESS (-1) /* harness, load generator */
+
+#define REPORT_EVENT_FAULT          0x1u /* a fault the harness injected */
+#define REPORT_EVENT_FAILED_REQUEST 0x2u /* a request/connection that failed */
+#define REPORT_EVENT_VIOLATION      0x4u /* an expectation broke here */
+
+/* One timeline mark. */
+typedef struct {
+  uint64_t t_ns;        /* CLOCK_MONOTONIC ns, as in the trace */
+  int lane;             /* REPORT_LANE_PRIMARY, worker id, or _HARNESS */
+  const char *kind;     /* "fork", "online", "exit", "fault", "request"... */
+  const char *label;    /* short text shown on hover, may be NULL */
+  unsigned flags;       /* REPORT_EVENT_* */
+} report_event_t;
+
+/* Creates an empty report. The caller owns *out (report_free). */
+int report_new(report_t **out, const report_run_info_t *info);
+void report_free(report_t *r);
+
+/* Starts a case and its first attempt. *out is owned by r and stays valid
+ * until report_free. Cases keep the order in which they were added. */
+int report_case_add(report_t *r, const report_case_info_t *info,
+                    report_case_t **out);
+
+/* Adds a mark to the timeline of the case's current attempt (the one
+ * running, or, after report_attempt_add, the one that ended last). */
+int report_event_add(report_case_t *c, const report_event_t *ev);
+
+/* Ends the current attempt with its result. UV_EINVAL when no attempt is
+ * running. */
+int report_attempt_add(report_case_t *c, const report_result_t *res);
+
+/* Starts another attempt of the same case (--repeat). UV_EBUSY when one is
+ * still running. */
+int report_attempt_start(report_case_t *c);
+
+/* Marks the run interrupted: running attempts are then shown as errors with
+ * this reason (e.g. "interrupted by SIGTERM"). May be called more than once;
+ * the last reason wins. */
+int report_interrupt(report_t *r, const char *reason);
+
+report_verdict_t report_case_verdict(const report_case_t *c);
+const char *report_verdict_name(report_verdict_t v);  /* "pass", "flaky"... */
+
+/* Totals over all cases, by verdict, in JUnit's terms. */
+typedef struct {
+  unsigned cases;
+  unsigned by_verdict[REPORT_V_MAX];
+  unsigned passed;    /* pass + flaky */
+  unsigned failures;  /* fail + timeout */
+  unsigned errors;    /* error + interrupted */
+  unsigned skipped;   /* skip + inconclusive */
+} report_counts_t;
+
+void report_counts_get(const report_t *r, report_counts_t *out);
+
+/* ---------------------------------------------------------------------- */
+/* JUnit XML                                                               */
+
+/* Writes the whole report to path through a temporary file in the same
+ * directory and rename(2), so readers never see a partial file. Safe to call
+ * repeatedly (e.g. after each case, and again on SIGINT). */
+int report_junit_write(const report_t *r, const char *path);
+
+/* Merges JUnit files (ours or any tool's: a <testsuites> or a <testsuite>
+ * root) into one <testsuites> at output, atomically. Every testsuite is kept;
+ * counts are recomputed from the testcases. */
+int report_junit_merge(const char *const *inputs, size_t n,
+                       const char *output);
+
+/* ---------------------------------------------------------------------- */
+/* TAP 14 (streaming: one test point per case as it ends)                  */
+
+typedef struct report_tap_s report_tap_t;
+
+/* Prints "TAP version 14" and, when planned > 0, the plan. The caller owns
+ * *out; out is borrowed and must outlive the writer. */
+int report_tap_new(report_tap_t **out, FILE *f, unsigned planned);
+/* Prints the test point of an ended (or interrupted) case, with a YAML
+ * diagnostic block for anything but a pass or skip. */
+int report_tap_case(report_tap_t *t, const report_case_t *c);
+/* Prints the plan when none was printed first, then a "# " summary line. */
+int report_tap_end(report_tap_t *t);
+/* Prints "Bail out! reason" (harness errors that stop the run). */
+int report_tap_bail(report_tap_t *t, const char *reason);
+void report_tap_free(report_tap_t *t);
+
+/* ---------------------------------------------------------------------- */
+/* Terminal view                                                           */
+
+typedef struct report_term_s report_term_t;
+
+#define REPORT_TERM_AUTO   0u  /* TTY and colours from isatty(), NO_COLOR */
+#define REPORT_TERM_TTY    1u  /* force the redrawn progress line */
+#define REPORT_TERM_PLAIN  2u  /* force line-per-case output */
+#define REPORT_TERM_COLOR  4u  /* force colours */
+#define REPORT_TERM_NOCOLOR 8u /* never colours */
+
+/* A progress view on f for a run of `total` cases (0 = unknown), started at
+ * now_ns (uv_hrtime()). On a TTY the progress line
+ * "[done/total] N failed | running: a, b | 12.3s" is redrawn in place; on
+ * anything else one plain line per finished case. Times are passed in so
+ * that the view is deterministic. The caller owns *out; f is borrowed. */
+int report_term_new(report_term_t **out, FILE *f, unsigned total,
+                    unsigned flags, uint64_t now_ns);
+int report_term_case_start(report_term_t *t, const report_case_t *c,
+                           uint64_t now_ns);
+int report_term_case_end(report_term_t *t, const report_case_t *c,
+                         uint64_t now_ns);
+/* Redraws the progress line (call from a uv_timer, e.g. every 200 ms). */
+int report_term_tick(report_term_t *t, uint64_t now_ns);
+/* Clears the progress line and prints the summary: counts, then each bad
+ * case with its reason and replay command. */
+int report_term_summary(report_term_t *t, const report_t *r, uint64_t now_ns);
+void report_term_free(report_term_t *t);
+
+/* ---------------------------------------------------------------------- */
+/* HTML                                                                    */
+
+/* One self-contained page (inline CSS, SVG and a small script; no network):
+ * a table of scenarios by target, then for every attempt a timeline with
+ * one lane for the primary and one per worker. Atomic like the JUnit file. */
+int report_html_write(const report_t *r, const char *path);
+
+/* ---------------------------------------------------------------------- */
+/* Command line                                                            */
+
+/* `clustersim report merge A.xml B.xml ... -o ALL.xml`; argv[0] is
+ * "report". Messages go to stderr. Returns the process exit code:
+ * 0 done, 2 usage error, 1 failure. */
+int report_cli_main(int argc, char **argv);
+
+#endif
