@@ -1,0 +1,86 @@
+/*
+ * http-private.h - what the group, the connection and the response
+ * formatter share inside http/. Not installed, not for other modules.
+ */
+#ifndef HTTP_PRIVATE_H
+#define HTTP_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <http_parser.h>
+#include <uv.h>
+
+#include "http.h"
+
+typedef struct http_conn_s http_conn_t;
+
+struct http_group_s {
+  uv_loop_t *loop;
+  http_opts_t opts;
+  /* Only closed, never started: its close callback is how the group's own
+   * close callback reaches the loop when no connection is left. */
+  uv_idle_t closer;
+  http_conn_t *conns;       /* doubly linked, newest first */
+  bool closing;
+  bool closer_closing;
+  http_group_close_cb close_cb;
+  void *close_arg;
+  http_stats_t stats;
+  /* One process, one loop: reads are parsed before the next read, so one
+   * buffer serves every connection of the group. */
+  char rbuf[64 * 1024];
+};
+
+/* One queued response. */
+typedef struct {
+  uint64_t ready_at;        /* loop time (ms) when it may be written */
+  unsigned short status;    /* 200 or 400 */
+  bool keep_alive;
+  bool head;                /* HEAD request: no body */
+} http_entry_t;
+
+struct http_conn_s {
+  http_group_t *group;
+  http_conn_t *prev, *next;
+  uv_tcp_t *tcp;            /* NULL once released */
+  void *saved_data;         /* tcp->data at serve time */
+  uv_timer_t timer;         /* delay, keep-alive, request and linger */
+  http_parser parser;
+  unsigned refs;            /* timer + outstanding requests on tcp */
+  unsigned writes;          /* writes not yet called back */
+  http_entry_t queue[HTTP_MAX_BACKLOG];
+  unsigned q_head, q_len;
+  char *rbuf;               /* unparsed bytes kept while parsing paused */
+  size_t roff, rlen;
+  bool in_message;          /* a request has begun but is not complete */
+  bool ending;              /* no further request will be answered */
+  bool closing;             /* the group is closing gracefully */
+  bool shutting;            /* shutdown issued: the last response is out */
+  bool lingering;           /* TCP kind: waiting for the peer's end */
+  bool peer_ended;          /* EOF read */
+  bool connect;             /* a CONNECT request arrived */
+  bool reading;
+  bool paused;
+  bool busy_counted;
+  uv_shutdown_t shutdown_req;
+};
+
+/* http-conn.c */
+int http_conn_start(http_group_t *group, uv_tcp_t *tcp);
+/* Ends the connection gracefully (group close). */
+void http_conn_close_gracefully(http_conn_t *conn);
+/* Ends the connection at once. */
+void http_conn_destroy(http_conn_t *conn);
+
+/* http-group.c: a connection has been freed. */
+void http_group_conn_gone(http_group_t *group, http_conn_t *conn);
+
+/* http-response.c: formats a response into buf; returns its length or 0
+ * when it does not fit. */
+size_t http_response_format(char *buf, size_t size, unsigned status,
+                            unsigned worker_id, bool keep_alive, bool head,
+                            unsigned keepalive_timeout_ms);
+size_t http_response_format_tcp(char *buf, size_t size, unsigned worker_id);
+
+#endif /* HTTP_PRIVATE_H */
