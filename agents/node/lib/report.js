@@ -1,0 +1,58 @@
+'use strict';
+// Turns every `cluster` and Worker event into a protocol event (docs/protocol.md
+// §3), with the worker's flags sampled inside the listener itself.
+
+const cluster = require('node:cluster');
+
+function flags(worker) {
+  const ead = worker.exitedAfterDisconnect;
+  const pid = worker.process && worker.process.pid;
+  return {
+    worker: worker.id,
+    pid: pid === undefined ? null : pid,
+    ead: ead === undefined ? null : ead,
+    connected: worker.isConnected(),
+    dead: worker.isDead(),
+    member: cluster.workers !== undefined && cluster.workers[worker.id] === worker,
+    state: worker.state,
+  };
+}
+
+function address(a) {
+  const v = (x) => (x === undefined ? null : x);
+  return { addressType: v(a.addressType), address: v(a.address), port: v(a.port), fd: v(a.fd) };
+}
+
+function errorInfo(err) {
+  return { code: err && err.code !== undefined ? err.code : null, message: String(err && err.message) };
+}
+
+// `send` receives finished protocol objects. The cluster listeners must be
+// installed before any policy's, so that a policy's reaction to an event is
+// reported after the event itself.
+function installClusterReporters(send) {
+  const ev = (event, worker, extra) =>
+    send({ type: 'event', event, emitter: 'cluster', ...flags(worker), ...extra });
+  cluster.on('setup', () => send({ type: 'event', event: 'setup', emitter: 'cluster' }));
+  cluster.on('fork', (w) => ev('fork', w));
+  cluster.on('online', (w) => ev('online', w));
+  cluster.on('listening', (w, a) => ev('listening', w, { address: address(a) }));
+  cluster.on('message', (w, m) => ev('message', w, { message: m }));
+  cluster.on('disconnect', (w) => ev('disconnect', w));
+  cluster.on('exit', (w, code, signal) => ev('exit', w, { code, signal }));
+}
+
+// Must run synchronously after cluster.fork() returns: Node emits nothing on
+// the Worker before the next tick, so no event can be missed.
+function watchWorker(worker, send) {
+  const ev = (event, extra) =>
+    send({ type: 'event', event, emitter: 'worker', ...flags(worker), ...extra });
+  worker.on('online', () => ev('online'));
+  worker.on('listening', (a) => ev('listening', { address: address(a) }));
+  worker.on('message', (m) => ev('message', { message: m }));
+  worker.on('disconnect', () => ev('disconnect'));
+  worker.on('exit', (code, signal) => ev('exit', { code, signal }));
+  worker.on('error', (err) => ev('error', { error: errorInfo(err) }));
+}
+
+module.exports = { flags, installClusterReporters, watchWorker };

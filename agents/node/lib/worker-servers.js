@@ -1,0 +1,74 @@
+'use strict';
+// The worker agent's servers (docs/protocol.md §4.1): plain node:http and
+// node:net servers; sharing them is node:cluster's business.
+
+const http = require('node:http');
+const net = require('node:net');
+
+function reply(id) {
+  return `worker ${id === null ? 0 : id}\n`;
+}
+
+function createServer(spec, id) {
+  if (spec.kind === 'http') {
+    return http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'X-Worker': String(id) });
+      res.end(reply(id));
+    });
+  }
+  return net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.end(reply(id));
+  });
+}
+
+// `observe(what, extra)` reports to the harness; `onFirstListening(server)`
+// runs inside the listen callback of server 0, before node:cluster's own
+// 'listening' listener (net.Server.listen adds the callback first).
+function startServers(specs, id, observe, onFirstListening) {
+  const servers = specs.map((spec, index) => {
+    const server = createServer(spec, id);
+    const rec = { server, index, closing: false };
+    if (spec.max_connections > 0) server.maxConnections = spec.max_connections;
+    if (spec.close_delay_ms > 0) {
+      // A slow close: node:cluster's disconnect calls server.close() too, so
+      // the delay applies to every way the server is closed.
+      const close = server.close;
+      server.close = function delayedClose(cb) {
+        setTimeout(() => close.call(server, cb), spec.close_delay_ms);
+        return server;
+      };
+    }
+    const close = server.close;
+    server.close = function markedClose(cb) {
+      rec.closing = true;
+      return close.call(server, cb);
+    };
+    server.on('close', () => observe('server-close', { index }));
+    // Reported rather than thrown, so that a failed listen is an observation
+    // and not an uncaught error that exits the worker.
+    server.on('error', (err) => observe('server-error', { index, code: err.code || null, message: err.message }));
+    const opts = { port: spec.port, exclusive: spec.exclusive };
+    if (spec.host !== null) opts.host = spec.host;
+    server.listen(opts, () => {
+      observe('listening', { index, port: server.address().port });
+      if (index === 0 && onFirstListening) onFirstListening(server);
+    });
+    return rec;
+  });
+
+  return {
+    // Closes every server not already closing; returns how many it closed.
+    closeAll() {
+      let n = 0;
+      for (const rec of servers) {
+        if (rec.closing) continue;
+        rec.server.close();
+        n++;
+      }
+      return n;
+    },
+  };
+}
+
+module.exports = { startServers };

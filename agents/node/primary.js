@@ -1,0 +1,105 @@
+'use strict';
+// clustersim primary agent for the `node` target: owns a real node:cluster
+// primary and speaks docs/protocol.md on $CLUSTERSIM_CONTROL. It translates
+// commands into cluster API calls and cluster events into protocol events;
+// all cluster behaviour is Node's own.
+
+const cluster = require('node:cluster');
+const { connect, parseCommand } = require('./lib/control');
+const { installClusterReporters } = require('./lib/report');
+const { createState } = require('./lib/primary-state');
+const { createRespawn } = require('./lib/respawn');
+const { createHeartbeat } = require('./lib/heartbeat');
+const { createMetrics } = require('./lib/metrics');
+const { createShutdown } = require('./lib/shutdown');
+const { createRollingRestart } = require('./lib/rolling-restart');
+const { createCommands } = require('./lib/commands');
+
+// Losing the harness means nobody is left to end the workers: give them this
+// long to leave gracefully before SIGKILL.
+const LOST_CONTROL_GRACE_MS = 1000;
+
+function runtimeName() {
+  if (process.versions.bun) return 'bun';
+  if (process.versions.deno) return 'deno';
+  return 'node';
+}
+
+function main() {
+  const path = process.env.CLUSTERSIM_CONTROL;
+  if (!cluster.isPrimary) {
+    process.stderr.write('clustersim primary agent: started as a cluster worker\n');
+    process.exit(2);
+  }
+  if (!path) {
+    process.stderr.write('clustersim primary agent: CLUSTERSIM_CONTROL is not set\n');
+    process.exit(2);
+  }
+
+  let control = null;
+  const send = (obj) => control !== null && control.send(obj);
+  // Reporters first: every policy listener added later runs after them.
+  installClusterReporters(send);
+  const state = createState(send);
+  const respawn = createRespawn(state);
+  const heartbeat = createHeartbeat(state);
+  const metrics = createMetrics(state);
+  const rolling = createRollingRestart(state);
+
+  let exiting = false;
+  function exit(code) {
+    if (exiting) return;
+    exiting = true;
+    metrics.close();
+    const bye = () => process.exit(code);
+    if (control && !control.closed) control.end(bye);
+    else bye();
+  }
+
+  const shutdown = createShutdown(state, {
+    stopPolicies() {
+      respawn.cancel();
+      heartbeat.stop();
+      rolling.abort();
+    },
+    exit,
+  });
+  const commands = createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling });
+
+  function onLine(line) {
+    const parsed = line === null ? { error: 'line too long', req: null } : parseCommand(line);
+    const reply = { type: 'reply', req: parsed.req };
+    if (parsed.error) return send({ ...reply, ok: false, error: parsed.error });
+    const handler = Object.hasOwn(commands, parsed.msg.cmd) ? commands[parsed.msg.cmd] : null;
+    if (!handler) return send({ ...reply, ok: false, error: `unknown command "${parsed.msg.cmd}"` });
+    let extras;
+    try {
+      extras = handler(parsed.msg);
+    } catch (err) {
+      return send({ ...reply, ok: false, error: String(err && err.message) });
+    }
+    send({ ...reply, ok: true, ...extras });
+  }
+
+  control = connect(path, {
+    onLine,
+    onConnect() {
+      send({ type: 'hello', role: 'primary', pid: process.pid, runtime: runtimeName(), version: process.version });
+    },
+    onClose() {
+      if (exiting) return;
+      if (!shutdown.start({ timeoutMs: LOST_CONTROL_GRACE_MS, report: false })) return;
+      process.stderr.write('clustersim primary agent: control socket lost, ending the cluster\n');
+    },
+  });
+
+  // Whatever ends this process, no worker may outlive it.
+  process.on('exit', () => state.killAll('SIGKILL'));
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`clustersim primary agent: ${err && err.stack}\n`);
+    state.killAll('SIGKILL');
+    process.exit(70);
+  });
+}
+
+main();

@@ -1,0 +1,115 @@
+'use strict';
+// clustersim worker agent for the `node` target: applies the behaviour in
+// $CLUSTERSIM_WORKER, reports observations and takes faults on
+// $CLUSTERSIM_CONTROL (docs/protocol.md §4). Runs without a control socket,
+// and outside a cluster too, where it just applies the behaviour.
+
+const cluster = require('node:cluster');
+const { connect, parseCommand } = require('./lib/control');
+const { parseBehaviour } = require('./lib/worker-behaviour');
+const { startServers } = require('./lib/worker-servers');
+const { createFaults } = require('./lib/worker-faults');
+
+// Bounds the wait for the control connection before the behaviour starts.
+const CONNECT_BOUND_MS = 1000;
+
+const id = cluster.worker ? cluster.worker.id : null;
+
+let behaviour;
+try {
+  behaviour = parseBehaviour(process.env.CLUSTERSIM_WORKER);
+} catch (err) {
+  process.stderr.write(`clustersim worker agent: ${err.message}\n`);
+  process.exit(2);
+}
+
+let control = null;
+function send(obj) {
+  if (control) control.send(obj);
+}
+function observe(what, extra) {
+  send({ type: 'observe', what, worker: id, pid: process.pid, ...extra });
+}
+
+// Pings first: they must be answered from the first moment, and never count
+// as user messages.
+let count = 0;
+process.on('message', (m) => {
+  if (m && m.clustersim === 'ping') {
+    if (process.connected) process.send({ clustersim: 'pong', n: m.n });
+    return;
+  }
+  observe('message', { message: m });
+  if (!process.connected) return;
+  if (behaviour.messages === 'echo') process.send({ echo: m });
+  else if (behaviour.messages === 'count') process.send({ count: ++count });
+  else if (behaviour.messages === 'reply') process.send({ reply: m });
+});
+
+for (const [sig, a] of Object.entries(behaviour.signals)) {
+  if (a.action === 'default') continue;
+  process.on(sig, () => {
+    observe('signal', { signal: sig });
+    if (a.exit !== undefined) process.exit(a.exit);
+  });
+}
+
+if (cluster.worker) cluster.worker.on('disconnect', () => observe('disconnect'));
+process.on('exit', (code) => observe('exiting', { code }));
+
+function applyAction(a, server) {
+  if (a.exit !== undefined) return process.exit(a.exit);
+  switch (a.action) {
+    case 'disconnect': return cluster.worker && cluster.worker.disconnect();
+    case 'kill': return cluster.worker && cluster.worker.kill();
+    case 'ipc-disconnect': return process.connected && process.disconnect();
+    case 'close': return server.close();
+  }
+}
+
+let servers = { closeAll: () => 0 };
+const held = [];
+const faults = createFaults(() => servers, held);
+
+function onCommand(line) {
+  const parsed = line === null ? { error: 'line too long', req: null } : parseCommand(line);
+  const refuse = (error) => send({ type: 'reply', req: parsed.req, ok: false, error });
+  if (parsed.error) return refuse(parsed.error);
+  const { cmd, req, ...params } = parsed.msg;
+  if (!Object.hasOwn(faults, cmd)) return refuse(`unknown fault "${cmd}"`);
+  let apply;
+  try {
+    apply = faults[cmd](parsed.msg);
+  } catch (err) {
+    return refuse(err.message);
+  }
+  observe('fault', { fault: cmd, ...params });
+  apply();
+}
+
+let started = false;
+function start() {
+  if (started) return;
+  started = true;
+  observe('started');
+  const onFirst = behaviour.on_listening && ((server) => {
+    observe('fault', { fault: 'on_listening', action: behaviour.on_listening.text });
+    applyAction(behaviour.on_listening, server);
+  });
+  const listen = () => {
+    servers = startServers(behaviour.servers, id, observe, onFirst);
+  };
+  if (behaviour.startup_delay_ms > 0) setTimeout(listen, behaviour.startup_delay_ms);
+  else listen();
+}
+
+if (process.env.CLUSTERSIM_CONTROL) {
+  // Unreferenced: the control socket must not keep a worker alive that Node
+  // would let exit.
+  control = connect(process.env.CLUSTERSIM_CONTROL, { onLine: onCommand, onConnect: start, ref: false });
+  control.send({ type: 'hello', role: 'worker', id, pid: process.pid });
+  control.socket.on('close', start);
+  setTimeout(start, CONNECT_BOUND_MS).unref();
+} else {
+  start();
+}
