@@ -1,0 +1,205 @@
+/*
+ * sim-internal.h - private declarations shared by the files of sim/.
+ *
+ * Names with a double underscore are library-private; nothing outside sim/
+ * may include this header.
+ */
+#ifndef SIM_INTERNAL_H
+#define SIM_INTERNAL_H
+
+#include <stddef.h>
+#include "sim.h"
+
+/* ---------------------------------------------------------------------- */
+/* Deferred calls: Node's process.nextTick, on the loop.                   */
+
+typedef void (*sim__tick_fn)(void *arg);
+
+typedef struct sim__tick_item_s {
+  sim__tick_fn fn;
+  void *arg;
+  struct sim__tick_item_s *next;
+} sim__tick_item_t;
+
+typedef struct {
+  uv_idle_t idle;
+  sim__tick_item_t *head;
+  sim__tick_item_t **tail;
+  int closing;
+} sim__tick_t;
+
+int sim__tick_init(uv_loop_t *loop, sim__tick_t *tick);
+/* Queue fn(arg) to run before the loop next blocks. UV_ENOMEM on OOM. */
+int sim__tick_defer(sim__tick_t *tick, sim__tick_fn fn, void *arg);
+/* Drop pending calls and close the idle handle; `cb` runs when closed. */
+void sim__tick_close(sim__tick_t *tick, uv_close_cb cb);
+
+/* ---------------------------------------------------------------------- */
+/* The IPC channel: Node's child_process channel (json serialization).     */
+
+typedef struct sim__channel_s sim__channel_t;
+
+/* A cluster message whose `ack` matches a message we sent with a reply
+ * callback. `msg` is borrowed; `handle` (rare) is owned by the callee.
+ * When the channel closes first, the callback runs once with msg NULL. */
+typedef void (*sim__ack_fn)(sim__channel_t *ch, const cJSON *msg,
+                            uv_stream_t *handle, void *arg);
+
+typedef struct {
+  /* A user message (not internal). `handle` owned by the callee. */
+  void (*message)(sim__channel_t *ch, const cJSON *msg, uv_stream_t *handle);
+  /* A NODE_CLUSTER message with no matching ack callback. */
+  void (*internal)(sim__channel_t *ch, const cJSON *msg, uv_stream_t *handle);
+  /* Node's 'disconnect' on the ChildProcess/process object. */
+  void (*disconnect)(sim__channel_t *ch);
+  /* Malformed input from the peer; reading has stopped. */
+  void (*error)(sim__channel_t *ch, int err, const char *code,
+                const char *text);
+  /* The pipe handle is closed; the channel memory may be released. */
+  void (*closed)(sim__channel_t *ch);
+} sim__channel_ops_t;
+
+typedef struct sim__send_s sim__send_t;
+typedef struct sim__ack_s sim__ack_t;
+typedef struct sim__rx_s sim__rx_t;
+
+struct sim__channel_s {
+  uv_pipe_t pipe;
+  void *data;
+  const sim__channel_ops_t *ops;
+  sim__tick_t *tick;
+  unsigned *seq;             /* the process's NODE_CLUSTER counter */
+
+  char *buf;                 /* bytes of an incomplete line */
+  size_t len;
+  size_t cap;
+
+  unsigned connected : 1;    /* Node's target.connected */
+  unsigned open : 1;         /* Node's target.channel != null */
+  unsigned pipe_closing : 1;
+  unsigned failed : 1;       /* malformed input seen */
+  unsigned queue_active : 1; /* Node's _handleQueue != null */
+
+  sim__send_t *queue;        /* sends held back until NODE_HANDLE_ACK */
+  sim__send_t **queue_tail;
+  sim__ack_t *acks;          /* reply callbacks by seq */
+  sim__rx_t *rx;             /* received fds not yet claimed */
+  sim__rx_t **rx_tail;
+};
+
+/* `tick` and `seq` must outlive the channel. */
+int sim__channel_init(uv_loop_t *loop, sim__channel_t *ch,
+                      const sim__channel_ops_t *ops, sim__tick_t *tick,
+                      unsigned *seq);
+/* Worker side: adopt an inherited fd. */
+int sim__channel_open(sim__channel_t *ch, int fd);
+/* Start reading (after spawn on the primary side, after open on the
+ * worker side); marks the channel connected. */
+int sim__channel_start(sim__channel_t *ch);
+/* target.send(): any JSON value; NODE_HANDLE wrapping when `handle`. */
+int sim__channel_send(sim__channel_t *ch, const cJSON *msg,
+                      uv_stream_t *handle, sim_send_cb cb, void *arg);
+/* sendHelper(): {cmd:'NODE_CLUSTER', ...fields, seq}. Takes ownership of
+ * `fields`. `fn` (optional) runs on the reply whose ack is this seq.
+ * Silently dropped (returns UV_EPIPE) when not connected, as in Node. */
+int sim__channel_send_cluster(sim__channel_t *ch, cJSON *fields,
+                              uv_stream_t *handle, sim__ack_fn fn, void *arg);
+/* target.disconnect(): postponed while a handle awaits its ACK. */
+void sim__channel_disconnect(sim__channel_t *ch);
+/* Close the pipe without protocol (ops->closed runs when done). Pending
+ * reply callbacks are dropped. */
+void sim__channel_close(sim__channel_t *ch);
+int sim__channel_has_pending_handle(const sim__channel_t *ch);
+
+/* ---------------------------------------------------------------------- */
+/* Primary-side server handles (RoundRobinHandle / SharedHandle).          */
+
+typedef struct sim__handle_s sim__handle_t;
+
+/* Reply to a worker's queryServer: errno (0/UV_E*), extra fields (owned by
+ * the callee, may be NULL), and the handle to pass (or NULL). */
+typedef void (*sim__reply_fn)(sim_worker_t *worker, int err, int err_null,
+                              cJSON *extra, uv_stream_t *handle, void *arg);
+
+typedef struct {
+  const char *address;       /* NULL for null */
+  int port;
+  int address_type;
+  int flags;
+  int backlog;
+  int fd;                    /* -1: undefined */
+} sim__query_t;
+
+struct sim__handle_s {
+  char *key;
+  cJSON *data;               /* handle.data */
+  sim_cluster_t *cluster;
+  int round_robin;
+  int (*add)(sim__handle_t *h, sim_worker_t *w, sim__reply_fn reply,
+             void *arg);
+  int (*remove)(sim__handle_t *h, sim_worker_t *w); /* 1: last one gone */
+  void (*destroy)(sim__handle_t *h);                /* after remove()==1 */
+  sim__handle_t *next;
+};
+
+int sim__rr_new(sim_cluster_t *c, const char *key, const sim__query_t *q,
+                sim__handle_t **ret);
+int sim__shared_new(sim_cluster_t *c, const char *key, const sim__query_t *q,
+                    sim__handle_t **ret);
+
+/* Resolve Node's listen address: NULL means "::" with a fallback to
+ * "0.0.0.0" when IPv6 is not available. */
+int sim__tcp_bind(uv_tcp_t *tcp, const char *address, int address_type,
+                  int port, int flags);
+/* {address, family, port} as Node's getsockname() gives it. */
+cJSON *sim__tcp_sockname(uv_tcp_t *tcp);
+
+/* Cluster internals used by the handle files. */
+sim__channel_t *sim__worker_channel(sim_worker_t *w);
+int sim__worker_send_cluster(sim_worker_t *w, cJSON *fields,
+                             uv_stream_t *handle, sim__ack_fn fn, void *arg);
+uv_loop_t *sim__cluster_loop(sim_cluster_t *c);
+/* Connections whose newconn reply never came (worker died): kept open as
+ * in Node, closed at sim_cluster_close(). */
+void sim__cluster_orphan(sim_cluster_t *c, uv_tcp_t *conn);
+void sim__cluster_close_ref(sim_cluster_t *c);
+void sim__cluster_close_unref(sim_cluster_t *c);
+
+/* ---------------------------------------------------------------------- */
+/* Worker-side internals shared by sim-child.c and sim-server.c.           */
+
+int sim__child_query(sim_child_t *child, sim_server_t *server,
+                     cJSON *query);
+void sim__child_server_gone(sim_child_t *child, sim_server_t *server);
+int sim__child_send_cluster(sim_child_t *child, cJSON *fields);
+int sim__child_connected(const sim_child_t *child);
+void sim__child_set_listening(sim_child_t *child);
+/* Called by sim-child.c. */
+void sim__server_on_reply(sim_server_t *server, const cJSON *reply,
+                          uv_stream_t *handle);
+void sim__server_on_connection(sim_server_t *server, uv_tcp_t *conn);
+int sim__server_accepts(const sim_server_t *server);
+const char *sim__server_key(const sim_server_t *server);
+/* Close for a disconnect: like sim_server_close(), then cb(arg). */
+int sim__server_close_for_disconnect(sim_server_t *server,
+                                     void (*cb)(void *arg), void *arg);
+
+/* ---------------------------------------------------------------------- */
+/* Utilities.                                                              */
+
+/* 1 if the JSON value is an object whose string `cmd` is longer than 5
+ * characters and starts with "NODE_" (Node's isInternal). */
+int sim__is_internal(const cJSON *msg);
+/* 1 if [s, s+n) is valid UTF-8 (no overlongs, no surrogates). */
+int sim__utf8_valid(const char *s, size_t n);
+/* Malloc'ed copy of a NULL-terminated string vector; NULL in, NULL out. */
+char **sim__strv_dup(const char *const *v);
+void sim__strv_free(char **v);
+/* Malloc'ed environment: base, then each overlay in turn, later keys
+ * replacing earlier ones. */
+char **sim__env_merge(char *const *base, const char *const *a,
+                      const char *const *b, const char *const *c);
+char *sim__strdup(const char *s);
+uint64_t sim__now(void);
+
+#endif /* SIM_INTERNAL_H */

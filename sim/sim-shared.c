@@ -1,0 +1,108 @@
+/*
+ * sim-shared.c - SCHED_NONE: one bound socket passed to every worker.
+ *
+ * As shared_handle.js: the primary binds but does not listen; each worker
+ * receives the fd with its queryServer reply (errno 0) and listens on it
+ * itself, so the kernel spreads connections. A bind error is sent instead
+ * of the handle.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim-internal.h"
+
+typedef struct {
+  sim__handle_t base;
+  uv_tcp_t tcp;
+  int err;
+  sim_worker_t **workers;
+  unsigned n;
+  unsigned cap;
+} shared_t;
+
+static int shared_add(sim__handle_t *h, sim_worker_t *w, sim__reply_fn reply,
+                      void *arg)
+{
+  shared_t *s = (shared_t *)h;
+
+  if (s->n == s->cap) {
+    unsigned cap = s->cap ? s->cap * 2 : 4;
+    sim_worker_t **v = realloc(s->workers, cap * sizeof(*v));
+    if (v == NULL)
+      return UV_ENOMEM;
+    s->workers = v;
+    s->cap = cap;
+  }
+  s->workers[s->n++] = w;
+  /* On error the reply destroys this handle: nothing may follow it. */
+  reply(w, s->err, 0, NULL, s->err ? NULL : (uv_stream_t *)&s->tcp, arg);
+  return 0;
+}
+
+static int shared_remove(sim__handle_t *h, sim_worker_t *w)
+{
+  shared_t *s = (shared_t *)h;
+
+  for (unsigned i = 0; i < s->n; i++) {
+    if (s->workers[i] == w) {
+      memmove(&s->workers[i], &s->workers[i + 1],
+              (s->n - i - 1) * sizeof(*s->workers));
+      s->n--;
+      return s->n == 0;
+    }
+  }
+  return 0;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+  shared_t *s = h->data;
+  sim_cluster_t *c = s->base.cluster;
+
+  free(s->base.key);
+  cJSON_Delete(s->base.data);
+  free(s->workers);
+  free(s);
+  sim__cluster_close_unref(c);
+}
+
+static void shared_destroy(sim__handle_t *h)
+{
+  shared_t *s = (shared_t *)h;
+
+  uv_close((uv_handle_t *)&s->tcp, on_closed);
+}
+
+int sim__shared_new(sim_cluster_t *c, const char *key, const sim__query_t *q,
+                    sim__handle_t **ret)
+{
+  shared_t *s = calloc(1, sizeof(*s));
+  int err;
+
+  if (s == NULL)
+    return UV_ENOMEM;
+  s->base.key = strdup(key);
+  if (s->base.key == NULL) {
+    free(s);
+    return UV_ENOMEM;
+  }
+  s->base.cluster = c;
+  s->base.add = shared_add;
+  s->base.remove = shared_remove;
+  s->base.destroy = shared_destroy;
+  err = uv_tcp_init(sim__cluster_loop(c), &s->tcp);
+  if (err != 0) {
+    free(s->base.key);
+    free(s);
+    return err;
+  }
+  s->tcp.data = s;
+  sim__cluster_close_ref(c);
+  if (q->address_type == -1)
+    s->err = UV_ENOTSUP;       /* UNIX socket servers: not supported yet */
+  else
+    s->err = sim__tcp_bind(&s->tcp, q->address, q->address_type, q->port,
+                           q->flags);
+  *ret = &s->base;
+  return 0;
+}
