@@ -189,10 +189,14 @@ void report_counts_get(const report_t *r, report_counts_t *out);
 int report_junit_write(const report_t *r, const char *path);
 
 /* Merges JUnit files (ours or any tool's: a <testsuites> or a <testsuite>
- * root) into one <testsuites> at output, atomically. Every testsuite is kept;
- * counts are recomputed from the testcases. */
+ * root) into one <testsuites> at output, atomically. Every testsuite is kept
+ * in input order, ids renumbered; every count is recomputed from the
+ * testcases (failure, error, skipped children; reruns and flaky attempts
+ * do not count). strict: drop what junit-10.xsd does not allow (testcase
+ * file/line/properties, testsuites@skipped). UV_EINVAL for a file that is
+ * not JUnit, UV_EIO for one that is not well-formed. */
 int report_junit_merge(const char *const *inputs, size_t n,
-                       const char *output);
+                       const char *output, bool strict);
 
 /* ---------------------------------------------------------------------- */
 /* TAP 14 (streaming: one test point per case as it ends)                  */
