@@ -5,20 +5,26 @@
 const http = require('node:http');
 const net = require('node:net');
 
-function reply(id) {
-  return `worker ${id === null ? 0 : id}\n`;
+// Outside a cluster there is no id; 0 is never a cluster worker's.
+function idText(id) {
+  return String(id === null ? 0 : id);
 }
 
 function createServer(spec, id) {
   if (spec.kind === 'http') {
+    const body = `worker ${idText(id)}\n`;
     return http.createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/plain', 'X-Worker': String(id) });
-      res.end(reply(id));
+      res.writeHead(200, {
+        'Content-Type': 'text/plain',
+        'Content-Length': Buffer.byteLength(body),
+        'X-Worker': idText(id),
+      });
+      res.end(body);
     });
   }
   return net.createServer((socket) => {
     socket.on('error', () => {});
-    socket.end(reply(id));
+    socket.end(`worker ${idText(id)}\n`);
   });
 }
 

@@ -1,0 +1,58 @@
+'use strict';
+// cluster.disconnect() and its callback, reported as `disconnect-callback`:
+// asynchronous even without workers, and with workers it runs at the first
+// removal after the call, i.e. before any worker has both of its
+// disconnect and exit reported (research §1.3, §7(g)).
+
+const assert = require('node:assert/strict');
+const { scenario, runScenarios, expectFlags, HTTP } = require('./driver');
+
+function callbacks(h) {
+  return h.messages((m) => m.type === 'event' && m.event === 'disconnect-callback');
+}
+
+const noWorkers = scenario('callback with no workers comes after the reply', async (h) => {
+  const reply = await h.cmd({ cmd: 'cluster-disconnect' });
+  const cb = await h.event('disconnect-callback', 'cluster');
+  assert.ok(h.index(reply) < h.index(cb), 'never synchronous');
+  assert.equal(cb.worker, undefined);
+  assert.equal(typeof cb.t, 'number');
+});
+
+const threeWorkers = scenario('callback timing with three listening workers', async (h) => {
+  await h.cmd({ cmd: 'setup', settings: { env: HTTP } });
+  const ids = [];
+  for (let i = 0; i < 3; i++) ids.push((await h.cmd({ cmd: 'fork' })).worker);
+  for (const id of ids) await h.event('listening', 'cluster', id);
+
+  await h.cmd({ cmd: 'cluster-disconnect' });
+  assert.deepEqual((await h.cmd({ cmd: 'status' })).workers, [], 'members are removed at once');
+  const cb = await h.event('disconnect-callback', 'cluster');
+  const before = h.log.slice(0, h.index(cb)).map((e) => e.msg);
+  const finished = ids.filter((id) => ['disconnect', 'exit'].every((ev) =>
+    before.some((m) => m.type === 'event' && m.worker === id && m.event === ev && m.emitter === 'cluster')));
+  assert.deepEqual(finished, [], 'the callback precedes every worker\'s last lifecycle event');
+  for (const id of ids) {
+    const e = await h.ended(id);
+    expectFlags(e.disconnect, { ead: true, connected: false, member: false, state: 'disconnected' });
+    expectFlags(e.exit, { ead: true, dead: true, member: false, code: 0, signal: null });
+  }
+  assert.equal(callbacks(h).length, 1, 'one callback per call');
+});
+
+const twice = scenario('one callback per call, fork afterwards works', async (h) => {
+  await h.cmd({ cmd: 'setup', settings: { env: HTTP } });
+  const a = await h.forkListening();
+  await h.cmd({ cmd: 'cluster-disconnect' });
+  await h.ended(a);
+  await h.event('disconnect-callback', 'cluster');
+  const b = await h.forkListening();
+  assert.equal(b, a + 1);
+  await h.cmd({ cmd: 'cluster-disconnect' });
+  await h.ended(b);
+  const at = h.log.length;
+  await h.cmd({ cmd: 'status' });
+  await h.waitFor((m) => callbacks(h).length === 2, 'second callback', { from: at });
+});
+
+runScenarios([noWorkers, threeWorkers, twice]);
