@@ -163,7 +163,8 @@ class Harness {
   async cmd(obj, { ok = true } = {}) {
     const req = this.nextReq++;
     this.raw(JSON.stringify({ ...obj, req }));
-    const reply = await this.waitFor((m) => m.type === 'reply' && m.req === req, `reply to ${obj.cmd} #${req}`);
+    const reply = await this.waitFor((m, e) => e.from === 'primary' && m.type === 'reply' && m.req === req,
+      `reply to ${obj.cmd} #${req}`);
     if (ok !== null) assert.equal(reply.ok, ok, `${obj.cmd} #${req}: ${JSON.stringify(reply)}`);
     return reply;
   }

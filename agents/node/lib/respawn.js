@@ -22,6 +22,11 @@ function createRespawn(state) {
     }
   }
 
+  function cancel() {
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+  }
+
   function respawn(rec, streak, delay) {
     if (state.winding) return;
     const next = state.fork(rec.env);
@@ -61,12 +66,13 @@ function createRespawn(state) {
         if (!Number.isInteger(p[k]) || p[k] < 0) throw new Error(`${k} must be a non-negative integer`);
         next[k] = p[k];
       }
-      return () => Object.assign(cfg, next);
+      return () => {
+        Object.assign(cfg, next);
+        // "never" also means: no respawn that is still waiting out its delay.
+        if (cfg.mode === 'never') cancel();
+      };
     },
-    cancel() {
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-    },
+    cancel,
   };
 }
 

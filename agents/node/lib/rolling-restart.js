@@ -52,6 +52,8 @@ function createRollingRestart(state) {
       const listening = await waitFor(id, { listening: true, exit: false }, timeoutMs, current);
       if (current.aborted) return;
       if (!listening) {
+        // The old worker keeps serving, so it is the respawn policy's again.
+        oldRec.retired = false;
         const why = listening === null ? `did not listen within ${timeoutMs} ms` : 'exited before listening';
         return finish(current, { ok: false, error: `worker ${id} ${why}`, restarted });
       }
