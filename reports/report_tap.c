@@ -87,13 +87,29 @@ static void put_diag(report_tap_t *t, const report_case_t *c,
 {
   const report_t *r = c->report;
   FILE *f = t->f;
+  char *msg;
   size_t i;
 
   fputs("  ---\n", f);
-  put_yaml_kv(f, "message",
-              dec->ended ? (dec->reason ? dec->reason
-                                        : report_outcome_name(dec->outcome))
-                         : report_interrupt_reason(r));
+  if (v == REPORT_V_FLAKY) {
+    /* The pass decides, but the message is what went wrong before it. */
+    for (i = 0; i < c->nattempts; i++)
+      if (report_outcome_bad(c->attempts[i].outcome))
+        break;
+    fputs("  message: ", f);
+    msg = strdup("flaky: ");
+    report_str_cat(&msg, "%s",
+                   c->attempts[i].reason ? c->attempts[i].reason
+                   : report_outcome_name(c->attempts[i].outcome));
+    put_yaml_str(f, msg ? msg : "flaky");
+    fputc('\n', f);
+    free(msg);
+  } else {
+    put_yaml_kv(f, "message",
+                dec->ended ? (dec->reason ? dec->reason
+                                          : report_outcome_name(dec->outcome))
+                           : report_interrupt_reason(r));
+  }
   fprintf(f, "  severity: %s\n", report_verdict_name(v));
   put_yaml_kv(f, "scenario", c->scenario);
   put_yaml_kv(f, "target", c->target);
