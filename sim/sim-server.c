@@ -126,6 +126,11 @@ static int start_close(sim_server_t *server)
     }
   }
   release_index(p);
+  /* The guard keeps finish_close() from running inside on_closing. */
+  p->pending_closes++;
+  if (server->on_closing != NULL)
+    server->on_closing(server);
+  p->pending_closes--;
   if (p->listener != NULL) {
     p->pending_closes++;
     uv_close((uv_handle_t *)p->listener, on_part_closed);
@@ -177,6 +182,18 @@ int sim__server_close_for_disconnect(sim_server_t *server,
 
 /* ---------------------------------------------------------------------- */
 /* Connections                                                             */
+
+void sim_server_hold(sim_server_t *server)
+{
+  server->connections++;
+}
+
+void sim_server_unhold(sim_server_t *server)
+{
+  server->connections--;
+  if (server->priv != NULL)
+    finish_close(server);
+}
 
 int sim__server_accepts(const sim_server_t *server)
 {

@@ -300,6 +300,10 @@ typedef void (*sim_server_close_cb)(sim_server_t *server);
 struct sim_server_s {
   /* public */
   void *data;
+  /* Optional: runs when the server starts closing, whoever closes it (the
+   * application or a cluster disconnect), so that the application can end
+   * idle connections as Node's http.Server.close() does. */
+  sim_server_close_cb on_closing;
   /* read-only */
   sim_child_t *child;        /* NULL for a server of a non-worker process */
   int port;                  /* the real port once listening */
@@ -323,6 +327,11 @@ int sim_server_close(sim_server_t *server, sim_server_close_cb cb);
 
 /* Ends a connection received through connection_cb and frees it. */
 void sim_server_conn_close(sim_server_t *server, uv_tcp_t *conn);
+
+/* Delay the end of a close as an open connection would (a slow close);
+ * every hold needs one unhold. */
+void sim_server_hold(sim_server_t *server);
+void sim_server_unhold(sim_server_t *server);
 
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                 */

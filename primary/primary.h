@@ -1,0 +1,15 @@
+/*
+ * primary.h - the builtin primary agent: `clustersim primary`.
+ *
+ * A cluster primary built on sim/ that speaks the agent protocol of
+ * docs/protocol.md over the UNIX socket named by CLUSTERSIM_CONTROL:
+ * commands in, every cluster and Worker event out (with the worker's flags
+ * sampled at the event), and the primary policies of §2.1.
+ */
+#ifndef PRIMARY_H
+#define PRIMARY_H
+
+/* The role's entry point; argv starts after "primary". */
+int primary_main(int argc, char **argv);
+
+#endif /* PRIMARY_H */
