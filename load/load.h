@@ -1,0 +1,153 @@
+/*
+ * load.h - the harness's HTTP/1.1 load generator.
+ *
+ * Runs on the caller's libuv loop (no threads): `connections` client slots
+ * against 127.0.0.1:PORT or [::1]:PORT, each sending one GET at a time,
+ * on keep-alive connections or with `Connection: close`. Responses are
+ * parsed with http-parser and attributed to the worker named by their
+ * X-Worker header. The load stops by itself when its request count is
+ * reached or its duration has passed (at least one is required, and
+ * LOAD_MAX_DURATION_MS caps every run), or on load_stop().
+ *
+ * Outcome of every request (one record each):
+ * - ok          2xx, complete.
+ * - retried     2xx, complete, on the second attempt: the first, sent on a
+ *               REUSED keep-alive connection, met the server's close (EOF,
+ *               ECONNRESET or EPIPE) before any byte of its response, and
+ *               was sent again once on a new connection, as browsers and
+ *               curl do. Not a failure.
+ * - refused     ECONNREFUSED on connect.
+ * - reset       ECONNRESET/EPIPE, or the server's end before any byte of
+ *               the response, where no retry applies (new connection, or
+ *               the retry itself).
+ * - timeout     no complete response within timeout_ms of the attempt's
+ *               start (connect included).
+ * - bad-status  a complete response with a status outside 200-299.
+ * - truncated   the server's end after some bytes of the response but
+ *               before its end.
+ * - error       anything else: an unparseable response, another socket
+ *               error.
+ * - cancelled   cut off by the end of the load (load_stop() or the
+ *               duration) when the drain deadline passed. Not a failure.
+ * A request whose retry fails gets the outcome of the retry, with
+ * `retried` set in its record.
+ *
+ * Functions return 0 or a negative UV_E* code. Callbacks never run from
+ * inside an API call.
+ */
+#ifndef LOAD_H
+#define LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef enum {
+  LOAD_OK = 0,
+  LOAD_RETRIED,
+  LOAD_REFUSED,
+  LOAD_RESET,
+  LOAD_TIMEOUT,
+  LOAD_BAD_STATUS,
+  LOAD_TRUNCATED,
+  LOAD_ERROR,
+  LOAD_CANCELLED,
+  LOAD_OUTCOME_MAX
+} load_outcome_t;
+
+#define LOAD_MAX_CONNECTIONS 1024u
+#define LOAD_MAX_DURATION_MS (10u * 60u * 1000u)
+#define LOAD_DEFAULT_TIMEOUT_MS 2000u
+#define LOAD_DEFAULT_MAX_RECORDS 100000u
+/* Worker ids above this are recorded but not counted per worker. */
+#define LOAD_MAX_WORKER_ID 255u
+
+typedef struct load_s load_t;
+
+typedef struct {
+  uint64_t start_ns;        /* uv_hrtime() when the request was issued */
+  uint64_t end_ns;          /* uv_hrtime() when its outcome was known */
+  uint64_t seq;             /* 0, 1, 2... in order of issue */
+  load_outcome_t outcome;
+  bool retried;             /* a second attempt was made */
+  int status;               /* HTTP status, 0 if none */
+  unsigned worker;          /* X-Worker of the response, 0 if none */
+  unsigned connection;      /* slot index, 0..connections-1 */
+  uint64_t conn_seq;        /* the TCP connection (1, 2... in order of
+                               opening) that gave the outcome; 0 if none */
+  int error;                /* UV_E* behind a failure, 0 otherwise */
+} load_record_t;
+
+typedef void (*load_request_cb)(load_t *load, const load_record_t *record,
+                                void *arg);
+typedef void (*load_done_cb)(load_t *load, void *arg);
+
+typedef struct {
+  const char *host;         /* "127.0.0.1" (default), another 127.x.y.z
+                               or "::1"; anything else is UV_EINVAL */
+  int port;                 /* required, 1..65535 */
+  const char *path;         /* default "/" */
+  unsigned connections;     /* slots; default 1 */
+  bool keepalive;           /* false: every request says Connection:
+                               close and gets its own connection */
+  uint64_t requests;        /* stop after this many; 0: no count bound */
+  unsigned duration_ms;     /* stop issuing after this; 0: no time bound */
+  unsigned rate;            /* requests/s over all slots; 0: unlimited */
+  unsigned timeout_ms;      /* per attempt; 0: LOAD_DEFAULT_TIMEOUT_MS */
+  unsigned drain_ms;        /* after a stop, how long requests in flight
+                               may finish; 0: timeout_ms */
+  size_t max_records;       /* 0: LOAD_DEFAULT_MAX_RECORDS; later records
+                               are counted but not kept */
+  load_request_cb request_cb;  /* optional, after every outcome; the
+                                  record is borrowed for the call */
+  void *arg;                /* passed to request_cb and done_cb */
+} load_opts_t;
+
+typedef struct {
+  uint64_t issued;          /* requests started */
+  uint64_t finished;        /* requests with an outcome */
+  uint64_t outcome[LOAD_OUTCOME_MAX];
+  uint64_t failed;          /* refused+reset+timeout+bad-status+truncated
+                               +error */
+  uint64_t retries;         /* second attempts made */
+  uint64_t connections;     /* TCP connections attempted */
+  uint64_t records_dropped; /* outcomes beyond max_records */
+  uint64_t start_ns, end_ns;   /* of the run; end_ns 0 while running */
+} load_counters_t;
+
+/* Allocates an idle load. Free it with load_free() when it is not
+ * running (before load_start(), or from or after its done_cb). */
+int load_new(load_t **ret_load);
+void load_free(load_t *load);
+
+/* Starts the load on `loop`. `opts` is copied (strings too). done_cb
+ * (required) runs once, from the loop, when the load has stopped and
+ * every handle it opened is closed. A load may be started again after
+ * its done_cb; counters and records start afresh. UV_EINVAL for invalid
+ * options, UV_EBUSY while running. */
+int load_start(load_t *load, uv_loop_t *loop, const load_opts_t *opts,
+               load_done_cb done_cb);
+
+/* Graceful stop: no new request is issued; requests in flight may finish
+ * until the drain deadline, then the rest is cancelled and everything is
+ * closed; then done_cb. UV_EALREADY if already stopping, UV_EINVAL when
+ * not running. */
+int load_stop(load_t *load);
+
+bool load_running(const load_t *load);
+void load_counters(const load_t *load, load_counters_t *counters);
+/* The kept records, in order of outcome; valid until the next
+ * load_start() or load_free(). */
+const load_record_t *load_records(const load_t *load, size_t *count);
+/* Responses (2xx, any attempt) attributed to worker `id`
+ * (1..LOAD_MAX_WORKER_ID); 0 for other ids. */
+uint64_t load_worker_responses(const load_t *load, unsigned id);
+
+/* "ok", "retried", "refused", "reset", "timeout", "bad-status",
+ * "truncated", "error", "cancelled"; NULL for other values. */
+const char *load_outcome_name(load_outcome_t outcome);
+/* True for the outcomes counted in `failed`. */
+bool load_outcome_failed(load_outcome_t outcome);
+
+#endif /* LOAD_H */
