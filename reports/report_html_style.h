@@ -16,6 +16,8 @@ static const char report_html_guard_js[] =
     "d.setAttribute('data-console-errors','0');"
     "window.addEventListener('error',function(e){"
     "rec(e.message||('resource error: '+(e.target&&e.target.tagName)));},true);"
+    "document.addEventListener('securitypolicyviolation',function(e){"
+    "rec('blocked load: '+e.blockedURI);});"
     "window.addEventListener('unhandledrejection',function(e){"
     "rec('unhandled rejection: '+e.reason);});"
     "var ce=console.error;console.error=function(){"

@@ -1,0 +1,84 @@
+#!/bin/sh
+# Opens the HTML report of a failing run (a rolling restart that dropped
+# requests) in headless Chromium, checks that the page's scripts ran with
+# no console errors and no blocked loads, and saves a screenshot.
+# A deliberately broken copy of the page must be caught, so the check can
+# fail. usage: html_chromium.sh REPORT_TOOL OUTDIR
+# Exit: 0 pass, 1 fail, 77 skip (no chromium), 99 hard error.
+set -u
+tool=$1
+outdir=$2
+
+browser=$(command -v chromium || command -v chromium-browser) || {
+	echo "chromium not installed: skipped"
+	exit 77
+}
+dir=$(mktemp -d) || exit 99
+trap 'rm -rf "$dir"' EXIT
+"$tool" gen "$dir" >/dev/null || { echo "report-tool gen failed"; exit 99; }
+mkdir -p "$outdir" || exit 99
+
+# Flags that keep a headless Chromium off the network and quick to start.
+run() { # out-log args...
+	log=$1
+	shift
+	timeout 120 "$browser" --headless --no-sandbox --disable-gpu \
+		--disable-quic --no-first-run --disable-background-networking \
+		--disable-component-update --disable-sync --disable-extensions \
+		--user-data-dir="$(mktemp -d "$dir/profile.XXXXXX")" \
+		--enable-logging=stderr --v=0 "$@" 2>"$log"
+}
+
+# The console check: errors are recorded on <html> by the page's first
+# script (data-console-errors), its last script sets data-report-ready, and
+# Chromium logs every console message as ":CONSOLE".
+check() { # page clean|dirty
+	run "$dir/log.txt" --dump-dom "file://$1" >"$dir/dom.html" ||
+		{ echo "chromium failed on $1:"; tail -5 "$dir/log.txt"; exit 99; }
+	grep -q 'data-report-ready="1"' "$dir/dom.html" || return 1
+	grep -q 'data-console-errors="[0-9]*"' "$dir/dom.html" || return 1
+	n=$(grep -c ':CONSOLE' "$dir/log.txt")
+	if [ "$2" = clean ]; then
+		grep -q 'data-console-errors="0"' "$dir/dom.html" && [ "$n" = 0 ]
+	else
+		! grep -q 'data-console-errors="0"' "$dir/dom.html" && [ "$n" != 0 ]
+	fi
+}
+
+fails=0
+page=$dir/rolling.html
+if check "$page" clean; then
+	echo "ok: failing-run report has no console errors"
+else
+	echo "FAIL: console errors in the report:"
+	grep -o 'data-console-messages="[^"]*"' "$dir/dom.html"
+	grep ':CONSOLE' "$dir/log.txt"
+	fails=$((fails + 1))
+fi
+grep -q 'class="expect"' "$dir/dom.html" ||
+	{ echo "FAIL: no failed-expectation pointer in the page"; fails=$((fails + 1)); }
+
+# Negative control: a page that throws and tries to load from the network.
+sed 's|</body>|<img src="http://192.0.2.1/x.png"><script>nosuchfunction()</script></body>|' \
+	"$page" >"$dir/broken.html"
+if check "$dir/broken.html" dirty; then
+	echo "ok: a broken page is detected"
+else
+	echo "FAIL: the broken page was not detected"
+	grep -o 'data-console-[a-z]*="[^"]*"' "$dir/dom.html"
+	fails=$((fails + 1))
+fi
+
+shot=$outdir/report-failing-run.png
+rm -f "$shot"
+run "$dir/shot.log" --hide-scrollbars --window-size=1200,900 \
+	--screenshot="$shot" "file://$page" >/dev/null
+if [ -s "$shot" ] && [ "$(head -c 4 "$shot" | od -An -c | tr -d ' ')" = '211PNG' ]; then
+	echo "ok: screenshot saved to $shot"
+else
+	echo "FAIL: no screenshot"
+	tail -5 "$dir/shot.log"
+	fails=$((fails + 1))
+fi
+[ "$fails" = 0 ] || exit 1
+exit 0
