@@ -287,7 +287,7 @@ void load_run_record(load_t *load, const load_record_t *record)
   if (load_outcome_failed(record->outcome))
     c->failed++;
   if (record->worker > 0 && record->worker <= LOAD_MAX_WORKER_ID &&
-      record->status >= 200 && record->status <= 299)
+      (record->outcome == LOAD_OK || record->outcome == LOAD_RETRIED))
     load->workers[record->worker]++;
   if (load->nrecords < load->records_cap)
     load->records[load->nrecords++] = *record;

@@ -148,8 +148,7 @@ static void slot_finish(load_slot_t *slot, load_outcome_t outcome, int error)
     .seq = slot->seq,
     .outcome = outcome,
     .retried = slot->attempt > 0,
-    .status = slot->complete || slot->parser.status_code != 0
-                  ? (int)slot->parser.status_code : 0,
+    .status = (int)slot->parser.status_code,
     .worker = slot->worker,
     .connection = slot->index,
     .conn_seq = slot->conn_seq,

@@ -71,8 +71,10 @@ typedef struct {
   uint64_t seq;             /* 0, 1, 2... in order of issue */
   load_outcome_t outcome;
   bool retried;             /* a second attempt was made */
-  int status;               /* HTTP status, 0 if none */
-  unsigned worker;          /* X-Worker of the response, 0 if none */
+  int status;               /* HTTP status, 0 if none arrived (also set
+                               for a truncated response) */
+  unsigned worker;          /* X-Worker of the (even partial) response,
+                               0 if none */
   unsigned connection;      /* slot index, 0..connections-1 */
   uint64_t conn_seq;        /* the TCP connection (1, 2... in order of
                                opening) that gave the outcome; 0 if none */
@@ -140,7 +142,7 @@ void load_counters(const load_t *load, load_counters_t *counters);
 /* The kept records, in order of outcome; valid until the next
  * load_start() or load_free(). */
 const load_record_t *load_records(const load_t *load, size_t *count);
-/* Responses (2xx, any attempt) attributed to worker `id`
+/* Requests that ended ok or retried with a response from worker `id`
  * (1..LOAD_MAX_WORKER_ID); 0 for other ids. */
 uint64_t load_worker_responses(const load_t *load, unsigned id);
 

@@ -74,6 +74,11 @@ static const exchange_t exchanges[] = {
    .steps = {GET "GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n"}, .head_index = -1,
    .responses = 2, .status = {200, 400}, .keep_alive = {1, 0},
    .bodyless = {false, true}, .eof = true},
+  {.name = "Upgrade is answered, then the connection ends",
+   .steps = {"GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n"
+             "junk of another protocol"},
+   .head_index = -1, .responses = 1, .status = {200}, .keep_alive = {0},
+   .eof = true},
   {.name = "CONNECT ends the connection unanswered",
    .steps = {"CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n\r\n"}, .head_index = -1,
    .responses = 0, .eof = true},

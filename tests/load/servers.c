@@ -183,27 +183,53 @@ static void on_connection(uv_stream_t *listener, int status)
     conn_close(conn, false);
 }
 
+static int make_groups(srv_t *srv)
+{
+  unsigned i;
+  int rc;
+
+  for (i = 0; i < 2; i++) {
+    http_opts_t opts = {.kind = HTTP_KIND_HTTP,
+                        .worker_id = srv->next_worker++,
+                        .release = release};
+
+    rc = http_group_new(srv->loop, &opts, &srv->groups[i]);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
+
+int srv_rotate(srv_t *srv)
+{
+  unsigned i;
+
+  if (srv->mode != SRV_NORMAL || srv->closing)
+    return UV_EINVAL;
+  /* The old groups free themselves once their last connection is gone. */
+  for (i = 0; i < 2; i++) {
+    http_group_close(srv->groups[i], NULL, NULL);
+    srv->groups[i] = NULL;
+  }
+  return make_groups(srv);
+}
+
 int srv_start(srv_t *srv, uv_loop_t *loop, const char *host, srv_mode_t mode,
               unsigned param)
 {
   struct sockaddr_storage addr;
   int namelen = sizeof(addr);
-  unsigned i;
   int rc;
 
   memset(srv, 0, sizeof(*srv));
   srv->loop = loop;
   srv->mode = mode;
   srv->param = param;
+  srv->next_worker = 1;
   if (mode == SRV_NORMAL) {
-    for (i = 0; i < 2; i++) {
-      http_opts_t opts = {.kind = HTTP_KIND_HTTP, .worker_id = i + 1,
-                          .release = release};
-
-      rc = http_group_new(loop, &opts, &srv->groups[i]);
-      if (rc < 0)
-        return rc;
-    }
+    rc = make_groups(srv);
+    if (rc < 0)
+      return rc;
   }
   if (strchr(host, ':') != NULL)
     rc = uv_ip6_addr(host, 0, (struct sockaddr_in6 *)&addr);

@@ -33,6 +33,7 @@ typedef struct {
   bool listener_open;
   http_group_t *groups[2];
   unsigned next_group;
+  unsigned next_worker;     /* id of the next group made */
   srv_conn_t *conns;
   int port;
   unsigned accepted;
@@ -43,6 +44,10 @@ typedef struct {
  * (UV_EADDRNOTAVAIL when the host has no such address). */
 int srv_start(srv_t *srv, uv_loop_t *loop, const char *host, srv_mode_t mode,
               unsigned param);
+/* SRV_NORMAL: a rolling restart in one step. Both groups start their
+ * graceful close and two new groups (the next worker ids) take the new
+ * connections. */
+int srv_rotate(srv_t *srv);
 /* Closes the listener, the groups and every connection. */
 void srv_close(srv_t *srv);
 

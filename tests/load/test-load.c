@@ -30,6 +30,7 @@ typedef struct {
   unsigned timeout_ms;
   unsigned drain_ms;
   int stop_after;           /* load_stop() after this many outcomes */
+  int rotate_after;         /* srv_rotate() after this many outcomes */
   /* expectations */
   long issued;
   long outcome[LOAD_OUTCOME_MAX];
@@ -37,7 +38,8 @@ typedef struct {
   long connections_opened;
   bool paced;               /* request n starts no sooner than n/rate s
                                after the start */
-  bool both_workers;        /* workers 1 and 2 both served, nobody else */
+  bool both_workers;        /* workers 1 and 2 both served, nobody else
+                               (3 and 4 too after a rotation) */
 } load_case_t;
 
 /* Every outcome not named is expected to be 0. */
@@ -104,6 +106,16 @@ static const load_case_t cases[] = {
    .mode = SRV_NORMAL, .connections = 4, .keepalive = true, .rate = 40,
    .duration_ms = 250, .issued = SOME, OUTCOMES([LOAD_OK] = SOME),
    .failed = 0, .connections_opened = ANY, .paced = true},
+  {.name = "graceful close of every server under keep-alive: no failure",
+   .mode = SRV_NORMAL, .connections = 4, .keepalive = true,
+   .requests = 300, .rotate_after = 100, .issued = 300,
+   OUTCOMES([LOAD_OK] = SOME, [LOAD_RETRIED] = ANY), .failed = 0,
+   .connections_opened = ANY, .both_workers = true},
+  {.name = "graceful close of every server, Connection: close: no failure",
+   .mode = SRV_NORMAL, .connections = 4, .keepalive = false,
+   .requests = 120, .rotate_after = 40, .issued = 120,
+   OUTCOMES([LOAD_OK] = 120), .failed = 0, .connections_opened = 120,
+   .both_workers = true},
   {.name = "drain deadline cancels what is still in flight",
    .mode = SRV_SILENT, .connections = 3, .keepalive = true,
    .duration_ms = 50, .timeout_ms = 5000, .drain_ms = 50, .issued = 3,
@@ -128,6 +140,9 @@ static void on_request(load_t *load, const load_record_t *rec, void *arg)
   run_t *run = arg;
 
   run->callbacks++;
+  if (run->c->rotate_after > 0 &&
+      run->callbacks == (uint64_t)run->c->rotate_after)
+    CU_ASSERT_EQUAL(srv_rotate(&run->srv), 0);
   if (run->c->stop_after > 0 && run->callbacks == (uint64_t)run->c->stop_after)
     CU_ASSERT_EQUAL(load_stop(load), 0);
   if (run->c->stop_after > 0 && run->callbacks > (uint64_t)run->c->stop_after)
@@ -197,7 +212,8 @@ static void check_records(run_t *run, const load_counters_t *k)
       CU_ASSERT_TRUE(r->status >= 200 && r->status <= 299);
       CU_ASSERT_EQUAL(r->error, 0);
       if (c->mode == SRV_NORMAL) {
-        CU_ASSERT_TRUE(r->worker == 1 || r->worker == 2);
+        CU_ASSERT_TRUE(r->worker >= 1 &&
+                       r->worker <= (c->rotate_after > 0 ? 4u : 2u));
       } else {
         CU_ASSERT_EQUAL(r->worker, 9);
       }
@@ -297,9 +313,19 @@ static void run_case(const load_case_t *c)
     uint64_t w1 = load_worker_responses(run.load, 1);
     uint64_t w2 = load_worker_responses(run.load, 2);
 
+    uint64_t w3 = load_worker_responses(run.load, 3);
+    uint64_t w4 = load_worker_responses(run.load, 4);
+
     CU_ASSERT_TRUE(w1 > 0);
     CU_ASSERT_TRUE(w2 > 0);
-    CU_ASSERT_EQUAL(w1 + w2, k.outcome[LOAD_OK]);
+    if (c->rotate_after > 0) {
+      CU_ASSERT_TRUE(w3 > 0);
+      CU_ASSERT_TRUE(w4 > 0);
+    } else {
+      CU_ASSERT_EQUAL(w3 + w4, 0);
+    }
+    CU_ASSERT_EQUAL(w1 + w2 + w3 + w4,
+                    k.outcome[LOAD_OK] + k.outcome[LOAD_RETRIED]);
     CU_ASSERT_EQUAL(load_worker_responses(run.load, 9), 0);
   }
   check_records(&run, &k);
