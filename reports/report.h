@@ -165,6 +165,13 @@ int report_attempt_start(report_case_t *c);
  * the last reason wins. */
 int report_interrupt(report_t *r, const char *reason);
 
+/* The cases in the order they were added (e.g. to print the interrupted
+ * ones on the shutdown path). report_case_at returns NULL past the end. */
+size_t report_case_count(const report_t *r);
+report_case_t *report_case_at(const report_t *r, size_t i);
+/* True while the case's current attempt has not ended. */
+bool report_case_running(const report_case_t *c);
+
 report_verdict_t report_case_verdict(const report_case_t *c);
 const char *report_verdict_name(report_verdict_t v);  /* "pass", "flaky"... */
 

@@ -648,7 +648,8 @@ static void case_article(hw_t *h, const report_case_t *c)
   cls = vclass(v);
   element(h, "span", cls, report_verdict_name(v));
   free(cls);
-  textf(h, " %s", c->scenario);
+  text(h, " ");
+  text(h, c->scenario);
   text(h, " [");
   text(h, c->target);
   text(h, "]");

@@ -291,6 +291,21 @@ const char *report_interrupt_reason(const report_t *r)
                              : "interrupted before it finished";
 }
 
+size_t report_case_count(const report_t *r)
+{
+  return r ? r->ncases : 0;
+}
+
+report_case_t *report_case_at(const report_t *r, size_t i)
+{
+  return r && i < r->ncases ? r->cases[i] : NULL;
+}
+
+bool report_case_running(const report_case_t *c)
+{
+  return c && c->nattempts > 0 && !c->attempts[c->nattempts - 1].ended;
+}
+
 bool report_outcome_bad(report_outcome_t o)
 {
   return o == REPORT_FAIL || o == REPORT_TIMEOUT || o == REPORT_ERROR;

@@ -142,7 +142,7 @@ int report_tap_case(report_tap_t *t, const report_case_t *c)
 {
   const report_attempt_t *dec;
   report_verdict_t v;
-  char *name, *reason;
+  char *name, *target, *reason;
   bool good;
 
   if (t == NULL || c == NULL || c->nattempts == 0)
@@ -152,9 +152,11 @@ int report_tap_case(report_tap_t *t, const report_case_t *c)
   good = v == REPORT_V_PASS || v == REPORT_V_FLAKY ||
          v == REPORT_V_SKIP || v == REPORT_V_INCONCLUSIVE;
   name = report_text_line(c->scenario);
+  target = report_text_line(c->target);
   reason = report_text_line(dec->ended ? dec->reason : NULL);
-  if (name == NULL || reason == NULL) {
+  if (name == NULL || target == NULL || reason == NULL) {
     free(name);
+    free(target);
     free(reason);
     return UV_ENOMEM;
   }
@@ -162,7 +164,7 @@ int report_tap_case(report_tap_t *t, const report_case_t *c)
   fprintf(t->f, "%s %u - ", good ? "ok" : "not ok", t->n);
   put_desc(t->f, name);
   fputs(" [", t->f);
-  put_desc(t->f, c->target);
+  put_desc(t->f, target);
   fputc(']', t->f);
   if (v == REPORT_V_SKIP || v == REPORT_V_INCONCLUSIVE) {
     fprintf(t->f, " # SKIP %s%s",
@@ -180,6 +182,7 @@ int report_tap_case(report_tap_t *t, const report_case_t *c)
     put_diag(t, c, v, dec);
   fflush(t->f);
   free(name);
+  free(target);
   free(reason);
   return 0;
 }

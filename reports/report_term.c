@@ -129,7 +129,7 @@ static void cut_to(char *s, unsigned cols)
 
 static char *progress_text(const report_term_t *t, uint64_t now_ns)
 {
-  char total[16], el[32], *s = strdup(""), *name;
+  char total[16], el[32], *s = strdup(""), *name, *target;
   size_t i;
 
   if (t->total)
@@ -142,9 +142,11 @@ static char *progress_text(const report_term_t *t, uint64_t now_ns)
     report_str_cat(&s, " | running:");
   for (i = 0; i < t->nrunning; i++) {
     name = report_text_line(t->running[i]->scenario);
+    target = report_text_line(t->running[i]->target);
     report_str_cat(&s, "%s %s [%s]", i ? "," : "", name ? name : "?",
-                   t->running[i]->target);
+                   target ? target : "?");
     free(name);
+    free(target);
   }
   return s;
 }
@@ -194,6 +196,16 @@ int report_term_case_start(report_term_t *t, const report_case_t *c,
   return redraw(t, now_ns);
 }
 
+/* Prints the first line of s, cleaned: names come from scenario files and
+ * command lines and must not be able to drive the terminal. */
+static void put_line(FILE *f, const char *s)
+{
+  char *clean = report_text_line(s);
+
+  fputs(clean ? clean : "?", f);
+  free(clean);
+}
+
 static const char *case_reason(const report_case_t *c)
 {
   const report_attempt_t *a = report_case_deciding(c);
@@ -235,9 +247,10 @@ int report_term_case_end(report_term_t *t, const report_case_t *c,
       fprintf(t->f, "%u", t->total);
     else
       fputc('?', t->f);
-    fprintf(t->f, "] %s%-12s%s %s [%s] %ss", col(t, verdict_color(v)),
-            report_verdict_name(v), col(t, RESET), name ? name : "?",
-            c->target, secs);
+    fprintf(t->f, "] %s%-12s%s %s [", col(t, verdict_color(v)),
+            report_verdict_name(v), col(t, RESET), name ? name : "?");
+    put_line(t->f, c->target);
+    fprintf(t->f, "] %ss", secs);
     if (v != REPORT_V_PASS && reason && *reason)
       fprintf(t->f, ": %s", reason);
     fputc('\n', t->f);
@@ -263,11 +276,15 @@ static void summary_case(report_term_t *t, const report_case_t *c,
   char *line, *save = NULL;
   size_t i;
 
-  fprintf(t->f, "  %s%s%s %s [%s]", col(t, verdict_color(v)),
-          report_verdict_name(v), col(t, RESET), name ? name : "?",
-          c->target);
-  if (c->file)
-    fprintf(t->f, " (%s:%u)", c->file, c->line);
+  fprintf(t->f, "  %s%s%s %s [", col(t, verdict_color(v)),
+          report_verdict_name(v), col(t, RESET), name ? name : "?");
+  put_line(t->f, c->target);
+  fputc(']', t->f);
+  if (c->file) {
+    fputs(" (", t->f);
+    put_line(t->f, c->file);
+    fprintf(t->f, ":%u)", c->line);
+  }
   fputc('\n', t->f);
   if (v == REPORT_V_FLAKY) {
     for (i = 0; i < c->nattempts; i++) {
@@ -324,9 +341,11 @@ int report_term_summary(report_term_t *t, const report_t *r, uint64_t now_ns)
           col(t, k.failures + k.errors ? RED : GREEN), k.cases, k.passed,
           k.by_verdict[REPORT_V_FLAKY], k.failures, k.errors, k.skipped,
           k.by_verdict[REPORT_V_INCONCLUSIVE], el, col(t, RESET));
-  if (r->interrupt_reason)
-    fprintf(t->f, "%s(run %s)%s\n", col(t, RED), r->interrupt_reason,
-            col(t, RESET));
+  if (r->interrupt_reason) {
+    fprintf(t->f, "%s(run ", col(t, RED));
+    put_line(t->f, r->interrupt_reason);
+    fprintf(t->f, ")%s\n", col(t, RESET));
+  }
   fflush(t->f);
   return 0;
 }

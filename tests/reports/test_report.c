@@ -203,11 +203,16 @@ static void test_api_misuse(void)
   CU_ASSERT_EQUAL(report_case_add(r, &ci, &c), UV_EINVAL);
   ci.target = "builtin";
   CU_ASSERT_EQUAL_FATAL(report_case_add(r, &ci, &c), 0);
+  CU_ASSERT_EQUAL(report_case_count(r), 1);
+  CU_ASSERT_PTR_EQUAL(report_case_at(r, 0), c);
+  CU_ASSERT_PTR_NULL(report_case_at(r, 1));
+  CU_ASSERT(report_case_running(c));
   CU_ASSERT_EQUAL(report_attempt_start(c), UV_EBUSY);
   CU_ASSERT_EQUAL(report_event_add(c, &ev), 0);
   res.failed_event = 5; /* out of range: dropped, not trusted */
   CU_ASSERT_EQUAL(report_attempt_add(c, &res), 0);
   CU_ASSERT_EQUAL(c->attempts[0].failed_event, -1);
+  CU_ASSERT(!report_case_running(c));
   CU_ASSERT_EQUAL(report_attempt_add(c, &res), UV_EINVAL);
   res.outcome = REPORT_OUTCOME_MAX;
   CU_ASSERT_EQUAL(report_attempt_start(c), 0);
