@@ -5,7 +5,7 @@
 // all cluster behaviour is Node's own.
 
 const cluster = require('node:cluster');
-const { connect, parseCommand } = require('./lib/control');
+const { connect, now, parseCommand } = require('./lib/control');
 const { installClusterReporters } = require('./lib/report');
 const { createState } = require('./lib/primary-state');
 const { createRespawn } = require('./lib/respawn');
@@ -37,7 +37,14 @@ function main() {
   }
 
   let control = null;
-  const send = (obj) => control !== null && control.send(obj);
+  // While a command runs, what it causes synchronously (a cluster.disconnect
+  // callback can fire inside worker.disconnect()) waits for the reply; the
+  // time stays the moment it happened.
+  let held = null;
+  const send = (obj) => {
+    if (held) held.push([obj, now()]);
+    else if (control !== null) control.send(obj);
+  };
   // Reporters first: every policy listener added later runs after them.
   installClusterReporters(send);
   const state = createState(send);
@@ -72,22 +79,32 @@ function main() {
     if (parsed.error) return send({ ...reply, ok: false, error: parsed.error });
     const handler = Object.hasOwn(commands, parsed.msg.cmd) ? commands[parsed.msg.cmd] : null;
     if (!handler) return send({ ...reply, ok: false, error: `unknown command "${parsed.msg.cmd}"` });
-    let extras;
+    let result;
+    held = [];
     try {
-      extras = handler(parsed.msg);
+      result = { ...reply, ok: true, ...handler(parsed.msg) };
     } catch (err) {
-      return send({ ...reply, ok: false, error: String(err && err.message) });
+      result = { ...reply, ok: false, error: String(err && err.message) };
     }
-    send({ ...reply, ok: true, ...extras });
+    const caused = held;
+    held = null;
+    send(result);
+    for (const [obj, t] of caused) control.send(obj, t);
   }
 
+  let connected = false;
   control = connect(path, {
     onLine,
     onConnect() {
+      connected = true;
       send({ type: 'hello', role: 'primary', pid: process.pid, runtime: runtimeName(), version: process.version });
     },
     onClose() {
       if (exiting) return;
+      if (!connected) {
+        process.stderr.write(`clustersim primary agent: cannot connect to ${path}\n`);
+        process.exit(2);
+      }
       if (!shutdown.start({ timeoutMs: LOST_CONTROL_GRACE_MS, report: false })) return;
       process.stderr.write('clustersim primary agent: control socket lost, ending the cluster\n');
     },

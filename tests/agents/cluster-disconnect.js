@@ -5,7 +5,7 @@
 // disconnect and exit reported (research §1.3, §7(g)).
 
 const assert = require('node:assert/strict');
-const { scenario, runScenarios, expectFlags, HTTP } = require('./driver');
+const { scenario, runScenarios, expectFlags, behaviour, HTTP } = require('./driver');
 
 function callbacks(h) {
   return h.messages((m) => m.type === 'event' && m.event === 'disconnect-callback');
@@ -55,4 +55,22 @@ const twice = scenario('one callback per call, fork afterwards works', async (h)
   await h.waitFor((m) => callbacks(h).length === 2, 'second callback', { from: at });
 });
 
-runScenarios([noWorkers, threeWorkers, twice]);
+// An exclusive server keeps the worker alive after cluster.disconnect(), so
+// the callback waits; Node then runs it inside a later worker.disconnect()
+// (removeWorker empties the map again). The reply still comes first.
+const insideCommand = scenario('a callback fired inside a later command follows its reply', async (h) => {
+  const a = (await h.cmd({ cmd: 'fork', env: behaviour({ servers: [{ kind: 'tcp', port: 0, exclusive: true }] }) })).worker;
+  await h.observed(a, 'listening');
+  await h.cmd({ cmd: 'cluster-disconnect' });
+  await h.event('disconnect', 'cluster', a);
+  await h.cmd({ cmd: 'status' });
+  assert.equal(callbacks(h).length, 0, 'still pending while the worker lives');
+  const reply = await h.cmd({ cmd: 'disconnect', worker: a });
+  const cb = await h.event('disconnect-callback', 'cluster');
+  assert.ok(h.index(reply) < h.index(cb), 'reply first');
+  assert.ok(cb.t <= reply.t, 'but the callback ran inside the command');
+  await h.cmd({ cmd: 'kill', worker: a, signal: 'SIGKILL' });
+  expectFlags((await h.ended(a)).exit, { ead: true, signal: 'SIGKILL' });
+});
+
+runScenarios([noWorkers, threeWorkers, twice, insideCommand]);

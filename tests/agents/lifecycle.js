@@ -4,6 +4,7 @@
 // crash (docs/protocol.md §2-§4; research §2.3 for the expected flags).
 
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const http = require('node:http');
 const { scenario, runScenarios, expectFlags, HTTP } = require('./driver');
 
@@ -42,6 +43,9 @@ const startAndServe = scenario('fork, online, listening and a shared port', asyn
     }
     const hello = await h.waitFor((m) => m.type === 'hello' && m.role === 'worker' && m.id === id, `hello of ${id}`);
     assert.equal(hello.pid, fork.pid, 'the worker hello and the events name the same pid');
+    // Workers run the agent's own executable (process.execPath for node),
+    // whatever it is called: this is what makes --runtime work.
+    assert.equal(fs.readlinkSync(`/proc/${fork.pid}/exe`), fs.readlinkSync(`/proc/${h.child.pid}/exe`));
     const seen = await h.observed(id, 'listening');
     assert.equal(seen.index, 0);
     assert.equal(seen.port, ports[ports.length - 1]);

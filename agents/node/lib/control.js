@@ -89,9 +89,9 @@ function connect(path, { onLine, onClose, onConnect, ref = true }) {
     get closed() {
       return closed;
     },
-    send(obj) {
+    send(obj, t) {
       if (closed || socket.destroyed || !socket.writable) return false;
-      socket.write(encode(obj));
+      socket.write(encode(obj, t));
       return true;
     },
     // Flushes what was written, then calls cb (bounded: a peer that never
