@@ -1,11 +1,14 @@
 #!/bin/sh
 # Validates every synthetic JUnit file against the Jenkins junit-10.xsd
 # with xmllint (when the schema is present) and checks the counts by XPath.
-# usage: check_junit.sh REPORT_TOOL SOURCE_ROOT
+# usage: check_junit.sh REPORT_TOOL SOURCE_ROOT [CLUSTERSIM]
+# With CLUSTERSIM, merging goes through `clustersim report merge`.
 # Exit: 0 pass, 1 fail, 99 hard error.
 set -u
 tool=$1
 root=$2
+merge_cmd="$tool report merge"
+[ -n "${3:-}" ] && merge_cmd="$3 report merge"
 
 # CLUSTERSIM_JUNIT_XSD, when set, is the only place looked at (set it to
 # /nonexistent to see the run without the schema).
@@ -23,7 +26,7 @@ command -v xmllint >/dev/null 2>&1 || { echo "xmllint missing (libxml2-utils)"; 
 dir=$(mktemp -d) || exit 99
 trap 'rm -rf "$dir"' EXIT
 "$tool" gen "$dir" || { echo "report-tool gen failed"; exit 99; }
-"$tool" report merge "$dir/shard1.xml" "$dir/shard2.xml" -o "$dir/merged.xml" ||
+$merge_cmd "$dir/shard1.xml" "$dir/shard2.xml" -o "$dir/merged.xml" ||
 	{ echo "merge failed"; exit 99; }
 
 fails=0
@@ -54,7 +57,7 @@ echo "$table" | while read -r name tests failures errors skipped flaky reruns; d
 		if [ "$variant" = .conv ]; then
 			# The default dialect, reduced to junit-10 by the merge tool:
 			# what it drops are exactly our documented extensions.
-			"$tool" report merge --strict "$dir/$name.xml" -o "$f" ||
+			$merge_cmd --strict "$dir/$name.xml" -o "$f" ||
 				{ fail "$name: merge --strict"; continue; }
 		fi
 		[ -f "$f" ] || continue
