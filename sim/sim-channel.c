@@ -415,12 +415,12 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
   sim__channel_t *ch = h->data;
 
-  /* One read at a time per channel, so the spare capacity of the line
-   * buffer is not used here: a dedicated chunk keeps lines that end in
-   * this read from being copied at all. */
-  buf->base = malloc(READ_CHUNK);
-  buf->len = buf->base != NULL ? READ_CHUNK : 0;
-  (void)ch;
+  /* One read is outstanding at a time, so one chunk per channel serves
+   * every read; lines that end inside it are parsed in place. */
+  if (ch->rbuf == NULL)
+    ch->rbuf = malloc(READ_CHUNK);
+  buf->base = ch->rbuf;
+  buf->len = ch->rbuf != NULL ? READ_CHUNK : 0;
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -450,10 +450,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
       }
       p = nl + 1;
     }
-    free(buf->base);
     return;
   }
-  free(buf->base);
   if (nread == 0)
     return;
   /* EOF or a read error: the peer is gone. */
@@ -482,6 +480,8 @@ static void on_pipe_closed(uv_handle_t *h)
   free(ch->buf);
   ch->buf = NULL;
   ch->len = ch->cap = 0;
+  free(ch->rbuf);
+  ch->rbuf = NULL;
   if (ch->ops->closed != NULL)
     ch->ops->closed(ch);
 }

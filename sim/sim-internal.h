@@ -70,6 +70,7 @@ struct sim__channel_s {
   sim__tick_t *tick;
   unsigned *seq;             /* the process's NODE_CLUSTER counter */
 
+  char *rbuf;                /* the read chunk */
   char *buf;                 /* bytes of an incomplete line */
   size_t len;
   size_t cap;
