@@ -100,7 +100,7 @@ typedef struct {
  * required. */
 typedef struct {
   const char *scenario;         /* scenario name, e.g. "rolling-restart" */
-  const char *file;             /* scenario file, as given on the command line */
+  const char *file;             /* scenario file, as given to the harness */
   unsigned line;                /* 1-based line of the scenario (0: unknown) */
   const char *target;           /* "builtin", "node", "exec:CMD" */
   const char *runtime;          /* e.g. "node", "clustersim" */

@@ -102,7 +102,8 @@ static char *failure_body(const report_t *r, const report_case_t *c,
   report_str_cat(&s, "%s\n", attempt_reason(r, a));
   if (!a->ended) {
     report_fmt_seconds(secs, sizeof(secs), report_attempt_duration(a));
-    report_str_cat(&s, "the run was interrupted after %s s of this scenario\n", secs);
+    report_str_cat(&s, "the run was interrupted after %s s of this scenario\n",
+                   secs);
   }
   if (a->detail && *a->detail)
     report_str_cat(&s, "\n%s\n", a->detail);
@@ -240,7 +241,8 @@ static char *case_output(const report_case_t *c, report_verdict_t v,
     if (a == dec || !a->ended || report_outcome_bad(a->outcome) ||
         a->output == NULL || *a->output == '\0')
       continue;
-    report_str_cat(&s, "\n--- attempt %zu (%s) ---\n%s", i + 1, type_of(a), a->output);
+    report_str_cat(&s, "\n--- attempt %zu (%s) ---\n%s", i + 1, type_of(a),
+                   a->output);
   }
   return s;
 }

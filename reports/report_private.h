@@ -119,4 +119,31 @@ int report_xml_text(xmlTextWriterPtr w, const char *text);
 int report_xml_element(xmlTextWriterPtr w, const char *name,
                        const char *text);
 
+/* report_hw.c: element helpers for the HTML page. The first error is kept
+ * in rc and every later call does nothing. Text is cleaned like all text;
+ * report_hw_end writes an explicit end tag (HTML), report_hw_end_svg may
+ * self-close (SVG, void elements). */
+typedef struct {
+  const report_t *r;
+  xmlTextWriterPtr w;
+  int rc;
+} report_hw_t;
+
+void report_hw_start(report_hw_t *h, const char *name, const char *cls);
+void report_hw_attr(report_hw_t *h, const char *name, const char *value);
+void report_hw_attri(report_hw_t *h, const char *name, long v);
+void report_hw_text(report_hw_t *h, const char *s);
+void report_hw_textf(report_hw_t *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void report_hw_end(report_hw_t *h);
+void report_hw_end_svg(report_hw_t *h);
+/* Constant markup only (scripts, CSS): never data. */
+void report_hw_raw(report_hw_t *h, const char *s);
+void report_hw_element(report_hw_t *h, const char *name, const char *cls,
+                       const char *text);
+
+/* report_timeline.c */
+void report_timeline_write(report_hw_t *h, const report_attempt_t *a);
+void report_timeline_legend(report_hw_t *h);
+
 #endif
