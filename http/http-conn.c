@@ -146,6 +146,7 @@ static void conn_flush(http_conn_t *conn)
 {
   http_group_t *group = conn->group;
   uint64_t now = uv_now(group->loop);
+  int rc = 0;
 
   while (conn->tcp != NULL && conn->q_len > 0 && !conn->shutting) {
     http_entry_t e = conn->queue[conn->q_head];
@@ -155,24 +156,30 @@ static void conn_flush(http_conn_t *conn)
     if (e.ready_at > now)
       break;
     w = malloc(sizeof(*w));
-    if (w == NULL)
-      goto fail;
+    if (w == NULL) {
+      rc = UV_ENOMEM;
+      goto out;
+    }
     len = http_response_format(w->buf, sizeof(w->buf), e.status,
                                group->opts.worker_id, e.keep_alive, e.head,
                                group->opts.keepalive_timeout_ms);
-    if (len == 0 || conn_write(conn, w, len) < 0) {
+    rc = len == 0 ? UV_ENOBUFS : conn_write(conn, w, len);
+    if (rc < 0) {
       free(w);
-      goto fail;
+      goto out;
     }
     conn->q_head = (conn->q_head + 1) % HTTP_MAX_BACKLOG;
     conn->q_len--;
-    if (!e.keep_alive && conn_shutdown(conn) < 0)
-      goto fail;
+    if (!e.keep_alive) {
+      rc = conn_shutdown(conn);
+      if (rc < 0)
+        goto out;
+    }
   }
-  return;
 
-fail:
-  http_conn_destroy(conn);
+out:
+  if (rc < 0)
+    http_conn_destroy(conn);
 }
 
 static void on_timer(uv_timer_t *timer);
@@ -503,29 +510,29 @@ int http_conn_start(http_group_t *group, uv_tcp_t *tcp)
 
   rc = conn_start_reading(conn);
   if (rc < 0)
-    goto fail;
+    goto out;
   if (opts->kind == HTTP_KIND_TCP) {
     http_write_t *w = malloc(sizeof(*w));
     size_t len;
 
     if (w == NULL) {
       rc = UV_ENOMEM;
-      goto fail;
+      goto out;
     }
     len = http_response_format_tcp(w->buf, sizeof(w->buf), opts->worker_id);
     rc = len == 0 ? UV_ENOBUFS : conn_write(conn, w, len);
     if (rc < 0) {
       free(w);
-      goto fail;
+      goto out;
     }
     rc = conn_shutdown(conn);
     if (rc < 0)
-      goto fail;
+      goto out;
   }
   conn_settle(conn);
-  return 0;
 
-fail:
-  http_conn_destroy(conn);
+out:
+  if (rc < 0)
+    http_conn_destroy(conn);
   return rc;
 }

@@ -494,7 +494,7 @@ int main(void)
     {"arguments", test_arguments},
   };
   CU_pSuite suite;
-  unsigned failed = 0;
+  int rc = 99;
   size_t i, len = strlen(GET);
 
   burst_request = malloc(len * BURST + 1);
@@ -505,22 +505,21 @@ int main(void)
   burst_request[len * BURST] = '\0';
 
   if (CU_initialize_registry() != CUE_SUCCESS)
-    return 99;
+    goto out;
   suite = CU_add_suite("http", NULL, NULL);
   if (suite == NULL)
-    goto hard_error;
+    goto out;
   for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
     if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-      goto hard_error;
+      goto out;
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_basic_run_tests();
-  failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-  CU_cleanup_registry();
-  free(burst_request);
-  return failed != 0 ? 1 : 0;
+  /* Read before CU_cleanup_registry(), which zeroes them. */
+  rc = CU_get_number_of_tests_failed() != 0 ||
+       CU_get_number_of_failures() != 0 ? 1 : 0;
 
-hard_error:
+out:
   CU_cleanup_registry();
   free(burst_request);
-  return 99;
+  return rc;
 }

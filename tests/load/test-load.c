@@ -285,7 +285,7 @@ static void run_case(const load_case_t *c)
   CU_ASSERT_TRUE(run.done);
   CU_ASSERT_FALSE(run.timed_out);
   load_counters(run.load, &k);
-  printf("\n    %-52s issued %llu ok %llu retried %llu failed %llu "
+  printf("\n    %-64s issued %llu ok %llu retried %llu failed %llu "
          "cancelled %llu connections %llu",
          c->name, (unsigned long long)k.issued,
          (unsigned long long)k.outcome[LOAD_OK],
@@ -477,24 +477,24 @@ int main(void)
     {"restart after done", test_restart},
   };
   CU_pSuite suite;
-  unsigned failed;
+  int rc = 99;
   size_t i;
 
   if (CU_initialize_registry() != CUE_SUCCESS)
     return 99;
   suite = CU_add_suite("load", NULL, NULL);
   if (suite == NULL)
-    goto hard_error;
+    goto out;
   for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
     if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-      goto hard_error;
+      goto out;
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_basic_run_tests();
-  failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-  CU_cleanup_registry();
-  return failed != 0 ? 1 : 0;
+  /* Read before CU_cleanup_registry(), which zeroes them. */
+  rc = CU_get_number_of_tests_failed() != 0 ||
+       CU_get_number_of_failures() != 0 ? 1 : 0;
 
-hard_error:
+out:
   CU_cleanup_registry();
-  return 99;
+  return rc;
 }
