@@ -81,7 +81,7 @@ static void run_header(report_hw_t *h)
   report_hw_textf(h, "%u passed", k.passed);
   report_hw_end(h);
   report_hw_start(h, "span", "v-flaky");
-  report_hw_textf(h, "%u flaky", k.by_verdict[REPORT_V_FLAKY]);
+  report_hw_textf(h, "(%u flaky)", k.by_verdict[REPORT_V_FLAKY]);
   report_hw_end(h);
   report_hw_start(h, "span", "v-fail");
   report_hw_textf(h, "%u failed", k.failures);
@@ -217,7 +217,9 @@ static void case_article(report_hw_t *h, const report_case_t *c)
 
   snprintf(id, sizeof(id), "case-%zu", c->index + 1);
   snprintf(seed, sizeof(seed), "%" PRIu64, c->seed);
-  report_hw_start(h, "article", verdict_good(v) ? "good" : "bad");
+  report_hw_start(h, "article", verdict_good(v)         ? "good"
+                                : v == REPORT_V_FLAKY ? "bad flaky"
+                                                      : "bad");
   report_hw_attr(h, "id", id);
   report_hw_start(h, "h2", NULL);
   cls = vclass(v);

@@ -57,6 +57,7 @@ static const char report_html_css[] =
     "td.v-pass{background:#dafbe1}"
     "article{border:1px solid var(--line);border-radius:6px;padding:12px 16px;"
     "margin:16px 0}article.bad{border-left:4px solid var(--fail)}"
+    "article.flaky{border-left-color:#d4a72c}"
     "body.only-bad article.good,body.only-bad tr.good{display:none}"
     ".reason{font-weight:600;color:var(--fail)}"
     "dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;"
