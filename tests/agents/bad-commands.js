@@ -72,7 +72,7 @@ const worker = scenario('malformed and impossible faults', async (h) => {
     ['{"cmd":"hold","req":5,"connections":2}', 5, /port/],
     ['{"cmd":"send","req":6}', 6, /message/],
   ];
-  for (const [line] of bad) h.toWorker(a, line);
+  for (const [line] of bad) await h.toWorker(a, line);
   const workerReplies = () => h.log.filter((e) => e.from === 'worker' && e.msg.type === 'reply').map((e) => e.msg);
   await h.waitFor(() => workerReplies().length >= bad.length, 'one reply per bad fault');
   const replies = workerReplies();
@@ -83,7 +83,7 @@ const worker = scenario('malformed and impossible faults', async (h) => {
   assert.equal(h.messages((m) => m.what === 'fault').length, 0, 'no fault was applied');
   // A fault that cannot apply any more is refused instead of crashing the
   // worker: ipc-disconnect after the channel is gone.
-  h.toWorker(a, { cmd: 'ipc-disconnect', req: 7 });
+  await h.toWorker(a, { cmd: 'ipc-disconnect', req: 7 });
   await h.ended(a);
   assert.deepEqual((await h.cmd({ cmd: 'status' })).workers, []);
 });

@@ -109,7 +109,7 @@ const messageModes = scenario('message modes count, reply and none', async (h) =
   await h.cmd({ cmd: 'send', worker: none, message: 'quiet' });
   await h.observed(none, 'message', (m) => m.message === 'quiet');
   // The worker's own send fault reaches the primary as a message.
-  h.toWorker(none, { cmd: 'send', message: { from: 'worker' } });
+  await h.toWorker(none, { cmd: 'send', message: { from: 'worker' } });
   const s = await h.event('message', 'cluster', none);
   assert.deepEqual(s.message, { from: 'worker' });
   const fromNone = h.messages((m) => m.event === 'message' && m.emitter === 'cluster' && m.worker === none);
@@ -165,12 +165,12 @@ const slowStartAndClose = scenario('startup delay and slow close', async (h) => 
   const online = await h.event('online', 'cluster', id);
   const listening = await h.event('listening', 'cluster', id);
   assert.ok(listening.t > online.t && listening.t > started.t);
-  h.toWorker(id, { cmd: 'close-servers' });
+  await h.toWorker(id, { cmd: 'close-servers' });
   const closed = await h.observed(id, 'server-close');
   assert.equal(closed.index, 0);
   // close-servers leaves the worker connected.
   assert.deepEqual((await h.cmd({ cmd: 'status' })).workers, [id]);
-  h.toWorker(id, { cmd: 'close-servers' });
+  await h.toWorker(id, { cmd: 'close-servers' });
   await h.cmd({ cmd: 'disconnect', worker: id });
   expectFlags((await h.ended(id)).exit, { code: 0, ead: true });
   assert.equal(h.messages((m) => m.what === 'server-close').length, 1, 'a server closes once');

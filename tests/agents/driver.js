@@ -169,10 +169,11 @@ class Harness {
     return reply;
   }
 
-  toWorker(id, obj) {
-    const sock = this.workers.get(id);
-    assert.ok(sock, `worker ${id} has a control connection`);
-    sock.write(typeof obj === 'string' ? `${obj}\n` : `${JSON.stringify(obj)}\n`);
+  // Waits for the worker's own hello first: it travels on another socket
+  // than the primary's events, so it may arrive after them.
+  async toWorker(id, obj) {
+    await this.waitFor((m, e) => e.from === 'worker' && m.type === 'hello' && m.id === id, `hello of worker ${id}`);
+    this.workers.get(id).write(typeof obj === 'string' ? `${obj}\n` : `${JSON.stringify(obj)}\n`);
   }
 
   event(event, emitter, worker, opts) {

@@ -92,26 +92,26 @@ const workerSide = scenario('worker-side kill, crash and uncaught throw', async 
   await h.cmd({ cmd: 'setup', settings: { env: HTTP } });
   // cluster.worker.kill(): graceful, ead true, code 0, whatever the signal.
   const a = await h.forkListening();
-  h.toWorker(a, { cmd: 'kill' });
+  await h.toWorker(a, { cmd: 'kill' });
   await h.observed(a, 'fault', (m) => m.fault === 'kill');
   const ka = await h.ended(a);
   expectFlags(ka.disconnect, { ead: true, connected: false });
   expectFlags(ka.exit, { ead: true, dead: true, code: 0, signal: null });
 
   const b = await h.forkListening();
-  h.toWorker(b, { cmd: 'crash', code: 7 });
+  await h.toWorker(b, { cmd: 'crash', code: 7 });
   const kb = await h.ended(b);
   expectFlags(kb.disconnect, { ead: false });
   expectFlags(kb.exit, { ead: false, code: 7, signal: null });
   await h.observed(b, 'exiting', (m) => m.code === 7);
 
   const c = await h.forkListening();
-  h.toWorker(c, { cmd: 'throw' });
+  await h.toWorker(c, { cmd: 'throw' });
   expectFlags((await h.ended(c)).exit, { ead: false, code: 1, signal: null });
 
   // process.disconnect() in the worker: Node makes it exit 0, ead false.
   const d = await h.forkListening();
-  h.toWorker(d, { cmd: 'ipc-disconnect' });
+  await h.toWorker(d, { cmd: 'ipc-disconnect' });
   const kd = await h.ended(d);
   expectFlags(kd.exit, { ead: false, code: 0, signal: null });
   await h.observed(d, 'disconnect');
@@ -119,7 +119,7 @@ const workerSide = scenario('worker-side kill, crash and uncaught throw', async 
   // cluster.worker.disconnect(): servers close, then the worker leaves by
   // itself with ead true.
   const e = await h.forkListening();
-  h.toWorker(e, { cmd: 'disconnect' });
+  await h.toWorker(e, { cmd: 'disconnect' });
   const ke = await h.ended(e);
   expectFlags(ke.disconnect, { ead: true });
   expectFlags(ke.exit, { ead: true, code: 0, signal: null });

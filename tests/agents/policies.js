@@ -20,7 +20,7 @@ const respawnModes = scenario('respawn modes decide on ead, code and signal', as
   await h.cmd({ cmd: 'setup', settings: { env: HTTP } });
   await h.cmd({ cmd: 'policy', respawn: 'unless-exited-after-disconnect' });
   const a = await h.forkListening();
-  h.toWorker(a, { cmd: 'crash', code: 3 });
+  await h.toWorker(a, { cmd: 'crash', code: 3 });
   await h.ended(a);
   const r = await h.policy('respawn');
   assert.deepEqual([r.old, r.delay_ms], [a, 0]);
@@ -37,7 +37,7 @@ const respawnModes = scenario('respawn modes decide on ead, code and signal', as
 
   await h.cmd({ cmd: 'policy', respawn: 'on-nonzero' });
   const c = await h.forkListening();
-  h.toWorker(c, { cmd: 'crash', code: 0 });
+  await h.toWorker(c, { cmd: 'crash', code: 0 });
   await h.ended(c);
   await settle(h);
   assert.equal(respawns(h).length, 1, 'on-nonzero: exit 0 is not respawned');
@@ -87,7 +87,7 @@ const heartbeat = scenario('heartbeat kills and replaces a hung worker', async (
   assert.equal(typeof pong.message.n, 'number');
   // Pings are answered, not echoed or observed as user messages.
   assert.equal(h.messages((m) => m.message && m.message.echo).length, 0);
-  h.toWorker(a, { cmd: 'hang', ms: 5000 });
+  await h.toWorker(a, { cmd: 'hang', ms: 5000 });
   const kill = await h.policy('heartbeat-kill');
   assert.equal(kill.worker, a);
   const e = await h.ended(a, { disconnect: false });
@@ -117,7 +117,7 @@ const metrics = scenario('metrics endpoint counts workers, forks, exits, respawn
   assert.deepEqual(m, { workers: 0, forks: 0, exits: 0, respawns: 0 });
   const a = await h.forkListening();
   await h.forkListening();
-  h.toWorker(a, { cmd: 'crash', code: 4 });
+  await h.toWorker(a, { cmd: 'crash', code: 4 });
   const r = await h.policy('respawn');
   await h.event('listening', 'cluster', r.new);
   m = JSON.parse((await getJson(port, '/metrics')).body);

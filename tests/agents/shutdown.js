@@ -48,7 +48,7 @@ const forced = scenario('SIGINT with a worker that cannot leave: forced after th
     await h.cmd({ cmd: 'policy', shutdown: { timeout_ms: 300 } });
     const a = await h.forkListening();
     const b = await h.forkListening();
-    h.toWorker(a, { cmd: 'hold', connections: 2, port: s.port });
+    await h.toWorker(a, { cmd: 'hold', connections: 2, port: s.port });
     await h.observed(a, 'fault', (m) => m.fault === 'hold');
     await h.cmd({ cmd: 'status' });
     process.kill(h.child.pid, 'SIGINT');
@@ -84,7 +84,7 @@ const lostControl = scenario('lost control socket: workers ended, agent exits', 
     await h.cmd({ cmd: 'setup', settings: { env: HTTP } });
     const a = await h.forkListening();
     await h.forkListening();
-    h.toWorker(a, { cmd: 'hold', connections: 1, port: s.port });
+    await h.toWorker(a, { cmd: 'hold', connections: 1, port: s.port });
     await h.observed(a, 'fault');
     await h.cmd({ cmd: 'status' });
     const pids = workerPids(h);
