@@ -17,7 +17,8 @@ struct report_tap_s {
   bool plan_done;
 };
 
-int report_tap_new(report_tap_t **out, FILE *f, unsigned planned)
+int report_tap_new(report_tap_t **out, FILE *f, unsigned planned,
+                   unsigned flags)
 {
   report_tap_t *t;
 
@@ -28,7 +29,7 @@ int report_tap_new(report_tap_t **out, FILE *f, unsigned planned)
     return UV_ENOMEM;
   t->f = f;
   t->planned = planned;
-  fputs("TAP version 14\n", f);
+  fputs(flags & REPORT_TAP_V13 ? "TAP version 13\n" : "TAP version 14\n", f);
   if (planned) {
     fprintf(f, "1..%u\n", planned);
     t->plan_done = true;

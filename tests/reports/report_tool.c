@@ -3,6 +3,7 @@
  *   report-tool gen DIR          every fixture as DIR/NAME.xml (default
  *                                dialect), DIR/NAME.strict.xml, NAME.html
  *   report-tool tap NAME JUNIT   NAME as TAP 14 on stdout, JUnit to JUNIT
+ *   report-tool tap13 NAME JUNIT the same, declared as TAP version 13
  *   report-tool term NAME        NAME through the terminal view (plain)
  *   report-tool report ...       report_cli_main (`clustersim report`)
  * The "interrupted" fixture is written from a uv_signal_t callback after
@@ -115,13 +116,13 @@ static int gen(const char *dir)
   return 0;
 }
 
-static int tap(const char *name, const char *junit)
+static int tap(const char *name, const char *junit, unsigned flags)
 {
   report_tap_t *t = NULL;
   report_t *r = NULL;
   int rc;
 
-  if ((rc = report_tap_new(&t, stdout, 0)) ||
+  if ((rc = report_tap_new(&t, stdout, 0, flags)) ||
       (rc = fixture_build(name, false, t, &r)) ||
       (rc = report_tap_end(t)))
     goto out;
@@ -158,11 +159,13 @@ int main(int argc, char **argv)
   if (argc == 3 && strcmp(argv[1], "gen") == 0)
     rc = gen(argv[2]);
   else if (argc == 4 && strcmp(argv[1], "tap") == 0)
-    rc = tap(argv[2], argv[3]);
+    rc = tap(argv[2], argv[3], 0);
+  else if (argc == 4 && strcmp(argv[1], "tap13") == 0)
+    rc = tap(argv[2], argv[3], REPORT_TAP_V13);
   else if (argc == 3 && strcmp(argv[1], "term") == 0)
     rc = term(argv[2]);
   else {
-    fputs("usage: report-tool gen DIR | tap NAME JUNIT | term NAME | "
+    fputs("usage: report-tool gen DIR | tap|tap13 NAME JUNIT | term NAME | "
           "report ...\n", stderr);
     return 99;
   }

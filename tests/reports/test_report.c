@@ -599,7 +599,7 @@ static void test_tap(void)
   FILE *f = open_memstream(&out, &len);
 
   CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-  CU_ASSERT_EQUAL_FATAL(report_tap_new(&t, f, 0), 0);
+  CU_ASSERT_EQUAL_FATAL(report_tap_new(&t, f, 0, 0), 0);
   CU_ASSERT_EQUAL_FATAL(fixture_build("mixed", false, t, &r), 0);
   CU_ASSERT_EQUAL(report_tap_end(t), 0);
   report_tap_free(t);
@@ -627,6 +627,33 @@ static void test_tap(void)
   free(out);
 }
 
+static void test_tap_version(void)
+{
+  static const struct {
+    unsigned flags, planned;
+    const char *want;
+  } t[] = {
+      {0, 0, "TAP version 14\n"},
+      {REPORT_TAP_V13, 0, "TAP version 13\n"},
+      {0, 3, "TAP version 14\n1..3\n"},
+  };
+  report_tap_t *tap;
+  char *out;
+  size_t len, i;
+  FILE *f;
+
+  for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+    out = NULL;
+    f = open_memstream(&out, &len);
+    CU_ASSERT_EQUAL_FATAL(report_tap_new(&tap, f, t[i].planned, t[i].flags),
+                          0);
+    report_tap_free(tap);
+    fclose(f);
+    CU_ASSERT_STRING_EQUAL(out, t[i].want);
+    free(out);
+  }
+}
+
 static void test_tap_escapes(void)
 {
   report_case_info_t ci = {.scenario = "a #hash\\ and\nnewline",
@@ -642,7 +669,7 @@ static void test_tap_escapes(void)
   FILE *f = open_memstream(&out, &len);
 
   CU_ASSERT_EQUAL_FATAL(report_new(&r, NULL), 0);
-  CU_ASSERT_EQUAL_FATAL(report_tap_new(&t, f, 1), 0);
+  CU_ASSERT_EQUAL_FATAL(report_tap_new(&t, f, 1, 0), 0);
   CU_ASSERT_EQUAL_FATAL(report_case_add(r, &ci, &c), 0);
   CU_ASSERT_EQUAL(report_attempt_add(c, &res), 0);
   CU_ASSERT_EQUAL(report_tap_case(t, c), 0);
@@ -870,6 +897,7 @@ static CU_TestInfo junit_tests[] = {
 
 static CU_TestInfo view_tests[] = {
     {"TAP 14 stream", test_tap},
+    {"TAP version line", test_tap_version},
     {"TAP escapes", test_tap_escapes},
     {"terminal plain", test_term_plain},
     {"terminal TTY", test_term_tty},
