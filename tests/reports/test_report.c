@@ -224,6 +224,30 @@ static void test_api_misuse(void)
   report_free(r);
 }
 
+/* A run interrupted before its first case still leaves valid files. */
+static void test_empty_report(void)
+{
+  report_t *r = NULL;
+  xmlDocPtr doc;
+
+  CU_ASSERT_EQUAL_FATAL(report_new(&r, NULL), 0);
+  CU_ASSERT_EQUAL(report_interrupt(r, "interrupted by SIGINT"), 0);
+  CU_ASSERT_EQUAL(report_junit_write(r, tmp_path("empty.xml")), 0);
+  CU_ASSERT_EQUAL(report_html_write(r, tmp_path("empty.html")), 0);
+  report_free(r);
+  doc = read_xml(tmp_path("empty.xml"));
+  CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+  CU_ASSERT_EQUAL(xpath_num(doc, "number(/testsuites/@tests)"), 0);
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//testsuite)"), 0);
+  xmlFreeDoc(doc);
+  doc = htmlReadFile(tmp_path("empty.html"), "UTF-8",
+                     HTML_PARSE_NONET | HTML_PARSE_NOERROR |
+                         HTML_PARSE_NOWARNING);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//table[@class='matrix'])"), 1);
+  xmlFreeDoc(doc);
+}
+
 /* ---------------------------------------------------------------------- */
 
 /* Independent expectations per fixture: tests, failures, errors, skipped,
@@ -879,6 +903,7 @@ static CU_TestInfo model_tests[] = {
     {"seconds and timestamps", test_fmt_seconds},
     {"verdict table", test_verdicts},
     {"API misuse", test_api_misuse},
+    {"empty report", test_empty_report},
     CU_TEST_INFO_NULL,
 };
 
