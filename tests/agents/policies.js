@@ -80,7 +80,7 @@ const backoff = scenario('back-off doubles along start-up crashes, up to the cap
 
 const heartbeat = scenario('heartbeat kills and replaces a hung worker', async (h) => {
   await h.cmd({ cmd: 'setup', settings: { env: HTTP } });
-  await h.cmd({ cmd: 'policy', respawn: 'unless-exited-after-disconnect', heartbeat: { interval_ms: 50, timeout_ms: 400 } });
+  await h.cmd({ cmd: 'policy', respawn: 'unless-exited-after-disconnect', heartbeat: { interval_ms: 50, timeout_ms: 1000 } });
   const a = await h.forkListening();
   const pong = await h.waitFor((m) => m.event === 'message' && m.emitter === 'cluster' && m.worker === a &&
     m.message.clustersim === 'pong', 'a pong');

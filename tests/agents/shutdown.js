@@ -45,7 +45,8 @@ const forced = scenario('SIGINT with a worker that cannot leave: forced after th
   const s = await sink();
   try {
     await h.cmd({ cmd: 'setup', settings: { env: HTTP } });
-    await h.cmd({ cmd: 'policy', shutdown: { timeout_ms: 300 } });
+    // Long enough for the free worker to leave by itself even on a busy machine.
+    await h.cmd({ cmd: 'policy', shutdown: { timeout_ms: 1500 } });
     const a = await h.forkListening();
     const b = await h.forkListening();
     await h.toWorker(a, { cmd: 'hold', connections: 2, port: s.port });
