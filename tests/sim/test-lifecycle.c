@@ -1,0 +1,585 @@
+/*
+ * test-lifecycle.c - how a worker ends, as the primary sees it.
+ *
+ * One table row per line of the research's §2.3 table (plus the §2.4 and
+ * §8 variants): the worker's options, what the primary does once the
+ * worker is listening (or online), and the exact life the primary must
+ * record - event order per emitter, exitedAfterDisconnect, isConnected,
+ * isDead, cluster.workers membership, exit code and signal, all sampled
+ * inside the event callbacks. `disconnect` and `exit` may come in either
+ * order (§2.2); st_check_life() derives the flags for the order seen.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simtest.h"
+
+#define TIMEOUT_MS 10000u
+
+typedef enum {
+  ACT_NONE,                  /* the worker acts on its own */
+  ACT_DISCONNECT,            /* worker.disconnect() at listening */
+  ACT_KILL,                  /* worker.kill() at listening */
+  ACT_KILL_SIGKILL,          /* worker.kill('SIGKILL') at listening */
+  ACT_EXTERNAL_SIGKILL,      /* process.kill(pid, 'SIGKILL') */
+  ACT_SEND,                  /* a fault message at listening */
+  ACT_KILL_TRAPPED,          /* kill() that the worker ignores, then
+                                {crash, code 0} once it answered a ping */
+  ACT_DISCONNECT_LATER       /* worker.disconnect() 300 ms after online */
+} action_t;
+
+typedef struct {
+  const char *name;
+  const char *const *args;
+  action_t action;
+  const char *message;
+  st_life_t life;
+} row_t;
+
+#define HTTP "worker", "--http", "127.0.0.1:0"
+
+static const char *const a_http[] = { HTTP, NULL };
+static const char *const a_trap[] = { HTTP, "--signal", "SIGTERM=ignore",
+                                      NULL };
+static const char *const a_kill[] = { HTTP, "--on-listening", "kill", NULL };
+static const char *const a_exit3[] = { HTTP, "--on-listening", "exit:3",
+                                       NULL };
+static const char *const a_ipcd[] = { HTTP, "--on-listening",
+                                      "ipc-disconnect", NULL };
+static const char *const a_disc[] = { HTTP, "--on-listening", "disconnect",
+                                      NULL };
+static const char *const a_close[] = { HTTP, "--on-listening", "close",
+                                       NULL };
+
+/* life: listening, ead at listening, errors, error code, online,
+ *       disconnect, exit, ead, removed early, code, signal */
+#define LIFE(l, el, ead, early, code, sig)                                \
+  { l, el, 0, NULL, 1, 1, 1, ead, early, code, sig }
+
+static const row_t rows[] = {
+  /* §2.3 (a): graceful primary disconnect. */
+  { "primary_disconnect_exits_0_ead_true", a_http, ACT_DISCONNECT, NULL,
+    LIFE(1, -1, 1, 1, 0, 0) },
+  /* §2.3 (b): primary kill() is kill(2) only (Node >= 18). */
+  { "primary_kill_sends_signal_only_ead_false", a_http, ACT_KILL, NULL,
+    LIFE(1, -1, 0, 0, -1, SIGTERM) },
+  /* §2.3 (b3). */
+  { "primary_kill_sigkill_ead_false", a_http, ACT_KILL_SIGKILL, NULL,
+    LIFE(1, -1, 0, 0, -1, SIGKILL) },
+  /* §2.3 (b2): the worker traps SIGTERM, stays connected, exits 0 later. */
+  { "primary_kill_trapped_worker_exits_0_ead_false", a_trap,
+    ACT_KILL_TRAPPED, NULL, LIFE(1, -1, 0, 0, 0, 0) },
+  /* §2.3 (b4): cluster.worker.kill() inside the listen callback; the
+   * exitedAfterDisconnect message overtakes `listening`. */
+  { "worker_side_kill_exits_0_ead_true", a_kill, ACT_NONE, NULL,
+    LIFE(1, 1, 1, 0, 0, 0) },
+  /* §2.3 (c): process.exit(3) in the listen callback: no `listening`. */
+  { "worker_exit_in_listen_cb_no_listening_event", a_exit3, ACT_NONE, NULL,
+    LIFE(0, -1, 0, 0, 3, 0) },
+  /* §2.3 (d). */
+  { "external_sigkill_ead_false", a_http, ACT_EXTERNAL_SIGKILL, NULL,
+    LIFE(1, -1, 0, 0, -1, SIGKILL) },
+  /* §2.3 (e): uncaught exception. */
+  { "uncaught_throw_exits_1_ead_false", a_http, ACT_SEND,
+    "{\"clustersim\":\"throw\"}", LIFE(1, -1, 0, 0, 1, 0) },
+  /* §2.3 (f): process.disconnect() in the listen callback. */
+  { "process_disconnect_exits_0_ead_false", a_ipcd, ACT_NONE, NULL,
+    LIFE(0, -1, 0, 0, 0, 0) },
+  /* §2.3 (f2): cluster.worker.disconnect() in the listen callback. */
+  { "worker_disconnect_in_listen_cb_exits_0_ead_true", a_disc, ACT_NONE,
+    NULL, LIFE(0, -1, 1, 0, 0, 0) },
+  /* §8 item 7: server.close() in the listen callback: no `listening`. */
+  { "worker_close_in_listen_cb_no_listening_event", a_close,
+    ACT_DISCONNECT_LATER, NULL, LIFE(0, -1, 1, 1, 0, 0) },
+  /* test-cluster-worker-death. */
+  { "worker_exit_42_ead_false", a_http, ACT_SEND,
+    "{\"clustersim\":\"crash\",\"code\":42}", LIFE(1, -1, 0, 0, 42, 0) },
+  /* test-cluster-kill-disconnect, disconnect half. */
+  { "worker_side_disconnect_exits_0_ead_true", a_http, ACT_SEND,
+    "{\"clustersim\":\"disconnect\"}", LIFE(1, -1, 1, 0, 0, 0) },
+  /* test-cluster-kill-disconnect, kill half. */
+  { "worker_side_kill_after_listening_exits_0_ead_true", a_http, ACT_SEND,
+    "{\"clustersim\":\"kill\"}", LIFE(1, -1, 1, 0, 0, 0) },
+  /* test-cluster-process-disconnect. */
+  { "process_disconnect_after_listening_exits_0_ead_false", a_http,
+    ACT_SEND, "{\"clustersim\":\"ipc-disconnect\"}", LIFE(1, -1, 0, 0, 0, 0) },
+};
+
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+static const row_t *row;
+static sim_worker_t *worker;
+static int pongs;
+
+static void act_later(st_ctx_t *t, void *arg)
+{
+  (void)sim_worker_disconnect(worker);
+}
+
+static void act(st_ctx_t *t)
+{
+  int err = 0;
+
+  switch (row->action) {
+  case ACT_NONE:
+  case ACT_DISCONNECT_LATER:
+    break;
+  case ACT_DISCONNECT:
+    err = sim_worker_disconnect(worker);
+    /* §8 item 5: out of cluster.workers as soon as the call returns. */
+    ST_CHECK(!sim_worker_in_workers(worker) &&
+             sim_cluster_worker(&t->cluster, 1) == NULL &&
+             sim_cluster_count(&t->cluster) == 0,
+             "still in cluster.workers right after worker.disconnect()");
+    ST_CHECK(sim_worker_exited_after_disconnect(worker) == 1,
+             "exitedAfterDisconnect is %d right after worker.disconnect()",
+             sim_worker_exited_after_disconnect(worker));
+    break;
+  case ACT_KILL:
+  case ACT_KILL_SIGKILL:
+  case ACT_KILL_TRAPPED:
+    err = sim_worker_kill(worker,
+                          row->action == ACT_KILL_SIGKILL ? SIGKILL : 0);
+    /* §2.6: no disconnect first, flag untouched. */
+    ST_CHECK(sim_worker_is_connected(worker) == 1 &&
+             sim_worker_exited_after_disconnect(worker) == -1 &&
+             sim_worker_in_workers(worker) == 1,
+             "after kill(): isConnected=%d ead=%d inWorkers=%d, want 1 -1 1",
+             sim_worker_is_connected(worker),
+             sim_worker_exited_after_disconnect(worker),
+             sim_worker_in_workers(worker));
+    if (row->action == ACT_KILL_TRAPPED)
+      err = st_send(worker, "{\"clustersim\":\"ping\",\"n\":1}");
+    break;
+  case ACT_EXTERNAL_SIGKILL:
+    err = kill(sim_worker_pid(worker), SIGKILL) == 0 ? 0 : UV_ESRCH;
+    break;
+  case ACT_SEND:
+    err = st_send(worker, row->message);
+    break;
+  }
+  ST_CHECK(err == 0, "%s: action failed: %s", row->name, uv_strerror(err));
+}
+
+static void on_event(st_ctx_t *t, const sim_event_t *ev,
+                     const st_event_t *rec)
+{
+  if (ev->type == SIM_EV_ONLINE && ev->emitter == SIM_ON_WORKER &&
+      row->action == ACT_DISCONNECT_LATER)
+    st_timer(t, 300, act_later, NULL);
+  /* After the last listener, so both emitters saw the same flags. */
+  if (ev->type == SIM_EV_LISTENING && ev->emitter == SIM_ON_CLUSTER)
+    act(t);
+  if (ev->type == SIM_EV_MESSAGE && ev->emitter == SIM_ON_CLUSTER &&
+      strstr(rec->text, "\"pong\"") != NULL) {
+    /* The worker ignored SIGTERM: still alive and connected. */
+    pongs++;
+    ST_CHECK(rec->conn == 1 && rec->dead == 0,
+             "pong after an ignored SIGTERM with conn=%d dead=%d", rec->conn,
+             rec->dead);
+    ST_CHECK(st_send(worker, "{\"clustersim\":\"crash\",\"code\":0}") == 0,
+             "send crash");
+  }
+  /* Done once both ends are in; a short grace catches anything extra. */
+  if ((ev->type == SIM_EV_EXIT || ev->type == SIM_EV_DISCONNECT) &&
+      ev->emitter == SIM_ON_CLUSTER &&
+      st_count(t, 1, SIM_EV_EXIT, SIM_ON_CLUSTER) == 1 &&
+      st_count(t, 1, SIM_EV_DISCONNECT, SIM_ON_CLUSTER) == 1)
+    st_finish_after(t, 100);
+}
+
+static void row_body(void)
+{
+  static st_ctx_t t;
+
+  row = NULL;
+  for (size_t i = 0; i < NROWS; i++)
+    if (strcmp(rows[i].name, st_test_name()) == 0)
+      row = &rows[i];
+  if (row == NULL) {
+    CU_FAIL("no table row for this test");
+    return;
+  }
+  st_init(&t, 0, NULL, row->args, on_event);
+  worker = st_fork(&t);
+  st_run(&t, TIMEOUT_MS);
+  st_check_pairs(&t);
+  st_check_life(&t, 1, &row->life);
+  if (row->action == ACT_KILL_TRAPPED)
+    ST_CHECK(pongs == 1, "pongs=%d, want 1", pongs);
+  /* setup (from st_init) + setup (from fork) */
+  ST_CHECK(st_count(&t, 0, SIM_EV_SETUP, SIM_ON_CLUSTER) == 2,
+           "setup events: %d, want 2",
+           st_count(&t, 0, SIM_EV_SETUP, SIM_ON_CLUSTER));
+}
+
+static void run_row(void)
+{
+  st_isolate(row_body, TIMEOUT_MS);
+}
+
+/* ---------------------------------------------------------------------- */
+/* cluster.disconnect(cb) with 3 listening workers (§1.3, §7(g), §8 6)     */
+
+static int dcb_calls;
+static size_t dcb_at;          /* events recorded when cb ran */
+static int dcb_dead;           /* workers dead when cb ran */
+static int dcb_exits;          /* cluster:exit events before cb */
+
+static void on_cluster_disconnected(sim_cluster_t *c, void *arg)
+{
+  st_ctx_t *t = arg;
+  int dead = 0;
+
+  dcb_calls++;
+  dcb_at = t->nev;
+  for (unsigned id = 1; id <= 3; id++)
+    dead += sim_worker_is_dead(sim_cluster_find(c, id));
+  dcb_dead = dead;
+  dcb_exits = st_count(t, 0, SIM_EV_EXIT, SIM_ON_CLUSTER);
+  ST_CHECK(sim_cluster_count(c) == 0, "cluster.workers not empty at cb");
+  st_mark(t, ST_EV_DISCONNECT_CB, 0, NULL);
+}
+
+static void on_event_g(st_ctx_t *t, const sim_event_t *ev,
+                       const st_event_t *rec)
+{
+  if (ev->type == SIM_EV_LISTENING && ev->emitter == SIM_ON_CLUSTER &&
+      st_count(t, 0, SIM_EV_LISTENING, SIM_ON_CLUSTER) == 3) {
+    int err = sim_cluster_disconnect(&t->cluster, on_cluster_disconnected, t);
+    ST_CHECK(err == 0, "cluster.disconnect: %s", uv_strerror(err));
+    ST_CHECK(dcb_calls == 0, "cluster.disconnect cb ran synchronously");
+    ST_CHECK(sim_cluster_count(&t->cluster) == 0,
+             "cluster.workers has %u members right after cluster."
+             "disconnect()", sim_cluster_count(&t->cluster));
+  }
+  if (ev->type == SIM_EV_EXIT && ev->emitter == SIM_ON_CLUSTER &&
+      st_count(t, 0, SIM_EV_EXIT, SIM_ON_CLUSTER) == 3)
+    st_finish_after(t, 100);
+}
+
+static void cluster_disconnect_body(void)
+{
+  static const char *const args[] = { HTTP, NULL };
+  static const st_life_t life = LIFE(1, -1, 1, 1, 0, 0);
+  static st_ctx_t t;
+  const st_event_t *next;
+
+  st_init(&t, 0, NULL, args, on_event_g);
+  for (int i = 0; i < 3; i++)
+    (void)st_fork(&t);
+  st_run(&t, TIMEOUT_MS);
+  st_check_pairs(&t);
+  for (unsigned id = 1; id <= 3; id++)
+    st_check_life(&t, id, &life);
+  ST_CHECK(dcb_calls == 1, "cluster.disconnect cb ran %d times, want 1",
+           dcb_calls);
+  /* Node v20: the callback runs at the first removeWorker() after the
+   * call, i.e. inside the first worker's exit (or late disconnect)
+   * handler, before that worker's own events - not after all exits. */
+  ST_CHECK(dcb_dead >= 1, "no worker dead when the cb ran");
+  ST_CHECK(dcb_exits < 3, "cb ran after every worker had exited");
+  next = dcb_at + 1 < t.nev ? &t.ev[dcb_at + 1] : NULL;
+  ST_CHECK(next != NULL && next->emitter == SIM_ON_WORKER &&
+           (next->type == SIM_EV_EXIT || next->type == SIM_EV_DISCONNECT) &&
+           next->dead == 1,
+           "the event right after the cb is not the final event of the "
+           "worker whose exit triggered it");
+}
+
+static void cluster_disconnect_cb_fires_at_first_exit(void)
+{
+  st_isolate(cluster_disconnect_body, TIMEOUT_MS);
+}
+
+/* cluster.disconnect(cb) with no workers: cb asynchronous, once
+ * (test-cluster-disconnect-with-no-workers). */
+static void on_no_workers_cb(sim_cluster_t *c, void *arg)
+{
+  st_ctx_t *t = arg;
+
+  dcb_calls++;
+  st_finish_after(t, 50);
+}
+
+static void no_workers_body(void)
+{
+  static const char *const args[] = { HTTP, NULL };
+  static st_ctx_t t;
+  int err;
+
+  st_init(&t, 0, NULL, args, NULL);
+  err = sim_cluster_disconnect(&t.cluster, on_no_workers_cb, &t);
+  ST_CHECK(err == 0, "cluster.disconnect: %s", uv_strerror(err));
+  ST_CHECK(dcb_calls == 0, "cb ran synchronously");
+  st_run(&t, TIMEOUT_MS);
+  ST_CHECK(dcb_calls == 1, "cb ran %d times, want 1", dcb_calls);
+}
+
+static void cluster_disconnect_no_workers_cb_async(void)
+{
+  st_isolate(no_workers_body, TIMEOUT_MS);
+}
+
+/* ---------------------------------------------------------------------- */
+/* setup/fork order, ids never reused (§1.3, §2.1)                         */
+
+static sim_worker_t *third;
+static unsigned third_id;
+
+static void on_event_ids(st_ctx_t *t, const sim_event_t *ev,
+                         const st_event_t *rec)
+{
+  if (ev->type == SIM_EV_ONLINE && ev->emitter == SIM_ON_CLUSTER &&
+      rec->id <= 2 && st_count(t, 0, SIM_EV_ONLINE, SIM_ON_CLUSTER) == 2)
+    (void)sim_cluster_disconnect(&t->cluster, NULL, NULL);
+  if (ev->type == SIM_EV_EXIT && ev->emitter == SIM_ON_CLUSTER) {
+    if (rec->id <= 2 && third == NULL &&
+        st_count(t, 0, SIM_EV_EXIT, SIM_ON_CLUSTER) == 2)
+      third = st_fork(t), third_id = sim_worker_id(third);
+    else if (rec->id == 3)
+      st_finish_after(t, 50);
+  }
+  if (ev->type == SIM_EV_ONLINE && ev->emitter == SIM_ON_CLUSTER &&
+      rec->id == 3)
+    (void)sim_worker_disconnect(ev->worker);
+}
+
+static void ids_body(void)
+{
+  /* An idle worker: online, no server, stays up until disconnected. */
+  static const char *const args[] = { "worker", NULL };
+  static const st_life_t life = { 0, -1, 0, NULL, 1, 1, 1, 1, 1, 0, 0 };
+  static st_ctx_t t;
+  sim_worker_t *a, *b;
+  int k = 0;
+
+  st_init(&t, 0, NULL, args, on_event_ids);
+  a = st_fork(&t);
+  b = st_fork(&t);
+  ST_CHECK(sim_worker_id(a) == 1 && sim_worker_id(b) == 2,
+           "first ids %u %u, want 1 2", sim_worker_id(a), sim_worker_id(b));
+  ST_CHECK(sim_cluster_count(&t.cluster) == 2 &&
+           sim_cluster_worker(&t.cluster, 1) == a &&
+           sim_cluster_worker(&t.cluster, 2) == b,
+           "fork() adds to cluster.workers synchronously");
+  ST_CHECK(st_count(&t, 0, SIM_EV_FORK, ST_ANY) == 0,
+           "fork emitted synchronously");
+  st_run(&t, TIMEOUT_MS);
+  st_check_pairs(&t);
+  /* By construction: setup (st_init), setup, fork#1, setup, fork#2. */
+  {
+    static const int want[][2] = {
+      { SIM_EV_SETUP, 0 }, { SIM_EV_SETUP, 0 }, { SIM_EV_FORK, 1 },
+      { SIM_EV_SETUP, 0 }, { SIM_EV_FORK, 2 },
+    };
+    for (size_t i = 0; i < t.nev && k < 5; i++) {
+      if (t.ev[i].type != SIM_EV_SETUP && t.ev[i].type != SIM_EV_FORK)
+        continue;
+      ST_CHECK(t.ev[i].type == want[k][0] && t.ev[i].id == (unsigned)want[k][1],
+               "setup/fork #%d: got %s #%u, want %s #%d", k,
+               st_event_name(t.ev[i].type), t.ev[i].id,
+               st_event_name(want[k][0]), want[k][1]);
+      k++;
+    }
+    ST_CHECK(k == 5, "only %d setup/fork events before the third fork", k);
+  }
+  ST_CHECK(third_id == 3,
+           "the fork after two deaths got id %u, want 3 (never reused)",
+           third_id);
+  for (unsigned id = 1; id <= 3; id++)
+    st_check_life(&t, id, &life);
+}
+
+static void setup_fork_order_ids_never_reused(void)
+{
+  st_isolate(ids_body, TIMEOUT_MS);
+}
+
+/* ---------------------------------------------------------------------- */
+/* A spawn that fails (§1.3: as child_process.fork() does)                 */
+
+static void spawn_fail_body(void)
+{
+  static const char *const args[] = { "worker", NULL };
+  static st_ctx_t t;
+  int e, f, d;
+
+  st_init(&t, 0, "/nonexistent/clustersim", args, NULL);
+  (void)st_fork(&t);
+  st_finish_after(&t, 300);
+  st_run(&t, TIMEOUT_MS);
+  st_check_pairs(&t);
+  /* Observed with node v20.20.2 (process.execPath = '/nonexistent/x'):
+   *   cluster:setup, cluster:setup,
+   *   worker:error ENOENT {dead=true inWorkers=true ead=undefined},
+   *   cluster:fork {inWorkers=true},
+   *   worker:disconnect, cluster:disconnect {ead=false conn=false
+   *     dead=true inWorkers=false state=disconnected},
+   *   no exit; cluster.workers empty; exitCode -2. */
+  e = st_find(&t, 1, SIM_EV_ERROR, SIM_ON_WORKER);
+  f = st_find(&t, 1, SIM_EV_FORK, SIM_ON_CLUSTER);
+  d = st_find(&t, 1, SIM_EV_DISCONNECT, SIM_ON_WORKER);
+  ST_CHECK(e >= 0 && strcmp(t.ev[e].text, "ENOENT") == 0,
+           "no worker:error ENOENT");
+  ST_CHECK(e >= 0 && t.ev[e].dead == 1 && t.ev[e].in_workers == 1 &&
+           t.ev[e].ead == -1,
+           "at error: dead=%d inWorkers=%d ead=%d, want 1 1 -1",
+           e >= 0 ? t.ev[e].dead : -9, e >= 0 ? t.ev[e].in_workers : -9,
+           e >= 0 ? t.ev[e].ead : -9);
+  ST_CHECK(f >= 0 && e >= 0 && e < f, "error does not precede fork");
+  ST_CHECK(f >= 0 && t.ev[f].in_workers == 1,
+           "at fork after a failed spawn: inWorkers=%d, want 1 (Node)",
+           f >= 0 ? t.ev[f].in_workers : -9);
+  ST_CHECK(d >= 0 && d > f, "no disconnect after the failed spawn (Node "
+                            "emits one)");
+  if (d >= 0)
+    ST_CHECK(t.ev[d].ead == 0 && t.ev[d].conn == 0 && t.ev[d].dead == 1 &&
+             t.ev[d].in_workers == 0 &&
+             strcmp(t.ev[d].state, "disconnected") == 0,
+             "at disconnect: ead=%d conn=%d dead=%d in=%d state=%s",
+             t.ev[d].ead, t.ev[d].conn, t.ev[d].dead, t.ev[d].in_workers,
+             t.ev[d].state);
+  ST_CHECK(st_count(&t, 1, SIM_EV_EXIT, ST_ANY) == 0,
+           "exit after a failed spawn (Node emits none)");
+  ST_CHECK(st_count(&t, 1, SIM_EV_ONLINE, ST_ANY) == 0, "online");
+}
+
+static void fork_spawn_failure_error_then_disconnect(void)
+{
+  st_isolate(spawn_fail_body, TIMEOUT_MS);
+}
+
+/* ---------------------------------------------------------------------- */
+/* A worker with an open outbound connection outlives disconnect           */
+/* (test-cluster-worker-no-exit, §1.4)                                     */
+
+static uv_tcp_t lsn;
+static uv_tcp_t *held;
+static int alive_checked;
+
+static void held_closed(uv_handle_t *h)
+{
+  free(h);
+}
+
+static void check_alive(st_ctx_t *t, void *arg)
+{
+  sim_worker_t *w = arg;
+
+  alive_checked = 1;
+  ST_CHECK(!sim_worker_is_dead(w) && kill(sim_worker_pid(w), 0) == 0,
+           "worker exited while its outbound connection was open");
+  /* Ending the connection lets it go. */
+  if (held != NULL) {
+    uv_close((uv_handle_t *)held, held_closed);
+    held = NULL;
+  }
+}
+
+static void on_held(uv_stream_t *server, int status)
+{
+  st_ctx_t *t = server->data;
+  uv_tcp_t *c = malloc(sizeof(*c));
+
+  if (status != 0 || c == NULL) {
+    free(c);
+    return;
+  }
+  uv_tcp_init(server->loop, c);
+  if (uv_accept(server, (uv_stream_t *)c) != 0) {
+    uv_close((uv_handle_t *)c, held_closed);
+    return;
+  }
+  held = c;
+  (void)sim_worker_disconnect(sim_cluster_find(&t->cluster, 1));
+}
+
+static void noexit_cleanup(st_ctx_t *t)
+{
+  if (held != NULL) {
+    uv_close((uv_handle_t *)held, held_closed);
+    held = NULL;
+  }
+  if (!uv_is_closing((uv_handle_t *)&lsn))
+    uv_close((uv_handle_t *)&lsn, NULL);
+}
+
+static void on_event_noexit(st_ctx_t *t, const sim_event_t *ev,
+                            const st_event_t *rec)
+{
+  if (ev->type == SIM_EV_ONLINE && ev->emitter == SIM_ON_CLUSTER) {
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    char msg[128];
+    uv_tcp_getsockname(&lsn, (struct sockaddr *)&ss, &len);
+    snprintf(msg, sizeof(msg),
+             "{\"clustersim\":\"hold\",\"connections\":1,\"port\":%d}",
+             ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    ST_CHECK(st_send(ev->worker, msg) == 0, "send hold");
+  }
+  if (ev->type == SIM_EV_DISCONNECT && ev->emitter == SIM_ON_CLUSTER)
+    st_timer(t, 300, check_alive, ev->worker);
+  if (ev->type == SIM_EV_EXIT && ev->emitter == SIM_ON_CLUSTER)
+    st_finish_after(t, 50);
+}
+
+static void no_exit_body(void)
+{
+  static const char *const args[] = { "worker", NULL };
+  static const st_life_t life = { 0, -1, 0, NULL, 1, 1, 1, 1, 1, 0, 0 };
+  struct sockaddr_in sa;
+  static st_ctx_t t;
+
+  st_init(&t, 0, NULL, args, on_event_noexit);
+  t.on_finish = noexit_cleanup;
+  uv_tcp_init(&t.loop, &lsn);
+  lsn.data = &t;
+  uv_ip4_addr("127.0.0.1", 0, &sa);
+  uv_tcp_bind(&lsn, (struct sockaddr *)&sa, 0);
+  uv_listen((uv_stream_t *)&lsn, 8, on_held);
+  (void)st_fork(&t);
+  st_run(&t, TIMEOUT_MS);
+  st_check_pairs(&t);
+  st_check_life(&t, 1, &life);
+  ST_CHECK(alive_checked, "the 300 ms check after disconnect never ran "
+                          "(the worker exited at once)");
+}
+
+static void worker_no_exit_while_outbound_connection_open(void)
+{
+  st_isolate(no_exit_body, TIMEOUT_MS);
+}
+
+/* ---------------------------------------------------------------------- */
+
+static CU_TestInfo table_tests[NROWS + 1];
+
+static CU_TestInfo other_tests[] = {
+  { "cluster_disconnect_cb_fires_at_first_exit",
+    cluster_disconnect_cb_fires_at_first_exit },
+  { "cluster_disconnect_no_workers_cb_async",
+    cluster_disconnect_no_workers_cb_async },
+  { "setup_fork_order_ids_never_reused", setup_fork_order_ids_never_reused },
+  { "fork_spawn_failure_error_then_disconnect",
+    fork_spawn_failure_error_then_disconnect },
+  { "worker_no_exit_while_outbound_connection_open",
+    worker_no_exit_while_outbound_connection_open },
+  CU_TEST_INFO_NULL,
+};
+
+int main(int argc, char **argv)
+{
+  CU_SuiteInfo suites[] = {
+    { .pName = "lifecycle-table", .pTests = table_tests },
+    { .pName = "lifecycle", .pTests = other_tests },
+    CU_SUITE_INFO_NULL,
+  };
+
+  for (size_t i = 0; i < NROWS; i++) {
+    table_tests[i].pName = rows[i].name;
+    table_tests[i].pTestFunc = run_row;
+  }
+  return st_main(argc, argv, suites);
+}
