@@ -402,6 +402,7 @@ static void harness_cli_free(harness_cli_t *cli)
   free_list(cli->tags, cli->n_tags);
   free_list(cli->targets, cli->n_targets);
   free(cli->self);
+  free(cli->command_line);
 }
 
 static char *find_self(const char *given)
@@ -449,6 +450,20 @@ int harness_cli_main(int argc, char **argv)
                        argv[0]);
   }
 
+  {
+    size_t len = 16;
+    int i;
+    for (i = 0; i < argc; i++)
+      len += strlen(argv[i]) + 1;
+    cli.command_line = malloc(len);
+    if (cli.command_line != NULL) {
+      strcpy(cli.command_line, "clustersim");
+      for (i = 0; i < argc; i++) {
+        strcat(cli.command_line, " ");
+        strcat(cli.command_line, argv[i]);
+      }
+    }
+  }
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":j:qh", long_opts, NULL)) != -1) {

@@ -589,13 +589,14 @@ static void check_availability(chk_t *c)
       fail(c, 0, NULL,
            "expected at most %lld failed request%s, got %llu of %llu "
            "(refused %llu, reset %llu, timeout %llu, bad status %llu, "
-           "truncated %llu; %llu retried)", (long long)e->max_failed,
+           "truncated %llu, error %llu; %llu retried)",
+           (long long)e->max_failed,
            e->max_failed == 1 ? "" : "s", (unsigned long long)l->failed,
            (unsigned long long)l->sent, (unsigned long long)l->refused,
            (unsigned long long)l->reset, (unsigned long long)l->timeout,
            (unsigned long long)l->bad_status,
            (unsigned long long)l->truncated,
-           (unsigned long long)l->retried);
+           (unsigned long long)l->error, (unsigned long long)l->retried);
   }
   if (e->always_listening)
     check_listening(c);

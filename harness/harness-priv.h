@@ -133,6 +133,7 @@ typedef struct {
   bool tap;
   bool quiet;
   char *self;                       /* the clustersim binary */
+  char *command_line;               /* for the reports */
   harness_scenario_t **scenarios;   /* the selection, sorted by file */
   size_t n_scenarios;
   unsigned invalid;                 /* files that failed to load */

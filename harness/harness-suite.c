@@ -3,10 +3,23 @@
  * -j at once, with the reports. And `check --trace`.
  */
 #include "harness-priv.h"
+#include "report.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static bool isalnum_c(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9');
+}
 
 static void print_findings(const harness_findings_t *f)
 {
@@ -61,6 +74,7 @@ int harness_cli_check_trace(harness_cli_t *cli)
       GET(timeout);
       GET(bad_status);
       GET(truncated);
+      GET(error);
       GET(retried);
       GET(failed);
 #undef GET
@@ -89,9 +103,604 @@ out:
   return ret;
 }
 
+/* ---------------------------------------------------------------------- */
+/* run                                                                     */
+
+/* Timeline marks kept per attempt in the reports. */
+#define MAX_MARKS 3000
+
+typedef struct suite_s suite_t;
+
+typedef struct {
+  suite_t *suite;
+  const harness_scenario_t *s;
+  const harness_target_t *target;
+  report_case_t *rc;
+  harness_run_t *run;
+  unsigned attempt;          /* 1-based, of the attempt running or last */
+  uint64_t seed;
+  char *replay;
+  bool skip;
+  bool done;
+} job_t;
+
+struct suite_s {
+  harness_cli_t *cli;
+  uv_loop_t *loop;
+  job_t *jobs;
+  size_t n_jobs;
+  size_t next;
+  unsigned running;
+  harness_target_t *targets;
+  size_t n_targets;
+  report_t *report;
+  report_tap_t *tap;
+  report_term_t *term;
+  uv_signal_t sigint, sigterm;
+  uv_timer_t ticker;
+  bool interrupted;
+  bool internal_error;
+  unsigned outcomes[HARNESS_OUTCOME_COUNT];
+  uint64_t started;
+  uint64_t busy_ns;          /* sum of run durations */
+};
+
+static void start_more(suite_t *su);
+
+static char *quote(const char *s)
+{
+  size_t i, n = 3;
+  char *q, *p;
+  bool plain = s[0] != '\0';
+
+  for (i = 0; s[i]; i++) {
+    n += s[i] == '\'' ? 4 : 1;
+    if (!(isalnum_c(s[i]) || strchr("/._-:+=,@", s[i]) != NULL))
+      plain = false;
+  }
+  if (plain)
+    return strdup(s);
+  q = malloc(n);
+  if (q == NULL)
+    return NULL;
+  p = q;
+  *p++ = '\'';
+  for (i = 0; s[i]; i++) {
+    if (s[i] == '\'') {
+      memcpy(p, "'\\''", 4);
+      p += 4;
+    } else {
+      *p++ = s[i];
+    }
+  }
+  *p++ = '\'';
+  *p = '\0';
+  return q;
+}
+
+static char *replay_command(const suite_t *su, const job_t *j)
+{
+  char *file = quote(j->s->file), *target = quote(j->target->spec);
+  char scale[48] = "";
+  char *r;
+
+  if (su->cli->time_scale != 1.0)
+    snprintf(scale, sizeof(scale), " --time-scale %g", su->cli->time_scale);
+  r = harness_asprintf("clustersim run %s --target %s --seed %llu%s",
+                       file ? file : "?", target ? target : "?",
+                       (unsigned long long)j->seed, scale);
+  free(file);
+  free(target);
+  return r;
+}
+
+static report_outcome_t map_outcome(harness_outcome_t o)
+{
+  switch (o) {
+  case HARNESS_PASS:
+    return REPORT_PASS;
+  case HARNESS_FAIL:
+    return REPORT_FAIL;
+  case HARNESS_INCONCLUSIVE:
+    return REPORT_INCONCLUSIVE;
+  case HARNESS_SKIP:
+    return REPORT_SKIP;
+  case HARNESS_TIMEOUT:
+    return REPORT_TIMEOUT;
+  default:
+    return REPORT_ERROR;
+  }
+}
+
+/* The timeline of an attempt, for the HTML report. Returns the mark index
+ * of the trace event `want` (or -1). */
+static int64_t add_marks(report_case_t *rc, const harness_result_t *r,
+                         int64_t want)
+{
+  const harness_trace_t *tr = &r->trace;
+  int64_t n = 0, found = -1;
+  size_t i, k;
+
+  for (i = 0; i < tr->count && n < MAX_MARKS; i++) {
+    const harness_event_t *e = &tr->events[i];
+    report_event_t ev;
+    char label[96];
+    bool violation = false;
+
+    if (e->src == HARNESS_SRC_LOG)
+      continue;
+    /* the cluster twin of a Worker event adds nothing to a timeline */
+    if (e->src == HARNESS_SRC_AGENT && e->cluster_emitter &&
+        e->ev != HARNESS_EV_FORK && e->ev != HARNESS_EV_SETUP &&
+        (int64_t)i != want)
+      continue;
+    memset(&ev, 0, sizeof(ev));
+    ev.t_ns = e->t;
+    ev.kind = e->name[0] ? e->name : "?";
+    switch (e->src) {
+    case HARNESS_SRC_AGENT:
+    case HARNESS_SRC_WORKER:
+      ev.lane = e->worker != 0 ? (int)e->worker : REPORT_LANE_PRIMARY;
+      break;
+    case HARNESS_SRC_POLICY:
+      ev.lane = REPORT_LANE_PRIMARY;
+      break;
+    default:
+      ev.lane = REPORT_LANE_HARNESS;
+      break;
+    }
+    if (e->src == HARNESS_SRC_HARNESS && e->ev == HARNESS_EV_NONE &&
+        strcmp(e->name, "fork") != 0 && strcmp(e->name, "arm") != 0)
+      ev.flags |= REPORT_EVENT_FAULT;
+    if (e->src == HARNESS_SRC_LOAD && strcmp(e->name, "request") == 0) {
+      const cJSON *o = cJSON_GetObjectItemCaseSensitive(e->json, "outcome");
+      if (cJSON_IsString(o) && strcmp(o->valuestring, "retried") != 0)
+        ev.flags |= REPORT_EVENT_FAILED_REQUEST;
+    }
+    for (k = 0; k < r->findings.count && !violation; k++)
+      violation = r->findings.items[k].event == (int64_t)e->index;
+    if (violation)
+      ev.flags |= REPORT_EVENT_VIOLATION;
+    if (e->worker != 0)
+      snprintf(label, sizeof(label), "#%u %s worker %u", e->index, e->name,
+               e->worker);
+    else
+      snprintf(label, sizeof(label), "#%u %s", e->index, e->name);
+    ev.label = label;
+    if (report_event_add(rc, &ev) != 0)
+      break;
+    if ((int64_t)i == want)
+      found = n;
+    n++;
+  }
+  return found;
+}
+
+/* The trace around the failure and the end of the agent's output. */
+static char *excerpt(const harness_result_t *r, int64_t around)
+{
+  const harness_trace_t *tr = &r->trace;
+  size_t from, to, i, cap = 4096, len = 0;
+  char *out = malloc(cap);
+
+  if (out == NULL)
+    return NULL;
+  out[0] = '\0';
+  if (around < 0)
+    around = tr->count > 0 ? (int64_t)tr->count - 1 : 0;
+  from = around > 20 ? (size_t)around - 20 : 0;
+  to = (size_t)around + 10 < tr->count ? (size_t)around + 10 : tr->count;
+  for (i = from; i < to; i++) {
+    char *line = cJSON_PrintUnformatted(tr->events[i].json);
+    size_t need;
+    if (line == NULL)
+      continue;
+    need = strlen(line) + 64;
+    if (len + need >= cap) {
+      char *b;
+      cap = (len + need) * 2;
+      b = realloc(out, cap);
+      if (b == NULL) {
+        free(line);
+        break;
+      }
+      out = b;
+    }
+    len += (size_t)snprintf(out + len, cap - len, "#%zu %.3fs %.400s\n", i,
+                            harness_trace_secs(tr, tr->events[i].t), line);
+    free(line);
+  }
+  if (r->log != NULL && r->log[0] != '\0') {
+    size_t ll = strlen(r->log);
+    const char *tail = ll > 2048 ? r->log + ll - 2048 : r->log;
+    char *b = realloc(out, len + strlen(tail) + 64);
+    if (b != NULL) {
+      out = b;
+      len += (size_t)sprintf(out + len, "--- agent output (tail) ---\n%s",
+                             tail);
+    }
+  }
+  return out;
+}
+
+static void record_attempt(suite_t *su, job_t *j, harness_result_t *r)
+{
+  report_result_t rr;
+  int64_t first = -1;
+  size_t i;
+
+  memset(&rr, 0, sizeof(rr));
+  for (i = 0; i < r->findings.count; i++)
+    if (r->findings.items[i].event >= 0) {
+      first = r->findings.items[i].event;
+      break;
+    }
+  rr.outcome = map_outcome(r->outcome);
+  rr.reason = r->reason ? r->reason : harness_outcome_name(r->outcome);
+  rr.detail = r->detail;
+  rr.failed_event = add_marks(j->rc, r, first);
+  rr.output = excerpt(r, first);
+  rr.duration_s = (double)(r->ended_ns - r->started_ns) / 1e9;
+  su->busy_ns += r->ended_ns - r->started_ns;
+  report_attempt_add(j->rc, &rr);
+  free((char *)rr.output);
+  su->outcomes[r->outcome]++;
+}
+
+static void case_ended(suite_t *su, job_t *j)
+{
+  j->done = true;
+  if (su->tap != NULL)
+    report_tap_case(su->tap, j->rc);
+  if (su->term != NULL)
+    report_term_case_end(su->term, j->rc, uv_hrtime());
+  fflush(stdout);
+}
+
+static int begin_attempt(suite_t *su, job_t *j);
+
+static void on_run_done(harness_run_t *run, harness_result_t *r, void *arg)
+{
+  job_t *j = arg;
+  suite_t *su = j->suite;
+
+  (void)run;
+  j->run = NULL;
+  su->running--;
+  if (r == NULL) {
+    su->internal_error = true;
+    report_interrupt(su->report, "out of memory");
+  } else {
+    if (r->outcome == HARNESS_ERROR && r->reason != NULL &&
+        strncmp(r->reason, "cannot start the run", 20) == 0)
+      su->internal_error = true;
+    record_attempt(su, j, r);
+    harness_result_free(r);
+    free(r);
+  }
+  if (!su->interrupted && j->attempt < su->cli->repeat) {
+    j->attempt++;
+    j->seed++;
+    free(j->replay);
+    j->replay = replay_command(su, j);
+    if (report_attempt_start(j->rc) == 0 && begin_attempt(su, j) == 0)
+      return;
+  }
+  case_ended(su, j);
+  start_more(su);
+}
+
+static char *trace_file(const suite_t *su, const job_t *j)
+{
+  char target[64];
+  size_t i;
+
+  if (su->cli->trace_dir == NULL)
+    return NULL;
+  snprintf(target, sizeof(target), "%s", j->target->spec);
+  for (i = 0; target[i]; i++)
+    if (!(isalnum_c(target[i]) || target[i] == '-' || target[i] == '.'))
+      target[i] = '_';
+  return harness_asprintf("%s/%s.%s.%u.jsonl", su->cli->trace_dir, j->s->name,
+                          target, j->attempt);
+}
+
+static int begin_attempt(suite_t *su, job_t *j)
+{
+  harness_run_opts_t o;
+  char *path = trace_file(su, j);
+  int rc;
+
+  memset(&o, 0, sizeof(o));
+  o.time_scale = su->cli->time_scale;
+  o.seed = j->seed;
+  o.trace_path = path;
+  o.attempt = j->attempt;
+  rc = harness_run_start(su->loop, j->s, j->target, &o, on_run_done, j,
+                         &j->run);
+  free(path);
+  if (rc != 0) {
+    report_result_t rr;
+    memset(&rr, 0, sizeof(rr));
+    rr.outcome = REPORT_ERROR;
+    rr.reason = "the harness could not start the run";
+    rr.failed_event = -1;
+    report_attempt_add(j->rc, &rr);
+    su->outcomes[HARNESS_ERROR]++;
+    su->internal_error = true;
+    return rc;
+  }
+  su->running++;
+  return 0;
+}
+
+static void start_job(suite_t *su, job_t *j)
+{
+  report_case_info_t ci;
+
+  memset(&ci, 0, sizeof(ci));
+  j->attempt = 1;
+  j->replay = replay_command(su, j);
+  ci.scenario = j->s->name;
+  ci.file = j->s->file;
+  ci.line = 1;
+  ci.target = j->target->spec;
+  ci.runtime = harness_target_kind_name(j->target->kind);
+  ci.seed = j->seed;
+  ci.replay = j->replay;
+  ci.tags = (const char *const *)j->s->tags;
+  if (report_case_add(su->report, &ci, &j->rc) != 0) {
+    su->internal_error = true;
+    j->done = true;
+    return;
+  }
+  if (su->term != NULL)
+    report_term_case_start(su->term, j->rc, uv_hrtime());
+  if (j->skip) {
+    report_result_t rr;
+    memset(&rr, 0, sizeof(rr));
+    rr.outcome = REPORT_SKIP;
+    rr.reason = j->s->skip ? j->s->skip : "not for this target";
+    rr.failed_event = -1;
+    report_attempt_add(j->rc, &rr);
+    su->outcomes[HARNESS_SKIP]++;
+    case_ended(su, j);
+    return;
+  }
+  if (begin_attempt(su, j) != 0)
+    case_ended(su, j);
+}
+
+static void finish(suite_t *su);
+
+static void start_more(suite_t *su)
+{
+  while (!su->interrupted && su->running < su->cli->jobs &&
+         su->next < su->n_jobs)
+    start_job(su, &su->jobs[su->next++]);
+  if (su->running == 0 && (su->interrupted || su->next >= su->n_jobs))
+    finish(su);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+  suite_t *su = h->data;
+  size_t i;
+  char reason[64];
+
+  snprintf(reason, sizeof(reason), "interrupted by %s",
+           harness_signal_name(signum) ? harness_signal_name(signum) : "?");
+  if (!su->interrupted) {
+    su->interrupted = true;
+    report_interrupt(su->report, reason);
+  }
+  /* every run kills and reaps its processes, then reports */
+  for (i = 0; i < su->n_jobs; i++)
+    if (su->jobs[i].run != NULL)
+      harness_run_abort(su->jobs[i].run, reason);
+  if (su->running == 0)
+    finish(su);
+}
+
+static void on_ticker(uv_timer_t *t)
+{
+  suite_t *su = t->data;
+
+  if (su->term != NULL)
+    report_term_tick(su->term, uv_hrtime());
+}
+
+static void on_closed(uv_handle_t *h)
+{
+  (void)h;
+}
+
+static void finish(suite_t *su)
+{
+  static bool finished;
+
+  if (finished)
+    return;
+  finished = true;
+  uv_close((uv_handle_t *)&su->sigint, on_closed);
+  uv_close((uv_handle_t *)&su->sigterm, on_closed);
+  uv_close((uv_handle_t *)&su->ticker, on_closed);
+}
+
+static bool runs_on(const harness_scenario_t *s, const harness_target_t *t)
+{
+  size_t i;
+
+  if (s->n_only_targets == 0)
+    return true;
+  for (i = 0; i < s->n_only_targets; i++)
+    if (strcmp(s->only_targets[i], harness_target_kind_name(t->kind)) == 0)
+      return true;
+  return false;
+}
+
+static uint64_t random_seed(void)
+{
+  uint64_t s = uv_hrtime() ^ ((uint64_t)getpid() << 32);
+
+  /* one splitmix64 round, so close start times give distant seeds */
+  s += 0x9E3779B97F4A7C15ull;
+  s = (s ^ (s >> 30)) * 0xBF58476D1CE4E5B9ull;
+  s = (s ^ (s >> 27)) * 0x94D049BB133111EBull;
+  return (s ^ (s >> 31)) % 1000000000000ull;
+}
+
 int harness_cli_run(harness_cli_t *cli)
 {
-  (void)cli;
-  fprintf(stderr, "clustersim: run is not available yet\n");
-  return HARNESS_EXIT_INTERNAL;
+  suite_t su;
+  harness_diag_t diag;
+  report_run_info_t info;
+  report_counts_t counts;
+  size_t i, k;
+  int ret = HARNESS_EXIT_PASS;
+  char targets_text[256] = "";
+  uint64_t seed;
+
+  memset(&su, 0, sizeof(su));
+  harness_diag_init(&diag);
+  su.cli = cli;
+  su.loop = uv_default_loop();
+  /* a peer closing its end must be an error, not the harness's death */
+  signal(SIGPIPE, SIG_IGN);
+
+  su.targets = calloc(cli->n_targets, sizeof(*su.targets));
+  if (su.targets == NULL)
+    return HARNESS_EXIT_INTERNAL;
+  for (i = 0; i < cli->n_targets; i++) {
+    if (harness_target_parse(cli->targets[i], cli->self, cli->runtime,
+                             CLUSTERSIM_SOURCE_DIR, &su.targets[i],
+                             &diag) != 0) {
+      for (k = 0; k < diag.count; k++)
+        fprintf(stderr, "clustersim: %s\n", diag.lines[k]);
+      ret = HARNESS_EXIT_USAGE;
+      goto out;
+    }
+    su.n_targets++;
+    snprintf(targets_text + strlen(targets_text),
+             sizeof(targets_text) - strlen(targets_text), "%s%s",
+             i ? "," : "", cli->targets[i]);
+  }
+  if (cli->trace_dir != NULL && mkdir(cli->trace_dir, 0777) != 0 &&
+      errno != EEXIST) {
+    fprintf(stderr, "clustersim: --trace-dir %s: %s\n", cli->trace_dir,
+            strerror(errno));
+    ret = HARNESS_EXIT_USAGE;
+    goto out;
+  }
+  seed = cli->seed_set ? cli->seed : random_seed();
+
+  su.jobs = calloc(cli->n_scenarios * su.n_targets + 1, sizeof(*su.jobs));
+  if (su.jobs == NULL) {
+    ret = HARNESS_EXIT_INTERNAL;
+    goto out;
+  }
+  for (i = 0; i < cli->n_scenarios; i++)
+    for (k = 0; k < su.n_targets; k++) {
+      job_t *j = &su.jobs[su.n_jobs++];
+      j->suite = &su;
+      j->s = cli->scenarios[i];
+      j->target = &su.targets[k];
+      j->seed = seed;
+      j->skip = j->s->skip != NULL || !runs_on(j->s, j->target);
+    }
+
+  memset(&info, 0, sizeof(info));
+  info.name = "clustersim";
+  info.command_line = cli->command_line;
+  info.targets = targets_text;
+  info.seed = seed;
+  {
+    char shard[32];
+    if (cli->shard_n > 0) {
+      snprintf(shard, sizeof(shard), "%u/%u", cli->shard_i, cli->shard_n);
+      info.shard = shard;
+    }
+    if (report_new(&su.report, &info) != 0) {
+      ret = HARNESS_EXIT_INTERNAL;
+      goto out;
+    }
+  }
+  if (cli->tap)
+    report_tap_new(&su.tap, stdout, (unsigned)su.n_jobs, 0);
+  else if (!cli->quiet)
+    report_term_new(&su.term, stdout, (unsigned)su.n_jobs, REPORT_TERM_AUTO,
+                    uv_hrtime());
+  if (cli->tap)
+    printf("# seed %llu\n", (unsigned long long)seed);
+  else if (!cli->quiet)
+    printf("clustersim: %zu run%s, seed %llu, -j %u\n", su.n_jobs,
+           su.n_jobs == 1 ? "" : "s", (unsigned long long)seed, cli->jobs);
+  fflush(stdout);
+
+  uv_signal_init(su.loop, &su.sigint);
+  uv_signal_init(su.loop, &su.sigterm);
+  su.sigint.data = su.sigterm.data = &su;
+  uv_signal_start(&su.sigint, on_signal, SIGINT);
+  uv_signal_start(&su.sigterm, on_signal, SIGTERM);
+  uv_timer_init(su.loop, &su.ticker);
+  su.ticker.data = &su;
+  uv_timer_start(&su.ticker, on_ticker, 200, 200);
+  su.started = uv_hrtime();
+
+  start_more(&su);
+  /* bounded: every run has its own deadline and kills what it started */
+  uv_run(su.loop, UV_RUN_DEFAULT);
+
+  if (cli->junit != NULL && report_junit_write(su.report, cli->junit) != 0) {
+    fprintf(stderr, "clustersim: cannot write %s\n", cli->junit);
+    su.internal_error = true;
+  }
+  if (cli->html != NULL && report_html_write(su.report, cli->html) != 0) {
+    fprintf(stderr, "clustersim: cannot write %s\n", cli->html);
+    su.internal_error = true;
+  }
+  if (su.tap != NULL)
+    report_tap_end(su.tap);
+  if (su.term != NULL)
+    report_term_summary(su.term, su.report, uv_hrtime());
+  report_counts_get(su.report, &counts);
+  if (!cli->tap) {
+    double wall = (double)(uv_hrtime() - su.started) / 1e9;
+    printf("clustersim: %u pass, %u fail, %u timeout, %u inconclusive, "
+           "%u error, %u skip in %.2f s (seed %llu)\n",
+           su.outcomes[HARNESS_PASS], su.outcomes[HARNESS_FAIL],
+           su.outcomes[HARNESS_TIMEOUT], su.outcomes[HARNESS_INCONCLUSIVE],
+           su.outcomes[HARNESS_ERROR], su.outcomes[HARNESS_SKIP], wall,
+           (unsigned long long)seed);
+  }
+
+  if (su.interrupted)
+    ret = HARNESS_EXIT_INTERRUPTED;
+  else if (su.internal_error)
+    ret = HARNESS_EXIT_INTERNAL;
+  else if (su.outcomes[HARNESS_ERROR] > 0 || cli->invalid > 0)
+    ret = HARNESS_EXIT_SCENARIO;
+  else if (su.outcomes[HARNESS_FAIL] + su.outcomes[HARNESS_TIMEOUT] > 0)
+    ret = HARNESS_EXIT_FAIL;
+  else if (su.outcomes[HARNESS_INCONCLUSIVE] > 0)
+    ret = HARNESS_EXIT_INCONCLUSIVE;
+  else
+    ret = HARNESS_EXIT_PASS;
+
+out:
+  if (su.tap != NULL)
+    report_tap_free(su.tap);
+  if (su.term != NULL)
+    report_term_free(su.term);
+  if (su.report != NULL)
+    report_free(su.report);
+  for (i = 0; i < su.n_jobs; i++)
+    free(su.jobs[i].replay);
+  free(su.jobs);
+  for (i = 0; i < su.n_targets; i++)
+    harness_target_free(&su.targets[i]);
+  free(su.targets);
+  harness_diag_free(&diag);
+  fflush(stdout);
+  return ret;
 }

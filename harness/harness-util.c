@@ -104,6 +104,7 @@ static const char *const ev_names[HARNESS_EV_COUNT] = {
   [HARNESS_EV_RESTART_FORK] = "restart-fork",
   [HARNESS_EV_RESTART_DISCONNECT] = "restart-disconnect",
   [HARNESS_EV_RESTART_DONE] = "restart-done",
+  [HARNESS_EV_RESTART_FAILED] = "restart-failed",
   [HARNESS_EV_W_STARTED] = "worker-started",
   [HARNESS_EV_W_LISTENING] = "worker-listening",
   [HARNESS_EV_W_SERVER_CLOSE] = "worker-server-close",

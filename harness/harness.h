@@ -81,6 +81,7 @@ typedef enum {
   HARNESS_EV_RESTART_FORK,
   HARNESS_EV_RESTART_DISCONNECT,
   HARNESS_EV_RESTART_DONE,
+  HARNESS_EV_RESTART_FAILED,
   /* observations a worker reports on its control connection */
   HARNESS_EV_W_STARTED,
   HARNESS_EV_W_LISTENING,
@@ -433,8 +434,8 @@ int harness_oracle_check(const harness_trace_t *tr,
 /* What the load generator counted (all zero when no load ran). */
 typedef struct {
   bool ran;
-  uint64_t sent, ok, refused, reset, timeout, bad_status, truncated, retried,
-      failed;
+  uint64_t sent, ok, refused, reset, timeout, bad_status, truncated, error,
+      retried, failed;
 } harness_load_totals_t;
 
 /* Checks the scenario's expectations on a finished trace. */
@@ -513,7 +514,8 @@ typedef void (*harness_run_done_cb)(harness_run_t *run,
 /* Starts one run of `s` on `target` on `loop`. `s` and `target` are
  * borrowed and must outlive the run. When the run has ended, every process
  * of it has been reaped and every handle closed, `done` is called once with
- * the result (owned by the callee); after it returns the run is freed. */
+ * the result (owned by the callee: harness_result_free() and free(); NULL
+ * only if memory ran out); after it returns the run is freed. */
 int harness_run_start(uv_loop_t *loop, const harness_scenario_t *s,
                       const harness_target_t *target,
                       const harness_run_opts_t *opts,
