@@ -321,10 +321,12 @@ const char *st_event_name(int type)
   return "?";
 }
 
-static st_event_t *append(st_ctx_t *t)
+st_event_t *st_append(st_ctx_t *t)
 {
   st_event_t *r;
 
+  if (current == NULL)
+    current = t;               /* a record built without st_init() */
   if (t->nev == t->cap) {
     size_t cap = t->cap ? t->cap * 2 : 64;
     st_event_t *v = realloc(t->ev, cap * sizeof(*v));
@@ -348,7 +350,7 @@ static st_event_t *append(st_ctx_t *t)
 
 void st_mark(st_ctx_t *t, int type, unsigned id, const char *text)
 {
-  st_event_t *r = append(t);
+  st_event_t *r = st_append(t);
 
   r->type = type;
   r->emitter = SIM_ON_CLUSTER;
@@ -360,7 +362,7 @@ void st_mark(st_ctx_t *t, int type, unsigned id, const char *text)
 static void on_sim_event(sim_cluster_t *c, const sim_event_t *ev)
 {
   st_ctx_t *t = c->data;
-  st_event_t *r = append(t);
+  st_event_t *r = st_append(t);
 
   r->type = ev->type;
   r->emitter = ev->emitter;

@@ -169,6 +169,9 @@ void st_finish(st_ctx_t *t);
 void st_finish_after(st_ctx_t *t, unsigned ms);
 /* One-shot timer on the case's loop, closed at the end of the case. */
 void st_timer(st_ctx_t *t, unsigned ms, st_timer_fn fn, void *arg);
+/* Appends a blank event (every flag ST_ANY) for the caller to fill: how
+ * a record made elsewhere (a Node primary's summary) joins the checks. */
+st_event_t *st_append(st_ctx_t *t);
 /* Appends a marker event (for instance: "a callback ran here"). */
 void st_mark(st_ctx_t *t, int type, unsigned id, const char *text);
 
