@@ -22,7 +22,10 @@
  *
  * Conventions:
  * - Functions return 0 or a negative UV_E* code (UV_ENOMEM, UV_EINVAL, or
- *   the errno of a failed file operation as -errno).
+ *   the errno of a failed file operation as -errno). The JUnit and HTML
+ *   writers and the merge load libxml2 on first use (the executable does
+ *   not link it, to keep process start fast) and return UV_ENOSYS when
+ *   libxml2.so.2 cannot be loaded.
  * - Every string passed in is borrowed and copied; the caller keeps it.
  *   Strings may hold any bytes: writers remove ANSI escape sequences and show
  *   other control characters and invalid UTF-8 as \xNN, so output files are

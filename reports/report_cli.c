@@ -2,6 +2,7 @@
  * report_cli.c - `clustersim report ...`: merging the JUnit files of
  * sharded runs. An entry point like main(), so it may print (to stderr).
  */
+#include "report_libxml.h"
 #include "report_private.h"
 
 #include <stdlib.h>
@@ -60,6 +61,17 @@ static int merge_main(int argc, char **argv)
     goto out;
   }
   rc = report_junit_merge(inputs, n, output, strict);
+  if (rc == UV_ENOSYS) {
+    /* libxml2 is loaded only here, so this is where a missing one shows. */
+    fprintf(stderr,
+            "clustersim report merge: needs libxml2 (%s), which could not "
+            "be loaded: %s\n"
+            "  install it (Debian/Ubuntu: apt install libxml2)\n",
+            REPORT_LIBXML_SONAME,
+            report_libxml_error() ? report_libxml_error() : "unknown error");
+    status = 1;
+    goto out;
+  }
   if (rc) {
     fprintf(stderr, "clustersim report merge: %s: %s\n", output,
             rc == UV_EINVAL ? "an input is not a JUnit file"

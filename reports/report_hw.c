@@ -2,6 +2,7 @@
  * report_hw.c - the HTML writer's element helpers: xmlTextWriter calls
  * with a sticky first error, so page code reads as the page it writes.
  */
+#include "report_libxml.h"
 #include "report_private.h"
 
 #include <stdarg.h>
@@ -59,7 +60,7 @@ void report_hw_end_svg(report_hw_t *h)
 
 void report_hw_raw(report_hw_t *h, const char *s)
 {
-  if (h->rc == 0 && xmlTextWriterWriteRaw(h->w, X(s)) < 0)
+  if (h->rc == 0 && report_lx->xmlTextWriterWriteRaw(h->w, X(s)) < 0)
     h->rc = UV_EIO;
 }
 

@@ -7,6 +7,7 @@
  * made '_', so Jenkins (which splits on the last dot) shows package
  * "clustersim", class "<target>", and GitLab's "Suite" column the target.
  */
+#include "report_libxml.h"
 #include "report_private.h"
 #include "config.h"
 
@@ -419,9 +420,9 @@ int report_junit_write(const report_t *r, const char *path)
   for (i = 0; i < r->ncases; i++)
     time += report_case_duration(r->cases[i]);
   report_fmt_seconds(secs, sizeof(secs), time);
-  xmlTextWriterSetIndent(w, 1);
-  xmlTextWriterSetIndentString(w, (const xmlChar *)"  ");
-  if (xmlTextWriterStartDocument(w, "1.0", "UTF-8", NULL) < 0) {
+  report_lx->xmlTextWriterSetIndent(w, 1);
+  report_lx->xmlTextWriterSetIndentString(w, (const xmlChar *)"  ");
+  if (report_lx->xmlTextWriterStartDocument(w, "1.0", "UTF-8", NULL) < 0) {
     rc = UV_EIO;
     goto out;
   }

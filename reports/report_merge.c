@@ -3,10 +3,9 @@
  * JUnit producer) into one, with the counts recomputed from the cases so
  * that they always equal the children.
  */
+#include "report_libxml.h"
 #include "report_private.h"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +18,8 @@ typedef struct {
 
 static bool is_elem(const xmlNode *n, const char *name)
 {
-  return n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, X(name));
+  return n->type == XML_ELEMENT_NODE &&
+         report_lx->xmlStrEqual(n->name, X(name));
 }
 
 static bool has_child(const xmlNode *n, const char *name)
@@ -58,10 +58,10 @@ static double parse_time(const xmlChar *s)
 
 static double node_time(xmlNode *n)
 {
-  xmlChar *t = xmlGetProp(n, X("time"));
+  xmlChar *t = report_lx->xmlGetProp(n, X("time"));
   double v = parse_time(t);
 
-  xmlFree(t);
+  report_xml_free(t);
   return v;
 }
 
@@ -70,20 +70,20 @@ static void set_uint(xmlNode *n, const char *name, unsigned v)
   char buf[16];
 
   snprintf(buf, sizeof(buf), "%u", v);
-  xmlSetProp(n, X(name), X(buf));
+  report_lx->xmlSetProp(n, X(name), X(buf));
 }
 
 static void strip_case(xmlNode *tc)
 {
   xmlNode *c, *next;
 
-  xmlUnsetProp(tc, X("file"));
-  xmlUnsetProp(tc, X("line"));
+  report_lx->xmlUnsetProp(tc, X("file"));
+  report_lx->xmlUnsetProp(tc, X("line"));
   for (c = tc->children; c; c = next) {
     next = c->next;
     if (is_elem(c, "properties")) {
-      xmlUnlinkNode(c);
-      xmlFreeNode(c);
+      report_lx->xmlUnlinkNode(c);
+      report_lx->xmlFreeNode(c);
     }
   }
 }
@@ -95,7 +95,7 @@ static void recount(xmlNode *suite, tally_t *up, bool strict, unsigned *id)
   tally_t t = {0, 0, 0, 0, 0};
   char secs[32];
   xmlNode *c;
-  bool had_time = xmlHasProp(suite, X("time")) != NULL;
+  bool had_time = report_lx->xmlHasProp(suite, X("time")) != NULL;
 
   set_uint(suite, "id", (*id)++);
   for (c = suite->children; c; c = c->next) {
@@ -123,7 +123,7 @@ static void recount(xmlNode *suite, tally_t *up, bool strict, unsigned *id)
   set_uint(suite, "errors", t.errors);
   set_uint(suite, "skipped", t.skipped);
   report_fmt_seconds(secs, sizeof(secs), t.time);
-  xmlSetProp(suite, X("time"), X(secs));
+  report_lx->xmlSetProp(suite, X("time"), X(secs));
   up->tests += t.tests;
   up->failures += t.failures;
   up->errors += t.errors;
@@ -138,35 +138,36 @@ static int add_input(xmlDoc *out, xmlNode *root, const char *path,
   xmlNode *r, *c, *copy;
   int rc = 0;
 
-  in = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS |
-                         XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  in = report_lx->xmlReadFile(path, NULL,
+                              XML_PARSE_NONET | XML_PARSE_NOBLANKS |
+                                  XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
   if (in == NULL)
     return UV_EIO;
-  r = xmlDocGetRootElement(in);
+  r = report_lx->xmlDocGetRootElement(in);
   if (r && is_elem(r, "testsuites")) {
     if (*name == NULL)
-      *name = xmlGetProp(r, X("name"));
+      *name = report_lx->xmlGetProp(r, X("name"));
     for (c = r->children; c; c = c->next) {
       if (!is_elem(c, "testsuite"))
         continue;
-      copy = xmlDocCopyNode(c, out, 1);
-      if (copy == NULL || xmlAddChild(root, copy) == NULL) {
-        xmlFreeNode(copy);
+      copy = report_lx->xmlDocCopyNode(c, out, 1);
+      if (copy == NULL || report_lx->xmlAddChild(root, copy) == NULL) {
+        report_lx->xmlFreeNode(copy);
         rc = UV_ENOMEM;
         goto out;
       }
     }
   } else if (r && is_elem(r, "testsuite")) {
-    copy = xmlDocCopyNode(r, out, 1);
-    if (copy == NULL || xmlAddChild(root, copy) == NULL) {
-      xmlFreeNode(copy);
+    copy = report_lx->xmlDocCopyNode(r, out, 1);
+    if (copy == NULL || report_lx->xmlAddChild(root, copy) == NULL) {
+      report_lx->xmlFreeNode(copy);
       rc = UV_ENOMEM;
     }
   } else {
     rc = UV_EINVAL;
   }
 out:
-  xmlFreeDoc(in);
+  report_lx->xmlFreeDoc(in);
   return rc;
 }
 
@@ -184,36 +185,38 @@ int report_junit_merge(const char *const *inputs, size_t n,
 
   if (inputs == NULL || output == NULL || n == 0)
     return UV_EINVAL;
-  doc = xmlNewDoc(X("1.0"));
+  if ((rc = report_libxml_load()))
+    return rc;
+  doc = report_lx->xmlNewDoc(X("1.0"));
   if (doc == NULL)
     goto out;
-  root = xmlNewDocNode(doc, NULL, X("testsuites"), NULL);
+  root = report_lx->xmlNewDocNode(doc, NULL, X("testsuites"), NULL);
   if (root == NULL)
     goto out;
-  xmlDocSetRootElement(doc, root);
+  report_lx->xmlDocSetRootElement(doc, root);
   for (i = 0; i < n; i++)
     if ((rc = add_input(doc, root, inputs[i], &name)))
       goto out;
   for (c = root->children; c; c = c->next)
     if (is_elem(c, "testsuite"))
       recount(c, &t, strict, &id);
-  xmlSetProp(root, X("name"), name ? name : X("clustersim"));
+  report_lx->xmlSetProp(root, X("name"), name ? name : X("clustersim"));
   set_uint(root, "tests", t.tests);
   set_uint(root, "failures", t.failures);
   set_uint(root, "errors", t.errors);
   if (!strict)
     set_uint(root, "skipped", t.skipped);
   report_fmt_seconds(secs, sizeof(secs), t.time);
-  xmlSetProp(root, X("time"), X(secs));
-  xmlDocDumpFormatMemoryEnc(doc, &mem, &len, "UTF-8", 1);
+  report_lx->xmlSetProp(root, X("time"), X(secs));
+  report_lx->xmlDocDumpFormatMemoryEnc(doc, &mem, &len, "UTF-8", 1);
   if (mem == NULL) {
     rc = UV_ENOMEM;
     goto out;
   }
   rc = report_file_replace(output, (const char *)mem, (size_t)len);
 out:
-  xmlFree(mem);
-  xmlFree(name);
-  xmlFreeDoc(doc);
+  report_xml_free(mem);
+  report_xml_free(name);
+  report_lx->xmlFreeDoc(doc);
   return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "report.h"
 
+/* Types only: libxml2 itself is reached through report_libxml.h. */
 #include <libxml/xmlwriter.h>
 
 typedef struct {
@@ -99,7 +100,8 @@ void report_fmt_iso(char *buf, size_t size, int64_t unix_ns);
 int report_file_replace(const char *path, const char *data, size_t len);
 
 /* report_xml.c */
-/* A writer into memory; report_xml_finish hands back the document. */
+/* A writer into memory; report_xml_finish hands back the document. Loads
+ * libxml2 first: UV_ENOSYS when it cannot be loaded. */
 int report_xml_new(xmlBufferPtr *buf, xmlTextWriterPtr *w);
 /* Ends the document, frees w, and writes buf to path atomically; frees
  * buf. */

@@ -2,7 +2,10 @@
  * report_xml.c - thin wrappers over libxml2's xmlTextWriter: every piece of
  * text goes through report_text_clean first, because xmlwriter escapes
  * markup but passes control characters and broken UTF-8 straight through.
+ * report_xml_new loads libxml2 (report_libxml.h); the other calls only
+ * ever see a writer it made.
  */
+#include "report_libxml.h"
 #include "report_private.h"
 
 #include <stdarg.h>
@@ -17,13 +20,18 @@ static int ok(int n)
 
 int report_xml_new(xmlBufferPtr *buf, xmlTextWriterPtr *w)
 {
+  int rc;
+
   *w = NULL;
-  *buf = xmlBufferCreate();
+  *buf = NULL;
+  if ((rc = report_libxml_load()))
+    return rc;
+  *buf = report_lx->xmlBufferCreate();
   if (*buf == NULL)
     return UV_ENOMEM;
-  *w = xmlNewTextWriterMemory(*buf, 0);
+  *w = report_lx->xmlNewTextWriterMemory(*buf, 0);
   if (*w == NULL) {
-    xmlBufferFree(*buf);
+    report_lx->xmlBufferFree(*buf);
     *buf = NULL;
     return UV_ENOMEM;
   }
@@ -33,38 +41,39 @@ int report_xml_new(xmlBufferPtr *buf, xmlTextWriterPtr *w)
 void report_xml_abort(xmlBufferPtr buf, xmlTextWriterPtr w)
 {
   if (w)
-    xmlFreeTextWriter(w);
+    report_lx->xmlFreeTextWriter(w);
   if (buf)
-    xmlBufferFree(buf);
+    report_lx->xmlBufferFree(buf);
 }
 
 int report_xml_finish(xmlBufferPtr buf, xmlTextWriterPtr w, const char *path)
 {
   int rc;
 
-  rc = ok(xmlTextWriterEndDocument(w));
+  rc = ok(report_lx->xmlTextWriterEndDocument(w));
   /* The writer flushes into buf when freed. */
-  xmlFreeTextWriter(w);
+  report_lx->xmlFreeTextWriter(w);
   if (rc == 0)
-    rc = report_file_replace(path, (const char *)xmlBufferContent(buf),
-                             (size_t)xmlBufferLength(buf));
-  xmlBufferFree(buf);
+    rc = report_file_replace(
+        path, (const char *)report_lx->xmlBufferContent(buf),
+        (size_t)report_lx->xmlBufferLength(buf));
+  report_lx->xmlBufferFree(buf);
   return rc;
 }
 
 int report_xml_start(xmlTextWriterPtr w, const char *name)
 {
-  return ok(xmlTextWriterStartElement(w, X(name)));
+  return ok(report_lx->xmlTextWriterStartElement(w, X(name)));
 }
 
 int report_xml_end(xmlTextWriterPtr w)
 {
-  return ok(xmlTextWriterEndElement(w));
+  return ok(report_lx->xmlTextWriterEndElement(w));
 }
 
 int report_xml_end_full(xmlTextWriterPtr w)
 {
-  return ok(xmlTextWriterFullEndElement(w));
+  return ok(report_lx->xmlTextWriterFullEndElement(w));
 }
 
 int report_xml_attr(xmlTextWriterPtr w, const char *name, const char *value)
@@ -74,7 +83,7 @@ int report_xml_attr(xmlTextWriterPtr w, const char *name, const char *value)
 
   if (clean == NULL)
     return UV_ENOMEM;
-  rc = ok(xmlTextWriterWriteAttribute(w, X(name), X(clean)));
+  rc = ok(report_lx->xmlTextWriterWriteAttribute(w, X(name), X(clean)));
   free(clean);
   return rc;
 }
@@ -98,7 +107,7 @@ int report_xml_text(xmlTextWriterPtr w, const char *text)
 
   if (clean == NULL)
     return UV_ENOMEM;
-  rc = ok(xmlTextWriterWriteString(w, X(clean)));
+  rc = ok(report_lx->xmlTextWriterWriteString(w, X(clean)));
   free(clean);
   return rc;
 }
