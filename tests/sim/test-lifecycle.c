@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "simtest.h"
 
@@ -26,7 +27,11 @@ typedef enum {
   ACT_SEND,                  /* a fault message at listening */
   ACT_KILL_TRAPPED,          /* kill() that the worker ignores, then
                                 {crash, code 0} once it answered a ping */
-  ACT_DISCONNECT_LATER       /* worker.disconnect() 300 ms after online */
+  ACT_DISCONNECT_LATER,      /* worker.disconnect() 300 ms after online */
+  ACT_SEND_DISCONNECT,       /* a message, then worker.disconnect() */
+  ACT_SEND2,                 /* two fault messages in a row */
+  ACT_GROUP_SIGINT           /* SIGINT to the process group (Ctrl-C) while
+                                the primary handles SIGINT */
 } action_t;
 
 typedef struct {
@@ -35,6 +40,7 @@ typedef struct {
   action_t action;
   const char *message;
   st_life_t life;
+  const char *message2;      /* ACT_SEND2 */
 } row_t;
 
 #define HTTP "worker", "--http", "127.0.0.1:0"
@@ -60,50 +66,63 @@ static const char *const a_close[] = { HTTP, "--on-listening", "close",
 static const row_t rows[] = {
   /* §2.3 (a): graceful primary disconnect. */
   { "primary_disconnect_exits_0_ead_true", a_http, ACT_DISCONNECT, NULL,
-    LIFE(1, -1, 1, 1, 0, 0) },
+    LIFE(1, -1, 1, 1, 0, 0), NULL },
   /* §2.3 (b): primary kill() is kill(2) only (Node >= 18). */
   { "primary_kill_sends_signal_only_ead_false", a_http, ACT_KILL, NULL,
-    LIFE(1, -1, 0, 0, -1, SIGTERM) },
+    LIFE(1, -1, 0, 0, -1, SIGTERM), NULL },
   /* §2.3 (b3). */
   { "primary_kill_sigkill_ead_false", a_http, ACT_KILL_SIGKILL, NULL,
-    LIFE(1, -1, 0, 0, -1, SIGKILL) },
+    LIFE(1, -1, 0, 0, -1, SIGKILL), NULL },
   /* §2.3 (b2): the worker traps SIGTERM, stays connected, exits 0 later. */
   { "primary_kill_trapped_worker_exits_0_ead_false", a_trap,
-    ACT_KILL_TRAPPED, NULL, LIFE(1, -1, 0, 0, 0, 0) },
+    ACT_KILL_TRAPPED, NULL, LIFE(1, -1, 0, 0, 0, 0), NULL },
   /* §2.3 (b4): cluster.worker.kill() inside the listen callback; the
    * exitedAfterDisconnect message overtakes `listening`. */
   { "worker_side_kill_exits_0_ead_true", a_kill, ACT_NONE, NULL,
-    LIFE(1, 1, 1, 0, 0, 0) },
+    LIFE(1, 1, 1, 0, 0, 0), NULL },
   /* §2.3 (c): process.exit(3) in the listen callback: no `listening`. */
   { "worker_exit_in_listen_cb_no_listening_event", a_exit3, ACT_NONE, NULL,
-    LIFE(0, -1, 0, 0, 3, 0) },
+    LIFE(0, -1, 0, 0, 3, 0), NULL },
   /* §2.3 (d). */
   { "external_sigkill_ead_false", a_http, ACT_EXTERNAL_SIGKILL, NULL,
-    LIFE(1, -1, 0, 0, -1, SIGKILL) },
+    LIFE(1, -1, 0, 0, -1, SIGKILL), NULL },
   /* §2.3 (e): uncaught exception. */
   { "uncaught_throw_exits_1_ead_false", a_http, ACT_SEND,
-    "{\"clustersim\":\"throw\"}", LIFE(1, -1, 0, 0, 1, 0) },
+    "{\"clustersim\":\"throw\"}", LIFE(1, -1, 0, 0, 1, 0), NULL },
   /* §2.3 (f): process.disconnect() in the listen callback. */
   { "process_disconnect_exits_0_ead_false", a_ipcd, ACT_NONE, NULL,
-    LIFE(0, -1, 0, 0, 0, 0) },
+    LIFE(0, -1, 0, 0, 0, 0), NULL },
   /* §2.3 (f2): cluster.worker.disconnect() in the listen callback. */
   { "worker_disconnect_in_listen_cb_exits_0_ead_true", a_disc, ACT_NONE,
-    NULL, LIFE(0, -1, 1, 0, 0, 0) },
+    NULL, LIFE(0, -1, 1, 0, 0, 0), NULL },
   /* §8 item 7: server.close() in the listen callback: no `listening`. */
   { "worker_close_in_listen_cb_no_listening_event", a_close,
-    ACT_DISCONNECT_LATER, NULL, LIFE(0, -1, 1, 1, 0, 0) },
+    ACT_DISCONNECT_LATER, NULL, LIFE(0, -1, 1, 1, 0, 0), NULL },
   /* test-cluster-worker-death. */
   { "worker_exit_42_ead_false", a_http, ACT_SEND,
-    "{\"clustersim\":\"crash\",\"code\":42}", LIFE(1, -1, 0, 0, 42, 0) },
+    "{\"clustersim\":\"crash\",\"code\":42}", LIFE(1, -1, 0, 0, 42, 0), NULL },
   /* test-cluster-kill-disconnect, disconnect half. */
   { "worker_side_disconnect_exits_0_ead_true", a_http, ACT_SEND,
-    "{\"clustersim\":\"disconnect\"}", LIFE(1, -1, 1, 0, 0, 0) },
+    "{\"clustersim\":\"disconnect\"}", LIFE(1, -1, 1, 0, 0, 0), NULL },
   /* test-cluster-kill-disconnect, kill half. */
   { "worker_side_kill_after_listening_exits_0_ead_true", a_http, ACT_SEND,
-    "{\"clustersim\":\"kill\"}", LIFE(1, -1, 1, 0, 0, 0) },
+    "{\"clustersim\":\"kill\"}", LIFE(1, -1, 1, 0, 0, 0), NULL },
   /* test-cluster-process-disconnect. */
   { "process_disconnect_after_listening_exits_0_ead_false", a_http,
-    ACT_SEND, "{\"clustersim\":\"ipc-disconnect\"}", LIFE(1, -1, 0, 0, 0, 0) },
+    ACT_SEND, "{\"clustersim\":\"ipc-disconnect\"}", LIFE(1, -1, 0, 0, 0, 0), NULL },
+  /* test-cluster-invalid-message: an internal message with a bogus ack
+   * changes nothing. */
+  { "invalid_cluster_message_ignored_exits_0", a_http, ACT_SEND_DISCONNECT,
+    "{\"cmd\":\"NODE_CLUSTER\",\"ack\":-1}", LIFE(1, -1, 1, 1, 0, 0), NULL },
+  /* test-cluster-concurrent-disconnect: disconnect() then kill() in the
+   * worker; the state guard keeps it one clean exit. */
+  { "worker_side_disconnect_then_kill_exits_0_ead_true", a_http, ACT_SEND2,
+    "{\"clustersim\":\"disconnect\"}", LIFE(1, -1, 1, 0, 0, 0),
+    "{\"clustersim\":\"kill\"}" },
+  /* §2.6: workers share the primary's process group, so Ctrl-C kills
+   * them even though the primary handles SIGINT. */
+  { "group_sigint_kills_workers_primary_survives", a_http, ACT_GROUP_SIGINT,
+    NULL, LIFE(1, -1, 0, 0, -1, SIGINT), NULL },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -111,6 +130,18 @@ static const row_t rows[] = {
 static const row_t *row;
 static sim_worker_t *worker;
 static int pongs;
+static uv_signal_t sigint;
+static int sigints;
+
+static void on_sigint(uv_signal_t *h, int signum)
+{
+  sigints++;
+}
+
+static void close_sigint(st_ctx_t *t)
+{
+  uv_close((uv_handle_t *)&sigint, NULL);
+}
 
 static void act_later(st_ctx_t *t, void *arg)
 {
@@ -158,6 +189,22 @@ static void act(st_ctx_t *t)
   case ACT_SEND:
     err = st_send(worker, row->message);
     break;
+  case ACT_SEND_DISCONNECT:
+    err = st_send(worker, row->message);
+    if (err == 0)
+      err = sim_worker_disconnect(worker);
+    break;
+  case ACT_SEND2:
+    err = st_send(worker, row->message);
+    if (err == 0)
+      err = st_send(worker, row->message2);
+    break;
+  case ACT_GROUP_SIGINT:
+    /* Only inside the isolated case, which leads its own group. */
+    ST_CHECK(getpgrp() == getpid(), "not a process group leader");
+    if (getpgrp() == getpid())
+      err = kill(0, SIGINT) == 0 ? 0 : UV_ESRCH;
+    break;
   }
   ST_CHECK(err == 0, "%s: action failed: %s", row->name, uv_strerror(err));
 }
@@ -202,8 +249,16 @@ static void row_body(void)
     return;
   }
   st_init(&t, 0, NULL, row->args, on_event);
+  if (row->action == ACT_GROUP_SIGINT) {
+    /* The primary traps SIGINT, as a Node primary with a handler does. */
+    uv_signal_init(&t.loop, &sigint);
+    uv_signal_start(&sigint, on_sigint, SIGINT);
+    t.on_finish = close_sigint;
+  }
   worker = st_fork(&t);
   st_run(&t, TIMEOUT_MS);
+  if (row->action == ACT_GROUP_SIGINT)
+    ST_CHECK(sigints == 1, "the primary saw %d SIGINTs, want 1", sigints);
   st_check_pairs(&t);
   st_check_life(&t, 1, &row->life);
   if (row->action == ACT_KILL_TRAPPED)
@@ -553,6 +608,73 @@ static void worker_no_exit_while_outbound_connection_open(void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* worker.send() after disconnect (§1.4, misc.js): returns false, then an  */
+/* asynchronous `error` ERR_IPC_CHANNEL_CLOSED - or cb(err) instead        */
+
+static int late_cb_calls;
+static int late_cb_status = 1;
+static size_t late_at;
+
+static void on_late_cb(int status, void *arg)
+{
+  late_cb_calls++;
+  late_cb_status = status;
+}
+
+static void on_event_late(st_ctx_t *t, const sim_event_t *ev,
+                          const st_event_t *rec)
+{
+  cJSON *m;
+  int err;
+
+  if (ev->type == SIM_EV_ONLINE && ev->emitter == SIM_ON_CLUSTER)
+    (void)sim_worker_disconnect(ev->worker);
+  if (ev->type != SIM_EV_DISCONNECT || ev->emitter != SIM_ON_CLUSTER)
+    return;
+  late_at = t->nev;
+  err = st_send(ev->worker, "{\"late\":1}");
+  ST_CHECK(err == UV_EPIPE, "send after disconnect: %s, want EPIPE",
+           uv_err_name(err));
+  ST_CHECK(t->nev == late_at, "error emitted synchronously by send()");
+  m = cJSON_Parse("{\"late\":2}");
+  err = sim_worker_send(ev->worker, m, NULL, on_late_cb, NULL);
+  cJSON_Delete(m);
+  ST_CHECK(err == UV_EPIPE, "send(cb) after disconnect: %s, want EPIPE",
+           uv_err_name(err));
+  ST_CHECK(late_cb_calls == 0, "send callback ran synchronously");
+  st_finish_after(t, 300);
+}
+
+static void late_send_body(void)
+{
+  static const char *const args[] = { "worker", NULL };
+  static st_ctx_t t;
+  int e;
+
+  st_init(&t, 0, NULL, args, on_event_late);
+  (void)st_fork(&t);
+  st_run(&t, TIMEOUT_MS);
+  st_check_pairs(&t);
+  e = st_find(&t, 1, SIM_EV_ERROR, ST_ANY);
+  ST_CHECK(st_count(&t, 1, SIM_EV_ERROR, ST_ANY) == 1,
+           "%d error events, want 1 (the send without a callback)",
+           st_count(&t, 1, SIM_EV_ERROR, ST_ANY));
+  ST_CHECK(e >= 0 && (size_t)e >= late_at &&
+           strcmp(t.ev[e].text, "ERR_IPC_CHANNEL_CLOSED") == 0,
+           "no asynchronous ERR_IPC_CHANNEL_CLOSED after the late send");
+  ST_CHECK(late_cb_calls == 1 && late_cb_status == UV_EPIPE,
+           "send callback: %d calls, status %d, want 1 call with EPIPE",
+           late_cb_calls, late_cb_status);
+  ST_CHECK(st_count(&t, 1, SIM_EV_EXIT, SIM_ON_CLUSTER) == 1,
+           "worker did not exit");
+}
+
+static void send_after_disconnect_error_channel_closed(void)
+{
+  st_isolate(late_send_body, TIMEOUT_MS);
+}
+
+/* ---------------------------------------------------------------------- */
 
 static CU_TestInfo table_tests[NROWS + 1];
 
@@ -566,6 +688,8 @@ static CU_TestInfo other_tests[] = {
     fork_spawn_failure_error_then_disconnect },
   { "worker_no_exit_while_outbound_connection_open",
     worker_no_exit_while_outbound_connection_open },
+  { "send_after_disconnect_error_channel_closed",
+    send_after_disconnect_error_channel_closed },
   CU_TEST_INFO_NULL,
 };
 
