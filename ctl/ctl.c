@@ -1,7 +1,10 @@
 /*
- * ctl.c - JSON lines to and from the harness.
+ * ctl.c - the transport: JSON lines to and from the harness.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,101 +13,274 @@
 
 #include "ctl.h"
 
-#define CTL_MAX_LINE (4u * 1024u * 1024u)
+static int ctl_buf_append(ctl_buf_t *b, const char *p, size_t n)
+{
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    char *nb;
+    while (cap < b->len + n)
+      cap *= 2;
+    nb = realloc(b->base, cap);
+    if (nb == NULL)
+      return UV_ENOMEM;
+    b->base = nb;
+    b->cap = cap;
+  }
+  memcpy(b->base + b->len, p, n);
+  b->len += n;
+  return 0;
+}
 
-static void lost(ctl_t *ctl)
+static void ctl_buf_free(ctl_buf_t *b)
+{
+  free(b->base);
+  memset(b, 0, sizeof(*b));
+}
+
+static void ctl_on_closed(uv_handle_t *h)
+{
+  ctl_t *ctl = h->data;
+
+  ctl_buf_free(&ctl->in);
+  ctl_buf_free(&ctl->out);
+  ctl_buf_free(&ctl->flight);
+}
+
+static void ctl_shut(ctl_t *ctl)
+{
+  ctl->open = 0;
+  if (ctl->handle_init && !uv_is_closing((uv_handle_t *)&ctl->pipe))
+    uv_close((uv_handle_t *)&ctl->pipe, ctl_on_closed);
+}
+
+static void ctl_lost(ctl_t *ctl)
 {
   if (!ctl->open)
     return;
-  ctl->open = 0;
-  uv_read_stop((uv_stream_t *)&ctl->pipe);
+  ctl_shut(ctl);
   if (ctl->on_lost != NULL)
     ctl->on_lost(ctl);
 }
 
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+/* ---------------------------------------------------------------------- */
+/* Reading                                                                 */
+
+static void ctl_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-  buf->base = malloc(65536);
-  buf->len = buf->base != NULL ? 65536 : 0;
+  ctl_t *ctl = h->data;
+
+  /* One read at a time: the chunk is free again when on_read returns. */
+  buf->base = ctl->chunk;
+  buf->len = sizeof(ctl->chunk);
 }
 
-static int append(ctl_t *ctl, const char *p, size_t n)
+static int ctl_is_blank(const char *p, size_t n)
 {
-  if (ctl->len + n > CTL_MAX_LINE)
-    return UV_E2BIG;
-  if (ctl->len + n > ctl->cap) {
-    size_t cap = ctl->cap ? ctl->cap : 1024;
-    char *b;
-    while (cap < ctl->len + n)
-      cap *= 2;
-    b = realloc(ctl->buf, cap);
-    if (b == NULL)
-      return UV_ENOMEM;
-    ctl->buf = b;
-    ctl->cap = cap;
-  }
-  memcpy(ctl->buf + ctl->len, p, n);
-  ctl->len += n;
-  return 0;
+  for (size_t i = 0; i < n; i++)
+    if (strchr(" \t\r\n\v\f", p[i]) == NULL)
+      return 0;
+  return 1;
 }
 
-static int line(ctl_t *ctl, const char *p, size_t n)
+static void ctl_deliver(ctl_t *ctl, const char *p, size_t n)
 {
-  cJSON *msg = cJSON_ParseWithLength(p, n);
-
-  if (msg == NULL)
-    return UV_EINVAL;
-  if (ctl->on_message != NULL)
-    ctl->on_message(ctl, msg);
-  cJSON_Delete(msg);
-  return 0;
+  if (n > 0 && p[n - 1] == '\r')
+    n--;
+  /* Blank lines carry nothing, as in the Node agents. */
+  if (ctl_is_blank(p, n) || ctl->on_line == NULL)
+    return;
+  ctl->on_line(ctl, p, n);
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void ctl_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
   ctl_t *ctl = s->data;
-  const char *p = buf->base, *end = p + (nread > 0 ? nread : 0);
+  const char *p = buf->base;
+  const char *end = p + (nread > 0 ? (size_t)nread : 0);
 
-  while (nread > 0 && p < end && ctl->open) {
+  if (nread < 0) {
+    ctl_lost(ctl);
+    return;
+  }
+  while (p < end && ctl->open) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
-    int err;
+    size_t n = (size_t)((nl != NULL ? nl : end) - p);
+
     if (nl == NULL) {
-      if (append(ctl, p, (size_t)(end - p)) != 0)
-        lost(ctl);
+      if (ctl->skipping)
+        break;
+      if (ctl->in.len + n > CTL_MAX_LINE ||
+          ctl_buf_append(&ctl->in, p, n) != 0) {
+        /* Refused once and skipped up to its newline, so that a runaway
+         * peer cannot grow the agent without bound. */
+        ctl->in.len = 0;
+        ctl->skipping = 1;
+        if (ctl->on_line != NULL)
+          ctl->on_line(ctl, NULL, 0);
+      }
       break;
     }
-    if (ctl->len > 0) {
-      err = append(ctl, p, (size_t)(nl - p));
-      if (err == 0)
-        err = line(ctl, ctl->buf, ctl->len);
-      ctl->len = 0;
+    if (ctl->skipping) {
+      ctl->skipping = 0;
+    } else if (ctl->in.len > 0) {
+      if (ctl_buf_append(&ctl->in, p, n) == 0)
+        ctl_deliver(ctl, ctl->in.base, ctl->in.len);
+      else if (ctl->on_line != NULL)
+        ctl->on_line(ctl, NULL, 0);
+      ctl->in.len = 0;
     } else {
-      err = line(ctl, p, (size_t)(nl - p));
-    }
-    if (err != 0) {
-      /* An unparseable command line: answered by the caller's protocol
-       * layer would need an id we cannot read; report it as a log. */
-      cJSON *m = cJSON_CreateObject();
-      cJSON_AddStringToObject(m, "type", "log");
-      cJSON_AddStringToObject(m, "text", "unparseable command line ignored");
-      (void)ctl_send(ctl, m);
-      cJSON_Delete(m);
+      ctl_deliver(ctl, p, n);
     }
     p = nl + 1;
   }
-  free(buf->base);
-  if (nread < 0)
-    lost(ctl);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Writing                                                                 */
+
+static void ctl_kick(ctl_t *ctl);
+
+static void ctl_on_written(uv_write_t *req, int status)
+{
+  ctl_t *ctl = req->data;
+
+  ctl->writing = 0;
+  ctl->flight.len = 0;
+  if (status != 0) {
+    ctl_lost(ctl);
+    return;
+  }
+  ctl_kick(ctl);
+}
+
+/* One write in flight at a time; lines sent meanwhile gather in `out`, so
+ * the bytes libuv holds are never moved. */
+static void ctl_kick(ctl_t *ctl)
+{
+  ctl_buf_t t;
+  uv_buf_t b;
+
+  if (ctl->writing || ctl->out.len == 0 || !ctl->open)
+    return;
+  t = ctl->flight;
+  ctl->flight = ctl->out;
+  ctl->out = t;
+  ctl->out.len = 0;
+  b = uv_buf_init(ctl->flight.base, (unsigned)ctl->flight.len);
+  ctl->write_req.data = ctl;
+  if (uv_write(&ctl->write_req, (uv_stream_t *)&ctl->pipe, &b, 1,
+               ctl_on_written) != 0) {
+    ctl->flight.len = 0;
+    ctl_lost(ctl);
+    return;
+  }
+  ctl->writing = 1;
+}
+
+int ctl_send(ctl_t *ctl, const cJSON *msg)
+{
+  return ctl_send_at(ctl, msg, uv_hrtime());
+}
+
+int ctl_send_at(ctl_t *ctl, const cJSON *msg, uint64_t t)
+{
+  char stamp[40];
+  char *json;
+  size_t n;
+  int err;
+
+  if (!ctl->open)
+    return UV_EPIPE;
+  json = cJSON_PrintUnformatted(msg);
+  if (json == NULL)
+    return UV_ENOMEM;
+  n = strlen(json);
+  /* Digits written by hand: a double would round nanoseconds beyond 2^53,
+   * as Node's agents avoid with BigInt. */
+  snprintf(stamp, sizeof(stamp), "\"t\":%" PRIu64 "}\n", t);
+  if (n < 2 || json[n - 1] != '}') {
+    cJSON_free(json);
+    return UV_EINVAL;
+  }
+  if (ctl->out.len + ctl->flight.len + n + sizeof(stamp) > CTL_MAX_PENDING) {
+    cJSON_free(json);
+    fprintf(stderr, "clustersim: the harness stopped reading the control "
+                    "socket\n");
+    ctl_lost(ctl);
+    return UV_ENOBUFS;
+  }
+  err = ctl_buf_append(&ctl->out, json, n - 1);
+  if (err == 0 && n > 2)
+    err = ctl_buf_append(&ctl->out, ",", 1);
+  if (err == 0)
+    err = ctl_buf_append(&ctl->out, stamp, strlen(stamp));
+  cJSON_free(json);
+  if (err != 0)
+    return err;
+  ctl_kick(ctl);
+  return 0;
+}
+
+static int ctl_write_all(int fd, const char *p, size_t n, uint64_t deadline)
+{
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w > 0) {
+      p += w;
+      n -= (size_t)w;
+      continue;
+    }
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+      uint64_t now = uv_hrtime();
+      if (now >= deadline)
+        return UV_ETIMEDOUT;
+      (void)poll(&pfd, 1, (int)((deadline - now) / 1000000u) + 1);
+      continue;
+    }
+    return w < 0 ? -errno : UV_EIO;
+  }
+  return 0;
+}
+
+void ctl_flush_before_exit(ctl_t *ctl, unsigned ms)
+{
+  uint64_t deadline = uv_hrtime() + (uint64_t)ms * 1000000u;
+  uv_os_fd_t fd;
+  size_t done = 0;
+
+  if (!ctl->open ||
+      uv_fileno((uv_handle_t *)&ctl->pipe, &fd) != 0) {
+    ctl_shut(ctl);
+    return;
+  }
+  /* libuv counts the bytes of the write in flight that it has not written
+   * yet; the rest of that write and everything after it go out here. */
+  done = ctl->flight.len;
+  if (ctl->writing && ctl->pipe.write_queue_size <= ctl->flight.len)
+    done = ctl->flight.len - ctl->pipe.write_queue_size;
+  if (ctl_write_all(fd, ctl->flight.base + done, ctl->flight.len - done,
+                    deadline) == 0)
+    (void)ctl_write_all(fd, ctl->out.base, ctl->out.len, deadline);
+  ctl->flight.len = 0;
+  ctl->out.len = 0;
+  /* Nothing may be written twice: the connection ends here. */
+  ctl_shut(ctl);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Open and close                                                          */
+
 int ctl_open(uv_loop_t *loop, ctl_t *ctl, const char *path,
-             ctl_message_cb on_message, ctl_lost_cb on_lost)
+             ctl_line_cb on_line, ctl_lost_cb on_lost)
 {
   struct sockaddr_un sa;
   int fd, err;
 
   memset(ctl, 0, sizeof(*ctl));
-  ctl->on_message = on_message;
+  ctl->on_line = on_line;
   ctl->on_lost = on_lost;
   if (strlen(path) >= sizeof(sa.sun_path))
     return UV_ENAMETOOLONG;
@@ -113,7 +289,7 @@ int ctl_open(uv_loop_t *loop, ctl_t *ctl, const char *path,
     return -errno;
   memset(&sa, 0, sizeof(sa));
   sa.sun_family = AF_UNIX;
-  strcpy(sa.sun_path, path);
+  memcpy(sa.sun_path, path, strlen(path) + 1);
   if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
     err = -errno;
     close(fd);
@@ -124,96 +300,24 @@ int ctl_open(uv_loop_t *loop, ctl_t *ctl, const char *path,
     close(fd);
     return err;
   }
+  ctl->handle_init = 1;
   ctl->pipe.data = ctl;
   err = uv_pipe_open(&ctl->pipe, fd);
-  if (err == 0)
-    err = uv_read_start((uv_stream_t *)&ctl->pipe, on_alloc, on_read);
   if (err != 0) {
-    uv_close((uv_handle_t *)&ctl->pipe, NULL);
+    close(fd);
+    uv_close((uv_handle_t *)&ctl->pipe, ctl_on_closed);
+    return err;
+  }
+  err = uv_read_start((uv_stream_t *)&ctl->pipe, ctl_on_alloc, ctl_on_read);
+  if (err != 0) {
+    uv_close((uv_handle_t *)&ctl->pipe, ctl_on_closed);
     return err;
   }
   ctl->open = 1;
   return 0;
 }
 
-static void on_write(uv_write_t *req, int status)
-{
-  free(req);
-}
-
-int ctl_send(ctl_t *ctl, cJSON *msg)
-{
-  uv_write_t *req;
-  uv_buf_t buf;
-  char *json;
-  size_t n;
-  int err;
-
-  if (!ctl->open)
-    return UV_EPIPE;
-  if (cJSON_GetObjectItemCaseSensitive(msg, "t") == NULL)
-    cJSON_AddNumberToObject(msg, "t", (double)uv_hrtime());
-  json = cJSON_PrintUnformatted(msg);
-  if (json == NULL)
-    return UV_ENOMEM;
-  n = strlen(json);
-  /* One allocation holds the request and the line. */
-  req = malloc(sizeof(*req) + n + 1);
-  if (req == NULL) {
-    cJSON_free(json);
-    return UV_ENOMEM;
-  }
-  memcpy((char *)(req + 1), json, n);
-  ((char *)(req + 1))[n] = '\n';
-  cJSON_free(json);
-  buf = uv_buf_init((char *)(req + 1), (unsigned)n + 1);
-  err = uv_write(req, (uv_stream_t *)&ctl->pipe, &buf, 1, on_write);
-  if (err != 0)
-    free(req);
-  return err;
-}
-
-int ctl_send_now(ctl_t *ctl, cJSON *msg)
-{
-  char *json;
-  uv_buf_t buf;
-  size_t n;
-  int err;
-
-  if (!ctl->open)
-    return UV_EPIPE;
-  if (ctl->pipe.write_queue_size > 0)
-    return ctl_send(ctl, msg);
-  if (cJSON_GetObjectItemCaseSensitive(msg, "t") == NULL)
-    cJSON_AddNumberToObject(msg, "t", (double)uv_hrtime());
-  json = cJSON_PrintUnformatted(msg);
-  if (json == NULL)
-    return UV_ENOMEM;
-  n = strlen(json);
-  json[n] = '\0';
-  {
-    char *line = malloc(n + 1);
-    if (line == NULL) {
-      cJSON_free(json);
-      return UV_ENOMEM;
-    }
-    memcpy(line, json, n);
-    line[n] = '\n';
-    buf = uv_buf_init(line, (unsigned)n + 1);
-    /* Before exit(): a line this small goes out in one write or not at
-     * all on a socket with an empty queue. */
-    err = uv_try_write((uv_stream_t *)&ctl->pipe, &buf, 1);
-    free(line);
-  }
-  cJSON_free(json);
-  return err < 0 ? err : 0;
-}
-
 void ctl_close(ctl_t *ctl)
 {
-  if (ctl->pipe.type == UV_NAMED_PIPE && !uv_is_closing((uv_handle_t *)&ctl->pipe))
-    uv_close((uv_handle_t *)&ctl->pipe, NULL);
-  ctl->open = 0;
-  free(ctl->buf);
-  ctl->buf = NULL;
+  ctl_shut(ctl);
 }

@@ -1,34 +1,300 @@
 /*
  * worker-conf.c - the worker agent's behaviour, from JSON and argv.
+ *
+ * A bad behaviour is a harness bug, so it is refused as a whole with a
+ * message naming the offending key, in the words of
+ * agents/node/lib/worker-behaviour.js.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 #include <cjson/cJSON.h>
 
+#include "ctl.h"
 #include "http.h"
-#include "sim.h"
 #include "worker.h"
 
-static int fail(char *err, size_t n, const char *fmt, const char *what)
+static const char *const worker_conf_modes[] = { "none", "echo", "count",
+                                                 "reply" };
+
+static int worker_conf_fail(char *err, size_t n, const char *fmt, ...)
 {
-  snprintf(err, n, fmt, what);
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(err, n, fmt, ap);
+  va_end(ap);
   return UV_EINVAL;
 }
 
-static int parse_hostport(const char *s, worker_server_conf_t *srv)
+static int worker_conf_int(const cJSON *v, int dflt, const char *name,
+                           double max, int *out, char *err, size_t n)
+{
+  if (v == NULL) {
+    *out = dflt;
+    return 0;
+  }
+  if (!ctl_is_int(v, 0, max))
+    return worker_conf_fail(err, n, "%s must be an integer in 0..%.0f", name,
+                            max);
+  *out = (int)v->valuedouble;
+  return 0;
+}
+
+static int worker_conf_mode(const char *s, worker_messages_t *m)
+{
+  for (int i = 0; i < 4; i++) {
+    if (strcmp(s, worker_conf_modes[i]) == 0) {
+      *m = (worker_messages_t)i;
+      return 0;
+    }
+  }
+  return UV_EINVAL;
+}
+
+/* "exit:N" (N in 0..255) or one of `extra`; parseAction() in Node. */
+static int worker_conf_action(const char *text, const char *name,
+                              const char *const *extra,
+                              const worker_act_t *acts, worker_act_t *act,
+                              int *code, char *err, size_t n)
+{
+  char list[160] = "";
+
+  if (text != NULL && strncmp(text, "exit:", 5) == 0) {
+    const char *p = text + 5;
+    char *end;
+    long v;
+    if (*p == '-')
+      p++;
+    if (*p >= '0' && *p <= '9' && strspn(p, "0123456789") == strlen(p)) {
+      v = strtol(text + 5, &end, 10);
+      if (v < 0 || v > 255)
+        return worker_conf_fail(err, n,
+                                "%s exit code must be an integer in 0..255",
+                                name);
+      *act = WORKER_ACT_EXIT;
+      *code = (int)v;
+      return 0;
+    }
+  }
+  for (int i = 0; extra[i] != NULL; i++) {
+    if (text != NULL && strcmp(text, extra[i]) == 0) {
+      *act = acts[i];
+      *code = 0;
+      return 0;
+    }
+    snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"",
+             i > 0 ? ", " : "", extra[i]);
+  }
+  return worker_conf_fail(err, n, "%s must be \"exit:N\" or one of %s", name,
+                          list);
+}
+
+static int worker_conf_server(const cJSON *s, int i,
+                              worker_server_conf_t *srv, char *err, size_t n)
+{
+  static const char *const keys[] = { "kind", "port", "host", "exclusive",
+                                      "close_delay_ms", "max_connections",
+                                      NULL };
+  const cJSON *item, *v;
+  http_kind_t kind;
+  char at[48], name[96];
+  int delay = 0;
+
+  memset(srv, 0, sizeof(*srv));
+  snprintf(at, sizeof(at), "servers[%d]", i);
+  if (!ctl_is_object(s))
+    return worker_conf_fail(err, n, "%s must be an object", at);
+  cJSON_ArrayForEach(item, s) {
+    int known = 0;
+    for (int k = 0; keys[k] != NULL; k++)
+      known |= strcmp(item->string, keys[k]) == 0;
+    if (!known)
+      return worker_conf_fail(err, n, "%s: unknown key \"%s\"", at,
+                              item->string);
+  }
+  v = cJSON_GetObjectItemCaseSensitive(s, "kind");
+  if (!cJSON_IsString(v) || http_kind_from_name(v->valuestring, &kind) != 0)
+    return worker_conf_fail(err, n, "%s.kind must be \"http\" or \"tcp\"",
+                            at);
+  srv->kind = kind;
+  v = cJSON_GetObjectItemCaseSensitive(s, "host");
+  if (v != NULL && !cJSON_IsNull(v)) {
+    if (!cJSON_IsString(v))
+      return worker_conf_fail(err, n, "%s.host must be a string", at);
+    if (strlen(v->valuestring) >= sizeof(srv->host))
+      return worker_conf_fail(err, n, "%s.host is too long", at);
+    snprintf(srv->host, sizeof(srv->host), "%s", v->valuestring);
+    srv->has_host = 1;
+  }
+  v = cJSON_GetObjectItemCaseSensitive(s, "exclusive");
+  if (v != NULL && !cJSON_IsBool(v))
+    return worker_conf_fail(err, n, "%s.exclusive must be a boolean", at);
+  srv->exclusive = cJSON_IsTrue(v);
+  snprintf(name, sizeof(name), "%s.port", at);
+  if (worker_conf_int(cJSON_GetObjectItemCaseSensitive(s, "port"), 0, name,
+                      65535, &srv->port, err, n) != 0)
+    return UV_EINVAL;
+  snprintf(name, sizeof(name), "%s.close_delay_ms", at);
+  if (worker_conf_int(cJSON_GetObjectItemCaseSensitive(s, "close_delay_ms"),
+                      0, name, WORKER_MAX_DELAY_MS, &delay, err, n) != 0)
+    return UV_EINVAL;
+  srv->close_delay_ms = (unsigned)delay;
+  snprintf(name, sizeof(name), "%s.max_connections", at);
+  return worker_conf_int(cJSON_GetObjectItemCaseSensitive(s,
+                                                          "max_connections"),
+                         0, name, 1 << 30, &srv->max_connections, err, n);
+}
+
+static int worker_conf_signal(worker_conf_t *c, const char *name,
+                              const char *action, char *err, size_t n)
+{
+  static const char *const extra[] = { "ignore", "default", NULL };
+  static const worker_act_t acts[] = { WORKER_ACT_IGNORE, WORKER_ACT_NONE };
+  int signum = ctl_signal_number(name);
+  char what[64];
+  worker_act_t act;
+  int code, rc;
+
+  if (signum == 0 || strcmp(name, "SIGKILL") == 0 ||
+      strcmp(name, "SIGSTOP") == 0)
+    return worker_conf_fail(err, n, "signals: %s cannot be handled", name);
+  snprintf(what, sizeof(what), "signals.%s", name);
+  rc = worker_conf_action(action, what, extra, acts, &act, &code, err, n);
+  if (rc != 0 || act == WORKER_ACT_NONE)
+    return rc;               /* "default": no handler at all */
+  for (int i = 0; i < c->nsignals; i++) {
+    if (c->signals[i].signum == signum &&
+        strcmp(c->signals[i].name, name) == 0) {
+      c->signals[i].act = act;
+      c->signals[i].exit_code = code;
+      return 0;
+    }
+  }
+  if (c->nsignals == WORKER_MAX_SIGNALS)
+    return worker_conf_fail(err, n, "signals: too many");
+  snprintf(c->signals[c->nsignals].name, sizeof(c->signals[0].name), "%s",
+           name);
+  c->signals[c->nsignals].signum = signum;
+  c->signals[c->nsignals].act = act;
+  c->signals[c->nsignals].exit_code = code;
+  c->nsignals++;
+  return 0;
+}
+
+static int worker_conf_on_listening(worker_conf_t *c, const char *text,
+                                    char *err, size_t n)
+{
+  static const char *const extra[] = { "disconnect", "kill", "ipc-disconnect",
+                                       "close", NULL };
+  static const worker_act_t acts[] = { WORKER_ACT_DISCONNECT, WORKER_ACT_KILL,
+                                       WORKER_ACT_IPC_DISCONNECT,
+                                       WORKER_ACT_CLOSE };
+  int rc = worker_conf_action(text, "on_listening", extra, acts,
+                              &c->on_listening_act, &c->on_listening_code,
+                              err, n);
+
+  if (rc == 0)
+    snprintf(c->on_listening, sizeof(c->on_listening), "%s", text);
+  return rc;
+}
+
+static int worker_conf_json(worker_conf_t *c, const char *json, char *err,
+                            size_t n)
+{
+  static const char *const keys[] = { "servers", "messages",
+                                      "startup_delay_ms", "signals",
+                                      "on_listening", NULL };
+  cJSON *root = cJSON_ParseWithOpts(json, NULL, 1);
+  const cJSON *v, *item;
+  int rc = 0, i = 0, delay = 0;
+
+  if (root == NULL)
+    return worker_conf_fail(err, n, "CLUSTERSIM_WORKER is not JSON: "
+                                    "unexpected input at position %zu",
+                            (size_t)(cJSON_GetErrorPtr() - json));
+  if (!ctl_is_object(root)) {
+    rc = worker_conf_fail(err, n, "CLUSTERSIM_WORKER must be a JSON object");
+    goto out;
+  }
+  cJSON_ArrayForEach(item, root) {
+    int known = 0;
+    for (int k = 0; keys[k] != NULL; k++)
+      known |= strcmp(item->string, keys[k]) == 0;
+    if (!known) {
+      rc = worker_conf_fail(err, n, "CLUSTERSIM_WORKER: unknown key \"%s\"",
+                            item->string);
+      goto out;
+    }
+  }
+  v = cJSON_GetObjectItemCaseSensitive(root, "servers");
+  if (v != NULL && !cJSON_IsNull(v) && !cJSON_IsArray(v)) {
+    rc = worker_conf_fail(err, n, "servers must be an array");
+    goto out;
+  }
+  v = cJSON_GetObjectItemCaseSensitive(root, "messages");
+  if (v != NULL && !cJSON_IsNull(v) &&
+      (!cJSON_IsString(v) || worker_conf_mode(v->valuestring,
+                                              &c->messages) != 0)) {
+    rc = worker_conf_fail(err, n,
+                          "messages must be one of none, echo, count, reply");
+    goto out;
+  }
+  cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "servers")) {
+    if (c->nservers == WORKER_MAX_SERVERS) {
+      rc = worker_conf_fail(err, n, "servers: at most %d",
+                            WORKER_MAX_SERVERS);
+      goto out;
+    }
+    rc = worker_conf_server(item, i++, &c->servers[c->nservers++], err, n);
+    if (rc != 0)
+      goto out;
+  }
+  rc = worker_conf_int(cJSON_GetObjectItemCaseSensitive(root,
+                                                       "startup_delay_ms"),
+                       0, "startup_delay_ms", WORKER_MAX_DELAY_MS, &delay,
+                       err, n);
+  if (rc != 0)
+    goto out;
+  c->startup_delay_ms = (unsigned)delay;
+  v = cJSON_GetObjectItemCaseSensitive(root, "signals");
+  if (v != NULL && !cJSON_IsNull(v) && !ctl_is_object(v)) {
+    rc = worker_conf_fail(err, n, "signals must be an object");
+    goto out;
+  }
+  cJSON_ArrayForEach(item, v) {
+    rc = worker_conf_signal(c, item->string,
+                            cJSON_IsString(item) ? item->valuestring : NULL,
+                            err, n);
+    if (rc != 0)
+      goto out;
+  }
+  v = cJSON_GetObjectItemCaseSensitive(root, "on_listening");
+  if (v != NULL && !cJSON_IsNull(v))
+    rc = worker_conf_on_listening(c, cJSON_IsString(v) ? v->valuestring
+                                                       : NULL, err, n);
+
+out:
+  cJSON_Delete(root);
+  return rc;
+}
+
+/* [HOST:]PORT of --http and --tcp. */
+static int worker_conf_hostport(const char *s, worker_server_conf_t *srv)
 {
   const char *colon = strrchr(s, ':');
   char *end;
   long port;
 
   if (colon != NULL) {
-    size_t n = (size_t)(colon - s);
-    if (n >= sizeof(srv->host))
+    size_t len = (size_t)(colon - s);
+    if (len == 0 || len >= sizeof(srv->host))
       return UV_EINVAL;
-    memcpy(srv->host, s, n);
-    srv->host[n] = '\0';
+    memcpy(srv->host, s, len);
+    srv->host[len] = '\0';
+    srv->has_host = 1;
     s = colon + 1;
   }
   port = strtol(s, &end, 10);
@@ -38,113 +304,78 @@ static int parse_hostport(const char *s, worker_server_conf_t *srv)
   return 0;
 }
 
-static int add_signal(worker_conf_t *c, const char *name, const char *action,
-                      char *err, size_t n)
+static int worker_conf_uint(const char *s, unsigned max, unsigned *out)
 {
-  int signum = sim_signal_from_name(name);
-  int code = -1;
+  char *end;
+  unsigned long v = strtoul(s, &end, 10);
 
-  if (signum == 0)
-    return fail(err, n, "unknown signal '%s'", name);
-  if (strncmp(action, "exit:", 5) == 0)
-    code = atoi(action + 5);
-  else if (strcmp(action, "ignore") != 0 && strcmp(action, "default") != 0)
-    return fail(err, n, "unknown signal action '%s'", action);
-  if (strcmp(action, "default") == 0)
-    return 0;
-  if (c->nsignals == WORKER_MAX_SIGNALS)
-    return fail(err, n, "too many signals%s", "");
-  c->signals[c->nsignals].signum = signum;
-  c->signals[c->nsignals].exit_code = code;
-  c->nsignals++;
+  if (*s == '\0' || *s == '-' || *end != '\0' || v > max)
+    return UV_EINVAL;
+  *out = (unsigned)v;
   return 0;
 }
 
-static int parse_messages(const char *s, worker_messages_t *m)
+static int worker_conf_argv(worker_conf_t *c, int argc, char **argv,
+                            char *err, size_t n)
 {
-  static const char *const names[] = { "none", "echo", "count", "reply" };
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    worker_server_conf_t *last =
+        c->nservers > 0 ? &c->servers[c->nservers - 1] : NULL;
+    unsigned u;
+    int rc;
 
-  for (int i = 0; i < 4; i++) {
-    if (strcmp(s, names[i]) == 0) {
-      *m = (worker_messages_t)i;
-      return 0;
+    if (strcmp(a, "--http") == 0 || strcmp(a, "--tcp") == 0) {
+      worker_server_conf_t *srv;
+      if (v == NULL || c->nservers == WORKER_MAX_SERVERS)
+        return worker_conf_fail(err, n, "%s needs [HOST:]PORT", a);
+      srv = &c->servers[c->nservers++];
+      memset(srv, 0, sizeof(*srv));
+      srv->kind = strcmp(a, "--tcp") == 0 ? HTTP_KIND_TCP : HTTP_KIND_HTTP;
+      if (worker_conf_hostport(v, srv) != 0)
+        return worker_conf_fail(err, n, "bad [HOST:]PORT '%s'", v);
+      i++;
+    } else if (strcmp(a, "--exclusive") == 0 && last != NULL) {
+      last->exclusive = 1;
+    } else if (strcmp(a, "--close-delay") == 0 && v != NULL && last != NULL &&
+               worker_conf_uint(v, WORKER_MAX_DELAY_MS, &u) == 0) {
+      last->close_delay_ms = u;
+      i++;
+    } else if (strcmp(a, "--max-connections") == 0 && v != NULL &&
+               last != NULL && worker_conf_uint(v, 1u << 30, &u) == 0) {
+      last->max_connections = (int)u;
+      i++;
+    } else if (strcmp(a, "--messages") == 0 && v != NULL &&
+               worker_conf_mode(v, &c->messages) == 0) {
+      i++;
+    } else if (strcmp(a, "--startup-delay") == 0 && v != NULL &&
+               worker_conf_uint(v, WORKER_MAX_DELAY_MS, &u) == 0) {
+      c->startup_delay_ms = u;
+      i++;
+    } else if (strcmp(a, "--signal") == 0 && v != NULL) {
+      char name[16];
+      const char *eq = strchr(v, '=');
+      if (eq == NULL || (size_t)(eq - v) >= sizeof(name))
+        return worker_conf_fail(err, n, "--signal needs SIG=ACTION, got '%s'",
+                                v);
+      memcpy(name, v, (size_t)(eq - v));
+      name[eq - v] = '\0';
+      rc = worker_conf_signal(c, name, eq + 1, err, n);
+      if (rc != 0)
+        return rc;
+      i++;
+    } else if (strcmp(a, "--on-listening") == 0 && v != NULL) {
+      rc = worker_conf_on_listening(c, v, err, n);
+      if (rc != 0)
+        return rc;
+      i++;
+    } else {
+      return worker_conf_fail(err, n, "unknown or incomplete option '%s'",
+                              a);
     }
   }
-  return UV_EINVAL;
-}
-
-static int json_server(const cJSON *o, worker_server_conf_t *srv, char *err,
-                       size_t n)
-{
-  const cJSON *v;
-  http_kind_t kind = HTTP_KIND_HTTP;
-
-  memset(srv, 0, sizeof(*srv));
-  if (!cJSON_IsObject(o))
-    return fail(err, n, "a server must be an object%s", "");
-  v = cJSON_GetObjectItemCaseSensitive(o, "kind");
-  if (cJSON_IsString(v) && http_kind_from_name(v->valuestring, &kind) != 0)
-    return fail(err, n, "unknown server kind '%s'", v->valuestring);
-  srv->kind = kind;
-  v = cJSON_GetObjectItemCaseSensitive(o, "host");
-  if (cJSON_IsString(v))
-    snprintf(srv->host, sizeof(srv->host), "%s", v->valuestring);
-  v = cJSON_GetObjectItemCaseSensitive(o, "port");
-  srv->port = cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
-  srv->exclusive =
-      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "exclusive"));
-  v = cJSON_GetObjectItemCaseSensitive(o, "close_delay_ms");
-  srv->close_delay_ms = cJSON_IsNumber(v) ? (unsigned)v->valuedouble : 0;
-  v = cJSON_GetObjectItemCaseSensitive(o, "max_connections");
-  srv->max_connections = cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
   return 0;
-}
-
-static int parse_json(worker_conf_t *c, const char *json, char *err, size_t n)
-{
-  cJSON *root = cJSON_Parse(json);
-  const cJSON *v, *item;
-  int rc = 0;
-
-  if (!cJSON_IsObject(root)) {
-    cJSON_Delete(root);
-    return fail(err, n, "CLUSTERSIM_WORKER is not a JSON object%s", "");
-  }
-  v = cJSON_GetObjectItemCaseSensitive(root, "servers");
-  cJSON_ArrayForEach(item, v) {
-    if (c->nservers == WORKER_MAX_SERVERS) {
-      rc = fail(err, n, "too many servers%s", "");
-      goto out;
-    }
-    rc = json_server(item, &c->servers[c->nservers++], err, n);
-    if (rc != 0)
-      goto out;
-  }
-  v = cJSON_GetObjectItemCaseSensitive(root, "messages");
-  if (cJSON_IsString(v) && parse_messages(v->valuestring, &c->messages) != 0) {
-    rc = fail(err, n, "unknown message mode '%s'", v->valuestring);
-    goto out;
-  }
-  v = cJSON_GetObjectItemCaseSensitive(root, "startup_delay_ms");
-  if (cJSON_IsNumber(v))
-    c->startup_delay_ms = (unsigned)v->valuedouble;
-  v = cJSON_GetObjectItemCaseSensitive(root, "signals");
-  cJSON_ArrayForEach(item, v) {
-    if (!cJSON_IsString(item)) {
-      rc = fail(err, n, "signal action of %s is not a string", item->string);
-      goto out;
-    }
-    rc = add_signal(c, item->string, item->valuestring, err, n);
-    if (rc != 0)
-      goto out;
-  }
-  v = cJSON_GetObjectItemCaseSensitive(root, "on_listening");
-  if (cJSON_IsString(v))
-    snprintf(c->on_listening, sizeof(c->on_listening), "%s", v->valuestring);
-
-out:
-  cJSON_Delete(root);
-  return rc;
 }
 
 int worker_conf_parse(worker_conf_t *c, const char *json, int argc,
@@ -154,60 +385,9 @@ int worker_conf_parse(worker_conf_t *c, const char *json, int argc,
 
   memset(c, 0, sizeof(*c));
   if (json != NULL && *json != '\0') {
-    rc = parse_json(c, json, err, n);
+    rc = worker_conf_json(c, json, err, n);
     if (rc != 0)
       return rc;
   }
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    worker_server_conf_t *last =
-        c->nservers > 0 ? &c->servers[c->nservers - 1] : NULL;
-
-    if (strcmp(a, "--http") == 0 || strcmp(a, "--tcp") == 0) {
-      worker_server_conf_t *srv;
-      if (v == NULL || c->nservers == WORKER_MAX_SERVERS)
-        return fail(err, n, "%s needs [HOST:]PORT", a);
-      srv = &c->servers[c->nservers++];
-      memset(srv, 0, sizeof(*srv));
-      srv->kind = strcmp(a, "--tcp") == 0 ? HTTP_KIND_TCP : HTTP_KIND_HTTP;
-      if (parse_hostport(v, srv) != 0)
-        return fail(err, n, "bad [HOST:]PORT '%s'", v);
-      i++;
-    } else if (strcmp(a, "--exclusive") == 0) {
-      if (last == NULL)
-        return fail(err, n, "%s must follow --http or --tcp", a);
-      last->exclusive = 1;
-    } else if (strcmp(a, "--close-delay") == 0 && v != NULL && last) {
-      last->close_delay_ms = (unsigned)atoi(v);
-      i++;
-    } else if (strcmp(a, "--max-connections") == 0 && v != NULL && last) {
-      last->max_connections = atoi(v);
-      i++;
-    } else if (strcmp(a, "--messages") == 0 && v != NULL) {
-      if (parse_messages(v, &c->messages) != 0)
-        return fail(err, n, "unknown message mode '%s'", v);
-      i++;
-    } else if (strcmp(a, "--startup-delay") == 0 && v != NULL) {
-      c->startup_delay_ms = (unsigned)atoi(v);
-      i++;
-    } else if (strcmp(a, "--signal") == 0 && v != NULL) {
-      char name[32];
-      const char *eq = strchr(v, '=');
-      if (eq == NULL || (size_t)(eq - v) >= sizeof(name))
-        return fail(err, n, "--signal needs SIG=ACTION, got '%s'", v);
-      memcpy(name, v, (size_t)(eq - v));
-      name[eq - v] = '\0';
-      rc = add_signal(c, name, eq + 1, err, n);
-      if (rc != 0)
-        return rc;
-      i++;
-    } else if (strcmp(a, "--on-listening") == 0 && v != NULL) {
-      snprintf(c->on_listening, sizeof(c->on_listening), "%s", v);
-      i++;
-    } else {
-      return fail(err, n, "unknown or incomplete option '%s'", a);
-    }
-  }
-  return 0;
+  return worker_conf_argv(c, argc, argv, err, n);
 }

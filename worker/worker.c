@@ -1,42 +1,21 @@
 /*
- * worker.c - the worker agent: servers, messages, signals and faults.
+ * worker.c - the worker agent: start-up, observations, messages, signals
+ * and the way out.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "http.h"
-#include "sim.h"
-#include "worker.h"
+#include "worker-agent.h"
 
-typedef struct {
-  sim_server_t server;
-  http_group_t *group;
-  const worker_server_conf_t *conf;
-  int index;
-  uv_timer_t delay;
-  int closing;
-} wserver_t;
+/* How long the last observations may take to leave at exit. */
+#define WORKER_FLUSH_MS 1000u
 
-static struct {
-  uv_loop_t *loop;
-  worker_conf_t conf;
-  sim_child_t child;
-  ctl_t ctl;
-  int have_ctl;
-  wserver_t servers[WORKER_MAX_SERVERS];
-  uv_signal_t sigs[WORKER_MAX_SIGNALS];
-  uv_timer_t startup;
-  unsigned long messages;
-} W;
+worker_agent_t W;
 
-static void run_fault(const char *what, const cJSON *msg);
-
-static void close_free(uv_handle_t *h)
+static void worker_close_free(uv_handle_t *h)
 {
   free(h);
 }
@@ -44,340 +23,160 @@ static void close_free(uv_handle_t *h)
 /* ---------------------------------------------------------------------- */
 /* Observations                                                            */
 
-static cJSON *observation(const char *what)
+cJSON *worker_observation(const char *what)
 {
   cJSON *m = cJSON_CreateObject();
 
+  if (m == NULL)
+    return NULL;
   cJSON_AddStringToObject(m, "type", "observe");
   cJSON_AddStringToObject(m, "what", what);
-  cJSON_AddNumberToObject(m, "worker", W.child.id);
+  /* Outside a cluster there is no cluster.worker.id: null, as in Node. */
+  if (W.in_cluster)
+    cJSON_AddNumberToObject(m, "worker", W.child.id);
+  else
+    cJSON_AddNullToObject(m, "worker");
   cJSON_AddNumberToObject(m, "pid", getpid());
   return m;
 }
 
-static void observe(cJSON *m, int now)
+void worker_observe(cJSON *m)
 {
-  if (W.have_ctl) {
-    if (now)
-      (void)ctl_send_now(&W.ctl, m);
-    else
-      (void)ctl_send(&W.ctl, m);
-  }
+  if (m == NULL)
+    return;
+  if (W.have_ctl)
+    (void)ctl_send(&W.ctl, m);
   cJSON_Delete(m);
 }
 
-static void leave(int code)
+void worker_exit(int code)
 {
-  cJSON *m = observation("exiting");
+  cJSON *m = worker_observation("exiting");
 
-  cJSON_AddNumberToObject(m, "code", code);
-  observe(m, 1);
+  if (m != NULL)
+    cJSON_AddNumberToObject(m, "code", code);
+  worker_observe(m);
+  if (W.have_ctl)
+    ctl_flush_before_exit(&W.ctl, WORKER_FLUSH_MS);
+  fflush(NULL);
   exit(code);
 }
 
-/* ---------------------------------------------------------------------- */
-/* Servers                                                                 */
-
-static void release_conn(uv_tcp_t *conn, void *arg)
+void worker_act(worker_act_t act, int code, worker_server_t *server)
 {
-  wserver_t *s = arg;
-  sim_server_conn_close(&s->server, conn);
-}
-
-static void on_group_closed(http_group_t *g, void *arg)
-{
-  wserver_t *s = arg;
-  cJSON *m = observation("server-close");
-
-  s->group = NULL;
-  cJSON_AddNumberToObject(m, "index", s->index);
-  observe(m, 0);
-}
-
-static void on_delay_done(uv_handle_t *h)
-{
-  wserver_t *s = h->data;
-  sim_server_unhold(&s->server);
-}
-
-static void on_close_delay(uv_timer_t *t)
-{
-  wserver_t *s = t->data;
-
-  if (s->group != NULL)
-    (void)http_group_close(s->group, on_group_closed, s);
-  uv_close((uv_handle_t *)t, on_delay_done);
-}
-
-/* Node's server.close(): stop accepting (sim does), end idle connections,
- * let busy ones finish. A slow close first waits close_delay_ms. */
-static void on_server_closing(sim_server_t *server)
-{
-  wserver_t *s = server->data;
-
-  if (s->closing)
-    return;
-  s->closing = 1;
-  if (s->conf->close_delay_ms > 0 &&
-      uv_timer_init(W.loop, &s->delay) == 0) {
-    s->delay.data = s;
-    sim_server_hold(server);
-    (void)uv_timer_start(&s->delay, on_close_delay, s->conf->close_delay_ms,
-                         0);
-    return;
-  }
-  if (s->group != NULL)
-    (void)http_group_close(s->group, on_group_closed, s);
-}
-
-static void on_connection(sim_server_t *server, uv_tcp_t *conn)
-{
-  wserver_t *s = server->data;
-
-  if (s->group == NULL) {
-    sim_server_conn_close(server, conn);
-    return;
-  }
-  (void)http_group_serve(s->group, conn);
-}
-
-static void on_listening_action(void)
-{
-  const char *a = W.conf.on_listening;
-
-  if (*a == '\0')
-    return;
-  if (strncmp(a, "exit:", 5) == 0)
-    leave(atoi(a + 5));
-  else if (strcmp(a, "disconnect") == 0)
-    (void)sim_child_disconnect(&W.child);
-  else if (strcmp(a, "kill") == 0)
-    (void)sim_child_kill(&W.child);
-  else if (strcmp(a, "ipc-disconnect") == 0)
-    (void)sim_child_channel_close(&W.child);
-  else if (strcmp(a, "close") == 0)
-    (void)sim_server_close(&W.servers[0].server, NULL);
-}
-
-static void on_listen(sim_server_t *server, int status)
-{
-  wserver_t *s = server->data;
-  cJSON *m = observation(status == 0 ? "listening" : "listen-error");
-
-  cJSON_AddNumberToObject(m, "index", s->index);
-  if (status == 0)
-    cJSON_AddNumberToObject(m, "port", server->port);
-  else
-    cJSON_AddStringToObject(m, "error", uv_err_name(status));
-  observe(m, 0);
-  if (status != 0) {
-    fprintf(stderr, "clustersim worker %u: listen: %s\n", W.child.id,
-            uv_strerror(status));
-    return;
-  }
-  if (s->index == 0)
-    on_listening_action();
-}
-
-static void start_servers(void)
-{
-  for (int i = 0; i < W.conf.nservers; i++) {
-    wserver_t *s = &W.servers[i];
-    const worker_server_conf_t *c = &W.conf.servers[i];
-    sim_listen_opts_t opts = { 0 };
-    http_opts_t hopts = { 0 };
-
-    s->conf = c;
-    s->index = i;
-    s->server.data = s;
-    s->server.on_closing = on_server_closing;
-    hopts.kind = (http_kind_t)c->kind;
-    hopts.worker_id = W.child.id;
-    hopts.release = release_conn;
-    hopts.release_arg = s;
-    if (http_group_new(W.loop, &hopts, &s->group) != 0)
-      continue;
-    opts.address = c->host[0] != '\0' ? c->host : NULL;
-    opts.port = c->port;
-    opts.exclusive = c->exclusive;
-    opts.max_connections = c->max_connections;
-    if (sim_server_listen(&W.child, &s->server, &opts, on_listen,
-                          on_connection) != 0)
-      fprintf(stderr, "clustersim worker %u: cannot listen\n", W.child.id);
-  }
-}
-
-static void on_startup(uv_timer_t *t)
-{
-  uv_close((uv_handle_t *)t, NULL);
-  start_servers();
-}
-
-static void close_servers(void)
-{
-  for (int i = 0; i < W.conf.nservers; i++)
-    if (W.servers[i].server.priv != NULL)
-      (void)sim_server_close(&W.servers[i].server, NULL);
-}
-
-/* ---------------------------------------------------------------------- */
-/* Faults                                                                  */
-
-static void hang(unsigned ms)
-{
-  uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000u;
-
-  /* Blocks the event loop on purpose, as a busy JavaScript loop does. */
-  while (uv_hrtime() < end) {
-    struct timespec ts = { 0, 1000000 };
-    nanosleep(&ts, NULL);
-  }
-}
-
-static void on_hold_connect(uv_connect_t *req, int status)
-{
-  free(req);
-}
-
-static void hold_connections(int n, int port)
-{
-  struct sockaddr_in sa;
-
-  if (uv_ip4_addr("127.0.0.1", port, &sa) != 0)
-    return;
-  for (int i = 0; i < n && i < 64; i++) {
-    uv_tcp_t *t = malloc(sizeof(*t));
-    uv_connect_t *req = malloc(sizeof(*req));
-    if (t == NULL || req == NULL || uv_tcp_init(W.loop, t) != 0) {
-      free(t);
-      free(req);
-      return;
-    }
-    /* Deliberately never closed: an open outbound connection keeps a
-     * worker alive after disconnect, as in Node. */
-    if (uv_tcp_connect(req, t, (struct sockaddr *)&sa, on_hold_connect) != 0)
-      free(req);
-  }
-}
-
-static int num(const cJSON *msg, const char *key, int dflt)
-{
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(msg, key);
-  return cJSON_IsNumber(v) ? (int)v->valuedouble : dflt;
-}
-
-static void run_fault(const char *what, const cJSON *msg)
-{
-  cJSON *m = observation("fault");
-
-  cJSON_AddStringToObject(m, "fault", what);
-  observe(m, 1);
-  if (strcmp(what, "crash") == 0) {
-    leave(num(msg, "code", 1));
-  } else if (strcmp(what, "throw") == 0) {
-    fprintf(stderr, "Error: uncaught error injected by clustersim\n");
-    leave(1);
-  } else if (strcmp(what, "hang") == 0) {
-    int ms = num(msg, "ms", 1000);
-    hang(ms < 0 ? 0 : ms > 600000 ? 600000 : (unsigned)ms);
-  } else if (strcmp(what, "ipc-disconnect") == 0) {
-    (void)sim_child_channel_close(&W.child);
-  } else if (strcmp(what, "kill") == 0) {
-    (void)sim_child_kill(&W.child);
-  } else if (strcmp(what, "disconnect") == 0) {
-    (void)sim_child_disconnect(&W.child);
-  } else if (strcmp(what, "close-servers") == 0) {
-    close_servers();
-  } else if (strcmp(what, "send") == 0) {
-    const cJSON *payload = cJSON_GetObjectItemCaseSensitive(msg, "message");
-    if (payload != NULL)
-      (void)sim_child_send(&W.child, payload, NULL, NULL, NULL);
-  } else if (strcmp(what, "hold") == 0) {
-    hold_connections(num(msg, "connections", 1), num(msg, "port", 0));
-  }
-}
-
-static void on_ctl_message(ctl_t *ctl, const cJSON *msg)
-{
-  const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(msg, "cmd");
-
-  if (cJSON_IsString(cmd))
-    run_fault(cmd->valuestring, msg);
-}
-
-static void on_ctl_lost(ctl_t *ctl)
-{
-  W.have_ctl = 0;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Messages from the primary                                               */
-
-static void reply_with(const char *key, cJSON *value)
-{
-  cJSON *m = cJSON_CreateObject();
-
-  cJSON_AddItemToObject(m, key, value);
-  (void)sim_child_send(&W.child, m, NULL, NULL, NULL);
-  cJSON_Delete(m);
-}
-
-static void on_message(const cJSON *msg)
-{
-  const cJSON *tag = cJSON_GetObjectItemCaseSensitive(msg, "clustersim");
-  cJSON *m;
-
-  if (cJSON_IsString(tag)) {
-    if (strcmp(tag->valuestring, "ping") == 0) {
-      cJSON *pong = cJSON_CreateObject();
-      cJSON_AddStringToObject(pong, "clustersim", "pong");
-      cJSON_AddNumberToObject(pong, "n", num(msg, "n", 0));
-      (void)sim_child_send(&W.child, pong, NULL, NULL, NULL);
-      cJSON_Delete(pong);
-    } else {
-      run_fault(tag->valuestring, msg);
-    }
-    return;
-  }
-  W.messages++;
-  m = observation("message");
-  cJSON_AddItemToObject(m, "message", cJSON_Duplicate(msg, 1));
-  observe(m, 0);
-  switch (W.conf.messages) {
-  case WORKER_MSG_ECHO:
-    reply_with("echo", cJSON_Duplicate(msg, 1));
+  switch (act) {
+  case WORKER_ACT_EXIT:
+    worker_exit(code);
     break;
-  case WORKER_MSG_COUNT:
-    reply_with("count", cJSON_CreateNumber((double)W.messages));
+  case WORKER_ACT_DISCONNECT:
+    if (W.in_cluster)
+      (void)sim_child_disconnect(&W.child);
     break;
-  case WORKER_MSG_REPLY:
-    reply_with("reply", cJSON_Duplicate(msg, 1));
+  case WORKER_ACT_KILL:
+    if (!W.in_cluster)
+      break;
+    /* Without a channel Node's kill() is process.exit(0); ours, so that
+     * `exiting` is still reported. */
+    if (!sim_child_is_connected(&W.child) &&
+        strcmp(sim_child_state(&W.child), "destroying") != 0)
+      worker_exit(0);
+    W.killed = 1;
+    (void)sim_child_kill(&W.child);
+    break;
+  case WORKER_ACT_IPC_DISCONNECT:
+    if (W.in_cluster && sim_child_is_connected(&W.child))
+      (void)sim_child_channel_close(&W.child);
+    break;
+  case WORKER_ACT_CLOSE:
+    if (server != NULL)
+      worker_server_close(server);
     break;
   default:
     break;
   }
 }
 
-static void on_child_event(sim_child_t *child, const sim_child_event_t *ev)
+/* ---------------------------------------------------------------------- */
+/* Messages from the primary                                               */
+
+static void worker_send_wrapped(const char *key, cJSON *value)
 {
+  cJSON *m = cJSON_CreateObject();
+
+  if (m == NULL || value == NULL) {
+    cJSON_Delete(m);
+    cJSON_Delete(value);
+    return;
+  }
+  cJSON_AddItemToObject(m, key, value);
+  (void)sim_child_send(&W.child, m, NULL, NULL, NULL);
+  cJSON_Delete(m);
+}
+
+static void worker_on_message(const cJSON *msg)
+{
+  const cJSON *tag = cJSON_GetObjectItemCaseSensitive(msg, "clustersim");
   cJSON *m;
 
+  /* Heartbeat pings are answered from the first moment and are never user
+   * messages. */
+  if (cJSON_IsObject(msg) && cJSON_IsString(tag) &&
+      strcmp(tag->valuestring, "ping") == 0) {
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(msg, "n");
+    if (!sim_child_is_connected(&W.child))
+      return;
+    m = cJSON_CreateObject();
+    if (m == NULL)
+      return;
+    cJSON_AddStringToObject(m, "clustersim", "pong");
+    if (n != NULL)
+      cJSON_AddItemToObject(m, "n", cJSON_Duplicate(n, 1));
+    (void)sim_child_send(&W.child, m, NULL, NULL, NULL);
+    cJSON_Delete(m);
+    return;
+  }
+  m = worker_observation("message");
+  if (m != NULL)
+    cJSON_AddItemToObject(m, "message", cJSON_Duplicate(msg, 1));
+  worker_observe(m);
+  if (!sim_child_is_connected(&W.child))
+    return;
+  switch (W.conf.messages) {
+  case WORKER_MSG_ECHO:
+    worker_send_wrapped("echo", cJSON_Duplicate(msg, 1));
+    break;
+  case WORKER_MSG_COUNT:
+    worker_send_wrapped("count", cJSON_CreateNumber((double)++W.count));
+    break;
+  case WORKER_MSG_REPLY:
+    worker_send_wrapped("reply", cJSON_Duplicate(msg, 1));
+    break;
+  default:
+    break;
+  }
+}
+
+static void worker_on_child_event(sim_child_t *child,
+                                  const sim_child_event_t *ev)
+{
   switch (ev->type) {
   case SIM_CHILD_EV_MESSAGE:
     if (ev->handle != NULL)
-      uv_close((uv_handle_t *)ev->handle, close_free);
-    on_message(ev->message);
+      uv_close((uv_handle_t *)ev->handle, worker_close_free);
+    worker_on_message(ev->message);
     break;
   case SIM_CHILD_EV_DISCONNECT:
-    m = observation("disconnect");
-    cJSON_AddBoolToObject(m, "ead",
-                          sim_child_exited_after_disconnect(child) == 1);
-    observe(m, 1);
-    if (ev->will_exit)
-      leave(0);
+    worker_observe(worker_observation("disconnect"));
+    /* sim would exit(0) right after this callback; exit here instead so
+     * that `exiting` goes out as in Node. After kill() Node exits on this
+     * disconnect in any case; sim forgets it when a listen completes in
+     * between (its state goes back to "listening"), so the agent keeps
+     * its own note. */
+    if (ev->will_exit || W.killed)
+      worker_exit(0);
     break;
   case SIM_CHILD_EV_ERROR:
-    fprintf(stderr, "clustersim worker %u: %s: %s\n", child->id,
+    fprintf(stderr, "clustersim worker agent %u: %s: %s\n", child->id,
             ev->error_code, ev->error_message);
     break;
   }
@@ -386,66 +185,119 @@ static void on_child_event(sim_child_t *child, const sim_child_event_t *ev)
 /* ---------------------------------------------------------------------- */
 /* Signals                                                                 */
 
-static void on_signal(uv_signal_t *h, int signum)
+static void worker_on_signal(uv_signal_t *h, int signum)
+{
+  int i = (int)(intptr_t)h->data;
+  cJSON *m = worker_observation("signal");
+
+  (void)signum;
+  if (m != NULL)
+    cJSON_AddStringToObject(m, "signal", W.conf.signals[i].name);
+  worker_observe(m);
+  if (W.conf.signals[i].act == WORKER_ACT_EXIT)
+    worker_exit(W.conf.signals[i].exit_code);
+}
+
+static void worker_signals_start(void)
 {
   for (int i = 0; i < W.conf.nsignals; i++) {
-    if (W.conf.signals[i].signum != signum)
+    if (uv_signal_init(W.loop, &W.sigs[i]) != 0)
       continue;
-    if (W.conf.signals[i].exit_code >= 0)
-      leave(W.conf.signals[i].exit_code);
-    return;                    /* ignored */
+    W.sigs[i].data = (void *)(intptr_t)i;
+    (void)uv_signal_start(&W.sigs[i], worker_on_signal,
+                          W.conf.signals[i].signum);
+    /* A handler must not keep a worker alive that Node would let exit. */
+    uv_unref((uv_handle_t *)&W.sigs[i]);
   }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Start-up                                                                */
+
+static void worker_on_startup_delay(uv_timer_t *t)
+{
+  uv_close((uv_handle_t *)t, NULL);
+  worker_servers_start();
+}
+
+static void worker_start(void)
+{
+  if (W.started)
+    return;
+  W.started = 1;
+  worker_observe(worker_observation("started"));
+  if (W.conf.startup_delay_ms > 0 && uv_timer_init(W.loop, &W.startup) == 0) {
+    (void)uv_timer_start(&W.startup, worker_on_startup_delay,
+                         W.conf.startup_delay_ms, 0);
+    return;
+  }
+  worker_servers_start();
+}
+
+static void worker_on_ctl_lost(ctl_t *ctl)
+{
+  (void)ctl;
+  W.have_ctl = 0;
+  worker_start();
+}
+
+static void worker_connect(const char *path)
+{
+  cJSON *hello;
+
+  if (ctl_open(W.loop, &W.ctl, path, worker_faults_on_line,
+               worker_on_ctl_lost) != 0) {
+    worker_start();
+    return;
+  }
+  W.have_ctl = 1;
+  /* The control socket must not keep a worker alive. */
+  uv_unref((uv_handle_t *)&W.ctl.pipe);
+  hello = cJSON_CreateObject();
+  if (hello != NULL) {
+    cJSON_AddStringToObject(hello, "type", "hello");
+    cJSON_AddStringToObject(hello, "role", "worker");
+    if (W.in_cluster)
+      cJSON_AddNumberToObject(hello, "id", W.child.id);
+    else
+      cJSON_AddNullToObject(hello, "id");
+    cJSON_AddNumberToObject(hello, "pid", getpid());
+    (void)ctl_send(&W.ctl, hello);
+    cJSON_Delete(hello);
+  }
+  /* Connected (synchronously): the behaviour starts, as the Node agent
+   * starts on its socket's 'connect'. */
+  worker_start();
 }
 
 int worker_main(int argc, char **argv)
 {
-  const char *ctl_path = getenv("CLUSTERSIM_CONTROL");
-  char err[256];
+  const char *path = getenv("CLUSTERSIM_CONTROL");
+  char err[CTL_ERROR_MAX];
   int rc;
 
   W.loop = uv_default_loop();
   if (worker_conf_parse(&W.conf, getenv("CLUSTERSIM_WORKER"), argc, argv,
                         err, sizeof(err)) != 0) {
-    fprintf(stderr, "clustersim worker: %s\n", err);
+    fprintf(stderr, "clustersim worker agent: %s\n", err);
     return 2;
   }
-  rc = sim_child_init(W.loop, &W.child, on_child_event);
-  if (rc == UV_ENOENT) {
-    fprintf(stderr, "clustersim worker: not started as a cluster worker "
-                    "(NODE_UNIQUE_ID and NODE_CHANNEL_FD are not set)\n");
+  /* As in Node, a closed peer is an error code, not a fatal signal. */
+  signal(SIGPIPE, SIG_IGN);
+  rc = sim_child_init(W.loop, &W.child, worker_on_child_event);
+  if (rc == 0) {
+    W.in_cluster = 1;
+  } else if (rc != UV_ENOENT) {
+    fprintf(stderr, "clustersim worker agent: %s\n", uv_strerror(rc));
     return 2;
   }
-  if (rc != 0) {
-    fprintf(stderr, "clustersim worker: %s\n", uv_strerror(rc));
-    return 2;
-  }
-  if (ctl_path != NULL && *ctl_path != '\0') {
-    if (ctl_open(W.loop, &W.ctl, ctl_path, on_ctl_message, on_ctl_lost) == 0) {
-      cJSON *hello = cJSON_CreateObject();
-      W.have_ctl = 1;
-      /* The control socket must not keep a worker alive. */
-      uv_unref((uv_handle_t *)&W.ctl.pipe);
-      cJSON_AddStringToObject(hello, "type", "hello");
-      cJSON_AddStringToObject(hello, "role", "worker");
-      cJSON_AddNumberToObject(hello, "id", W.child.id);
-      cJSON_AddNumberToObject(hello, "pid", getpid());
-      observe(hello, 0);
-    }
-  }
-  for (int i = 0; i < W.conf.nsignals; i++) {
-    uv_signal_init(W.loop, &W.sigs[i]);
-    uv_signal_start(&W.sigs[i], on_signal, W.conf.signals[i].signum);
-    uv_unref((uv_handle_t *)&W.sigs[i]);
-  }
-  observe(observation("started"), 0);
-  if (W.conf.startup_delay_ms > 0) {
-    uv_timer_init(W.loop, &W.startup);
-    uv_timer_start(&W.startup, on_startup, W.conf.startup_delay_ms, 0);
-  } else {
-    start_servers();
-  }
+  worker_signals_start();
+  if (path != NULL && *path != '\0')
+    worker_connect(path);
+  else
+    worker_start();
   uv_run(W.loop, UV_RUN_DEFAULT);
   /* Nothing keeps the process alive any more: a natural exit. */
-  leave(0);
+  worker_exit(0);
   return 0;
 }

@@ -1,0 +1,125 @@
+/*
+ * primary-report.c - every cluster and Worker event as a protocol event
+ * (docs/protocol.md §3), with the worker's flags sampled at the event, as
+ * agents/node/lib/report.js reports them.
+ */
+#include <stdlib.h>
+
+#include "primary-agent.h"
+
+static const char *const agent_event_names[SIM_EV_MAX] = {
+  "setup", "fork", "online", "listening", "message", "disconnect", "exit",
+  "error"
+};
+
+static void agent_report_close_free(uv_handle_t *h)
+{
+  free(h);
+}
+
+static void agent_report_flags(cJSON *m, const sim_worker_t *w)
+{
+  int ead = sim_worker_exited_after_disconnect(w);
+  int pid = sim_worker_pid(w);
+
+  cJSON_AddNumberToObject(m, "worker", sim_worker_id(w));
+  /* A worker that failed to spawn has no pid: null, as in Node. */
+  if (pid > 0)
+    cJSON_AddNumberToObject(m, "pid", pid);
+  else
+    cJSON_AddNullToObject(m, "pid");
+  if (ead < 0)
+    cJSON_AddNullToObject(m, "ead");
+  else
+    cJSON_AddBoolToObject(m, "ead", ead);
+  cJSON_AddBoolToObject(m, "connected", sim_worker_is_connected(w));
+  cJSON_AddBoolToObject(m, "dead", sim_worker_is_dead(w));
+  cJSON_AddBoolToObject(m, "member", sim_worker_in_workers(w));
+  cJSON_AddStringToObject(m, "state", sim_worker_state(w));
+}
+
+static void agent_report_address(cJSON *m, const sim_address_t *a)
+{
+  cJSON *o = cJSON_AddObjectToObject(m, "address");
+
+  if (o == NULL)
+    return;
+  cJSON_AddNumberToObject(o, "addressType", a->address_type);
+  if (a->address != NULL)
+    cJSON_AddStringToObject(o, "address", a->address);
+  else
+    cJSON_AddNullToObject(o, "address");
+  cJSON_AddNumberToObject(o, "port", a->port);
+  if (a->fd >= 0)
+    cJSON_AddNumberToObject(o, "fd", a->fd);
+  else
+    cJSON_AddNullToObject(o, "fd");
+}
+
+void agent_report_event(const sim_event_t *ev)
+{
+  cJSON *m = cJSON_CreateObject();
+
+  if (ev->type == SIM_EV_MESSAGE && ev->handle != NULL)
+    /* The protocol carries no handles: a passed one is not kept open. */
+    uv_close((uv_handle_t *)ev->handle, agent_report_close_free);
+  if (m == NULL)
+    return;
+  cJSON_AddStringToObject(m, "type", "event");
+  cJSON_AddStringToObject(m, "event", agent_event_names[ev->type]);
+  cJSON_AddStringToObject(m, "emitter",
+                          ev->emitter == SIM_ON_WORKER ? "worker" : "cluster");
+  if (ev->worker != NULL)
+    agent_report_flags(m, ev->worker);
+  switch (ev->type) {
+  case SIM_EV_EXIT: {
+    const char *sig = ev->term_signal != 0 ? sim_signal_name(ev->term_signal)
+                                           : NULL;
+    if (ev->term_signal != 0)
+      cJSON_AddNullToObject(m, "code");
+    else
+      cJSON_AddNumberToObject(m, "code", (double)ev->exit_code);
+    if (sig != NULL)
+      cJSON_AddStringToObject(m, "signal", sig);
+    else
+      cJSON_AddNullToObject(m, "signal");
+    break;
+  }
+  case SIM_EV_LISTENING:
+    agent_report_address(m, ev->address);
+    break;
+  case SIM_EV_MESSAGE:
+    cJSON_AddItemToObject(m, "message", cJSON_Duplicate(ev->message, 1));
+    break;
+  case SIM_EV_ERROR: {
+    cJSON *e = cJSON_AddObjectToObject(m, "error");
+    if (e == NULL)
+      break;
+    if (ev->error_code != NULL)
+      cJSON_AddStringToObject(e, "code", ev->error_code);
+    else
+      cJSON_AddNullToObject(e, "code");
+    cJSON_AddStringToObject(e, "message",
+                            ev->error_message != NULL ? ev->error_message
+                                                      : "");
+    break;
+  }
+  default:
+    break;
+  }
+  agent_send(m);
+}
+
+void agent_report_disconnect_callback(sim_cluster_t *c, void *arg)
+{
+  cJSON *m = cJSON_CreateObject();
+
+  (void)c;
+  (void)arg;
+  if (m == NULL)
+    return;
+  cJSON_AddStringToObject(m, "type", "event");
+  cJSON_AddStringToObject(m, "event", "disconnect-callback");
+  cJSON_AddStringToObject(m, "emitter", "cluster");
+  agent_send(m);
+}

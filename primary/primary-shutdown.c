@@ -1,0 +1,254 @@
+/*
+ * primary-shutdown.c - winding the cluster down: the graceful shutdown
+ * policy (signals or the `shutdown` command, reported as policy events)
+ * and the silent variant used when the harness is lost. Either way no
+ * worker outlives the agent (agents/node/lib/shutdown.js).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "primary-agent.h"
+
+#define AGENT_SHUTDOWN_DEFAULT_MS 2000.0
+/* After the SIGKILLs the agent waits this long at most for the exits. */
+#define AGENT_SHUTDOWN_REAP_MS 3000u
+
+static agent_shutdown_conf_t cfg = { .timeout_ms = AGENT_SHUTDOWN_DEFAULT_MS };
+static uv_signal_t *agent_shutdown_handles[AGENT_MAX_SIGNALS];
+static int agent_shutdown_nhandles;
+
+static struct {
+  int pending;               /* started, not done */
+  int report;
+  uv_timer_t force;
+  uv_timer_t check;          /* the first check, after start() returns */
+  int timers_init;
+} run;
+
+/* ---------------------------------------------------------------------- */
+/* Configuration                                                           */
+
+static int agent_shutdown_signal(const cJSON *s, agent_shutdown_conf_t *next,
+                                 char *err, size_t n)
+{
+  int signum = cJSON_IsString(s) ? ctl_signal_number(s->valuestring) : 0;
+
+  if (signum == 0) {
+    char *text = cJSON_PrintUnformatted(s);
+    snprintf(err, n, "unknown signal %s", text != NULL ? text : "?");
+    cJSON_free(text);
+    return UV_EINVAL;
+  }
+  if (signum == SIGKILL || signum == SIGSTOP) {
+    snprintf(err, n, "%s cannot be caught", s->valuestring);
+    return UV_EINVAL;
+  }
+  for (int i = 0; i < next->nsignals; i++)
+    if (strcmp(next->names[i], s->valuestring) == 0)
+      return 0;
+  if (next->nsignals == AGENT_MAX_SIGNALS) {
+    snprintf(err, n, "shutdown.signals: too many");
+    return UV_EINVAL;
+  }
+  next->signals[next->nsignals] = signum;
+  snprintf(next->names[next->nsignals], sizeof(next->names[0]), "%s",
+           s->valuestring);
+  next->nsignals++;
+  return 0;
+}
+
+int agent_shutdown_configure(const cJSON *v, agent_shutdown_conf_t *next,
+                             char *err, size_t n)
+{
+  const cJSON *sigs, *t, *s;
+
+  memset(next, 0, sizeof(*next));
+  next->timeout_ms = cfg.timeout_ms;
+  if (cJSON_IsNull(v) || cJSON_IsFalse(v))
+    return 0;
+  if (!ctl_is_object(v)) {
+    snprintf(err, n, "shutdown must be an object or null");
+    return UV_EINVAL;
+  }
+  sigs = cJSON_GetObjectItemCaseSensitive(v, "signals");
+  if (sigs == NULL) {
+    next->signals[0] = SIGTERM;
+    snprintf(next->names[0], sizeof(next->names[0]), "SIGTERM");
+    next->signals[1] = SIGINT;
+    snprintf(next->names[1], sizeof(next->names[1]), "SIGINT");
+    next->nsignals = 2;
+  } else if (!cJSON_IsArray(sigs)) {
+    snprintf(err, n, "shutdown.signals must be an array");
+    return UV_EINVAL;
+  }
+  cJSON_ArrayForEach(s, sigs) {
+    if (agent_shutdown_signal(s, next, err, n) != 0)
+      return UV_EINVAL;
+  }
+  t = cJSON_GetObjectItemCaseSensitive(v, "timeout_ms");
+  next->timeout_ms = AGENT_SHUTDOWN_DEFAULT_MS;
+  if (t != NULL) {
+    if (!ctl_is_int(t, 0, AGENT_MAX_MS)) {
+      snprintf(err, n, "shutdown.timeout_ms must be a non-negative integer");
+      return UV_EINVAL;
+    }
+    next->timeout_ms = t->valuedouble;
+  }
+  return 0;
+}
+
+static void agent_shutdown_on_signal(uv_signal_t *h, int signum)
+{
+  int i = (int)(intptr_t)h->data;
+
+  (void)signum;
+  (void)agent_shutdown_start(cfg.names[i], cfg.timeout_ms, 1);
+}
+
+static void agent_shutdown_handle_closed(uv_handle_t *h)
+{
+  free(h);
+}
+
+void agent_shutdown_apply(const agent_shutdown_conf_t *next)
+{
+  /* Stopping the last handler of a signal gives it back its default. */
+  for (int i = 0; i < agent_shutdown_nhandles; i++)
+    uv_close((uv_handle_t *)agent_shutdown_handles[i],
+             agent_shutdown_handle_closed);
+  agent_shutdown_nhandles = 0;
+  cfg = *next;
+  for (int i = 0; i < cfg.nsignals; i++) {
+    uv_signal_t *h = malloc(sizeof(*h));
+    if (h == NULL || uv_signal_init(A.loop, h) != 0) {
+      free(h);
+      continue;
+    }
+    h->data = (void *)(intptr_t)i;
+    if (uv_signal_start(h, agent_shutdown_on_signal, cfg.signals[i]) != 0) {
+      uv_close((uv_handle_t *)h, agent_shutdown_handle_closed);
+      continue;
+    }
+    /* Like Node's signal listeners, they keep nothing alive. */
+    uv_unref((uv_handle_t *)h);
+    agent_shutdown_handles[agent_shutdown_nhandles++] = h;
+  }
+}
+
+double agent_shutdown_default_timeout(void)
+{
+  return cfg.timeout_ms;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The run                                                                 */
+
+/* Finished when every forked worker is dead and its `disconnect` went out
+ * (it may follow `exit`), so that nothing is reported after
+ * shutdown-done. */
+static int agent_shutdown_finished(void)
+{
+  for (agent_record_t *r = A.records; r != NULL; r = r->next) {
+    if (sim_worker_pid(r->worker) <= 0)
+      continue;
+    if (!sim_worker_is_dead(r->worker) || sim_worker_is_connected(r->worker) ||
+        !r->disconnect_reported)
+      return 0;
+  }
+  return 1;
+}
+
+static void agent_shutdown_done(void)
+{
+  run.pending = 0;
+  if (run.report)
+    agent_send(agent_policy_new("shutdown-done"));
+  agent_exit(0);
+}
+
+static void agent_shutdown_check(void)
+{
+  if (run.pending && agent_shutdown_finished())
+    agent_shutdown_done();
+}
+
+static void agent_shutdown_on_reap(uv_timer_t *t)
+{
+  (void)t;
+  if (run.pending)
+    agent_shutdown_done();
+}
+
+static void agent_shutdown_on_force(uv_timer_t *t)
+{
+  cJSON *m, *ids = NULL;
+  int left = 0;
+
+  for (agent_record_t *r = A.records; r != NULL; r = r->next)
+    left += r->alive;
+  if (left > 0) {
+    m = run.report ? agent_policy_new("shutdown-force") : NULL;
+    if (m != NULL)
+      ids = cJSON_AddArrayToObject(m, "workers");
+    for (agent_record_t *r = A.records; r != NULL && ids != NULL;
+         r = r->next)
+      if (r->alive)
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber(r->id));
+    agent_send(m);
+    agent_kill_all(SIGKILL);
+  }
+  (void)uv_timer_start(t, agent_shutdown_on_reap, AGENT_SHUTDOWN_REAP_MS, 0);
+}
+
+static void agent_shutdown_on_first_check(uv_timer_t *t)
+{
+  (void)t;
+  agent_shutdown_check();
+}
+
+int agent_shutdown_start(const char *signal, double timeout_ms, int report)
+{
+  cJSON *m;
+
+  if (A.winding)
+    return UV_EALREADY;
+  A.winding = 1;
+  agent_respawn_cancel();
+  agent_heartbeat_stop();
+  agent_rolling_abort();
+  run.pending = 1;
+  run.report = report;
+  if (report) {
+    m = agent_policy_new("shutdown-start");
+    if (m != NULL) {
+      if (signal != NULL)
+        cJSON_AddStringToObject(m, "signal", signal);
+      else
+        cJSON_AddNullToObject(m, "signal");
+    }
+    agent_send(m);
+  }
+  (void)sim_cluster_disconnect(&A.cluster, NULL, NULL);
+  if (!run.timers_init) {
+    if (uv_timer_init(A.loop, &run.force) != 0 ||
+        uv_timer_init(A.loop, &run.check) != 0) {
+      agent_shutdown_done();
+      return 0;
+    }
+    run.timers_init = 1;
+  }
+  (void)uv_timer_start(&run.force, agent_shutdown_on_force,
+                       (uint64_t)timeout_ms, 0);
+  /* The first check comes once start() has returned, as Node's nextTick:
+   * with no worker left the shutdown is done at once. */
+  (void)uv_timer_start(&run.check, agent_shutdown_on_first_check, 0, 0);
+  return 0;
+}
+
+void agent_shutdown_on_event(const sim_event_t *ev)
+{
+  if (ev->type == SIM_EV_EXIT || ev->type == SIM_EV_DISCONNECT)
+    agent_shutdown_check();
+}

@@ -1,0 +1,145 @@
+/*
+ * primary-state.c - what the agent knows beyond the cluster itself (as
+ * agents/node/lib/primary-state.js): a record of every worker it forked,
+ * which of them are alive, the counters of the metrics endpoint, and the
+ * env every fork gets.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "primary-agent.h"
+
+int agent_env_merge(cJSON *into, const cJSON *env)
+{
+  const cJSON *item;
+
+  cJSON_ArrayForEach(item, env) {
+    /* Env values reach the worker as strings; a structured value (such as
+     * a CLUSTERSIM_WORKER object) is JSON-encoded. */
+    char *text = cJSON_IsString(item) ? NULL : cJSON_PrintUnformatted(item);
+    cJSON *v = cJSON_CreateString(text != NULL ? text : item->valuestring);
+    cJSON_free(text);
+    if (v == NULL)
+      return UV_ENOMEM;
+    if (cJSON_GetObjectItemCaseSensitive(into, item->string) != NULL)
+      cJSON_ReplaceItemInObjectCaseSensitive(into, item->string, v);
+    else
+      cJSON_AddItemToObject(into, item->string, v);
+  }
+  return 0;
+}
+
+/* "K=V" strings for sim, NULL-terminated; one allocation. */
+static char **agent_env_strv(const cJSON *env)
+{
+  const cJSON *item;
+  size_t n = 0, bytes = 0;
+  char **v, *p;
+
+  cJSON_ArrayForEach(item, env) {
+    n++;
+    bytes += strlen(item->string) + strlen(item->valuestring) + 2;
+  }
+  v = malloc((n + 1) * sizeof(*v) + bytes);
+  if (v == NULL)
+    return NULL;
+  p = (char *)(v + n + 1);
+  n = 0;
+  cJSON_ArrayForEach(item, env) {
+    size_t k = strlen(item->string), l = strlen(item->valuestring);
+    v[n++] = p;
+    memcpy(p, item->string, k);
+    p[k] = '=';
+    memcpy(p + k + 1, item->valuestring, l + 1);
+    p += k + l + 2;
+  }
+  v[n] = NULL;
+  return v;
+}
+
+void agent_freeze(void)
+{
+  if (A.setup_done)
+    return;
+  A.setup_done = 1;
+  A.frozen_policy = A.cluster.scheduling_policy;
+}
+
+/* The only way the agent forks, so that every worker is recorded. */
+int agent_fork(const cJSON *env, agent_record_t **ret)
+{
+  agent_record_t *rec = calloc(1, sizeof(*rec));
+  char **strv = NULL;
+  int err = UV_ENOMEM;
+
+  if (rec == NULL)
+    return UV_ENOMEM;
+  rec->env = cJSON_Duplicate(A.setup_env, 1);
+  if (rec->env == NULL || agent_env_merge(rec->env, env) != 0)
+    goto out;
+  strv = agent_env_strv(rec->env);
+  if (strv == NULL)
+    goto out;
+  agent_freeze();
+  err = sim_cluster_fork(&A.cluster, (const char *const *)strv, &rec->worker);
+  if (err != 0)
+    goto out;
+  rec->id = sim_worker_id(rec->worker);
+  rec->forked_at = uv_hrtime();
+  rec->alive = 1;
+  *A.records_tail = rec;
+  A.records_tail = &rec->next;
+  A.forks++;
+  *ret = rec;
+  rec = NULL;
+
+out:
+  free(strv);
+  if (rec != NULL) {
+    cJSON_Delete(rec->env);
+    free(rec);
+  }
+  return err;
+}
+
+agent_record_t *agent_record(unsigned id)
+{
+  for (agent_record_t *r = A.records; r != NULL; r = r->next)
+    if (r->id == id)
+      return r;
+  return NULL;
+}
+
+static void agent_state_gone(agent_record_t *rec)
+{
+  if (rec == NULL || !rec->alive)
+    return;
+  rec->alive = 0;
+  A.exits++;
+}
+
+void agent_state_on_event(const sim_event_t *ev)
+{
+  agent_record_t *rec = ev->worker != NULL
+                            ? agent_record(sim_worker_id(ev->worker))
+                            : NULL;
+
+  if (rec == NULL)
+    return;
+  if (ev->type == SIM_EV_DISCONNECT && ev->emitter == SIM_ON_CLUSTER)
+    rec->disconnect_reported = 1;
+  else if (ev->type == SIM_EV_EXIT && ev->emitter == SIM_ON_CLUSTER)
+    agent_state_gone(rec);
+  else if (ev->type == SIM_EV_ERROR && sim_worker_pid(ev->worker) <= 0)
+    /* A spawn failure never exits: without a pid there is no process to
+     * wait for. */
+    agent_state_gone(rec);
+}
+
+void agent_kill_all(int signum)
+{
+  for (agent_record_t *r = A.records; r != NULL; r = r->next)
+    if (r->alive)
+      (void)sim_worker_kill(r->worker, signum);
+}

@@ -1,0 +1,274 @@
+/*
+ * worker-faults.c - faults the harness injects over a worker's control
+ * connection (docs/protocol.md §4.3). Each is checked first, refused with
+ * one reply if it cannot apply, else observed as `fault` and then applied,
+ * as agents/node/lib/worker-faults.js does.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "worker-agent.h"
+
+typedef enum {
+  WORKER_FAULT_CRASH, WORKER_FAULT_THROW, WORKER_FAULT_HANG,
+  WORKER_FAULT_IPC_DISCONNECT, WORKER_FAULT_KILL, WORKER_FAULT_DISCONNECT,
+  WORKER_FAULT_CLOSE_SERVERS, WORKER_FAULT_SEND, WORKER_FAULT_HOLD,
+  WORKER_FAULT_MAX
+} worker_fault_t;
+
+static const char *const worker_fault_names[WORKER_FAULT_MAX] = {
+  "crash", "throw", "hang", "ipc-disconnect", "kill", "disconnect",
+  "close-servers", "send", "hold"
+};
+
+typedef struct {
+  worker_fault_t fault;
+  int code;
+  int ms;
+  int connections;
+  int port;
+  const cJSON *message;
+} worker_fault_args_t;
+
+static int worker_fault_refuse(char *err, size_t n, const char *text)
+{
+  snprintf(err, n, "%s", text);
+  return UV_EINVAL;
+}
+
+/* An optional integer field in min..max; `dflt` when absent. */
+static int worker_fault_int(const cJSON *m, const char *key, int min, int max,
+                            int dflt, int *out, char *err, size_t n)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, key);
+
+  if (v == NULL) {
+    *out = dflt;
+    return 0;
+  }
+  if (!ctl_is_int(v, min, max)) {
+    snprintf(err, n, "%s must be an integer in %d..%d", key, min, max);
+    return UV_EINVAL;
+  }
+  *out = (int)v->valuedouble;
+  return 0;
+}
+
+static int worker_fault_need_channel(char *err, size_t n)
+{
+  /* Node would end the worker with an uncaught ERR_IPC_* here; a fault
+   * that cannot apply is refused instead. */
+  if (!W.in_cluster || !sim_child_is_connected(&W.child))
+    return worker_fault_refuse(err, n, "the IPC channel is closed");
+  return 0;
+}
+
+static int worker_fault_prepare(const cJSON *m, worker_fault_args_t *a,
+                                char *err, size_t n)
+{
+  switch (a->fault) {
+  case WORKER_FAULT_CRASH:
+    return worker_fault_int(m, "code", 0, 255, 1, &a->code, err, n);
+  case WORKER_FAULT_HANG:
+    if (worker_fault_int(m, "ms", 0, (int)WORKER_MAX_DELAY_MS, -1, &a->ms,
+                         err, n) != 0)
+      return UV_EINVAL;
+    if (a->ms < 0)
+      return worker_fault_refuse(err, n, "missing \"ms\"");
+    return 0;
+  case WORKER_FAULT_IPC_DISCONNECT:
+    return worker_fault_need_channel(err, n);
+  case WORKER_FAULT_KILL:
+  case WORKER_FAULT_DISCONNECT:
+    if (!W.in_cluster)
+      return worker_fault_refuse(err, n, "not a cluster worker");
+    return 0;
+  case WORKER_FAULT_SEND:
+    a->message = cJSON_GetObjectItemCaseSensitive(m, "message");
+    if (a->message == NULL)
+      return worker_fault_refuse(err, n, "missing \"message\"");
+    return worker_fault_need_channel(err, n);
+  case WORKER_FAULT_HOLD:
+    if (worker_fault_int(m, "connections", 1, WORKER_MAX_HELD, 1,
+                         &a->connections, err, n) != 0 ||
+        worker_fault_int(m, "port", 1, 65535, 0, &a->port, err, n) != 0)
+      return UV_EINVAL;
+    if (a->port == 0)
+      return worker_fault_refuse(err, n, "missing \"port\"");
+    return 0;
+  default:
+    return 0;
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* hang and hold                                                           */
+
+/* Blocks the event loop on purpose, as a busy JavaScript loop does, but
+ * without burning a core. */
+static void worker_fault_hang(int ms)
+{
+  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+}
+
+static void worker_held_closed(uv_handle_t *h)
+{
+  free(h);
+}
+
+static void worker_held_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+  static char sink[4096];
+
+  (void)h;
+  (void)hint;
+  buf->base = sink;
+  buf->len = sizeof(sink);
+}
+
+static void worker_held_read(uv_stream_t *s, ssize_t nread,
+                             const uv_buf_t *buf)
+{
+  (void)buf;
+  /* What the peer sends is dropped; its end ends ours. */
+  if (nread < 0 && !uv_is_closing((uv_handle_t *)s))
+    uv_close((uv_handle_t *)s, worker_held_closed);
+}
+
+static void worker_held_connected(uv_connect_t *req, int status)
+{
+  uv_stream_t *s = req->handle;
+
+  free(req);
+  if (status != 0 || uv_read_start(s, worker_held_alloc,
+                                   worker_held_read) != 0) {
+    if (!uv_is_closing((uv_handle_t *)s))
+      uv_close((uv_handle_t *)s, worker_held_closed);
+  }
+}
+
+/* Open outbound connections keep a worker alive after its disconnect, as
+ * in Node; they stay open until the peer ends them. */
+static void worker_fault_hold(int connections, int port)
+{
+  struct sockaddr_in sa;
+
+  if (uv_ip4_addr("127.0.0.1", port, &sa) != 0)
+    return;
+  for (int i = 0; i < connections && W.held < WORKER_MAX_HELD; i++) {
+    uv_tcp_t *t = malloc(sizeof(*t));
+    uv_connect_t *req = malloc(sizeof(*req));
+    if (t == NULL || req == NULL || uv_tcp_init(W.loop, t) != 0) {
+      free(t);
+      free(req);
+      return;
+    }
+    W.held++;
+    if (uv_tcp_connect(req, t, (struct sockaddr *)&sa,
+                       worker_held_connected) != 0) {
+      free(req);
+      uv_close((uv_handle_t *)t, worker_held_closed);
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* The control connection                                                  */
+
+static void worker_fault_apply(const worker_fault_args_t *a)
+{
+  switch (a->fault) {
+  case WORKER_FAULT_CRASH:
+    worker_exit(a->code);
+    break;
+  case WORKER_FAULT_THROW:
+    fprintf(stderr, "Error: clustersim: injected uncaught error\n");
+    worker_exit(1);
+    break;
+  case WORKER_FAULT_HANG:
+    worker_fault_hang(a->ms);
+    break;
+  case WORKER_FAULT_IPC_DISCONNECT:
+    worker_act(WORKER_ACT_IPC_DISCONNECT, 0, NULL);
+    break;
+  case WORKER_FAULT_KILL:
+    worker_act(WORKER_ACT_KILL, 0, NULL);
+    break;
+  case WORKER_FAULT_DISCONNECT:
+    worker_act(WORKER_ACT_DISCONNECT, 0, NULL);
+    break;
+  case WORKER_FAULT_CLOSE_SERVERS:
+    (void)worker_servers_close_all();
+    break;
+  case WORKER_FAULT_SEND:
+    (void)sim_child_send(&W.child, a->message, NULL, NULL, NULL);
+    break;
+  case WORKER_FAULT_HOLD:
+    worker_fault_hold(a->connections, a->port);
+    break;
+  default:
+    break;
+  }
+}
+
+/* {"fault": cmd, ...the command's other fields}, spread over the
+ * observation as JavaScript's object spread does. */
+static cJSON *worker_fault_observation(const char *name, const cJSON *msg)
+{
+  cJSON *m = worker_observation("fault");
+  const cJSON *item;
+
+  if (m == NULL)
+    return NULL;
+  cJSON_AddStringToObject(m, "fault", name);
+  cJSON_ArrayForEach(item, msg) {
+    cJSON *copy;
+    if (strcmp(item->string, "cmd") == 0 || strcmp(item->string, "req") == 0)
+      continue;
+    copy = cJSON_Duplicate(item, 1);
+    if (copy == NULL)
+      continue;
+    if (cJSON_GetObjectItemCaseSensitive(m, item->string) != NULL)
+      cJSON_ReplaceItemInObjectCaseSensitive(m, item->string, copy);
+    else
+      cJSON_AddItemToObject(m, item->string, copy);
+  }
+  return m;
+}
+
+void worker_faults_on_line(ctl_t *ctl, const char *line, size_t len)
+{
+  worker_fault_args_t args = { 0 };
+  char err[CTL_ERROR_MAX];
+  ctl_command_t c;
+  int i;
+
+  if (ctl_command_parse(line, len, &c) != 0) {
+    (void)ctl_reply_refuse(ctl, c.req, c.error[0] ? c.error : "out of memory");
+    goto out;
+  }
+  for (i = 0; i < WORKER_FAULT_MAX; i++)
+    if (strcmp(c.cmd, worker_fault_names[i]) == 0)
+      break;
+  if (i == WORKER_FAULT_MAX) {
+    snprintf(err, sizeof(err), "unknown fault \"%s\"", c.cmd);
+    (void)ctl_reply_refuse(ctl, c.req, err);
+    goto out;
+  }
+  args.fault = (worker_fault_t)i;
+  if (worker_fault_prepare(c.msg, &args, err, sizeof(err)) != 0) {
+    (void)ctl_reply_refuse(ctl, c.req, err);
+    goto out;
+  }
+  worker_observe(worker_fault_observation(worker_fault_names[i], c.msg));
+  worker_fault_apply(&args);
+
+out:
+  ctl_command_free(&c);
+}
