@@ -671,8 +671,19 @@ int harness_expect_check(const harness_scenario_t *s,
   c.tr = tr;
   c.load = load;
   c.out = out;
+  harness_trace_t steps_view;
+  size_t end;
+
+  /* the steps end where the harness starts its end-of-run shutdown */
+  for (end = 0; end < tr->count; end++)
+    if (tr->events[end].src == HARNESS_SRC_HARNESS &&
+        strcmp(tr->events[end].name, "end") == 0)
+      break;
+  steps_view = *tr;
+  steps_view.count = end;
   for (i = 0; i < s->n_expects; i++) {
     c.e = &s->expects[i];
+    c.tr = c.e->whole_run ? tr : &steps_view;
     switch (c.e->kind) {
     case HARNESS_EXPECT_ORDER:
       check_order(&c);

@@ -24,6 +24,8 @@
 static void run_finish(harness_run_t *run);
 static void end_drain(harness_run_t *run);
 static void on_end_timer(uv_timer_t *t);
+static void end_shutdown(harness_run_t *run);
+static bool all_settled(const harness_run_t *run);
 static void run_kill(harness_run_t *run);
 
 uint64_t run_scaled(const harness_run_t *run, int64_t ms)
@@ -182,6 +184,8 @@ void run_record(harness_run_t *run, cJSON *rec)
   learn(run, &tr->events[idx]);
   if (run->phase <= PHASE_END_EXIT)
     step_on_record(run, &tr->events[idx]);
+  if (run->phase == PHASE_END_SETTLE && all_settled(run))
+    end_shutdown(run);
 }
 
 void run_action(harness_run_t *run, const char *name,
@@ -605,6 +609,7 @@ static void on_reaped(harness_super_t *s, int pid, int status, void *arg)
   case PHASE_END_LOAD:
     step_on_agent_exit(run);
     break;
+  case PHASE_END_SETTLE:
   case PHASE_END_EXIT:
     run->phase = PHASE_END_EOF;
     uv_timer_stop(&run->end_timer);
@@ -645,6 +650,10 @@ static void on_end_timer(uv_timer_t *t)
   case PHASE_END_LOAD:
     run_fail(run, NULL, "the load generator did not stop in time");
     run_kill(run);
+    break;
+  case PHASE_END_SETTLE:
+    /* what has not ended by now is the shutdown's to end */
+    end_shutdown(run);
     break;
   case PHASE_END_EXIT:
     run_fail(run, NULL,
@@ -689,11 +698,73 @@ static void end_shutdown(harness_run_t *run)
   uv_timer_start(&run->end_timer, on_end_timer, run_scaled(run, 5000), 0);
 }
 
+/* Every forked worker has both its disconnect and its exit. */
+static bool all_settled(const harness_run_t *run)
+{
+  unsigned i;
+
+  for (i = 0; i < run->n_workers; i++) {
+    const run_worker_t *w = &run->workers[i];
+    if (!w->forked)
+      continue;
+    if (w->counts[HARNESS_EV_EXIT][0] == 0)
+      return false;
+    if (w->counts[HARNESS_EV_DISCONNECT][0] == 0 &&
+        !run->s->allow_exit_without_disconnect)
+      return false;
+  }
+  return true;
+}
+
+/* The graceful end: cluster.disconnect(), then the shutdown once every
+ * worker has left. The agent's shutdown alone may exit on the last exit
+ * and so drop a `disconnect` that Node emits after `exit`; waiting for
+ * both here keeps every lifecycle whole in the trace. */
+static void end_settle(harness_run_t *run)
+{
+  cJSON *cmd, *x;
+
+  uv_timer_stop(&run->end_timer);
+  if (run->agent_exited || run->primary == NULL || all_settled(run)) {
+    end_shutdown(run);
+    return;
+  }
+  run->phase = PHASE_END_SETTLE;
+  if (run->s->respawn != HARNESS_RESPAWN_NEVER) {
+    /* nothing new may start while the cluster winds down */
+    cmd = cJSON_CreateObject();
+    cJSON_AddStringToObject(cmd, "cmd", "policy");
+    cJSON_AddStringToObject(cmd, "respawn", "never");
+    if (run_command(run, cmd, REQ_END, NULL, NULL) == 0) {
+      x = cJSON_CreateObject();
+      if (x != NULL)
+        cJSON_AddStringToObject(x, "respawn", "never");
+      run_action(run, "policy", NULL, 0, x);
+    }
+    cJSON_Delete(cmd);
+  }
+  x = cJSON_CreateObject();
+  if (x != NULL)
+    cJSON_AddBoolToObject(x, "end", true);
+  run_action(run, "cluster-disconnect", NULL, 0, x);
+  cmd = cJSON_CreateObject();
+  cJSON_AddStringToObject(cmd, "cmd", "cluster-disconnect");
+  if (run_command(run, cmd, REQ_END, NULL, NULL) != 0) {
+    cJSON_Delete(cmd);
+    end_shutdown(run);
+    return;
+  }
+  cJSON_Delete(cmd);
+  uv_timer_start(&run->end_timer, on_end_timer, run_scaled(run, 3000), 0);
+}
+
 /* Called when the steps are over (or a step failed). */
 void run_end(harness_run_t *run)
 {
   if (run->phase >= PHASE_END_LOAD)
     return;
+  /* expectations `during: steps` see the trace up to here */
+  run_action(run, "end", NULL, 0, NULL);
   step_stop_all(run);
   uv_timer_stop(&run->step_timer);
   if (run->load_running) {
@@ -702,14 +773,14 @@ void run_end(harness_run_t *run)
     uv_timer_start(&run->end_timer, on_end_timer, run_scaled(run, 10000), 0);
     return;
   }
-  end_shutdown(run);
+  end_settle(run);
 }
 
 /* The load has ended (harness-step.c tells us through run_kick). */
 static void end_after_load(harness_run_t *run)
 {
   if (run->phase == PHASE_END_LOAD && !run->load_running)
-    end_shutdown(run);
+    end_settle(run);
 }
 
 static void end_drain(harness_run_t *run)

@@ -99,6 +99,8 @@ typedef enum {
   PHASE_SETUP,               /* setup, policy, initial forks */
   PHASE_STEPS,
   PHASE_END_LOAD,            /* stopping the load */
+  PHASE_END_SETTLE,          /* cluster-disconnect, waiting for every
+                                worker's disconnect and exit */
   PHASE_END_EXIT,            /* shutdown sent, waiting for the exit */
   PHASE_END_EOF,             /* agent gone, reading what is left */
   PHASE_DRAIN,               /* the supervisor lets the rest end */

@@ -668,6 +668,14 @@ static int build_expect_item(build_t *b, harness_expect_kind_t kind,
     return UV_ENOMEM;
   e->worker = node_wref(harness_node_get(n, "worker"));
   e->cluster_emitter = node_cluster(n);
+  /* counts and absences are about what the steps did; lifecycles, flags
+   * and timings may end in the end-of-run shutdown */
+  x = harness_node_get(n, "during");
+  if (x != NULL)
+    e->whole_run = strcmp(harness_node_str(x), "run") == 0;
+  else
+    e->whole_run = kind != HARNESS_EXPECT_COUNT &&
+                   kind != HARNESS_EXPECT_ABSENT;
   switch (kind) {
   case HARNESS_EXPECT_ORDER:
     if (e->worker.kind == HARNESS_W_NONE)

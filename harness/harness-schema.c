@@ -123,6 +123,7 @@ static const char *const w_respawn[] = {"never", "always",
                                         "on-nonzero", NULL};
 static const char *const w_emitter[] = {"worker", "cluster", NULL};
 static const char *const w_load_word[] = {"stop", "wait", NULL};
+static const char *const w_during[] = {"steps", "run", NULL};
 static const char *const w_sigaction[] = {"ignore", "default", NULL};
 static const char *const w_on_listening[] = {"disconnect", "kill",
                                              "ipc-disconnect", "close",
@@ -150,6 +151,8 @@ static const hs_type_t t_respawn_word = {.kind = HS_ENUM,
                                          .words = w_respawn};
 static const hs_type_t t_emitter = {.kind = HS_ENUM, .what = "emitter",
                                     .words = w_emitter};
+static const hs_type_t t_during = {.kind = HS_ENUM, .what = "scope",
+                                   .words = w_during};
 static const hs_type_t t_load_word = {.kind = HS_ENUM, .what = "load command",
                                       .words = w_load_word};
 static const hs_type_t t_sigaction = {.kind = HS_ACTION,
@@ -510,6 +513,7 @@ static const hs_type_t t_order_item = {
   .fields = (const hs_field_t[]){
     {"worker", &t_wref_each, 0, NULL},
     {"pattern", &t_pattern_seq, F_REQUIRED, NULL},
+    {"during", &t_during, 0, NULL},
     {0}}};
 
 static const hs_type_t t_absent_item = {
@@ -518,6 +522,7 @@ static const hs_type_t t_absent_item = {
     {"event", &t_event, F_REQUIRED, NULL},
     {"worker", &t_wref_count, 0, NULL},
     {"emitter", &t_emitter, 0, NULL},
+    {"during", &t_during, 0, NULL},
     {0}}};
 
 static const hs_type_t t_flags_item = {
@@ -534,6 +539,7 @@ static const hs_type_t t_flags_item = {
     {"state", &t_str, 0, NULL},
     {"code", &t_code_null, 0, NULL},
     {"signal", &t_signal_null, 0, NULL},
+    {"during", &t_during, 0, NULL},
     {0}}};
 
 static const hs_type_t t_count_item = {
@@ -545,6 +551,7 @@ static const hs_type_t t_count_item = {
     {"count", &t_count0, 0, NULL},
     {"min", &t_count0, 0, NULL},
     {"max", &t_count0, 0, NULL},
+    {"during", &t_during, 0, NULL},
     {0}}};
 
 static const hs_type_t t_availability = {
@@ -570,6 +577,7 @@ static const hs_type_t t_timing_item = {
     {"to", &t_point, F_REQUIRED, NULL},
     {"within", &t_dur, 0, NULL},
     {"at-least", &t_dur, 0, NULL},
+    {"during", &t_during, 0, NULL},
     {0}}};
 
 #define SEQ_OF(var, item_, what_) \

@@ -423,9 +423,26 @@ void step_load_stop(harness_run_t *run)
 /* ---------------------------------------------------------------------- */
 /* Client connections held open                                            */
 
-static void on_tcp_connect(uv_connect_t *req, int status)
+static void on_partial_written(uv_write_t *req, int status)
 {
   (void)status;
+  free(req);
+}
+
+/* A connection with a request under way is busy: a graceful server close
+ * waits for it (an idle one would be closed at once, as Node v20's
+ * http.Server.close() does). So the client sends the start of a request
+ * and never its end. */
+static void on_tcp_connect(uv_connect_t *req, int status)
+{
+  static char partial[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  uv_buf_t buf = uv_buf_init(partial, sizeof(partial) - 1);
+  uv_write_t *w;
+
+  if (status == 0 && !uv_is_closing((uv_handle_t *)req->handle) &&
+      (w = malloc(sizeof(*w))) != NULL &&
+      uv_write(w, req->handle, &buf, 1, on_partial_written) != 0)
+    free(w);
   free(req);
 }
 

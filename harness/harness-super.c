@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -174,6 +175,15 @@ static unsigned kill_tree(int self, int agent, int sfd)
   return (unsigned)nfirst;
 }
 
+/* fork() without the pthread_atfork handlers: libuv's handler would close
+ * and re-create its signal pipe in the child, on descriptor numbers that
+ * the supervisor has reused for the agent's output. The supervisor has a
+ * single thread and the child only execs. */
+static pid_t plain_fork(void)
+{
+  return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+}
+
 static void supervise(int agent, int sfd) __attribute__((noreturn));
 
 static void supervise(int agent, int sfd)
@@ -313,7 +323,7 @@ static void supervisor_main(int cmd, int status, int log, char *const *argv,
     put(FD_STATUS, REC_AGENT, -errno, 0, 0);
     _exit(3);
   }
-  agent = fork();
+  agent = plain_fork();
   if (agent == 0)
     start_agent(argv, envp, sfd);
   if (agent < 0) {

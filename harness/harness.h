@@ -239,6 +239,9 @@ typedef struct {
   unsigned line, column;
   char *path;
   harness_wref_t worker;
+  bool whole_run;              /* `during: run`: also the end-of-run
+                                  shutdown; else only up to the end of the
+                                  steps */
   harness_ev_t event;          /* absent, flags `at`, count */
   bool cluster_emitter;
   unsigned nth;                /* flags: which occurrence (1-based) */
