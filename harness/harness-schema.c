@@ -526,7 +526,7 @@ static const hs_type_t t_absent_item = {
     {0}}};
 
 static const hs_type_t t_flags_item = {
-  .kind = HS_MAP, .what = "flags at an event",
+  .kind = HS_MAP, .what = "a flags check",
   .fields = (const hs_field_t[]){
     {"at", &t_event, F_REQUIRED, NULL},
     {"worker", &t_wref_each, 0, NULL},
@@ -873,8 +873,22 @@ static const char *shape_name(struct fy_node *n)
   }
 }
 
+static const char *got_as(struct fy_node *n, bool typed);
+
 /* "'two'", "nothing", "a sequence" - what the user wrote, for messages. */
 static const char *got(struct fy_node *n)
+{
+  return got_as(n, false);
+}
+
+/* The same, saying "the string" for a quoted scalar where a number or a
+ * boolean was expected: quotes are what made it wrong. */
+static const char *got_typed(struct fy_node *n)
+{
+  return got_as(n, true);
+}
+
+static const char *got_as(struct fy_node *n, bool typed)
 {
   static char ring[4][300];
   static unsigned next;
@@ -886,7 +900,8 @@ static const char *got(struct fy_node *n)
     return "nothing";
   if (fy_node_get_type(n) != FYNT_SCALAR)
     return shape_name(n);
-  snprintf(buf, 300, harness_node_is_quoted(n) ? "the string '%s'" : "'%s'",
+  snprintf(buf, 300,
+           typed && harness_node_is_quoted(n) ? "the string '%s'" : "'%s'",
            harness_node_str(n));
   return buf;
 }
@@ -1042,7 +1057,7 @@ static void walk_scalar(walk_t *w, struct fy_node *n, const hs_type_t *t,
   case HS_INT:
     if (quoted || !parse_int(s, &v)) {
       harness_errs_add(w->errs, loc, path, "expected %s (an integer), got %s",
-                       t->what, got(n));
+                       t->what, got_typed(n));
       return;
     }
     if (v < t->min || v > t->max)
@@ -1053,7 +1068,7 @@ static void walk_scalar(walk_t *w, struct fy_node *n, const hs_type_t *t,
   case HS_BOOL:
     if (quoted || parse_bool(s) < 0)
       harness_errs_add(w->errs, loc, path, "expected %s, got %s", t->what,
-                       got(n));
+                       got_typed(n));
     return;
   case HS_DURATION: {
     int64_t ms;
@@ -1148,9 +1163,14 @@ static void walk_map(walk_t *w, struct fy_node *n, const hs_type_t *t,
     snprintf(sub, sizeof(sub), "%s/%s", path, key);
     f = find_field(t, key);
     if (f != NULL && is_step && w->in_do && (f->flags & F_NOT_IN_DO)) {
-      harness_errs_add(w->errs, kloc, sub,
-                       "'%s' cannot be used inside 'do' (a trigger runs "
-                       "actions, it does not wait)", key);
+      unknown++;
+      if (strcmp(key, "on") == 0)
+        harness_errs_add(w->errs, kloc, sub,
+                         "triggers cannot be nested: 'on' inside 'do'");
+      else
+        harness_errs_add(w->errs, kloc, sub,
+                         "'%s' cannot be used inside 'do' (a trigger runs "
+                         "actions, it does not wait)", key);
       continue;
     }
     if (f == NULL) {
@@ -1189,7 +1209,8 @@ static void walk_map(walk_t *w, struct fy_node *n, const hs_type_t *t,
       }
     }
     if (f->type == &t_do && w->in_do) {
-      harness_errs_add(w->errs, kloc, sub, "triggers cannot be nested");
+      /* reported with its 'on' */
+      unknown++;
       continue;
     }
     if (f->type == &t_do) {
@@ -1201,6 +1222,10 @@ static void walk_map(walk_t *w, struct fy_node *n, const hs_type_t *t,
     }
   }
 
+  /* a rejected key was probably meant to be the action or its companion:
+   * what follows would only repeat that error */
+  if (unknown > 0)
+    return;
   if (is_step) {
     if (action2 != NULL) {
       harness_errs_add(w->errs, action2_loc, path,
@@ -1209,9 +1234,6 @@ static void walk_map(walk_t *w, struct fy_node *n, const hs_type_t *t,
       return;
     }
     if (action == NULL) {
-      /* an unknown key was most likely the action, misspelt */
-      if (unknown > 0)
-        return;
       harness_errs_add(w->errs, loc, path,
                        "a step needs an action such as fork, wait, kill or "
                        "on");

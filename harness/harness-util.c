@@ -309,8 +309,8 @@ const char *harness_suggest(const char *word, const char *const *candidates)
   }
   if (best == NULL || best_d == 0)
     return best;
-  /* A typo: at most 2 edits, and fewer than half of the word. */
-  if (best_d <= 2 && (size_t)best_d * 2 < lw + 1)
+  /* A typo: at most 2 edits, and less than a third of the word. */
+  if (best_d <= 2 && (size_t)best_d * 3 < lw)
     return best;
   /* A prefix: "listen" for "listening", "rolling" for "rolling-restart". */
   if (lw >= 4)
