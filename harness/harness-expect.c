@@ -384,6 +384,7 @@ static void check_count_for(chk_t *c, unsigned worker, bool all)
 {
   const harness_expect_t *e = c->e;
   const harness_event_t *last = NULL, *over = NULL;
+  const char *plural;
   int64_t n = 0;
   size_t i;
   char of[40] = "", range[64];
@@ -403,6 +404,7 @@ static void check_count_for(chk_t *c, unsigned worker, bool all)
     return;
   if (!all)
     snprintf(of, sizeof(of), " of worker %u", worker);
+  plural = (e->max == 1 || (e->max < 0 && e->min == 1)) ? "" : "s";
   if (e->min == e->max)
     snprintf(range, sizeof(range), "%lld", (long long)e->min);
   else if (e->max < 0)
@@ -416,17 +418,17 @@ static void check_count_for(chk_t *c, unsigned worker, bool all)
     fail(c, all ? 0 : worker, over,
          "%sexpected %s %s event%s%s, got %lld (one too many: %s)",
          all ? "" : "", range, harness_ev_name(e->event),
-         e->min == 1 && e->max == 1 ? "" : "s", of, (long long)n,
+         plural, of, (long long)n,
          describe(c, over));
   else if (last != NULL)
     fail(c, all ? 0 : worker, last, "expected %s %s event%s%s, got %lld "
          "(the last: %s)", range, harness_ev_name(e->event),
-         e->min == 1 && e->max == 1 ? "" : "s", of, (long long)n,
+         plural, of, (long long)n,
          describe(c, last));
   else
     fail(c, all ? 0 : worker, NULL, "expected %s %s event%s%s, got none",
          range, harness_ev_name(e->event),
-         e->min == 1 && e->max == 1 ? "" : "s", of);
+         plural, of);
 }
 
 static void check_count(chk_t *c)
