@@ -414,14 +414,22 @@ static void on_sim_event(sim_cluster_t *c, const sim_event_t *ev)
 /* ---------------------------------------------------------------------- */
 /* Loop, cluster, finish                                                   */
 
+static void ctx_observe(st_ctl_t *ctl, unsigned id, const char *what,
+                        const cJSON *obs);
+
 void st_setup(st_ctx_t *t, const char *exec, const char *const *args)
 {
+  const char *env[2] = { NULL, NULL };
   sim_settings_t s = { 0 };
   int err;
 
   s.exec = exec != NULL ? exec : st_clustersim();
   s.args = args;
   s.args_set = 1;
+  if (t->have_ctl) {
+    env[0] = t->ctl.env;
+    s.env = env;
+  }
   err = sim_cluster_setup(&t->cluster, &s);
   ST_CHECK(err == 0, "sim_cluster_setup: %s", uv_strerror(err));
 }
@@ -441,6 +449,13 @@ void st_init(st_ctx_t *t, int policy, const char *exec,
   t->on_event = on_event;
   if (policy != 0)
     t->cluster.scheduling_policy = policy;
+  /* Every case offers the worker agents a control socket (faults). */
+  err = st_ctl_start(&t->loop, &t->ctl, ctx_observe);
+  ST_CHECK(err == 0, "control socket: %s", uv_strerror(err));
+  if (err == 0) {
+    t->ctl.data = t;
+    t->have_ctl = 1;
+  }
   st_setup(t, exec, args);
 }
 
@@ -496,6 +511,8 @@ static void do_finish(st_ctx_t *t)
     st_client_close(t->clients[i]);
   if (t->on_finish != NULL)
     t->on_finish(t);
+  if (t->have_ctl)
+    st_ctl_close(&t->ctl);
   for (int i = 0; i < t->ntimers; i++)
     if (!uv_is_closing((uv_handle_t *)&t->timers[i].timer))
       uv_close((uv_handle_t *)&t->timers[i].timer, NULL);
@@ -582,6 +599,218 @@ void st_run(st_ctx_t *t, unsigned timeout_ms)
   ST_CHECK(err == 0, "uv_loop_close: %s", uv_strerror(err));
   if (err != 0)
     uv_walk(&t->loop, walk_cb, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Control socket (the harness side of docs/protocol.md)                   */
+
+typedef struct {
+  uv_write_t req;
+  size_t len;
+  char data[];
+} ctl_write_t;
+
+static void ctl_written(uv_write_t *req, int status)
+{
+  (void)status;
+  free(req);
+}
+
+static int ctl_write(st_ctl_conn_t *c, const char *line)
+{
+  size_t n = strlen(line);
+  ctl_write_t *w = malloc(sizeof(*w) + n + 1);
+  uv_buf_t b;
+  int err;
+
+  if (w == NULL)
+    return UV_ENOMEM;
+  memcpy(w->data, line, n);
+  w->data[n] = '\n';
+  w->len = n + 1;
+  b = uv_buf_init(w->data, (unsigned)w->len);
+  err = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, ctl_written);
+  if (err != 0)
+    free(w);
+  return err;
+}
+
+static void ctl_conn_closed(uv_handle_t *h)
+{
+  st_ctl_conn_t *c = h->data;
+
+  c->open = 0;
+}
+
+static void ctl_conn_close(st_ctl_conn_t *c)
+{
+  if (c->open && !uv_is_closing((uv_handle_t *)&c->pipe))
+    uv_close((uv_handle_t *)&c->pipe, ctl_conn_closed);
+}
+
+static void ctl_flush_pending(st_ctl_t *ctl, st_ctl_conn_t *c)
+{
+  int k = 0;
+
+  for (int i = 0; i < ctl->npending; i++) {
+    if (ctl->pending[i].id == c->id) {
+      (void)ctl_write(c, ctl->pending[i].line);
+      free(ctl->pending[i].line);
+    } else {
+      ctl->pending[k++] = ctl->pending[i];
+    }
+  }
+  ctl->npending = k;
+}
+
+static void ctl_line(st_ctl_conn_t *c, char *line)
+{
+  st_ctl_t *ctl = c->ctl;
+  cJSON *m = cJSON_Parse(line);
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive(m, "type");
+  const cJSON *what = cJSON_GetObjectItemCaseSensitive(m, "what");
+
+  if (!cJSON_IsString(type)) {
+    cJSON_Delete(m);
+    return;
+  }
+  if (strcmp(type->valuestring, "hello") == 0 && c->id == 0) {
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
+    c->id = cJSON_IsNumber(id) ? (unsigned)id->valuedouble : 0;
+    if (c->id != 0)
+      ctl_flush_pending(ctl, c);
+  } else if (strcmp(type->valuestring, "observe") == 0 &&
+             cJSON_IsString(what) && ctl->on_observe != NULL) {
+    ctl->on_observe(ctl, c->id, what->valuestring, m);
+  }
+  cJSON_Delete(m);
+}
+
+static void ctl_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+  st_ctl_conn_t *c = h->data;
+
+  buf->base = c->buf + c->len;
+  buf->len = sizeof(c->buf) - 1 - c->len;
+}
+
+static void ctl_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+  st_ctl_conn_t *c = s->data;
+  char *nl;
+
+  if (nread < 0) {
+    ctl_conn_close(c);
+    return;
+  }
+  c->len += (size_t)nread;
+  c->buf[c->len] = '\0';
+  while ((nl = strchr(c->buf, '\n')) != NULL) {
+    size_t rest;
+    *nl = '\0';
+    ctl_line(c, c->buf);
+    rest = c->len - (size_t)(nl + 1 - c->buf);
+    memmove(c->buf, nl + 1, rest + 1);
+    c->len = rest;
+  }
+  if (c->len == sizeof(c->buf) - 1)
+    c->len = 0;                /* an overlong observation: dropped */
+}
+
+static void ctl_on_connection(uv_stream_t *server, int status)
+{
+  st_ctl_t *ctl = server->data;
+  st_ctl_conn_t *c;
+
+  if (status != 0 || ctl->nconns == ST_CTL_CONNS)
+    return;
+  c = &ctl->conns[ctl->nconns];
+  memset(c, 0, sizeof(*c));
+  c->ctl = ctl;
+  if (uv_pipe_init(ctl->loop, &c->pipe, 0) != 0)
+    return;
+  c->pipe.data = c;
+  c->open = 1;
+  ctl->nconns++;
+  if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0 ||
+      uv_read_start((uv_stream_t *)&c->pipe, ctl_alloc, ctl_read) != 0)
+    ctl_conn_close(c);
+}
+
+int st_ctl_start(uv_loop_t *loop, st_ctl_t *ctl, st_observe_fn on_observe)
+{
+  static unsigned counter;
+  int err;
+
+  memset(ctl, 0, sizeof(*ctl));
+  ctl->loop = loop;
+  ctl->on_observe = on_observe;
+  snprintf(ctl->path, sizeof(ctl->path), "/tmp/simtest-%d-%u.sock",
+           (int)getpid(), counter++);
+  snprintf(ctl->env, sizeof(ctl->env), "CLUSTERSIM_CONTROL=%s", ctl->path);
+  (void)unlink(ctl->path);
+  err = uv_pipe_init(loop, &ctl->server, 0);
+  if (err != 0)
+    return err;
+  ctl->server.data = ctl;
+  ctl->open = 1;
+  err = uv_pipe_bind(&ctl->server, ctl->path);
+  if (err == 0)
+    err = uv_listen((uv_stream_t *)&ctl->server, 16, ctl_on_connection);
+  if (err != 0)
+    st_ctl_close(ctl);
+  return err;
+}
+
+int st_ctl_fault(st_ctl_t *ctl, unsigned id, const char *json)
+{
+  for (int i = 0; i < ctl->nconns; i++)
+    if (ctl->conns[i].id == id && ctl->conns[i].open)
+      return ctl_write(&ctl->conns[i], json);
+  if (ctl->npending == ST_CTL_PENDING)
+    return UV_ENOBUFS;
+  ctl->pending[ctl->npending].id = id;
+  ctl->pending[ctl->npending].line = strdup(json);
+  if (ctl->pending[ctl->npending].line == NULL)
+    return UV_ENOMEM;
+  ctl->npending++;
+  return 0;
+}
+
+void st_ctl_close(st_ctl_t *ctl)
+{
+  if (!ctl->open)
+    return;
+  ctl->open = 0;
+  for (int i = 0; i < ctl->nconns; i++)
+    ctl_conn_close(&ctl->conns[i]);
+  for (int i = 0; i < ctl->npending; i++)
+    free(ctl->pending[i].line);
+  ctl->npending = 0;
+  if (!uv_is_closing((uv_handle_t *)&ctl->server))
+    uv_close((uv_handle_t *)&ctl->server, NULL);
+  (void)unlink(ctl->path);
+}
+
+static void ctx_observe(st_ctl_t *ctl, unsigned id, const char *what,
+                        const cJSON *obs)
+{
+  st_ctx_t *t = ctl->data;
+  char text[64];
+
+  if (t->finishing)
+    return;
+  snprintf(text, sizeof(text), "observe:%s", what);
+  st_mark(t, ST_EV_MARK, id, text);
+  if (t->on_observe != NULL)
+    t->on_observe(t, id, what, obs);
+}
+
+int st_fault(st_ctx_t *t, unsigned id, const char *json)
+{
+  if (!t->have_ctl)
+    return UV_EINVAL;
+  return st_ctl_fault(&t->ctl, id, json);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -988,6 +1217,53 @@ int st_client_connect(st_ctx_t *t, st_client_t *c, int port,
 }
 
 /* ---------------------------------------------------------------------- */
+/* A bare sim_child worker                                                 */
+
+static sim_child_t hchild;
+static sim_server_t hserver;
+static const char *hmode;
+
+static void h_connection(sim_server_t *server, uv_tcp_t *conn)
+{
+  sim_server_conn_close(server, conn);
+}
+
+static void h_listen(sim_server_t *server, int status)
+{
+  if (status != 0)
+    return;
+  /* Inside the listen callback, as the §2.3 rows (b4), (f), (f2). */
+  if (strcmp(hmode, "kill-in-listen-cb") == 0)
+    (void)sim_child_kill(&hchild);
+  else if (strcmp(hmode, "ipc-disconnect-in-listen-cb") == 0)
+    (void)sim_child_channel_close(&hchild);
+  else if (strcmp(hmode, "disconnect-in-listen-cb") == 0)
+    (void)sim_child_disconnect(&hchild);
+}
+
+static void h_event(sim_child_t *child, const sim_child_event_t *ev)
+{
+  if (ev->type == SIM_CHILD_EV_MESSAGE && ev->handle != NULL)
+    uv_close((uv_handle_t *)ev->handle, (uv_close_cb)free);
+}
+
+int st_sim_worker(const char *mode)
+{
+  uv_loop_t *loop = uv_default_loop();
+  sim_listen_opts_t o = { 0 };
+
+  hmode = mode;
+  if (sim_child_init(loop, &hchild, h_event) != 0)
+    return 2;
+  o.address = "127.0.0.1";
+  if (sim_server_listen(&hchild, &hserver, &o, h_listen, h_connection) != 0)
+    return 3;
+  uv_run(loop, UV_RUN_DEFAULT);
+  /* The loop ran dry: a natural exit, as a Node worker's. */
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
 /* main()                                                                  */
 
 int st_main(int argc, char **argv, CU_SuiteInfo *suites)
@@ -995,6 +1271,9 @@ int st_main(int argc, char **argv, CU_SuiteInfo *suites)
   unsigned failed;
   CU_ErrorCode err;
 
+  /* Helper role, before CUnit exists (libuv's helper pattern). */
+  if (argc == 3 && strcmp(argv[1], "--sim-worker") == 0)
+    return st_sim_worker(argv[2]);
   setvbuf(stdout, NULL, _IOLBF, 0);
   /* Workers of a test that fails mid-way are killed with their group;
    * the test itself must not die of a write to a closed pipe. */

@@ -64,6 +64,50 @@ typedef struct {
 
 typedef struct st_ctx_s st_ctx_t;
 typedef struct st_client_s st_client_t;
+typedef struct st_ctl_s st_ctl_t;
+
+/* The harness end of the worker agents' control socket (docs/protocol.md
+ * §1, §4.2, §4.3): workers started with CLUSTERSIM_CONTROL=<path> connect,
+ * say hello with their id, report observations and take faults. Faults
+ * for a worker whose hello has not arrived yet are held until it does. */
+#define ST_CTL_CONNS 16
+#define ST_CTL_PENDING 32
+
+typedef void (*st_observe_fn)(st_ctl_t *ctl, unsigned id, const char *what,
+                              const cJSON *obs);
+
+typedef struct {
+  uv_pipe_t pipe;
+  st_ctl_t *ctl;
+  unsigned id;               /* 0 until hello */
+  int open;
+  size_t len;
+  char buf[8192];
+} st_ctl_conn_t;
+
+struct st_ctl_s {
+  uv_loop_t *loop;
+  uv_pipe_t server;
+  int open;
+  char path[108];
+  char env[128];             /* "CLUSTERSIM_CONTROL=<path>" */
+  st_ctl_conn_t conns[ST_CTL_CONNS];
+  int nconns;
+  struct {
+    unsigned id;
+    char *line;
+  } pending[ST_CTL_PENDING];
+  int npending;
+  st_observe_fn on_observe;
+  void *data;
+};
+
+/* Listens on a fresh socket path on `loop`. */
+int st_ctl_start(uv_loop_t *loop, st_ctl_t *ctl, st_observe_fn on_observe);
+/* Sends a fault command line (JSON text) to worker `id`. */
+int st_ctl_fault(st_ctl_t *ctl, unsigned id, const char *json);
+/* Closes the server and every connection, removes the socket path. */
+void st_ctl_close(st_ctl_t *ctl);
 
 typedef void (*st_event_fn)(st_ctx_t *t, const sim_event_t *ev,
                             const st_event_t *rec);
@@ -102,6 +146,11 @@ struct st_ctx_s {
   st_event_fn on_event;
   /* Optional: closes the case's own handles when the case ends. */
   void (*on_finish)(st_ctx_t *t);
+  /* Optional: an observation from a worker agent. */
+  void (*on_observe)(st_ctx_t *t, unsigned id, const char *what,
+                     const cJSON *obs);
+  st_ctl_t ctl;
+  int have_ctl;
   void *data;
   st_event_t *ev;
   size_t nev;
@@ -160,6 +209,12 @@ void st_init(st_ctx_t *t, int policy, const char *exec,
 /* Sets the worker argv for later forks (cumulative setupPrimary). */
 void st_setup(st_ctx_t *t, const char *exec, const char *const *args);
 sim_worker_t *st_fork(st_ctx_t *t);
+/* Every case runs a control socket (CLUSTERSIM_CONTROL in the workers'
+ * environment): each observation of a worker agent is recorded as an
+ * ST_EV_MARK event "observe:<what>" and passed to t->on_observe.
+ * A fault for worker `id` over its control connection, e.g.
+ * "{\"cmd\":\"crash\",\"code\":42}". */
+int st_fault(st_ctx_t *t, unsigned id, const char *json);
 /* Runs the loop until st_finish() has completed, with a watchdog of
  * `timeout_ms`; then closes the loop and checks that nothing leaked. */
 void st_run(st_ctx_t *t, unsigned timeout_ms);
@@ -217,7 +272,14 @@ void st_client_close(st_client_t *c);
 /* ---------------------------------------------------------------------- */
 /* main()                                                                  */
 
-/* Registers `suites`, runs them with the basic interface and returns the
+/* `<test program> --sim-worker MODE`: a worker written on sim_child_*
+ * alone, trusting the library for every exit (no agent logic): it listens
+ * on 127.0.0.1:0 through the primary and, inside the listen callback,
+ * does what MODE says: "listen" (nothing), "kill-in-listen-cb",
+ * "ipc-disconnect-in-listen-cb" or "disconnect-in-listen-cb". */
+int st_sim_worker(const char *mode);
+
+/* Handles the --sim-worker role first; then registers `suites`, runs them with the basic interface and returns the
  * process exit status (0 pass, 1 failure, 99 harness error). */
 int st_main(int argc, char **argv, CU_SuiteInfo *suites);
 

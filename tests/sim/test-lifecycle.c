@@ -24,12 +24,12 @@ typedef enum {
   ACT_KILL,                  /* worker.kill() at listening */
   ACT_KILL_SIGKILL,          /* worker.kill('SIGKILL') at listening */
   ACT_EXTERNAL_SIGKILL,      /* process.kill(pid, 'SIGKILL') */
-  ACT_SEND,                  /* a fault message at listening */
+  ACT_FAULT,                 /* a fault message at listening */
   ACT_KILL_TRAPPED,          /* kill() that the worker ignores, then
                                 {crash, code 0} once it answered a ping */
   ACT_DISCONNECT_LATER,      /* worker.disconnect() 300 ms after online */
   ACT_SEND_DISCONNECT,       /* a message, then worker.disconnect() */
-  ACT_SEND2,                 /* two fault messages in a row */
+  ACT_FAULT2,                /* two faults in a row */
   ACT_GROUP_SIGINT           /* SIGINT to the process group (Ctrl-C) while
                                 the primary handles SIGINT */
 } action_t;
@@ -40,7 +40,7 @@ typedef struct {
   action_t action;
   const char *message;
   st_life_t life;
-  const char *message2;      /* ACT_SEND2 */
+  const char *message2;      /* ACT_FAULT2 */
 } row_t;
 
 #define HTTP "worker", "--http", "127.0.0.1:0"
@@ -87,8 +87,8 @@ static const row_t rows[] = {
   { "external_sigkill_ead_false", a_http, ACT_EXTERNAL_SIGKILL, NULL,
     LIFE(1, -1, 0, 0, -1, SIGKILL), NULL },
   /* §2.3 (e): uncaught exception. */
-  { "uncaught_throw_exits_1_ead_false", a_http, ACT_SEND,
-    "{\"clustersim\":\"throw\"}", LIFE(1, -1, 0, 0, 1, 0), NULL },
+  { "uncaught_throw_exits_1_ead_false", a_http, ACT_FAULT,
+    "{\"cmd\":\"throw\"}", LIFE(1, -1, 0, 0, 1, 0), NULL },
   /* §2.3 (f): process.disconnect() in the listen callback. */
   { "process_disconnect_exits_0_ead_false", a_ipcd, ACT_NONE, NULL,
     LIFE(0, -1, 0, 0, 0, 0), NULL },
@@ -99,26 +99,26 @@ static const row_t rows[] = {
   { "worker_close_in_listen_cb_no_listening_event", a_close,
     ACT_DISCONNECT_LATER, NULL, LIFE(0, -1, 1, 1, 0, 0), NULL },
   /* test-cluster-worker-death. */
-  { "worker_exit_42_ead_false", a_http, ACT_SEND,
-    "{\"clustersim\":\"crash\",\"code\":42}", LIFE(1, -1, 0, 0, 42, 0), NULL },
+  { "worker_exit_42_ead_false", a_http, ACT_FAULT,
+    "{\"cmd\":\"crash\",\"code\":42}", LIFE(1, -1, 0, 0, 42, 0), NULL },
   /* test-cluster-kill-disconnect, disconnect half. */
-  { "worker_side_disconnect_exits_0_ead_true", a_http, ACT_SEND,
-    "{\"clustersim\":\"disconnect\"}", LIFE(1, -1, 1, 0, 0, 0), NULL },
+  { "worker_side_disconnect_exits_0_ead_true", a_http, ACT_FAULT,
+    "{\"cmd\":\"disconnect\"}", LIFE(1, -1, 1, 0, 0, 0), NULL },
   /* test-cluster-kill-disconnect, kill half. */
-  { "worker_side_kill_after_listening_exits_0_ead_true", a_http, ACT_SEND,
-    "{\"clustersim\":\"kill\"}", LIFE(1, -1, 1, 0, 0, 0), NULL },
+  { "worker_side_kill_after_listening_exits_0_ead_true", a_http, ACT_FAULT,
+    "{\"cmd\":\"kill\"}", LIFE(1, -1, 1, 0, 0, 0), NULL },
   /* test-cluster-process-disconnect. */
   { "process_disconnect_after_listening_exits_0_ead_false", a_http,
-    ACT_SEND, "{\"clustersim\":\"ipc-disconnect\"}", LIFE(1, -1, 0, 0, 0, 0), NULL },
+    ACT_FAULT, "{\"cmd\":\"ipc-disconnect\"}", LIFE(1, -1, 0, 0, 0, 0), NULL },
   /* test-cluster-invalid-message: an internal message with a bogus ack
    * changes nothing. */
   { "invalid_cluster_message_ignored_exits_0", a_http, ACT_SEND_DISCONNECT,
     "{\"cmd\":\"NODE_CLUSTER\",\"ack\":-1}", LIFE(1, -1, 1, 1, 0, 0), NULL },
   /* test-cluster-concurrent-disconnect: disconnect() then kill() in the
    * worker; the state guard keeps it one clean exit. */
-  { "worker_side_disconnect_then_kill_exits_0_ead_true", a_http, ACT_SEND2,
-    "{\"clustersim\":\"disconnect\"}", LIFE(1, -1, 1, 0, 0, 0),
-    "{\"clustersim\":\"kill\"}" },
+  { "worker_side_disconnect_then_kill_exits_0_ead_true", a_http, ACT_FAULT2,
+    "{\"cmd\":\"disconnect\"}", LIFE(1, -1, 1, 0, 0, 0),
+    "{\"cmd\":\"kill\"}" },
   /* §2.6: workers share the primary's process group, so Ctrl-C kills
    * them even though the primary handles SIGINT. */
   { "group_sigint_kills_workers_primary_survives", a_http, ACT_GROUP_SIGINT,
@@ -142,6 +142,8 @@ static void close_sigint(st_ctx_t *t)
 {
   uv_close((uv_handle_t *)&sigint, NULL);
 }
+
+static void exit_overdue(st_ctx_t *t, void *arg);
 
 static void act_later(st_ctx_t *t, void *arg)
 {
@@ -186,18 +188,18 @@ static void act(st_ctx_t *t)
   case ACT_EXTERNAL_SIGKILL:
     err = kill(sim_worker_pid(worker), SIGKILL) == 0 ? 0 : UV_ESRCH;
     break;
-  case ACT_SEND:
-    err = st_send(worker, row->message);
+  case ACT_FAULT:
+    err = st_fault(t, 1, row->message);
     break;
   case ACT_SEND_DISCONNECT:
     err = st_send(worker, row->message);
     if (err == 0)
       err = sim_worker_disconnect(worker);
     break;
-  case ACT_SEND2:
-    err = st_send(worker, row->message);
+  case ACT_FAULT2:
+    err = st_fault(t, 1, row->message);
     if (err == 0)
-      err = st_send(worker, row->message2);
+      err = st_fault(t, 1, row->message2);
     break;
   case ACT_GROUP_SIGINT:
     /* Only inside the isolated case, which leads its own group. */
@@ -225,9 +227,12 @@ static void on_event(st_ctx_t *t, const sim_event_t *ev,
     ST_CHECK(rec->conn == 1 && rec->dead == 0,
              "pong after an ignored SIGTERM with conn=%d dead=%d", rec->conn,
              rec->dead);
-    ST_CHECK(st_send(worker, "{\"clustersim\":\"crash\",\"code\":0}") == 0,
+    ST_CHECK(st_fault(t, 1, "{\"cmd\":\"crash\",\"code\":0}") == 0,
              "send crash");
   }
+  if (ev->type == SIM_EV_DISCONNECT && ev->emitter == SIM_ON_CLUSTER &&
+      row->life.exit)
+    st_timer(t, 3000, exit_overdue, NULL);
   /* Done once both ends are in; a short grace catches anything extra. */
   if ((ev->type == SIM_EV_EXIT || ev->type == SIM_EV_DISCONNECT) &&
       ev->emitter == SIM_ON_CLUSTER &&
@@ -236,19 +241,23 @@ static void on_event(st_ctx_t *t, const sim_event_t *ev,
     st_finish_after(t, 100);
 }
 
-static void row_body(void)
+/* A worker that never exits after its disconnect fails here rather than at
+ * the watchdog, with the reason. */
+static void exit_overdue(st_ctx_t *t, void *arg)
+{
+  if (st_count(t, 1, SIM_EV_EXIT, SIM_ON_CLUSTER) > 0)
+    return;
+  ST_CHECK(0, "worker 1 still alive 3 s after its disconnect (expected "
+              "exit code %lld signal %d)", (long long)row->life.code,
+           row->life.sig);
+  st_finish(t);
+}
+
+static void run_case(const char *exec)
 {
   static st_ctx_t t;
 
-  row = NULL;
-  for (size_t i = 0; i < NROWS; i++)
-    if (strcmp(rows[i].name, st_test_name()) == 0)
-      row = &rows[i];
-  if (row == NULL) {
-    CU_FAIL("no table row for this test");
-    return;
-  }
-  st_init(&t, 0, NULL, row->args, on_event);
+  st_init(&t, 0, exec, row->args, on_event);
   if (row->action == ACT_GROUP_SIGINT) {
     /* The primary traps SIGINT, as a Node primary with a handler does. */
     uv_signal_init(&t.loop, &sigint);
@@ -269,9 +278,67 @@ static void row_body(void)
            st_count(&t, 0, SIM_EV_SETUP, SIM_ON_CLUSTER));
 }
 
+static void row_body(void)
+{
+  row = NULL;
+  for (size_t i = 0; i < NROWS; i++)
+    if (strcmp(rows[i].name, st_test_name()) == 0)
+      row = &rows[i];
+  if (row == NULL) {
+    CU_FAIL("no table row for this test");
+    return;
+  }
+  run_case(NULL);
+}
+
 static void run_row(void)
 {
   st_isolate(row_body, TIMEOUT_MS);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The same rule against the library alone: this program as a worker on   */
+/* sim_child_* with no agent logic, trusting the library's own exit(0)     */
+/* after `disconnect` (sim.h: will_exit).                                  */
+
+static const char *const l_kill[] = { "--sim-worker", "kill-in-listen-cb",
+                                      NULL };
+static const char *const l_ipcd[] = { "--sim-worker",
+                                      "ipc-disconnect-in-listen-cb", NULL };
+static const char *const l_disc[] = { "--sim-worker",
+                                      "disconnect-in-listen-cb", NULL };
+
+static const row_t lib_rows[] = {
+  /* §2.3 (b4): Node's kill() exits on the disconnect that follows, even
+   * though `listening` went out in between. */
+  { "sim_child_kill_in_listen_cb_exits_0_ead_true", l_kill, ACT_NONE, NULL,
+    LIFE(1, 1, 1, 0, 0, 0), NULL },
+  /* §2.3 (f): the library's own exit(0) on an unexpected disconnect. */
+  { "sim_child_channel_close_in_listen_cb_exits_0_ead_false", l_ipcd,
+    ACT_NONE, NULL, LIFE(0, -1, 0, 0, 0, 0), NULL },
+  /* §2.3 (f2): no exit by the library; the loop runs dry. */
+  { "sim_child_disconnect_in_listen_cb_exits_0_ead_true", l_disc, ACT_NONE,
+    NULL, LIFE(0, -1, 1, 0, 0, 0), NULL },
+};
+
+#define NLIBROWS (sizeof(lib_rows) / sizeof(lib_rows[0]))
+
+static void lib_row_body(void)
+{
+  row = NULL;
+  for (size_t i = 0; i < NLIBROWS; i++)
+    if (strcmp(lib_rows[i].name, st_test_name()) == 0)
+      row = &lib_rows[i];
+  if (row == NULL) {
+    CU_FAIL("no table row for this test");
+    return;
+  }
+  run_case(st_self());
+}
+
+static void run_lib_row(void)
+{
+  st_isolate(lib_row_body, TIMEOUT_MS);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -570,9 +637,9 @@ static void on_event_noexit(st_ctx_t *t, const sim_event_t *ev,
     char msg[128];
     uv_tcp_getsockname(&lsn, (struct sockaddr *)&ss, &len);
     snprintf(msg, sizeof(msg),
-             "{\"clustersim\":\"hold\",\"connections\":1,\"port\":%d}",
+             "{\"cmd\":\"hold\",\"connections\":1,\"port\":%d}",
              ntohs(((struct sockaddr_in *)&ss)->sin_port));
-    ST_CHECK(st_send(ev->worker, msg) == 0, "send hold");
+    ST_CHECK(st_fault(t, 1, msg) == 0, "hold fault");
   }
   if (ev->type == SIM_EV_DISCONNECT && ev->emitter == SIM_ON_CLUSTER)
     st_timer(t, 300, check_alive, ev->worker);
@@ -678,6 +745,8 @@ static void send_after_disconnect_error_channel_closed(void)
 
 static CU_TestInfo table_tests[NROWS + 1];
 
+static CU_TestInfo lib_tests[NLIBROWS + 1];
+
 static CU_TestInfo other_tests[] = {
   { "cluster_disconnect_cb_fires_at_first_exit",
     cluster_disconnect_cb_fires_at_first_exit },
@@ -697,6 +766,7 @@ int main(int argc, char **argv)
 {
   CU_SuiteInfo suites[] = {
     { .pName = "lifecycle-table", .pTests = table_tests },
+    { .pName = "lifecycle-library", .pTests = lib_tests },
     { .pName = "lifecycle", .pTests = other_tests },
     CU_SUITE_INFO_NULL,
   };
@@ -704,6 +774,10 @@ int main(int argc, char **argv)
   for (size_t i = 0; i < NROWS; i++) {
     table_tests[i].pName = rows[i].name;
     table_tests[i].pTestFunc = run_row;
+  }
+  for (size_t i = 0; i < NLIBROWS; i++) {
+    lib_tests[i].pName = lib_rows[i].name;
+    lib_tests[i].pTestFunc = run_lib_row;
   }
   return st_main(argc, argv, suites);
 }

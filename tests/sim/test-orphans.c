@@ -30,12 +30,15 @@ typedef struct {
   int workers;
   int stopped;               /* worker (1-based) SIGSTOPped, 0: none */
   int hung;                  /* worker (1-based) blocking its loop, 0 */
+  int bare;                  /* 1: bare sim_child workers (--sim-worker) */
 } row_t;
 
 static const row_t rows[] = {
-  { "primary_sigkill_workers_exit_0", 2, 0, 0 },
-  { "primary_sigkill_stopped_worker_exits_0_after_sigcont", 3, 3, 0 },
-  { "primary_sigkill_hung_worker_exits_0_after_hang", 2, 0, 2 },
+  { "primary_sigkill_workers_exit_0", 2, 0, 0, 0 },
+  { "primary_sigkill_stopped_worker_exits_0_after_sigcont", 3, 3, 0, 0 },
+  { "primary_sigkill_hung_worker_exits_0_after_hang", 2, 0, 2, 0 },
+  /* The library's own exit(0) on EOF, without the agent. */
+  { "primary_sigkill_bare_sim_workers_exit_0", 2, 0, 0, 1 },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -48,37 +51,53 @@ static const row_t *row;
 static struct {
   uv_loop_t loop;
   sim_cluster_t cluster;
+  st_ctl_t ctl;
   int fd;
   int listening;
 } H;
 
-static void helper_event(sim_cluster_t *c, const sim_event_t *ev)
+static void report_pids(void)
 {
   char line[128] = "";
 
-  if (ev->type != SIM_EV_LISTENING || ev->emitter != SIM_ON_CLUSTER ||
-      ++H.listening != row->workers)
-    return;
-  if (row->hung != 0) {
-    cJSON *m = cJSON_Parse("{\"clustersim\":\"hang\",\"ms\":1500}");
-    (void)sim_worker_send(sim_cluster_worker(c, (unsigned)row->hung), m,
-                          NULL, NULL, NULL);
-    cJSON_Delete(m);
-  }
   for (int id = 1; id <= row->workers; id++) {
     size_t n = strlen(line);
     snprintf(line + n, sizeof(line) - n, "%d ",
-             sim_worker_pid(sim_cluster_worker(c, (unsigned)id)));
+             sim_worker_pid(sim_cluster_worker(&H.cluster, (unsigned)id)));
   }
   strcat(line, "\n");
   if (write(H.fd, line, strlen(line)) < 0)
     _exit(5);
 }
 
+static void helper_observe(st_ctl_t *ctl, unsigned id, const char *what,
+                           const cJSON *obs)
+{
+  /* The hung worker is blocked now (it reports a fault, then applies
+   * it): time for the primary to go. */
+  if (row->hung != 0 && id == (unsigned)row->hung &&
+      strcmp(what, "fault") == 0)
+    report_pids();
+}
+
+static void helper_event(sim_cluster_t *c, const sim_event_t *ev)
+{
+  if (ev->type != SIM_EV_LISTENING || ev->emitter != SIM_ON_CLUSTER ||
+      ++H.listening != row->workers)
+    return;
+  if (row->hung != 0)
+    (void)st_ctl_fault(&H.ctl, (unsigned)row->hung,
+                       "{\"cmd\":\"hang\",\"ms\":1500}");
+  else
+    report_pids();
+}
+
 static void helper_primary(int fd)
 {
   static const char *const args[] = { "worker", "--http", "127.0.0.1:0",
                                       NULL };
+  static const char *const bare[] = { "--sim-worker", "listen", NULL };
+  const char *env[2] = { NULL, NULL };
   sim_settings_t s = { 0 };
   sim_worker_t *w;
 
@@ -86,10 +105,13 @@ static void helper_primary(int fd)
   alarm(30);
   H.fd = fd;
   if (uv_loop_init(&H.loop) != 0 ||
-      sim_cluster_init(&H.loop, &H.cluster, helper_event) != 0)
+      sim_cluster_init(&H.loop, &H.cluster, helper_event) != 0 ||
+      st_ctl_start(&H.loop, &H.ctl, helper_observe) != 0)
     _exit(6);
-  s.exec = st_clustersim();
-  s.args = args;
+  env[0] = H.ctl.env;
+  s.exec = row->bare ? st_self() : st_clustersim();
+  s.args = row->bare ? bare : args;
+  s.env = env;
   (void)sim_cluster_setup(&H.cluster, &s);
   for (int i = 0; i < row->workers; i++)
     (void)sim_cluster_fork(&H.cluster, NULL, &w);

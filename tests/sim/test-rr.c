@@ -147,13 +147,9 @@ static void on_event_busy(st_ctx_t *t, const sim_event_t *ev,
   if (ev->type == SIM_EV_LISTENING && ev->emitter == SIM_ON_CLUSTER &&
       st_count(t, 0, SIM_EV_LISTENING, SIM_ON_CLUSTER) == 2) {
     port = rec->port;
-    /* Worker 1 blocks its loop: the newconn behind this stays unread. */
-    ST_CHECK(st_send(sim_cluster_find(&t->cluster, 1),
-                     "{\"clustersim\":\"hang\",\"ms\":8000}") == 0,
-             "send hang");
-    for (int i = 0; i < BUSY_CLIENTS; i++)
-      ST_CHECK(st_client_get(t, &clients[i], port, on_busy_done) == 0,
-               "client %d", i);
+    /* Worker 1 blocks its loop; the clients start once it says so. */
+    ST_CHECK(st_fault(t, 1, "{\"cmd\":\"hang\",\"ms\":8000}") == 0,
+             "hang fault");
   }
   if (ev->type == SIM_EV_EXIT && ev->emitter == SIM_ON_CLUSTER &&
       rec->id == 1)
@@ -163,11 +159,33 @@ static void on_event_busy(st_ctx_t *t, const sim_event_t *ev,
     st_finish_after(t, 100);
 }
 
+/* The worker reports a fault just before it applies it. */
+static int is_fault(unsigned id, const char *what, const cJSON *obs,
+                    const char *name)
+{
+  const cJSON *f = cJSON_GetObjectItemCaseSensitive(obs, "fault");
+
+  return id == 1 && strcmp(what, "fault") == 0 && cJSON_IsString(f) &&
+         strcmp(f->valuestring, name) == 0;
+}
+
+static void on_observe_busy(st_ctx_t *t, unsigned id, const char *what,
+                            const cJSON *obs)
+{
+  if (!is_fault(id, what, obs, "hang"))
+    return;
+  /* Its loop is blocked now: the newconn it gets stays unanswered. */
+  for (int i = 0; i < BUSY_CLIENTS; i++)
+    ST_CHECK(st_client_get(t, &clients[i], port, on_busy_done) == 0,
+             "client %d", i);
+}
+
 static void busy_body(void)
 {
   static st_ctx_t t;
 
   st_init(&t, SIM_SCHED_RR, NULL, a_http, on_event_busy);
+  t.on_observe = on_observe_busy;
   (void)st_fork(&t);
   (void)st_fork(&t);
   st_run(&t, TIMEOUT_MS);
@@ -221,15 +239,22 @@ static void on_event_inflight(st_ctx_t *t, const sim_event_t *ev,
 {
   if (ev->type == SIM_EV_LISTENING && ev->emitter == SIM_ON_CLUSTER) {
     port = rec->port;
-    ST_CHECK(st_send(ev->worker, "{\"clustersim\":\"hang\",\"ms\":8000}") ==
-             0, "send hang");
-    ST_CHECK(st_client_get(t, &clients[0], port, on_inflight_connected) ==
-             0, "client");
-    /* Time for the primary to accept it and send the newconn. */
-    st_timer(t, 200, kill_worker, NULL);
+    ST_CHECK(st_fault(t, 1, "{\"cmd\":\"hang\",\"ms\":8000}") == 0,
+             "hang fault");
   }
   if (ev->type == SIM_EV_EXIT && ev->emitter == SIM_ON_CLUSTER)
     st_timer(t, 200, after_exit, NULL);
+}
+
+static void on_observe_inflight(st_ctx_t *t, unsigned id, const char *what,
+                                const cJSON *obs)
+{
+  if (!is_fault(id, what, obs, "hang"))
+    return;
+  ST_CHECK(st_client_get(t, &clients[0], port, on_inflight_connected) == 0,
+           "client");
+  /* Time for the primary to accept it and send the newconn. */
+  st_timer(t, 200, kill_worker, NULL);
 }
 
 static void inflight_body(void)
@@ -237,6 +262,7 @@ static void inflight_body(void)
   static st_ctx_t t;
 
   st_init(&t, SIM_SCHED_RR, NULL, a_http, on_event_inflight);
+  t.on_observe = on_observe_inflight;
   (void)st_fork(&t);
   st_run(&t, TIMEOUT_MS);
   st_check_pairs(&t);
