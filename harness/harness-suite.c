@@ -375,6 +375,12 @@ static void on_run_done(harness_run_t *run, harness_result_t *r, void *arg)
         strncmp(r->reason, "cannot start the run", 20) == 0)
       su->internal_error = true;
     record_attempt(su, j, r);
+    /* quiet still names what went wrong, one line per bad run */
+    if (su->cli->quiet && r->outcome != HARNESS_PASS &&
+        r->outcome != HARNESS_SKIP)
+      printf("%s %s [%s] attempt %u: %s\n  replay: %s\n",
+             harness_outcome_name(r->outcome), j->s->name, j->target->spec,
+             j->attempt, r->reason ? r->reason : "", j->replay);
     harness_result_free(r);
     free(r);
   }

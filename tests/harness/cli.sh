@@ -1,0 +1,84 @@
+#!/bin/sh
+# `clustersim run|check|list`: exit codes for every outcome, --help, the
+# JUnit file, --trace-dir and `check --trace` on a recorded trace.
+# usage: cli.sh CLUSTERSIM SOURCE_ROOT
+# Exit: 0 pass, 1 fail, 99 hard error.
+set -u
+exe=$1
+root=$2
+runs=$root/tests/harness/runs
+malformed=$root/tests/harness/malformed
+dir=$(mktemp -d /tmp/clustersim-cli-XXXXXX) || exit 99
+trap 'rm -rf "$dir"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect CODE COMMAND... : the command must exit with CODE
+expect() {
+	want=$1
+	shift
+	"$@" > "$dir/out.txt" 2>&1
+	got=$?
+	if [ $got -ne "$want" ]; then
+		fail "'$*' exited $got, expected $want"
+		tail -20 "$dir/out.txt"
+	fi
+}
+
+expect 0 "$exe" run --help
+grep -q "Exit codes:" "$dir/out.txt" || fail "--help does not list the exit codes"
+expect 0 "$exe" check "$root/scenarios"
+expect 0 "$exe" list "$root/scenarios"
+grep -q "rolling-restart-keepalive" "$dir/out.txt" || fail "list misses a scenario"
+expect 3 "$exe" check "$malformed/bad-signal.yaml"
+grep -q "did you mean 'SIGKILL'" "$dir/out.txt" || fail "check shows no suggestion"
+grep -q "  \^" "$dir/out.txt" || fail "check shows no caret under the error"
+expect 3 "$exe" check "$malformed"
+expect 64 "$exe" run --no-such-option
+expect 64 "$exe" run --shard 3/2 "$runs/passes.yaml"
+expect 64 "$exe" run --target biultin "$runs/passes.yaml"
+grep -q "did you mean" "$dir/out.txt" || fail "no suggestion for a bad target"
+
+expect 0 "$exe" run -q "$runs/passes.yaml"
+expect 1 "$exe" run -q "$runs/fails.yaml"
+grep -q "expected exit code 5 at exit, got 4" "$dir/out.txt" ||
+	fail "the failure does not say what was expected and observed"
+expect 2 "$exe" run -q "$runs/inconclusive.yaml"
+expect 1 "$exe" run -q "$runs/times-out.yaml"
+# an agent that cannot start is an error of the run, not a failure
+expect 3 "$exe" run -q --target "exec:exit 3" "$runs/passes.yaml"
+# selection
+expect 0 "$exe" run -q --filter 'pass*' "$runs"
+grep -q "1 pass, 0 fail" "$dir/out.txt" || fail "--filter did not select one"
+expect 0 "$exe" list --shard 2/2 "$root/scenarios"
+n=$(grep -c yaml "$dir/out.txt")
+"$exe" list "$root/scenarios" > "$dir/all.txt" 2>&1
+all=$(grep -c yaml "$dir/all.txt")
+[ "$n" -eq $((all / 2)) ] || fail "--shard 2/2 listed $n of $all"
+expect 0 "$exe" list --tag restart "$root/scenarios"
+grep -q "rolling-restart" "$dir/out.txt" || fail "--tag restart misses a scenario"
+grep -q "crash-exit-code" "$dir/out.txt" && fail "--tag restart kept crash-exit-code"
+
+# the worst outcome wins, and the JUnit file shows every run
+expect 1 "$exe" run -q --junit "$dir/junit.xml" --trace-dir "$dir/traces" \
+	--seed 42 "$runs/passes.yaml" "$runs/fails.yaml" "$runs/inconclusive.yaml"
+if command -v xmllint > /dev/null 2>&1; then
+	xmllint --noout "$dir/junit.xml" || fail "the JUnit file is not well-formed"
+	cases=$(xmllint --xpath 'count(//testcase)' "$dir/junit.xml")
+	[ "$cases" = 3 ] || fail "JUnit has $cases testcases, expected 3"
+	failures=$(xmllint --xpath 'count(//testcase/failure)' "$dir/junit.xml")
+	[ "$failures" = 1 ] || fail "JUnit has $failures failures, expected 1"
+	grep -q 'seed 42' "$dir/junit.xml" ||
+		grep -q '"42"' "$dir/junit.xml" || fail "JUnit does not carry the seed"
+fi
+trace=$dir/traces/fails.builtin.1.jsonl
+[ -s "$trace" ] || fail "no trace file $trace"
+head -1 "$trace" | grep -q '"type":"trace"' || fail "the trace has no header"
+grep -q '"i":0' "$trace" || fail "trace records carry no index"
+# the recorded trace checked again gives the same verdict
+expect 1 "$exe" check --trace "$trace" "$runs/fails.yaml"
+grep -q "expected exit code 5 at exit, got 4" "$dir/out.txt" ||
+	fail "check --trace does not find the failure again"
+
+[ $fails -eq 0 ] || exit 1
+echo "cli: all checks passed"
