@@ -143,7 +143,8 @@ static void child_leave(void)
   char line[64];
   int n;
 
-  if (failed > 0 && current != NULL) {
+  /* SIMTEST_DUMP=1 shows the record of passing cases too. */
+  if ((failed > 0 || getenv("SIMTEST_DUMP") != NULL) && current != NULL) {
     fprintf(stderr, "%s: events:\n", st_test_name());
     st_dump(current, stderr);
   }

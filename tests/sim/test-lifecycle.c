@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "simtest.h"
@@ -742,6 +743,64 @@ static void send_after_disconnect_error_channel_closed(void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* `disconnect` before `exit` when both are pending at once                */
+/*                                                                         */
+/* Node emits `disconnect` on process.nextTick right after reading the     */
+/* channel's EOF, so when EOF and SIGCHLD are both ready in one poll (the  */
+/* primary's loop was busy while the worker died), `disconnect` always     */
+/* comes first: observed with node v20.20.2, 8/8 runs (a primary that      */
+/* blocks 300 ms with Atomics.wait right after telling its worker to       */
+/* process.exit(3)).                                                       */
+
+static void block_loop(unsigned ms)
+{
+  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+  while (nanosleep(&ts, &ts) != 0)
+    ;
+}
+
+static void on_event_pending(st_ctx_t *t, const sim_event_t *ev,
+                             const st_event_t *rec)
+{
+  if (ev->type == SIM_EV_LISTENING && ev->emitter == SIM_ON_CLUSTER) {
+    ST_CHECK(st_fault(t, 1, "{\"cmd\":\"crash\",\"code\":3}") == 0,
+             "crash fault");
+    /* The worker dies while this loop is busy. */
+    block_loop(300);
+  }
+  if ((ev->type == SIM_EV_EXIT || ev->type == SIM_EV_DISCONNECT) &&
+      ev->emitter == SIM_ON_CLUSTER &&
+      st_count(t, 1, SIM_EV_EXIT, SIM_ON_CLUSTER) == 1 &&
+      st_count(t, 1, SIM_EV_DISCONNECT, SIM_ON_CLUSTER) == 1)
+    st_finish_after(t, 50);
+}
+
+static void pending_body(void)
+{
+  static const char *const args[] = { HTTP, NULL };
+  static const st_life_t life = LIFE(1, -1, 0, 0, 3, 0);
+  static st_ctx_t t;
+  int d, e;
+
+  st_init(&t, 0, NULL, args, on_event_pending);
+  (void)st_fork(&t);
+  st_run(&t, TIMEOUT_MS);
+  st_check_pairs(&t);
+  st_check_life(&t, 1, &life);
+  d = st_find(&t, 1, SIM_EV_DISCONNECT, SIM_ON_WORKER);
+  e = st_find(&t, 1, SIM_EV_EXIT, SIM_ON_WORKER);
+  ST_CHECK(d >= 0 && e >= 0 && d < e,
+           "`exit` emitted before `disconnect` although the channel's EOF "
+           "was read first (Node: disconnect on nextTick after the EOF)");
+}
+
+static void disconnect_before_exit_when_both_pending(void)
+{
+  st_isolate(pending_body, TIMEOUT_MS);
+}
+
+/* ---------------------------------------------------------------------- */
 
 static CU_TestInfo table_tests[NROWS + 1];
 
@@ -759,6 +818,8 @@ static CU_TestInfo other_tests[] = {
     worker_no_exit_while_outbound_connection_open },
   { "send_after_disconnect_error_channel_closed",
     send_after_disconnect_error_channel_closed },
+  { "disconnect_before_exit_when_both_pending",
+    disconnect_before_exit_when_both_pending },
   CU_TEST_INFO_NULL,
 };
 
