@@ -12,37 +12,38 @@
 
 /* A handler fills `extras` (the reply's extra fields) and returns 0, or
  * writes why into `err` and returns a UV_E* code. */
-typedef int (*agent_command_fn)(const cJSON *msg, cJSON *extras, char *err,
-                                size_t n);
+typedef int (*primary_command_fn)(const cJSON *msg, cJSON *extras, char *err,
+                                  size_t n);
 
-static int agent_command_fail(char *err, size_t n, const char *fmt,
-                              const char *arg)
+static int primary_command_fail(char *err, size_t n, const char *fmt,
+                                const char *arg)
 {
   snprintf(err, n, fmt, arg);
   return UV_EINVAL;
 }
 
-static int agent_command_not_winding(char *err, size_t n)
+static int primary_command_not_winding(char *err, size_t n)
 {
   if (A.winding)
-    return agent_command_fail(err, n, "%s", "shutting down");
+    return primary_command_fail(err, n, "%s", "shutting down");
   return 0;
 }
 
-static int agent_command_worker(const cJSON *msg, agent_record_t **rec,
-                                char *err, size_t n)
+static int primary_command_worker(const cJSON *msg, primary_record_t **rec,
+                                  char *err, size_t n)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(msg, "worker");
   char id[32];
 
   if (!ctl_is_int(v, -9007199254740991.0, 9007199254740991.0))
-    return agent_command_fail(err, n, "%s", "\"worker\" must be an integer id");
+    return primary_command_fail(err, n, "%s",
+                                "\"worker\" must be an integer id");
   *rec = v->valuedouble >= 1 && v->valuedouble <= 4294967295.0
-             ? agent_record((unsigned)v->valuedouble)
+             ? primary_record((unsigned)v->valuedouble)
              : NULL;
   if (*rec == NULL) {
     snprintf(id, sizeof(id), "%.0f", v->valuedouble);
-    return agent_command_fail(err, n, "no worker %s", id);
+    return primary_command_fail(err, n, "no worker %s", id);
   }
   return 0;
 }
@@ -50,33 +51,33 @@ static int agent_command_worker(const cJSON *msg, agent_record_t **rec,
 /* ---------------------------------------------------------------------- */
 /* setup                                                                   */
 
-static int agent_command_check_settings(const cJSON *s, char *err, size_t n)
+static int primary_command_check_settings(const cJSON *s, char *err, size_t n)
 {
   const cJSON *item;
 
   if (!ctl_is_object(s))
-    return agent_command_fail(err, n, "%s", "settings must be an object");
+    return primary_command_fail(err, n, "%s", "settings must be an object");
   cJSON_ArrayForEach(item, s) {
     const char *k = item->string;
     if (strcmp(k, "exec") == 0 || strcmp(k, "cwd") == 0) {
       if (!cJSON_IsString(item))
-        return agent_command_fail(err, n, "settings.%s must be a string", k);
+        return primary_command_fail(err, n, "settings.%s must be a string", k);
     } else if (strcmp(k, "silent") == 0) {
       if (!cJSON_IsBool(item))
-        return agent_command_fail(err, n, "settings.%s must be a boolean", k);
+        return primary_command_fail(err, n, "settings.%s must be a boolean", k);
     } else if (strcmp(k, "env") == 0) {
       if (!ctl_is_object(item))
-        return agent_command_fail(err, n, "settings.%s must be a object", k);
+        return primary_command_fail(err, n, "settings.%s must be a object", k);
     } else if (strcmp(k, "args") == 0) {
       const cJSON *a;
       int ok = cJSON_IsArray(item);
       cJSON_ArrayForEach(a, item) ok = ok && cJSON_IsString(a);
       if (!ok)
-        return agent_command_fail(err, n,
-                                  "settings.%s must be an array of strings",
-                                  k);
+        return primary_command_fail(err, n,
+                                    "settings.%s must be an array of strings",
+                                    k);
     } else {
-      return agent_command_fail(err, n, "unknown setting \"%s\"", k);
+      return primary_command_fail(err, n, "unknown setting \"%s\"", k);
     }
   }
   return 0;
@@ -85,8 +86,8 @@ static int agent_command_check_settings(const cJSON *s, char *err, size_t n)
 /* settings.args for sim. Without `exec` the agent runs its own worker
  * agent, as the Node agent runs worker.js: `clustersim worker ARGS...`;
  * with `exec` the program gets its own args ([] unless given). */
-static const char **agent_command_args(const cJSON *args, int exec_now,
-                                       int *args_set)
+static const char **primary_command_args(const cJSON *args, int exec_now,
+                                         int *args_set)
 {
   int n = cJSON_GetArraySize(args), i = 0;
   const char **v;
@@ -105,8 +106,8 @@ static const char **agent_command_args(const cJSON *args, int exec_now,
   return v;
 }
 
-static int agent_command_setup(const cJSON *msg, cJSON *extras, char *err,
-                               size_t n)
+static int primary_command_setup(const cJSON *msg, cJSON *extras, char *err,
+                                 size_t n)
 {
   const cJSON *sched = cJSON_GetObjectItemCaseSensitive(msg, "scheduling");
   const cJSON *st = cJSON_GetObjectItemCaseSensitive(msg, "settings");
@@ -122,22 +123,22 @@ static int agent_command_setup(const cJSON *msg, cJSON *extras, char *err,
     else if (cJSON_IsString(sched) && strcmp(sched->valuestring, "none") == 0)
       policy = SIM_SCHED_NONE;
     else
-      return agent_command_fail(err, n, "%s",
-                                "scheduling must be \"rr\" or \"none\"");
+      return primary_command_fail(err, n, "%s",
+                                  "scheduling must be \"rr\" or \"none\"");
     /* Node silently ignores a change after the freeze; say so instead. */
     if (A.setup_done && policy != A.frozen_policy)
-      return agent_command_fail(err, n, "%s",
-                                "the scheduling policy is frozen by the "
-                                "first setup or fork");
+      return primary_command_fail(err, n, "%s",
+                                  "the scheduling policy is frozen by the "
+                                  "first setup or fork");
   }
-  if (st != NULL && agent_command_check_settings(st, err, n) != 0)
+  if (st != NULL && primary_command_check_settings(st, err, n) != 0)
     return UV_EINVAL;
   exec = cJSON_GetObjectItemCaseSensitive(st, "exec");
   args = cJSON_GetObjectItemCaseSensitive(st, "args");
   cwd = cJSON_GetObjectItemCaseSensitive(st, "cwd");
   silent = cJSON_GetObjectItemCaseSensitive(st, "silent");
   env = cJSON_GetObjectItemCaseSensitive(st, "env");
-  argv = agent_command_args(args, exec != NULL, &s.args_set);
+  argv = primary_command_args(args, exec != NULL, &s.args_set);
   if (s.args_set && argv == NULL)
     return UV_ENOMEM;
   s.args = argv;
@@ -146,15 +147,15 @@ static int agent_command_setup(const cJSON *msg, cJSON *extras, char *err,
   s.silent = silent == NULL ? 0 : cJSON_IsTrue(silent) ? 1 : -1;
   if (policy != 0 && !A.setup_done)
     A.cluster.scheduling_policy = policy;
-  if (env != NULL && agent_env_merge(A.setup_env, env) != 0) {
+  if (env != NULL && primary_env_merge(A.setup_env, env) != 0) {
     free(argv);
     return UV_ENOMEM;
   }
-  agent_freeze();
+  primary_freeze();
   rc = sim_cluster_setup(&A.cluster, &s);
   free(argv);
   if (rc != 0)
-    return agent_command_fail(err, n, "setup: %s", uv_strerror(rc));
+    return primary_command_fail(err, n, "setup: %s", uv_strerror(rc));
   A.exec_set |= exec != NULL;
   A.args_set |= s.args_set;
   return 0;
@@ -163,99 +164,99 @@ static int agent_command_setup(const cJSON *msg, cJSON *extras, char *err,
 /* ---------------------------------------------------------------------- */
 /* Worker commands                                                         */
 
-static int agent_command_fork(const cJSON *msg, cJSON *extras, char *err,
-                              size_t n)
+static int primary_command_fork(const cJSON *msg, cJSON *extras, char *err,
+                                size_t n)
 {
   const cJSON *env = cJSON_GetObjectItemCaseSensitive(msg, "env");
-  agent_record_t *rec;
+  primary_record_t *rec;
   int rc;
 
-  if (agent_command_not_winding(err, n) != 0)
+  if (primary_command_not_winding(err, n) != 0)
     return UV_EINVAL;
   if (env != NULL && !cJSON_IsNull(env) && !ctl_is_object(env))
-    return agent_command_fail(err, n, "%s", "env must be an object");
-  rc = agent_fork(cJSON_IsNull(env) ? NULL : env, &rec);
+    return primary_command_fail(err, n, "%s", "env must be an object");
+  rc = primary_fork(cJSON_IsNull(env) ? NULL : env, &rec);
   if (rc != 0)
-    return agent_command_fail(err, n, "fork: %s", uv_strerror(rc));
+    return primary_command_fail(err, n, "fork: %s", uv_strerror(rc));
   cJSON_AddNumberToObject(extras, "worker", rec->id);
   return 0;
 }
 
-static int agent_command_disconnect(const cJSON *msg, cJSON *extras,
-                                    char *err, size_t n)
+static int primary_command_disconnect(const cJSON *msg, cJSON *extras,
+                                      char *err, size_t n)
 {
-  agent_record_t *rec;
+  primary_record_t *rec;
 
   (void)extras;
-  if (agent_command_worker(msg, &rec, err, n) != 0)
+  if (primary_command_worker(msg, &rec, err, n) != 0)
     return UV_EINVAL;
   (void)sim_worker_disconnect(rec->worker);
   return 0;
 }
 
-static int agent_command_kill(const cJSON *msg, cJSON *extras, char *err,
-                              size_t n)
+static int primary_command_kill(const cJSON *msg, cJSON *extras, char *err,
+                                size_t n)
 {
   const cJSON *sig = cJSON_GetObjectItemCaseSensitive(msg, "signal");
-  agent_record_t *rec;
+  primary_record_t *rec;
   int signum = SIGTERM;
 
   (void)extras;
-  if (agent_command_worker(msg, &rec, err, n) != 0)
+  if (primary_command_worker(msg, &rec, err, n) != 0)
     return UV_EINVAL;
   if (sig != NULL && !cJSON_IsString(sig))
-    return agent_command_fail(err, n, "%s",
-                              "signal must be a name such as \"SIGTERM\"");
+    return primary_command_fail(err, n, "%s",
+                                "signal must be a name such as \"SIGTERM\"");
   /* worker.kill('') is SIGTERM in Node too. */
   if (sig != NULL && sig->valuestring[0] != '\0') {
     signum = ctl_signal_number(sig->valuestring);
     if (signum == 0)
-      return agent_command_fail(err, n, "Unknown signal: %s",
-                                sig->valuestring);
+      return primary_command_fail(err, n, "Unknown signal: %s",
+                                  sig->valuestring);
   }
   /* A failure is the worker's `error` event, as in Node. */
   (void)sim_worker_kill(rec->worker, signum);
   return 0;
 }
 
-static int agent_command_send(const cJSON *msg, cJSON *extras, char *err,
-                              size_t n)
+static int primary_command_send(const cJSON *msg, cJSON *extras, char *err,
+                                size_t n)
 {
   const cJSON *m = cJSON_GetObjectItemCaseSensitive(msg, "message");
-  agent_record_t *rec;
+  primary_record_t *rec;
 
   (void)extras;
-  if (agent_command_worker(msg, &rec, err, n) != 0)
+  if (primary_command_worker(msg, &rec, err, n) != 0)
     return UV_EINVAL;
   if (m == NULL)
-    return agent_command_fail(err, n, "%s", "missing \"message\"");
+    return primary_command_fail(err, n, "%s", "missing \"message\"");
   /* A closed channel is reported as the worker's `error` event. */
   (void)sim_worker_send(rec->worker, m, NULL, NULL, NULL);
   return 0;
 }
 
-static int agent_command_cluster_disconnect(const cJSON *msg, cJSON *extras,
-                                            char *err, size_t n)
+static int primary_command_cluster_disconnect(const cJSON *msg, cJSON *extras,
+                                              char *err, size_t n)
 {
   int rc;
 
   (void)msg;
   (void)extras;
-  rc = sim_cluster_disconnect(&A.cluster, agent_report_disconnect_callback,
+  rc = sim_cluster_disconnect(&A.cluster, primary_report_disconnect_callback,
                               NULL);
   if (rc != 0)
-    return agent_command_fail(err, n, "cluster-disconnect: %s",
-                              uv_strerror(rc));
+    return primary_command_fail(err, n, "cluster-disconnect: %s",
+                                uv_strerror(rc));
   return 0;
 }
 
-static void agent_command_add_member(sim_worker_t *w, void *arg)
+static void primary_command_add_member(sim_worker_t *w, void *arg)
 {
   cJSON_AddItemToArray(arg, cJSON_CreateNumber(sim_worker_id(w)));
 }
 
-static int agent_command_status(const cJSON *msg, cJSON *extras, char *err,
-                                size_t n)
+static int primary_command_status(const cJSON *msg, cJSON *extras, char *err,
+                                  size_t n)
 {
   cJSON *ids = cJSON_AddArrayToObject(extras, "workers");
 
@@ -264,14 +265,14 @@ static int agent_command_status(const cJSON *msg, cJSON *extras, char *err,
   (void)n;
   if (ids == NULL)
     return UV_ENOMEM;
-  sim_cluster_foreach(&A.cluster, agent_command_add_member, ids);
+  sim_cluster_foreach(&A.cluster, primary_command_add_member, ids);
   return 0;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Policies                                                                */
 
-static int agent_command_is_truthy(const cJSON *v)
+static int primary_command_is_truthy(const cJSON *v)
 {
   if (cJSON_IsNull(v) || cJSON_IsFalse(v))
     return 0;
@@ -282,8 +283,8 @@ static int agent_command_is_truthy(const cJSON *v)
   return 1;
 }
 
-static int agent_command_policy(const cJSON *msg, cJSON *extras, char *err,
-                                size_t n)
+static int primary_command_policy(const cJSON *msg, cJSON *extras, char *err,
+                                  size_t n)
 {
   static const char *const keys[] = { "respawn", "backoff_ms",
                                       "backoff_max_ms", "startup_window_ms",
@@ -292,10 +293,10 @@ static int agent_command_policy(const cJSON *msg, cJSON *extras, char *err,
   const cJSON *sd = cJSON_GetObjectItemCaseSensitive(msg, "shutdown");
   const cJSON *hb = cJSON_GetObjectItemCaseSensitive(msg, "heartbeat");
   const cJSON *mt = cJSON_GetObjectItemCaseSensitive(msg, "metrics");
-  agent_respawn_conf_t respawn;
-  agent_shutdown_conf_t shutdown;
-  agent_heartbeat_conf_t heartbeat;
-  agent_metrics_conf_t metrics;
+  primary_respawn_conf_t respawn;
+  primary_shutdown_conf_t shutdown;
+  primary_heartbeat_conf_t heartbeat;
+  primary_metrics_conf_t metrics;
   const cJSON *item;
   int nkeys = 0;
 
@@ -307,67 +308,68 @@ static int agent_command_policy(const cJSON *msg, cJSON *extras, char *err,
     for (int k = 0; keys[k] != NULL; k++)
       known |= strcmp(item->string, keys[k]) == 0;
     if (!known)
-      return agent_command_fail(err, n, "unknown policy \"%s\"",
-                                item->string);
+      return primary_command_fail(err, n, "unknown policy \"%s\"",
+                                  item->string);
     nkeys++;
   }
   if (nkeys == 0)
-    return agent_command_fail(err, n, "%s", "no policy given");
+    return primary_command_fail(err, n, "%s", "no policy given");
   /* Everything is checked before anything changes. */
-  if (agent_respawn_configure(msg, &respawn, err, n) != 0)
+  if (primary_respawn_configure(msg, &respawn, err, n) != 0)
     return UV_EINVAL;
-  if (sd != NULL && agent_shutdown_configure(sd, &shutdown, err, n) != 0)
+  if (sd != NULL && primary_shutdown_configure(sd, &shutdown, err, n) != 0)
     return UV_EINVAL;
   if (hb != NULL) {
-    if (agent_command_is_truthy(hb) && agent_command_not_winding(err, n) != 0)
+    if (primary_command_is_truthy(hb) &&
+        primary_command_not_winding(err, n) != 0)
       return UV_EINVAL;
-    if (agent_heartbeat_configure(hb, &heartbeat, err, n) != 0)
+    if (primary_heartbeat_configure(hb, &heartbeat, err, n) != 0)
       return UV_EINVAL;
   }
-  if (mt != NULL && agent_metrics_configure(mt, &metrics, err, n) != 0)
+  if (mt != NULL && primary_metrics_configure(mt, &metrics, err, n) != 0)
     return UV_EINVAL;
-  agent_respawn_apply(&respawn);
+  primary_respawn_apply(&respawn);
   if (sd != NULL)
-    agent_shutdown_apply(&shutdown);
+    primary_shutdown_apply(&shutdown);
   if (hb != NULL)
-    agent_heartbeat_apply(&heartbeat);
+    primary_heartbeat_apply(&heartbeat);
   if (mt != NULL)
-    agent_metrics_apply(&metrics);
+    primary_metrics_apply(&metrics);
   return 0;
 }
 
-static int agent_command_rolling_restart(const cJSON *msg, cJSON *extras,
-                                         char *err, size_t n)
+static int primary_command_rolling_restart(const cJSON *msg, cJSON *extras,
+                                           char *err, size_t n)
 {
   (void)extras;
-  return agent_rolling_start(cJSON_GetObjectItemCaseSensitive(msg,
-                                                              "timeout_ms"),
-                             err, n);
+  return primary_rolling_start(cJSON_GetObjectItemCaseSensitive(msg,
+                                                                "timeout_ms"),
+                               err, n);
 }
 
-static double agent_command_shutdown_ms;
+static double primary_command_shutdown_ms;
 
-static void agent_command_shutdown_later(void *arg)
+static void primary_command_shutdown_later(void *arg)
 {
   (void)arg;
-  (void)agent_shutdown_start(NULL, agent_command_shutdown_ms, 1);
+  (void)primary_shutdown_start(NULL, primary_command_shutdown_ms, 1);
 }
 
-static int agent_command_shutdown(const cJSON *msg, cJSON *extras, char *err,
-                                  size_t n)
+static int primary_command_shutdown(const cJSON *msg, cJSON *extras, char *err,
+                                    size_t n)
 {
   const cJSON *t = cJSON_GetObjectItemCaseSensitive(msg, "timeout_ms");
 
   (void)extras;
-  if (t != NULL && !ctl_is_int(t, 0, AGENT_MAX_MS))
-    return agent_command_fail(err, n, "%s",
-                              "timeout_ms must be a non-negative integer");
-  if (agent_command_not_winding(err, n) != 0)
+  if (t != NULL && !ctl_is_int(t, 0, PRIMARY_MAX_MS))
+    return primary_command_fail(err, n, "%s",
+                                "timeout_ms must be a non-negative integer");
+  if (primary_command_not_winding(err, n) != 0)
     return UV_EINVAL;
-  agent_command_shutdown_ms = t != NULL ? t->valuedouble
-                                        : agent_shutdown_default_timeout();
+  primary_command_shutdown_ms = t != NULL ? t->valuedouble
+                                        : primary_shutdown_default_timeout();
   /* After the reply, like every command's effects. */
-  agent_after_reply(agent_command_shutdown_later, NULL);
+  primary_after_reply(primary_command_shutdown_later, NULL);
   return 0;
 }
 
@@ -376,25 +378,25 @@ static int agent_command_shutdown(const cJSON *msg, cJSON *extras, char *err,
 
 static const struct {
   const char *name;
-  agent_command_fn fn;
-} agent_commands[] = {
-  { "setup", agent_command_setup },
-  { "fork", agent_command_fork },
-  { "disconnect", agent_command_disconnect },
-  { "kill", agent_command_kill },
-  { "send", agent_command_send },
-  { "cluster-disconnect", agent_command_cluster_disconnect },
-  { "policy", agent_command_policy },
-  { "rolling-restart", agent_command_rolling_restart },
-  { "status", agent_command_status },
-  { "shutdown", agent_command_shutdown },
+  primary_command_fn fn;
+} primary_commands[] = {
+  { "setup", primary_command_setup },
+  { "fork", primary_command_fork },
+  { "disconnect", primary_command_disconnect },
+  { "kill", primary_command_kill },
+  { "send", primary_command_send },
+  { "cluster-disconnect", primary_command_cluster_disconnect },
+  { "policy", primary_command_policy },
+  { "rolling-restart", primary_command_rolling_restart },
+  { "status", primary_command_status },
+  { "shutdown", primary_command_shutdown },
 };
 
-void agent_command_run(const char *line, size_t len)
+void primary_command_run(const char *line, size_t len)
 {
   char err[CTL_ERROR_MAX] = "";
   cJSON *extras = NULL, *reply = NULL, *item;
-  agent_command_fn fn = NULL;
+  primary_command_fn fn = NULL;
   ctl_command_t c;
   int rc;
 
@@ -403,10 +405,10 @@ void agent_command_run(const char *line, size_t len)
     snprintf(err, sizeof(err), "%s", c.error[0] ? c.error : uv_strerror(rc));
     goto refuse;
   }
-  for (size_t i = 0; i < sizeof(agent_commands) / sizeof(agent_commands[0]);
+  for (size_t i = 0; i < sizeof(primary_commands) / sizeof(primary_commands[0]);
        i++)
-    if (strcmp(c.cmd, agent_commands[i].name) == 0)
-      fn = agent_commands[i].fn;
+    if (strcmp(c.cmd, primary_commands[i].name) == 0)
+      fn = primary_commands[i].fn;
   if (fn == NULL) {
     snprintf(err, sizeof(err), "unknown command \"%s\"", c.cmd);
     goto refuse;

@@ -10,14 +10,14 @@
 
 #include "primary-agent.h"
 
-static uv_timer_t agent_hb_timer;
-static int agent_hb_timer_init;
-static double agent_hb_n;
-static uint64_t agent_hb_timeout_ns;
+static uv_timer_t primary_hb_timer;
+static int primary_hb_timer_init;
+static double primary_hb_n;
+static uint64_t primary_hb_timeout_ns;
 
-static int agent_heartbeat_positive(const cJSON *hb, const char *key,
-                                    double dflt, double *out, char *err,
-                                    size_t n)
+static int primary_heartbeat_positive(const cJSON *hb, const char *key,
+                                      double dflt, double *out, char *err,
+                                      size_t n)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(hb, key);
 
@@ -25,7 +25,7 @@ static int agent_heartbeat_positive(const cJSON *hb, const char *key,
     *out = dflt;
     return 0;
   }
-  if (!ctl_is_int(v, 1, AGENT_MAX_MS)) {
+  if (!ctl_is_int(v, 1, PRIMARY_MAX_MS)) {
     snprintf(err, n, "heartbeat.%s must be a positive integer", key);
     return UV_EINVAL;
   }
@@ -33,8 +33,8 @@ static int agent_heartbeat_positive(const cJSON *hb, const char *key,
   return 0;
 }
 
-int agent_heartbeat_configure(const cJSON *v, agent_heartbeat_conf_t *next,
-                              char *err, size_t n)
+int primary_heartbeat_configure(const cJSON *v, primary_heartbeat_conf_t *next,
+                                char *err, size_t n)
 {
   memset(next, 0, sizeof(*next));
   if (cJSON_IsNull(v) || cJSON_IsFalse(v))
@@ -43,18 +43,18 @@ int agent_heartbeat_configure(const cJSON *v, agent_heartbeat_conf_t *next,
     snprintf(err, n, "heartbeat must be an object or null");
     return UV_EINVAL;
   }
-  if (agent_heartbeat_positive(v, "interval_ms", 200, &next->interval_ms,
-                               err, n) != 0 ||
-      agent_heartbeat_positive(v, "timeout_ms", 1000, &next->timeout_ms, err,
-                               n) != 0)
+  if (primary_heartbeat_positive(v, "interval_ms", 200, &next->interval_ms,
+                                 err, n) != 0 ||
+      primary_heartbeat_positive(v, "timeout_ms", 1000, &next->timeout_ms, err,
+                                 n) != 0)
     return UV_EINVAL;
   next->on = 1;
   return 0;
 }
 
-static void agent_heartbeat_ping(sim_worker_t *w, void *arg)
+static void primary_heartbeat_ping(sim_worker_t *w, void *arg)
 {
-  agent_record_t *rec = agent_record(sim_worker_id(w));
+  primary_record_t *rec = primary_record_of(w);
   uint64_t now = *(const uint64_t *)arg;
   cJSON *m;
 
@@ -69,14 +69,14 @@ static void agent_heartbeat_ping(sim_worker_t *w, void *arg)
     rec->hb_last = now;
   } else if (rec->hb_killed) {
     return;
-  } else if (now - rec->hb_last > agent_hb_timeout_ns) {
+  } else if (now - rec->hb_last > primary_hb_timeout_ns) {
     rec->hb_killed = 1;
-    m = agent_policy_new("heartbeat-kill");
+    m = primary_policy_new("heartbeat-kill");
     if (m != NULL) {
       cJSON_AddNumberToObject(m, "worker", rec->id);
       cJSON_AddNumberToObject(m, "pid", sim_worker_pid(w));
     }
-    agent_send(m);
+    primary_send(m);
     (void)sim_worker_kill(w, SIGKILL);
     return;
   }
@@ -84,51 +84,51 @@ static void agent_heartbeat_ping(sim_worker_t *w, void *arg)
   if (m == NULL)
     return;
   cJSON_AddStringToObject(m, "clustersim", "ping");
-  cJSON_AddNumberToObject(m, "n", agent_hb_n);
+  cJSON_AddNumberToObject(m, "n", primary_hb_n);
   (void)sim_worker_send(w, m, NULL, NULL, NULL);
   cJSON_Delete(m);
 }
 
-static void agent_heartbeat_tick(uv_timer_t *t)
+static void primary_heartbeat_tick(uv_timer_t *t)
 {
   uint64_t now = uv_hrtime();
 
   (void)t;
-  agent_hb_n++;
-  sim_cluster_foreach(&A.cluster, agent_heartbeat_ping, &now);
+  primary_hb_n++;
+  sim_cluster_foreach(&A.cluster, primary_heartbeat_ping, &now);
 }
 
-void agent_heartbeat_stop(void)
+void primary_heartbeat_stop(void)
 {
-  if (agent_hb_timer_init)
-    (void)uv_timer_stop(&agent_hb_timer);
-  for (agent_record_t *r = A.records; r != NULL; r = r->next)
+  if (primary_hb_timer_init)
+    (void)uv_timer_stop(&primary_hb_timer);
+  for (primary_record_t *r = A.records; r != NULL; r = r->next)
     r->hb_seen = 0;
 }
 
-void agent_heartbeat_apply(const agent_heartbeat_conf_t *next)
+void primary_heartbeat_apply(const primary_heartbeat_conf_t *next)
 {
-  agent_heartbeat_stop();
+  primary_heartbeat_stop();
   if (!next->on)
     return;
-  if (!agent_hb_timer_init) {
-    if (uv_timer_init(A.loop, &agent_hb_timer) != 0)
+  if (!primary_hb_timer_init) {
+    if (uv_timer_init(A.loop, &primary_hb_timer) != 0)
       return;
-    agent_hb_timer_init = 1;
+    primary_hb_timer_init = 1;
   }
-  agent_hb_timeout_ns = (uint64_t)next->timeout_ms * 1000000u;
-  (void)uv_timer_start(&agent_hb_timer, agent_heartbeat_tick,
+  primary_hb_timeout_ns = (uint64_t)next->timeout_ms * 1000000u;
+  (void)uv_timer_start(&primary_hb_timer, primary_heartbeat_tick,
                        (uint64_t)next->interval_ms,
                        (uint64_t)next->interval_ms);
 }
 
-void agent_heartbeat_on_event(const sim_event_t *ev)
+void primary_heartbeat_on_event(const sim_event_t *ev)
 {
-  agent_record_t *rec;
+  primary_record_t *rec;
 
   if (ev->worker == NULL)
     return;
-  rec = agent_record(sim_worker_id(ev->worker));
+  rec = primary_record_of(ev->worker);
   if (rec == NULL)
     return;
   if (ev->type == SIM_EV_MESSAGE && rec->hb_seen) {

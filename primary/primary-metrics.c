@@ -11,33 +11,33 @@
 #include "primary-agent.h"
 
 /* Connections served at once; more are closed at once. */
-#define AGENT_METRICS_MAX_CONNS 64
-#define AGENT_METRICS_MAX_URL 2048
+#define PRIMARY_METRICS_MAX_CONNS 64
+#define PRIMARY_METRICS_MAX_URL 2048
 
-typedef struct agent_metrics_conn_s {
+typedef struct primary_metrics_conn_s {
   uv_tcp_t tcp;
   http_parser parser;
-  char url[AGENT_METRICS_MAX_URL];
+  char url[PRIMARY_METRICS_MAX_URL];
   size_t url_len;
   int url_too_long;
-  struct agent_metrics_conn_s *next;
-} agent_metrics_conn_t;
+  struct primary_metrics_conn_s *next;
+} primary_metrics_conn_t;
 
 typedef struct {
   uv_write_t req;
-  agent_metrics_conn_t *conn;
+  primary_metrics_conn_t *conn;
   int last;
   char text[512];
-} agent_metrics_write_t;
+} primary_metrics_write_t;
 
-static uv_tcp_t *agent_metrics_server;
-static agent_metrics_conn_t *agent_metrics_conns;
-static unsigned agent_metrics_nconns;
-static int agent_metrics_port;
-static cJSON *agent_metrics_error;
+static uv_tcp_t *primary_metrics_server;
+static primary_metrics_conn_t *primary_metrics_conns;
+static unsigned primary_metrics_nconns;
+static int primary_metrics_port;
+static cJSON *primary_metrics_error;
 
-int agent_metrics_configure(const cJSON *v, agent_metrics_conf_t *next,
-                            char *err, size_t n)
+int primary_metrics_configure(const cJSON *v, primary_metrics_conf_t *next,
+                              char *err, size_t n)
 {
   const cJSON *port;
 
@@ -61,39 +61,39 @@ int agent_metrics_configure(const cJSON *v, agent_metrics_conf_t *next,
 /* ---------------------------------------------------------------------- */
 /* Connections                                                             */
 
-static void agent_metrics_conn_closed(uv_handle_t *h)
+static void primary_metrics_conn_closed(uv_handle_t *h)
 {
-  agent_metrics_conn_t *c = h->data;
+  primary_metrics_conn_t *c = h->data;
 
-  for (agent_metrics_conn_t **pp = &agent_metrics_conns; *pp != NULL;
+  for (primary_metrics_conn_t **pp = &primary_metrics_conns; *pp != NULL;
        pp = &(*pp)->next) {
     if (*pp == c) {
       *pp = c->next;
       break;
     }
   }
-  agent_metrics_nconns--;
+  primary_metrics_nconns--;
   free(c);
 }
 
-static void agent_metrics_conn_end(agent_metrics_conn_t *c)
+static void primary_metrics_conn_end(primary_metrics_conn_t *c)
 {
   if (!uv_is_closing((uv_handle_t *)&c->tcp))
-    uv_close((uv_handle_t *)&c->tcp, agent_metrics_conn_closed);
+    uv_close((uv_handle_t *)&c->tcp, primary_metrics_conn_closed);
 }
 
-static void agent_metrics_written(uv_write_t *req, int status)
+static void primary_metrics_written(uv_write_t *req, int status)
 {
-  agent_metrics_write_t *w = req->data;
+  primary_metrics_write_t *w = req->data;
 
   if ((status != 0 || w->last) && status != UV_ECANCELED)
-    agent_metrics_conn_end(w->conn);
+    primary_metrics_conn_end(w->conn);
   free(w);
 }
 
-static int agent_metrics_on_url(http_parser *p, const char *at, size_t len)
+static int primary_metrics_on_url(http_parser *p, const char *at, size_t len)
 {
-  agent_metrics_conn_t *c = p->data;
+  primary_metrics_conn_t *c = p->data;
 
   if (c->url_len + len >= sizeof(c->url)) {
     c->url_too_long = 1;
@@ -105,9 +105,9 @@ static int agent_metrics_on_url(http_parser *p, const char *at, size_t len)
   return 0;
 }
 
-static int agent_metrics_on_begin(http_parser *p)
+static int primary_metrics_on_begin(http_parser *p)
 {
-  agent_metrics_conn_t *c = p->data;
+  primary_metrics_conn_t *c = p->data;
 
   c->url_len = 0;
   c->url[0] = '\0';
@@ -115,10 +115,10 @@ static int agent_metrics_on_begin(http_parser *p)
   return 0;
 }
 
-static int agent_metrics_on_complete(http_parser *p)
+static int primary_metrics_on_complete(http_parser *p)
 {
-  agent_metrics_conn_t *c = p->data;
-  agent_metrics_write_t *w = calloc(1, sizeof(*w));
+  primary_metrics_conn_t *c = p->data;
+  primary_metrics_write_t *w = calloc(1, sizeof(*w));
   int keep = http_should_keep_alive(p);
   char body[256];
   uv_buf_t buf;
@@ -146,20 +146,20 @@ static int agent_metrics_on_complete(http_parser *p)
   w->req.data = w;
   buf = uv_buf_init(w->text, (unsigned)n);
   if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1,
-               agent_metrics_written) != 0) {
+               primary_metrics_written) != 0) {
     free(w);
     return 1;
   }
   return 0;
 }
 
-static const http_parser_settings agent_metrics_settings = {
-  .on_message_begin = agent_metrics_on_begin,
-  .on_url = agent_metrics_on_url,
-  .on_message_complete = agent_metrics_on_complete,
+static const http_parser_settings primary_metrics_settings = {
+  .on_message_begin = primary_metrics_on_begin,
+  .on_url = primary_metrics_on_url,
+  .on_message_complete = primary_metrics_on_complete,
 };
 
-static void agent_metrics_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+static void primary_metrics_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
   static char chunk[4096];
 
@@ -169,24 +169,24 @@ static void agent_metrics_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
   buf->len = sizeof(chunk);
 }
 
-static void agent_metrics_read(uv_stream_t *s, ssize_t nread,
-                               const uv_buf_t *buf)
+static void primary_metrics_read(uv_stream_t *s, ssize_t nread,
+                                 const uv_buf_t *buf)
 {
-  agent_metrics_conn_t *c = s->data;
+  primary_metrics_conn_t *c = s->data;
 
   if (nread < 0) {
-    agent_metrics_conn_end(c);
+    primary_metrics_conn_end(c);
     return;
   }
-  if (http_parser_execute(&c->parser, &agent_metrics_settings, buf->base,
+  if (http_parser_execute(&c->parser, &primary_metrics_settings, buf->base,
                           (size_t)nread) != (size_t)nread ||
       c->parser.upgrade)
-    agent_metrics_conn_end(c);
+    primary_metrics_conn_end(c);
 }
 
-static void agent_metrics_on_connection(uv_stream_t *server, int status)
+static void primary_metrics_on_connection(uv_stream_t *server, int status)
 {
-  agent_metrics_conn_t *c;
+  primary_metrics_conn_t *c;
 
   if (status != 0)
     return;
@@ -196,64 +196,65 @@ static void agent_metrics_on_connection(uv_stream_t *server, int status)
     return;
   }
   c->tcp.data = c;
-  c->next = agent_metrics_conns;
-  agent_metrics_conns = c;
-  agent_metrics_nconns++;
+  c->next = primary_metrics_conns;
+  primary_metrics_conns = c;
+  primary_metrics_nconns++;
   if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
-      agent_metrics_nconns > AGENT_METRICS_MAX_CONNS) {
-    agent_metrics_conn_end(c);
+      primary_metrics_nconns > PRIMARY_METRICS_MAX_CONNS) {
+    primary_metrics_conn_end(c);
     return;
   }
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
-  if (uv_read_start((uv_stream_t *)&c->tcp, agent_metrics_alloc,
-                    agent_metrics_read) != 0)
-    agent_metrics_conn_end(c);
+  if (uv_read_start((uv_stream_t *)&c->tcp, primary_metrics_alloc,
+                    primary_metrics_read) != 0)
+    primary_metrics_conn_end(c);
 }
 
 /* ---------------------------------------------------------------------- */
 /* The server                                                              */
 
-static void agent_metrics_server_closed(uv_handle_t *h)
+static void primary_metrics_server_closed(uv_handle_t *h)
 {
   free(h);
 }
 
-void agent_metrics_close(void)
+void primary_metrics_close(void)
 {
-  if (agent_metrics_server != NULL) {
-    uv_close((uv_handle_t *)agent_metrics_server,
-             agent_metrics_server_closed);
-    agent_metrics_server = NULL;
+  if (primary_metrics_server != NULL) {
+    uv_close((uv_handle_t *)primary_metrics_server,
+             primary_metrics_server_closed);
+    primary_metrics_server = NULL;
   }
   /* server.closeAllConnections(): in flight or not. */
-  for (agent_metrics_conn_t *c = agent_metrics_conns; c != NULL; c = c->next)
-    agent_metrics_conn_end(c);
+  for (primary_metrics_conn_t *c = primary_metrics_conns; c != NULL;
+       c = c->next)
+    primary_metrics_conn_end(c);
 }
 
 /* Reported after the command's reply, as Node's listen callback is. */
-static void agent_metrics_report(void *arg)
+static void primary_metrics_report(void *arg)
 {
   cJSON *m;
 
   (void)arg;
-  if (agent_metrics_error != NULL) {
-    m = agent_policy_new("metrics-error");
+  if (primary_metrics_error != NULL) {
+    m = primary_policy_new("metrics-error");
     if (m != NULL)
-      cJSON_AddItemToObject(m, "error", agent_metrics_error);
+      cJSON_AddItemToObject(m, "error", primary_metrics_error);
     else
-      cJSON_Delete(agent_metrics_error);
-    agent_metrics_error = NULL;
-    agent_send(m);
+      cJSON_Delete(primary_metrics_error);
+    primary_metrics_error = NULL;
+    primary_send(m);
     return;
   }
-  m = agent_policy_new("metrics-listening");
+  m = primary_policy_new("metrics-listening");
   if (m != NULL)
-    cJSON_AddNumberToObject(m, "port", agent_metrics_port);
-  agent_send(m);
+    cJSON_AddNumberToObject(m, "port", primary_metrics_port);
+  primary_send(m);
 }
 
-void agent_metrics_apply(const agent_metrics_conf_t *next)
+void primary_metrics_apply(const primary_metrics_conf_t *next)
 {
   struct sockaddr_storage ss;
   struct sockaddr_in sa;
@@ -261,42 +262,42 @@ void agent_metrics_apply(const agent_metrics_conf_t *next)
   char text[128];
   int rc;
 
-  agent_metrics_close();
+  primary_metrics_close();
   if (!next->on)
     return;
-  agent_metrics_server = malloc(sizeof(*agent_metrics_server));
-  if (agent_metrics_server == NULL)
+  primary_metrics_server = malloc(sizeof(*primary_metrics_server));
+  if (primary_metrics_server == NULL)
     return;
-  rc = uv_tcp_init(A.loop, agent_metrics_server);
+  rc = uv_tcp_init(A.loop, primary_metrics_server);
   if (rc != 0) {
-    free(agent_metrics_server);
-    agent_metrics_server = NULL;
+    free(primary_metrics_server);
+    primary_metrics_server = NULL;
   } else {
     rc = uv_ip4_addr("127.0.0.1", next->port, &sa);
     if (rc == 0)
-      rc = uv_tcp_bind(agent_metrics_server, (struct sockaddr *)&sa, 0);
+      rc = uv_tcp_bind(primary_metrics_server, (struct sockaddr *)&sa, 0);
     if (rc == 0)
-      rc = uv_listen((uv_stream_t *)agent_metrics_server, 511,
-                     agent_metrics_on_connection);
+      rc = uv_listen((uv_stream_t *)primary_metrics_server, 511,
+                     primary_metrics_on_connection);
     if (rc == 0)
-      rc = uv_tcp_getsockname(agent_metrics_server, (struct sockaddr *)&ss,
+      rc = uv_tcp_getsockname(primary_metrics_server, (struct sockaddr *)&ss,
                               &len);
     if (rc != 0)
-      agent_metrics_close();
+      primary_metrics_close();
   }
   if (rc != 0) {
-    cJSON_Delete(agent_metrics_error);
-    agent_metrics_error = cJSON_CreateObject();
+    cJSON_Delete(primary_metrics_error);
+    primary_metrics_error = cJSON_CreateObject();
     snprintf(text, sizeof(text), "listen %s: %s 127.0.0.1:%d",
              uv_err_name(rc), uv_strerror(rc), next->port);
-    if (agent_metrics_error != NULL) {
-      cJSON_AddStringToObject(agent_metrics_error, "code", uv_err_name(rc));
-      cJSON_AddStringToObject(agent_metrics_error, "message", text);
+    if (primary_metrics_error != NULL) {
+      cJSON_AddStringToObject(primary_metrics_error, "code", uv_err_name(rc));
+      cJSON_AddStringToObject(primary_metrics_error, "message", text);
     }
   } else {
-    agent_metrics_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    primary_metrics_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
     /* The endpoint alone does not keep the agent running. */
-    uv_unref((uv_handle_t *)agent_metrics_server);
+    uv_unref((uv_handle_t *)primary_metrics_server);
   }
-  agent_after_reply(agent_metrics_report, NULL);
+  primary_after_reply(primary_metrics_report, NULL);
 }

@@ -7,17 +7,17 @@
 
 #include "primary-agent.h"
 
-static const char *const agent_event_names[SIM_EV_MAX] = {
+static const char *const primary_event_names[SIM_EV_MAX] = {
   "setup", "fork", "online", "listening", "message", "disconnect", "exit",
   "error"
 };
 
-static void agent_report_close_free(uv_handle_t *h)
+static void primary_report_close_free(uv_handle_t *h)
 {
   free(h);
 }
 
-static void agent_report_flags(cJSON *m, const sim_worker_t *w)
+static void primary_report_flags(cJSON *m, const sim_worker_t *w)
 {
   int ead = sim_worker_exited_after_disconnect(w);
   int pid = sim_worker_pid(w);
@@ -38,7 +38,7 @@ static void agent_report_flags(cJSON *m, const sim_worker_t *w)
   cJSON_AddStringToObject(m, "state", sim_worker_state(w));
 }
 
-static void agent_report_address(cJSON *m, const sim_address_t *a)
+static void primary_report_address(cJSON *m, const sim_address_t *a)
 {
   cJSON *o = cJSON_AddObjectToObject(m, "address");
 
@@ -56,21 +56,21 @@ static void agent_report_address(cJSON *m, const sim_address_t *a)
     cJSON_AddNullToObject(o, "fd");
 }
 
-void agent_report_event(const sim_event_t *ev)
+void primary_report_event(const sim_event_t *ev)
 {
   cJSON *m = cJSON_CreateObject();
 
   if (ev->type == SIM_EV_MESSAGE && ev->handle != NULL)
     /* The protocol carries no handles: a passed one is not kept open. */
-    uv_close((uv_handle_t *)ev->handle, agent_report_close_free);
+    uv_close((uv_handle_t *)ev->handle, primary_report_close_free);
   if (m == NULL)
     return;
   cJSON_AddStringToObject(m, "type", "event");
-  cJSON_AddStringToObject(m, "event", agent_event_names[ev->type]);
+  cJSON_AddStringToObject(m, "event", primary_event_names[ev->type]);
   cJSON_AddStringToObject(m, "emitter",
                           ev->emitter == SIM_ON_WORKER ? "worker" : "cluster");
   if (ev->worker != NULL)
-    agent_report_flags(m, ev->worker);
+    primary_report_flags(m, ev->worker);
   switch (ev->type) {
   case SIM_EV_EXIT: {
     const char *sig = ev->term_signal != 0 ? sim_signal_name(ev->term_signal)
@@ -86,7 +86,7 @@ void agent_report_event(const sim_event_t *ev)
     break;
   }
   case SIM_EV_LISTENING:
-    agent_report_address(m, ev->address);
+    primary_report_address(m, ev->address);
     break;
   case SIM_EV_MESSAGE:
     cJSON_AddItemToObject(m, "message", cJSON_Duplicate(ev->message, 1));
@@ -107,10 +107,10 @@ void agent_report_event(const sim_event_t *ev)
   default:
     break;
   }
-  agent_send(m);
+  primary_send(m);
 }
 
-void agent_report_disconnect_callback(sim_cluster_t *c, void *arg)
+void primary_report_disconnect_callback(sim_cluster_t *c, void *arg)
 {
   cJSON *m = cJSON_CreateObject();
 
@@ -121,5 +121,5 @@ void agent_report_disconnect_callback(sim_cluster_t *c, void *arg)
   cJSON_AddStringToObject(m, "type", "event");
   cJSON_AddStringToObject(m, "event", "disconnect-callback");
   cJSON_AddStringToObject(m, "emitter", "cluster");
-  agent_send(m);
+  primary_send(m);
 }

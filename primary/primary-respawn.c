@@ -11,26 +11,27 @@
 
 enum { RESPAWN_NEVER, RESPAWN_ALWAYS, RESPAWN_UNLESS_EAD, RESPAWN_NONZERO };
 
-static const char *const agent_respawn_modes[] = {
+static const char *const primary_respawn_modes[] = {
   "never", "always", "unless-exited-after-disconnect", "on-nonzero"
 };
 
-#define AGENT_RESPAWN_DEFAULT_MAX_MS 30000.0
+#define PRIMARY_RESPAWN_DEFAULT_MAX_MS 30000.0
 
-typedef struct agent_respawn_timer_s {
+typedef struct primary_respawn_timer_s {
   uv_timer_t timer;
-  agent_record_t *rec;
+  primary_record_t *rec;
   unsigned streak;
   double delay;
-  struct agent_respawn_timer_s *next;
-} agent_respawn_timer_t;
+  struct primary_respawn_timer_s *next;
+} primary_respawn_timer_t;
 
-static agent_respawn_conf_t cfg = { RESPAWN_NEVER, 0, AGENT_RESPAWN_DEFAULT_MAX_MS,
-                                    0 };
-static agent_respawn_timer_t *timers;
+static primary_respawn_conf_t cfg = {
+  RESPAWN_NEVER, 0, PRIMARY_RESPAWN_DEFAULT_MAX_MS, 0
+};
+static primary_respawn_timer_t *timers;
 
-int agent_respawn_configure(const cJSON *msg, agent_respawn_conf_t *next,
-                            char *err, size_t n)
+int primary_respawn_configure(const cJSON *msg, primary_respawn_conf_t *next,
+                              char *err, size_t n)
 {
   static const char *const keys[] = { "backoff_ms", "backoff_max_ms",
                                       "startup_window_ms" };
@@ -43,7 +44,7 @@ int agent_respawn_configure(const cJSON *msg, agent_respawn_conf_t *next,
     int mode = -1;
     for (int i = 0; i < 4; i++)
       if (cJSON_IsString(v) && strcmp(v->valuestring,
-                                      agent_respawn_modes[i]) == 0)
+                                      primary_respawn_modes[i]) == 0)
         mode = i;
     if (mode < 0) {
       snprintf(err, n, "respawn must be one of never, always, "
@@ -56,7 +57,7 @@ int agent_respawn_configure(const cJSON *msg, agent_respawn_conf_t *next,
     v = cJSON_GetObjectItemCaseSensitive(msg, keys[i]);
     if (v == NULL)
       continue;
-    if (!ctl_is_int(v, 0, AGENT_MAX_MS)) {
+    if (!ctl_is_int(v, 0, PRIMARY_MAX_MS)) {
       snprintf(err, n, "%s must be a non-negative integer", keys[i]);
       return UV_EINVAL;
     }
@@ -65,67 +66,67 @@ int agent_respawn_configure(const cJSON *msg, agent_respawn_conf_t *next,
   return 0;
 }
 
-static void agent_respawn_timer_closed(uv_handle_t *h)
+static void primary_respawn_timer_closed(uv_handle_t *h)
 {
   free(h->data);
 }
 
-static void agent_respawn_timer_drop(agent_respawn_timer_t *t)
+static void primary_respawn_timer_drop(primary_respawn_timer_t *t)
 {
-  for (agent_respawn_timer_t **pp = &timers; *pp != NULL; pp = &(*pp)->next) {
+  for (primary_respawn_timer_t **pp = &timers; *pp != NULL; pp = &(*pp)->next) {
     if (*pp == t) {
       *pp = t->next;
       break;
     }
   }
-  uv_close((uv_handle_t *)&t->timer, agent_respawn_timer_closed);
+  uv_close((uv_handle_t *)&t->timer, primary_respawn_timer_closed);
 }
 
-void agent_respawn_cancel(void)
+void primary_respawn_cancel(void)
 {
   while (timers != NULL)
-    agent_respawn_timer_drop(timers);
+    primary_respawn_timer_drop(timers);
 }
 
-void agent_respawn_apply(const agent_respawn_conf_t *next)
+void primary_respawn_apply(const primary_respawn_conf_t *next)
 {
   cfg = *next;
   /* "never" also means: no respawn that is still waiting out its delay. */
   if (cfg.mode == RESPAWN_NEVER)
-    agent_respawn_cancel();
+    primary_respawn_cancel();
 }
 
-static void agent_respawn_now(agent_record_t *rec, unsigned streak,
-                              double delay)
+static void primary_respawn_now(primary_record_t *rec, unsigned streak,
+                                double delay)
 {
-  agent_record_t *next;
+  primary_record_t *next;
   cJSON *m;
 
-  if (A.winding || agent_fork(rec->env, &next) != 0)
+  if (A.winding || primary_fork(rec->env, &next) != 0)
     return;
   next->streak = streak;
   A.respawns++;
-  m = agent_policy_new("respawn");
+  m = primary_policy_new("respawn");
   if (m != NULL) {
     cJSON_AddNumberToObject(m, "old", rec->id);
     cJSON_AddNumberToObject(m, "new", next->id);
     cJSON_AddNumberToObject(m, "delay_ms", delay);
   }
-  agent_send(m);
+  primary_send(m);
 }
 
-static void agent_respawn_on_timer(uv_timer_t *handle)
+static void primary_respawn_on_timer(uv_timer_t *handle)
 {
-  agent_respawn_timer_t *t = handle->data;
-  agent_record_t *rec = t->rec;
+  primary_respawn_timer_t *t = handle->data;
+  primary_record_t *rec = t->rec;
   unsigned streak = t->streak;
   double delay = t->delay;
 
-  agent_respawn_timer_drop(t);
-  agent_respawn_now(rec, streak, delay);
+  primary_respawn_timer_drop(t);
+  primary_respawn_now(rec, streak, delay);
 }
 
-static int agent_respawn_wanted(const sim_event_t *ev)
+static int primary_respawn_wanted(const sim_event_t *ev)
 {
   switch (cfg.mode) {
   case RESPAWN_ALWAYS:
@@ -140,18 +141,18 @@ static int agent_respawn_wanted(const sim_event_t *ev)
 }
 
 /* After the reported exit, so that the respawn follows it. */
-void agent_respawn_on_event(const sim_event_t *ev)
+void primary_respawn_on_event(const sim_event_t *ev)
 {
-  agent_record_t *rec;
-  agent_respawn_timer_t *t;
+  primary_record_t *rec;
+  primary_respawn_timer_t *t;
   double lived, delay;
   unsigned streak;
   int startup;
 
   if (ev->type != SIM_EV_EXIT)
     return;
-  rec = agent_record(sim_worker_id(ev->worker));
-  if (rec == NULL || rec->retired || A.winding || !agent_respawn_wanted(ev))
+  rec = primary_record_of(ev->worker);
+  if (rec == NULL || rec->retired || A.winding || !primary_respawn_wanted(ev))
     return;
   lived = (double)((uv_hrtime() - rec->forked_at) / 1000000u);
   startup = cfg.startup_window_ms > 0 && lived < cfg.startup_window_ms;
@@ -164,7 +165,7 @@ void agent_respawn_on_event(const sim_event_t *ev)
       delay = cfg.backoff_max_ms;
   }
   if (delay == 0) {
-    agent_respawn_now(rec, streak, delay);
+    primary_respawn_now(rec, streak, delay);
     return;
   }
   t = calloc(1, sizeof(*t));
@@ -178,5 +179,5 @@ void agent_respawn_on_event(const sim_event_t *ev)
   t->delay = delay;
   t->next = timers;
   timers = t;
-  (void)uv_timer_start(&t->timer, agent_respawn_on_timer, (uint64_t)delay, 0);
+  (void)uv_timer_start(&t->timer, primary_respawn_on_timer, (uint64_t)delay, 0);
 }

@@ -12,9 +12,9 @@
 
 #include "primary-agent.h"
 
-#define AGENT_ROLLING_DEFAULT_MS 5000.0
+#define PRIMARY_ROLLING_DEFAULT_MS 5000.0
 /* After a SIGKILL the exit normally follows at once; this only bounds it. */
-#define AGENT_ROLLING_KILL_BOUND_MS 2000u
+#define PRIMARY_ROLLING_KILL_BOUND_MS 2000u
 
 enum { ROLL_IDLE, ROLL_STARTING, ROLL_LISTEN, ROLL_EXIT, ROLL_REAP };
 
@@ -29,9 +29,9 @@ static struct {
   int timer_init;
 } roll;
 
-static void agent_rolling_step(void);
+static void primary_rolling_step(void);
 
-static void agent_rolling_reset(void)
+static void primary_rolling_reset(void)
 {
   roll.phase = ROLL_IDLE;
   if (roll.timer_init)
@@ -43,9 +43,9 @@ static void agent_rolling_reset(void)
   roll.restarted = NULL;
 }
 
-static void agent_rolling_finish(const char *error)
+static void primary_rolling_finish(const char *error)
 {
-  cJSON *m = agent_policy_new("restart-done");
+  cJSON *m = primary_policy_new("restart-done");
 
   if (m != NULL) {
     cJSON_AddBoolToObject(m, "ok", error == NULL);
@@ -56,39 +56,39 @@ static void agent_rolling_finish(const char *error)
                                               : cJSON_CreateArray());
     roll.restarted = NULL;
   }
-  agent_rolling_reset();
-  agent_send(m);
+  primary_rolling_reset();
+  primary_send(m);
 }
 
 /* The replacement failed: the old worker keeps serving, so it is the
  * respawn policy's again. */
-static void agent_rolling_fail(const char *why)
+static void primary_rolling_fail(const char *why)
 {
-  agent_record_t *old = agent_record(roll.old_id);
+  primary_record_t *old = primary_record(roll.old_id);
   char text[128];
 
   if (old != NULL)
     old->retired = 0;
   snprintf(text, sizeof(text), "worker %u %s", roll.new_id, why);
-  agent_rolling_finish(text);
+  primary_rolling_finish(text);
 }
 
-static void agent_rolling_on_timer(uv_timer_t *t);
+static void primary_rolling_on_timer(uv_timer_t *t);
 
-static void agent_rolling_wait(int phase, double ms)
+static void primary_rolling_wait(int phase, double ms)
 {
   roll.phase = phase;
-  (void)uv_timer_start(&roll.timer, agent_rolling_on_timer, (uint64_t)ms, 0);
+  (void)uv_timer_start(&roll.timer, primary_rolling_on_timer, (uint64_t)ms, 0);
 }
 
-static void agent_rolling_advance(void)
+static void primary_rolling_advance(void)
 {
   cJSON_AddItemToArray(roll.restarted, cJSON_CreateNumber(roll.old_id));
   roll.pos++;
-  agent_rolling_step();
+  primary_rolling_step();
 }
 
-static void agent_rolling_on_timer(uv_timer_t *t)
+static void primary_rolling_on_timer(uv_timer_t *t)
 {
   sim_worker_t *old = sim_cluster_find(&A.cluster, roll.old_id);
   char why[64];
@@ -99,70 +99,70 @@ static void agent_rolling_on_timer(uv_timer_t *t)
   case ROLL_LISTEN:
     snprintf(why, sizeof(why), "did not listen within %.0f ms",
              roll.timeout_ms);
-    agent_rolling_fail(why);
+    primary_rolling_fail(why);
     break;
   case ROLL_EXIT:
-    m = agent_policy_new("restart-kill");
+    m = primary_policy_new("restart-kill");
     if (m != NULL)
       cJSON_AddNumberToObject(m, "worker", roll.old_id);
-    agent_send(m);
-    agent_rolling_wait(ROLL_REAP, AGENT_ROLLING_KILL_BOUND_MS);
+    primary_send(m);
+    primary_rolling_wait(ROLL_REAP, PRIMARY_ROLLING_KILL_BOUND_MS);
     if (old != NULL)
       (void)sim_worker_kill(old, SIGKILL);
     break;
   case ROLL_REAP:
-    agent_rolling_advance();
+    primary_rolling_advance();
     break;
   default:
     break;
   }
 }
 
-static void agent_rolling_step(void)
+static void primary_rolling_step(void)
 {
-  agent_record_t *old, *next;
+  primary_record_t *old, *next;
   char why[96];
   cJSON *m;
   int rc;
 
   for (; roll.pos < roll.nolds; roll.pos++) {
-    old = agent_record(roll.olds[roll.pos]);
+    old = primary_record(roll.olds[roll.pos]);
     /* Skipped when it left cluster.workers meanwhile. */
     if (old != NULL && sim_cluster_worker(&A.cluster, old->id) == old->worker)
       break;
   }
   if (roll.pos >= roll.nolds) {
-    agent_rolling_finish(NULL);
+    primary_rolling_finish(NULL);
     return;
   }
   /* Replaced from here on: the respawn policy must not replace it again. */
   old->retired = 1;
   roll.old_id = old->id;
-  rc = agent_fork(old->env, &next);
+  rc = primary_fork(old->env, &next);
   if (rc != 0) {
     old->retired = 0;
     snprintf(why, sizeof(why), "fork: %s", uv_strerror(rc));
-    agent_rolling_finish(why);
+    primary_rolling_finish(why);
     return;
   }
   roll.new_id = next->id;
-  m = agent_policy_new("restart-fork");
+  m = primary_policy_new("restart-fork");
   if (m != NULL) {
     cJSON_AddNumberToObject(m, "old", roll.old_id);
     cJSON_AddNumberToObject(m, "new", roll.new_id);
   }
-  agent_send(m);
-  agent_rolling_wait(ROLL_LISTEN, roll.timeout_ms);
+  primary_send(m);
+  primary_rolling_wait(ROLL_LISTEN, roll.timeout_ms);
 }
 
-static void agent_rolling_collect(sim_worker_t *w, void *arg)
+static void primary_rolling_collect(sim_worker_t *w, void *arg)
 {
   (void)arg;
   roll.olds[roll.nolds++] = sim_worker_id(w);
 }
 
 /* After the command's reply, as the Node agent starts on the next tick. */
-static void agent_rolling_begin(void *arg)
+static void primary_rolling_begin(void *arg)
 {
   (void)arg;
   if (roll.phase != ROLL_STARTING)
@@ -170,14 +170,14 @@ static void agent_rolling_begin(void *arg)
   roll.olds = calloc(sim_cluster_count(&A.cluster) + 1, sizeof(*roll.olds));
   roll.restarted = cJSON_CreateArray();
   if (roll.olds == NULL || roll.restarted == NULL) {
-    agent_rolling_finish(uv_strerror(UV_ENOMEM));
+    primary_rolling_finish(uv_strerror(UV_ENOMEM));
     return;
   }
-  sim_cluster_foreach(&A.cluster, agent_rolling_collect, NULL);
-  agent_rolling_step();
+  sim_cluster_foreach(&A.cluster, primary_rolling_collect, NULL);
+  primary_rolling_step();
 }
 
-int agent_rolling_start(const cJSON *t, char *err, size_t n)
+int primary_rolling_start(const cJSON *t, char *err, size_t n)
 {
   if (roll.phase != ROLL_IDLE) {
     snprintf(err, n, "a rolling restart is already running");
@@ -187,7 +187,7 @@ int agent_rolling_start(const cJSON *t, char *err, size_t n)
     snprintf(err, n, "shutting down");
     return UV_EINVAL;
   }
-  if (t != NULL && !ctl_is_int(t, 1, AGENT_MAX_MS)) {
+  if (t != NULL && !ctl_is_int(t, 1, PRIMARY_MAX_MS)) {
     snprintf(err, n, "timeout_ms must be a positive integer");
     return UV_EINVAL;
   }
@@ -199,18 +199,18 @@ int agent_rolling_start(const cJSON *t, char *err, size_t n)
     }
     roll.timer_init = 1;
   }
-  roll.timeout_ms = t != NULL ? t->valuedouble : AGENT_ROLLING_DEFAULT_MS;
+  roll.timeout_ms = t != NULL ? t->valuedouble : PRIMARY_ROLLING_DEFAULT_MS;
   roll.phase = ROLL_STARTING;
-  agent_after_reply(agent_rolling_begin, NULL);
+  primary_after_reply(primary_rolling_begin, NULL);
   return 0;
 }
 
-void agent_rolling_abort(void)
+void primary_rolling_abort(void)
 {
-  agent_rolling_reset();
+  primary_rolling_reset();
 }
 
-void agent_rolling_on_event(const sim_event_t *ev)
+void primary_rolling_on_event(const sim_event_t *ev)
 {
   unsigned id = ev->worker != NULL ? sim_worker_id(ev->worker) : 0;
   sim_worker_t *old;
@@ -219,26 +219,26 @@ void agent_rolling_on_event(const sim_event_t *ev)
   if (roll.phase == ROLL_LISTEN && id == roll.new_id) {
     if (ev->type == SIM_EV_EXIT) {
       (void)uv_timer_stop(&roll.timer);
-      agent_rolling_fail("exited before listening");
+      primary_rolling_fail("exited before listening");
       return;
     }
     if (ev->type != SIM_EV_LISTENING)
       return;
     (void)uv_timer_stop(&roll.timer);
-    m = agent_policy_new("restart-disconnect");
+    m = primary_policy_new("restart-disconnect");
     if (m != NULL)
       cJSON_AddNumberToObject(m, "worker", roll.old_id);
-    agent_send(m);
+    primary_send(m);
     old = sim_cluster_find(&A.cluster, roll.old_id);
     if (old == NULL || sim_worker_is_dead(old)) {
-      agent_rolling_advance();
+      primary_rolling_advance();
       return;
     }
-    agent_rolling_wait(ROLL_EXIT, roll.timeout_ms);
+    primary_rolling_wait(ROLL_EXIT, roll.timeout_ms);
     (void)sim_worker_disconnect(old);
   } else if ((roll.phase == ROLL_EXIT || roll.phase == ROLL_REAP) &&
              id == roll.old_id && ev->type == SIM_EV_EXIT) {
     (void)uv_timer_stop(&roll.timer);
-    agent_rolling_advance();
+    primary_rolling_advance();
   }
 }

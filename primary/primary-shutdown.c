@@ -11,13 +11,15 @@
 
 #include "primary-agent.h"
 
-#define AGENT_SHUTDOWN_DEFAULT_MS 2000.0
+#define PRIMARY_SHUTDOWN_DEFAULT_MS 2000.0
 /* After the SIGKILLs the agent waits this long at most for the exits. */
-#define AGENT_SHUTDOWN_REAP_MS 3000u
+#define PRIMARY_SHUTDOWN_REAP_MS 3000u
 
-static agent_shutdown_conf_t cfg = { .timeout_ms = AGENT_SHUTDOWN_DEFAULT_MS };
-static uv_signal_t *agent_shutdown_handles[AGENT_MAX_SIGNALS];
-static int agent_shutdown_nhandles;
+static primary_shutdown_conf_t cfg = {
+  .timeout_ms = PRIMARY_SHUTDOWN_DEFAULT_MS
+};
+static uv_signal_t *primary_shutdown_handles[PRIMARY_MAX_SIGNALS];
+static int primary_shutdown_nhandles;
 
 static struct {
   int pending;               /* started, not done */
@@ -30,8 +32,9 @@ static struct {
 /* ---------------------------------------------------------------------- */
 /* Configuration                                                           */
 
-static int agent_shutdown_signal(const cJSON *s, agent_shutdown_conf_t *next,
-                                 char *err, size_t n)
+static int primary_shutdown_signal(const cJSON *s,
+                                   primary_shutdown_conf_t *next, char *err,
+                                   size_t n)
 {
   int signum = cJSON_IsString(s) ? ctl_signal_number(s->valuestring) : 0;
 
@@ -48,7 +51,7 @@ static int agent_shutdown_signal(const cJSON *s, agent_shutdown_conf_t *next,
   for (int i = 0; i < next->nsignals; i++)
     if (strcmp(next->names[i], s->valuestring) == 0)
       return 0;
-  if (next->nsignals == AGENT_MAX_SIGNALS) {
+  if (next->nsignals == PRIMARY_MAX_SIGNALS) {
     snprintf(err, n, "shutdown.signals: too many");
     return UV_EINVAL;
   }
@@ -59,8 +62,8 @@ static int agent_shutdown_signal(const cJSON *s, agent_shutdown_conf_t *next,
   return 0;
 }
 
-int agent_shutdown_configure(const cJSON *v, agent_shutdown_conf_t *next,
-                             char *err, size_t n)
+int primary_shutdown_configure(const cJSON *v, primary_shutdown_conf_t *next,
+                               char *err, size_t n)
 {
   const cJSON *sigs, *t, *s;
 
@@ -84,13 +87,13 @@ int agent_shutdown_configure(const cJSON *v, agent_shutdown_conf_t *next,
     return UV_EINVAL;
   }
   cJSON_ArrayForEach(s, sigs) {
-    if (agent_shutdown_signal(s, next, err, n) != 0)
+    if (primary_shutdown_signal(s, next, err, n) != 0)
       return UV_EINVAL;
   }
   t = cJSON_GetObjectItemCaseSensitive(v, "timeout_ms");
-  next->timeout_ms = AGENT_SHUTDOWN_DEFAULT_MS;
+  next->timeout_ms = PRIMARY_SHUTDOWN_DEFAULT_MS;
   if (t != NULL) {
-    if (!ctl_is_int(t, 0, AGENT_MAX_MS)) {
+    if (!ctl_is_int(t, 0, PRIMARY_MAX_MS)) {
       snprintf(err, n, "shutdown.timeout_ms must be a non-negative integer");
       return UV_EINVAL;
     }
@@ -99,26 +102,26 @@ int agent_shutdown_configure(const cJSON *v, agent_shutdown_conf_t *next,
   return 0;
 }
 
-static void agent_shutdown_on_signal(uv_signal_t *h, int signum)
+static void primary_shutdown_on_signal(uv_signal_t *h, int signum)
 {
   int i = (int)(intptr_t)h->data;
 
   (void)signum;
-  (void)agent_shutdown_start(cfg.names[i], cfg.timeout_ms, 1);
+  (void)primary_shutdown_start(cfg.names[i], cfg.timeout_ms, 1);
 }
 
-static void agent_shutdown_handle_closed(uv_handle_t *h)
+static void primary_shutdown_handle_closed(uv_handle_t *h)
 {
   free(h);
 }
 
-void agent_shutdown_apply(const agent_shutdown_conf_t *next)
+void primary_shutdown_apply(const primary_shutdown_conf_t *next)
 {
   /* Stopping the last handler of a signal gives it back its default. */
-  for (int i = 0; i < agent_shutdown_nhandles; i++)
-    uv_close((uv_handle_t *)agent_shutdown_handles[i],
-             agent_shutdown_handle_closed);
-  agent_shutdown_nhandles = 0;
+  for (int i = 0; i < primary_shutdown_nhandles; i++)
+    uv_close((uv_handle_t *)primary_shutdown_handles[i],
+             primary_shutdown_handle_closed);
+  primary_shutdown_nhandles = 0;
   cfg = *next;
   for (int i = 0; i < cfg.nsignals; i++) {
     uv_signal_t *h = malloc(sizeof(*h));
@@ -127,17 +130,17 @@ void agent_shutdown_apply(const agent_shutdown_conf_t *next)
       continue;
     }
     h->data = (void *)(intptr_t)i;
-    if (uv_signal_start(h, agent_shutdown_on_signal, cfg.signals[i]) != 0) {
-      uv_close((uv_handle_t *)h, agent_shutdown_handle_closed);
+    if (uv_signal_start(h, primary_shutdown_on_signal, cfg.signals[i]) != 0) {
+      uv_close((uv_handle_t *)h, primary_shutdown_handle_closed);
       continue;
     }
     /* Like Node's signal listeners, they keep nothing alive. */
     uv_unref((uv_handle_t *)h);
-    agent_shutdown_handles[agent_shutdown_nhandles++] = h;
+    primary_shutdown_handles[primary_shutdown_nhandles++] = h;
   }
 }
 
-double agent_shutdown_default_timeout(void)
+double primary_shutdown_default_timeout(void)
 {
   return cfg.timeout_ms;
 }
@@ -148,9 +151,9 @@ double agent_shutdown_default_timeout(void)
 /* Finished when every forked worker is dead and its `disconnect` went out
  * (it may follow `exit`), so that nothing is reported after
  * shutdown-done. */
-static int agent_shutdown_finished(void)
+static int primary_shutdown_finished(void)
 {
-  for (agent_record_t *r = A.records; r != NULL; r = r->next) {
+  for (primary_record_t *r = A.records; r != NULL; r = r->next) {
     if (sim_worker_pid(r->worker) <= 0)
       continue;
     if (!sim_worker_is_dead(r->worker) || sim_worker_is_connected(r->worker) ||
@@ -160,95 +163,96 @@ static int agent_shutdown_finished(void)
   return 1;
 }
 
-static void agent_shutdown_done(void)
+static void primary_shutdown_done(void)
 {
   run.pending = 0;
   if (run.report)
-    agent_send(agent_policy_new("shutdown-done"));
-  agent_exit(0);
+    primary_send(primary_policy_new("shutdown-done"));
+  primary_exit(0);
 }
 
-static void agent_shutdown_check(void)
+static void primary_shutdown_check(void)
 {
-  if (run.pending && agent_shutdown_finished())
-    agent_shutdown_done();
+  if (run.pending && primary_shutdown_finished())
+    primary_shutdown_done();
 }
 
-static void agent_shutdown_on_reap(uv_timer_t *t)
+static void primary_shutdown_on_reap(uv_timer_t *t)
 {
   (void)t;
   if (run.pending)
-    agent_shutdown_done();
+    primary_shutdown_done();
 }
 
-static void agent_shutdown_on_force(uv_timer_t *t)
+static void primary_shutdown_on_force(uv_timer_t *t)
 {
   cJSON *m, *ids = NULL;
   int left = 0;
 
-  for (agent_record_t *r = A.records; r != NULL; r = r->next)
+  for (primary_record_t *r = A.records; r != NULL; r = r->next)
     left += r->alive;
   if (left > 0) {
-    m = run.report ? agent_policy_new("shutdown-force") : NULL;
+    m = run.report ? primary_policy_new("shutdown-force") : NULL;
     if (m != NULL)
       ids = cJSON_AddArrayToObject(m, "workers");
-    for (agent_record_t *r = A.records; r != NULL && ids != NULL;
+    for (primary_record_t *r = A.records; r != NULL && ids != NULL;
          r = r->next)
       if (r->alive)
         cJSON_AddItemToArray(ids, cJSON_CreateNumber(r->id));
-    agent_send(m);
-    agent_kill_all(SIGKILL);
+    primary_send(m);
+    primary_kill_all(SIGKILL);
   }
-  (void)uv_timer_start(t, agent_shutdown_on_reap, AGENT_SHUTDOWN_REAP_MS, 0);
+  (void)uv_timer_start(t, primary_shutdown_on_reap, PRIMARY_SHUTDOWN_REAP_MS,
+                       0);
 }
 
-static void agent_shutdown_on_first_check(uv_timer_t *t)
+static void primary_shutdown_on_first_check(uv_timer_t *t)
 {
   (void)t;
-  agent_shutdown_check();
+  primary_shutdown_check();
 }
 
-int agent_shutdown_start(const char *signal, double timeout_ms, int report)
+int primary_shutdown_start(const char *signal, double timeout_ms, int report)
 {
   cJSON *m;
 
   if (A.winding)
     return UV_EALREADY;
   A.winding = 1;
-  agent_respawn_cancel();
-  agent_heartbeat_stop();
-  agent_rolling_abort();
+  primary_respawn_cancel();
+  primary_heartbeat_stop();
+  primary_rolling_abort();
   run.pending = 1;
   run.report = report;
   if (report) {
-    m = agent_policy_new("shutdown-start");
+    m = primary_policy_new("shutdown-start");
     if (m != NULL) {
       if (signal != NULL)
         cJSON_AddStringToObject(m, "signal", signal);
       else
         cJSON_AddNullToObject(m, "signal");
     }
-    agent_send(m);
+    primary_send(m);
   }
   (void)sim_cluster_disconnect(&A.cluster, NULL, NULL);
   if (!run.timers_init) {
     if (uv_timer_init(A.loop, &run.force) != 0 ||
         uv_timer_init(A.loop, &run.check) != 0) {
-      agent_shutdown_done();
+      primary_shutdown_done();
       return 0;
     }
     run.timers_init = 1;
   }
-  (void)uv_timer_start(&run.force, agent_shutdown_on_force,
+  (void)uv_timer_start(&run.force, primary_shutdown_on_force,
                        (uint64_t)timeout_ms, 0);
   /* The first check comes once start() has returned, as Node's nextTick:
    * with no worker left the shutdown is done at once. */
-  (void)uv_timer_start(&run.check, agent_shutdown_on_first_check, 0, 0);
+  (void)uv_timer_start(&run.check, primary_shutdown_on_first_check, 0, 0);
   return 0;
 }
 
-void agent_shutdown_on_event(const sim_event_t *ev)
+void primary_shutdown_on_event(const sim_event_t *ev)
 {
   if (ev->type == SIM_EV_EXIT || ev->type == SIM_EV_DISCONNECT)
-    agent_shutdown_check();
+    primary_shutdown_check();
 }

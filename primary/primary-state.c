@@ -10,7 +10,7 @@
 
 #include "primary-agent.h"
 
-int agent_env_merge(cJSON *into, const cJSON *env)
+int primary_env_merge(cJSON *into, const cJSON *env)
 {
   const cJSON *item;
 
@@ -31,7 +31,7 @@ int agent_env_merge(cJSON *into, const cJSON *env)
 }
 
 /* "K=V" strings for sim, NULL-terminated; one allocation. */
-static char **agent_env_strv(const cJSON *env)
+static char **primary_env_strv(const cJSON *env)
 {
   const cJSON *item;
   size_t n = 0, bytes = 0;
@@ -58,7 +58,7 @@ static char **agent_env_strv(const cJSON *env)
   return v;
 }
 
-void agent_freeze(void)
+void primary_freeze(void)
 {
   if (A.setup_done)
     return;
@@ -67,25 +67,26 @@ void agent_freeze(void)
 }
 
 /* The only way the agent forks, so that every worker is recorded. */
-int agent_fork(const cJSON *env, agent_record_t **ret)
+int primary_fork(const cJSON *env, primary_record_t **ret)
 {
-  agent_record_t *rec = calloc(1, sizeof(*rec));
+  primary_record_t *rec = calloc(1, sizeof(*rec));
   char **strv = NULL;
   int err = UV_ENOMEM;
 
   if (rec == NULL)
     return UV_ENOMEM;
   rec->env = cJSON_Duplicate(A.setup_env, 1);
-  if (rec->env == NULL || agent_env_merge(rec->env, env) != 0)
+  if (rec->env == NULL || primary_env_merge(rec->env, env) != 0)
     goto out;
-  strv = agent_env_strv(rec->env);
+  strv = primary_env_strv(rec->env);
   if (strv == NULL)
     goto out;
-  agent_freeze();
+  primary_freeze();
   err = sim_cluster_fork(&A.cluster, (const char *const *)strv, &rec->worker);
   if (err != 0)
     goto out;
   rec->id = sim_worker_id(rec->worker);
+  sim_worker_set_data(rec->worker, rec);
   rec->forked_at = uv_hrtime();
   rec->alive = 1;
   *A.records_tail = rec;
@@ -103,15 +104,15 @@ out:
   return err;
 }
 
-agent_record_t *agent_record(unsigned id)
+primary_record_t *primary_record(unsigned id)
 {
-  for (agent_record_t *r = A.records; r != NULL; r = r->next)
+  for (primary_record_t *r = A.records; r != NULL; r = r->next)
     if (r->id == id)
       return r;
   return NULL;
 }
 
-static void agent_state_gone(agent_record_t *rec)
+static void primary_state_gone(primary_record_t *rec)
 {
   if (rec == NULL || !rec->alive)
     return;
@@ -119,27 +120,30 @@ static void agent_state_gone(agent_record_t *rec)
   A.exits++;
 }
 
-void agent_state_on_event(const sim_event_t *ev)
+primary_record_t *primary_record_of(const sim_worker_t *w)
 {
-  agent_record_t *rec = ev->worker != NULL
-                            ? agent_record(sim_worker_id(ev->worker))
-                            : NULL;
+  return w != NULL ? sim_worker_get_data(w) : NULL;
+}
+
+void primary_state_on_event(const sim_event_t *ev)
+{
+  primary_record_t *rec = primary_record_of(ev->worker);
 
   if (rec == NULL)
     return;
   if (ev->type == SIM_EV_DISCONNECT && ev->emitter == SIM_ON_CLUSTER)
     rec->disconnect_reported = 1;
   else if (ev->type == SIM_EV_EXIT && ev->emitter == SIM_ON_CLUSTER)
-    agent_state_gone(rec);
+    primary_state_gone(rec);
   else if (ev->type == SIM_EV_ERROR && sim_worker_pid(ev->worker) <= 0)
     /* A spawn failure never exits: without a pid there is no process to
      * wait for. */
-    agent_state_gone(rec);
+    primary_state_gone(rec);
 }
 
-void agent_kill_all(int signum)
+void primary_kill_all(int signum)
 {
-  for (agent_record_t *r = A.records; r != NULL; r = r->next)
+  for (primary_record_t *r = A.records; r != NULL; r = r->next)
     if (r->alive)
       (void)sim_worker_kill(r->worker, signum);
 }

@@ -13,61 +13,61 @@
 #include "primary-agent.h"
 
 /* Work one command may leave for after its reply. */
-#define AGENT_MAX_DEFERRED 8
+#define PRIMARY_MAX_DEFERRED 8
 
-agent_t A;
+primary_agent_t A;
 
 static struct {
   void (*fn)(void *arg);
   void *arg;
-} agent_deferred[AGENT_MAX_DEFERRED];
-static int agent_ndeferred;
-static int agent_in_command;
+} primary_deferred[PRIMARY_MAX_DEFERRED];
+static int primary_ndeferred;
+static int primary_in_command;
 
 /* Lines a command causes while it runs, held for after its reply. */
-typedef struct agent_held_s {
+typedef struct primary_held_s {
   cJSON *m;
   uint64_t t;
-  struct agent_held_s *next;
-} agent_held_t;
+  struct primary_held_s *next;
+} primary_held_t;
 
-static agent_held_t *agent_held;
-static agent_held_t **agent_held_tail = &agent_held;
+static primary_held_t *primary_held;
+static primary_held_t **primary_held_tail = &primary_held;
 
-void agent_send(cJSON *m)
+void primary_send(cJSON *m)
 {
-  agent_held_t *h;
+  primary_held_t *h;
 
   if (m == NULL)
     return;
   /* What a command causes synchronously (a cluster.disconnect() callback
    * can run inside worker.disconnect()) follows its reply, stamped with
    * the moment it happened. */
-  if (agent_in_command && (h = malloc(sizeof(*h))) != NULL) {
+  if (primary_in_command && (h = malloc(sizeof(*h))) != NULL) {
     h->m = m;
     h->t = uv_hrtime();
     h->next = NULL;
-    *agent_held_tail = h;
-    agent_held_tail = &h->next;
+    *primary_held_tail = h;
+    primary_held_tail = &h->next;
     return;
   }
   (void)ctl_send(&A.ctl, m);
   cJSON_Delete(m);
 }
 
-static void agent_send_held(void)
+static void primary_send_held(void)
 {
-  while (agent_held != NULL) {
-    agent_held_t *h = agent_held;
-    agent_held = h->next;
+  while (primary_held != NULL) {
+    primary_held_t *h = primary_held;
+    primary_held = h->next;
     (void)ctl_send_at(&A.ctl, h->m, h->t);
     cJSON_Delete(h->m);
     free(h);
   }
-  agent_held_tail = &agent_held;
+  primary_held_tail = &primary_held;
 }
 
-cJSON *agent_policy_new(const char *action)
+cJSON *primary_policy_new(const char *action)
 {
   cJSON *m = cJSON_CreateObject();
 
@@ -78,68 +78,68 @@ cJSON *agent_policy_new(const char *action)
   return m;
 }
 
-void agent_after_reply(void (*fn)(void *arg), void *arg)
+void primary_after_reply(void (*fn)(void *arg), void *arg)
 {
-  if (!agent_in_command || agent_ndeferred == AGENT_MAX_DEFERRED) {
+  if (!primary_in_command || primary_ndeferred == PRIMARY_MAX_DEFERRED) {
     fn(arg);
     return;
   }
-  agent_deferred[agent_ndeferred].fn = fn;
-  agent_deferred[agent_ndeferred].arg = arg;
-  agent_ndeferred++;
+  primary_deferred[primary_ndeferred].fn = fn;
+  primary_deferred[primary_ndeferred].arg = arg;
+  primary_ndeferred++;
 }
 
-void agent_exit(int code)
+void primary_exit(int code)
 {
   if (A.exiting)
     exit(code);
   A.exiting = 1;
-  agent_in_command = 0;
-  agent_send_held();
-  agent_metrics_close();
-  ctl_flush_before_exit(&A.ctl, AGENT_FLUSH_MS);
+  primary_in_command = 0;
+  primary_send_held();
+  primary_metrics_close();
+  ctl_flush_before_exit(&A.ctl, PRIMARY_FLUSH_MS);
   /* Whatever ends this process, no worker may outlive it. */
-  agent_kill_all(SIGKILL);
+  primary_kill_all(SIGKILL);
   fflush(NULL);
   exit(code);
 }
 
 /* Reporters first, then the policies in the order the Node agent installs
  * its listeners, so that a policy's reaction follows the event. */
-static void agent_on_event(sim_cluster_t *c, const sim_event_t *ev)
+static void primary_on_event(sim_cluster_t *c, const sim_event_t *ev)
 {
   (void)c;
-  agent_report_event(ev);
-  agent_state_on_event(ev);
+  primary_report_event(ev);
+  primary_state_on_event(ev);
   if (ev->emitter != SIM_ON_CLUSTER)
     return;
-  agent_respawn_on_event(ev);
-  agent_heartbeat_on_event(ev);
-  agent_shutdown_on_event(ev);
-  agent_rolling_on_event(ev);
+  primary_respawn_on_event(ev);
+  primary_heartbeat_on_event(ev);
+  primary_shutdown_on_event(ev);
+  primary_rolling_on_event(ev);
 }
 
-static void agent_on_line(ctl_t *ctl, const char *line, size_t len)
+static void primary_on_line(ctl_t *ctl, const char *line, size_t len)
 {
   int i;
 
   (void)ctl;
-  agent_in_command = 1;
-  agent_command_run(line, len);
-  agent_in_command = 0;
-  agent_send_held();
+  primary_in_command = 1;
+  primary_command_run(line, len);
+  primary_in_command = 0;
+  primary_send_held();
   /* Deferred work may defer more; it then runs at once. */
-  for (i = 0; i < agent_ndeferred; i++)
-    agent_deferred[i].fn(agent_deferred[i].arg);
-  agent_ndeferred = 0;
+  for (i = 0; i < primary_ndeferred; i++)
+    primary_deferred[i].fn(primary_deferred[i].arg);
+  primary_ndeferred = 0;
 }
 
-static void agent_on_lost(ctl_t *ctl)
+static void primary_on_lost(ctl_t *ctl)
 {
   (void)ctl;
   if (A.exiting)
     return;
-  if (agent_shutdown_start(NULL, AGENT_LOST_CONTROL_GRACE_MS, 0) == 0)
+  if (primary_shutdown_start(NULL, PRIMARY_LOST_CONTROL_GRACE_MS, 0) == 0)
     fprintf(stderr, "clustersim primary agent: control socket lost, ending "
                     "the cluster\n");
 }
@@ -168,13 +168,13 @@ int primary_main(int argc, char **argv)
   A.records_tail = &A.records;
   A.setup_env = cJSON_CreateObject();
   rc = A.setup_env != NULL ? sim_cluster_init(A.loop, &A.cluster,
-                                              agent_on_event)
+                                              primary_on_event)
                            : UV_ENOMEM;
   if (rc != 0) {
     fprintf(stderr, "clustersim primary agent: %s\n", uv_strerror(rc));
     return 2;
   }
-  rc = ctl_open(A.loop, &A.ctl, path, agent_on_line, agent_on_lost);
+  rc = ctl_open(A.loop, &A.ctl, path, primary_on_line, primary_on_lost);
   if (rc != 0) {
     fprintf(stderr, "clustersim primary agent: cannot connect to %s: %s\n",
             path, uv_strerror(rc));
@@ -187,10 +187,10 @@ int primary_main(int argc, char **argv)
     cJSON_AddNumberToObject(hello, "pid", getpid());
     cJSON_AddStringToObject(hello, "runtime", "clustersim");
     cJSON_AddStringToObject(hello, "version", CLUSTERSIM_VERSION);
-    agent_send(hello);
+    primary_send(hello);
   }
   uv_run(A.loop, UV_RUN_DEFAULT);
   /* Nothing is left to wait for: the harness and every worker are gone. */
-  agent_exit(0);
+  primary_exit(0);
   return 0;
 }
