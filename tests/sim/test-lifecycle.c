@@ -25,7 +25,7 @@ typedef enum {
   ACT_KILL,                  /* worker.kill() at listening */
   ACT_KILL_SIGKILL,          /* worker.kill('SIGKILL') at listening */
   ACT_EXTERNAL_SIGKILL,      /* process.kill(pid, 'SIGKILL') */
-  ACT_FAULT,                 /* a fault message at listening */
+  ACT_FAULT,                 /* a fault (control socket) at listening */
   ACT_KILL_TRAPPED,          /* kill() that the worker ignores, then
                                 {crash, code 0} once it answered a ping */
   ACT_DISCONNECT_LATER,      /* worker.disconnect() 300 ms after online */
