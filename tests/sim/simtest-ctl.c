@@ -153,8 +153,10 @@ int st_ctl_start(uv_loop_t *loop, st_ctl_t *ctl, st_observe_fn on_observe)
   memset(ctl, 0, sizeof(*ctl));
   ctl->loop = loop;
   ctl->on_observe = on_observe;
-  snprintf(ctl->path, sizeof(ctl->path), "/tmp/simtest-%d-%u.sock",
-           (int)getpid(), counter++);
+  /* The process group (the case) comes first: the runner removes what a
+   * killed case leaves behind. */
+  snprintf(ctl->path, sizeof(ctl->path), "/tmp/simtest-%d-%d-%u.sock",
+           (int)getpgrp(), (int)getpid(), counter++);
   snprintf(ctl->env, sizeof(ctl->env), "CLUSTERSIM_CONTROL=%s", ctl->path);
   (void)unlink(ctl->path);
   err = uv_pipe_init(loop, &ctl->server, 0);

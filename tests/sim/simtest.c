@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -188,6 +189,19 @@ static int raise_line(char *line)
   return 1;
 }
 
+static void remove_sockets(pid_t group)
+{
+  char pattern[64];
+  glob_t g;
+
+  snprintf(pattern, sizeof(pattern), "/tmp/simtest-%d-*.sock", (int)group);
+  if (glob(pattern, 0, NULL, &g) != 0)
+    return;
+  for (size_t i = 0; i < g.gl_pathc; i++)
+    (void)unlink(g.gl_pathv[i]);
+  globfree(&g);
+}
+
 void st_isolate(void (*body)(void), unsigned timeout_ms)
 {
   int fds[2];
@@ -284,8 +298,10 @@ void st_isolate(void (*body)(void), unsigned timeout_ms)
       nanosleep(&ts, NULL);
     }
   }
-  /* Whatever the case left behind in its group goes too. */
+  /* Whatever the case left behind in its group goes too, and so do the
+   * control sockets of a case that was killed. */
   (void)kill(-pid, SIGKILL);
+  remove_sockets(pid);
   if (reaped && lines == 0 &&
       !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
     char msg[128];
