@@ -47,6 +47,8 @@ static const char usage_text[] =
 "\n"
 "Reports:\n"
 "  --junit FILE       JUnit XML (one testcase per scenario per target)\n"
+"  --junit-strict     JUnit exactly as Jenkins' junit-10.xsd (no testcase\n"
+"                     file/line attributes, no testcase properties)\n"
 "  --tap              TAP 14 on stdout instead of the terminal view\n"
 "  --html FILE        a self-contained HTML report with timelines\n"
 "  -q, --quiet        only the summary\n"
@@ -74,6 +76,7 @@ enum {
   OPT_TRACE_DIR,
   OPT_TRACE,
   OPT_JUNIT,
+  OPT_JUNIT_STRICT,
   OPT_TAP,
   OPT_HTML,
   OPT_HELP
@@ -93,6 +96,7 @@ static const struct option long_opts[] = {
   {"trace-dir", required_argument, NULL, OPT_TRACE_DIR},
   {"trace", required_argument, NULL, OPT_TRACE},
   {"junit", required_argument, NULL, OPT_JUNIT},
+  {"junit-strict", no_argument, NULL, OPT_JUNIT_STRICT},
   {"tap", no_argument, NULL, OPT_TAP},
   {"html", required_argument, NULL, OPT_HTML},
   {"quiet", no_argument, NULL, 'q'},
@@ -532,6 +536,9 @@ int harness_cli_main(int argc, char **argv)
       break;
     case OPT_JUNIT:
       cli.junit = optarg;
+      break;
+    case OPT_JUNIT_STRICT:
+      cli.junit_strict = true;
       break;
     case OPT_TAP:
       cli.tap = true;

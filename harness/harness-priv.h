@@ -129,6 +129,7 @@ typedef struct {
   const char *trace_dir;
   const char *trace_file;
   const char *junit;
+  bool junit_strict;
   const char *html;
   bool tap;
   bool quiet;

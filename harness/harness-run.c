@@ -23,6 +23,7 @@
 
 static void run_finish(harness_run_t *run);
 static void end_drain(harness_run_t *run);
+static void run_kill(harness_run_t *run);
 static void on_end_timer(uv_timer_t *t);
 static void end_shutdown(harness_run_t *run);
 static bool all_settled(const harness_run_t *run);
@@ -89,10 +90,7 @@ void run_fail(harness_run_t *run, const harness_step_t *st,
   free(msg);
 }
 
-static void run_error(harness_run_t *run, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void run_error(harness_run_t *run, const char *fmt, ...)
+void run_error(harness_run_t *run, const char *fmt, ...)
 {
   va_list ap;
 
@@ -795,6 +793,11 @@ static void end_drain(harness_run_t *run)
     harness_super_drain(run->sup, (unsigned)run_scaled(run, 1000));
   else
     run_finish(run);
+}
+
+void run_abort_error(harness_run_t *run)
+{
+  run_kill(run);
 }
 
 static void run_kill(harness_run_t *run)

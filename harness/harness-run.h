@@ -206,6 +206,12 @@ int run_send_worker(harness_run_t *run, unsigned id, cJSON *msg);
 run_worker_t *run_worker(harness_run_t *run, unsigned id);
 void run_fail(harness_run_t *run, const harness_step_t *st,
               const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The harness could not run the scenario (the agent did not start, broke
+ * the protocol): the outcome is an error, not a failure. */
+void run_error(harness_run_t *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Kills every process of the run at once and ends it. */
+void run_abort_error(harness_run_t *run);
 void run_kick(harness_run_t *run);
 void run_end(harness_run_t *run);
 uint64_t run_scaled(const harness_run_t *run, int64_t ms);

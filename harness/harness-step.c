@@ -932,7 +932,7 @@ static void setup_continue(harness_run_t *run)
       cmd = setup_command(run);
       if (cmd == NULL || run_command(run, cmd, REQ_SETUP, NULL, NULL) != 0) {
         cJSON_Delete(cmd);
-        run_fail(run, NULL, "cannot send setup to the primary");
+        run_error(run, "cannot send setup to the primary");
         run_end(run);
         return;
       }
@@ -950,7 +950,7 @@ static void setup_continue(harness_run_t *run)
       cmd = cJSON_Duplicate(run->s->policy, true);
       if (cmd == NULL || run_command(run, cmd, REQ_POLICY, NULL, NULL) != 0) {
         cJSON_Delete(cmd);
-        run_fail(run, NULL, "cannot send the policy to the primary");
+        run_error(run, "cannot send the policy to the primary");
         run_end(run);
         return;
       }
@@ -974,7 +974,7 @@ static void setup_continue(harness_run_t *run)
           run_command(run, cmd, REQ_INITIAL_FORK, NULL,
                       run->s->behaviour) != 0) {
         cJSON_Delete(cmd);
-        run_fail(run, NULL, "cannot send fork to the primary");
+        run_error(run, "cannot send fork to the primary");
         run_end(run);
         return;
       }
@@ -1066,7 +1066,8 @@ void step_on_reply(harness_run_t *run, run_req_t *req, const cJSON *reply)
     if (run->phase != PHASE_SETUP)
       return;
     if (!ok) {
-      run_fail(run, NULL, "the primary refused %s: %s", req->cmd, why);
+      /* a scenario the agent cannot even set up cannot be run */
+      run_error(run, "the primary refused %s: %s", req->cmd, why);
       run_end(run);
       return;
     }
@@ -1204,15 +1205,14 @@ void step_on_timeout(harness_run_t *run)
 
   switch (run->phase) {
   case PHASE_START:
-    run_fail(run, NULL, "the agent did not connect to the control socket "
-             "within %.3f s", (double)run_scaled(run, 10000) / 1e3);
-    run->timed_out = false;
-    run_end(run);
+    run_error(run, "the agent did not connect to the control socket "
+              "within %.3f s", (double)run_scaled(run, 10000) / 1e3);
+    run_abort_error(run);
     return;
   case PHASE_SETUP:
-    run_fail(run, NULL, "the primary did not answer its setup within "
-             "%.3f s", (double)run_scaled(run, REPLY_MS) / 1e3);
-    run_end(run);
+    run_error(run, "the primary did not answer its setup within %.3f s",
+              (double)run_scaled(run, REPLY_MS) / 1e3);
+    run_abort_error(run);
     return;
   case PHASE_STEPS:
     break;

@@ -620,6 +620,7 @@ int harness_cli_run(harness_cli_t *cli)
   info.command_line = cli->command_line;
   info.targets = targets_text;
   info.seed = seed;
+  info.junit_strict = cli->junit_strict;
   {
     char shard[32];
     if (cli->shard_n > 0) {

@@ -26,6 +26,7 @@ expect() {
 }
 
 expect 0 "$exe" run --help
+grep -q -- "--time-scale" "$dir/out.txt" || fail "--help misses --time-scale"
 grep -q "Exit codes:" "$dir/out.txt" || fail "--help does not list the exit codes"
 expect 0 "$exe" check "$root/scenarios"
 expect 0 "$exe" list "$root/scenarios"
@@ -70,6 +71,16 @@ if command -v xmllint > /dev/null 2>&1; then
 	[ "$failures" = 1 ] || fail "JUnit has $failures failures, expected 1"
 	grep -q 'seed 42' "$dir/junit.xml" ||
 		grep -q '"42"' "$dir/junit.xml" || fail "JUnit does not carry the seed"
+	# strict JUnit validates against Jenkins' schema, when it is at hand
+	for xsd in "$root/../shared/schemas/junit-10.xsd" \
+		/work/shared/schemas/junit-10.xsd; do
+		[ -f "$xsd" ] || continue
+		expect 1 "$exe" run -q --junit "$dir/strict.xml" --junit-strict \
+			"$runs/passes.yaml" "$runs/fails.yaml"
+		xmllint --noout --schema "$xsd" "$dir/strict.xml" ||
+			fail "the strict JUnit file does not validate"
+		break
+	done
 fi
 trace=$dir/traces/fails.builtin.1.jsonl
 [ -s "$trace" ] || fail "no trace file $trace"
