@@ -392,6 +392,7 @@ static const struct {
   { "shutdown", primary_command_shutdown },
 };
 
+/* Runs one command line and sends its one reply. */
 void primary_command_run(const char *line, size_t len)
 {
   char err[CTL_ERROR_MAX] = "";
@@ -403,42 +404,38 @@ void primary_command_run(const char *line, size_t len)
   rc = ctl_command_parse(line, len, &c);
   if (rc != 0) {
     snprintf(err, sizeof(err), "%s", c.error[0] ? c.error : uv_strerror(rc));
-    goto refuse;
+    goto out;
   }
   for (size_t i = 0; i < sizeof(primary_commands) / sizeof(primary_commands[0]);
        i++)
     if (strcmp(c.cmd, primary_commands[i].name) == 0)
       fn = primary_commands[i].fn;
   if (fn == NULL) {
+    rc = UV_EINVAL;
     snprintf(err, sizeof(err), "unknown command \"%s\"", c.cmd);
-    goto refuse;
+    goto out;
   }
   extras = cJSON_CreateObject();
-  if (extras == NULL) {
-    snprintf(err, sizeof(err), "%s", uv_strerror(UV_ENOMEM));
-    goto refuse;
+  reply = ctl_reply_new(c.req);
+  if (extras == NULL || reply == NULL) {
+    rc = UV_ENOMEM;
+    goto out;
   }
   rc = fn(c.msg, extras, err, sizeof(err));
-  if (rc != 0) {
-    if (err[0] == '\0')
-      snprintf(err, sizeof(err), "%s", uv_strerror(rc));
-    goto refuse;
-  }
-  reply = ctl_reply_new(c.req);
-  if (reply != NULL) {
-    cJSON_AddBoolToObject(reply, "ok", 1);
-    while ((item = extras->child) != NULL)
-      cJSON_AddItemToObject(reply, item->string,
-                            cJSON_DetachItemViaPointer(extras, item));
-    /* Straight out: what the command caused is held until after it. */
-    (void)ctl_send(&A.ctl, reply);
-    cJSON_Delete(reply);
-  }
-  goto out;
+  if (rc != 0)
+    goto out;
+  cJSON_AddBoolToObject(reply, "ok", 1);
+  while ((item = extras->child) != NULL)
+    cJSON_AddItemToObject(reply, item->string,
+                          cJSON_DetachItemViaPointer(extras, item));
+  /* Straight out: what the command caused is held until after it. */
+  (void)ctl_send(&A.ctl, reply);
 
-refuse:
-  (void)ctl_reply_refuse(&A.ctl, c.req, err);
 out:
+  if (rc != 0)
+    (void)ctl_reply_refuse(&A.ctl, c.req,
+                           err[0] != '\0' ? err : uv_strerror(rc));
+  cJSON_Delete(reply);
   cJSON_Delete(extras);
   ctl_command_free(&c);
 }
