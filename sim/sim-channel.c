@@ -39,7 +39,7 @@ struct sim__rx_s {
   sim__rx_t *next;
 };
 
-static void channel_really_disconnect(sim__channel_t *ch);
+static void channel_really_disconnect(sim__channel_t *ch, int now);
 
 /* ---------------------------------------------------------------------- */
 /* Writing                                                                 */
@@ -294,7 +294,7 @@ static void flush_queue(sim__channel_t *ch)
     q = next;
   }
   if (!ch->connected && ch->open && !ch->queue_active)
-    channel_really_disconnect(ch);
+    channel_really_disconnect(ch, 0);
 }
 
 static void dispatch_cluster(sim__channel_t *ch, const cJSON *msg,
@@ -462,8 +462,11 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     uv_read_stop(stream);
   if (ch->connected) {
     ch->connected = 0;
+    /* Node emits 'disconnect' on the nextTick after this read: before any
+     * other I/O callback of the same turn (a child's exit, say). The read
+     * callback ends here, so emitting now is that same moment. */
     if (!ch->queue_active)
-      channel_really_disconnect(ch);
+      channel_really_disconnect(ch, 1);
     else
       /* Node closes the pipe but never emits 'disconnect' here. */
       sim__channel_close(ch);
@@ -494,12 +497,12 @@ static void emit_disconnect(void *arg)
   ch->ops->disconnect(ch);
 }
 
-static void channel_really_disconnect(sim__channel_t *ch)
+static void channel_really_disconnect(sim__channel_t *ch, int now)
 {
   if (!ch->open)
     return;
   ch->open = 0;
-  if (sim__tick_defer(ch->tick, emit_disconnect, ch) != 0)
+  if (now || sim__tick_defer(ch->tick, emit_disconnect, ch) != 0)
     emit_disconnect(ch);
 }
 
@@ -509,7 +512,7 @@ void sim__channel_disconnect(sim__channel_t *ch)
     return;
   ch->connected = 0;
   if (!ch->queue_active)
-    channel_really_disconnect(ch);
+    channel_really_disconnect(ch, 0);
 }
 
 void sim__channel_close(sim__channel_t *ch)

@@ -28,6 +28,8 @@ struct sim__child_priv {
   unsigned nservers;
   unsigned cap;
   int waiting;               /* _disconnect's waitingCount */
+  int destroying;            /* kill() ran: exit at disconnect, whatever
+                                the state says by then */
   int primary_initiated;
 };
 
@@ -203,11 +205,14 @@ int sim_child_kill(sim_child_t *child)
 {
   struct sim__child_priv *p = child->priv;
 
-  if (p->state == C_DESTROYING)
+  if (p->state == C_DESTROYING || p->destroying)
     return 0;
   p->ead = 1;
   if (!p->channel.connected)
     exit(0);
+  /* Node's destroy() registers process.once('disconnect', exit) here; a
+   * later 'listening' may still overwrite the state, not this. */
+  p->destroying = 1;
   p->state = C_DESTROYING;
   send_exited_after_disconnect(p);
   return 0;
@@ -289,7 +294,7 @@ static void on_disconnect(sim__channel_t *ch)
   /* "Unexpected disconnect, primary exited, or some such nastiness, so
    * worker exits immediately" - unless it chose to disconnect. */
   ev.type = SIM_CHILD_EV_DISCONNECT;
-  ev.will_exit = p->ead != 1 || p->state == C_DESTROYING;
+  ev.will_exit = p->ead != 1 || p->destroying;
   emit(p->child, &ev);
   if (ev.will_exit)
     exit(0);

@@ -688,7 +688,15 @@ static void emit_spawn_error(void *arg)
   snprintf(text, sizeof(text), "spawn %s %s", w->cluster->priv->exec,
            uv_err_name((int)w->exit_code));
   emit_error(w, (int)w->exit_code, uv_err_name((int)w->exit_code), text);
-  remove_worker(w);
+}
+
+static void emit_spawn_disconnect(void *arg)
+{
+  sim_worker_t *w = arg;
+
+  /* The channel of a child that never ran ends like any other. */
+  sim__channel_close(&w->channel);
+  on_channel_disconnect(&w->channel);
 }
 
 int sim_cluster_fork(sim_cluster_t *c, const char *const *env,
@@ -749,16 +757,21 @@ int sim_cluster_fork(sim_cluster_t *c, const char *const *env,
         (void)uv_read_start((uv_stream_t *)&w->out[i], on_alloc_out,
                             on_read_out);
   } else {
-    /* As a failed child_process.fork(): the Worker exists and emits
-     * 'error'; it never comes online. */
+    /* As a failed child_process.fork(): the child's exitCode is the
+     * errno (isDead() is true), 'error' comes first, then 'fork', then the
+     * channel's 'disconnect'; there is no 'exit'. The channel counts as
+     * connected until it reports its end. */
     w->exited = 1;
     w->exit_code = err;
-    w->state = W_DEAD;
-    w->process_closed = 1;
-    sim__channel_close(&w->channel);
+    w->channel.connected = 1;
+    w->process.data = w;
+    sim__cluster_close_ref(c);
+    uv_close((uv_handle_t *)&w->process, on_process_closed);
     (void)sim__tick_defer(&p->tick, emit_spawn_error, w);
   }
   (void)sim__tick_defer(&p->tick, emit_fork, w);
+  if (err != 0)
+    (void)sim__tick_defer(&p->tick, emit_spawn_disconnect, w);
   *ret_worker = w;
   return 0;
 }
