@@ -34,7 +34,6 @@ typedef struct {
   uv_signal_t sigs[WORKER_MAX_SIGNALS];
   uv_timer_t startup;
   int started;
-  int killed;                /* cluster.worker.kill() was called */
   unsigned long count;       /* messages counted by "count" */
   unsigned held;
 } worker_agent_t;

@@ -80,7 +80,6 @@ void worker_act(worker_act_t act, int code, worker_server_t *server)
     if (!sim_child_is_connected(&W.child) &&
         strcmp(sim_child_state(&W.child), "destroying") != 0)
       worker_exit(0);
-    W.killed = 1;
     (void)sim_child_kill(&W.child);
     break;
   case WORKER_ACT_IPC_DISCONNECT:
@@ -168,11 +167,8 @@ static void worker_on_child_event(sim_child_t *child,
   case SIM_CHILD_EV_DISCONNECT:
     worker_observe(worker_observation("disconnect"));
     /* sim would exit(0) right after this callback; exit here instead so
-     * that `exiting` goes out as in Node. After kill() Node exits on this
-     * disconnect in any case; sim forgets it when a listen completes in
-     * between (its state goes back to "listening"), so the agent keeps
-     * its own note. */
-    if (ev->will_exit || W.killed)
+     * that `exiting` goes out as in Node. */
+    if (ev->will_exit)
       worker_exit(0);
     break;
   case SIM_CHILD_EV_ERROR:
