@@ -14,6 +14,7 @@
 #include "harness.h"
 
 static const char *corpus;
+static const char *scenarios;
 static int print_only;
 
 static char *slurp(const char *path)
@@ -98,21 +99,74 @@ static void test_corpus(void)
     CU_ASSERT(checked >= 30);
 }
 
+/* Damaged copies of the bundled scenarios (cut short, one byte replaced)
+ * must each be loaded or rejected with an error, never crash or hang. */
+static void test_mutations(void)
+{
+  static const char bytes[] = " :-[]{}!&*#|>'\"\t\n,?%@`0x";
+  struct dirent **names = NULL;
+  int n, i;
+  unsigned loads = 0;
+
+  if (scenarios == NULL)
+    return;
+  n = scandir(scenarios, &names, is_yaml, by_name);
+  CU_ASSERT_FATAL(n > 0);
+  for (i = 0; i < n; i++) {
+    char path[1024], *text;
+    size_t len, pos;
+    unsigned k = 0;
+
+    snprintf(path, sizeof(path), "%s/%s", scenarios, names[i]->d_name);
+    text = slurp(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    len = strlen(text);
+    for (pos = 0; pos < len; pos += 5) {
+      char *copy = strdup(text);
+      harness_diag_t diag;
+      harness_scenario_t *s = NULL;
+      int rc, cut = (pos / 5) % 2 == 0;
+
+      CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+      if (cut)
+        copy[pos] = '\0';
+      else
+        copy[pos] = bytes[k++ % (sizeof(bytes) - 1)];
+      harness_diag_init(&diag);
+      rc = harness_scenario_load_string(names[i]->d_name, copy,
+                                        strlen(copy), &diag, &s);
+      /* either a scenario, or at least one message: never silence */
+      CU_ASSERT((rc == 0 && s != NULL) || (rc != 0 && diag.count > 0));
+      harness_scenario_free(s);
+      harness_diag_free(&diag);
+      free(copy);
+      loads++;
+    }
+    free(text);
+    free(names[i]);
+  }
+  free(names);
+  CU_ASSERT(loads > 1000);
+}
+
 int main(int argc, char **argv)
 {
   CU_pSuite suite;
   unsigned failed;
 
   if (argc < 2) {
-    fprintf(stderr, "usage: test-malformed CORPUS_DIR [--print]\n");
+    fprintf(stderr, "usage: test-malformed CORPUS_DIR [SCENARIOS_DIR | --print]\n");
     return 99;
   }
   corpus = argv[1];
   print_only = argc > 2 && strcmp(argv[2], "--print") == 0;
+  if (argc > 2 && !print_only)
+    scenarios = argv[2];
   if (CU_initialize_registry() != CUE_SUCCESS)
     return 99;
   suite = CU_add_suite("malformed", NULL, NULL);
-  if (suite == NULL || CU_add_test(suite, "corpus", test_corpus) == NULL) {
+  if (suite == NULL || CU_add_test(suite, "corpus", test_corpus) == NULL ||
+      CU_add_test(suite, "mutations", test_mutations) == NULL) {
     CU_cleanup_registry();
     return 99;
   }
