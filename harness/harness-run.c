@@ -1005,6 +1005,23 @@ static void verdict(harness_run_t *run)
     r->reason = strdup("pass");
   }
   r->detail = join_findings(&r->findings);
+  if (r->load.ran && r->detail != NULL) {
+    /* closed keep-alive connections retried are shown, not hidden */
+    const harness_load_totals_t *l = &r->load;
+    char *d = harness_asprintf(
+        "%sload: %llu requests: %llu ok, %llu retried, %llu failed "
+        "(refused %llu, reset %llu, timeout %llu, bad status %llu, "
+        "truncated %llu, error %llu)\n", r->detail,
+        (unsigned long long)l->sent, (unsigned long long)l->ok,
+        (unsigned long long)l->retried, (unsigned long long)l->failed,
+        (unsigned long long)l->refused, (unsigned long long)l->reset,
+        (unsigned long long)l->timeout, (unsigned long long)l->bad_status,
+        (unsigned long long)l->truncated, (unsigned long long)l->error);
+    if (d != NULL) {
+      free(r->detail);
+      r->detail = d;
+    }
+  }
   if (run->trace_path != NULL) {
     cJSON *meta = cJSON_CreateObject();
     if (meta != NULL) {

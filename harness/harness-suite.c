@@ -286,6 +286,13 @@ static char *excerpt(const harness_result_t *r, int64_t around)
   if (out == NULL)
     return NULL;
   out[0] = '\0';
+  if (r->load.ran)
+    len += (size_t)snprintf(out, cap, "load: %llu requests: %llu ok, %llu "
+                            "retried, %llu failed\n",
+                            (unsigned long long)r->load.sent,
+                            (unsigned long long)r->load.ok,
+                            (unsigned long long)r->load.retried,
+                            (unsigned long long)r->load.failed);
   if (around < 0)
     around = tr->count > 0 ? (int64_t)tr->count - 1 : 0;
   from = around > 20 ? (size_t)around - 20 : 0;
