@@ -147,6 +147,9 @@ static void note_cause(oracle_t *o, const harness_event_t *e)
     }
   } else if (e->src == HARNESS_SRC_WORKER && e->ev == HARNESS_EV_W_FAULT) {
     v = cJSON_GetObjectItemCaseSensitive(e->json, "fault");
+    /* an on-listening behaviour reports its action the same way */
+    if (cJSON_IsString(v) && strcmp(v->valuestring, "on_listening") == 0)
+      v = cJSON_GetObjectItemCaseSensitive(e->json, "action");
     if (cJSON_IsString(v) && (strcmp(v->valuestring, "disconnect") == 0 ||
                               strcmp(v->valuestring, "kill") == 0 ||
                               strcmp(v->valuestring, "worker-kill") == 0 ||

@@ -290,6 +290,42 @@ int run_command(harness_run_t *run, cJSON *cmd, run_req_kind_t kind,
   return 0;
 }
 
+/* Fault numbers are 1, 2, 3... per run, apart from the agent's request
+ * numbers (they travel on other connections). */
+unsigned run_fault_req(harness_run_t *run, const harness_step_t *st)
+{
+  const harness_step_t **b;
+
+  if (run->n_fault_steps >= 100000)
+    return 0;
+  b = realloc(run->fault_steps, (run->n_fault_steps + 1) * sizeof(*b));
+  if (b == NULL)
+    return 0;
+  run->fault_steps = b;
+  b[run->n_fault_steps++] = st;
+  return run->n_fault_steps;
+}
+
+/* A worker answers only a fault it refuses. */
+static void on_worker_reply(harness_run_t *run, run_conn_t *c,
+                            const cJSON *msg)
+{
+  const cJSON *req = cJSON_GetObjectItemCaseSensitive(msg, "req");
+  const cJSON *err = cJSON_GetObjectItemCaseSensitive(msg, "error");
+  const harness_step_t *st = NULL;
+  unsigned n;
+
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "ok")))
+    return;
+  if (cJSON_IsNumber(req) && req->valuedouble >= 1) {
+    n = (unsigned)req->valuedouble;
+    if (n <= run->n_fault_steps)
+      st = run->fault_steps[n - 1];
+  }
+  run_fail(run, st, "worker %u refused the fault: %s", c->worker,
+           cJSON_IsString(err) ? err->valuestring : "no reason given");
+}
+
 int run_send_worker(harness_run_t *run, unsigned id, cJSON *msg)
 {
   run_worker_t *w = run_worker(run, id);
@@ -435,7 +471,10 @@ static void on_line(run_conn_t *c, const char *line, size_t len)
     return;
   }
   if (strcmp(type->valuestring, "reply") == 0) {
-    on_reply(run, msg);
+    if (c->role == ROLE_WORKER)
+      on_worker_reply(run, c, msg);
+    else
+      on_reply(run, msg);
     cJSON_Delete(msg);
     return;
   }
@@ -1109,6 +1148,7 @@ static void run_finish(harness_run_t *run)
         cJSON_Delete(run->workers[i].pending[k]);
   }
   free(run->workers);
+  free(run->fault_steps);
   free(run->triggers);
   free(run->logbuf);
   free(run->trace_path);

@@ -164,6 +164,9 @@ struct harness_run_s {
 
   unsigned next_req;
   run_req_t *reqs;
+  /* faults sent, by request number, for a worker's refusal */
+  const harness_step_t **fault_steps;
+  unsigned n_fault_steps;
   unsigned initial_forks_left;
 
   bool started;              /* the agent said hello */
@@ -203,6 +206,8 @@ void run_action(harness_run_t *run, const char *name,
 int run_command(harness_run_t *run, cJSON *cmd, run_req_kind_t kind,
                 const harness_step_t *st, cJSON *behaviour);
 int run_send_worker(harness_run_t *run, unsigned id, cJSON *msg);
+/* A request number for a fault of step `st` (kept for the run). */
+unsigned run_fault_req(harness_run_t *run, const harness_step_t *st);
 run_worker_t *run_worker(harness_run_t *run, unsigned id);
 void run_fail(harness_run_t *run, const harness_step_t *st,
               const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -186,6 +186,8 @@ static int fault(harness_run_t *run, const harness_step_t *st, unsigned id,
     return ACT_FAIL;
   }
   run_action(run, harness_step_name(st->kind), st, id, NULL);
+  /* a worker refuses an inapplicable fault with a reply to this number */
+  cJSON_AddNumberToObject(msg, "req", run_fault_req(run, st));
   if (w->conn != NULL) {
     int rc = run_send_worker(run, id, msg);
     cJSON_Delete(msg);
@@ -1156,8 +1158,12 @@ void step_on_record(harness_run_t *run, const harness_event_t *e)
       step_done(run);
     break;
   case WAIT_RESTART:
-    if (e->ev == HARNESS_EV_RESTART_FAILED) {
-      run_fail(run, run->cur, "the rolling restart failed");
+    if (e->ev == HARNESS_EV_RESTART_FAILED ||
+        (e->ev == HARNESS_EV_RESTART_DONE &&
+         cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(e->json, "ok")))) {
+      const cJSON *why = cJSON_GetObjectItemCaseSensitive(e->json, "error");
+      run_fail(run, run->cur, "the rolling restart failed: %s",
+               cJSON_IsString(why) ? why->valuestring : "no reason given");
       step_failed(run);
     } else if (run->restart_done_count >= run->restart_wait_target) {
       step_done(run);

@@ -103,8 +103,10 @@ static const char *const ev_names[HARNESS_EV_COUNT] = {
   [HARNESS_EV_METRICS_LISTENING] = "metrics-listening",
   [HARNESS_EV_RESTART_FORK] = "restart-fork",
   [HARNESS_EV_RESTART_DISCONNECT] = "restart-disconnect",
+  [HARNESS_EV_RESTART_KILL] = "restart-kill",
   [HARNESS_EV_RESTART_DONE] = "restart-done",
   [HARNESS_EV_RESTART_FAILED] = "restart-failed",
+  [HARNESS_EV_METRICS_ERROR] = "metrics-error",
   [HARNESS_EV_W_STARTED] = "worker-started",
   [HARNESS_EV_W_LISTENING] = "worker-listening",
   [HARNESS_EV_W_SERVER_CLOSE] = "worker-server-close",
@@ -112,6 +114,8 @@ static const char *const ev_names[HARNESS_EV_COUNT] = {
   [HARNESS_EV_W_DISCONNECT] = "worker-disconnect",
   [HARNESS_EV_W_EXITING] = "worker-exiting",
   [HARNESS_EV_W_FAULT] = "worker-fault",
+  [HARNESS_EV_W_SERVER_ERROR] = "worker-server-error",
+  [HARNESS_EV_W_SIGNAL] = "worker-signal",
   [HARNESS_EV_PRIMARY_EXIT] = "primary-exit",
 };
 
