@@ -1,22 +1,42 @@
 #!/usr/bin/env bash
-# Sets up (quick when already done), builds, and runs the whole test suite.
-# With --sanitize the same suite runs on an ASan+UBSan build (build-asan/).
+# Sets up (quick when already done), builds, and runs the whole test suite
+# twice: on the normal build (build/) and on an ASan+UBSan build
+# (build-asan/). `--plain` or `--sanitize` runs only one of them.
 set -uo pipefail
 cd "$(dirname "$0")"
 
-builddir=build
-[ "${1:-}" = "--sanitize" ] && builddir=build-asan
-./setup.sh "$@" || exit 1
+variants=(plain sanitize)
+case "${1:-}" in
+--plain) variants=(plain) ;;
+--sanitize) variants=(sanitize) ;;
+"") ;;
+*) echo "usage: ./test.sh [--plain|--sanitize]" >&2; exit 2 ;;
+esac
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-meson test -C "$builddir" --print-errorlogs --num-processes 2
-rc=$?
-log="$builddir/meson-logs/testlog.json"
-if [ -f "$log" ]; then
-	passed=$(grep -cE '"result": "(OK|EXPECTEDFAIL)"' "$log")
-	skipped=$(grep -c '"result": "SKIP"' "$log")
-	total=$(grep -c '"result":' "$log")
-	echo "$passed passed, $((total - passed - skipped)) failed, $skipped skipped"
-fi
+
+rc=0
+passed=0 failed=0 skipped=0
+for v in "${variants[@]}"; do
+	if [ "$v" = sanitize ]; then
+		builddir=build-asan
+		./setup.sh --sanitize || exit 1
+	else
+		builddir=build
+		./setup.sh || exit 1
+	fi
+	echo "== test suite on $builddir ($v)"
+	meson test -C "$builddir" --print-errorlogs --num-processes 2 || rc=1
+	log="$builddir/meson-logs/testlog.json"
+	if [ -f "$log" ]; then
+		p=$(grep -cE '"result": "(OK|EXPECTEDFAIL)"' "$log")
+		s=$(grep -c '"result": "SKIP"' "$log")
+		t=$(grep -c '"result":' "$log")
+		passed=$((passed + p))
+		skipped=$((skipped + s))
+		failed=$((failed + t - p - s))
+	fi
+done
+echo "$passed passed, $failed failed, $skipped skipped"
 exit $rc
