@@ -338,7 +338,7 @@ int harness_oracle_check(const harness_trace_t *tr,
                   "expected an exit, got none before the end of the run");
         continue;
       }
-      if (w->n_disconnect == 0 && !(allow_exit_only && ex->signal != 0))
+      if (w->n_disconnect == 0 && !allow_exit_only)
         violation(&o, HARNESS_INV_BOTH_ENDS, NULL, id,
                   "expected a disconnect as well as the exit at %.3f s "
                   "(event #%u), got none",

@@ -18,6 +18,11 @@
 
 /* A control line longer than this is a broken peer. */
 #define MAX_LINE (1024 * 1024)
+/* The end-of-run shutdown: its SIGKILL timeout, and how long the agent may
+ * take to exit after it (the timeout, the agent's own 3 s after its
+ * SIGKILLs, and room to spare). */
+#define END_SHUTDOWN_MS 2000
+#define END_EXIT_MS (END_SHUTDOWN_MS + 3000 + 2000)
 /* Agent output kept for the report (the tail). */
 #define LOG_KEEP (32 * 1024)
 
@@ -695,7 +700,7 @@ static void on_end_timer(uv_timer_t *t)
   case PHASE_END_EXIT:
     run_fail(run, NULL,
              "the primary did not exit within %.3f s of the end-of-run "
-             "shutdown", (double)run_scaled(run, 5000) / 1e3);
+             "shutdown", (double)run_scaled(run, END_EXIT_MS) / 1e3);
     run_kill(run);
     break;
   case PHASE_END_EOF:
@@ -725,14 +730,16 @@ static void end_shutdown(harness_run_t *run)
   run->shutdown_sent = true;
   cmd = cJSON_CreateObject();
   cJSON_AddStringToObject(cmd, "cmd", "shutdown");
-  cJSON_AddNumberToObject(cmd, "timeout_ms", (double)run_scaled(run, 2000));
+  cJSON_AddNumberToObject(cmd, "timeout_ms",
+                          (double)run_scaled(run, END_SHUTDOWN_MS));
   if (run_command(run, cmd, REQ_END, NULL, NULL) != 0) {
     cJSON_Delete(cmd);
     run_kill(run);
     return;
   }
   cJSON_Delete(cmd);
-  uv_timer_start(&run->end_timer, on_end_timer, run_scaled(run, 5000), 0);
+  uv_timer_start(&run->end_timer, on_end_timer, run_scaled(run, END_EXIT_MS),
+                 0);
 }
 
 /* Every forked worker has both its disconnect and its exit. */
@@ -995,6 +1002,34 @@ static char *join_findings(const harness_findings_t *f)
   return s;
 }
 
+/* An invariant broken in a run points at the scenario: the line of the
+ * last step the harness took before the violating event. */
+static void locate_findings(harness_run_t *run, size_t from)
+{
+  harness_result_t *r = &run->res;
+  size_t i;
+
+  for (i = from; i < r->findings.count; i++) {
+    harness_finding_t *f = &r->findings.items[i];
+    int64_t k = f->event >= 0 ? f->event : (int64_t)r->trace.count - 1;
+    unsigned line = 1;
+    char *msg;
+
+    for (; k >= 0; k--)
+      if (r->trace.events[k].src == HARNESS_SRC_HARNESS &&
+          r->trace.events[k].line > 0) {
+        line = r->trace.events[k].line;
+        break;
+      }
+    msg = harness_asprintf("%s:%u: %s", run->s->file, line, f->message);
+    if (msg != NULL) {
+      free(f->message);
+      f->message = msg;
+      f->line = line;
+    }
+  }
+}
+
 static void verdict(harness_run_t *run)
 {
   harness_result_t *r = &run->res;
@@ -1015,7 +1050,9 @@ static void verdict(harness_run_t *run)
   if (checked || run->step_failure != NULL || run->timed_out) {
     memset(&oo, 0, sizeof(oo));
     oo.allow_exit_without_disconnect = run->s->allow_exit_without_disconnect;
+    i = r->findings.count;
     harness_oracle_check(&r->trace, &oo, &r->findings);
+    locate_findings(run, i);
     harness_expect_check(run->s, &r->trace, &r->load, &r->findings);
     hygiene(run);
   }

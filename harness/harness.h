@@ -427,8 +427,9 @@ size_t harness_findings_count(const harness_findings_t *f,
 #define HARNESS_INV_MEMBERSHIP   "membership"    /* removed before the last */
 
 typedef struct {
-  /* Node's documented exit-only case (a handle in flight when a worker is
-   * killed by a signal): accepted when set. */
+  /* Node's documented exit-only case (a worker that dies while a handle
+   * sent to it is not acknowledged never emits `disconnect`): accepted when
+   * set. */
   bool allow_exit_without_disconnect;
 } harness_oracle_opts_t;
 

@@ -97,7 +97,8 @@ static const oracle_case_t cases[] = {
    {"worker 1: expected a disconnect as well as the exit at 0.060 s "
     "(event #5), got none [invariant both-ends]", NULL}},
 
-  {"both-ends: Node's exit-only case, allowed for a signal", true, true,
+  {"both-ends: Node's exit-only case, when the scenario allows it", true,
+   true,
    START(1)
    EV(60000000, "exit", "worker", 1, EXIT("false", "null", "\"SIGKILL\""))
    EV(61000000, "exit", "cluster", 1, EXIT("false", "null", "\"SIGKILL\"")),
