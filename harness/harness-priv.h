@@ -19,7 +19,7 @@ const char *const *harness_ev_names(void);
 const char *const *harness_signal_names(void);
 
 /* ---------------------------------------------------------------------- */
-/* Scenario schema (harness-schema.c)                                      */
+/* Scenario schema (harness-schema.c) and YAML nodes (harness-yaml.c)      */
 
 typedef struct {
   unsigned line, column;   /* 1-based; 0: unknown */
@@ -57,6 +57,10 @@ struct fy_node *harness_node_get(struct fy_node *map, const char *key);
 /* YAML -> cJSON (plain scalars become numbers/booleans/null). NULL on
  * allocation failure. */
 cJSON *harness_node_to_json(struct fy_node *n);
+/* A plain scalar as a YAML 1.2 core-schema integer / boolean (-1: not
+ * a boolean). */
+bool harness_parse_int(const char *s, int64_t *out);
+int harness_parse_bool(const char *s);
 
 /* ---------------------------------------------------------------------- */
 /* Trace helpers (harness-trace.c)                                         */

@@ -16,8 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* A control line longer than this is a broken peer. */
-#define MAX_LINE (1024 * 1024)
 /* The end-of-run shutdown: its SIGKILL timeout, and how long the agent may
  * take to exit after it (the timeout, the agent's own 3 s after its
  * SIGKILLs, and room to spare). */
@@ -32,7 +30,6 @@ static void run_kill(harness_run_t *run);
 static void on_end_timer(uv_timer_t *t);
 static void end_shutdown(harness_run_t *run);
 static bool all_settled(const harness_run_t *run);
-static void run_kill(harness_run_t *run);
 
 uint64_t run_scaled(const harness_run_t *run, int64_t ms)
 {
@@ -104,468 +101,6 @@ void run_error(harness_run_t *run, const char *fmt, ...)
   va_start(ap, fmt);
   run->error = harness_vasprintf(fmt, ap);
   va_end(ap);
-}
-
-/* ---------------------------------------------------------------------- */
-/* Records                                                                 */
-
-run_worker_t *run_worker(harness_run_t *run, unsigned id)
-{
-  if (id == 0 || id > 100000)
-    return NULL;
-  if (id > run->n_workers) {
-    unsigned n = id + 16, i;
-    run_worker_t *b = realloc(run->workers, n * sizeof(*b));
-    if (b == NULL)
-      return NULL;
-    for (i = run->n_workers; i < n; i++)
-      memset(&b[i], 0, sizeof(b[i]));
-    run->workers = b;
-    run->n_workers = n;
-  }
-  return &run->workers[id - 1];
-}
-
-static void learn(harness_run_t *run, const harness_event_t *e)
-{
-  run_worker_t *w = run_worker(run, e->worker);
-  const cJSON *v;
-
-  if (e->ev != HARNESS_EV_NONE && e->ev < HARNESS_EV_COUNT)
-    run->counts_all[e->ev][e->cluster_emitter ? 1 : 0]++;
-  if (e->ev == HARNESS_EV_SHUTDOWN_DONE)
-    run->shutdown_done_seen = true;
-  if (e->ev == HARNESS_EV_RESTART_DONE)
-    run->restart_done_count++;
-  if (w == NULL)
-    return;
-  w->known = true;
-  if (e->ev != HARNESS_EV_NONE && e->ev < HARNESS_EV_COUNT)
-    w->counts[e->ev][e->cluster_emitter ? 1 : 0]++;
-  if (e->src == HARNESS_SRC_AGENT && e->ev == HARNESS_EV_FORK) {
-    w->forked = true;
-    if (e->pid > 0 && w->pid == 0)
-      w->pid = e->pid;
-    if (e->worker > run->last_forked)
-      run->last_forked = e->worker;
-  }
-  if (e->src == HARNESS_SRC_AGENT && e->ev == HARNESS_EV_EXIT)
-    w->exited = true;
-  if (e->pid > 0 && w->pid == 0)
-    w->pid = e->pid;
-  /* the ports of the cluster's servers, by listen index */
-  if (e->ev == HARNESS_EV_W_LISTENING) {
-    const cJSON *idx = cJSON_GetObjectItemCaseSensitive(e->json, "index");
-    v = cJSON_GetObjectItemCaseSensitive(e->json, "port");
-    if (cJSON_IsNumber(idx) && cJSON_IsNumber(v) && idx->valuedouble >= 0 &&
-        idx->valuedouble < RUN_MAX_SERVERS &&
-        run->ports[(int)idx->valuedouble] == 0)
-      run->ports[(int)idx->valuedouble] = (int)v->valuedouble;
-  }
-  if (e->src == HARNESS_SRC_AGENT && e->ev == HARNESS_EV_LISTENING &&
-      run->ports[0] == 0) {
-    v = cJSON_GetObjectItemCaseSensitive(e->json, "address");
-    v = cJSON_GetObjectItemCaseSensitive(v, "port");
-    if (cJSON_IsNumber(v) && v->valuedouble > 0)
-      run->ports[0] = (int)v->valuedouble;
-  }
-}
-
-/* Takes ownership of rec. */
-void run_record(harness_run_t *run, cJSON *rec)
-{
-  harness_trace_t *tr = &run->res.trace;
-  size_t idx;
-
-  if (rec == NULL)
-    return;
-  if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(rec, "t")))
-    cJSON_AddNumberToObject(rec, "t", (double)uv_hrtime());
-  if (harness_trace_add(tr, rec) != 0)
-    return;
-  idx = tr->count - 1;
-  learn(run, &tr->events[idx]);
-  if (run->phase <= PHASE_END_EXIT)
-    step_on_record(run, &tr->events[idx]);
-  if (run->phase == PHASE_END_SETTLE && all_settled(run))
-    end_shutdown(run);
-}
-
-void run_action(harness_run_t *run, const char *name,
-                const harness_step_t *st, unsigned worker, cJSON *extra)
-{
-  cJSON *j = extra ? extra : cJSON_CreateObject();
-
-  if (j == NULL)
-    return;
-  cJSON_AddStringToObject(j, "type", "action");
-  cJSON_AddStringToObject(j, "action", name);
-  if (!cJSON_HasObjectItem(j, "t"))
-    cJSON_AddNumberToObject(j, "t", (double)uv_hrtime());
-  if (worker != 0)
-    cJSON_AddNumberToObject(j, "worker", worker);
-  if (st != NULL) {
-    cJSON_AddStringToObject(j, "step", st->path);
-    cJSON_AddNumberToObject(j, "line", st->line);
-  }
-  run_record(run, j);
-}
-
-/* ---------------------------------------------------------------------- */
-/* The control socket                                                      */
-
-typedef struct {
-  uv_write_t req;
-  harness_run_t *run;
-  char *data;
-} run_write_t;
-
-static void on_write(uv_write_t *req, int status)
-{
-  run_write_t *w = (run_write_t *)req;
-
-  (void)status;
-  free(w->data);
-  free(w);
-}
-
-static int conn_send(run_conn_t *c, cJSON *msg)
-{
-  run_write_t *w;
-  char *text;
-  size_t len;
-  uv_buf_t buf;
-  int rc;
-
-  if (c == NULL || c->closing)
-    return UV_EPIPE;
-  text = cJSON_PrintUnformatted(msg);
-  if (text == NULL)
-    return UV_ENOMEM;
-  len = strlen(text);
-  w = calloc(1, sizeof(*w));
-  if (w == NULL) {
-    free(text);
-    return UV_ENOMEM;
-  }
-  w->data = realloc(text, len + 2);
-  if (w->data == NULL) {
-    free(text);
-    free(w);
-    return UV_ENOMEM;
-  }
-  w->data[len] = '\n';
-  w->data[len + 1] = '\0';
-  buf = uv_buf_init(w->data, (unsigned)len + 1);
-  rc = uv_write(&w->req, (uv_stream_t *)&c->pipe, &buf, 1, on_write);
-  if (rc != 0) {
-    free(w->data);
-    free(w);
-  }
-  return rc;
-}
-
-int run_command(harness_run_t *run, cJSON *cmd, run_req_kind_t kind,
-                const harness_step_t *st, cJSON *behaviour)
-{
-  run_req_t *r;
-  const cJSON *name = cJSON_GetObjectItemCaseSensitive(cmd, "cmd");
-  int rc;
-
-  if (run->primary == NULL || run->agent_exited)
-    return UV_EPIPE;
-  r = calloc(1, sizeof(*r));
-  if (r == NULL)
-    return UV_ENOMEM;
-  r->req = ++run->next_req;
-  r->kind = kind;
-  r->st = st;
-  r->sent = uv_hrtime();
-  r->behaviour = behaviour;
-  snprintf(r->cmd, sizeof(r->cmd), "%s",
-           cJSON_IsString(name) ? name->valuestring : "?");
-  cJSON_AddNumberToObject(cmd, "req", r->req);
-  rc = conn_send(run->primary, cmd);
-  if (rc != 0) {
-    free(r);
-    return rc;
-  }
-  r->next = run->reqs;
-  run->reqs = r;
-  return 0;
-}
-
-/* Fault numbers are 1, 2, 3... per run, apart from the agent's request
- * numbers (they travel on other connections). */
-unsigned run_fault_req(harness_run_t *run, const harness_step_t *st)
-{
-  const harness_step_t **b;
-
-  if (run->n_fault_steps >= 100000)
-    return 0;
-  b = realloc(run->fault_steps, (run->n_fault_steps + 1) * sizeof(*b));
-  if (b == NULL)
-    return 0;
-  run->fault_steps = b;
-  b[run->n_fault_steps++] = st;
-  return run->n_fault_steps;
-}
-
-/* A worker answers only a fault it refuses. */
-static void on_worker_reply(harness_run_t *run, run_conn_t *c,
-                            const cJSON *msg)
-{
-  const cJSON *req = cJSON_GetObjectItemCaseSensitive(msg, "req");
-  const cJSON *err = cJSON_GetObjectItemCaseSensitive(msg, "error");
-  const harness_step_t *st = NULL;
-  unsigned n;
-
-  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "ok")))
-    return;
-  if (cJSON_IsNumber(req) && req->valuedouble >= 1) {
-    n = (unsigned)req->valuedouble;
-    if (n <= run->n_fault_steps)
-      st = run->fault_steps[n - 1];
-  }
-  run_fail(run, st, "worker %u refused the fault: %s", c->worker,
-           cJSON_IsString(err) ? err->valuestring : "no reason given");
-}
-
-int run_send_worker(harness_run_t *run, unsigned id, cJSON *msg)
-{
-  run_worker_t *w = run_worker(run, id);
-
-  if (w == NULL || w->conn == NULL)
-    return UV_ENOTCONN;
-  return conn_send(w->conn, msg);
-}
-
-static void on_conn_closed(uv_handle_t *h)
-{
-  run_conn_t *c = h->data;
-  harness_run_t *run = c->run;
-  run_conn_t **pp;
-
-  for (pp = &run->conns; *pp; pp = &(*pp)->next)
-    if (*pp == c) {
-      *pp = c->next;
-      break;
-    }
-  free(c->buf);
-  free(c);
-  run->handles--;
-  run_finish(run);
-}
-
-static void conn_close(run_conn_t *c)
-{
-  harness_run_t *run = c->run;
-
-  if (c->closing)
-    return;
-  c->closing = true;
-  if (run->primary == c)
-    run->primary = NULL;
-  if (c->role == ROLE_WORKER) {
-    run_worker_t *w = run_worker(run, c->worker);
-    if (w != NULL && w->conn == c)
-      w->conn = NULL;
-  }
-  uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
-}
-
-static void on_reply(harness_run_t *run, const cJSON *msg)
-{
-  const cJSON *req = cJSON_GetObjectItemCaseSensitive(msg, "req");
-  run_req_t **pp, *r = NULL;
-
-  if (!cJSON_IsNumber(req))
-    return;
-  for (pp = &run->reqs; *pp; pp = &(*pp)->next)
-    if ((*pp)->req == (unsigned)req->valuedouble) {
-      r = *pp;
-      *pp = r->next;
-      break;
-    }
-  if (r == NULL)
-    return;
-  step_on_reply(run, r, msg);
-  free(r);
-}
-
-static void on_hello(harness_run_t *run, run_conn_t *c, cJSON *msg)
-{
-  const cJSON *role = cJSON_GetObjectItemCaseSensitive(msg, "role");
-  const cJSON *v;
-
-  if (cJSON_IsString(role) && strcmp(role->valuestring, "primary") == 0) {
-    if (run->primary != NULL || run->phase != PHASE_START) {
-      run_error(run, "a second primary agent connected");
-      conn_close(c);
-      return;
-    }
-    c->role = ROLE_PRIMARY;
-    run->primary = c;
-    v = cJSON_GetObjectItemCaseSensitive(msg, "pid");
-    run->hello_pid = cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
-    v = cJSON_GetObjectItemCaseSensitive(msg, "runtime");
-    if (cJSON_IsString(v))
-      run->res.runtime = strdup(v->valuestring);
-    v = cJSON_GetObjectItemCaseSensitive(msg, "version");
-    if (cJSON_IsString(v))
-      run->res.version = strdup(v->valuestring);
-    cJSON_AddStringToObject(msg, "from", "primary");
-    run_record(run, msg);
-    run->phase = PHASE_SETUP;
-    run->started = true;
-    uv_timer_stop(&run->step_timer);
-    run_kick(run);
-    return;
-  }
-  if (cJSON_IsString(role) && strcmp(role->valuestring, "worker") == 0) {
-    run_worker_t *w;
-    v = cJSON_GetObjectItemCaseSensitive(msg, "id");
-    w = run_worker(run, cJSON_IsNumber(v) ? (unsigned)v->valuedouble : 0);
-    if (w == NULL) {
-      run_error(run, "a worker connected without a valid id");
-      cJSON_Delete(msg);
-      conn_close(c);
-      return;
-    }
-    c->role = ROLE_WORKER;
-    c->worker = (unsigned)v->valuedouble;
-    w->conn = c;
-    w->known = true;
-    v = cJSON_GetObjectItemCaseSensitive(msg, "pid");
-    if (cJSON_IsNumber(v))
-      w->pid = (int)v->valuedouble;
-    cJSON_AddNumberToObject(msg, "worker", c->worker);
-    cJSON_AddStringToObject(msg, "from", "worker");
-    run_record(run, msg);
-    return;
-  }
-  run_error(run, "a control connection sent a hello without a role");
-  cJSON_Delete(msg);
-  conn_close(c);
-}
-
-static void on_line(run_conn_t *c, const char *line, size_t len)
-{
-  harness_run_t *run = c->run;
-  cJSON *msg = cJSON_ParseWithLength(line, len);
-  const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
-
-  if (!cJSON_IsObject(msg) || !cJSON_IsString(type)) {
-    run_error(run, "a %s sent a line that is not a JSON object: %.60s",
-              c->role == ROLE_PRIMARY ? "primary agent"
-              : c->role == ROLE_WORKER ? "worker" : "control connection",
-              line);
-    cJSON_Delete(msg);
-    conn_close(c);
-    return;
-  }
-  if (c->role == ROLE_UNKNOWN) {
-    if (strcmp(type->valuestring, "hello") != 0) {
-      run_error(run, "a control connection sent '%s' before hello",
-                type->valuestring);
-      cJSON_Delete(msg);
-      conn_close(c);
-      return;
-    }
-    on_hello(run, c, msg);
-    return;
-  }
-  if (strcmp(type->valuestring, "reply") == 0) {
-    if (c->role == ROLE_WORKER)
-      on_worker_reply(run, c, msg);
-    else
-      on_reply(run, msg);
-    cJSON_Delete(msg);
-    return;
-  }
-  if (c->role == ROLE_WORKER &&
-      !cJSON_HasObjectItem(msg, "worker"))
-    cJSON_AddNumberToObject(msg, "worker", c->worker);
-  run_record(run, msg);
-}
-
-static void on_conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-  run_conn_t *c = h->data;
-
-  (void)hint;
-  if (c->cap - c->len < 65536) {
-    size_t cap = c->cap ? c->cap * 2 : 131072;
-    char *b = realloc(c->buf, cap);
-    if (b == NULL) {
-      buf->base = NULL;
-      buf->len = 0;
-      return;
-    }
-    c->buf = b;
-    c->cap = cap;
-  }
-  buf->base = c->buf + c->len;
-  buf->len = c->cap - c->len;
-}
-
-static void on_conn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
-{
-  run_conn_t *c = st->data;
-  size_t off = 0;
-  char *nl;
-
-  (void)buf;
-  if (n < 0) {
-    conn_close(c);
-    /* the agent's socket reached its end: what it said is all read */
-    if (c->run->phase == PHASE_END_EOF && c->run->primary == NULL)
-      end_drain(c->run);
-    return;
-  }
-  c->len += (size_t)n;
-  while (!c->closing &&
-         (nl = memchr(c->buf + off, '\n', c->len - off)) != NULL) {
-    size_t len = (size_t)(nl - (c->buf + off));
-    if (len > 0)
-      on_line(c, c->buf + off, len);
-    off += len + 1;
-  }
-  if (off > 0) {
-    memmove(c->buf, c->buf + off, c->len - off);
-    c->len -= off;
-  }
-  if (c->len > MAX_LINE && !c->closing) {
-    run_error(c->run, "a control line is longer than %d bytes", MAX_LINE);
-    conn_close(c);
-  }
-}
-
-static void on_connection(uv_stream_t *server, int status)
-{
-  harness_run_t *run = server->data;
-  run_conn_t *c;
-  unsigned n = 0;
-
-  if (status != 0)
-    return;
-  for (c = run->conns; c; c = c->next)
-    n++;
-  c = calloc(1, sizeof(*c));
-  if (c == NULL)
-    return;
-  c->run = run;
-  uv_pipe_init(run->loop, &c->pipe, 0);
-  c->pipe.data = c;
-  run->handles++;
-  c->next = run->conns;
-  run->conns = c;
-  if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0 || n >= 1024 ||
-      run->phase >= PHASE_DRAIN) {
-    conn_close(c);
-    return;
-  }
-  uv_read_start((uv_stream_t *)&c->pipe, on_conn_alloc, on_conn_read);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -841,6 +376,18 @@ static void end_drain(harness_run_t *run)
     run_finish(run);
 }
 
+void run_agent_eof(harness_run_t *run)
+{
+  if (run->phase == PHASE_END_EOF && run->primary == NULL)
+    end_drain(run);
+}
+
+void run_settle_check(harness_run_t *run)
+{
+  if (run->phase == PHASE_END_SETTLE && all_settled(run))
+    end_shutdown(run);
+}
+
 void run_abort_error(harness_run_t *run)
 {
   run_kill(run);
@@ -926,203 +473,6 @@ void harness_run_abort(harness_run_t *run, const char *reason)
   run_kill(run);
 }
 
-/* ---------------------------------------------------------------------- */
-/* Verdict                                                                 */
-
-/* A listening socket on a port the cluster used, after every process of
- * the run is gone, is a leftover (or the port's next owner, which on a
- * loopback test machine is as suspicious). */
-static bool port_listening(int port)
-{
-  static const char *const files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
-  char line[512];
-  size_t i;
-
-  for (i = 0; i < 2; i++) {
-    FILE *f = fopen(files[i], "re");
-    if (f == NULL)
-      continue;
-    while (fgets(line, sizeof(line), f) != NULL) {
-      char local[128];
-      unsigned st, p;
-      char *colon;
-      if (sscanf(line, " %*d: %127s %*s %x", local, &st) != 2)
-        continue;
-      colon = strrchr(local, ':');
-      if (colon == NULL || sscanf(colon + 1, "%x", &p) != 1)
-        continue;
-      if (st == 0x0A && (int)p == port) {
-        fclose(f);
-        return true;
-      }
-    }
-    fclose(f);
-  }
-  return false;
-}
-
-static void hygiene(harness_run_t *run)
-{
-  int i;
-
-  if (run->res.leftovers > 0)
-    harness_findings_add(&run->res.findings, HARNESS_FINDING_FAIL,
-                         "hygiene", 0, -1, 0,
-                         "%u process%s of the run %s still alive %.1f s "
-                         "after the primary exited (killed)",
-                         run->res.leftovers,
-                         run->res.leftovers == 1 ? "" : "es",
-                         run->res.leftovers == 1 ? "was" : "were",
-                         (double)run_scaled(run, 1000) / 1e3);
-  for (i = 0; i < RUN_MAX_SERVERS; i++)
-    if (run->ports[i] > 0 && port_listening(run->ports[i]))
-      harness_findings_add(&run->res.findings, HARNESS_FINDING_FAIL,
-                           "hygiene", 0, -1, 0,
-                           "port %d is still listening after every process "
-                           "of the run was reaped", run->ports[i]);
-}
-
-static char *join_findings(const harness_findings_t *f)
-{
-  size_t i, len = 1;
-  char *s, *p;
-
-  for (i = 0; i < f->count; i++)
-    len += strlen(f->items[i].message) + 16;
-  s = malloc(len);
-  if (s == NULL)
-    return NULL;
-  p = s;
-  *p = '\0';
-  for (i = 0; i < f->count; i++)
-    p += sprintf(p, "%s%s\n",
-                 f->items[i].kind == HARNESS_FINDING_FAIL ? ""
-                                                          : "inconclusive: ",
-                 f->items[i].message);
-  return s;
-}
-
-/* An invariant broken in a run points at the scenario: the line of the
- * last step the harness took before the violating event. */
-static void locate_findings(harness_run_t *run, size_t from)
-{
-  harness_result_t *r = &run->res;
-  size_t i;
-
-  for (i = from; i < r->findings.count; i++) {
-    harness_finding_t *f = &r->findings.items[i];
-    int64_t k = f->event >= 0 ? f->event : (int64_t)r->trace.count - 1;
-    unsigned line = 1;
-    char *msg;
-
-    for (; k >= 0; k--)
-      if (r->trace.events[k].src == HARNESS_SRC_HARNESS &&
-          r->trace.events[k].line > 0) {
-        line = r->trace.events[k].line;
-        break;
-      }
-    msg = harness_asprintf("%s:%u: %s", run->s->file, line, f->message);
-    if (msg != NULL) {
-      free(f->message);
-      f->message = msg;
-      f->line = line;
-    }
-  }
-}
-
-static void verdict(harness_run_t *run)
-{
-  harness_result_t *r = &run->res;
-  harness_oracle_opts_t oo;
-  size_t i;
-  bool checked = run->started && run->error == NULL &&
-                 run->abort_reason == NULL;
-
-  r->ended_ns = uv_hrtime();
-  r->trace.complete = !run->killed_path && !run->timed_out &&
-                      run->agent_exited && WIFEXITED(run->agent_status) &&
-                      WEXITSTATUS(run->agent_status) == 0 &&
-                      (run->shutdown_sent || run->shutdown_done_seen) &&
-                      r->leftovers == 0;
-  harness_trace_finish(&r->trace);
-  if (run->logbuf != NULL && run->loglen > 0)
-    r->log = strndup(run->logbuf, run->loglen);
-  if (checked || run->step_failure != NULL || run->timed_out) {
-    memset(&oo, 0, sizeof(oo));
-    oo.allow_exit_without_disconnect = run->s->allow_exit_without_disconnect;
-    i = r->findings.count;
-    harness_oracle_check(&r->trace, &oo, &r->findings);
-    locate_findings(run, i);
-    harness_expect_check(run->s, &r->trace, &r->load, &r->findings);
-    hygiene(run);
-  }
-  if (run->abort_reason != NULL) {
-    r->outcome = HARNESS_ERROR;
-    r->reason = strdup(run->abort_reason);
-  } else if (run->error != NULL) {
-    r->outcome = HARNESS_ERROR;
-    r->reason = strdup(run->error);
-  } else if (run->timed_out) {
-    r->outcome = HARNESS_TIMEOUT;
-    r->reason = strdup(run->step_failure ? run->step_failure : "timed out");
-  } else if (harness_findings_count(&r->findings, HARNESS_FINDING_FAIL) > 0) {
-    r->outcome = HARNESS_FAIL;
-    for (i = 0; i < r->findings.count; i++)
-      if (r->findings.items[i].kind == HARNESS_FINDING_FAIL) {
-        r->reason = strdup(r->findings.items[i].message);
-        break;
-      }
-  } else if (harness_findings_count(&r->findings,
-                                    HARNESS_FINDING_INCONCLUSIVE) > 0) {
-    r->outcome = HARNESS_INCONCLUSIVE;
-    r->reason = strdup(r->findings.items[0].message);
-  } else {
-    r->outcome = HARNESS_PASS;
-    r->reason = strdup("pass");
-  }
-  r->detail = join_findings(&r->findings);
-  if (r->load.ran && r->detail != NULL) {
-    /* closed keep-alive connections retried are shown, not hidden */
-    const harness_load_totals_t *l = &r->load;
-    char *d = harness_asprintf(
-        "%sload: %llu requests: %llu ok, %llu retried, %llu failed "
-        "(refused %llu, reset %llu, timeout %llu, bad status %llu, "
-        "truncated %llu, error %llu)\n", r->detail,
-        (unsigned long long)l->sent, (unsigned long long)l->ok,
-        (unsigned long long)l->retried, (unsigned long long)l->failed,
-        (unsigned long long)l->refused, (unsigned long long)l->reset,
-        (unsigned long long)l->timeout, (unsigned long long)l->bad_status,
-        (unsigned long long)l->truncated, (unsigned long long)l->error);
-    if (d != NULL) {
-      free(r->detail);
-      r->detail = d;
-    }
-  }
-  if (run->trace_path != NULL) {
-    cJSON *meta = cJSON_CreateObject();
-    if (meta != NULL) {
-      cJSON_AddStringToObject(meta, "scenario", run->s->name);
-      cJSON_AddStringToObject(meta, "file", run->s->file);
-      cJSON_AddStringToObject(meta, "target", run->target->spec);
-      cJSON_AddNumberToObject(meta, "seed", (double)run->opts.seed);
-      cJSON_AddNumberToObject(meta, "attempt", run->opts.attempt);
-      cJSON_AddStringToObject(meta, "outcome", harness_outcome_name(
-                                                   r->outcome));
-      cJSON_Delete(r->trace.meta);
-      r->trace.meta = meta;
-    }
-    if (harness_trace_write(&r->trace, run->trace_path) != 0 &&
-        r->outcome == HARNESS_PASS) {
-      r->outcome = HARNESS_ERROR;
-      free(r->reason);
-      r->reason = harness_asprintf("cannot write the trace to %s",
-                                   run->trace_path);
-    }
-  }
-}
-
-/* Closes every handle once the processes are gone; the last close calls
- * the done callback. */
 static void run_finish(harness_run_t *run)
 {
   run_conn_t *c;
@@ -1136,7 +486,7 @@ static void run_finish(harness_run_t *run)
   if (run->load_running)
     return;
   for (c = run->conns; c; c = c->next)
-    conn_close(c);
+    run_conn_close(c);
   if (run->server.data != NULL && !uv_is_closing((uv_handle_t *)&run->server))
     close_run_handle(run, (uv_handle_t *)&run->server);
   if (run->log_open) {
@@ -1160,7 +510,7 @@ static void run_finish(harness_run_t *run)
     unlink(run->sock);
   if (run->dir[0] != '\0')
     rmdir(run->dir);
-  verdict(run);
+  run_verdict(run);
   while ((r = run->reqs) != NULL) {
     run->reqs = r->next;
     free(r);
@@ -1222,7 +572,8 @@ int harness_run_start(uv_loop_t *loop, const harness_scenario_t *s,
   const char *tmp = getenv("TMPDIR");
   char *env[3] = {NULL, NULL, NULL};
   harness_super_cbs_t cbs = {on_reaped, on_sup_done};
-  int rc, log_fd = -1;
+  int rc = 0, log_fd = -1;
+  bool opened = false;
 
   if (out != NULL)
     *out = NULL;
@@ -1252,19 +603,20 @@ int harness_run_start(uv_loop_t *loop, const harness_scenario_t *s,
   if (mkdtemp(run->dir) == NULL) {
     rc = -errno;
     run->dir[0] = '\0';
-    goto fail;
+    goto out;
   }
   snprintf(run->sock, sizeof(run->sock), "%s/ctl.sock", run->dir);
   if (strlen(run->sock) >= 100) {
     rc = UV_ENAMETOOLONG;
-    goto fail;
+    goto out;
   }
   uv_pipe_init(loop, &run->server, 0);
   run->server.data = run;
   run->handles++;
+  opened = true;
   if ((rc = uv_pipe_bind(&run->server, run->sock)) != 0 ||
-      (rc = uv_listen((uv_stream_t *)&run->server, 128, on_connection)) != 0)
-    goto fail_handles;
+      (rc = uv_listen((uv_stream_t *)&run->server, 128, run_on_connection)) != 0)
+    goto out;
 
   uv_timer_init(loop, &run->deadline);
   uv_timer_init(loop, &run->step_timer);
@@ -1281,15 +633,12 @@ int harness_run_start(uv_loop_t *loop, const harness_scenario_t *s,
                             (unsigned long long)opts->seed, opts->attempt);
   if (env[0] == NULL || env[1] == NULL) {
     rc = UV_ENOMEM;
-    goto fail_handles;
+    goto out;
   }
   rc = harness_super_start(loop, target->argv, env, &cbs, run, &run->sup,
                            &run->agent_pid, &log_fd);
-  free(env[0]);
-  free(env[1]);
-  env[0] = env[1] = NULL;
   if (rc != 0)
-    goto fail_handles;
+    goto out;
   uv_pipe_init(loop, &run->log, 0);
   run->log.data = run;
   run->handles++;
@@ -1304,28 +653,27 @@ int harness_run_start(uv_loop_t *loop, const harness_scenario_t *s,
   uv_timer_start(&run->tick, on_tick, 50, 50);
   /* the agent must connect within a bound of its own */
   uv_timer_start(&run->step_timer, on_step_timer, run_scaled(run, 10000), 0);
-  if (out != NULL)
-    *out = run;
-  return 0;
 
-fail_handles:
+out:
   free(env[0]);
   free(env[1]);
-  /* nothing was started: close what was opened and report the error
-   * through the callback like any other run */
-  run_error(run, "cannot start the run: %s", uv_strerror(rc));
-  run->phase = PHASE_CLOSE;
+  if (rc != 0 && opened) {
+    /* handles are open: close them and report the error through the
+     * callback like any other run */
+    run_error(run, "cannot start the run: %s", uv_strerror(rc));
+    run->phase = PHASE_CLOSE;
+    rc = 0;
+    run_finish(run);
+  } else if (rc != 0) {
+    if (run->dir[0] != '\0')
+      rmdir(run->dir);
+    harness_trace_free(&run->res.trace);
+    harness_findings_free(&run->res.findings);
+    free(run->trace_path);
+    free(run);
+    return rc;
+  }
   if (out != NULL)
     *out = run;
-  run_finish(run);
   return 0;
-
-fail:
-  if (run->dir[0] != '\0')
-    rmdir(run->dir);
-  harness_trace_free(&run->res.trace);
-  harness_findings_free(&run->res.findings);
-  free(run->trace_path);
-  free(run);
-  return rc;
 }

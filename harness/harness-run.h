@@ -199,7 +199,18 @@ struct harness_run_s {
   char *step_failure;        /* a step (or trigger) failed */
 };
 
+/* harness-control.c */
+void run_on_connection(uv_stream_t *server, int status);
+void run_conn_close(run_conn_t *c);
+
+/* harness-verdict.c: the outcome of a run whose processes are all gone */
+void run_verdict(harness_run_t *run);
+
 /* harness-run.c */
+/* The agent's control connection reached its end. */
+void run_agent_eof(harness_run_t *run);
+/* During the end of the run: go on once every worker has left. */
+void run_settle_check(harness_run_t *run);
 void run_record(harness_run_t *run, cJSON *rec);
 void run_action(harness_run_t *run, const char *name,
                 const harness_step_t *st, unsigned worker, cJSON *extra);
@@ -225,7 +236,36 @@ void run_handle_gone(harness_run_t *run);
 /* Finishes the run if it is closing and nothing is left open. */
 void run_maybe_finish(harness_run_t *run);
 
+/* How long the primary has to answer a command. */
+#define REPLY_MS 5000
+
+/* What an action did: finished, started something the step waits for,
+ * or failed (the failure is recorded). */
+enum { ACT_DONE = 0, ACT_ASYNC = 1, ACT_FAIL = -1 };
+
+/* harness-action.c */
+int action_exec(harness_run_t *run, const harness_step_t *st, unsigned trig,
+                bool trigger);
+/* A step's worker: its id, `last`, or the trigger's worker `trig`. */
+int action_resolve(harness_run_t *run, const harness_step_t *st,
+                   harness_wref_t ref, unsigned trig, unsigned *id);
+cJSON *action_command(const char *name);
+cJSON *action_fork_command(const harness_run_t *run, const harness_step_t *st);
+/* Faults held for a worker's control connection: sent on its hello,
+ * failed when it exits first. */
+void action_flush_pending(harness_run_t *run, unsigned id);
+void action_drop_pending(harness_run_t *run, unsigned id, const char *why);
+run_timer_t *action_timer_new(harness_run_t *run, run_timer_kind_t kind,
+                              const harness_step_t *st, unsigned worker,
+                              uint64_t ms);
+void action_timer_close(run_timer_t *rt);
+
+/* harness-loadgen.c */
+int loadgen_start(harness_run_t *run, const harness_step_t *st);
+
 /* harness-step.c */
+/* The current step has finished: the next one follows. */
+void step_done(harness_run_t *run);
 void step_continue(harness_run_t *run);
 void step_on_record(harness_run_t *run, const harness_event_t *e);
 void step_on_reply(harness_run_t *run, run_req_t *req, const cJSON *reply);
