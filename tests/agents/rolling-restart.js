@@ -43,6 +43,12 @@ const rolling = scenario('rolling restart of two workers under keep-alive load',
   const olds = [await h.forkListening(), await h.forkListening()];
   const port = h.messages((m) => m.event === 'listening')[0].address.port;
   const clients = [client(port), client(port), client(port)];
+  // The restart must find the load running: a builtin restart takes a few
+  // milliseconds, less than a client's first request may.
+  for (const t0 = Date.now(); !clients.every((c) => c.served.length > 0);) {
+    assert.ok(Date.now() - t0 < 10000, 'every client served once before the restart');
+    await new Promise((r) => setTimeout(r, 5));
+  }
 
   await h.cmd({ cmd: 'rolling-restart', timeout_ms: 5000 });
   const done = await h.policy('restart-done');
