@@ -612,8 +612,10 @@ int harness_cli_run(harness_cli_t *cli)
     ret = HARNESS_EXIT_INTERNAL;
     goto out;
   }
-  for (i = 0; i < cli->n_scenarios; i++)
-    for (k = 0; k < su.n_targets; k++) {
+  /* target by target: the same scenario never runs twice at once (some
+   * use fixed ports) */
+  for (k = 0; k < su.n_targets; k++)
+    for (i = 0; i < cli->n_scenarios; i++) {
       job_t *j = &su.jobs[su.n_jobs++];
       j->suite = &su;
       j->s = cli->scenarios[i];
