@@ -200,7 +200,9 @@ static void supervise(int agent, int sfd)
 
     if (draining) {
       uint64_t t = now_ms();
-      if (reap(agent) < 0 && tree(self, agent, (int[1]){0}, 1) == 0)
+      /* no child at all means no process of the run at all: a live
+       * descendant always has a live ancestor below the subreaper */
+      if (reap(agent) < 0)
         break;
       if (t >= deadline) {
         killed = kill_tree(self, agent, sfd);

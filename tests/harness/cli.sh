@@ -46,6 +46,10 @@ grep -q "expected exit code 5 at exit, got 4" "$dir/out.txt" ||
 	fail "the failure does not say what was expected and observed"
 expect 2 "$exe" run -q "$runs/inconclusive.yaml"
 expect 1 "$exe" run -q "$runs/times-out.yaml"
+# a process that outlives its primary fails the run, and is killed
+expect 1 "$exe" run -q "$runs/leftover.yaml"
+grep -q "1 process of the run was still alive" "$dir/out.txt" ||
+	fail "the leftover worker is not reported"
 # an agent that cannot start is an error of the run, not a failure
 expect 3 "$exe" run -q --target "exec:exit 3" "$runs/passes.yaml"
 # selection
