@@ -10,35 +10,37 @@ scenarios=$2
 runs=$3
 mode=$4
 
+command -v pgrep > /dev/null 2>&1 || { echo "pgrep missing (procps)"; exit 77; }
+
 # Every process a run starts inherits TMPDIR: a private one marks them.
 TMPDIR=$(mktemp -d /tmp/clustersim-hygiene-XXXXXX) || exit 99
 export TMPDIR
 trap 'rm -rf "$TMPDIR"' EXIT
 
-# Live processes carrying the mark (zombies have no environment; the
-# grep that lists them is gone by the time its stat is read).
+# Live processes carrying the mark. Only clustersim processes are looked
+# at (the machine may run thousands of others); zombies have no
+# environment and are not counted.
 marked() {
 	n=0
-	for f in $(grep -lzsx "TMPDIR=$TMPDIR" /proc/[0-9]*/environ 2>/dev/null); do
-		d=${f%/environ}
-		[ "$d" = "/proc/$$" ] && continue
-		state=$(sed 's/.*) //' "$d/stat" 2>/dev/null | cut -c1)
+	for pid in $(pgrep -f clustersim 2>/dev/null); do
+		[ "$pid" = "$$" ] && continue
+		grep -qzsx "TMPDIR=$TMPDIR" "/proc/$pid/environ" 2>/dev/null || continue
+		state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1)
 		[ -n "$state" ] && [ "$state" != "Z" ] && n=$((n + 1))
 	done
 	echo $n
 }
 
-# Waits up to $2 tenths of a second for `marked` to reach $1 (or less, for
-# a target of 0; at least, otherwise).
+# Waits up to $2 seconds for `marked` to reach $1 (or less, for a target
+# of 0; at least, otherwise).
 await() {
 	want=$1
-	i=0
-	while [ $i -lt "$2" ]; do
+	deadline=$(($(date +%s) + $2))
+	while [ "$(date +%s)" -le $deadline ]; do
 		n=$(marked)
 		if [ "$want" -eq 0 ] && [ "$n" -eq 0 ]; then return 0; fi
 		if [ "$want" -gt 0 ] && [ "$n" -ge "$want" ]; then return 0; fi
 		sleep 0.1
-		i=$((i + 1))
 	done
 	return 1
 }
@@ -60,7 +62,7 @@ many)
 		exit 1
 	fi
 	grep -q "200 pass" "$TMPDIR/out.txt" || { echo "FAIL: not 200 passes"; exit 1; }
-	if ! await 0 20; then
+	if ! await 0 5; then
 		echo "FAIL: $(marked) processes left after 200 runs"
 		exit 1
 	fi
@@ -71,7 +73,7 @@ sigterm|sigkill)
 	"$exe" run -q "$runs/long-running.yaml" > "$TMPDIR/out.txt" 2>&1 &
 	harness=$!
 	# harness + supervisor + primary + 3 workers
-	if ! await 6 100; then
+	if ! await 6 20; then
 		echo "FAIL: the cluster did not come up ($(marked) processes)"
 		kill -KILL $harness 2>/dev/null
 		cat "$TMPDIR/out.txt"
@@ -92,7 +94,7 @@ sigterm|sigkill)
 			exit 1
 		fi
 	fi
-	if ! await 0 100; then
+	if ! await 0 10; then
 		echo "FAIL: $(marked) processes left 10 s after $mode of the harness"
 		ps -eo pid,ppid,pgid,stat,args | grep -v grep | grep clustersim
 		exit 1
