@@ -304,6 +304,19 @@ static bool selected(const harness_cli_t *cli, const harness_scenario_t *s)
   return true;
 }
 
+static char **realloc_details(char **list, size_t n, char *detail)
+{
+  char **b = realloc(list, (n + 1) * sizeof(char *));
+
+  if (b == NULL) {
+    free(detail);
+    return list;
+  }
+  b[n - 1] = detail;
+  b[n] = NULL;
+  return b;
+}
+
 /* Loads every file; invalid ones are reported and counted. The selection
  * (filter, tag, shard) applies to valid scenarios; an invalid scenario is
  * always an error, whatever the selection, so a typo cannot hide one. */
@@ -331,13 +344,34 @@ static int load_all(harness_cli_t *cli)
   }
   for (i = 0; i < nfiles; i++) {
     harness_scenario_t *s = NULL;
+    size_t first = diag.count;
     int r = harness_scenario_load(files[i], &diag, &s);
     if (r == UV_ENOMEM) {
       rc = r;
       goto out;
     }
     if (r != 0) {
+      /* kept for the reports: an invalid scenario is an error case */
+      size_t k, len = 1;
+      char *detail;
       cli->invalid++;
+      for (k = first; k < diag.count; k++)
+        len += strlen(diag.lines[k]) + 1;
+      detail = malloc(len);
+      if (detail != NULL) {
+        detail[0] = '\0';
+        for (k = first; k < diag.count; k++) {
+          strcat(detail, diag.lines[k]);
+          strcat(detail, "\n");
+        }
+        if (push(&cli->bad_files, &cli->n_bad, files[i]) != 0) {
+          free(detail);
+          rc = UV_ENOMEM;
+          goto out;
+        }
+        cli->bad_details = realloc_details(cli->bad_details, cli->n_bad,
+                                           detail);
+      }
       continue;
     }
     if (!selected(cli, s)) {
@@ -407,6 +441,10 @@ static void harness_cli_free(harness_cli_t *cli)
   free_list(cli->targets, cli->n_targets);
   free(cli->self);
   free(cli->command_line);
+  for (i = 0; cli->bad_details != NULL && i < cli->n_bad; i++)
+    free(cli->bad_details[i]);
+  free(cli->bad_details);
+  free_list(cli->bad_files, cli->n_bad);
 }
 
 static char *find_self(const char *given)

@@ -142,6 +142,9 @@ typedef struct {
   harness_scenario_t **scenarios;   /* the selection, sorted by file */
   size_t n_scenarios;
   unsigned invalid;                 /* files that failed to load */
+  char **bad_files;                 /* scenario files that are invalid */
+  char **bad_details;               /* their error lines */
+  size_t n_bad;
 } harness_cli_t;
 
 /* `run` over cli->scenarios; returns an exit code. */

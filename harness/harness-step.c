@@ -18,7 +18,6 @@ static uint64_t next_random(harness_run_t *run)
   return z ^ (z >> 31);
 }
 
-
 static void fire(harness_run_t *run, run_trigger_t *tg, unsigned worker)
 {
   const harness_step_t *st = tg->st;

@@ -642,7 +642,8 @@ int harness_cli_run(harness_cli_t *cli)
     }
   }
   if (cli->tap)
-    report_tap_new(&su.tap, stdout, (unsigned)su.n_jobs, 0);
+    report_tap_new(&su.tap, stdout,
+                   (unsigned)(su.n_jobs + cli->n_bad * su.n_targets), 0);
   else if (!cli->quiet)
     report_term_new(&su.term, stdout, (unsigned)su.n_jobs, REPORT_TERM_AUTO,
                     uv_hrtime());
@@ -652,6 +653,53 @@ int harness_cli_run(harness_cli_t *cli)
     printf("clustersim: %zu run%s, seed %llu, -j %u\n", su.n_jobs,
            su.n_jobs == 1 ? "" : "s", (unsigned long long)seed, cli->jobs);
   fflush(stdout);
+
+  /* an invalid scenario is a testcase too: an error, with its messages */
+  for (k = 0; k < su.n_targets; k++)
+    for (i = 0; i < cli->n_bad; i++) {
+      report_case_info_t ci;
+      report_result_t rr;
+      report_case_t *rc = NULL;
+      const char *base = strrchr(cli->bad_files[i], '/');
+      char name[256];
+      memset(&ci, 0, sizeof(ci));
+      snprintf(name, sizeof(name), "%s", base ? base + 1 : cli->bad_files[i]);
+      if (strrchr(name, '.') != NULL)
+        *strrchr(name, '.') = '\0';
+      ci.scenario = name;
+      ci.file = cli->bad_files[i];
+      ci.line = 1;
+      /* the line of the first error: "file:LINE:COL: error: ..." */
+      if (cli->bad_details != NULL && cli->bad_details[i] != NULL &&
+          strncmp(cli->bad_details[i], ci.file, strlen(ci.file)) == 0 &&
+          cli->bad_details[i][strlen(ci.file)] == ':') {
+        unsigned long l = strtoul(cli->bad_details[i] + strlen(ci.file) + 1,
+                                  NULL, 10);
+        if (l > 0 && l < 1000000)
+          ci.line = (unsigned)l;
+      }
+      ci.target = su.targets[k].spec;
+      ci.seed = seed;
+      if (report_case_add(su.report, &ci, &rc) != 0)
+        continue;
+      memset(&rr, 0, sizeof(rr));
+      rr.outcome = REPORT_ERROR;
+      rr.detail = cli->bad_details ? cli->bad_details[i] : NULL;
+      rr.reason = "invalid scenario";
+      if (rr.detail != NULL) {
+        size_t n = strcspn(rr.detail, "\n");
+        char *first = strndup(rr.detail, n);
+        rr.reason = first ? first : rr.reason;
+        rr.failed_event = -1;
+        report_attempt_add(rc, &rr);
+        free(first);
+      } else {
+        rr.failed_event = -1;
+        report_attempt_add(rc, &rr);
+      }
+      if (su.tap != NULL)
+        report_tap_case(su.tap, rc);
+    }
 
   uv_signal_init(su.loop, &su.sigint);
   uv_signal_init(su.loop, &su.sigterm);
