@@ -86,6 +86,17 @@ if command -v xmllint > /dev/null 2>&1; then
 		break
 	done
 fi
+# an invalid scenario is an error testcase, and the valid ones still run
+mkdir -p "$dir/mixed"
+cp "$runs/passes.yaml" "$malformed/bad-signal.yaml" "$dir/mixed/"
+expect 3 "$exe" run -q --junit "$dir/mixed.xml" "$dir/mixed"
+if command -v xmllint > /dev/null 2>&1; then
+	errors=$(xmllint --xpath 'count(//testcase/error)' "$dir/mixed.xml")
+	[ "$errors" = 1 ] || fail "the invalid scenario is not an error testcase"
+	passed=$(xmllint --xpath 'count(//testcase[not(*[self::error or self::failure or self::skipped])])' "$dir/mixed.xml")
+	[ "$passed" = 1 ] || fail "the valid scenario beside it did not pass"
+fi
+
 trace=$dir/traces/fails.builtin.1.jsonl
 [ -s "$trace" ] || fail "no trace file $trace"
 head -1 "$trace" | grep -q '"type":"trace"' || fail "the trace has no header"
