@@ -403,18 +403,25 @@ static void on_run_done(harness_run_t *run, harness_result_t *r, void *arg)
   start_more(su);
 }
 
+/* Names and targets are free text: only [A-Za-z0-9._-] reach a file name. */
+static void file_safe(char *s)
+{
+  for (; *s; s++)
+    if (!(isalnum_c(*s) || *s == '-' || *s == '.' || *s == '_'))
+      *s = '_';
+}
+
 static char *trace_file(const suite_t *su, const job_t *j)
 {
-  char target[64];
-  size_t i;
+  char target[64], name[128];
 
   if (su->cli->trace_dir == NULL)
     return NULL;
   snprintf(target, sizeof(target), "%s", j->target->spec);
-  for (i = 0; target[i]; i++)
-    if (!(isalnum_c(target[i]) || target[i] == '-' || target[i] == '.'))
-      target[i] = '_';
-  return harness_asprintf("%s/%s.%s.%u.jsonl", su->cli->trace_dir, j->s->name,
+  snprintf(name, sizeof(name), "%s", j->s->name);
+  file_safe(target);
+  file_safe(name);
+  return harness_asprintf("%s/%s.%s.%u.jsonl", su->cli->trace_dir, name,
                           target, j->attempt);
 }
 
