@@ -378,6 +378,22 @@ static int load_all(harness_cli_t *cli)
       harness_scenario_free(s);
       continue;
     }
+    {
+      /* reports and traces are keyed by name: two of one name would
+       * overwrite each other */
+      size_t k;
+      for (k = 0; k < cli->n_scenarios; k++)
+        if (strcmp(cli->scenarios[k]->name, s->name) == 0)
+          break;
+      if (k < cli->n_scenarios) {
+        harness_diag_addf(&diag, "%s:1:1: error: the scenario name '%s' is "
+                          "already used by %s", s->file, s->name,
+                          cli->scenarios[k]->file);
+        cli->invalid++;
+        harness_scenario_free(s);
+        continue;
+      }
+    }
     cli->scenarios[cli->n_scenarios++] = s;
   }
   /* --shard I/N keeps every N-th scenario of the sorted selection. */
