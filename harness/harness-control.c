@@ -361,10 +361,10 @@ static void on_line(run_conn_t *c, const char *line, size_t len)
   const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
 
   if (!cJSON_IsObject(msg) || !cJSON_IsString(type)) {
-    run_error(run, "a %s sent a line that is not a JSON object: %.60s",
+    run_error(run, "a %s sent a line that is not a JSON object: %.*s",
               c->role == ROLE_PRIMARY ? "primary agent"
               : c->role == ROLE_WORKER ? "worker" : "control connection",
-              line);
+              (int)(len < 60 ? len : 60), line);
     cJSON_Delete(msg);
     run_conn_close(c);
     return;

@@ -52,6 +52,20 @@ grep -q "1 process of the run was still alive" "$dir/out.txt" ||
 	fail "the leftover worker is not reported"
 # an agent that cannot start is an error of the run, not a failure
 expect 3 "$exe" run -q --target "exec:exit 3" "$runs/passes.yaml"
+# agents that break the protocol: an error of the run, never a pass
+if command -v node > /dev/null 2>&1; then
+	bad="node $root/tests/harness/agents/misbehave.js"
+	for mode in no-hello garbage refuse-setup silent; do
+		expect 3 "$exe" run -q --time-scale 0.3 --target "exec:$bad $mode" \
+			"$runs/passes.yaml"
+	done
+	grep -q "did not answer its setup" "$dir/out.txt" ||
+		fail "a silent agent is not reported as such"
+	# an agent whose events break the invariants fails the oracle
+	expect 1 "$exe" run -q --target "exec:$bad bad-events" "$runs/fork-one.yaml"
+	grep -q "invariant" "$dir/out.txt" || fail "no invariant reported"
+fi
+
 # selection
 expect 0 "$exe" run -q --filter 'pass*' "$runs"
 grep -q "1 pass, 0 fail" "$dir/out.txt" || fail "--filter did not select one"
