@@ -1,7 +1,9 @@
-// A primary agent that breaks docs/protocol.md on purpose, one way per
-// mode, so that the harness can be seen to report an error of the run
-// (never a pass, never a crash, never a hang).
-// usage: node misbehave.js no-hello|garbage|refuse-setup|silent|bad-events
+/*
+ * A primary agent that breaks docs/protocol.md on purpose, one way per
+ * mode, so that the harness can be seen to report an error of the run
+ * (never a pass, never a crash, never a hang).
+ * usage: node misbehave.js no-hello|garbage|refuse-setup|silent|bad-events
+ */
 'use strict';
 const net = require('net');
 
@@ -12,7 +14,7 @@ const send = (m) => sock.write(JSON.stringify(Object.assign({t: t()}, m)) + '\n'
 const hello = () => send({type: 'hello', role: 'primary', pid: process.pid,
                           runtime: 'misbehave', version: mode});
 
-// Never outlive the harness: it closes the socket at the end of the run.
+/* Never outlive the harness: it closes the socket at the end of the run. */
 sock.on('close', () => process.exit(0));
 sock.on('error', () => process.exit(0));
 setTimeout(() => process.exit(0), 20000).unref();
@@ -43,7 +45,7 @@ sock.on('data', (d) => {
       continue;
     }
     if (mode === 'bad-events' && cmd.cmd === 'fork') {
-      // worker 2 before worker 1, online before fork, and no flags at exit
+      /* worker 2 before worker 1, and online before fork */
       send({type: 'reply', req: cmd.req, ok: true, worker: 2});
       send({type: 'event', event: 'online', emitter: 'worker', worker: 2,
             ead: null, connected: true, dead: false, member: true});
