@@ -59,6 +59,11 @@ void worker_exit(int code)
   if (W.have_ctl)
     ctl_flush_before_exit(&W.ctl, WORKER_FLUSH_MS);
   fflush(NULL);
+  /* Node tears its handles down before the process ends, so the primary
+   * reads the channel's EOF before it reaps the child: close it first too,
+   * rather than leave it to the kernel at the same moment as the exit. */
+  if (W.in_cluster)
+    sim_child_close(&W.child);
   exit(code);
 }
 
