@@ -3,7 +3,7 @@
 # this machine (compare only within one run: start-up costs move between
 # runs on a shared VM). Bounded: each program has a 120 s watchdog.
 #   bench/run.sh [builddir]     (default: build)
-set -euo pipefail
+set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 bench=$build/bench/bench-cluster

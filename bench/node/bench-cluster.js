@@ -28,6 +28,7 @@ function summary(what, v, unit) {
 
 if (mode === 'fork') {
   let run = 0;
+  let exited = 0;
   const startRun = () => {
     const start = now();
     let online = 0;
@@ -43,8 +44,10 @@ if (mode === 'fork') {
       });
     }
   };
+  // cluster.workers empties at disconnect(), before the exits: count exits.
   cluster.on('exit', () => {
-    if (Object.keys(cluster.workers).length !== 0) return;
+    if (++exited < n) return;
+    exited = 0;
     if (++run === runs) {
       summary(`Node fork->online per worker (${n} at once)`, samples, 'ms');
       summary(`Node fork->all online (${n} workers)`, totals, 'ms');
