@@ -98,16 +98,22 @@ static char *failure_body(const report_t *r, const report_case_t *c,
                           const report_attempt_t *a)
 {
   char secs[32];
-  char *s = strdup("");
+  char *s = strdup(""), *rest = report_detail_rest(attempt_reason(r, a),
+                                                  a->detail);
 
+  if (rest == NULL) {
+    free(s);
+    return NULL;
+  }
   report_str_cat(&s, "%s\n", attempt_reason(r, a));
   if (!a->ended) {
     report_fmt_seconds(secs, sizeof(secs), report_attempt_duration(a));
     report_str_cat(&s, "the run was interrupted after %s s of this scenario\n",
                    secs);
   }
-  if (a->detail && *a->detail)
-    report_str_cat(&s, "\n%s\n", a->detail);
+  if (*rest)
+    report_str_cat(&s, "\n%s\n", rest);
+  free(rest);
   if (c->file)
     report_str_cat(&s, "\nscenario: %s:%u\n", c->file, c->line);
   report_str_cat(&s, "seed: %" PRIu64 "\n", c->seed);

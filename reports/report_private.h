@@ -85,6 +85,10 @@ char *report_text_clean(const char *s);
 /* As report_text_clean, then only the first line (for attributes, TAP
  * descriptions). */
 char *report_text_line(const char *s);
+/* What an attempt's detail adds to its reason: the detail without a first
+ * line equal to the reason and without leading or trailing blank lines.
+ * "" when nothing is left; NULL only when out of memory. Caller frees. */
+char *report_detail_rest(const char *reason, const char *detail);
 /* Appends printf output to the malloc'd string *s; on ENOMEM frees *s and
  * sets it to NULL, so a chain of calls needs one check at the end. */
 void report_str_cat(char **s, const char *fmt, ...)

@@ -135,7 +135,13 @@ static void put_diag(report_tap_t *t, const report_case_t *c,
       }
     }
   }
-  put_yaml_kv(f, "detail", dec->ended ? dec->detail : NULL);
+  if (dec->ended) {
+    /* the message above already says the reason; nothing more, no key */
+    char *rest = report_detail_rest(dec->reason, dec->detail);
+    if (rest != NULL && *rest)
+      put_yaml_kv(f, "detail", rest);
+    free(rest);
+  }
   fputs("  ...\n", f);
 }
 

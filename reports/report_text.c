@@ -140,6 +140,24 @@ char *report_text_line(const char *in)
   return s;
 }
 
+char *report_detail_rest(const char *reason, const char *detail)
+{
+  size_t rl = reason ? strlen(reason) : 0, n;
+  const char *d = detail ? detail : "";
+
+  /* A harness's detail lists every finding, and the first one is usually
+   * the reason: shown twice in a row it reads as two failures. */
+  if (rl > 0 && strncmp(d, reason, rl) == 0 &&
+      (d[rl] == '\0' || d[rl] == '\n'))
+    d += rl;
+  while (*d == '\n')
+    d++;
+  n = strlen(d);
+  while (n > 0 && d[n - 1] == '\n')
+    n--;
+  return strndup(d, n);
+}
+
 void report_fmt_seconds(char *buf, size_t size, double s)
 {
   long long ms;

@@ -114,6 +114,33 @@ static void test_text_line(void)
   free(s);
 }
 
+/* The failure body and the TAP diagnostic give the reason once: a detail
+ * that starts with it (the harness lists every finding, the reason first)
+ * loses that line and its blank edges, and nothing else. */
+static void test_detail_rest(void)
+{
+  static const struct {
+    const char *reason, *detail, *out;
+  } t[] = {
+      {"r", "r\n", ""},
+      {"r", "r\nsecond\n", "second"},
+      {"r", "\n\nr\n", "r"},
+      {"r", "rr\n", "rr"},
+      {"r", NULL, ""},
+      {NULL, "only\n\n", "only"},
+      {"timed out", "timed out\nload: 3 requests\n", "load: 3 requests"},
+      {"a", "b\na\n", "b\na"},
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+    char *s = report_detail_rest(t[i].reason, t[i].detail);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_STRING_EQUAL(s, t[i].out);
+    free(s);
+  }
+}
+
 static void test_fmt_seconds(void)
 {
   static const struct {
@@ -900,6 +927,7 @@ static int rm_entry(const char *p, const struct stat *sb, int flag,
 static CU_TestInfo model_tests[] = {
     {"text clean table", test_text_clean},
     {"text first line", test_text_line},
+    {"detail beside its reason", test_detail_rest},
     {"seconds and timestamps", test_fmt_seconds},
     {"verdict table", test_verdicts},
     {"API misuse", test_api_misuse},
