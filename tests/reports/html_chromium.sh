@@ -1,13 +1,18 @@
 #!/bin/sh
-# Opens the HTML report of a failing run (a rolling restart that dropped
-# requests) in headless Chromium, checks that the page's scripts ran with
-# no console errors and no blocked loads, and saves a screenshot.
-# A deliberately broken copy of the page must be caught, so the check can
-# fail. usage: html_chromium.sh REPORT_TOOL OUTDIR
+# Opens the HTML report of a failing run in headless Chromium, checks that
+# the page's scripts ran with no console errors and no blocked loads, and
+# saves a screenshot. A deliberately broken copy of the page must be
+# caught, so the check can fail.
+# usage: html_chromium.sh REPORT_TOOL OUTDIR [CLUSTERSIM SOURCE_ROOT]
+# Without CLUSTERSIM the page is the synthetic fixture (a rolling restart
+# that dropped requests); with it, the page of a real failing
+# `clustersim run` (tests/reports/runs/ beside a bundled rolling restart).
 # Exit: 0 pass, 1 fail, 77 skip (no chromium), 99 hard error.
 set -u
 tool=$1
 outdir=$2
+exe=${3:-}
+root=${4:-}
 
 browser=$(command -v chromium || command -v chromium-browser) || {
 	echo "chromium not installed: skipped"
@@ -15,8 +20,25 @@ browser=$(command -v chromium || command -v chromium-browser) || {
 }
 dir=$(mktemp -d) || exit 99
 trap 'rm -rf "$dir"' EXIT
-"$tool" gen "$dir" >/dev/null || { echo "report-tool gen failed"; exit 99; }
 mkdir -p "$outdir" || exit 99
+if [ -n "$exe" ]; then
+	page=$dir/real.html
+	shot=$outdir/report-real-failing-run.png
+	runs=$root/tests/reports/runs
+	# exit 3: the invalid scenario outranks the failures
+	"$exe" run --seed 9 --html "$page" \
+		"$root/scenarios/rolling-restart-keepalive.yaml" \
+		"$runs/wrong-exit-code.yaml" "$runs/wrong-count.yaml" \
+		"$runs/misses-deadline.yaml" "$runs/malformed.yaml" \
+		"$runs/skipped.yaml" >"$dir/run.txt" 2>&1
+	rc=$?
+	[ $rc = 3 ] && [ -s "$page" ] ||
+		{ cat "$dir/run.txt"; echo "the real run exited $rc (expected 3) or wrote no page"; exit 99; }
+else
+	"$tool" gen "$dir" >/dev/null || { echo "report-tool gen failed"; exit 99; }
+	page=$dir/rolling.html
+	shot=$outdir/report-failing-run.png
+fi
 
 # Flags that keep a headless Chromium off the network and quick to start.
 run() { # out-log args...
@@ -46,7 +68,6 @@ check() { # page clean|dirty
 }
 
 fails=0
-page=$dir/rolling.html
 if check "$page" clean; then
 	echo "ok: failing-run report has no console errors"
 else
@@ -57,6 +78,17 @@ else
 fi
 grep -q 'class="expect"' "$dir/dom.html" ||
 	{ echo "FAIL: no failed-expectation pointer in the page"; fails=$((fails + 1)); }
+if [ -n "$exe" ]; then
+	# every case of the run, as the browser built the page
+	for name in rolling-restart-keepalive wrong-exit-code wrong-count \
+		misses-deadline malformed skipped; do
+		grep -q "$name" "$dir/dom.html" ||
+			{ echo "FAIL: $name is not in the page"; fails=$((fails + 1)); }
+	done
+	n=$(grep -o '<svg[^>]*class="timeline"' "$dir/dom.html" | wc -l)
+	[ "$n" -ge 4 ] ||
+		{ echo "FAIL: $n timelines in the page, expected one per run (4)"; fails=$((fails + 1)); }
+fi
 
 # Negative control: a page that throws and tries to load from the network.
 sed 's|</body>|<img src="http://192.0.2.1/x.png"><script>nosuchfunction()</script></body>|' \
@@ -69,7 +101,6 @@ else
 	fails=$((fails + 1))
 fi
 
-shot=$outdir/report-failing-run.png
 rm -f "$shot"
 run "$dir/shot.log" --hide-scrollbars --window-size=1200,900 \
 	--screenshot="$shot" "file://$page" >/dev/null
