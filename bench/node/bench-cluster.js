@@ -62,12 +62,12 @@ if (mode === 'fork') {
     w.on('online', () => {
       if (cycles > 0) samples.push(now() - t0);
       if (cycles++ === n) {
-        summary('Node crash msg->exit->fork->online', samples, 'ms');
+        summary('Node SIGKILL->exit->respawn->online', samples, 'ms');
         w.disconnect();
         return;
       }
       t0 = now();
-      w.send({ clustersim: 'crash', code: 1 });
+      w.process.kill('SIGKILL');
     });
     w.on('exit', () => { if (cycles <= n) spawn(); });
   };
