@@ -232,11 +232,6 @@ static uv_stream_t *rx_take(sim__channel_t *ch)
   return h;
 }
 
-static void close_free(uv_handle_t *h)
-{
-  free(h);
-}
-
 static void rx_accept_pending(sim__channel_t *ch)
 {
   uv_loop_t *loop = ch->pipe.loop;
@@ -265,12 +260,12 @@ static void rx_accept_pending(sim__channel_t *ch)
       return;
     }
     if (uv_accept((uv_stream_t *)&ch->pipe, h) != 0) {
-      uv_close((uv_handle_t *)h, close_free);
+      uv_close((uv_handle_t *)h, sim__close_free);
       return;
     }
     r = malloc(sizeof(*r));
     if (r == NULL) {
-      uv_close((uv_handle_t *)h, close_free);
+      uv_close((uv_handle_t *)h, sim__close_free);
       return;
     }
     r->handle = h;
@@ -321,7 +316,7 @@ static void dispatch_cluster(sim__channel_t *ch, const cJSON *msg,
 
 drop:
   if (handle != NULL)
-    uv_close((uv_handle_t *)handle, close_free);
+    uv_close((uv_handle_t *)handle, sim__close_free);
 }
 
 static void dispatch(sim__channel_t *ch, const cJSON *msg)
@@ -351,7 +346,7 @@ static void dispatch(sim__channel_t *ch, const cJSON *msg)
     }
     channel_send_bypass(ch, "NODE_HANDLE_ACK");
     if (inner == NULL) {
-      uv_close((uv_handle_t *)handle, close_free);
+      uv_close((uv_handle_t *)handle, sim__close_free);
       return;
     }
     if (sim__is_internal(inner))
@@ -543,7 +538,7 @@ void sim__channel_close(sim__channel_t *ch)
     free(a);
   }
   while ((h = rx_take(ch)) != NULL)
-    uv_close((uv_handle_t *)h, close_free);
+    uv_close((uv_handle_t *)h, sim__close_free);
   uv_close((uv_handle_t *)&ch->pipe, on_pipe_closed);
 }
 

@@ -33,11 +33,6 @@ struct sim__child_priv {
   int primary_initiated;
 };
 
-static void close_free(uv_handle_t *h)
-{
-  free(h);
-}
-
 static void emit(sim_child_t *child, sim_child_event_t *ev)
 {
   if (child->event_cb != NULL)
@@ -138,7 +133,7 @@ static void on_disconnect_ack(sim__channel_t *ch, const cJSON *msg,
                               uv_stream_t *handle, void *arg)
 {
   if (handle != NULL)
-    uv_close((uv_handle_t *)handle, close_free);
+    uv_close((uv_handle_t *)handle, sim__close_free);
   if (msg != NULL)
     sim__channel_disconnect(ch);
 }
@@ -240,7 +235,7 @@ static void on_message(sim__channel_t *ch, const cJSON *msg,
   ev.handle = handle;
   emit(p->child, &ev);
   if (p->child->event_cb == NULL && handle != NULL)
-    uv_close((uv_handle_t *)handle, close_free);
+    uv_close((uv_handle_t *)handle, sim__close_free);
 }
 
 static void on_newconn(struct sim__child_priv *p, const cJSON *msg,
@@ -267,7 +262,7 @@ static void on_newconn(struct sim__child_priv *p, const cJSON *msg,
   if (accepted)
     sim__server_on_connection(server, (uv_tcp_t *)handle);
   else if (handle != NULL)
-    uv_close((uv_handle_t *)handle, close_free);
+    uv_close((uv_handle_t *)handle, sim__close_free);
 }
 
 static void on_internal(sim__channel_t *ch, const cJSON *msg,
@@ -281,7 +276,7 @@ static void on_internal(sim__channel_t *ch, const cJSON *msg,
     return;
   }
   if (handle != NULL)
-    uv_close((uv_handle_t *)handle, close_free);
+    uv_close((uv_handle_t *)handle, sim__close_free);
   if (cJSON_IsString(act) && strcmp(act->valuestring, "disconnect") == 0)
     child_disconnect(p, 1);
 }

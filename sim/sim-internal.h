@@ -201,6 +201,8 @@ void sim__strv_free(char **v);
 char **sim__env_merge(char *const *base, const char *const *a,
                       const char *const *b, const char *const *c);
 char *sim__strdup(const char *s);
+/* uv_close() callback for a handle that was malloc'ed on its own. */
+void sim__close_free(uv_handle_t *h);
 uint64_t sim__now(void);
 
 #endif /* SIM_INTERNAL_H */

@@ -76,11 +76,6 @@ struct sim_worker_s {
   sim_worker_t *next;
 };
 
-static void close_free(uv_handle_t *h)
-{
-  free(h);
-}
-
 static void emit(sim_cluster_t *c, sim_event_t *ev)
 {
   if (c->priv->closing || c->event_cb == NULL)
@@ -312,7 +307,7 @@ static void on_channel_message(sim__channel_t *ch, const cJSON *msg,
   ev.emitter = SIM_ON_WORKER;
   emit(w->cluster, &ev);
   if (w->cluster->event_cb == NULL && handle != NULL)
-    uv_close((uv_handle_t *)handle, close_free);
+    uv_close((uv_handle_t *)handle, sim__close_free);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -448,7 +443,7 @@ static void on_channel_internal(sim__channel_t *ch, const cJSON *msg,
   sim_event_t ev = { 0 };
 
   if (handle != NULL)
-    uv_close((uv_handle_t *)handle, close_free);
+    uv_close((uv_handle_t *)handle, sim__close_free);
   if (!cJSON_IsString(act) || c->priv->closing)
     return;
   ev.worker = w;

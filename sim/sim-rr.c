@@ -41,14 +41,9 @@ typedef struct {
 
 static void handoff(rr_t *rr, sim_worker_t *w);
 
-static void close_free(uv_handle_t *h)
-{
-  free(h);
-}
-
 static void close_conn(uv_tcp_t *t)
 {
-  uv_close((uv_handle_t *)t, close_free);
+  uv_close((uv_handle_t *)t, sim__close_free);
 }
 
 static int index_of(sim_worker_t **v, unsigned n, sim_worker_t *w)
@@ -121,7 +116,7 @@ static void on_newconn_reply(sim__channel_t *ch, const cJSON *msg,
   rr_t *rr = f->rr;
 
   if (handle != NULL)
-    uv_close((uv_handle_t *)handle, close_free);
+    uv_close((uv_handle_t *)handle, sim__close_free);
   if (msg == NULL) {
     /* The worker's channel closed with the connection in flight. */
     sim__cluster_orphan(rr->base.cluster, f->conn);

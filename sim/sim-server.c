@@ -48,11 +48,6 @@ struct sim__server_priv {
 /* Node's `indexes` map lives per process; a worker has one child. */
 static index_t *indexes;
 
-static void close_free(uv_handle_t *h)
-{
-  free(h);
-}
-
 /* ---------------------------------------------------------------------- */
 /* Close                                                                   */
 
@@ -213,7 +208,7 @@ void sim__server_on_connection(sim_server_t *server, uv_tcp_t *conn)
 void sim_server_conn_close(sim_server_t *server, uv_tcp_t *conn)
 {
   if (!uv_is_closing((uv_handle_t *)conn))
-    uv_close((uv_handle_t *)conn, close_free);
+    uv_close((uv_handle_t *)conn, sim__close_free);
   server->connections--;
   if (server->priv != NULL)
     finish_close(server);
@@ -232,12 +227,12 @@ static void on_local_connection(uv_stream_t *listener, int status)
     return;
   }
   if (uv_accept(listener, (uv_stream_t *)t) != 0) {
-    uv_close((uv_handle_t *)t, close_free);
+    uv_close((uv_handle_t *)t, sim__close_free);
     return;
   }
   if (!sim__server_accepts(server)) {
     /* net.js: over maxConnections the connection is closed at once. */
-    uv_close((uv_handle_t *)t, close_free);
+    uv_close((uv_handle_t *)t, sim__close_free);
     return;
   }
   sim__server_on_connection(server, t);
@@ -328,7 +323,7 @@ void sim__server_on_reply(sim_server_t *server, const cJSON *reply,
   if (reply == NULL || p->closing) {
     /* The channel closed first, or the server was closed meanwhile. */
     if (handle != NULL)
-      uv_close((uv_handle_t *)handle, close_free);
+      uv_close((uv_handle_t *)handle, sim__close_free);
     if (p->child != NULL)
       sim__child_server_gone(p->child, server);
     finish_close(server);

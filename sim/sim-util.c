@@ -270,6 +270,11 @@ fail:
   return NULL;
 }
 
+void sim__close_free(uv_handle_t *h)
+{
+  free(h);
+}
+
 uint64_t sim__now(void)
 {
   return uv_hrtime();
