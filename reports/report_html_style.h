@@ -68,6 +68,7 @@ static const char report_html_css[] =
     ".axis line{stroke:var(--line)}.axis text{font:11px system-ui,sans-serif;"
     "fill:var(--muted)}"
     ".life{fill:#8c959f;opacity:.35}"
+    ".mark-name{font:10px system-ui,sans-serif;fill:#57606a}"
     ".mark{stroke:#fff;stroke-width:1}"
     ".k-fork{fill:#8c959f}.k-online{fill:#0969da}.k-listening{fill:#1a7f37}"
     ".k-disconnect{fill:#bc4c00}.k-exit{fill:#1f2328}.k-message{fill:#8250df}"

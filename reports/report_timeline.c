@@ -1,9 +1,9 @@
 /*
  * report_timeline.c - one attempt's SVG timeline: a lane for the harness
  * and load generator, one for the primary, one per worker; events as
- * marks, faults and failed requests highlighted, the failed expectation
- * pointed at. Integer coordinates only: printf's %f would follow
- * LC_NUMERIC.
+ * marks, written names above them, faults and failed requests
+ * highlighted, the failed expectation pointed at. Integer coordinates
+ * only: printf's %f would follow LC_NUMERIC.
  */
 #include "report_private.h"
 
@@ -17,7 +17,14 @@
 #define PAD_R 24
 #define AXIS_H 22
 #define TOP_H 20
-#define LANE_H 26
+/* Room for a row of names above the marks of each lane. */
+#define LANE_H 32
+/* Names above the marks (CSS .mark-name: 10px): a generous width per
+ * character, as proportional fonts average about half the size, so that
+ * names never overlap. */
+#define NAME_CHAR_W 6
+/* Marks this close (user units) share one name ("disconnect, exit"). */
+#define NAME_NEAR 6
 
 typedef struct {
   int lanes[256];
@@ -156,11 +163,18 @@ static const char *kind_class(const char *kind)
   static const char *const known[] = {"fork", "online", "listening",
                                       "disconnect", "exit", "message",
                                       "policy", "error", NULL};
+  /* The events of the primary's policies (docs/scenarios.md), given by
+   * their own names, are coloured as policy actions. */
+  static const char *const policy_prefixes[] = {
+      "respawn", "restart-", "shutdown-", "heartbeat-", "metrics-", NULL};
   size_t i;
 
   for (i = 0; known[i]; i++)
     if (strcmp(kind, known[i]) == 0)
       return known[i];
+  for (i = 0; policy_prefixes[i]; i++)
+    if (strncmp(kind, policy_prefixes[i], strlen(policy_prefixes[i])) == 0)
+      return "policy";
   return "other";
 }
 
@@ -241,6 +255,111 @@ static void lifelines(report_hw_t *h, const tl_geom_t *g,
   }
 }
 
+/* How much a kind's name matters above a mark: Node's own events first,
+ * then the policies' actions, then the rest (a worker's own reports). */
+static int kind_rank(const char *kind)
+{
+  const char *c = kind_class(kind);
+
+  if (strcmp(c, "other") == 0)
+    return 2;
+  return strcmp(c, "policy") == 0 ? 1 : 0;
+}
+
+/* Names above the marks, so that a printed page or a screenshot shows
+ * what happened where without hovering. Lane by lane, in time order, marks
+ * within NAME_NEAR of the first of a group share one name: their distinct
+ * kinds, the most telling first, at most NAME_KINDS of them ("disconnect,
+ * exit +2"). A name that would overlap the previous one in its lane is
+ * left out (the hover titles stay). */
+#define NAME_KINDS 3
+
+/* One name: the distinct kinds of a group of marks, by rank, then the
+ * count of the others. NULL when out of memory. */
+static char *group_name(const report_mark_t *const *grp, size_t n)
+{
+  const char *kinds[16];
+  size_t nk = 0, more = 0, i, k;
+  int rank;
+  char *text = strdup("");
+
+  for (i = 0; i < n; i++) {
+    for (k = 0; k < nk && strcmp(kinds[k], grp[i]->kind) != 0; k++)
+      ;
+    if (k == nk && nk < sizeof(kinds) / sizeof(kinds[0]))
+      kinds[nk++] = grp[i]->kind;
+    else if (k == nk)
+      more++;
+  }
+  /* by rank, keeping time order within a rank */
+  for (rank = 0, k = 0; rank <= 2; rank++)
+    for (i = 0; i < nk; i++) {
+      if (kind_rank(kinds[i]) != rank)
+        continue;
+      if (k < NAME_KINDS)
+        report_str_cat(&text, "%s%s", k ? ", " : "", kinds[i]);
+      else
+        more++;
+      k++;
+    }
+  if (more)
+    report_str_cat(&text, " +%zu", more);
+  return text;
+}
+
+static int cmp_mark_time(const void *a, const void *b)
+{
+  const report_mark_t *x = *(const report_mark_t *const *)a;
+  const report_mark_t *y = *(const report_mark_t *const *)b;
+
+  if (x->t_ns != y->t_ns)
+    return x->t_ns < y->t_ns ? -1 : 1;
+  return (x > y) - (x < y); /* stable: in the order they were added */
+}
+
+static void names(report_hw_t *h, const tl_geom_t *g,
+                  const report_attempt_t *a)
+{
+  const report_mark_t **lane;
+  size_t li, i, j, n;
+
+  lane = malloc((a->nmarks ? a->nmarks : 1) * sizeof(*lane));
+  if (lane == NULL)
+    return; /* the names are a help; the marks and titles are drawn anyway */
+  for (li = 0; li < g->nlanes; li++) {
+    long free_x = 0;
+    for (i = 0, n = 0; i < a->nmarks; i++)
+      if (lane_index(g, a->marks[i].lane) == li)
+        lane[n++] = &a->marks[i];
+    qsort(lane, n, sizeof(*lane), cmp_mark_time);
+    for (i = 0; i < n; i = j) {
+      long x = x_of(g, lane[i]->t_ns), w, left;
+      char *text;
+      /* the group: this mark and the next ones close to it */
+      for (j = i + 1; j < n && x_of(g, lane[j]->t_ns) - x <= NAME_NEAR; j++)
+        ;
+      text = group_name(lane + i, j - i);
+      if (text == NULL)
+        continue;
+      w = (long)strlen(text) * NAME_CHAR_W;
+      /* anchored at the mark; at the right edge, ending there */
+      left = x - 3;
+      if (left + w > SVG_W - 2)
+        left = x + 3 - w;
+      if (left >= free_x) {
+        report_hw_start(h, "text", "mark-name");
+        report_hw_attri(h, "x", left);
+        report_hw_attri(h, "y", y_of(li) - 9);
+        report_hw_text(h, text);
+        report_hw_end_svg(h);
+        free_x = left + w + 6;
+      }
+      free(text);
+    }
+  }
+  free(lane);
+}
+
 static void pointer(report_hw_t *h, const tl_geom_t *g,
                     const report_attempt_t *a, long bottom)
 {
@@ -309,6 +428,7 @@ void report_timeline_write(report_hw_t *h, const report_attempt_t *a)
   }
   axis(h, &g, bottom);
   lifelines(h, &g, a);
+  names(h, &g, a);
   for (i = 0; i < a->nmarks; i++)
     mark(h, &g, &a->marks[i], i);
   pointer(h, &g, a, bottom);

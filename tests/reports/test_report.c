@@ -890,6 +890,74 @@ static void test_html(void)
   xmlFreeDoc(doc);
 }
 
+/* Names above the marks, as the harness gives kinds: Node's events first
+ * in a group of close marks, the rest counted; policy actions coloured as
+ * policy; a name that would overlap the one before it left out. */
+static void test_html_mark_names(void)
+{
+  static const struct {
+    unsigned ms10; /* tenths of a millisecond */
+    int lane;
+    const char *kind;
+  } ev[] = {
+      {0, 1, "fork"},           {5, 1, "worker-started"},
+      {10, 1, "online"},        {20, 1, "listening"},
+      {5000, 0, "restart-fork"},
+      {10000, 1, "disconnect"}, {10005, 1, "exit"},
+      /* 2 ms after a long name: no room for its own */
+      {200, 1, "message"},
+  };
+  report_run_info_t info;
+  report_case_info_t ci;
+  report_result_t res;
+  report_case_t *c = NULL;
+  report_t *r = NULL;
+  htmlDocPtr doc;
+  const char *path = tmp_path("names.html");
+  size_t i;
+
+  memset(&info, 0, sizeof(info));
+  memset(&ci, 0, sizeof(ci));
+  memset(&res, 0, sizeof(res));
+  ci.scenario = "names";
+  ci.target = "builtin";
+  CU_ASSERT_EQUAL_FATAL(report_new(&r, &info), 0);
+  CU_ASSERT_EQUAL_FATAL(report_case_add(r, &ci, &c), 0);
+  for (i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
+    report_event_t e;
+    memset(&e, 0, sizeof(e));
+    e.t_ns = 1000000000ull + ev[i].ms10 * 100000ull;
+    e.lane = ev[i].lane;
+    e.kind = ev[i].kind;
+    CU_ASSERT_EQUAL(report_event_add(c, &e), 0);
+  }
+  res.outcome = REPORT_PASS;
+  res.failed_event = -1;
+  CU_ASSERT_EQUAL(report_attempt_add(c, &res), 0);
+  CU_ASSERT_EQUAL_FATAL(report_html_write(r, path), 0);
+  report_free(r);
+  doc = htmlReadFile(path, "UTF-8", HTML_PARSE_NONET | HTML_PARSE_NOERROR |
+                                        HTML_PARSE_NOWARNING);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//text[@class='mark-name'])"), 3);
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//text[@class='mark-name']"
+                                 "[.='fork, online, listening +1'])"),
+                  1);
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//text[@class='mark-name']"
+                                 "[.='disconnect, exit'])"),
+                  1);
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//text[@class='mark-name']"
+                                 "[.='restart-fork'])"),
+                  1);
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//svg[@class='timeline']"
+                                 "//circle[@class='mark k-policy'])"),
+                  1);
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//svg[@class='timeline']"
+                                 "//circle[@class='mark k-other'])"),
+                  1);
+  xmlFreeDoc(doc);
+}
+
 static void test_html_nasty(void)
 {
   report_t *r = NULL;
@@ -956,6 +1024,7 @@ static CU_TestInfo view_tests[] = {
     {"terminal TTY", test_term_tty},
     {"terminal auto on a pipe", test_term_auto},
     {"HTML structure", test_html},
+    {"HTML mark names", test_html_mark_names},
     {"HTML hostile text", test_html_nasty},
     CU_TEST_INFO_NULL,
 };
