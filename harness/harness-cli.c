@@ -20,10 +20,17 @@ static const char usage_text[] =
 "usage: clustersim run   [options] [PATH...]\n"
 "       clustersim check [options] [PATH...]\n"
 "       clustersim list  [options] [PATH...]\n"
+"       clustersim diff  [options] [PATH...]\n"
+"       clustersim diff  TRACE_A.jsonl TRACE_B.jsonl\n"
 "\n"
 "Runs YAML scenarios (docs/scenarios.md) against a cluster target, checks\n"
 "them without running, or lists them. PATH is a scenario file or a folder\n"
 "searched for *.yaml and *.yml; the default is scenarios/.\n"
+"\n"
+"diff runs every scenario on two targets or more (default: builtin and\n"
+"node) and shows, per worker, the first event where a target's trace\n"
+"leaves the first target's (pids, ports and times normalised); given two\n"
+"traces (from --trace-dir) it compares them.\n"
 "\n"
 "Selection:\n"
 "  --filter GLOB      only scenarios whose name matches GLOB (repeatable:\n"
@@ -32,9 +39,12 @@ static const char usage_text[] =
 "  --shard I/N        the I-th of N slices of the sorted selection (1-based)\n"
 "\n"
 "Running:\n"
-"  --target T         builtin (default), node, node:PATH or exec:CMD;\n"
-"                     repeatable: every scenario runs on every target\n"
-"  --runtime PATH     the node binary for --target node (default: node)\n"
+"  --target T         builtin (default), node, node:PATH, node-c, c-node\n"
+"                     or exec:CMD; repeatable: every scenario runs on\n"
+"                     every target\n"
+"  --runtime PATH     the node binary of node, node-c and c-node\n"
+"                     (default: node)\n"
+"  --diff             run: compare every target with the first (as diff)\n"
 "  --clustersim PATH  the clustersim binary of the builtin agents\n"
 "                     (default: this program, or $CLUSTERSIM_BIN)\n"
 "  -j, --jobs N       runs in parallel (default 1)\n"
@@ -55,7 +65,8 @@ static const char usage_text[] =
 "\n"
 "Exit codes:\n"
 "  0    every run passed (or was skipped)\n"
-"  1    a run failed (an expectation or invariant broke, or it timed out)\n"
+"  1    a run failed (an expectation or invariant broke, or it timed out),\n"
+"       or diff found a worker whose events differ\n"
 "  2    no failure, but a run was inconclusive\n"
 "  3    a scenario is invalid, or a run could not be carried out\n"
 "  4    internal error of the harness\n"
@@ -79,6 +90,7 @@ enum {
   OPT_JUNIT_STRICT,
   OPT_TAP,
   OPT_HTML,
+  OPT_DIFF,
   OPT_HELP
 };
 
@@ -99,6 +111,7 @@ static const struct option long_opts[] = {
   {"junit-strict", no_argument, NULL, OPT_JUNIT_STRICT},
   {"tap", no_argument, NULL, OPT_TAP},
   {"html", required_argument, NULL, OPT_HTML},
+  {"diff", no_argument, NULL, OPT_DIFF},
   {"quiet", no_argument, NULL, 'q'},
   {"help", no_argument, NULL, OPT_HELP},
   {NULL, 0, NULL, 0},
@@ -166,6 +179,16 @@ static bool is_scenario_name(const char *name)
     return false;
   return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
          (n > 4 && strcmp(name + n - 4, ".yml") == 0);
+}
+
+/* `diff A B` compares two traces: regular files that are not scenarios. */
+static bool is_trace_file(const char *path)
+{
+  struct stat st;
+  const char *base = strrchr(path, '/');
+
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+         !is_scenario_name(base ? base + 1 : path);
 }
 
 /* Folders are searched recursively, to a bounded depth and count. */
@@ -499,13 +522,15 @@ int harness_cli_main(int argc, char **argv)
     cli.command = HARNESS_CMD_CHECK;
   else if (strcmp(argv[0], "list") == 0)
     cli.command = HARNESS_CMD_LIST;
+  else if (strcmp(argv[0], "diff") == 0)
+    cli.command = HARNESS_CMD_DIFF;
   else if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
            strcmp(argv[0], "help") == 0) {
     fputs(usage_text, stdout);
     return HARNESS_EXIT_PASS;
   } else {
-    return usage_error("unknown command '%s' (expected run, check or list)",
-                       argv[0]);
+    return usage_error("unknown command '%s' (expected run, check, list or "
+                       "diff)", argv[0]);
   }
 
   {
@@ -600,6 +625,9 @@ int harness_cli_main(int argc, char **argv)
     case OPT_HTML:
       cli.html = optarg;
       break;
+    case OPT_DIFF:
+      cli.diff = true;
+      break;
     case 'q':
       cli.quiet = true;
       break;
@@ -625,6 +653,28 @@ int harness_cli_main(int argc, char **argv)
       ret = HARNESS_EXIT_INTERNAL;
       goto out;
     }
+  if (cli.command == HARNESS_CMD_DIFF && cli.n_paths == 2 &&
+      is_trace_file(cli.paths[0]) && is_trace_file(cli.paths[1])) {
+    ret = harness_cli_diff_traces(cli.paths[0], cli.paths[1], cli.quiet);
+    goto out;
+  }
+  if (cli.command == HARNESS_CMD_DIFF) {
+    /* the running form: `run --diff`, by default the C cluster against
+     * Node */
+    cli.command = HARNESS_CMD_RUN;
+    cli.diff = true;
+    if (cli.n_targets == 0 &&
+        (push(&cli.targets, &cli.n_targets, "builtin") != 0 ||
+         push(&cli.targets, &cli.n_targets, "node") != 0)) {
+      ret = HARNESS_EXIT_INTERNAL;
+      goto out;
+    }
+  }
+  if (cli.diff && (cli.command != HARNESS_CMD_RUN || cli.n_targets < 2)) {
+    ret = usage_error("%s compares targets: give two --target or more",
+                      "--diff");
+    goto out;
+  }
   if (cli.n_paths == 0) {
     struct stat st;
     const char *dflt = "scenarios";

@@ -323,6 +323,9 @@ static void on_hello(harness_run_t *run, run_conn_t *c, cJSON *msg)
     run_record(run, msg);
     run->phase = PHASE_SETUP;
     run->started = true;
+    if (run->opts.hello != NULL)
+      run->opts.hello(run, run->res.runtime, run->res.version,
+                      run->done_arg);
     uv_timer_stop(&run->step_timer);
     run_kick(run);
     return;

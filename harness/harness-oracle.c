@@ -15,6 +15,10 @@ enum { TW_ONLINE = 0, TW_LISTENING, TW_DISCONNECT, TW_EXIT, TW_COUNT };
 
 typedef struct {
   bool forked;
+  /* fork() has returned (the harness's fork, a respawn or restart fork
+   * names the id) though its `fork` event, emitted on a later tick, may
+   * not be in the trace yet: cluster.workers holds the worker already */
+  bool in_workers;
   int64_t fork_at;            /* trace index of fork */
   unsigned n_online, n_disconnect, n_exit;
   int64_t online_at, disconnect_at, exit_at;
@@ -118,6 +122,9 @@ static void note_cause(oracle_t *o, const harness_event_t *e)
              strcmp(e->name, "end-shutdown") == 0)
       all = true;
     else if (strcmp(e->name, "fork") == 0) {
+      wstate_t *f = ws(o, e->worker);
+      if (f != NULL)
+        f->in_workers = true;
       v = cJSON_GetObjectItemCaseSensitive(e->json, "on_listening");
       if (cJSON_IsString(v) && (strcmp(v->valuestring, "disconnect") == 0 ||
                                 strcmp(v->valuestring, "kill") == 0)) {
@@ -138,6 +145,8 @@ static void note_cause(oracle_t *o, const harness_event_t *e)
       v = cJSON_GetObjectItemCaseSensitive(e->json, "old");
       if (cJSON_IsNumber(v) && v->valuedouble > 0)
         old = (unsigned)v->valuedouble;
+      if (e->worker != 0 && ws(o, e->worker) != NULL)
+        ws(o, e->worker)->in_workers = true;
       if (old != 0 && e->worker != 0) {
         wstate_t *wo = ws(o, old), *wn = ws(o, e->worker);
         if (wo != NULL && wn != NULL && wo->behaviour_cause)
@@ -159,7 +168,7 @@ static void note_cause(oracle_t *o, const harness_event_t *e)
   }
   if (all) {
     for (i = 0; i < o->n_w; i++)
-      if (o->w[i].forked && o->w[i].cause_at < 0)
+      if ((o->w[i].forked || o->w[i].in_workers) && o->w[i].cause_at < 0)
         o->w[i].cause_at = e->index;
   } else if (id != 0) {
     wstate_t *w = ws(o, id);

@@ -110,7 +110,8 @@ void harness_super_free(harness_super_t *s);
 typedef enum {
   HARNESS_CMD_RUN = 0,
   HARNESS_CMD_CHECK,
-  HARNESS_CMD_LIST
+  HARNESS_CMD_LIST,
+  HARNESS_CMD_DIFF
 } harness_cmd_t;
 
 typedef struct {
@@ -137,6 +138,7 @@ typedef struct {
   const char *html;
   bool tap;
   bool quiet;
+  bool diff;                        /* compare the targets' projections */
   char *self;                       /* the clustersim binary */
   char *command_line;               /* for the reports */
   harness_scenario_t **scenarios;   /* the selection, sorted by file */
@@ -152,5 +154,8 @@ int harness_cli_run(harness_cli_t *cli);
 /* `check --trace FILE`: oracle + expectations of the one selected
  * scenario on a recorded trace; returns an exit code. */
 int harness_cli_check_trace(harness_cli_t *cli);
+/* `diff A.jsonl B.jsonl`: the first difference per worker of two recorded
+ * traces; returns an exit code (0 the same, 1 different, 3 unreadable). */
+int harness_cli_diff_traces(const char *a, const char *b, bool quiet);
 
 #endif /* HARNESS_PRIV_H */

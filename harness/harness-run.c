@@ -570,7 +570,8 @@ int harness_run_start(uv_loop_t *loop, const harness_scenario_t *s,
 {
   harness_run_t *run;
   const char *tmp = getenv("TMPDIR");
-  char *env[3] = {NULL, NULL, NULL};
+  char *env[2 + 8 + 1] = {NULL};
+  size_t k;
   harness_super_cbs_t cbs = {on_reaped, on_sup_done};
   int rc = 0, log_fd = -1;
   bool opened = false;
@@ -635,6 +636,9 @@ int harness_run_start(uv_loop_t *loop, const harness_scenario_t *s,
     rc = UV_ENOMEM;
     goto out;
   }
+  /* the target's own (borrowed: freed with the target) */
+  for (k = 0; target->env != NULL && target->env[k] != NULL && k < 8; k++)
+    env[2 + k] = target->env[k];
   rc = harness_super_start(loop, target->argv, env, &cbs, run, &run->sup,
                            &run->agent_pid, &log_fd);
   if (rc != 0)

@@ -891,6 +891,43 @@ static void check_ids(build_t *b)
 
 /* ---------------------------------------------------------------------- */
 
+/* `targets:` - kind: {skip: reason} or kind: {diverges: reason}. */
+static int build_targets(build_t *b, struct fy_node *map)
+{
+  harness_scenario_t *s = b->s;
+  size_t n = (size_t)fy_node_mapping_item_count(map);
+  struct fy_node_pair *p;
+  void *it = NULL;
+
+  s->target_notes = calloc(n + 1, sizeof(*s->target_notes));
+  if (s->target_notes == NULL)
+    return UV_ENOMEM;
+  while ((p = fy_node_mapping_iterate(map, &it)) != NULL) {
+    struct fy_node *k = fy_node_pair_key(p), *v = fy_node_pair_value(p);
+    struct fy_node *skip = harness_node_get(v, "skip");
+    struct fy_node *div = harness_node_get(v, "diverges");
+    harness_loc_t loc = harness_node_loc(k, (harness_loc_t){1, 1});
+    harness_target_note_t *t = &s->target_notes[s->n_target_notes];
+    char path[96];
+
+    snprintf(path, sizeof(path), "/targets/%s", harness_node_str(k));
+    if ((skip == NULL) == (div == NULL)) {
+      harness_errs_add(b->errs, loc, path,
+                       "a target says either 'skip' or 'diverges', with "
+                       "its reason");
+      continue;
+    }
+    t->kind = strdup(harness_node_str(k));
+    t->skip = skip != NULL;
+    t->reason = strdup(harness_node_str(skip != NULL ? skip : div));
+    t->line = loc.line;
+    s->n_target_notes++;
+    if (t->kind == NULL || t->reason == NULL)
+      return UV_ENOMEM;
+  }
+  return 0;
+}
+
 static int build(build_t *b, struct fy_node *root, const char *file)
 {
   harness_scenario_t *s = b->s;
@@ -925,16 +962,9 @@ static int build(build_t *b, struct fy_node *root, const char *file)
     while ((item = fy_node_sequence_iterate(v, &it)) != NULL)
       s->tags[s->n_tags++] = strdup(harness_node_str(item));
   }
-  if ((v = harness_node_get(root, "targets")) != NULL) {
-    size_t n = fy_node_sequence_item_count(v);
-    struct fy_node *item;
-    void *it = NULL;
-    s->only_targets = calloc(n + 1, sizeof(char *));
-    if (s->only_targets == NULL)
-      return UV_ENOMEM;
-    while ((item = fy_node_sequence_iterate(v, &it)) != NULL)
-      s->only_targets[s->n_only_targets++] = strdup(harness_node_str(item));
-  }
+  if ((v = harness_node_get(root, "targets")) != NULL &&
+      (rc = build_targets(b, v)) != 0)
+    return rc;
   s->timeout_ms = node_ms(harness_node_get(root, "timeout"), 30000);
   if ((v = harness_node_get(root, "oracle")) != NULL)
     s->allow_exit_without_disconnect = node_bool(
@@ -1148,9 +1178,11 @@ void harness_scenario_free(harness_scenario_t *s)
   for (i = 0; i < s->n_tags; i++)
     free(s->tags[i]);
   free(s->tags);
-  for (i = 0; i < s->n_only_targets; i++)
-    free(s->only_targets[i]);
-  free(s->only_targets);
+  for (i = 0; i < s->n_target_notes; i++) {
+    free(s->target_notes[i].kind);
+    free(s->target_notes[i].reason);
+  }
+  free(s->target_notes);
   free(s->scheduling);
   cJSON_Delete(s->settings);
   cJSON_Delete(s->behaviour);

@@ -112,7 +112,8 @@ static const hs_type_t t_limit = {.kind = HS_INT, .what = "a number",
                                   .min = 0, .max = 1000000000};
 
 static const char *const w_sched[] = {"rr", "none", NULL};
-static const char *const w_targets[] = {"builtin", "node", "exec", NULL};
+static const char *const w_targets[] = {"builtin", "node", "node-c", "c-node",
+                                        "exec", NULL};
 static const char *const w_messages[] = {"none", "echo", "count", "reply",
                                          NULL};
 static const char *const w_kind[] = {"http", "tcp", NULL};
@@ -176,8 +177,17 @@ static const hs_type_t t_wref_point = {.kind = HS_WORKER, .what = "a worker",
 static const hs_type_t t_str_seq = {.kind = HS_SEQ,
                                     .what = "a list of strings",
                                     .item = &t_str};
-static const hs_type_t t_targets = {.kind = HS_SEQ, .what = "a list of targets",
-                                    .item = &t_target_kind};
+/* Each with its reason: a scenario never leaves a target silently. */
+static const hs_type_t t_target_note = {
+  .kind = HS_MAP, .what = "{skip: reason} or {diverges: reason}",
+  .fields = (const hs_field_t[]){
+    {"skip", &t_str, 0, NULL},
+    {"diverges", &t_str, 0, NULL},
+    {0}}};
+static const hs_type_t t_targets = {
+  .kind = HS_DICT,
+  .what = "a mapping of targets to {skip: reason} or {diverges: reason}",
+  .key = &t_target_kind, .item = &t_target_note};
 static const hs_type_t t_signal_seq = {.kind = HS_SEQ,
                                        .what = "a list of signals",
                                        .item = &t_signal};

@@ -179,6 +179,30 @@ static cJSON *setup_command(const harness_run_t *run)
   if (s->scheduling != NULL)
     cJSON_AddStringToObject(cmd, "scheduling", s->scheduling);
   settings = cJSON_Duplicate(s->settings, true);
+  if (settings == NULL) {
+    cJSON_Delete(cmd);
+    return NULL;
+  }
+  /* a mixed target names the other runtime's worker agent; the
+   * scenario's args follow its own (a scenario with an exec of its own
+   * is skipped on mixed targets) */
+  if (run->target->worker_exec != NULL &&
+      cJSON_GetObjectItemCaseSensitive(settings, "exec") == NULL) {
+    cJSON *args = cJSON_CreateArray();
+    cJSON *given = cJSON_DetachItemFromObjectCaseSensitive(settings, "args");
+    cJSON *a;
+    size_t i;
+    for (i = 0; args != NULL && run->target->worker_args != NULL &&
+                run->target->worker_args[i] != NULL; i++)
+      cJSON_AddItemToArray(args,
+                           cJSON_CreateString(run->target->worker_args[i]));
+    cJSON_ArrayForEach(a, given)
+      cJSON_AddItemToArray(args, cJSON_Duplicate(a, true));
+    cJSON_Delete(given);
+    cJSON_AddStringToObject(settings, "exec", run->target->worker_exec);
+    if (args != NULL)
+      cJSON_AddItemToObject(settings, "args", args);
+  }
   env = cJSON_GetObjectItemCaseSensitive(settings, "env");
   if (env == NULL)
     env = cJSON_AddObjectToObject(settings, "env");

@@ -103,6 +103,78 @@ out:
   return ret;
 }
 
+/* "node (attempt 2)" from a trace's header, else the file's name. */
+static char *trace_label(const harness_trace_t *tr, const char *path)
+{
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(tr->meta, "target");
+  const cJSON *a = cJSON_GetObjectItemCaseSensitive(tr->meta, "attempt");
+
+  char target[24];
+
+  if (!cJSON_IsString(t))
+    return strdup(path);
+  /* an exec: command line is too long to head every line */
+  snprintf(target, sizeof(target), "%s", t->valuestring);
+  if (strlen(t->valuestring) >= sizeof(target))
+    snprintf(target, sizeof(target), "%.*s",
+             (int)strcspn(t->valuestring, ":"), t->valuestring);
+  if (cJSON_IsNumber(a) && a->valuedouble > 1)
+    return harness_asprintf("%s (attempt %.0f)", target, a->valuedouble);
+  return strdup(target);
+}
+
+int harness_cli_diff_traces(const char *a, const char *b, bool quiet)
+{
+  harness_trace_t ta, tb;
+  harness_diag_t diag;
+  harness_projection_t *pa = NULL, *pb = NULL;
+  char *la = NULL, *lb = NULL;
+  size_t i;
+  int ret = HARNESS_EXIT_SCENARIO, w;
+
+  harness_trace_init(&ta, 0);
+  harness_trace_init(&tb, 0);
+  harness_diag_init(&diag);
+  if (harness_trace_read(a, &ta, &diag) != 0 ||
+      harness_trace_read(b, &tb, &diag) != 0) {
+    for (i = 0; i < diag.count; i++)
+      fprintf(stderr, "clustersim: %s\n", diag.lines[i]);
+    goto out;
+  }
+  la = trace_label(&ta, a);
+  lb = trace_label(&tb, b);
+  if (la != NULL && lb != NULL && strcmp(la, lb) == 0) {
+    free(la);
+    free(lb);
+    la = strdup(a);
+    lb = strdup(b);
+  }
+  if (la == NULL || lb == NULL || harness_projection_of(&ta, &pa) != 0 ||
+      harness_projection_of(&tb, &pb) != 0) {
+    ret = HARNESS_EXIT_INTERNAL;
+    goto out;
+  }
+  w = harness_projection_diff(pa, la, pb, lb, &diag);
+  if (w > 0)
+    printf("%s vs %s: %d worker%s differ%s\n", la, lb, w, w == 1 ? "" : "s",
+           w == 1 ? "s" : "");
+  else if (!quiet || diag.count > 0)
+    printf("%s vs %s: the same\n", la, lb);
+  for (i = 0; i < diag.count; i++)
+    printf("%s\n", diag.lines[i]);
+  ret = w > 0 ? HARNESS_EXIT_FAIL : HARNESS_EXIT_PASS;
+out:
+  harness_projection_free(pa);
+  harness_projection_free(pb);
+  free(la);
+  free(lb);
+  harness_diag_free(&diag);
+  harness_trace_free(&ta);
+  harness_trace_free(&tb);
+  fflush(stdout);
+  return ret;
+}
+
 /* ---------------------------------------------------------------------- */
 /* run                                                                     */
 
@@ -120,7 +192,9 @@ typedef struct {
   unsigned attempt;          /* 1-based, of the attempt running or last */
   uint64_t seed;
   char *replay;
-  bool skip;
+  const char *skip_reason;   /* not run on this target, and why */
+  harness_projection_t **proj; /* --diff: one per attempt (NULL: none) */
+  bool added;                /* the case is in the report */
   bool done;
 } job_t;
 
@@ -354,9 +428,51 @@ static void record_attempt(suite_t *su, job_t *j, harness_result_t *r)
   su->outcomes[r->outcome]++;
 }
 
+/* The case enters the report when the agent has said who it is, so that
+ * the report names the runtime and version that ran it (or when the run
+ * ended without a hello). */
+static int add_case(suite_t *su, job_t *j, const char *runtime,
+                    const char *version)
+{
+  report_case_info_t ci;
+
+  if (j->added)
+    return 0;
+  memset(&ci, 0, sizeof(ci));
+  ci.scenario = j->s->name;
+  ci.file = j->s->file;
+  ci.line = 1;
+  ci.target = j->target->spec;
+  ci.runtime = runtime != NULL ? runtime
+                               : harness_target_kind_name(j->target->kind);
+  ci.runtime_version = version;
+  ci.seed = j->seed;
+  ci.replay = j->replay;
+  ci.tags = (const char *const *)j->s->tags;
+  if (report_case_add(su->report, &ci, &j->rc) != 0) {
+    su->internal_error = true;
+    return UV_ENOMEM;
+  }
+  j->added = true;
+  if (su->term != NULL)
+    report_term_case_start(su->term, j->rc, uv_hrtime());
+  return 0;
+}
+
+static void on_run_hello(harness_run_t *run, const char *runtime,
+                         const char *version, void *arg)
+{
+  job_t *j = arg;
+
+  (void)run;
+  add_case(j->suite, j, runtime, version);
+}
+
 static void case_ended(suite_t *su, job_t *j)
 {
   j->done = true;
+  if (!j->added)
+    return;
   if (su->tap != NULL)
     report_tap_case(su->tap, j->rc);
   if (su->term != NULL)
@@ -377,7 +493,11 @@ static void on_run_done(harness_run_t *run, harness_result_t *r, void *arg)
   if (r == NULL) {
     su->internal_error = true;
     report_interrupt(su->report, "out of memory");
-  } else {
+  } else if (add_case(su, j, r->runtime, r->version) == 0) {
+    if (j->proj != NULL && j->attempt <= su->cli->repeat &&
+        r->trace.count > 0 &&
+        harness_projection_of(&r->trace, &j->proj[j->attempt - 1]) != 0)
+      su->internal_error = true;
     if (r->outcome == HARNESS_ERROR && r->reason != NULL &&
         strncmp(r->reason, "cannot start the run", 20) == 0)
       su->internal_error = true;
@@ -388,10 +508,12 @@ static void on_run_done(harness_run_t *run, harness_result_t *r, void *arg)
       printf("%s %s [%s] attempt %u: %s\n  replay: %s\n",
              harness_outcome_name(r->outcome), j->s->name, j->target->spec,
              j->attempt, r->reason ? r->reason : "", j->replay);
+  }
+  if (r != NULL) {
     harness_result_free(r);
     free(r);
   }
-  if (!su->interrupted && j->attempt < su->cli->repeat) {
+  if (!su->interrupted && j->added && j->attempt < su->cli->repeat) {
     j->attempt++;
     j->seed++;
     free(j->replay);
@@ -436,11 +558,14 @@ static int begin_attempt(suite_t *su, job_t *j)
   o.seed = j->seed;
   o.trace_path = path;
   o.attempt = j->attempt;
+  o.hello = on_run_hello;
   rc = harness_run_start(su->loop, j->s, j->target, &o, on_run_done, j,
                          &j->run);
   free(path);
   if (rc != 0) {
     report_result_t rr;
+    if (add_case(su, j, NULL, NULL) != 0)
+      return rc;
     memset(&rr, 0, sizeof(rr));
     rr.outcome = REPORT_ERROR;
     rr.reason = "the harness could not start the run";
@@ -456,31 +581,17 @@ static int begin_attempt(suite_t *su, job_t *j)
 
 static void start_job(suite_t *su, job_t *j)
 {
-  report_case_info_t ci;
-
-  memset(&ci, 0, sizeof(ci));
   j->attempt = 1;
   j->replay = replay_command(su, j);
-  ci.scenario = j->s->name;
-  ci.file = j->s->file;
-  ci.line = 1;
-  ci.target = j->target->spec;
-  ci.runtime = harness_target_kind_name(j->target->kind);
-  ci.seed = j->seed;
-  ci.replay = j->replay;
-  ci.tags = (const char *const *)j->s->tags;
-  if (report_case_add(su->report, &ci, &j->rc) != 0) {
-    su->internal_error = true;
-    j->done = true;
-    return;
-  }
-  if (su->term != NULL)
-    report_term_case_start(su->term, j->rc, uv_hrtime());
-  if (j->skip) {
+  if (j->skip_reason != NULL) {
     report_result_t rr;
+    if (add_case(su, j, NULL, NULL) != 0) {
+      j->done = true;
+      return;
+    }
     memset(&rr, 0, sizeof(rr));
     rr.outcome = REPORT_SKIP;
-    rr.reason = j->s->skip ? j->s->skip : "not for this target";
+    rr.reason = j->skip_reason;
     rr.failed_event = -1;
     report_attempt_add(j->rc, &rr);
     su->outcomes[HARNESS_SKIP]++;
@@ -547,16 +658,72 @@ static void finish(suite_t *su)
   uv_close((uv_handle_t *)&su->ticker, on_closed);
 }
 
-static bool runs_on(const harness_scenario_t *s, const harness_target_t *t)
+/* The names the difference lines go by: the target as given when it is
+ * short, else its kind ("exec"); never twice the same. */
+static void short_labels(const harness_target_t *x, const harness_target_t *y,
+                         char *la, char *lb, size_t len)
 {
-  size_t i;
+  snprintf(la, len, "%s", strlen(x->spec) < len ? x->spec
+                          : harness_target_kind_name(x->kind));
+  snprintf(lb, len, "%s", strlen(y->spec) < len ? y->spec
+                          : harness_target_kind_name(y->kind));
+  if (strcmp(la, lb) == 0)
+    snprintf(lb + strlen(lb), len - strlen(lb), "%s", "'");
+}
 
-  if (s->n_only_targets == 0)
-    return true;
-  for (i = 0; i < s->n_only_targets; i++)
-    if (strcmp(s->only_targets[i], harness_target_kind_name(t->kind)) == 0)
-      return true;
-  return false;
+/* --diff: every scenario's runs on each target against the same attempt
+ * on the first target, worker by worker. Returns how many comparisons
+ * found a difference. */
+static unsigned diff_targets(suite_t *su)
+{
+  const harness_cli_t *cli = su->cli;
+  size_t n = cli->n_scenarios, i, k;
+  unsigned a, differ = 0, same = 0;
+
+  printf("\nclustersim diff: every target against %s, worker by worker\n",
+         su->targets[0].spec);
+  for (i = 0; i < n; i++)
+    for (k = 1; k < su->n_targets; k++)
+      for (a = 0; a < cli->repeat; a++) {
+        const job_t *x = &su->jobs[i], *y = &su->jobs[k * n + i];
+        harness_diag_t d;
+        size_t l;
+        int w;
+        char head[512], la[24], lb[24];
+        snprintf(head, sizeof(head), "%s: %s vs %s", x->s->name,
+                 x->target->spec, y->target->spec);
+        if (cli->repeat > 1)
+          snprintf(head + strlen(head), sizeof(head) - strlen(head),
+                   " (attempt %u)", a + 1);
+        if (x->skip_reason != NULL || y->skip_reason != NULL) {
+          if (!cli->quiet)
+            printf("%s: not compared (skipped on %s)\n", head,
+                   x->skip_reason ? x->target->spec : y->target->spec);
+          continue;
+        }
+        if (x->proj[a] == NULL || y->proj[a] == NULL) {
+          printf("%s: not compared (no trace from %s)\n", head,
+                 x->proj[a] == NULL ? x->target->spec : y->target->spec);
+          continue;
+        }
+        harness_diag_init(&d);
+        short_labels(x->target, y->target, la, lb, sizeof(la));
+        w = harness_projection_diff(x->proj[a], la, y->proj[a], lb, &d);
+        if (w > 0) {
+          differ++;
+          printf("%s: %d worker%s differ%s\n", head, w, w == 1 ? "" : "s",
+                 w == 1 ? "s" : "");
+        } else {
+          same++;
+          if (!cli->quiet || d.count > 0)
+            printf("%s: the same\n", head);
+        }
+        for (l = 0; l < d.count; l++)
+          printf("%s\n", d.lines[l]);
+        harness_diag_free(&d);
+      }
+  printf("clustersim diff: %u the same, %u different\n", same, differ);
+  return differ;
 }
 
 static uint64_t random_seed(void)
@@ -580,6 +747,7 @@ int harness_cli_run(harness_cli_t *cli)
   int ret = HARNESS_EXIT_PASS;
   char targets_text[256] = "";
   uint64_t seed;
+  unsigned differ;
 
   memset(&su, 0, sizeof(su));
   harness_diag_init(&diag);
@@ -628,7 +796,12 @@ int harness_cli_run(harness_cli_t *cli)
       j->s = cli->scenarios[i];
       j->target = &su.targets[k];
       j->seed = seed;
-      j->skip = j->s->skip != NULL || !runs_on(j->s, j->target);
+      j->skip_reason = harness_target_skip_reason(j->s, j->target);
+      if (cli->diff &&
+          (j->proj = calloc(cli->repeat, sizeof(*j->proj))) == NULL) {
+        ret = HARNESS_EXIT_INTERNAL;
+        goto out;
+      }
     }
 
   memset(&info, 0, sizeof(info));
@@ -745,13 +918,16 @@ int harness_cli_run(harness_cli_t *cli)
            (unsigned long long)seed);
   }
 
+  differ = cli->diff && !su.interrupted ? diff_targets(&su) : 0;
+
   if (su.interrupted)
     ret = HARNESS_EXIT_INTERRUPTED;
   else if (su.internal_error)
     ret = HARNESS_EXIT_INTERNAL;
   else if (su.outcomes[HARNESS_ERROR] > 0 || cli->invalid > 0)
     ret = HARNESS_EXIT_SCENARIO;
-  else if (su.outcomes[HARNESS_FAIL] + su.outcomes[HARNESS_TIMEOUT] > 0)
+  else if (su.outcomes[HARNESS_FAIL] + su.outcomes[HARNESS_TIMEOUT] > 0 ||
+           differ > 0)
     ret = HARNESS_EXIT_FAIL;
   else if (su.outcomes[HARNESS_INCONCLUSIVE] > 0)
     ret = HARNESS_EXIT_INCONCLUSIVE;
@@ -765,8 +941,12 @@ out:
     report_term_free(su.term);
   if (su.report != NULL)
     report_free(su.report);
-  for (i = 0; i < su.n_jobs; i++)
+  for (i = 0; i < su.n_jobs; i++) {
     free(su.jobs[i].replay);
+    for (k = 0; su.jobs[i].proj != NULL && k < cli->repeat; k++)
+      harness_projection_free(su.jobs[i].proj[k]);
+    free(su.jobs[i].proj);
+  }
   free(su.jobs);
   for (i = 0; i < su.n_targets; i++)
     harness_target_free(&su.targets[i]);

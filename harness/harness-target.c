@@ -1,60 +1,139 @@
 /*
  * Targets: what `--target` names, turned into the primary agent's command
- * line. Nothing here knows what language the agent is written in.
+ * line, the environment it adds and, for the mixed targets, the worker
+ * program its setup names. Nothing here knows what language an agent is
+ * written in.
  */
 #include "harness-priv.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[] = {"builtin", "node", "exec"};
+static const char *const kind_names[HARNESS_TARGET_KIND_COUNT + 1] = {
+  [HARNESS_TARGET_BUILTIN] = "builtin",
+  [HARNESS_TARGET_NODE] = "node",
+  [HARNESS_TARGET_EXEC] = "exec",
+  [HARNESS_TARGET_NODE_C] = "node-c",
+  [HARNESS_TARGET_C_NODE] = "c-node",
+};
 
 const char *harness_target_kind_name(harness_target_kind_t kind)
 {
-  if ((int)kind < 0 || kind > HARNESS_TARGET_EXEC)
+  if ((int)kind < 0 || kind >= HARNESS_TARGET_KIND_COUNT)
     return "?";
   return kind_names[kind];
 }
 
-static char **argv_of(const char *a, const char *b, const char *c)
+int harness_target_kind_from_name(const char *name)
 {
-  char **v = calloc(4, sizeof(char *));
+  int i;
+
+  for (i = 0; name != NULL && i < HARNESS_TARGET_KIND_COUNT; i++)
+    if (strcmp(kind_names[i], name) == 0)
+      return i;
+  return -1;
+}
+
+static void strv_free(char **v)
+{
+  size_t i;
+
+  for (i = 0; v != NULL && v[i] != NULL; i++)
+    free(v[i]);
+  free(v);
+}
+
+/* A NULL-terminated copy of the given strings (the list ends at NULL);
+ * NULL when memory runs out. */
+static char **strv_of(const char *first, ...)
+{
+  va_list ap;
+  const char *s;
+  char **v = calloc(8, sizeof(char *));
+  size_t n = 0;
 
   if (v == NULL)
     return NULL;
-  v[0] = strdup(a);
-  v[1] = b ? strdup(b) : NULL;
-  v[2] = b && c ? strdup(c) : NULL;
-  if (v[0] == NULL || (b && v[1] == NULL) || (b && c && v[2] == NULL)) {
-    free(v[0]);
-    free(v[1]);
-    free(v[2]);
-    free(v);
-    return NULL;
+  va_start(ap, first);
+  for (s = first; s != NULL && n < 7; s = va_arg(ap, const char *)) {
+    v[n] = strdup(s);
+    if (v[n++] == NULL) {
+      va_end(ap);
+      strv_free(v);
+      return NULL;
+    }
   }
+  va_end(ap);
   return v;
+}
+
+/* "node", "node:PATH", "node-c:PATH"... -> the runtime it names, or the
+ * --runtime one, or "node" from PATH. */
+static const char *runtime_of(const char *spec, size_t prefix,
+                              const char *runtime)
+{
+  if (spec[prefix] == ':' && spec[prefix + 1] != '\0')
+    return spec + prefix + 1;
+  return runtime != NULL ? runtime : "node";
+}
+
+static bool has_prefix(const char *spec, const char *word)
+{
+  size_t n = strlen(word);
+
+  return strncmp(spec, word, n) == 0 && (spec[n] == '\0' || spec[n] == ':');
 }
 
 int harness_target_parse(const char *spec, const char *self,
                          const char *runtime, const char *source_dir,
                          harness_target_t *out, harness_diag_t *diag)
 {
+  const char *src = source_dir ? source_dir : ".";
+  const char *me = self ? self : "clustersim";
+  char *a = NULL, *b = NULL;
+  int rc = 0;
+
   memset(out, 0, sizeof(*out));
   if (spec == NULL)
     return UV_EINVAL;
   if (strcmp(spec, "builtin") == 0) {
     out->kind = HARNESS_TARGET_BUILTIN;
-    out->argv = argv_of(self ? self : "clustersim", "primary", NULL);
-  } else if (strcmp(spec, "node") == 0 || strncmp(spec, "node:", 5) == 0) {
-    char *script = harness_asprintf("%s/agents/node/primary.js",
-                                    source_dir ? source_dir : ".");
-    const char *bin = spec[4] == ':' && spec[5] != '\0' ? spec + 5
-                      : runtime ? runtime : "node";
+    out->argv = strv_of(me, "primary", NULL);
+  } else if (has_prefix(spec, "node")) {
+    a = harness_asprintf("%s/agents/node/primary.js", src);
     out->kind = HARNESS_TARGET_NODE;
-    if (script == NULL)
-      return UV_ENOMEM;
-    out->argv = argv_of(bin, script, NULL);
-    free(script);
+    if (a != NULL)
+      out->argv = strv_of(runtime_of(spec, 4, runtime), a, NULL);
+  } else if (has_prefix(spec, "node-c")) {
+    /* cluster.fork() spawns process.execPath: the preload points it at
+     * clustersim, and the setup's exec "worker" makes every fork
+     * `clustersim worker ...` */
+    a = harness_asprintf("%s/agents/node/primary.js", src);
+    b = harness_asprintf("%s/harness/node-c-preload.js", src);
+    out->kind = HARNESS_TARGET_NODE_C;
+    if (a != NULL && b != NULL) {
+      char *env = harness_asprintf("CLUSTERSIM_WORKER_EXEC_PATH=%s", me);
+      out->argv = strv_of(runtime_of(spec, 6, runtime), "--require", b, a,
+                          NULL);
+      out->env = env ? strv_of(env, NULL) : NULL;
+      free(env);
+      out->worker_exec = strdup("worker");
+      out->worker_args = strv_of(NULL);
+      if (out->env == NULL || out->worker_exec == NULL ||
+          out->worker_args == NULL)
+        rc = UV_ENOMEM;
+    }
+  } else if (has_prefix(spec, "c-node")) {
+    a = harness_asprintf("%s/agents/node/worker.js", src);
+    out->kind = HARNESS_TARGET_C_NODE;
+    out->argv = strv_of(me, "primary", NULL);
+    if (a != NULL) {
+      out->worker_exec = strdup(runtime_of(spec, 6, runtime));
+      out->worker_args = strv_of(a, NULL);
+      if (out->worker_exec == NULL || out->worker_args == NULL)
+        rc = UV_ENOMEM;
+    }
   } else if (strncmp(spec, "exec:", 5) == 0) {
     if (spec[5] == '\0') {
       harness_diag_addf(diag, "--target exec: needs a command, as in "
@@ -62,35 +141,76 @@ int harness_target_parse(const char *spec, const char *self,
       return UV_EINVAL;
     }
     out->kind = HARNESS_TARGET_EXEC;
-    out->argv = argv_of("/bin/sh", "-c", spec + 5);
+    out->argv = strv_of("/bin/sh", "-c", spec + 5, NULL);
   } else {
-    const char *const kinds[] = {"builtin", "node", "exec:", NULL};
+    const char *const kinds[] = {"builtin", "node", "node-c", "c-node",
+                                 "exec:", NULL};
     const char *hint = harness_suggest(spec, kinds);
     if (hint != NULL)
       harness_diag_addf(diag, "unknown target '%s' (did you mean '%s'?)",
                         spec, hint);
     else
       harness_diag_addf(diag, "unknown target '%s' (expected builtin, node, "
-                        "node:PATH or exec:CMD)", spec);
+                        "node:PATH, node-c, c-node or exec:CMD)", spec);
     return UV_EINVAL;
   }
   out->spec = strdup(spec);
-  if (out->argv == NULL || out->spec == NULL) {
+  if (rc == 0 && (out->argv == NULL || out->spec == NULL))
+    rc = UV_ENOMEM;
+  free(a);
+  free(b);
+  if (rc != 0)
     harness_target_free(out);
-    return UV_ENOMEM;
-  }
-  return 0;
+  return rc;
 }
 
 void harness_target_free(harness_target_t *t)
 {
-  size_t i;
-
   if (t == NULL)
     return;
-  for (i = 0; t->argv != NULL && t->argv[i] != NULL; i++)
-    free(t->argv[i]);
-  free(t->argv);
+  strv_free(t->argv);
+  strv_free(t->env);
+  strv_free(t->worker_args);
+  free(t->worker_exec);
   free(t->spec);
   memset(t, 0, sizeof(*t));
+}
+
+static const harness_target_note_t *note_of(const harness_scenario_t *s,
+                                            const harness_target_t *t)
+{
+  const char *kind = harness_target_kind_name(t->kind);
+  size_t i;
+
+  for (i = 0; i < s->n_target_notes; i++)
+    if (strcmp(s->target_notes[i].kind, kind) == 0)
+      return &s->target_notes[i];
+  return NULL;
+}
+
+const char *harness_target_skip_reason(const harness_scenario_t *s,
+                                       const harness_target_t *t)
+{
+  const harness_target_note_t *n = note_of(s, t);
+
+  if (s->skip != NULL)
+    return s->skip;
+  if (n != NULL && n->skip)
+    return n->reason;
+  /* a mixed target is a worker program of another runtime: a scenario
+   * that runs a program of its own leaves nothing to mix */
+  if (t->worker_exec != NULL &&
+      cJSON_GetObjectItemCaseSensitive(s->settings, "exec") != NULL)
+    return "the scenario runs its own worker program (cluster.exec): a "
+           "mixed target does not apply";
+  return NULL;
+}
+
+const harness_target_note_t *
+harness_target_divergence(const harness_scenario_t *s,
+                          const harness_target_t *t)
+{
+  const harness_target_note_t *n = note_of(s, t);
+
+  return n != NULL && !n->skip ? n : NULL;
 }

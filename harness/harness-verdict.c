@@ -111,6 +111,42 @@ static void locate_findings(harness_run_t *run, size_t from)
   }
 }
 
+/* A divergence the scenario documents for this target: what it excuses
+ * (the oracle's and the expectations' findings, never leftover processes)
+ * is reported as skipped, with the reason and what was seen; a run that
+ * did not show it says so. */
+static void divergence(harness_run_t *run)
+{
+  harness_result_t *r = &run->res;
+  const harness_target_note_t *d =
+      harness_target_divergence(run->s, run->target);
+  size_t i;
+  char *why;
+
+  if (d == NULL)
+    return;
+  if (r->outcome == HARNESS_PASS) {
+    why = harness_asprintf("pass (the divergence documented at %s:%u did "
+                           "not show)", run->s->file, d->line);
+  } else if (r->outcome == HARNESS_FAIL) {
+    for (i = 0; i < r->findings.count; i++)
+      if (r->findings.items[i].kind == HARNESS_FINDING_FAIL &&
+          strcmp(r->findings.items[i].rule, "hygiene") == 0)
+        return;
+    why = harness_asprintf("documented divergence on %s (%s:%u): %s; seen: "
+                           "%s", harness_target_kind_name(run->target->kind),
+                           run->s->file, d->line, d->reason,
+                           r->reason ? r->reason : "?");
+    r->outcome = HARNESS_SKIP;
+  } else {
+    return;
+  }
+  if (why != NULL) {
+    free(r->reason);
+    r->reason = why;
+  }
+}
+
 void run_verdict(harness_run_t *run)
 {
   harness_result_t *r = &run->res;
@@ -161,6 +197,7 @@ void run_verdict(harness_run_t *run)
     r->outcome = HARNESS_PASS;
     r->reason = strdup("pass");
   }
+  divergence(run);
   r->detail = join_findings(&r->findings);
   if (r->load.ran && r->detail != NULL) {
     /* closed keep-alive connections retried are shown, not hidden */
@@ -185,6 +222,10 @@ void run_verdict(harness_run_t *run)
       cJSON_AddStringToObject(meta, "scenario", run->s->name);
       cJSON_AddStringToObject(meta, "file", run->s->file);
       cJSON_AddStringToObject(meta, "target", run->target->spec);
+      if (r->runtime != NULL)
+        cJSON_AddStringToObject(meta, "runtime", r->runtime);
+      if (r->version != NULL)
+        cJSON_AddStringToObject(meta, "runtime_version", r->version);
       cJSON_AddNumberToObject(meta, "seed", (double)run->opts.seed);
       cJSON_AddNumberToObject(meta, "attempt", run->opts.attempt);
       cJSON_AddStringToObject(meta, "outcome", harness_outcome_name(

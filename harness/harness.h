@@ -274,6 +274,17 @@ typedef enum {
   HARNESS_RESPAWN_ON_NONZERO
 } harness_respawn_t;
 
+/* What `targets:` says of one target kind: not run there, or run with a
+ * documented divergence (a failure there is reported as skipped, with the
+ * reason and what was seen). Always with a reason. */
+typedef struct {
+  char *kind;                  /* "builtin", "node", "node-c", "c-node",
+                                  "exec" */
+  bool skip;                   /* true: skip; false: diverges */
+  char *reason;
+  unsigned line;
+} harness_target_note_t;
+
 typedef struct harness_scenario_s {
   char *file;                  /* as given to the loader */
   char *name;
@@ -281,8 +292,8 @@ typedef struct harness_scenario_s {
   char **tags;
   size_t n_tags;
   char *skip;                  /* reason, or NULL */
-  char **only_targets;         /* `targets:` (kinds); NULL: all */
-  size_t n_only_targets;
+  harness_target_note_t *target_notes;  /* `targets:`, one per kind named */
+  size_t n_target_notes;
   int64_t timeout_ms;          /* per-run deadline before --time-scale */
   /* cluster */
   unsigned workers;            /* forked before the first step */
@@ -453,29 +464,71 @@ int harness_expect_check(const harness_scenario_t *s,
                          harness_findings_t *out);
 
 /* ---------------------------------------------------------------------- */
+/* Differential runs (harness-diff.c)                                      */
+
+/* Per worker, the cluster and Worker events of a trace, normalised: no
+ * pids, times or real ports (numbered by first appearance), no heartbeat
+ * traffic. */
+typedef struct harness_projection_s harness_projection_t;
+
+int harness_projection_of(const harness_trace_t *tr,
+                          harness_projection_t **out);
+void harness_projection_free(harness_projection_t *p);
+/* Compares two projections worker by worker; for each worker that
+ * differs, appends its first difference to `out` (the event with its
+ * index in each trace); workers that are the same only up to what Node
+ * leaves open (the order of disconnect and exit) or up to the end of an
+ * incomplete trace get a note. Returns how many workers differ. */
+int harness_projection_diff(const harness_projection_t *a,
+                            const char *label_a,
+                            const harness_projection_t *b,
+                            const char *label_b, harness_diag_t *out);
+
+/* ---------------------------------------------------------------------- */
 /* Targets                                                                 */
 
 typedef enum {
   HARNESS_TARGET_BUILTIN = 0,
   HARNESS_TARGET_NODE,
-  HARNESS_TARGET_EXEC
+  HARNESS_TARGET_EXEC,
+  HARNESS_TARGET_NODE_C,   /* the Node primary agent, clustersim workers */
+  HARNESS_TARGET_C_NODE,   /* the builtin primary agent, Node workers */
+  HARNESS_TARGET_KIND_COUNT
 } harness_target_kind_t;
 
 typedef struct {
   harness_target_kind_t kind;
   char *spec;              /* as given: "builtin", "node", "exec:CMD" */
   char **argv;             /* the agent's command line (NULL-terminated) */
+  char **env;              /* "K=V" added to the agent's environment
+                              (NULL-terminated), or NULL */
+  /* Mixed targets: the worker program the setup command names
+   * (settings.exec, and args put before the scenario's), unless the
+   * scenario names its own. NULL: the agent's own worker agent. */
+  char *worker_exec;
+  char **worker_args;
 } harness_target_t;
 
-/* Resolves a --target value. `self` is the clustersim executable (the
+/* Resolves a --target value: builtin, node, node:PATH, node-c, node-c:PATH,
+ * c-node, c-node:PATH, exec:CMD. `self` is the clustersim executable (the
  * builtin agent is `self primary`), `runtime` the node binary (NULL:
- * "node" from PATH), `source_dir` holds agents/node/primary.js. */
+ * "node" from PATH), `source_dir` holds agents/node/ and harness/. */
 int harness_target_parse(const char *spec, const char *self,
                          const char *runtime, const char *source_dir,
                          harness_target_t *out, harness_diag_t *diag);
 void harness_target_free(harness_target_t *t);
-/* "builtin", "node" or "exec". */
+/* "builtin", "node", "exec", "node-c" or "c-node". */
 const char *harness_target_kind_name(harness_target_kind_t kind);
+/* The kind of a name as `targets:` writes it; -1 if unknown. */
+int harness_target_kind_from_name(const char *name);
+/* NULL when `s` runs on `t`; else why it does not (the scenario's own
+ * `skip:` or `targets:` reason, or why a mixed target cannot apply). */
+const char *harness_target_skip_reason(const harness_scenario_t *s,
+                                       const harness_target_t *t);
+/* The divergence `s` documents on `t`, or NULL. */
+const harness_target_note_t *
+harness_target_divergence(const harness_scenario_t *s,
+                          const harness_target_t *t);
 
 /* ---------------------------------------------------------------------- */
 /* Running a scenario                                                      */
@@ -492,11 +545,18 @@ typedef enum {
 
 const char *harness_outcome_name(harness_outcome_t o);
 
+typedef struct harness_run_s harness_run_t;
+
 typedef struct {
   double time_scale;       /* multiplies every deadline; 1.0 */
   uint64_t seed;
   const char *trace_path;  /* JSON lines file to write, or NULL */
   unsigned attempt;        /* 1-based, for messages */
+  /* Called once, on the loop, when the primary agent has said hello, with
+   * the runtime and version it names (NULL when absent) and the `arg` of
+   * harness_run_start; NULL: not called. */
+  void (*hello)(harness_run_t *run, const char *runtime,
+                const char *version, void *arg);
 } harness_run_opts_t;
 
 typedef struct {
@@ -514,8 +574,6 @@ typedef struct {
 } harness_result_t;
 
 void harness_result_free(harness_result_t *r);
-
-typedef struct harness_run_s harness_run_t;
 typedef void (*harness_run_done_cb)(harness_run_t *run,
                                     harness_result_t *result, void *arg);
 

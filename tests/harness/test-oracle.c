@@ -168,6 +168,28 @@ static const oracle_case_t cases[] = {
    EV(50000000, "disconnect", "worker", 1, DISC("true")),
    {NULL}},
 
+  /* fork() put the worker in cluster.workers; its `fork` event comes on a
+   * later tick, after the cluster.disconnect() that already covers it */
+  {"ead-cause: cluster.disconnect() covers a fork whose event is late",
+   false, false,
+   ACT(1000000, "fork", 1)
+   "{\"type\":\"action\",\"t\":2000000,\"action\":\"cluster-disconnect\"}\n"
+   EV(10000000, "fork", "cluster", 1, LIVE)
+   EV(20000000, "online", "worker", 1,
+      ",\"ead\":true,\"connected\":true,\"dead\":false,\"member\":false")
+   EV(50000000, "disconnect", "worker", 1, DISC("true")),
+   {NULL}},
+
+  {"ead-cause: a disconnect before the fork is no cause", false, false,
+   "{\"type\":\"action\",\"t\":1000000,\"action\":\"cluster-disconnect\"}\n"
+   ACT(2000000, "fork", 1)
+   EV(10000000, "fork", "cluster", 1, LIVE)
+   EV(20000000, "online", "worker", 1, LIVE)
+   EV(50000000, "disconnect", "worker", 1, DISC("true")),
+   {"worker 1: expected exitedAfterDisconnect false at disconnect (no "
+    "disconnect or worker-side kill came first), got disconnect at "
+    "0.050 s (event #4) [invariant ead-cause]", NULL}},
+
   {"ead-cause: a disconnect-in-listen behaviour is a cause", false, false,
    "{\"type\":\"action\",\"t\":1000000,\"action\":\"fork\",\"worker\":1,"
    "\"on_listening\":\"disconnect\"}\n"
