@@ -181,13 +181,14 @@ static bool is_scenario_name(const char *name)
          (n > 4 && strcmp(name + n - 4, ".yml") == 0);
 }
 
-/* `diff A B` compares two traces: regular files that are not scenarios. */
+/* `diff A B` compares two traces: files that are not scenarios. */
 static bool is_trace_file(const char *path)
 {
   struct stat st;
   const char *base = strrchr(path, '/');
 
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+  /* a missing one too: reading it gives the error */
+  return !(stat(path, &st) == 0 && S_ISDIR(st.st_mode)) &&
          !is_scenario_name(base ? base + 1 : path);
 }
 
