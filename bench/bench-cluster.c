@@ -30,6 +30,7 @@ static struct {
   uint64_t run_start, t0;
   unsigned pongs;
   int failed;
+  int foreign;               /* timing a worker other than clustersim's */
   uv_timer_t watchdog;
 } B;
 
@@ -138,7 +139,9 @@ static void on_event(sim_cluster_t *c, const sim_event_t *ev)
       if (++B.pongs == B.n) {
         double s = (now - B.t0) / 1e9;
         printf("%-44s %u round trips in %.3f s: %.0f rtt/s\n",
-               "C primary ping-pong (JSON over NODE IPC)", B.n, s, B.n / s);
+               B.foreign ? "C primary ping-pong, the given worker"
+                         : "C primary ping-pong (JSON over NODE IPC)",
+               B.n, s, B.n / s);
         (void)sim_cluster_disconnect(c, on_disconnected, NULL);
       } else {
         send_ping(ev->worker);
@@ -192,6 +195,7 @@ int main(int argc, char **argv)
   if (sim_cluster_init(B.loop, &B.cluster, on_event) != 0)
     return 1;
   if (argc > 0) {
+    B.foreign = 1;
     s.exec = argv[0];
     s.args = (const char *const *)(argv + 1);
     s.args_set = 1;
