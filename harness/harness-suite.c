@@ -6,6 +6,7 @@
 #include "report.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +109,6 @@ static char *trace_label(const harness_trace_t *tr, const char *path)
 {
   const cJSON *t = cJSON_GetObjectItemCaseSensitive(tr->meta, "target");
   const cJSON *a = cJSON_GetObjectItemCaseSensitive(tr->meta, "attempt");
-
   char target[24];
 
   if (!cJSON_IsString(t))
@@ -671,6 +671,25 @@ static void short_labels(const harness_target_t *x, const harness_target_t *y,
     snprintf(lb + strlen(lb), len - strlen(lb), "%s", "'");
 }
 
+/* A line of the comparison: a TAP comment under --tap, so the stream
+ * stays TAP. */
+static void say(const suite_t *su, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void say(const suite_t *su, const char *fmt, ...)
+{
+  va_list ap;
+
+  if (su->cli->tap && fmt[0] == '\n') {
+    fputs("#\n", stdout);
+    fmt++;
+  }
+  if (su->cli->tap)
+    fputs("# ", stdout);
+  va_start(ap, fmt);
+  vprintf(fmt, ap);
+  va_end(ap);
+}
+
 /* --diff: every scenario's runs on each target against the same attempt
  * on the first target, worker by worker. Returns how many comparisons
  * found a difference. */
@@ -680,7 +699,7 @@ static unsigned diff_targets(suite_t *su)
   size_t n = cli->n_scenarios, i, k;
   unsigned a, differ = 0, same = 0;
 
-  printf("\nclustersim diff: every target against %s, worker by worker\n",
+  say(su, "\nclustersim diff: every target against %s, worker by worker\n",
          su->targets[0].spec);
   for (i = 0; i < n; i++)
     for (k = 1; k < su->n_targets; k++)
@@ -697,12 +716,12 @@ static unsigned diff_targets(suite_t *su)
                    " (attempt %u)", a + 1);
         if (x->skip_reason != NULL || y->skip_reason != NULL) {
           if (!cli->quiet)
-            printf("%s: not compared (skipped on %s)\n", head,
+            say(su, "%s: not compared (skipped on %s)\n", head,
                    x->skip_reason ? x->target->spec : y->target->spec);
           continue;
         }
         if (x->proj[a] == NULL || y->proj[a] == NULL) {
-          printf("%s: not compared (no trace from %s)\n", head,
+          say(su, "%s: not compared (no trace from %s)\n", head,
                  x->proj[a] == NULL ? x->target->spec : y->target->spec);
           continue;
         }
@@ -711,18 +730,18 @@ static unsigned diff_targets(suite_t *su)
         w = harness_projection_diff(x->proj[a], la, y->proj[a], lb, &d);
         if (w > 0) {
           differ++;
-          printf("%s: %d worker%s differ%s\n", head, w, w == 1 ? "" : "s",
+          say(su, "%s: %d worker%s differ%s\n", head, w, w == 1 ? "" : "s",
                  w == 1 ? "s" : "");
         } else {
           same++;
           if (!cli->quiet || d.count > 0)
-            printf("%s: the same\n", head);
+            say(su, "%s: the same\n", head);
         }
         for (l = 0; l < d.count; l++)
-          printf("%s\n", d.lines[l]);
+          say(su, "%s\n", d.lines[l]);
         harness_diag_free(&d);
       }
-  printf("clustersim diff: %u the same, %u different\n", same, differ);
+  say(su, "clustersim diff: %u the same, %u different\n", same, differ);
   return differ;
 }
 
