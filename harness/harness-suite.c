@@ -286,6 +286,26 @@ static report_outcome_t map_outcome(harness_outcome_t o)
   }
 }
 
+/* The actions that inject a fault (docs/scenarios.md, "Faults"), by the
+ * names the trace records them under: pause and resume are the SIGSTOP
+ * and SIGCONT of `pause`. worker-send is listed there but only sends a
+ * message, and the harness's own work (fork, kill or disconnect from the
+ * primary, rolling-restart, shutdown, policy, end...) is not a fault:
+ * drawn as one, it would hide the faults among the routine. */
+static bool fault_action(const char *name)
+{
+  static const char *const faults[] = {
+      "crash", "throw", "hang", "pause", "resume", "signal",
+      "ipc-disconnect", "worker-kill", "worker-disconnect", "close-servers",
+      "hold", NULL};
+  size_t i;
+
+  for (i = 0; faults[i] != NULL; i++)
+    if (strcmp(name, faults[i]) == 0)
+      return true;
+  return false;
+}
+
 /* The timeline of an attempt, for the HTML report. Returns the mark index
  * of the trace event `want` (or -1). */
 static int64_t add_marks(report_case_t *rc, const harness_result_t *r,
@@ -324,7 +344,7 @@ static int64_t add_marks(report_case_t *rc, const harness_result_t *r,
       break;
     }
     if (e->src == HARNESS_SRC_HARNESS && e->ev == HARNESS_EV_NONE &&
-        strcmp(e->name, "fork") != 0 && strcmp(e->name, "arm") != 0)
+        fault_action(e->name))
       ev.flags |= REPORT_EVENT_FAULT;
     if (e->src == HARNESS_SRC_LOAD && strcmp(e->name, "request") == 0) {
       const cJSON *o = cJSON_GetObjectItemCaseSensitive(e->json, "outcome");
