@@ -782,7 +782,7 @@ int harness_cli_run(harness_cli_t *cli)
   harness_diag_t diag;
   report_run_info_t info;
   report_counts_t counts;
-  size_t i, k;
+  size_t i, k, n_cases;
   int ret = HARNESS_EXIT_PASS;
   char targets_text[256] = "";
   uint64_t seed;
@@ -860,11 +860,13 @@ int harness_cli_run(harness_cli_t *cli)
       goto out;
     }
   }
+  /* an invalid scenario is a case of the reports on every target, so the
+   * plan and the progress count it */
+  n_cases = su.n_jobs + cli->n_bad * su.n_targets;
   if (cli->tap)
-    report_tap_new(&su.tap, stdout,
-                   (unsigned)(su.n_jobs + cli->n_bad * su.n_targets), 0);
+    report_tap_new(&su.tap, stdout, (unsigned)n_cases, 0);
   else if (!cli->quiet)
-    report_term_new(&su.term, stdout, (unsigned)su.n_jobs, REPORT_TERM_AUTO,
+    report_term_new(&su.term, stdout, (unsigned)n_cases, REPORT_TERM_AUTO,
                     uv_hrtime());
   if (cli->tap)
     printf("# seed %llu\n", (unsigned long long)seed);
@@ -901,6 +903,8 @@ int harness_cli_run(harness_cli_t *cli)
       ci.seed = seed;
       if (report_case_add(su.report, &ci, &rc) != 0)
         continue;
+      if (su.term != NULL)
+        report_term_case_start(su.term, rc, uv_hrtime());
       memset(&rr, 0, sizeof(rr));
       rr.outcome = REPORT_ERROR;
       rr.detail = cli->bad_details ? cli->bad_details[i] : NULL;
@@ -916,8 +920,11 @@ int harness_cli_run(harness_cli_t *cli)
         rr.failed_event = -1;
         report_attempt_add(rc, &rr);
       }
+      su.outcomes[HARNESS_ERROR]++;
       if (su.tap != NULL)
         report_tap_case(su.tap, rc);
+      if (su.term != NULL)
+        report_term_case_end(su.term, rc, uv_hrtime());
     }
 
   uv_signal_init(su.loop, &su.sigint);

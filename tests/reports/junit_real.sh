@@ -153,6 +153,18 @@ fail)
 	[ "$n" = 1 ] || fail "the timeout's reason appears $n times in its body"
 	grep -q 'class="expect"' "$dir/fail.html" ||
 		fail "the HTML page does not point at the failed expectation"
+	# The terminal view (plain on a pipe) counts the invalid scenario as
+	# one of the 8 cases, with its own line, and so does the closing line.
+	n=$(grep -c '^\[[0-9]*/8\] ' "$dir/out.txt")
+	[ "$n" = 8 ] || { fail "$n progress lines out of 8, not one per case"; cat "$dir/out.txt"; }
+	grep -q '^\[[0-9]*/[0-9]*\] error  *malformed \[builtin\] .*unknown signal' "$dir/out.txt" ||
+		fail "the terminal view has no line for the invalid scenario"
+	grep -q '^\[[0-9]*/7\]' "$dir/out.txt" &&
+		fail "the terminal view counts 7 cases, the report 8"
+	grep -q '^8 cases: 2 passed (0 flaky), 3 failed, 1 errors, 2 skipped' "$dir/out.txt" ||
+		fail "the summary does not count 8 cases"
+	grep -q '^clustersim: 2 pass, 2 fail, 1 timeout, 1 inconclusive, 1 error, 1 skip ' "$dir/out.txt" ||
+		{ fail "the closing line leaves out the invalid scenario"; tail -2 "$dir/out.txt"; }
 	;;
 sigint | sigterm)
 	sig=$(echo "$mode" | tr a-z A-Z)
