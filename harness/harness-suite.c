@@ -12,9 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+
+static int64_t now_unix_ns(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static bool isalnum_c(char c)
 {
@@ -190,6 +199,7 @@ typedef struct {
   report_case_t *rc;
   harness_run_t *run;
   unsigned attempt;          /* 1-based, of the attempt running or last */
+  int64_t attempt_start_unix_ns; /* wall clock at the attempt's start */
   uint64_t seed;
   char *replay;
   const char *skip_reason;   /* not run on this target, and why */
@@ -430,6 +440,16 @@ static void record_attempt(suite_t *su, job_t *j, harness_result_t *r)
   int64_t first = -1;
   size_t i;
 
+  su->busy_ns += r->ended_ns - r->started_ns;
+  su->outcomes[r->outcome]++;
+  if (r->interrupted) {
+    /* the report's interrupted path (docs/reports.md): the attempt stays
+     * open, so every writer shows it as interrupted, with the reason
+     * on_signal gave report_interrupt and how long it had run; the
+     * timeline of what it did still goes on the page */
+    add_marks(j->rc, r, -1);
+    return;
+  }
   memset(&rr, 0, sizeof(rr));
   for (i = 0; i < r->findings.count; i++)
     if (r->findings.items[i].event >= 0) {
@@ -442,10 +462,8 @@ static void record_attempt(suite_t *su, job_t *j, harness_result_t *r)
   rr.failed_event = add_marks(j->rc, r, first);
   rr.output = excerpt(r, first);
   rr.duration_s = (double)(r->ended_ns - r->started_ns) / 1e9;
-  su->busy_ns += r->ended_ns - r->started_ns;
   report_attempt_add(j->rc, &rr);
   free((char *)rr.output);
-  su->outcomes[r->outcome]++;
 }
 
 /* The case enters the report when the agent has said who it is, so that
@@ -469,6 +487,9 @@ static int add_case(suite_t *su, job_t *j, const char *runtime,
   ci.seed = j->seed;
   ci.replay = j->replay;
   ci.tags = (const char *const *)j->s->tags;
+  /* the case enters at the agent's hello (or at the end of a run that had
+   * none), but its attempt started with the run */
+  ci.start_unix_ns = j->attempt_start_unix_ns;
   if (report_case_add(su->report, &ci, &j->rc) != 0) {
     su->internal_error = true;
     return UV_ENOMEM;
@@ -526,7 +547,9 @@ static void on_run_done(harness_run_t *run, harness_result_t *r, void *arg)
     if (su->cli->quiet && r->outcome != HARNESS_PASS &&
         r->outcome != HARNESS_SKIP)
       printf("%s %s [%s] attempt %u: %s\n  replay: %s\n",
-             harness_outcome_name(r->outcome), j->s->name, j->target->spec,
+             r->interrupted ? "interrupted"
+                            : harness_outcome_name(r->outcome),
+             j->s->name, j->target->spec,
              j->attempt, r->reason ? r->reason : "", j->replay);
   }
   if (r != NULL) {
@@ -573,6 +596,7 @@ static int begin_attempt(suite_t *su, job_t *j)
   char *path = trace_file(su, j);
   int rc;
 
+  j->attempt_start_unix_ns = now_unix_ns();
   memset(&o, 0, sizeof(o));
   o.time_scale = su->cli->time_scale;
   o.seed = j->seed;

@@ -175,6 +175,7 @@ void run_verdict(harness_run_t *run)
   }
   if (run->abort_reason != NULL) {
     r->outcome = HARNESS_ERROR;
+    r->interrupted = true;
     r->reason = strdup(run->abort_reason);
   } else if (run->error != NULL) {
     r->outcome = HARNESS_ERROR;

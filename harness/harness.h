@@ -571,6 +571,10 @@ typedef struct {
   uint64_t started_ns, ended_ns;
   unsigned leftovers;      /* processes still alive at the end */
   char *log;               /* the agent's stdout/stderr (tail) */
+  /* Ended by harness_run_abort (SIGINT/SIGTERM to the harness): the
+   * outcome is HARNESS_ERROR with the abort's reason, and the reports show
+   * the run as interrupted rather than as an error of the run itself. */
+  bool interrupted;
 } harness_result_t;
 
 void harness_result_free(harness_result_t *r);
@@ -588,7 +592,8 @@ int harness_run_start(uv_loop_t *loop, const harness_scenario_t *s,
                       harness_run_done_cb done, void *arg,
                       harness_run_t **out);
 /* Ends a run early (SIGINT/SIGTERM): every process is killed and reaped,
- * the result is an error with `reason`; `done` still runs. */
+ * the result is an error with `reason` and `interrupted` set; `done` still
+ * runs. */
 void harness_run_abort(harness_run_t *run, const char *reason);
 
 /* ---------------------------------------------------------------------- */
