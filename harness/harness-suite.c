@@ -224,6 +224,7 @@ struct suite_s {
   uv_timer_t ticker;
   bool interrupted;
   bool internal_error;
+  bool junit_failed;         /* a write of the JUnit file failed (said once) */
   unsigned outcomes[HARNESS_OUTCOME_COUNT];
   uint64_t started;
   uint64_t busy_ns;          /* sum of run durations */
@@ -509,6 +510,22 @@ static void on_run_hello(harness_run_t *run, const char *runtime,
   add_case(j->suite, j, runtime, version);
 }
 
+/* The JUnit file as it stands: rewritten (atomically) after every case,
+ * so a harness killed outright (SIGKILL, the OOM killer), which writes
+ * nothing more, leaves the results of every case that had ended. A case
+ * still running shows there as interrupted. The last write, at the end of
+ * the run, decides whether the file could be written. */
+static void junit_checkpoint(suite_t *su)
+{
+  if (su->cli->junit == NULL)
+    return;
+  if (report_junit_write(su->report, su->cli->junit) != 0 &&
+      !su->junit_failed) {
+    fprintf(stderr, "clustersim: cannot write %s\n", su->cli->junit);
+    su->junit_failed = true;
+  }
+}
+
 static void case_ended(suite_t *su, job_t *j)
 {
   j->done = true;
@@ -519,6 +536,7 @@ static void case_ended(suite_t *su, job_t *j)
   if (su->term != NULL)
     report_term_case_end(su->term, j->rc, uv_hrtime());
   fflush(stdout);
+  junit_checkpoint(su);
 }
 
 static int begin_attempt(suite_t *su, job_t *j);
@@ -950,6 +968,8 @@ int harness_cli_run(harness_cli_t *cli)
       if (su.term != NULL)
         report_term_case_end(su.term, rc, uv_hrtime());
     }
+  if (cli->n_bad > 0)
+    junit_checkpoint(&su);
 
   uv_signal_init(su.loop, &su.sigint);
   uv_signal_init(su.loop, &su.sigterm);
@@ -966,7 +986,8 @@ int harness_cli_run(harness_cli_t *cli)
   uv_run(su.loop, UV_RUN_DEFAULT);
 
   if (cli->junit != NULL && report_junit_write(su.report, cli->junit) != 0) {
-    fprintf(stderr, "clustersim: cannot write %s\n", cli->junit);
+    if (!su.junit_failed)
+      fprintf(stderr, "clustersim: cannot write %s\n", cli->junit);
     su.internal_error = true;
   }
   if (cli->html != NULL && report_html_write(su.report, cli->html) != 0) {

@@ -10,6 +10,8 @@
 #            inconclusive run beside passing ones (tests/reports/runs/)
 #   sigint   the harness interrupted by SIGINT in the middle of a run
 #   sigterm  the same with SIGTERM
+#   sigkill  the harness SIGKILLed in the middle of a suite: the JUnit
+#            file, rewritten after every finished case, holds those cases
 #   repeat   --repeat 3 with a flaky case and a case bad on its last attempt
 #   shard    --shard 1/2 and 2/2 merged with `clustersim report merge`,
 #            against the same selection run unsharded
@@ -172,8 +174,11 @@ sigint | sigterm)
 	f=$dir/int.xml
 	# A previous file: it must be replaced whole (a new inode, no
 	# temporary file left), never written over in place.
+	# The file is rewritten after every case: a second link keeps the
+	# first inode from being reused by a later file.
 	echo 'not xml' >"$f"
 	before=$(stat -c %i "$f")
+	ln "$f" "$dir/int.first"
 	"$exe" run -j 1 --tap --seed 3 --junit "$f" --html "$dir/int.html" \
 		"$sc/crash-exit-code.yaml" "$sc/messages-echo.yaml" \
 		"$runs/holds-on.yaml" "$sc/kill-sigkill.yaml" >"$dir/tap.txt" 2>"$dir/err.txt" &
@@ -206,7 +211,8 @@ sigint | sigterm)
 	wait $pid
 	rc=$?
 	[ $rc = 130 ] || { fail "the interrupted harness exited $rc, expected 130"; cat "$dir/err.txt"; }
-	[ "$(stat -c %i "$f")" != "$before" ] || fail "the JUnit file was written in place"
+	[ "$(stat -c %i "$f")" != "$before" ] && [ "$(cat "$dir/int.first")" = 'not xml' ] ||
+		fail "the JUnit file was written in place"
 	left=$(ls -a "$dir" | grep -c '\.tmp\.')
 	[ "$left" = 0 ] || fail "$left temporary files left beside the reports"
 	valid "$f"
@@ -234,6 +240,61 @@ sigint | sigterm)
 	grep -q "holds-on" "$dir/int.html" || fail "the HTML page misses the interrupted case"
 	grep -q "^not ok 3 - holds-on" "$dir/tap.txt" || fail "TAP does not show the interrupted case"
 	grep -q "^  severity: interrupted" "$dir/tap.txt" || fail "TAP does not say the case was interrupted"
+	;;
+sigkill)
+	# Nothing runs in the harness after SIGKILL: what is left is the
+	# JUnit file it rewrote after every finished case.
+	f=$dir/killed.xml
+	"$exe" run -j 1 --tap --seed 3 --junit "$f" \
+		"$sc/crash-exit-code.yaml" "$sc/messages-echo.yaml" \
+		"$runs/holds-on.yaml" "$sc/kill-sigkill.yaml" >"$dir/tap.txt" 2>"$dir/err.txt" &
+	pid=$!
+	up=0
+	i=0
+	while [ $i -lt 300 ]; do
+		if grep -q '^ok 2 ' "$dir/tap.txt" 2>/dev/null; then
+			n=0
+			for p in $(pgrep -f clustersim 2>/dev/null); do
+				grep -qzsx "TMPDIR=$TMPDIR" "/proc/$p/environ" 2>/dev/null &&
+					n=$((n + 1))
+			done
+			if [ $n -ge 5 ]; then up=1; break; fi
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	if [ $up = 0 ]; then
+		cat "$dir/tap.txt" "$dir/err.txt"
+		echo "the run to kill did not come up"
+		exit 99
+	fi
+	# the supervisors end the runs when the harness is gone
+	i=0
+	while [ $i -lt 50 ]; do
+		n=0
+		for p in $(pgrep -f clustersim 2>/dev/null); do
+			grep -qzsx "TMPDIR=$TMPDIR" "/proc/$p/environ" 2>/dev/null &&
+				n=$((n + 1))
+		done
+		[ $n = 0 ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -f "$f" ] || { fail "no JUnit file after the harness was SIGKILLed"; exit 1; }
+	left=$(ls -a "$dir" | grep -c '\.tmp\.')
+	[ "$left" = 0 ] || fail "$left temporary files left beside the report"
+	valid "$f"
+	is "$f" "count(//testcase[@name='crash-exit-code' or @name='messages-echo'][not(failure or error or skipped)]) = 2" \
+		"the two cases that ended before the kill are not passes in the file"
+	is "$f" "count(//testcase[not(@name='crash-exit-code' or @name='messages-echo')][not(error)]) = 0" \
+		"a case that had not ended is shown as something else than an error"
+	is "$f" "count(//testcase[@name='kill-sigkill']) = 0" \
+		"a case that never started is in the file"
+	n=$(xp "$f" 'count(//testcase)')
+	[ "$n" -ge 2 ] && [ "$n" -le 3 ] || fail "$n cases in the file, expected 2 (or 3 with holds-on)"
+	counts "$f" "$n" 0 $((n - 2)) 0
 	;;
 repeat)
 	# attempt-agent.sh makes fails-first bad on attempt 1 only and
@@ -305,7 +366,7 @@ shard)
 	[ "$(wc -l <"$dir/all.txt")" = 7 ] || fail "the unsharded run has not 7 cases"
 	;;
 *)
-	echo "usage: junit_real.sh CLUSTERSIM SOURCE_ROOT pass|fail|sigint|sigterm|repeat|shard"
+	echo "usage: junit_real.sh CLUSTERSIM SOURCE_ROOT pass|fail|sigint|sigterm|sigkill|repeat|shard"
 	exit 99
 	;;
 esac
