@@ -496,6 +496,8 @@ static int add_case(suite_t *su, job_t *j, const char *runtime,
     return UV_ENOMEM;
   }
   j->added = true;
+  if (report_attempt_seed(j->rc, j->seed, j->replay) != 0)
+    su->internal_error = true;
   if (su->term != NULL)
     report_term_case_start(su->term, j->rc, uv_hrtime());
   return 0;
@@ -579,8 +581,13 @@ static void on_run_done(harness_run_t *run, harness_result_t *r, void *arg)
     j->seed++;
     free(j->replay);
     j->replay = replay_command(su, j);
-    if (report_attempt_start(j->rc) == 0 && begin_attempt(su, j) == 0)
-      return;
+    if (report_attempt_start(j->rc) == 0) {
+      /* attempt k runs with seed S+k-1: its own seed and replay command */
+      if (report_attempt_seed(j->rc, j->seed, j->replay) != 0)
+        su->internal_error = true;
+      if (begin_attempt(su, j) == 0)
+        return;
+    }
   }
   case_ended(su, j);
   start_more(su);

@@ -10,6 +10,7 @@
  *   report_event_add(c, &ev);  ...             timeline of the running attempt
  *   report_attempt_add(c, &result);            the attempt ended
  *   report_attempt_start(c);  ...              --repeat: the next attempt
+ *   report_attempt_seed(c, seed, replay);      its own seed, if it has one
  *   report_junit_write(r, path);               at the end, or on SIGINT/SIGTERM
  *   report_free(r);
  *
@@ -162,6 +163,15 @@ int report_attempt_add(report_case_t *c, const report_result_t *res);
 /* Starts another attempt of the same case (--repeat). UV_EBUSY when one is
  * still running. */
 int report_attempt_start(report_case_t *c);
+
+/* The seed the case's current attempt (the one running, or the one that
+ * ended last) ran with, and the command that replays it (may be NULL):
+ * `clustersim run --repeat` runs attempt k with seed S+k-1. The writers
+ * show that attempt with its own seed and replay command (its failure,
+ * rerun or flaky element, its TAP and terminal lines); an attempt without
+ * one shows the case's. May be called before or after report_attempt_add,
+ * so an attempt that is interrupted has it too. */
+int report_attempt_seed(report_case_t *c, uint64_t seed, const char *replay);
 
 /* Marks the run interrupted: running attempts are then shown as errors with
  * this reason (e.g. "interrupted by SIGTERM"). May be called more than once;

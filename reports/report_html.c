@@ -269,6 +269,8 @@ static void case_article(report_hw_t *h, const report_case_t *c)
             a->ended ? report_outcome_name(a->outcome) : "interrupted");
     free(cls);
     report_hw_textf(h, " in %s s, %zu events", secs, a->nmarks);
+    if (c->nattempts > 1 && a->has_seed)
+      report_hw_textf(h, ", seed %" PRIu64, a->seed);
     if (a->ended && a->reason && i + 1 < c->nattempts) {
       report_hw_text(h, ": ");
       report_hw_text(h, a->reason);

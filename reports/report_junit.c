@@ -116,9 +116,10 @@ static char *failure_body(const report_t *r, const report_case_t *c,
   free(rest);
   if (c->file)
     report_str_cat(&s, "\nscenario: %s:%u\n", c->file, c->line);
-  report_str_cat(&s, "seed: %" PRIu64 "\n", c->seed);
-  if (c->replay)
-    report_str_cat(&s, "replay: %s\n", c->replay);
+  /* this attempt's: with --repeat, attempt k ran with a seed of its own */
+  report_str_cat(&s, "seed: %" PRIu64 "\n", report_attempt_seed_of(c, a));
+  if (report_attempt_replay_of(c, a))
+    report_str_cat(&s, "replay: %s\n", report_attempt_replay_of(c, a));
   return s;
 }
 
@@ -234,9 +235,13 @@ static char *case_output(const report_case_t *c, report_verdict_t v,
   if (c->nattempts > 1) {
     report_str_cat(&s, "attempts:");
     for (i = 0; i < c->nattempts; i++) {
-      report_fmt_seconds(secs, sizeof(secs),
-                         report_attempt_duration(&c->attempts[i]));
-      report_str_cat(&s, " %zu=%s(%ss)", i + 1, type_of(&c->attempts[i]), secs);
+      const report_attempt_t *a = &c->attempts[i];
+      report_fmt_seconds(secs, sizeof(secs), report_attempt_duration(a));
+      if (a->has_seed)
+        report_str_cat(&s, " %zu=%s(%ss, seed %" PRIu64 ")", i + 1,
+                       type_of(a), secs, a->seed);
+      else
+        report_str_cat(&s, " %zu=%s(%ss)", i + 1, type_of(a), secs);
     }
     report_str_cat(&s, "\n");
   }

@@ -70,6 +70,7 @@ static void attempt_clear(report_attempt_t *a)
   free(a->reason);
   free(a->detail);
   free(a->output);
+  free(a->replay);
   for (i = 0; i < a->nmarks; i++) {
     free(a->marks[i].kind);
     free(a->marks[i].label);
@@ -271,6 +272,36 @@ int report_attempt_start(report_case_t *c)
   return attempt_begin(c, 0);
 }
 
+int report_attempt_seed(report_case_t *c, uint64_t seed, const char *replay)
+{
+  report_attempt_t *a;
+  char *s = NULL;
+  int rc;
+
+  if (c == NULL || c->nattempts == 0)
+    return UV_EINVAL;
+  if ((rc = dup_opt(&s, replay)))
+    return rc;
+  a = &c->attempts[c->nattempts - 1];
+  free(a->replay);
+  a->replay = s;
+  a->seed = seed;
+  a->has_seed = true;
+  return 0;
+}
+
+uint64_t report_attempt_seed_of(const report_case_t *c,
+                                const report_attempt_t *a)
+{
+  return a->has_seed ? a->seed : c->seed;
+}
+
+const char *report_attempt_replay_of(const report_case_t *c,
+                                     const report_attempt_t *a)
+{
+  return a->has_seed ? a->replay : c->replay;
+}
+
 int report_interrupt(report_t *r, const char *reason)
 {
   char *s;
@@ -392,6 +423,15 @@ const report_attempt_t *report_case_deciding(const report_case_t *c)
     return last;
   bad = first_bad(c);
   return bad ? bad : last;
+}
+
+const report_attempt_t *report_case_shown(const report_case_t *c)
+{
+  const report_attempt_t *bad;
+
+  if (report_case_verdict(c) == REPORT_V_FLAKY && (bad = first_bad(c)))
+    return bad;
+  return report_case_deciding(c);
 }
 
 double report_attempt_duration(const report_attempt_t *a)

@@ -27,6 +27,9 @@ typedef struct {
   double duration_s;
   int64_t failed_event;
   int64_t start_unix_ns;
+  bool has_seed;        /* report_attempt_seed: its own seed and replay */
+  uint64_t seed;
+  char *replay;
   report_mark_t *marks;
   size_t nmarks, capmarks;
 } report_attempt_t;
@@ -75,6 +78,15 @@ double report_case_duration(const report_case_t *c);
 /* The attempt that decides the verdict (first bad one unless flaky/pass),
  * never NULL for a case with attempts. */
 const report_attempt_t *report_case_deciding(const report_case_t *c);
+/* The attempt a bad case is shown by: the deciding one, or for a flaky
+ * case its first bad attempt (what went wrong before the pass). */
+const report_attempt_t *report_case_shown(const report_case_t *c);
+/* An attempt's seed and replay command: its own (report_attempt_seed), else
+ * the case's. */
+uint64_t report_attempt_seed_of(const report_case_t *c,
+                                const report_attempt_t *a);
+const char *report_attempt_replay_of(const report_case_t *c,
+                                     const report_attempt_t *a);
 
 /* report_text.c */
 /* A copy of s made safe for XML 1.0 and terminals: ANSI CSI/OSC sequences

@@ -87,6 +87,8 @@ static void put_diag(report_tap_t *t, const report_case_t *c,
                      report_verdict_t v, const report_attempt_t *dec)
 {
   const report_t *r = c->report;
+  /* the attempt the message is about, whose seed and replay follow */
+  const report_attempt_t *shown = report_case_shown(c);
   FILE *f = t->f;
   char *msg;
   size_t i;
@@ -94,14 +96,11 @@ static void put_diag(report_tap_t *t, const report_case_t *c,
   fputs("  ---\n", f);
   if (v == REPORT_V_FLAKY) {
     /* The pass decides, but the message is what went wrong before it. */
-    for (i = 0; i < c->nattempts; i++)
-      if (report_outcome_bad(c->attempts[i].outcome))
-        break;
     fputs("  message: ", f);
     msg = strdup("flaky: ");
     report_str_cat(&msg, "%s",
-                   c->attempts[i].reason ? c->attempts[i].reason
-                   : report_outcome_name(c->attempts[i].outcome));
+                   shown->reason ? shown->reason
+                                 : report_outcome_name(shown->outcome));
     put_yaml_str(f, msg ? msg : "flaky");
     fputc('\n', f);
     free(msg);
@@ -119,8 +118,8 @@ static void put_diag(report_tap_t *t, const report_case_t *c,
   put_yaml_kv(f, "file", c->file);
   if (c->line)
     fprintf(f, "  line: %u\n", c->line);
-  fprintf(f, "  seed: %" PRIu64 "\n", c->seed);
-  put_yaml_kv(f, "replay", c->replay);
+  fprintf(f, "  seed: %" PRIu64 "\n", report_attempt_seed_of(c, shown));
+  put_yaml_kv(f, "replay", report_attempt_replay_of(c, shown));
   fprintf(f, "  duration_ms: %.0f\n", report_case_duration(c) * 1000.0);
   if (c->nattempts > 1) {
     fputs("  attempts:\n", f);
@@ -128,6 +127,8 @@ static void put_diag(report_tap_t *t, const report_case_t *c,
       const report_attempt_t *a = &c->attempts[i];
       fprintf(f, "    - outcome: %s\n",
               a->ended ? report_outcome_name(a->outcome) : "interrupted");
+      if (a->has_seed)
+        fprintf(f, "      seed: %" PRIu64 "\n", a->seed);
       if (a->ended && a->reason) {
         fputs("      reason: ", f);
         put_yaml_str(f, a->reason);

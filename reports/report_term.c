@@ -272,7 +272,9 @@ static void summary_case(report_term_t *t, const report_case_t *c,
 {
   char *name = report_text_line(c->scenario);
   char *reason = report_text_clean(case_reason(c));
-  char *replay = report_text_line(c->replay);
+  /* the replay of the attempt shown: the first bad one of a flaky case */
+  char *replay = report_text_line(report_attempt_replay_of(
+      c, report_case_shown(c)));
   char *line, *save = NULL;
   size_t i;
 

@@ -302,10 +302,11 @@ repeat)
 	# the harness gives the agent, not by timing.
 	target="exec:sh $runs/attempt-agent.sh $exe"
 	run 1 --seed 20 --repeat 3 --target "$target" --junit "$dir/rep.xml" \
-		"$sc/messages-echo.yaml" "$runs/fails-first.yaml" "$runs/fails-odd.yaml"
+		"$sc/messages-echo.yaml" "$runs/fails-first.yaml" "$runs/fails-odd.yaml" \
+		"$runs/fails-second.yaml"
 	f=$dir/rep.xml
 	valid "$f"
-	counts "$f" 3 1 0 0
+	counts "$f" 4 1 0 0
 	tc() { echo "//testcase[@name='$1']"; }
 	is "$f" "$(tc messages-echo)[not(failure or error or skipped or flakyFailure or rerunFailure)]/properties/property[@name='attempts' and @value='pass,pass,pass']" \
 		"three passing attempts are not a plain pass"
@@ -321,8 +322,24 @@ repeat)
 		"the failing case's failure is not its first attempt"
 	is "$f" "count($(tc fails-odd)/rerunFailure) = 1 and $(tc fails-odd)/rerunFailure[starts-with(@message, 'attempt 3/3:')]" \
 		"the failing case has not one rerunFailure for attempt 3"
-	is "$f" "count(//flakyFailure | //rerunFailure | //flakyError | //rerunError) = 2" \
+	is "$f" "count(//flakyFailure | //rerunFailure | //flakyError | //rerunError) = 3" \
 		"a passing attempt became a rerun or flaky element"
+	# Attempt k ran with seed 20+k-1: each element names its own seed and
+	# the command that replays that attempt.
+	rp="replay: clustersim run"
+	is "$f" "$(tc fails-odd)/failure[contains(., 'seed: 20') and contains(., '$rp $runs/fails-odd.yaml --target') and contains(., ' --seed 20')]" \
+		"the failure of attempt 1 does not carry seed 20"
+	is "$f" "$(tc fails-odd)/rerunFailure/stackTrace[contains(., 'seed: 22') and contains(., '$rp $runs/fails-odd.yaml --target') and contains(., ' --seed 22') and not(contains(., '--seed 20'))]" \
+		"the rerun of attempt 3 does not carry its seed 22 and replay command"
+	is "$f" "$(tc fails-second)[not(failure or error)]/properties/property[@name='attempts' and @value='pass,fail,pass']" \
+		"pass, fail, pass is not flaky"
+	is "$f" "$(tc fails-second)/flakyFailure[starts-with(@message, 'attempt 2/3:')]/stackTrace[contains(., 'seed: 21') and contains(., ' --seed 21') and not(contains(., '--seed 20'))]" \
+		"the flaky failure of attempt 2 does not carry its seed 21 and replay command"
+	is "$f" "$(tc fails-odd)/system-out[contains(., '1=fail(') and contains(., 'seed 20)') and contains(., 'seed 21)') and contains(., 'seed 22)')]" \
+		"system-out does not list each attempt's seed"
+	# the terminal summary replays the attempt it shows
+	grep -q "replay: clustersim run $runs/fails-second.yaml .* --seed 21" "$dir/out.txt" ||
+		{ fail "the terminal summary does not replay the flaky attempt with its seed"; cat "$dir/out.txt"; }
 	;;
 shard)
 	set -- "$sc/crash-exit-code.yaml" "$sc/messages-echo.yaml" \

@@ -251,6 +251,130 @@ static void test_api_misuse(void)
   report_free(r);
 }
 
+/* --repeat: attempt k ran with a seed of its own. Each attempt is shown
+ * with its seed and the command that replays it; an attempt without one
+ * with the case's. */
+static report_case_t *seeded_case(report_t *r, const char *name,
+                                  const report_outcome_t *o, size_t n,
+                                  bool running)
+{
+  report_case_info_t ci = {.scenario = name, .target = "builtin",
+                           .file = "s.yaml", .line = 1, .seed = 20};
+  report_result_t res = {.failed_event = -1, .duration_s = 0.5};
+  report_case_t *c = NULL;
+  char replay[128];
+  size_t i;
+
+  snprintf(replay, sizeof(replay), "clustersim run %s.yaml --seed 20", name);
+  ci.replay = replay;
+  CU_ASSERT_EQUAL_FATAL(report_case_add(r, &ci, &c), 0);
+  for (i = 0; i < n + (running ? 1 : 0); i++) {
+    if (i > 0)
+      CU_ASSERT_EQUAL(report_attempt_start(c), 0);
+    snprintf(replay, sizeof(replay), "clustersim run %s.yaml --seed %zu",
+             name, 20 + i);
+    CU_ASSERT_EQUAL(report_attempt_seed(c, 20 + i, replay), 0);
+    if (i == n)
+      break;
+    res.outcome = o[i];
+    res.reason = o[i] == REPORT_PASS ? "pass" : "went wrong";
+    CU_ASSERT_EQUAL(report_attempt_add(c, &res), 0);
+  }
+  return c;
+}
+
+static void test_attempt_seeds(void)
+{
+  static const report_outcome_t odd[] = {REPORT_FAIL, REPORT_PASS,
+                                         REPORT_FAIL};
+  static const report_outcome_t second[] = {REPORT_PASS, REPORT_FAIL,
+                                            REPORT_PASS};
+  report_t *r = NULL;
+  report_case_t *c;
+  report_term_t *term = NULL;
+  report_tap_t *tap = NULL;
+  xmlDocPtr doc;
+  char *out = NULL;
+  size_t len = 0;
+  FILE *f;
+  const char *path = tmp_path("seeds.xml");
+
+  CU_ASSERT_EQUAL(report_attempt_seed(NULL, 1, NULL), UV_EINVAL);
+  CU_ASSERT_EQUAL_FATAL(report_new(&r, NULL), 0);
+  seeded_case(r, "odd", odd, 3, false);
+  c = seeded_case(r, "second", second, 3, false);
+  seeded_case(r, "cut", second, 1, true);
+  CU_ASSERT_EQUAL(report_attempt_seed_of(c, &c->attempts[1]), 21);
+  CU_ASSERT_EQUAL(report_junit_write(r, path), 0);
+  doc = read_xml(path);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+  /* the failure is attempt 1's, the rerun attempt 3's */
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//testcase[@name='odd']/failure"
+                                 "[contains(., 'seed: 20\n') and contains(.,"
+                                 " 'replay: clustersim run odd.yaml --seed "
+                                 "20')])"),
+                  1);
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//testcase[@name='odd']/rerunFailure"
+                                 "/stackTrace[contains(., 'seed: 22\n') and "
+                                 "contains(., 'odd.yaml --seed 22') and "
+                                 "not(contains(., '--seed 20'))])"),
+                  1);
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//testcase[@name='odd']/system-out"
+                                 "[contains(., '1=fail(0.500s, seed 20) "
+                                 "2=pass(0.500s, seed 21) 3=fail(0.500s, "
+                                 "seed 22)')])"),
+                  1);
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//testcase[@name='second']"
+                                 "/flakyFailure/stackTrace[contains(., "
+                                 "'seed: 21\n') and contains(., 'second.yaml"
+                                 " --seed 21')])"),
+                  1);
+  /* an attempt cut short has its seed too */
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//testcase[@name='cut']/error"
+                                 "[@type='interrupted' and contains(., "
+                                 "'seed: 21\n') and contains(., 'cut.yaml "
+                                 "--seed 21')])"),
+                  1);
+  /* the case's own properties stay its first attempt's */
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//testcase/properties/property"
+                                 "[@name='seed' and @value!='20'])"),
+                  0);
+  xmlFreeDoc(doc);
+
+  f = open_memstream(&out, &len);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+  CU_ASSERT_EQUAL(report_tap_new(&tap, f, 0, 0), 0);
+  CU_ASSERT_EQUAL(report_term_new(&term, f, 3, REPORT_TERM_PLAIN |
+                                  REPORT_TERM_NOCOLOR, 0), 0);
+  CU_ASSERT_EQUAL(report_tap_case(tap, c), 0);
+  CU_ASSERT_EQUAL(report_term_summary(term, r, 0), 0);
+  report_tap_free(tap);
+  report_term_free(term);
+  fclose(f);
+  /* TAP: the flaky message is attempt 2's, and so are its seed and
+   * replay; every attempt lists its seed */
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "  seed: 21\n  replay: \"clustersim "
+                                     "run second.yaml --seed 21\"\n"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "    - outcome: pass\n      seed: 22\n"));
+  /* the terminal replays the attempt it shows */
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "  fail odd [builtin] (s.yaml:1)\n"
+                                     "    went wrong\n    replay: clustersim "
+                                     "run odd.yaml --seed 20\n"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "    replay: clustersim run second.yaml"
+                                     " --seed 21\n"));
+  free(out);
+  /* the page heads each attempt with its seed */
+  path = tmp_path("seeds.html");
+  CU_ASSERT_EQUAL(report_html_write(r, path), 0);
+  out = read_file(path, &len);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, " in 0.500 s, 0 events, seed 21: went "
+                                     "wrong</h3>"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, " in 0.500 s, 0 events, seed 22</h3>"));
+  free(out);
+  report_free(r);
+}
+
 /* A run interrupted before its first case still leaves valid files. */
 static void test_empty_report(void)
 {
@@ -1000,6 +1124,7 @@ static CU_TestInfo model_tests[] = {
     {"verdict table", test_verdicts},
     {"API misuse", test_api_misuse},
     {"empty report", test_empty_report},
+    {"each attempt's seed and replay", test_attempt_seeds},
     CU_TEST_INFO_NULL,
 };
 

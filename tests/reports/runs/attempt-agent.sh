@@ -9,7 +9,7 @@
 attempt=${CLUSTERSIM_RUN##*-}
 scenario=${CLUSTERSIM_RUN%-*-*}
 case "$scenario:$attempt" in
-fails-first:1 | fails-odd:1 | fails-odd:3)
+fails-first:1 | fails-odd:1 | fails-odd:3 | fails-second:2)
 	"$1" primary
 	exit 7
 	;;
