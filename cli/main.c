@@ -28,6 +28,8 @@ static void usage(FILE *f)
           "  run [PATH...]      run scenarios against a target (see run --help)\n"
           "  check [PATH...]    validate scenarios without running them\n"
           "  list [PATH...]     list scenarios\n"
+          "  diff [PATH...]     run scenarios on two targets and compare them\n"
+          "                     worker by worker (or: diff A.jsonl B.jsonl)\n"
           "  report merge ...   merge JUnit reports of sharded runs\n"
           "\n"
           "Roles (started by clustersim itself or by a cluster primary):\n"
@@ -78,7 +80,7 @@ int main(int argc, char **argv)
   }
 #ifdef CLUSTERSIM_HAVE_HARNESS
   if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0 ||
-      strcmp(cmd, "list") == 0)
+      strcmp(cmd, "list") == 0 || strcmp(cmd, "diff") == 0)
     return harness_cli_main(argc - 1, argv + 1);
 #endif
 #ifdef CLUSTERSIM_HAVE_REPORTS
