@@ -139,10 +139,13 @@ static void worker_on_message(const cJSON *msg)
     cJSON_Delete(m);
     return;
   }
-  m = worker_observation("message");
-  if (m != NULL)
-    cJSON_AddItemToObject(m, "message", cJSON_Duplicate(msg, 1));
-  worker_observe(m);
+  /* Only a harness reads observations: skip the copy on the hot path. */
+  if (W.have_ctl) {
+    m = worker_observation("message");
+    if (m != NULL)
+      cJSON_AddItemToObject(m, "message", cJSON_Duplicate(msg, 1));
+    worker_observe(m);
+  }
   if (!sim_child_is_connected(&W.child))
     return;
   switch (W.conf.messages) {
