@@ -13,7 +13,7 @@
 #include "primary.h"
 #include "worker.h"
 #ifdef CLUSTERSIM_HAVE_HARNESS
-#include "harness.h"
+#include "suite.h"
 #endif
 #ifdef CLUSTERSIM_HAVE_REPORTS
 #include "report.h"
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 #ifdef CLUSTERSIM_HAVE_HARNESS
   if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0 ||
       strcmp(cmd, "list") == 0 || strcmp(cmd, "diff") == 0)
-    return harness_cli_main(argc - 1, argv + 1);
+    return suite_cli_main(argc - 1, argv + 1);
 #endif
 #ifdef CLUSTERSIM_HAVE_REPORTS
   if (strcmp(cmd, "report") == 0)

@@ -2,7 +2,7 @@
  * harness-diff: the per-worker projection of a trace and the first
  * difference per worker. Table-driven: two traces (JSON lines as the
  * agents send them) and every line the comparison must print, in order;
- * then `clustersim diff A B` on trace files, through harness_cli_main.
+ * then `clustersim diff A B` on trace files, through suite_cli_main.
  */
 #include <CUnit/Basic.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "suite.h"
 
 #define EV(t, name, em, w, pid, flags)                                     \
   "{\"type\":\"event\",\"t\":" #t ",\"event\":\"" name "\",\"emitter\":\"" \
@@ -168,20 +168,20 @@ static const diff_case_t cases[] = {
 
 static void run_case(const diff_case_t *c)
 {
-  harness_trace_t ta, tb;
-  harness_diag_t diag;
-  harness_projection_t *pa = NULL, *pb = NULL;
+  trace_t ta, tb;
+  base_diag_t diag;
+  trace_projection_t *pa = NULL, *pb = NULL;
   size_t i, n = 0;
   int differ;
 
-  harness_trace_init(&ta, 0);
-  harness_trace_init(&tb, 0);
-  harness_diag_init(&diag);
-  CU_ASSERT_EQUAL_FATAL(harness_trace_parse(c->a, &ta, &diag), 0);
-  CU_ASSERT_EQUAL_FATAL(harness_trace_parse(c->b, &tb, &diag), 0);
-  CU_ASSERT_EQUAL_FATAL(harness_projection_of(&ta, &pa), 0);
-  CU_ASSERT_EQUAL_FATAL(harness_projection_of(&tb, &pb), 0);
-  differ = harness_projection_diff(pa, "A", pb, "B", &diag);
+  trace_init(&ta, 0);
+  trace_init(&tb, 0);
+  base_diag_init(&diag);
+  CU_ASSERT_EQUAL_FATAL(trace_parse(c->a, &ta, &diag), 0);
+  CU_ASSERT_EQUAL_FATAL(trace_parse(c->b, &tb, &diag), 0);
+  CU_ASSERT_EQUAL_FATAL(trace_projection_of(&ta, &pa), 0);
+  CU_ASSERT_EQUAL_FATAL(trace_projection_of(&tb, &pb), 0);
+  differ = trace_projection_diff(pa, "A", pb, "B", &diag);
   while (c->expected[n] != NULL)
     n++;
   if (differ != c->differ || diag.count != n)
@@ -195,11 +195,11 @@ static void run_case(const diff_case_t *c)
               c->expected[i], diag.lines[i]);
     CU_ASSERT_STRING_EQUAL(diag.lines[i], c->expected[i]);
   }
-  harness_projection_free(pa);
-  harness_projection_free(pb);
-  harness_diag_free(&diag);
-  harness_trace_free(&ta);
-  harness_trace_free(&tb);
+  trace_projection_free(pa);
+  trace_projection_free(pb);
+  base_diag_free(&diag);
+  trace_free(&ta);
+  trace_free(&tb);
 }
 
 static void test_cases(void)
@@ -217,24 +217,24 @@ static void test_symmetric(void)
 
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     diff_case_t r = cases[i];
-    harness_trace_t ta, tb;
-    harness_diag_t diag;
-    harness_projection_t *pa = NULL, *pb = NULL;
+    trace_t ta, tb;
+    base_diag_t diag;
+    trace_projection_t *pa = NULL, *pb = NULL;
 
-    harness_trace_init(&ta, 0);
-    harness_trace_init(&tb, 0);
-    harness_diag_init(&diag);
-    CU_ASSERT_EQUAL_FATAL(harness_trace_parse(r.b, &ta, &diag), 0);
-    CU_ASSERT_EQUAL_FATAL(harness_trace_parse(r.a, &tb, &diag), 0);
-    CU_ASSERT_EQUAL_FATAL(harness_projection_of(&ta, &pa), 0);
-    CU_ASSERT_EQUAL_FATAL(harness_projection_of(&tb, &pb), 0);
-    CU_ASSERT_EQUAL(harness_projection_diff(pa, "B", pb, "A", &diag),
+    trace_init(&ta, 0);
+    trace_init(&tb, 0);
+    base_diag_init(&diag);
+    CU_ASSERT_EQUAL_FATAL(trace_parse(r.b, &ta, &diag), 0);
+    CU_ASSERT_EQUAL_FATAL(trace_parse(r.a, &tb, &diag), 0);
+    CU_ASSERT_EQUAL_FATAL(trace_projection_of(&ta, &pa), 0);
+    CU_ASSERT_EQUAL_FATAL(trace_projection_of(&tb, &pb), 0);
+    CU_ASSERT_EQUAL(trace_projection_diff(pa, "B", pb, "A", &diag),
                     r.differ);
-    harness_projection_free(pa);
-    harness_projection_free(pb);
-    harness_diag_free(&diag);
-    harness_trace_free(&ta);
-    harness_trace_free(&tb);
+    trace_projection_free(pa);
+    trace_projection_free(pb);
+    base_diag_free(&diag);
+    trace_free(&ta);
+    trace_free(&tb);
   }
 }
 
@@ -267,7 +267,7 @@ static int cli(const char *a, const char *b)
 
   /* its report goes to stdout: keep the test's output readable */
   fflush(stdout);
-  rc = harness_cli_main(4, argv);
+  rc = suite_cli_main(4, argv);
   return rc;
 }
 

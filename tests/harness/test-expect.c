@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "oracle.h"
 
 #define EV(t, name, em, w, flags)                                        \
   "{\"type\":\"event\",\"t\":" #t ",\"event\":\"" name "\",\"emitter\":\"" \
@@ -80,7 +80,7 @@ typedef struct {
   const char *name;
   const char *scenario;        /* the `expect:` section and what it needs */
   const char *trace;
-  harness_load_totals_t load;
+  trace_load_totals_t load;
   const char *expected[4];     /* every finding in order; NULL-ended */
   bool inconclusive;           /* the findings are inconclusive ones */
 } expect_case_t;
@@ -250,49 +250,49 @@ static void test_cases(void)
 
   for (i = 0; i < n; i++) {
     const expect_case_t *c = &cases[i];
-    harness_trace_t tr;
-    harness_diag_t diag;
-    harness_findings_t f;
-    harness_scenario_t *s = NULL;
+    trace_t tr;
+    base_diag_t diag;
+    oracle_findings_t f;
+    scenario_t *s = NULL;
     char yaml[2048];
     size_t want = 0;
     bool same;
 
     /* two workers exist, as in the traces */
     snprintf(yaml, sizeof(yaml), "cluster: {workers: 4}\n%s", c->scenario);
-    harness_trace_init(&tr, 0);
-    harness_diag_init(&diag);
-    harness_findings_init(&f);
-    CU_ASSERT_EQUAL(harness_scenario_load_string("t.yaml", yaml,
+    trace_init(&tr, 0);
+    base_diag_init(&diag);
+    oracle_findings_init(&f);
+    CU_ASSERT_EQUAL(scenario_load_string("t.yaml", yaml,
                                                  strlen(yaml), &diag, &s), 0);
     for (k = 0; k < diag.count; k++)
       printf("\ncase '%s': %s\n", c->name, diag.lines[k]);
-    CU_ASSERT_EQUAL(harness_trace_parse(c->trace, &tr, &diag), 0);
+    CU_ASSERT_EQUAL(trace_parse(c->trace, &tr, &diag), 0);
     if (s != NULL)
-      harness_expect_check(s, &tr, &c->load, &f);
+      oracle_expect_check(s, &tr, &c->load, &f);
     while (c->expected[want] != NULL)
       want++;
     same = f.count == want;
     for (k = 0; same && k < want; k++)
       same = strcmp(f.items[k].message, c->expected[k]) == 0 &&
              f.items[k].kind == (c->inconclusive
-                                     ? HARNESS_FINDING_INCONCLUSIVE
-                                     : HARNESS_FINDING_FAIL);
+                                     ? ORACLE_FINDING_INCONCLUSIVE
+                                     : ORACLE_FINDING_FAIL);
     if (!same) {
       printf("\ncase '%s':\n  expected %zu finding(s):\n", c->name, want);
       for (k = 0; k < want; k++)
         printf("    %s\n", c->expected[k]);
       printf("  got %zu:\n", f.count);
       for (k = 0; k < f.count; k++)
-        printf("    %s%s\n", f.items[k].kind == HARNESS_FINDING_FAIL
+        printf("    %s%s\n", f.items[k].kind == ORACLE_FINDING_FAIL
                                  ? "" : "(inconclusive) ",
                f.items[k].message);
     }
     CU_ASSERT(same);
-    harness_scenario_free(s);
-    harness_findings_free(&f);
-    harness_diag_free(&diag);
-    harness_trace_free(&tr);
+    scenario_free(s);
+    oracle_findings_free(&f);
+    base_diag_free(&diag);
+    trace_free(&tr);
   }
 }
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "scenario.h"
 
 static const char *corpus;
 static const char *scenarios;
@@ -59,14 +59,14 @@ static void test_corpus(void)
   CU_ASSERT_FATAL(n > 0);
   for (i = 0; i < n; i++) {
     const char *file = names[i]->d_name;
-    harness_diag_t diag;
-    harness_scenario_t *s = NULL;
+    base_diag_t diag;
+    scenario_t *s = NULL;
     char err_path[512], *want, got[8192];
     size_t used = 0, k;
     int rc;
 
-    harness_diag_init(&diag);
-    rc = harness_scenario_load(file, &diag, &s);
+    base_diag_init(&diag);
+    rc = scenario_load(file, &diag, &s);
     got[0] = '\0';
     for (k = 0; k < diag.count && used < sizeof(got) - 1; k++)
       used += (size_t)snprintf(got + used, sizeof(got) - used, "%s\n",
@@ -89,8 +89,8 @@ static void test_corpus(void)
       free(want);
       checked++;
     }
-    harness_scenario_free(s);
-    harness_diag_free(&diag);
+    scenario_free(s);
+    base_diag_free(&diag);
     free(names[i]);
   }
   free(names);
@@ -123,8 +123,8 @@ static void test_mutations(void)
     len = strlen(text);
     for (pos = 0; pos < len; pos += 5) {
       char *copy = strdup(text);
-      harness_diag_t diag;
-      harness_scenario_t *s = NULL;
+      base_diag_t diag;
+      scenario_t *s = NULL;
       int rc, cut = (pos / 5) % 2 == 0;
 
       CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
@@ -132,13 +132,13 @@ static void test_mutations(void)
         copy[pos] = '\0';
       else
         copy[pos] = bytes[k++ % (sizeof(bytes) - 1)];
-      harness_diag_init(&diag);
-      rc = harness_scenario_load_string(names[i]->d_name, copy,
+      base_diag_init(&diag);
+      rc = scenario_load_string(names[i]->d_name, copy,
                                         strlen(copy), &diag, &s);
       /* either a scenario, or at least one message: never silence */
       CU_ASSERT((rc == 0 && s != NULL) || (rc != 0 && diag.count > 0));
-      harness_scenario_free(s);
-      harness_diag_free(&diag);
+      scenario_free(s);
+      base_diag_free(&diag);
       free(copy);
       loads++;
     }

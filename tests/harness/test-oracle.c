@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "oracle.h"
 
 /* Times are in ns; t0 is 0, so 10000000 shows as 0.010 s. */
 #define EV(t, name, em, w, flags)                                        \
@@ -284,19 +284,19 @@ static void test_cases(void)
 
   for (i = 0; i < n; i++) {
     const oracle_case_t *c = &cases[i];
-    harness_trace_t tr;
-    harness_diag_t diag;
-    harness_findings_t f;
-    harness_oracle_opts_t opts = {c->allow_exit_only};
+    trace_t tr;
+    base_diag_t diag;
+    oracle_findings_t f;
+    oracle_opts_t opts = {c->allow_exit_only};
     size_t want = 0;
     bool same;
 
-    harness_trace_init(&tr, 0);
-    harness_diag_init(&diag);
-    harness_findings_init(&f);
-    CU_ASSERT_EQUAL(harness_trace_parse(c->trace, &tr, &diag), 0);
+    trace_init(&tr, 0);
+    base_diag_init(&diag);
+    oracle_findings_init(&f);
+    CU_ASSERT_EQUAL(trace_parse(c->trace, &tr, &diag), 0);
     tr.complete = c->complete;
-    harness_oracle_check(&tr, &opts, &f);
+    oracle_check(&tr, &opts, &f);
     while (c->expected[want] != NULL)
       want++;
     same = f.count == want;
@@ -311,9 +311,9 @@ static void test_cases(void)
         printf("    %s\n", f.items[k].message);
     }
     CU_ASSERT(same);
-    harness_findings_free(&f);
-    harness_diag_free(&diag);
-    harness_trace_free(&tr);
+    oracle_findings_free(&f);
+    base_diag_free(&diag);
+    trace_free(&tr);
   }
 }
 
@@ -321,10 +321,10 @@ static void test_cases(void)
 static void test_every_invariant_can_fail(void)
 {
   static const char *const ids[] = {
-    HARNESS_INV_LIFECYCLE, HARNESS_INV_ONCE, HARNESS_INV_BOTH_ENDS,
-    HARNESS_INV_AFTER_END, HARNESS_INV_TWIN, HARNESS_INV_EAD_BOOL,
-    HARNESS_INV_EAD_CAUSE, HARNESS_INV_CONNECTED, HARNESS_INV_DEAD,
-    HARNESS_INV_IDS, HARNESS_INV_EXIT_STATUS, HARNESS_INV_MEMBERSHIP};
+    ORACLE_INV_LIFECYCLE, ORACLE_INV_ONCE, ORACLE_INV_BOTH_ENDS,
+    ORACLE_INV_AFTER_END, ORACLE_INV_TWIN, ORACLE_INV_EAD_BOOL,
+    ORACLE_INV_EAD_CAUSE, ORACLE_INV_CONNECTED, ORACLE_INV_DEAD,
+    ORACLE_INV_IDS, ORACLE_INV_EXIT_STATUS, ORACLE_INV_MEMBERSHIP};
   size_t i, k, j;
 
   for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
@@ -343,64 +343,64 @@ static void test_every_invariant_can_fail(void)
 /* A trace written and read back gives the same verdict. */
 static void test_trace_round_trip(void)
 {
-  harness_trace_t tr, back;
-  harness_diag_t diag;
-  harness_findings_t f1, f2;
+  trace_t tr, back;
+  base_diag_t diag;
+  oracle_findings_t f1, f2;
   char path[] = "/tmp/clustersim-trace-XXXXXX";
   int fd = mkstemp(path);
 
   CU_ASSERT_FATAL(fd >= 0);
-  harness_trace_init(&tr, 0);
-  harness_trace_init(&back, 0);
-  harness_diag_init(&diag);
-  harness_findings_init(&f1);
-  harness_findings_init(&f2);
-  CU_ASSERT_EQUAL(harness_trace_parse(cases[13].trace, &tr, &diag), 0);
+  trace_init(&tr, 0);
+  trace_init(&back, 0);
+  base_diag_init(&diag);
+  oracle_findings_init(&f1);
+  oracle_findings_init(&f2);
+  CU_ASSERT_EQUAL(trace_parse(cases[13].trace, &tr, &diag), 0);
   tr.complete = true;
-  CU_ASSERT_EQUAL(harness_trace_write(&tr, path), 0);
-  CU_ASSERT_EQUAL(harness_trace_read(path, &back, &diag), 0);
+  CU_ASSERT_EQUAL(trace_write(&tr, path), 0);
+  CU_ASSERT_EQUAL(trace_read(path, &back, &diag), 0);
   CU_ASSERT_EQUAL(back.count, tr.count);
   CU_ASSERT(back.complete);
-  harness_oracle_check(&tr, NULL, &f1);
-  harness_oracle_check(&back, NULL, &f2);
+  oracle_check(&tr, NULL, &f1);
+  oracle_check(&back, NULL, &f2);
   CU_ASSERT_EQUAL(f1.count, f2.count);
   CU_ASSERT(f1.count > 0);
   if (f1.count > 0 && f2.count > 0)
     CU_ASSERT_STRING_EQUAL(f1.items[0].message, f2.items[0].message);
   unlink(path);
-  harness_findings_free(&f1);
-  harness_findings_free(&f2);
-  harness_diag_free(&diag);
-  harness_trace_free(&tr);
-  harness_trace_free(&back);
+  oracle_findings_free(&f1);
+  oracle_findings_free(&f2);
+  base_diag_free(&diag);
+  trace_free(&tr);
+  trace_free(&back);
 }
 
 /* Records from several sources are merged by time, arrival breaking ties,
  * and numbered in that order. */
 static void test_merge_order(void)
 {
-  harness_trace_t tr;
+  trace_t tr;
 
-  harness_trace_init(&tr, 0);
-  harness_trace_add(&tr, cJSON_Parse("{\"type\":\"event\",\"t\":30,"
+  trace_init(&tr, 0);
+  trace_add(&tr, cJSON_Parse("{\"type\":\"event\",\"t\":30,"
                                      "\"event\":\"online\"}"));
-  harness_trace_add(&tr, cJSON_Parse("{\"type\":\"observe\",\"t\":10,"
+  trace_add(&tr, cJSON_Parse("{\"type\":\"observe\",\"t\":10,"
                                      "\"what\":\"started\"}"));
-  harness_trace_add(&tr, cJSON_Parse("{\"type\":\"action\",\"t\":30,"
+  trace_add(&tr, cJSON_Parse("{\"type\":\"action\",\"t\":30,"
                                      "\"action\":\"kill\"}"));
-  harness_trace_add(&tr, cJSON_Parse("{\"type\":\"event\",\"t\":20,"
+  trace_add(&tr, cJSON_Parse("{\"type\":\"event\",\"t\":20,"
                                      "\"event\":\"fork\"}"));
-  harness_trace_finish(&tr);
+  trace_finish(&tr);
   CU_ASSERT_EQUAL(tr.count, 4);
   CU_ASSERT_STRING_EQUAL(tr.events[0].name, "worker-started");
   CU_ASSERT_STRING_EQUAL(tr.events[1].name, "fork");
   CU_ASSERT_STRING_EQUAL(tr.events[2].name, "online");
   CU_ASSERT_STRING_EQUAL(tr.events[3].name, "kill");
   CU_ASSERT_EQUAL(tr.events[3].index, 3);
-  CU_ASSERT_EQUAL(tr.events[0].ev, HARNESS_EV_W_STARTED);
+  CU_ASSERT_EQUAL(tr.events[0].ev, TRACE_EV_W_STARTED);
   /* a harness action named like an event is not that event */
-  CU_ASSERT_EQUAL(tr.events[3].ev, HARNESS_EV_NONE);
-  harness_trace_free(&tr);
+  CU_ASSERT_EQUAL(tr.events[3].ev, TRACE_EV_NONE);
+  trace_free(&tr);
 }
 
 int main(void)

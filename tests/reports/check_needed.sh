@@ -2,7 +2,7 @@
 # clustersim must not link libxml2: it brings ICU and libstdc++, whose
 # loading would add milliseconds to every process start, cluster workers
 # included. The reports module opens libxml2 itself when a JUnit file or an
-# HTML page is written (reports/report_libxml.h). This fails when libxml2,
+# HTML page is written (reports/report-libxml.h). This fails when libxml2,
 # ICU or libstdc++ is among clustersim's NEEDED entries again, or when
 # starting clustersim loads libxml2 or ICU through some other library.
 # usage: check_needed.sh CLUSTERSIM

@@ -4,7 +4,7 @@
  * view and the HTML page's structure.
  */
 #include "fixtures.h"
-#include "report_private.h"
+#include "report-internal.h"
 
 #include <CUnit/Basic.h>
 #include <dirent.h>

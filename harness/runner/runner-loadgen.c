@@ -1,0 +1,171 @@
+/*
+ * The load generator (load/) inside a run: started and stopped by steps,
+ * every failed or retried request and the totals recorded in the trace.
+ */
+#include "runner-internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void on_load_request(load_t *load, const load_record_t *r, void *arg)
+{
+  runner_run_t *run = arg;
+  cJSON *j;
+
+  (void)load;
+  if (r->outcome == LOAD_OK || r->outcome == LOAD_CANCELLED)
+    return;
+  /* every failure and every retry is in the trace, up to a bound */
+  if (++run->load_failed_records > 5000)
+    return;
+  j = cJSON_CreateObject();
+  if (j == NULL)
+    return;
+  cJSON_AddStringToObject(j, "type", "load");
+  cJSON_AddStringToObject(j, "what", "request");
+  cJSON_AddNumberToObject(j, "t", (double)r->end_ns);
+  cJSON_AddNumberToObject(j, "start", (double)r->start_ns);
+  cJSON_AddNumberToObject(j, "seq", (double)r->seq);
+  cJSON_AddStringToObject(j, "outcome", load_outcome_name(r->outcome));
+  cJSON_AddBoolToObject(j, "retried", r->retried);
+  if (r->status != 0)
+    cJSON_AddNumberToObject(j, "status", r->status);
+  if (r->worker != 0)
+    cJSON_AddNumberToObject(j, "served_by", r->worker);
+  cJSON_AddNumberToObject(j, "connection", (double)r->conn_seq);
+  if (r->error != 0)
+    cJSON_AddStringToObject(j, "error", uv_err_name(r->error));
+  runner__record(run, j);
+}
+
+static void on_load_done(load_t *load, void *arg)
+{
+  runner_run_t *run = arg;
+  trace_load_totals_t *t = &run->res.load;
+  load_counters_t c;
+  cJSON *j, *per;
+  unsigned id;
+
+  load_counters(load, &c);
+  t->ran = true;
+  t->sent += c.finished - c.outcome[LOAD_CANCELLED];
+  t->ok += c.outcome[LOAD_OK];
+  t->retried += c.outcome[LOAD_RETRIED];
+  t->refused += c.outcome[LOAD_REFUSED];
+  t->reset += c.outcome[LOAD_RESET];
+  t->timeout += c.outcome[LOAD_TIMEOUT];
+  t->bad_status += c.outcome[LOAD_BAD_STATUS];
+  t->truncated += c.outcome[LOAD_TRUNCATED];
+  t->error += c.outcome[LOAD_ERROR];
+  t->failed += c.failed;
+  run->load_running = false;
+  run->load_stopping = false;
+
+  j = cJSON_CreateObject();
+  if (j != NULL) {
+    cJSON_AddStringToObject(j, "type", "load");
+    cJSON_AddStringToObject(j, "what", "done");
+    runner__record(run, j);
+  }
+  j = cJSON_CreateObject();
+  if (j != NULL) {
+    cJSON_AddStringToObject(j, "type", "load");
+    cJSON_AddStringToObject(j, "what", "totals");
+    cJSON_AddNumberToObject(j, "sent", (double)t->sent);
+    cJSON_AddNumberToObject(j, "ok", (double)t->ok);
+    cJSON_AddNumberToObject(j, "retried", (double)t->retried);
+    cJSON_AddNumberToObject(j, "refused", (double)t->refused);
+    cJSON_AddNumberToObject(j, "reset", (double)t->reset);
+    cJSON_AddNumberToObject(j, "timeout", (double)t->timeout);
+    cJSON_AddNumberToObject(j, "bad_status", (double)t->bad_status);
+    cJSON_AddNumberToObject(j, "truncated", (double)t->truncated);
+    cJSON_AddNumberToObject(j, "error", (double)t->error);
+    cJSON_AddNumberToObject(j, "failed", (double)t->failed);
+    cJSON_AddNumberToObject(j, "connections", (double)c.connections);
+    per = cJSON_AddObjectToObject(j, "served_by");
+    for (id = 1; id <= run->last_forked && id <= LOAD_MAX_WORKER_ID; id++) {
+      uint64_t n = load_worker_responses(load, id);
+      char key[16];
+      if (n == 0)
+        continue;
+      snprintf(key, sizeof(key), "%u", id);
+      cJSON_AddNumberToObject(per, key, (double)n);
+    }
+    runner__record(run, j);
+  }
+  if (run->phase == PHASE_STEPS && run->wait == WAIT_LOAD)
+    runner__step_done(run);
+  else
+    runner__kick(run);
+  /* a load stopped by the end of a killed run: the close may proceed */
+  if (run->phase == PHASE_CLOSE)
+    runner__maybe_finish(run);
+}
+
+int runner__loadgen_start(runner_run_t *run, const scenario_step_t *st)
+{
+  const scenario_load_spec_t *ls = &st->load;
+  load_opts_t o;
+  int port = ls->port_index < RUN_MAX_SERVERS ? run->ports[ls->port_index]
+                                              : 0;
+  uint64_t left_ms;
+  cJSON *j;
+  int rc;
+
+  if (run->load_running) {
+    runner__fail(run, st, "a load is already running");
+    return ACT_FAIL;
+  }
+  if (port <= 0) {
+    runner__fail(run, st, "no port is known for server %u: no worker listens "
+             "on it yet (wait for listening first)", ls->port_index);
+    return ACT_FAIL;
+  }
+  if (run->load == NULL && (rc = load_new(&run->load)) != 0) {
+    runner__fail(run, st, "cannot create the load: %s", uv_strerror(rc));
+    return ACT_FAIL;
+  }
+  memset(&o, 0, sizeof(o));
+  o.host = "127.0.0.1";
+  o.port = port;
+  o.path = ls->path;
+  o.connections = ls->connections;
+  o.keepalive = ls->keepalive;
+  o.requests = ls->requests;
+  /* bounded by its own settings, and by the run's deadline at most */
+  left_ms = runner__scaled(run, run->s->timeout_ms);
+  o.duration_ms = (unsigned)(ls->duration_ms > 0 ? (uint64_t)ls->duration_ms
+                                                 : left_ms);
+  if (o.duration_ms > LOAD_MAX_DURATION_MS)
+    o.duration_ms = LOAD_MAX_DURATION_MS;
+  o.timeout_ms = (unsigned)runner__scaled(run, ls->timeout_ms);
+  o.request_cb = on_load_request;
+  o.arg = run;
+  rc = load_start(run->load, run->loop, &o, on_load_done);
+  if (rc != 0) {
+    runner__fail(run, st, "cannot start the load: %s", uv_strerror(rc));
+    return ACT_FAIL;
+  }
+  run->load_running = true;
+  j = cJSON_CreateObject();
+  if (j != NULL) {
+    cJSON_AddStringToObject(j, "type", "load");
+    cJSON_AddStringToObject(j, "what", "start");
+    cJSON_AddNumberToObject(j, "port", port);
+    cJSON_AddNumberToObject(j, "connections", o.connections);
+    cJSON_AddBoolToObject(j, "keepalive", o.keepalive);
+    cJSON_AddNumberToObject(j, "line", st->line);
+    runner__record(run, j);
+  }
+  return ACT_DONE;
+}
+
+void runner__step_load_stop(runner_run_t *run)
+{
+  if (!run->load_running || run->load_stopping)
+    return;
+  run->load_stopping = true;
+  if (load_stop(run->load) != 0)
+    run->load_stopping = false;
+}

@@ -1,0 +1,248 @@
+/*
+ * The verdict of a run: the oracle, the expectations and the hygiene
+ * checks on the finished trace, the outcome and its reason, and the trace
+ * file.
+ */
+#include "runner-internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+/* A listening socket on a port the cluster used, after every process of
+ * the run is gone, is a leftover (or the port's next owner, which on a
+ * loopback test machine is as suspicious). */
+static bool port_listening(int port)
+{
+  static const char *const files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+  char line[512];
+  size_t i;
+
+  for (i = 0; i < 2; i++) {
+    FILE *f = fopen(files[i], "re");
+    if (f == NULL)
+      continue;
+    while (fgets(line, sizeof(line), f) != NULL) {
+      char local[128];
+      unsigned st, p;
+      char *colon;
+      if (sscanf(line, " %*d: %127s %*s %x", local, &st) != 2)
+        continue;
+      colon = strrchr(local, ':');
+      if (colon == NULL || sscanf(colon + 1, "%x", &p) != 1)
+        continue;
+      if (st == 0x0A && (int)p == port) {
+        fclose(f);
+        return true;
+      }
+    }
+    fclose(f);
+  }
+  return false;
+}
+
+static void hygiene(runner_run_t *run)
+{
+  int i;
+
+  if (run->res.leftovers > 0)
+    oracle_findings_add(&run->res.findings, ORACLE_FINDING_FAIL,
+                         "hygiene", 0, -1, 0,
+                         "%u process%s of the run %s still alive %.1f s "
+                         "after the primary exited (killed)",
+                         run->res.leftovers,
+                         run->res.leftovers == 1 ? "" : "es",
+                         run->res.leftovers == 1 ? "was" : "were",
+                         (double)runner__scaled(run, 1000) / 1e3);
+  for (i = 0; i < RUN_MAX_SERVERS; i++)
+    if (run->ports[i] > 0 && port_listening(run->ports[i]))
+      oracle_findings_add(&run->res.findings, ORACLE_FINDING_FAIL,
+                           "hygiene", 0, -1, 0,
+                           "port %d is still listening after every process "
+                           "of the run was reaped", run->ports[i]);
+}
+
+static char *join_findings(const oracle_findings_t *f)
+{
+  size_t i, len = 1;
+  char *s, *p;
+
+  for (i = 0; i < f->count; i++)
+    len += strlen(f->items[i].message) + 16;
+  s = malloc(len);
+  if (s == NULL)
+    return NULL;
+  p = s;
+  *p = '\0';
+  for (i = 0; i < f->count; i++)
+    p += sprintf(p, "%s%s\n",
+                 f->items[i].kind == ORACLE_FINDING_FAIL ? ""
+                                                          : "inconclusive: ",
+                 f->items[i].message);
+  return s;
+}
+
+/* An invariant broken in a run points at the scenario: the line of the
+ * last step the harness took before the violating event. */
+static void locate_findings(runner_run_t *run, size_t from)
+{
+  runner_result_t *r = &run->res;
+  size_t i;
+
+  for (i = from; i < r->findings.count; i++) {
+    oracle_finding_t *f = &r->findings.items[i];
+    int64_t k = f->event >= 0 ? f->event : (int64_t)r->trace.count - 1;
+    unsigned line = 1;
+    char *msg;
+
+    for (; k >= 0; k--)
+      if (r->trace.events[k].src == TRACE_SRC_HARNESS &&
+          r->trace.events[k].line > 0) {
+        line = r->trace.events[k].line;
+        break;
+      }
+    msg = base_asprintf("%s:%u: %s", run->s->file, line, f->message);
+    if (msg != NULL) {
+      free(f->message);
+      f->message = msg;
+      f->line = line;
+    }
+  }
+}
+
+/* A divergence the scenario documents for this target: what it excuses
+ * (the oracle's and the expectations' findings, never leftover processes)
+ * is reported as skipped, with the reason and what was seen; a run that
+ * did not show it says so. */
+static void divergence(runner_run_t *run)
+{
+  runner_result_t *r = &run->res;
+  const scenario_target_note_t *d =
+      runner_target_divergence(run->s, run->target);
+  size_t i;
+  char *why;
+
+  if (d == NULL)
+    return;
+  if (r->outcome == RUNNER_PASS) {
+    why = base_asprintf("pass (the divergence documented at %s:%u did "
+                           "not show)", run->s->file, d->line);
+  } else if (r->outcome == RUNNER_FAIL) {
+    for (i = 0; i < r->findings.count; i++)
+      if (r->findings.items[i].kind == ORACLE_FINDING_FAIL &&
+          strcmp(r->findings.items[i].rule, "hygiene") == 0)
+        return;
+    why = base_asprintf("documented divergence on %s (%s:%u): %s; seen: "
+                           "%s", runner_target_kind_name(run->target->kind),
+                           run->s->file, d->line, d->reason,
+                           r->reason ? r->reason : "?");
+    r->outcome = RUNNER_SKIP;
+  } else {
+    return;
+  }
+  if (why != NULL) {
+    free(r->reason);
+    r->reason = why;
+  }
+}
+
+void runner__verdict(runner_run_t *run)
+{
+  runner_result_t *r = &run->res;
+  oracle_opts_t oo;
+  size_t i;
+  bool checked = run->started && run->error == NULL &&
+                 run->abort_reason == NULL;
+
+  r->ended_ns = uv_hrtime();
+  r->trace.complete = !run->killed_path && !run->timed_out &&
+                      run->agent_exited && WIFEXITED(run->agent_status) &&
+                      WEXITSTATUS(run->agent_status) == 0 &&
+                      (run->shutdown_sent || run->shutdown_done_seen) &&
+                      r->leftovers == 0;
+  trace_finish(&r->trace);
+  if (run->logbuf != NULL && run->loglen > 0)
+    r->log = strndup(run->logbuf, run->loglen);
+  if (checked || run->step_failure != NULL || run->timed_out) {
+    memset(&oo, 0, sizeof(oo));
+    oo.allow_exit_without_disconnect = run->s->allow_exit_without_disconnect;
+    i = r->findings.count;
+    oracle_check(&r->trace, &oo, &r->findings);
+    locate_findings(run, i);
+    oracle_expect_check(run->s, &r->trace, &r->load, &r->findings);
+    hygiene(run);
+  }
+  if (run->abort_reason != NULL) {
+    r->outcome = RUNNER_ERROR;
+    r->interrupted = true;
+    r->reason = strdup(run->abort_reason);
+  } else if (run->error != NULL) {
+    r->outcome = RUNNER_ERROR;
+    r->reason = strdup(run->error);
+  } else if (run->timed_out) {
+    r->outcome = RUNNER_TIMEOUT;
+    r->reason = strdup(run->step_failure ? run->step_failure : "timed out");
+  } else if (oracle_findings_count(&r->findings, ORACLE_FINDING_FAIL) > 0) {
+    r->outcome = RUNNER_FAIL;
+    for (i = 0; i < r->findings.count; i++)
+      if (r->findings.items[i].kind == ORACLE_FINDING_FAIL) {
+        r->reason = strdup(r->findings.items[i].message);
+        break;
+      }
+  } else if (oracle_findings_count(&r->findings,
+                                    ORACLE_FINDING_INCONCLUSIVE) > 0) {
+    r->outcome = RUNNER_INCONCLUSIVE;
+    r->reason = strdup(r->findings.items[0].message);
+  } else {
+    r->outcome = RUNNER_PASS;
+    r->reason = strdup("pass");
+  }
+  divergence(run);
+  r->detail = join_findings(&r->findings);
+  if (r->load.ran && r->detail != NULL) {
+    /* closed keep-alive connections retried are shown, not hidden */
+    const trace_load_totals_t *l = &r->load;
+    char *d = base_asprintf(
+        "%sload: %llu requests: %llu ok, %llu retried, %llu failed "
+        "(refused %llu, reset %llu, timeout %llu, bad status %llu, "
+        "truncated %llu, error %llu)\n", r->detail,
+        (unsigned long long)l->sent, (unsigned long long)l->ok,
+        (unsigned long long)l->retried, (unsigned long long)l->failed,
+        (unsigned long long)l->refused, (unsigned long long)l->reset,
+        (unsigned long long)l->timeout, (unsigned long long)l->bad_status,
+        (unsigned long long)l->truncated, (unsigned long long)l->error);
+    if (d != NULL) {
+      free(r->detail);
+      r->detail = d;
+    }
+  }
+  if (run->trace_path != NULL) {
+    cJSON *meta = cJSON_CreateObject();
+    if (meta != NULL) {
+      cJSON_AddStringToObject(meta, "scenario", run->s->name);
+      cJSON_AddStringToObject(meta, "file", run->s->file);
+      cJSON_AddStringToObject(meta, "target", run->target->spec);
+      if (r->runtime != NULL)
+        cJSON_AddStringToObject(meta, "runtime", r->runtime);
+      if (r->version != NULL)
+        cJSON_AddStringToObject(meta, "runtime_version", r->version);
+      cJSON_AddNumberToObject(meta, "seed", (double)run->opts.seed);
+      cJSON_AddNumberToObject(meta, "attempt", run->opts.attempt);
+      cJSON_AddStringToObject(meta, "outcome", runner_outcome_name(
+                                                   r->outcome));
+      cJSON_Delete(r->trace.meta);
+      r->trace.meta = meta;
+    }
+    if (trace_write(&r->trace, run->trace_path) != 0 &&
+        r->outcome == RUNNER_PASS) {
+      r->outcome = RUNNER_ERROR;
+      free(r->reason);
+      r->reason = base_asprintf("cannot write the trace to %s",
+                                   run->trace_path);
+    }
+  }
+}
+
+/* Closes every handle once the processes are gone; the last close calls
+ * the done callback. */

@@ -1,0 +1,234 @@
+/*
+ * scenario.h - scenario files: the model of a scenario (cluster, worker
+ * behaviour, primary policies, steps, expectations) and its loader, which
+ * checks a YAML file against the schema of docs/scenarios.md and reports
+ * every problem as "file:line:col: error: ...".
+ *
+ * Conventions (every harness module follows them): functions return 0 or a
+ * negative UV_E* code; strings passed in are borrowed (copied when kept);
+ * objects returned through an out pointer are owned by the caller and
+ * released by the matching _free. Libraries never print: diagnostics come
+ * back as strings.
+ */
+#ifndef SCENARIO_H
+#define SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "base.h"
+#include "trace.h"
+
+/* ---------------------------------------------------------------------- */
+/* Scenarios                                                               */
+
+/* A reference to a worker in a step or an expectation. */
+typedef enum {
+  SCENARIO_W_NONE = 0,  /* not given */
+  SCENARIO_W_ID,        /* a worker id (1, 2, ...) */
+  SCENARIO_W_ANY,       /* any worker (wait, on, counts) */
+  SCENARIO_W_EACH,      /* every worker, separately (expectations) */
+  SCENARIO_W_LAST,      /* the most recently forked worker */
+  SCENARIO_W_TRIGGER,   /* the worker whose event fired the trigger */
+  SCENARIO_W_PRIMARY    /* the primary (signal steps) */
+} scenario_wref_kind_t;
+
+typedef struct {
+  scenario_wref_kind_t kind;
+  unsigned id;
+  unsigned line, column;       /* where the reference is written (0: none) */
+} scenario_wref_t;
+
+typedef enum {
+  SCENARIO_STEP_FORK = 0,
+  SCENARIO_STEP_WAIT,
+  SCENARIO_STEP_SLEEP,
+  SCENARIO_STEP_SEND,
+  SCENARIO_STEP_DISCONNECT,
+  SCENARIO_STEP_KILL,
+  SCENARIO_STEP_CLUSTER_DISCONNECT,
+  SCENARIO_STEP_SIGNAL,
+  SCENARIO_STEP_PAUSE,
+  SCENARIO_STEP_CRASH,
+  SCENARIO_STEP_THROW,
+  SCENARIO_STEP_HANG,
+  SCENARIO_STEP_IPC_DISCONNECT,
+  SCENARIO_STEP_WORKER_KILL,
+  SCENARIO_STEP_WORKER_DISCONNECT,
+  SCENARIO_STEP_CLOSE_SERVERS,
+  SCENARIO_STEP_HOLD,
+  SCENARIO_STEP_WORKER_SEND,
+  SCENARIO_STEP_CONNECT,
+  SCENARIO_STEP_LOAD_START,
+  SCENARIO_STEP_LOAD_STOP,
+  SCENARIO_STEP_ROLLING_RESTART,
+  SCENARIO_STEP_SHUTDOWN,
+  SCENARIO_STEP_TRIGGER,
+  SCENARIO_STEP_KIND_COUNT
+} scenario_step_kind_t;
+
+/* The YAML key of a step kind ("fork", "rolling-restart", "on"...). */
+const char *scenario_step_name(scenario_step_kind_t kind);
+
+/* Load generator settings of a `load: {start: ...}` step. */
+typedef struct {
+  unsigned connections;   /* concurrent connections */
+  bool keepalive;         /* false: Connection: close */
+  uint64_t requests;      /* stop after this many (0: until stopped) */
+  int64_t duration_ms;    /* stop after this time (0: until stopped) */
+  int64_t timeout_ms;     /* per request */
+  unsigned port_index;    /* which server of the worker behaviour */
+  char path[64];          /* request target, default "/" */
+} scenario_load_spec_t;
+
+typedef struct scenario_step_s scenario_step_t;
+
+struct scenario_step_s {
+  scenario_step_kind_t kind;
+  unsigned line, column;       /* 1-based position of the step's key */
+  char *path;                  /* "/steps/3" (or "/steps/3/do/0") */
+  scenario_wref_t worker;       /* the worker it acts on or waits for */
+  trace_ev_t event;          /* wait, on */
+  bool cluster_emitter;        /* wait/on: count the `cluster` twin */
+  unsigned count;              /* fork count; wait/on occurrences; hold */
+  int64_t ms;                  /* sleep/pause/hang `for`, wait `within`,
+                                  shutdown/rolling-restart `timeout`,
+                                  connect `hold` */
+  int signal;                  /* signal, kill */
+  int code;                    /* crash */
+  int port;                    /* hold/connect port (0: the cluster's) */
+  bool wait_done;              /* rolling-restart/load: wait until done */
+  cJSON *message;              /* send, worker-send */
+  cJSON *env;                  /* fork: env object or NULL */
+  cJSON *behaviour;            /* fork: worker behaviour override or NULL */
+  scenario_load_spec_t load;    /* load start */
+  /* trigger */
+  int64_t after_ms;            /* delay before the actions */
+  int64_t jitter_ms;           /* + uniform [0, jitter] drawn from the seed */
+  unsigned times;              /* how often it may fire (0: unlimited) */
+  scenario_step_t *actions;     /* `do` */
+  size_t n_actions;
+};
+
+/* One element of an order pattern: a set of alternative events with a
+ * quantifier, or an absence (!event). */
+typedef struct {
+  uint64_t alternatives;       /* bit (1 << trace_ev_t) per alternative */
+  char quant;                  /* '1', '?', '*', '+' */
+  bool absent;                 /* !event: must not occur at all */
+} scenario_pattern_elem_t;
+
+typedef enum {
+  SCENARIO_EXPECT_ORDER = 0,
+  SCENARIO_EXPECT_ABSENT,
+  SCENARIO_EXPECT_FLAGS,
+  SCENARIO_EXPECT_COUNT,
+  SCENARIO_EXPECT_AVAILABILITY,
+  SCENARIO_EXPECT_TIMING,
+  SCENARIO_EXPECT_KIND_COUNT
+} scenario_expect_kind_t;
+
+/* A tri-state expected value: unset, null, or a value. */
+typedef struct {
+  bool set;
+  bool is_null;
+  int64_t value;
+} scenario_opt_t;
+
+/* One end of a timing bound: the nth event of a worker, or the run start. */
+typedef struct {
+  trace_ev_t event;          /* TRACE_EV_NONE: the start of the run */
+  scenario_wref_t worker;
+  unsigned nth;                /* 1-based */
+} scenario_point_t;
+
+typedef struct {
+  scenario_expect_kind_t kind;
+  unsigned line, column;
+  char *path;
+  scenario_wref_t worker;
+  bool whole_run;              /* `during: run`: also the end-of-run
+                                  shutdown; else only up to the end of the
+                                  steps */
+  trace_ev_t event;          /* absent, flags `at`, count */
+  bool cluster_emitter;
+  unsigned nth;                /* flags: which occurrence (1-based) */
+  /* order */
+  scenario_pattern_elem_t *pattern;
+  size_t n_pattern;
+  char *pattern_text;          /* as written, for messages */
+  /* flags */
+  scenario_opt_t ead, connected, dead, member, code, signal;
+  char *state;
+  /* count */
+  int64_t min, max;            /* -1: unbounded */
+  /* availability */
+  int64_t max_failed;          /* -1: not checked */
+  int64_t min_requests;        /* fewer served: inconclusive */
+  bool always_listening;
+  /* timing */
+  scenario_point_t from, to;
+  int64_t min_ms, max_ms;      /* -1: unbounded */
+} scenario_expect_t;
+
+typedef enum {
+  SCENARIO_RESPAWN_NEVER = 0,
+  SCENARIO_RESPAWN_ALWAYS,
+  SCENARIO_RESPAWN_UNLESS_EAD,
+  SCENARIO_RESPAWN_ON_NONZERO
+} scenario_respawn_t;
+
+/* What `targets:` says of one target kind: not run there, or run with a
+ * documented divergence (a failure there is reported as skipped, with the
+ * reason and what was seen). Always with a reason. */
+typedef struct {
+  char *kind;                  /* "builtin", "node", "node-c", "c-node",
+                                  "exec" */
+  bool skip;                   /* true: skip; false: diverges */
+  char *reason;
+  unsigned line;
+} scenario_target_note_t;
+
+typedef struct scenario_s {
+  char *file;                  /* as given to the loader */
+  char *name;
+  char *description;
+  char **tags;
+  size_t n_tags;
+  char *skip;                  /* reason, or NULL */
+  scenario_target_note_t *target_notes;  /* `targets:`, one per kind named */
+  size_t n_target_notes;
+  int64_t timeout_ms;          /* per-run deadline before --time-scale */
+  /* cluster */
+  unsigned workers;            /* forked before the first step */
+  char *scheduling;            /* "rr", "none" or NULL */
+  cJSON *settings;             /* setup settings {exec,args,cwd,silent,env} */
+  cJSON *behaviour;            /* CLUSTERSIM_WORKER of every worker */
+  unsigned n_servers;          /* servers in `behaviour` */
+  /* primary policies */
+  scenario_respawn_t respawn;
+  cJSON *policy;               /* the `policy` command, or NULL */
+  /* the oracle's one documented exception */
+  bool allow_exit_without_disconnect;
+  scenario_step_t *steps;
+  size_t n_steps;
+  scenario_expect_t *expects;
+  size_t n_expects;
+} scenario_t;
+
+/* Loads and validates a scenario file. On success *out is set (caller owns
+ * it, scenario_free) and 0 is returned. On any problem every error
+ * found (up to a limit) is appended to diag and UV_EINVAL is returned (or
+ * the -errno of reading the file, with a message in diag too). */
+int scenario_load(const char *path, base_diag_t *diag,
+                          scenario_t **out);
+/* The same from a buffer; `name` stands for the file in messages. */
+int scenario_load_string(const char *name, const char *text,
+                                 size_t len, base_diag_t *diag,
+                                 scenario_t **out);
+void scenario_free(scenario_t *s);
+
+
+#endif /* SCENARIO_H */

@@ -1,0 +1,465 @@
+/*
+ * report-junit.c - the JUnit XML writer.
+ *
+ * Layout (docs/reports.md): one <testsuite> per target, in the order the
+ * targets first appear, under one <testsuites>; one <testcase> per scenario
+ * per target. classname is "<run name>.<target>" with dots in the target
+ * made '_', so Jenkins (which splits on the last dot) shows package
+ * "clustersim", class "<target>", and GitLab's "Suite" column the target.
+ */
+#include "report-libxml.h"
+#include "report-internal.h"
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  const report_t *r;
+  xmlTextWriterPtr w;
+} jw_t;
+
+static char *classname_of(const report_t *r, const char *target)
+{
+  size_t n = strlen(r->name) + strlen(target) + 2;
+  char *s = malloc(n), *p;
+
+  if (s == NULL)
+    return NULL;
+  snprintf(s, n, "%s.%s", r->name, target);
+  for (p = s + strlen(r->name) + 1; *p; p++)
+    if (*p == '.')
+      *p = '_';
+  return s;
+}
+
+static int prop(xmlTextWriterPtr w, const char *name, const char *value)
+{
+  int rc;
+
+  if (value == NULL)
+    return 0;
+  if ((rc = report_xml_start(w, "property")) ||
+      (rc = report_xml_attr(w, "name", name)) ||
+      (rc = report_xml_attr(w, "value", value)))
+    return rc;
+  return report_xml_end(w);
+}
+
+static int prop_u64(xmlTextWriterPtr w, const char *name, uint64_t v)
+{
+  char buf[32];
+
+  snprintf(buf, sizeof(buf), "%" PRIu64, v);
+  return prop(w, name, buf);
+}
+
+/* A case's name, made unique within its suite: GitLab keys cases by
+ * classname + name and would fold two same-named scenarios into one. */
+static char *case_name(const report_t *r, const report_case_t *c)
+{
+  size_t i, n;
+  char *s;
+
+  for (i = 0; i < r->ncases; i++) {
+    const report_case_t *o = r->cases[i];
+    if (o != c && strcmp(o->target, c->target) == 0 &&
+        strcmp(o->scenario, c->scenario) == 0)
+      break;
+  }
+  if (i == r->ncases)
+    return strdup(c->scenario);
+  n = strlen(c->scenario) + (c->file ? strlen(c->file) : 0) + 48;
+  s = malloc(n);
+  if (s == NULL)
+    return NULL;
+  if (c->file)
+    snprintf(s, n, "%s (%s:%u)", c->scenario, c->file, c->line);
+  else
+    snprintf(s, n, "%s (#%zu)", c->scenario, c->index + 1);
+  return s;
+}
+
+static const char *str_or(const char *s, const char *dflt)
+{
+  return s && *s ? s : dflt;
+}
+
+static const char *attempt_reason(const report_t *r, const report_attempt_t *a)
+{
+  if (!a->ended)
+    return report_interrupt_reason(r);
+  return str_or(a->reason, report_outcome_name(a->outcome));
+}
+
+/* The body of a failure/error: what GitLab shows (it ignores @message). */
+static char *failure_body(const report_t *r, const report_case_t *c,
+                          const report_attempt_t *a)
+{
+  char secs[32];
+  char *s = strdup(""), *rest = report_detail_rest(attempt_reason(r, a),
+                                                  a->detail);
+
+  if (rest == NULL) {
+    free(s);
+    return NULL;
+  }
+  report_str_cat(&s, "%s\n", attempt_reason(r, a));
+  if (!a->ended) {
+    report_fmt_seconds(secs, sizeof(secs), report_attempt_duration(a));
+    report_str_cat(&s, "the run was interrupted after %s s of this scenario\n",
+                   secs);
+  }
+  if (*rest)
+    report_str_cat(&s, "\n%s\n", rest);
+  free(rest);
+  if (c->file)
+    report_str_cat(&s, "\nscenario: %s:%u\n", c->file, c->line);
+  /* this attempt's: with --repeat, attempt k ran with a seed of its own */
+  report_str_cat(&s, "seed: %" PRIu64 "\n", report_attempt_seed_of(c, a));
+  if (report_attempt_replay_of(c, a))
+    report_str_cat(&s, "replay: %s\n", report_attempt_replay_of(c, a));
+  return s;
+}
+
+static int attempt_index(const report_case_t *c, const report_attempt_t *a)
+{
+  return (int)(a - c->attempts) + 1;
+}
+
+static int result_element(jw_t *j, const report_case_t *c,
+                          const report_attempt_t *a, const char *elem,
+                          const char *type, bool rerun)
+{
+  xmlTextWriterPtr w = j->w;
+  char *msg = NULL, *body = NULL, *line = NULL;
+  int rc = UV_ENOMEM;
+
+  line = report_text_line(attempt_reason(j->r, a));
+  msg = strdup("");
+  body = failure_body(j->r, c, a);
+  if (line == NULL || msg == NULL || body == NULL)
+    goto out;
+  if (c->nattempts > 1)
+    report_str_cat(&msg, "attempt %d/%zu: ", attempt_index(c, a), c->nattempts);
+  if (strcmp(type, "inconclusive") == 0)
+    report_str_cat(&msg, "inconclusive: ");
+  report_str_cat(&msg, "%s", line);
+  if (msg == NULL)
+    goto out;
+  if ((rc = report_xml_start(w, elem)) ||
+      (rc = report_xml_attr(w, "type", type)) ||
+      (rc = report_xml_attr(w, "message", msg)))
+    goto out;
+  if (rerun) {
+    /* Surefire's rerun shape: the diagnostic in stackTrace, the attempt's
+     * own output beside it. */
+    if ((rc = report_xml_element(w, "stackTrace", body)) ||
+        (a->output && *a->output &&
+         (rc = report_xml_element(w, "system-out", a->output))))
+      goto out;
+  } else if (strcmp(elem, "skipped") != 0) {
+    if ((rc = report_xml_text(w, body)))
+      goto out;
+  }
+  rc = report_xml_end_full(w);
+out:
+  free(line);
+  free(msg);
+  free(body);
+  return rc;
+}
+
+static const char *type_of(const report_attempt_t *a)
+{
+  return a->ended ? report_outcome_name(a->outcome) : "interrupted";
+}
+
+static int case_properties(jw_t *j, const report_case_t *c,
+                           report_verdict_t v)
+{
+  xmlTextWriterPtr w = j->w;
+  char iso[40], *tags = NULL, *outcomes = NULL;
+  size_t i;
+  int rc = UV_ENOMEM;
+
+  tags = strdup("");
+  outcomes = strdup("");
+  for (i = 0; i < c->ntags; i++)
+    report_str_cat(&tags, "%s%s", i ? "," : "", c->tags[i]);
+  for (i = 0; i < c->nattempts; i++)
+    report_str_cat(&outcomes, "%s%s", i ? "," : "", type_of(&c->attempts[i]));
+  if (tags == NULL || outcomes == NULL)
+    goto out;
+  report_fmt_iso(iso, sizeof(iso), c->start_unix_ns);
+  if ((rc = report_xml_start(w, "properties")) ||
+      (rc = prop(w, "target", c->target)) ||
+      (rc = prop(w, "runtime", c->runtime)) ||
+      (rc = prop(w, "runtime.version", c->runtime_version)) ||
+      (rc = prop_u64(w, "seed", c->seed)) ||
+      (rc = prop(w, "replay", c->replay)) ||
+      (rc = prop(w, "timestamp", iso)) ||
+      (rc = prop(w, "verdict", report_verdict_name(v))) ||
+      (rc = prop(w, "attempts", outcomes)) ||
+      (c->ntags && (rc = prop(w, "tags", tags))))
+    goto out;
+  rc = report_xml_end_full(w);
+out:
+  free(tags);
+  free(outcomes);
+  return rc;
+}
+
+/* system-out: the facts a reader of GitLab's or Jenkins's page needs to
+ * replay the case, then the deciding attempt's trace excerpt, then the
+ * output of passing attempts that no other element carries. */
+static char *case_output(const report_case_t *c, report_verdict_t v,
+                         const report_attempt_t *dec)
+{
+  char secs[32];
+  char *s = strdup("");
+  size_t i;
+
+  report_str_cat(&s, "scenario: %s", c->scenario);
+  if (c->file)
+    report_str_cat(&s, " (%s:%u)", c->file, c->line);
+  report_str_cat(&s, "\ntarget: %s", c->target);
+  if (c->runtime)
+    report_str_cat(&s, " (%s%s%s)", c->runtime, c->runtime_version ? " " : "",
+        str_or(c->runtime_version, ""));
+  report_str_cat(&s, "\nseed: %" PRIu64 "\n", c->seed);
+  if (c->replay)
+    report_str_cat(&s, "replay: %s\n", c->replay);
+  report_str_cat(&s, "verdict: %s\n", report_verdict_name(v));
+  if (c->nattempts > 1) {
+    report_str_cat(&s, "attempts:");
+    for (i = 0; i < c->nattempts; i++) {
+      const report_attempt_t *a = &c->attempts[i];
+      report_fmt_seconds(secs, sizeof(secs), report_attempt_duration(a));
+      if (a->has_seed)
+        report_str_cat(&s, " %zu=%s(%ss, seed %" PRIu64 ")", i + 1,
+                       type_of(a), secs, a->seed);
+      else
+        report_str_cat(&s, " %zu=%s(%ss)", i + 1, type_of(a), secs);
+    }
+    report_str_cat(&s, "\n");
+  }
+  if (dec->output && *dec->output)
+    report_str_cat(&s, "\n%s%s", dec->output,
+        dec->output[strlen(dec->output) - 1] == '\n' ? "" : "\n");
+  for (i = 0; i < c->nattempts; i++) {
+    const report_attempt_t *a = &c->attempts[i];
+    if (a == dec || !a->ended || report_outcome_bad(a->outcome) ||
+        a->output == NULL || *a->output == '\0')
+      continue;
+    report_str_cat(&s, "\n--- attempt %zu (%s) ---\n%s", i + 1, type_of(a),
+                   a->output);
+  }
+  return s;
+}
+
+static int write_case(jw_t *j, const report_case_t *c, const char *classname)
+{
+  xmlTextWriterPtr w = j->w;
+  report_verdict_t v = report_case_verdict(c);
+  const report_attempt_t *dec = report_case_deciding(c);
+  char secs[32], *name = NULL, *out = NULL;
+  size_t i;
+  int rc = UV_ENOMEM;
+
+  name = case_name(j->r, c);
+  out = case_output(c, v, dec);
+  if (name == NULL || out == NULL)
+    goto out;
+  report_fmt_seconds(secs, sizeof(secs), report_case_duration(c));
+  if ((rc = report_xml_start(w, "testcase")) ||
+      (rc = report_xml_attr(w, "name", name)) ||
+      (rc = report_xml_attr(w, "classname", classname)) ||
+      (rc = report_xml_attr(w, "time", secs)))
+    goto out;
+  if (!j->r->junit_strict) {
+    if ((c->file && (rc = report_xml_attr(w, "file", c->file))) ||
+        (c->file && c->line &&
+         (rc = report_xml_attrf(w, "line", "%u", c->line))) ||
+        (rc = case_properties(j, c, v)))
+      goto out;
+  }
+  switch (v) {
+  case REPORT_V_FAIL:
+  case REPORT_V_TIMEOUT:
+    rc = result_element(j, c, dec, "failure", type_of(dec), false);
+    break;
+  case REPORT_V_ERROR:
+  case REPORT_V_INTERRUPTED:
+    rc = result_element(j, c, dec, "error", type_of(dec), false);
+    break;
+  case REPORT_V_SKIP:
+  case REPORT_V_INCONCLUSIVE:
+    rc = result_element(j, c, dec, "skipped", type_of(dec), false);
+    break;
+  default:
+    rc = 0;
+  }
+  if (rc)
+    goto out;
+  /* Every other bad attempt: reruns of a failing case, or the flaky
+   * failures of a case that passed in the end (Surefire's shapes). */
+  for (i = 0; i < c->nattempts; i++) {
+    const report_attempt_t *a = &c->attempts[i];
+    bool err;
+    if (a == dec || !a->ended || !report_outcome_bad(a->outcome))
+      continue;
+    err = a->outcome == REPORT_ERROR;
+    if (v == REPORT_V_FLAKY)
+      rc = result_element(j, c, a, err ? "flakyError" : "flakyFailure",
+                          type_of(a), true);
+    else
+      rc = result_element(j, c, a, err ? "rerunError" : "rerunFailure",
+                          type_of(a), true);
+    if (rc)
+      goto out;
+  }
+  if ((rc = report_xml_element(w, "system-out", out)))
+    goto out;
+  rc = report_xml_end_full(w);
+out:
+  free(name);
+  free(out);
+  return rc;
+}
+
+static void suite_counts(const report_t *r, const char *target,
+                         report_counts_t *k, double *time,
+                         int64_t *first_start)
+{
+  report_verdict_t v;
+  size_t i;
+
+  memset(k, 0, sizeof(*k));
+  *time = 0;
+  *first_start = 0;
+  for (i = 0; i < r->ncases; i++) {
+    const report_case_t *c = r->cases[i];
+    if (strcmp(c->target, target) != 0)
+      continue;
+    v = report_case_verdict(c);
+    k->cases++;
+    k->by_verdict[v]++;
+    *time += report_case_duration(c);
+    if (*first_start == 0 || c->start_unix_ns < *first_start)
+      *first_start = c->start_unix_ns;
+  }
+  k->passed = k->by_verdict[REPORT_V_PASS] + k->by_verdict[REPORT_V_FLAKY];
+  k->failures = k->by_verdict[REPORT_V_FAIL] + k->by_verdict[REPORT_V_TIMEOUT];
+  k->errors =
+      k->by_verdict[REPORT_V_ERROR] + k->by_verdict[REPORT_V_INTERRUPTED];
+  k->skipped =
+      k->by_verdict[REPORT_V_SKIP] + k->by_verdict[REPORT_V_INCONCLUSIVE];
+}
+
+static int write_suite(jw_t *j, const report_case_t *first, unsigned id)
+{
+  const report_t *r = j->r;
+  xmlTextWriterPtr w = j->w;
+  report_counts_t k;
+  double time;
+  int64_t start;
+  char secs[32], iso[40], *classname;
+  size_t i;
+  int rc;
+
+  classname = classname_of(r, first->target);
+  if (classname == NULL)
+    return UV_ENOMEM;
+  suite_counts(r, first->target, &k, &time, &start);
+  report_fmt_seconds(secs, sizeof(secs), time);
+  report_fmt_iso(iso, sizeof(iso), start);
+  if ((rc = report_xml_start(w, "testsuite")) ||
+      (rc = report_xml_attr(w, "name", classname)) ||
+      (rc = report_xml_attrf(w, "tests", "%u", k.cases)) ||
+      (rc = report_xml_attrf(w, "failures", "%u", k.failures)) ||
+      (rc = report_xml_attrf(w, "errors", "%u", k.errors)) ||
+      (rc = report_xml_attrf(w, "skipped", "%u", k.skipped)) ||
+      (rc = report_xml_attr(w, "time", secs)) ||
+      (rc = report_xml_attr(w, "timestamp", iso)) ||
+      (rc = report_xml_attr(w, "hostname", r->hostname)) ||
+      (rc = report_xml_attrf(w, "id", "%u", id)) ||
+      (rc = report_xml_attr(w, "package", r->name)))
+    goto out;
+  if ((rc = report_xml_start(w, "properties")) ||
+      (rc = prop(w, "target", first->target)) ||
+      (rc = prop(w, "runtime", first->runtime)) ||
+      (rc = prop(w, "runtime.version", first->runtime_version)) ||
+      (rc = prop_u64(w, "seed", r->seed)) ||
+      (rc = prop(w, "command", r->command_line)) ||
+      (rc = prop(w, "shard", r->shard)) ||
+      (rc = prop(w, "clustersim.version", CLUSTERSIM_VERSION)) ||
+      (r->interrupt_reason &&
+       (rc = prop(w, "interrupted", r->interrupt_reason))) ||
+      (rc = report_xml_end_full(w)))
+    goto out;
+  for (i = 0; i < r->ncases; i++)
+    if (strcmp(r->cases[i]->target, first->target) == 0 &&
+        (rc = write_case(j, r->cases[i], classname)))
+      goto out;
+  rc = report_xml_end_full(w);
+out:
+  free(classname);
+  return rc;
+}
+
+int report_junit_write(const report_t *r, const char *path)
+{
+  xmlBufferPtr buf = NULL;
+  xmlTextWriterPtr w = NULL;
+  report_counts_t k;
+  char secs[32];
+  double time = 0;
+  unsigned id = 0;
+  size_t i, m;
+  jw_t j;
+  int rc;
+
+  if (r == NULL || path == NULL)
+    return UV_EINVAL;
+  if ((rc = report_xml_new(&buf, &w)))
+    return rc;
+  j.r = r;
+  j.w = w;
+  report_counts_get(r, &k);
+  for (i = 0; i < r->ncases; i++)
+    time += report_case_duration(r->cases[i]);
+  report_fmt_seconds(secs, sizeof(secs), time);
+  report_lx->xmlTextWriterSetIndent(w, 1);
+  report_lx->xmlTextWriterSetIndentString(w, (const xmlChar *)"  ");
+  if (report_lx->xmlTextWriterStartDocument(w, "1.0", "UTF-8", NULL) < 0) {
+    rc = UV_EIO;
+    goto out;
+  }
+  if ((rc = report_xml_start(w, "testsuites")) ||
+      (rc = report_xml_attr(w, "name", r->name)) ||
+      (rc = report_xml_attrf(w, "tests", "%u", k.cases)) ||
+      (rc = report_xml_attrf(w, "failures", "%u", k.failures)) ||
+      (rc = report_xml_attrf(w, "errors", "%u", k.errors)) ||
+      (!r->junit_strict &&
+       (rc = report_xml_attrf(w, "skipped", "%u", k.skipped))) ||
+      (rc = report_xml_attr(w, "time", secs)))
+    goto out;
+  for (i = 0; i < r->ncases; i++) {
+    /* A suite per target, written where its first case is. */
+    for (m = 0; m < i; m++)
+      if (strcmp(r->cases[m]->target, r->cases[i]->target) == 0)
+        break;
+    if (m == i && (rc = write_suite(&j, r->cases[i], id++)))
+      goto out;
+  }
+  if ((rc = report_xml_end_full(w)))
+    goto out;
+  rc = report_xml_finish(buf, w, path);
+  buf = NULL;
+  w = NULL;
+out:
+  report_xml_abort(buf, w);
+  return rc;
+}
