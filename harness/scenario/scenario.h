@@ -41,31 +41,55 @@ typedef struct {
   unsigned line, column;       /* where the reference is written (0: none) */
 } scenario_wref_t;
 
+/* The step vocabulary: one row per kind, read by everything that knows
+ * steps (the loader, the checker, the runner, the docs test).
+ *   XX(ID, name, key, doc)
+ * ID    the enum suffix: SCENARIO_STEP_<ID>
+ * name  the C name of the kind: the runner's handler is runner__step_<name>
+ * key   the YAML key ("load" is shared by load_start and load_stop)
+ * doc   one line for docs/scenarios.md
+ * Two kinds never share a C name; adding a kind = a row here, its schema row
+ * in harness/scenario/ and its handler in harness/runner/. */
+#define SCENARIO_STEP_MAP(XX)                                                  \
+  XX(FORK, fork, "fork", "cluster.fork(env) N times, waiting for each reply") \
+  XX(WAIT, wait, "wait", "waits until that many such events have happened")   \
+  XX(SLEEP, sleep, "sleep", "waits (not scaled)")                              \
+  XX(SEND, send, "send", "worker.send(message) from the primary")             \
+  XX(DISCONNECT, disconnect, "disconnect",                                     \
+     "worker.disconnect() from the primary")                                   \
+  XX(KILL, kill, "kill", "worker.kill(signal) from the primary")              \
+  XX(CLUSTER_DISCONNECT, cluster_disconnect, "cluster-disconnect",             \
+     "cluster.disconnect(cb)")                                                 \
+  XX(SIGNAL, signal, "signal", "sends a signal to a worker or the primary")   \
+  XX(PAUSE, pause, "pause", "SIGSTOP, then SIGCONT after `for`")              \
+  XX(CRASH, crash, "crash", "the worker calls process.exit(code)")            \
+  XX(THROW, throw, "throw", "the worker throws an uncaught error")            \
+  XX(HANG, hang, "hang", "the worker blocks its event loop for `for`")        \
+  XX(IPC_DISCONNECT, ipc_disconnect, "ipc-disconnect",                         \
+     "the worker closes its IPC channel without Node's handshake")            \
+  XX(WORKER_KILL, worker_kill, "worker-kill",                                  \
+     "the worker calls cluster.worker.kill()")                                 \
+  XX(WORKER_DISCONNECT, worker_disconnect, "worker-disconnect",                \
+     "the worker calls cluster.worker.disconnect()")                           \
+  XX(CLOSE_SERVERS, close_servers, "close-servers",                            \
+     "the worker closes its servers")                                          \
+  XX(HOLD, hold, "hold", "the worker opens outbound connections and keeps them")\
+  XX(WORKER_SEND, worker_send, "worker-send",                                  \
+     "process.send(message) from the worker")                                  \
+  XX(CONNECT, connect, "connect",                                              \
+     "the harness holds client connections open")                              \
+  XX(LOAD_START, load_start, "load", "starts the load generator")             \
+  XX(LOAD_STOP, load_stop, "load", "stops the load generator, or waits for it")\
+  XX(ROLLING_RESTART, rolling_restart, "rolling-restart",                      \
+     "the primary's rolling restart")                                          \
+  XX(SHUTDOWN, shutdown, "shutdown",                                           \
+     "the primary's graceful shutdown; waits for the primary to exit")        \
+  XX(TRIGGER, trigger, "on", "runs `do` when an event happens")
+
 typedef enum {
-  SCENARIO_STEP_FORK = 0,
-  SCENARIO_STEP_WAIT,
-  SCENARIO_STEP_SLEEP,
-  SCENARIO_STEP_SEND,
-  SCENARIO_STEP_DISCONNECT,
-  SCENARIO_STEP_KILL,
-  SCENARIO_STEP_CLUSTER_DISCONNECT,
-  SCENARIO_STEP_SIGNAL,
-  SCENARIO_STEP_PAUSE,
-  SCENARIO_STEP_CRASH,
-  SCENARIO_STEP_THROW,
-  SCENARIO_STEP_HANG,
-  SCENARIO_STEP_IPC_DISCONNECT,
-  SCENARIO_STEP_WORKER_KILL,
-  SCENARIO_STEP_WORKER_DISCONNECT,
-  SCENARIO_STEP_CLOSE_SERVERS,
-  SCENARIO_STEP_HOLD,
-  SCENARIO_STEP_WORKER_SEND,
-  SCENARIO_STEP_CONNECT,
-  SCENARIO_STEP_LOAD_START,
-  SCENARIO_STEP_LOAD_STOP,
-  SCENARIO_STEP_ROLLING_RESTART,
-  SCENARIO_STEP_SHUTDOWN,
-  SCENARIO_STEP_TRIGGER,
+#define XX(ID, name, key, doc) SCENARIO_STEP_##ID,
+  SCENARIO_STEP_MAP(XX)
+#undef XX
   SCENARIO_STEP_KIND_COUNT
 } scenario_step_kind_t;
 
@@ -120,13 +144,22 @@ typedef struct {
   bool absent;                 /* !event: must not occur at all */
 } scenario_pattern_elem_t;
 
+/* The expectation vocabulary, one row per kind: XX(ID, name, key, doc).
+ * key is the key under `expect:`; the oracle's check is
+ * oracle__expect_<name>. */
+#define SCENARIO_EXPECT_MAP(XX)                                                \
+  XX(ORDER, order, "order", "per-worker event order patterns")                \
+  XX(ABSENT, absent, "absent", "events that must not happen")                 \
+  XX(FLAGS, flags, "flags", "the flags sampled at an event")                  \
+  XX(COUNT, count, "counts", "how many times an event happens")               \
+  XX(AVAILABILITY, availability, "availability",                               \
+     "failed-request budgets and always-listening")                            \
+  XX(TIMING, timing, "timing", "time bounds between two events")
+
 typedef enum {
-  SCENARIO_EXPECT_ORDER = 0,
-  SCENARIO_EXPECT_ABSENT,
-  SCENARIO_EXPECT_FLAGS,
-  SCENARIO_EXPECT_COUNT,
-  SCENARIO_EXPECT_AVAILABILITY,
-  SCENARIO_EXPECT_TIMING,
+#define XX(ID, name, key, doc) SCENARIO_EXPECT_##ID,
+  SCENARIO_EXPECT_MAP(XX)
+#undef XX
   SCENARIO_EXPECT_KIND_COUNT
 } scenario_expect_kind_t;
 
