@@ -14,7 +14,8 @@ fi
 
 packages=(meson ninja-build pkg-config gcc libc6-dev
 	libuv1-dev libfyaml-dev libcjson-dev libhttp-parser-dev libxml2-dev
-	libcunit1-dev libxml2-utils perl binutils nodejs procps wrk hyperfine chromium)
+	libcunit1-dev libxml2-utils perl binutils nodejs procps wrk hyperfine chromium
+	pmccabe cmark)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -40,4 +41,4 @@ fi
 if [ ! -f "$builddir/build.ninja" ]; then
 	meson setup "$builddir" ${mesonargs[@]+"${mesonargs[@]}"}
 fi
-ninja -C "$builddir"
+ninja -C "$builddir" -j "$(nproc)"

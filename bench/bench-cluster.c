@@ -200,10 +200,10 @@ int main(int argc, char **argv)
     s.args = (const char *const *)(argv + 1);
     s.args_set = 1;
   } else {
-    /* The clustersim binary sits next to bench/ in the build tree. */
+    /* The clustersim binary sits at the root of the build tree. */
     if (uv_exepath(exe, &size) != 0)
       return 1;
-    strcpy(strrchr(exe, '/'), "/../cli/clustersim");
+    strcpy(strrchr(exe, '/'), "/../clustersim");
     s.exec = exe;
     s.args = default_args;
   }

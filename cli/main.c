@@ -12,12 +12,8 @@
 #include "config.h"
 #include "primary.h"
 #include "worker.h"
-#ifdef CLUSTERSIM_HAVE_HARNESS
 #include "suite.h"
-#endif
-#ifdef CLUSTERSIM_HAVE_REPORTS
 #include "report.h"
-#endif
 
 static void usage(FILE *f)
 {
@@ -78,15 +74,11 @@ int main(int argc, char **argv)
     usage(stdout);
     return 0;
   }
-#ifdef CLUSTERSIM_HAVE_HARNESS
   if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0 ||
       strcmp(cmd, "list") == 0 || strcmp(cmd, "diff") == 0)
     return suite_cli_main(argc - 1, argv + 1);
-#endif
-#ifdef CLUSTERSIM_HAVE_REPORTS
   if (strcmp(cmd, "report") == 0)
     return report_cli_main(argc - 1, argv + 1);
-#endif
   fprintf(stderr, "clustersim: unknown command '%s'\n", cmd);
   usage(stderr);
   return 2;
