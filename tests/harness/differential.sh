@@ -12,7 +12,7 @@ exe=$1
 root=$2
 scen=$root/scenarios
 command -v node > /dev/null 2>&1 || { echo "node is not installed: skipped"; exit 77; }
-dir=$(mktemp -d /tmp/clustersim-diff-XXXXXX) || exit 99
+dir=$(mktemp -d -t clustersim-diff-XXXXXX) || exit 99
 trap 'rm -rf "$dir"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }

@@ -13,7 +13,7 @@ mode=$4
 command -v pgrep > /dev/null 2>&1 || { echo "pgrep missing (procps)"; exit 77; }
 
 # Every process a run starts inherits TMPDIR: a private one marks them.
-TMPDIR=$(mktemp -d /tmp/clustersim-hygiene-XXXXXX) || exit 99
+TMPDIR=$(mktemp -d -t clustersim-hygiene-XXXXXX) || exit 99
 export TMPDIR
 trap 'rm -rf "$TMPDIR"' EXIT
 

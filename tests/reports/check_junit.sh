@@ -1,6 +1,6 @@
 #!/bin/sh
 # Validates every synthetic JUnit file against the Jenkins junit-10.xsd
-# with xmllint (when the schema is present) and checks the counts by XPath.
+# (tests/reports/junit-10.xsd) with xmllint and checks the counts by XPath.
 # usage: check_junit.sh REPORT_TOOL SOURCE_ROOT [CLUSTERSIM]
 # With CLUSTERSIM, merging goes through `clustersim report merge`.
 # Exit: 0 pass, 1 fail, 99 hard error.
@@ -10,17 +10,9 @@ root=$2
 merge_cmd="$tool report merge"
 [ -n "${3:-}" ] && merge_cmd="$3 report merge"
 
-# CLUSTERSIM_JUNIT_XSD, when set, is the only place looked at (set it to
-# /nonexistent to see the run without the schema).
-schema=
-if [ -n "${CLUSTERSIM_JUNIT_XSD+set}" ]; then
-	candidates=$CLUSTERSIM_JUNIT_XSD
-else
-	candidates="$root/../shared/schemas/junit-10.xsd /work/shared/schemas/junit-10.xsd"
-fi
-for s in $candidates; do
-	if [ -f "$s" ]; then schema=$s; break; fi
-done
+# The schema travels with the tests: validation never skips.
+schema=$root/tests/reports/junit-10.xsd
+[ -f "$schema" ] || { echo "$schema missing"; exit 99; }
 command -v xmllint >/dev/null 2>&1 || { echo "xmllint missing (libxml2-utils)"; exit 99; }
 
 dir=$(mktemp -d) || exit 99
@@ -47,10 +39,6 @@ shard2 3 0 1 1 0 0
 merged 5 1 1 1 0 0
 mixed 7 2 1 2 1 0'
 
-if [ -z "$schema" ]; then
-	echo "# junit-10.xsd not found: schema validation skipped, counts still checked"
-fi
-
 echo "$table" | while read -r name tests failures errors skipped flaky reruns; do
 	for variant in "" .strict .conv; do
 		f=$dir/$name$variant.xml
@@ -62,7 +50,7 @@ echo "$table" | while read -r name tests failures errors skipped flaky reruns; d
 		fi
 		[ -f "$f" ] || continue
 		xmllint --noout "$f" 2>/dev/null || { fail "$f: not well-formed"; continue; }
-		if [ -n "$schema" ] && [ "$variant" != "" ]; then
+		if [ "$variant" != "" ]; then
 			xmllint --noout --schema "$schema" "$f" >/dev/null 2>&1 ||
 				fail "$name$variant.xml: not valid against junit-10.xsd"
 		fi
@@ -109,5 +97,5 @@ if [ "$fails" -ne 0 ]; then
 	echo "$fails check(s) failed"
 	exit 1
 fi
-echo "all JUnit checks passed${schema:+ (schema: $schema)}"
+echo "all JUnit checks passed (schema: tests/reports/junit-10.xsd)"
 exit 0

@@ -13,7 +13,7 @@ exe=$1
 root=$2
 sc=$root/scenarios
 
-dir=$(mktemp -d /tmp/clustersim-marks-real-XXXXXX) || exit 99
+dir=$(mktemp -d -t clustersim-marks-real-XXXXXX) || exit 99
 trap 'rm -rf "$dir"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
