@@ -280,11 +280,11 @@ void report_term_free(report_term_t *t);
 int report_html_write(const report_t *r, const char *path);
 
 /* ---------------------------------------------------------------------- */
-/* Command line                                                            */
+/* `clustersim report merge` (report-cli.c)                                */
 
-/* `clustersim report merge A.xml B.xml ... -o ALL.xml`; argv[0] is
- * "report". Messages go to stderr. Returns the process exit code:
- * 0 done, 2 usage error, 1 failure. */
-int report_cli_main(int argc, char **argv);
+/* What went wrong, for an error `rc` of report_junit_merge, in words
+ * (with UV_ENOSYS: libxml2's name, why it could not be loaded, and how to
+ * install it). The caller frees it; NULL when memory runs out. */
+char *report_junit_merge_strerror(int rc);
 
 #endif

@@ -1,12 +1,15 @@
 /*
- * suite.h - running a selection of scenarios: discovery, selection,
- * sharding, repeats, jobs, reports; and the `run|check|list` commands.
+ * suite.h - running a selection of scenarios: discovery and selection
+ * (filters, tags, shards), every scenario on every target, repeats, jobs at
+ * once, and the reports; `check --trace` and `diff` of two recorded traces.
+ * The command line that fills suite_opts_t is cli/'s.
  *
  * Conventions (every harness module follows them): functions return 0 or a
- * negative UV_E* code; strings passed in are borrowed (copied when kept);
+ * negative UV_E* code, except the commands' entry points, which return a
+ * BASE_EXIT_* code; strings passed in are borrowed (copied when kept);
  * objects returned through an out pointer are owned by the caller and
- * released by the matching _free. Libraries never print: diagnostics come
- * back as strings.
+ * released by the matching _free. Diagnostics of loading come back as
+ * strings; a run prints its progress, results and summary (the reports).
  */
 #ifndef SUITE_H
 #define SUITE_H
@@ -18,66 +21,77 @@
 #include "runner.h"
 
 /* ---------------------------------------------------------------------- */
-/* Command line                                                            */
+/* Options                                                                 */
 
-/* `clustersim run|check|list ...`; argv[0] is the subcommand. Prints to
- * stdout/stderr; returns one of the BASE_EXIT_* codes. */
-int suite_cli_main(int argc, char **argv);
-
+/* What to run and how. Every string and list is borrowed and must outlive
+ * the calls that read it. */
+typedef struct {
+  /* selection */
+  const char **paths;     /* scenario files, or folders searched
+                             (recursively, sorted) for *.yaml and *.yml */
+  size_t n_paths;
+  const char **filters;   /* globs on the name: any of them (none: all) */
+  size_t n_filters;
+  const char **tags;      /* any of them (none: all) */
+  size_t n_tags;
+  unsigned shard_i;       /* the shard_i-th (1-based) of shard_n slices */
+  unsigned shard_n;       /* 0: no sharding */
+  /* running */
+  const char **targets;   /* runner_target_parse specs; at least one */
+  size_t n_targets;
+  const char *runtime;    /* node of node, node-c, c-node (NULL: "node") */
+  const char *self;       /* the clustersim binary of the builtin agents */
+  unsigned jobs;          /* runs at once, >= 1 */
+  unsigned repeat;        /* attempts per scenario and target, >= 1 */
+  uint64_t seed;          /* the base seed, when seed_set */
+  bool seed_set;
+  double time_scale;      /* multiplies every deadline */
+  bool diff;              /* compare every target with the first */
+  const char *trace_dir;  /* one JSON-lines trace per run, or NULL */
+  /* reports */
+  const char *junit;      /* JUnit file, or NULL */
+  bool junit_strict;      /* exactly junit-10.xsd */
+  const char *html;       /* HTML page, or NULL */
+  bool tap;               /* TAP 14 on stdout instead of the terminal view */
+  bool quiet;             /* one line per bad run, and the summary */
+  const char *command_line; /* the command as typed, for the reports */
+} suite_opts_t;
 
 /* ---------------------------------------------------------------------- */
-/* Command line (suite-cli.c) and running a selection (suite.c)  */
-
-typedef enum {
-  SUITE_CMD_RUN = 0,
-  SUITE_CMD_CHECK,
-  SUITE_CMD_LIST,
-  SUITE_CMD_DIFF
-} suite_cmd_t;
+/* Selection                                                               */
 
 typedef struct {
-  suite_cmd_t command;
-  char **paths;
-  size_t n_paths;
-  char **filters;
-  size_t n_filters;
-  char **tags;
-  size_t n_tags;
-  char **targets;
-  size_t n_targets;
-  unsigned shard_i, shard_n;
-  unsigned jobs;
-  unsigned repeat;
-  uint64_t seed;
-  bool seed_set;
-  double time_scale;
-  const char *runtime;
-  const char *trace_dir;
-  const char *trace_file;
-  const char *junit;
-  bool junit_strict;
-  const char *html;
-  bool tap;
-  bool quiet;
-  bool diff;                        /* compare the targets' projections */
-  char *self;                       /* the clustersim binary */
-  char *command_line;               /* for the reports */
-  scenario_t **scenarios;   /* the selection, sorted by file */
+  scenario_t **scenarios; /* the selection, sorted by file */
   size_t n_scenarios;
-  unsigned invalid;                 /* files that failed to load */
-  char **bad_files;                 /* scenario files that are invalid */
-  char **bad_details;               /* their error lines */
+  unsigned invalid;       /* paths, files and names that are invalid */
+  char **bad_files;       /* the invalid scenario files, whatever the */
+  char **bad_details;     /* selection, and their error lines */
   size_t n_bad;
-} suite_cli_t;
+} suite_selection_t;
 
-/* `run` over cli->scenarios; returns an exit code. */
-int suite_run(suite_cli_t *cli);
-/* `check --trace FILE`: oracle + expectations of the one selected
- * scenario on a recorded trace; returns an exit code. */
-int suite_check_trace(suite_cli_t *cli);
-/* `diff A.jsonl B.jsonl`: the first difference per worker of two recorded
- * traces; returns an exit code (0 the same, 1 different, 3 unreadable). */
+/* Loads every scenario under opts->paths and keeps the valid ones that
+ * the filters, tags and shard select. An invalid file is always counted
+ * (and kept in bad_files), whatever the selection, so a typo cannot hide a
+ * scenario; so are a missing path and a second scenario of one name.
+ * Diagnostics ("file:line:col: error: ...") are appended to diag. Returns
+ * 0, or UV_ENOMEM; *sel is released by suite_selection_free either way. */
+int suite_select(const suite_opts_t *opts, suite_selection_t *sel,
+                 base_diag_t *diag);
+void suite_selection_free(suite_selection_t *sel);
+
+/* ---------------------------------------------------------------------- */
+/* Commands (each returns a BASE_EXIT_* code)                              */
+
+/* Every selected scenario on every target, opts->repeat times, opts->jobs
+ * at once; invalid scenarios are error cases of the reports. Prints the
+ * progress and the summary; writes the JUnit and HTML files. */
+int suite_run(const suite_opts_t *opts, const suite_selection_t *sel);
+/* The oracle and the expectations of the one selected scenario on a
+ * recorded trace (`check --trace FILE`). */
+int suite_check_trace(const suite_selection_t *sel, const char *trace,
+                      bool quiet);
+/* The first difference per worker of two recorded traces (`diff A B`):
+ * 0 the same, 1 different, 3 unreadable. */
 int suite_diff_traces(const char *a, const char *b, bool quiet);
-
 
 #endif /* SUITE_H */

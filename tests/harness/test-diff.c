@@ -2,7 +2,7 @@
  * harness-diff: the per-worker projection of a trace and the first
  * difference per worker. Table-driven: two traces (JSON lines as the
  * agents send them) and every line the comparison must print, in order;
- * then `clustersim diff A B` on trace files, through suite_cli_main.
+ * then `clustersim diff A B` on trace files, through cli_run.
  */
 #include <CUnit/Basic.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "suite.h"
 
 #define EV(t, name, em, w, pid, flags)                                     \
@@ -267,7 +268,7 @@ static int cli(const char *a, const char *b)
 
   /* its report goes to stdout: keep the test's output readable */
   fflush(stdout);
-  rc = suite_cli_main(4, argv);
+  rc = cli_run(4, argv);
   return rc;
 }
 

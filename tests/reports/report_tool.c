@@ -5,11 +5,12 @@
  *   report-tool tap NAME JUNIT   NAME as TAP 14 on stdout, JUnit to JUNIT
  *   report-tool tap13 NAME JUNIT the same, declared as TAP version 13
  *   report-tool term NAME        NAME through the terminal view (plain)
- *   report-tool report ...       report_cli_main (`clustersim report`)
+ *   report-tool report ...       cli_run (`clustersim report`)
  * The "interrupted" fixture is written from a uv_signal_t callback after
  * the tool sends itself SIGTERM, the way the harness's shutdown path does.
  */
 #include "fixtures.h"
+#include "cli.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -155,7 +156,7 @@ int main(int argc, char **argv)
   int rc;
 
   if (argc >= 2 && strcmp(argv[1], "report") == 0)
-    return report_cli_main(argc - 1, argv + 1);
+    return cli_run(argc - 1, argv + 1);
   if (argc == 3 && strcmp(argv[1], "gen") == 0)
     rc = gen(argv[2]);
   else if (argc == 4 && strcmp(argv[1], "tap") == 0)

@@ -4,6 +4,8 @@
  * view and the HTML page's structure.
  */
 #include "fixtures.h"
+#include "base.h"
+#include "cli.h"
 #include "report-internal.h"
 
 #include <CUnit/Basic.h>
@@ -742,13 +744,13 @@ static void test_cli(void)
 
   /* Usage text is not what this test checks. */
   stderr = fopen("/dev/null", "w");
-  CU_ASSERT_EQUAL(report_cli_main(2, argv_bad), 2);
-  CU_ASSERT_EQUAL(report_cli_main(3, argv_noout), 2);
-  CU_ASSERT_EQUAL(report_cli_main(6, argv_opt), 2);
-  CU_ASSERT_EQUAL(report_cli_main(5, argv_missing), 1);
+  CU_ASSERT_EQUAL(cli_run(2, argv_bad), BASE_EXIT_USAGE);
+  CU_ASSERT_EQUAL(cli_run(3, argv_noout), BASE_EXIT_USAGE);
+  CU_ASSERT_EQUAL(cli_run(6, argv_opt), BASE_EXIT_USAGE);
+  CU_ASSERT_EQUAL(cli_run(5, argv_missing), 1);
   fclose(stderr);
   stderr = saved;
-  CU_ASSERT_EQUAL(report_cli_main(6, argv_ok), 0);
+  CU_ASSERT_EQUAL(cli_run(6, argv_ok), 0);
   CU_ASSERT_EQUAL(access(tmp_path("cli.xml"), R_OK), 0);
 }
 

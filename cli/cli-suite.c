@@ -1,0 +1,367 @@
+/*
+ * cli-suite.c - `clustersim run|check|list|diff`: their one table of
+ * options, their defaults, and what they print of a selection. Running it
+ * is harness/suite/'s.
+ */
+#include "cli-internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "suite.h"
+
+/* The options of the four commands: what suite_opts_t says, and the two
+ * that only the command line knows. */
+typedef struct {
+  suite_opts_t run;
+  const char *trace;      /* check --trace FILE */
+  const char *clustersim; /* --clustersim PATH */
+} suite_args_t;
+
+#define A suite_args_t
+static const cli_option_t suite_options[] = {
+  CLI_SECTION("Selection"),
+  CLI_LIST(A, run.filters, run.n_filters, "filter", "GLOB",
+           "only scenarios whose name matches GLOB (repeatable:\n"
+           "any of them)"),
+  CLI_LIST(A, run.tags, run.n_tags, "tag", "TAG",
+           "only scenarios tagged TAG (repeatable: any of them)"),
+  CLI_SHARD(A, run.shard_i, run.shard_n, "shard", "I/N",
+            "I/N with 1 <= I <= N",
+            "the I-th of N slices of the sorted selection (1-based)"),
+  CLI_SECTION("Running"),
+  CLI_LIST(A, run.targets, run.n_targets, "target", "T",
+           "builtin (default), node, node:PATH, node-c, c-node\n"
+           "or exec:CMD; repeatable: every scenario runs on\n"
+           "every target"),
+  CLI_STRING(A, run.runtime, 0, "runtime", "PATH",
+             "the node binary of node, node-c and c-node\n"
+             "(default: node)"),
+  CLI_FLAG(A, run.diff, 0, "diff",
+           "run: compare every target with the first (as diff)"),
+  CLI_STRING(A, clustersim, 0, "clustersim", "PATH",
+             "the clustersim binary of the builtin agents\n"
+             "(default: this program, or $CLUSTERSIM_BIN)"),
+  CLI_UINT(A, run.jobs, 'j', "jobs", "N", 1, 64, "1 to 64",
+           "runs in parallel (default 1)"),
+  CLI_UINT(A, run.repeat, 0, "repeat", "N", 1, 100000, "1 to 100000",
+           "run every scenario N times; every attempt is kept"),
+  CLI_U64(A, run.seed, run.seed_set, "seed", "S", "an unsigned integer",
+          "the base seed (default: random; always printed)"),
+  CLI_DOUBLE(A, run.time_scale, "time-scale", "F", 0.1, 100.0, "0.1 to 100",
+             "multiply every deadline by F (slow machines)"),
+  CLI_STRING(A, run.trace_dir, 0, "trace-dir", "DIR",
+             "write one JSON-lines trace per run into DIR"),
+  CLI_STRING(A, trace, 0, "trace", "FILE",
+             "check: run the oracle and the scenario's expectations\n"
+             "on a recorded trace instead of running (one scenario)"),
+  CLI_SECTION("Reports"),
+  CLI_STRING(A, run.junit, 0, "junit", "FILE",
+             "JUnit XML (one testcase per scenario per target)"),
+  CLI_FLAG(A, run.junit_strict, 0, "junit-strict",
+           "JUnit exactly as Jenkins' junit-10.xsd (no testcase\n"
+           "file/line attributes, no testcase properties)"),
+  CLI_FLAG(A, run.tap, 0, "tap", "TAP 14 on stdout instead of the terminal view"),
+  CLI_STRING(A, run.html, 0, "html", "FILE",
+             "a self-contained HTML report with timelines"),
+  CLI_FLAG(A, run.quiet, 'q', "quiet", "only the summary"),
+  CLI_HELP,
+};
+#undef A
+
+static const cli_exit_t suite_exits[] = {
+  {BASE_EXIT_PASS, "every run passed (or was skipped)"},
+  {BASE_EXIT_FAIL, "a run failed (an expectation or invariant broke, or it "
+                   "timed out),\nor diff found a worker whose events differ"},
+  {BASE_EXIT_INCONCLUSIVE, "no failure, but a run was inconclusive"},
+  {BASE_EXIT_SCENARIO, "a scenario is invalid, or a run could not be "
+                       "carried out"},
+  {BASE_EXIT_INTERNAL, "internal error of the harness"},
+  {BASE_EXIT_USAGE, "bad command line"},
+  {BASE_EXIT_INTERRUPTED, "interrupted by SIGINT or SIGTERM (every process "
+                          "was reaped)"},
+};
+
+static const char suite_usage[] =
+    "usage: clustersim run   [options] [PATH...]\n"
+    "       clustersim check [options] [PATH...]\n"
+    "       clustersim list  [options] [PATH...]\n"
+    "       clustersim diff  [options] [PATH...]\n"
+    "       clustersim diff  TRACE_A.jsonl TRACE_B.jsonl\n";
+
+static const char suite_about[] =
+    "Runs YAML scenarios (docs/scenarios.md) against a cluster target, checks\n"
+    "them without running, or lists them. PATH is a scenario file or a folder\n"
+    "searched for *.yaml and *.yml; the default is scenarios/.\n"
+    "\n"
+    "diff runs every scenario on two targets or more (default: builtin and\n"
+    "node) and shows, per worker, the first event where a target's trace\n"
+    "leaves the first target's (pids, ports and times normalised); given two\n"
+    "traces (from --trace-dir) it compares them.\n";
+
+static const char suite_epilogue[] =
+    "When several apply, the highest of 4, 3, 1, 2 wins.\n";
+
+static int suite_main(const cli_command_t *cmd, int argc, char **argv);
+
+#define SUITE_COMMAND(var, cmd_name, line)                                    \
+  const cli_command_t var = {                                                 \
+      "Scenarios", cmd_name, "[options] [PATH...]", line, suite_usage,        \
+      suite_about, suite_options,                                             \
+      sizeof(suite_options) / sizeof(suite_options[0]), suite_exits,          \
+      sizeof(suite_exits) / sizeof(suite_exits[0]), suite_epilogue,           \
+      suite_main}
+
+SUITE_COMMAND(cli__run, "run", "run scenarios against a target");
+SUITE_COMMAND(cli__check, "check", "validate scenarios without running them");
+SUITE_COMMAND(cli__list, "list", "list scenarios");
+SUITE_COMMAND(cli__diff, "diff",
+              "run scenarios on two targets and compare them\n"
+              "worker by worker (or: diff A.jsonl B.jsonl)");
+
+/* ---------------------------------------------------------------------- */
+/* Printing a selection                                                    */
+
+/* "FILE:L:C: error: ..." -> line L of FILE, with a caret under column C. */
+static void show_source(const char *line_text)
+{
+  char file[4096], buf[1024];
+  const char *p = strstr(line_text, ": error: ");
+  const char *q;
+  unsigned l, c, i;
+  FILE *f;
+
+  if (p == NULL)
+    return;
+  /* walk back over ":L:C" */
+  for (q = p; q > line_text && q[-1] != ':'; q--)
+    ;
+  if (q == line_text || sscanf(q, "%u", &c) != 1)
+    return;
+  for (q--; q > line_text && q[-1] != ':'; q--)
+    ;
+  if (q == line_text || sscanf(q, "%u", &l) != 1 || l == 0 ||
+      (size_t)(q - 1 - line_text) >= sizeof(file))
+    return;
+  memcpy(file, line_text, (size_t)(q - 1 - line_text));
+  file[q - 1 - line_text] = '\0';
+  f = fopen(file, "r");
+  if (f == NULL)
+    return;
+  for (i = 1; fgets(buf, sizeof(buf), f) != NULL; i++)
+    if (i == l) {
+      buf[strcspn(buf, "\r\n")] = '\0';
+      fprintf(stderr, "%5u | %s\n      | %*s^\n", l, buf,
+              c > 1 ? (int)c - 1 : 0, "");
+      break;
+    }
+  fclose(f);
+}
+
+static void print_diag(const base_diag_t *d)
+{
+  size_t i;
+
+  for (i = 0; i < d->count; i++) {
+    fprintf(stderr, "%s\n", d->lines[i]);
+    show_source(d->lines[i]);
+  }
+}
+
+static int list_selection(const suite_selection_t *sel)
+{
+  size_t i, j;
+
+  for (i = 0; i < sel->n_scenarios; i++) {
+    const scenario_t *s = sel->scenarios[i];
+    printf("%-40s %s", s->name, s->file);
+    if (s->n_tags > 0) {
+      printf("  [");
+      for (j = 0; j < s->n_tags; j++)
+        printf("%s%s", j ? ", " : "", s->tags[j]);
+      printf("]");
+    }
+    if (s->skip != NULL)
+      printf("  (skip: %s)", s->skip);
+    printf("\n");
+  }
+  return sel->invalid > 0 ? BASE_EXIT_SCENARIO : BASE_EXIT_PASS;
+}
+
+static int check_selection(const suite_args_t *a,
+                           const suite_selection_t *sel)
+{
+  if (a->trace != NULL)
+    return suite_check_trace(sel, a->trace, a->run.quiet);
+  if (!a->run.quiet)
+    printf("%zu scenario%s valid, %u invalid\n", sel->n_scenarios,
+           sel->n_scenarios == 1 ? "" : "s", sel->invalid);
+  return sel->invalid > 0 ? BASE_EXIT_SCENARIO : BASE_EXIT_PASS;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The command line                                                        */
+
+static bool is_scenario_file(const char *path)
+{
+  const char *base = strrchr(path, '/');
+  size_t n;
+
+  base = base ? base + 1 : path;
+  n = strlen(base);
+  return base[0] != '.' &&
+         ((n > 5 && strcmp(base + n - 5, ".yaml") == 0) ||
+          (n > 4 && strcmp(base + n - 4, ".yml") == 0));
+}
+
+/* `diff A B` compares two traces: files that are not scenarios (a missing
+ * one too: reading it gives the error). */
+static bool is_trace_file(const char *path)
+{
+  struct stat st;
+
+  return !(stat(path, &st) == 0 && S_ISDIR(st.st_mode)) &&
+         !is_scenario_file(path);
+}
+
+/* "clustersim run ...", as typed, for the reports. */
+static char *command_line(int argc, char **argv)
+{
+  size_t len = sizeof("clustersim");
+  char *line;
+  int i;
+
+  for (i = 0; i < argc; i++)
+    len += strlen(argv[i]) + 1;
+  line = malloc(len);
+  if (line == NULL)
+    return NULL;
+  strcpy(line, "clustersim");
+  for (i = 0; i < argc; i++) {
+    strcat(line, " ");
+    strcat(line, argv[i]);
+  }
+  return line;
+}
+
+/* The binary the builtin agents run: --clustersim, $CLUSTERSIM_BIN, or
+ * this one. */
+static char *find_self(const char *given)
+{
+  char buf[4096];
+  size_t len = sizeof(buf);
+  const char *env = getenv("CLUSTERSIM_BIN");
+
+  if (given != NULL)
+    return strdup(given);
+  if (env != NULL && env[0] != '\0')
+    return strdup(env);
+  if (uv_exepath(buf, &len) == 0)
+    return strdup(buf);
+  return strdup("clustersim");
+}
+
+/* scenarios/ of the working directory, else of the source tree. */
+static char *default_path(void)
+{
+  struct stat st;
+  char *src;
+
+  if (stat("scenarios", &st) == 0)
+    return strdup("scenarios");
+  src = base_asprintf("%s/scenarios", CLUSTERSIM_SOURCE_DIR);
+  if (src != NULL && stat(src, &st) != 0) {
+    free(src);
+    return strdup("scenarios");
+  }
+  return src;
+}
+
+/* What the command line left out, and what it may not combine. `diff` is
+ * `run --diff`, by default the C cluster against Node. */
+static int complete(const cli_command_t *cmd, suite_args_t *a,
+                    char **dflt_path)
+{
+  suite_opts_t *o = &a->run;
+
+  if (cmd == &cli__diff) {
+    o->diff = true;
+    if (o->n_targets == 0 && (cli__push(&o->targets, &o->n_targets,
+                                        "builtin") != 0 ||
+                              cli__push(&o->targets, &o->n_targets,
+                                        "node") != 0))
+      return BASE_EXIT_INTERNAL;
+  }
+  if (o->diff && ((cmd != &cli__run && cmd != &cli__diff) ||
+                  o->n_targets < 2))
+    return cli__usage_error(cmd, "--diff compares targets: give two "
+                                 "--target or more");
+  if (o->n_paths == 0 &&
+      ((*dflt_path = default_path()) == NULL ||
+       cli__push(&o->paths, &o->n_paths, *dflt_path) != 0))
+    return BASE_EXIT_INTERNAL;
+  if (o->n_targets == 0 &&
+      cli__push(&o->targets, &o->n_targets, "builtin") != 0)
+    return BASE_EXIT_INTERNAL;
+  if (a->trace != NULL && cmd != &cli__check)
+    return cli__usage_error(cmd, "--trace '%s' belongs to `clustersim check`",
+                            a->trace);
+  return CLI__GO_ON;
+}
+
+/* Selects, then lists, checks or runs. */
+static int select_and_go(const cli_command_t *cmd, const suite_args_t *a)
+{
+  suite_selection_t sel;
+  base_diag_t diag;
+  int ret;
+
+  base_diag_init(&diag);
+  ret = suite_select(&a->run, &sel, &diag) == 0 ? CLI__GO_ON
+                                                 : BASE_EXIT_INTERNAL;
+  print_diag(&diag);
+  base_diag_free(&diag);
+  if (ret == CLI__GO_ON && cmd == &cli__list)
+    ret = list_selection(&sel);
+  else if (ret == CLI__GO_ON && cmd == &cli__check)
+    ret = check_selection(a, &sel);
+  else if (ret == CLI__GO_ON)
+    ret = suite_run(&a->run, &sel);
+  suite_selection_free(&sel);
+  return ret;
+}
+
+static int suite_main(const cli_command_t *cmd, int argc, char **argv)
+{
+  suite_args_t a;
+  char *line = command_line(argc, argv), *self = NULL, *dflt = NULL;
+  int i, first, ret;
+
+  memset(&a, 0, sizeof(a));
+  a.run.jobs = 1;
+  a.run.repeat = 1;
+  a.run.time_scale = 1.0;
+  a.run.command_line = line;
+  ret = cli__parse(cmd, argc, argv, &a, &first);
+  for (i = first; i < argc && ret == CLI__GO_ON; i++)
+    if (cli__push(&a.run.paths, &a.run.n_paths, argv[i]) != 0)
+      ret = BASE_EXIT_INTERNAL;
+  if (ret == CLI__GO_ON && cmd == &cli__diff && a.run.n_paths == 2 &&
+      is_trace_file(a.run.paths[0]) && is_trace_file(a.run.paths[1]))
+    ret = suite_diff_traces(a.run.paths[0], a.run.paths[1], a.run.quiet);
+  if (ret == CLI__GO_ON)
+    ret = complete(cmd, &a, &dflt);
+  if (ret == CLI__GO_ON)
+    ret = (a.run.self = self = find_self(a.clustersim)) == NULL
+              ? BASE_EXIT_INTERNAL
+              : select_and_go(cmd, &a);
+  cli__free(cmd, &a);
+  free(a.run.paths);
+  free(line);
+  free(self);
+  free(dflt);
+  fflush(stdout);
+  return ret;
+}
