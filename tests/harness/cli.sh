@@ -39,6 +39,52 @@ grep -q "  \^" "$dir/out.txt" || fail "check shows no caret under the error"
 expect 3 "$exe" check "$malformed"
 expect 64 "$exe" run --no-such-option
 expect 64 "$exe" run --shard 3/2 "$runs/passes.yaml"
+# One exit code for a bad command line, whatever the command (the roles
+# included: their environment is the protocol's, their options are not).
+expect 64 "$exe"
+while read -r line; do
+	# the words of the line are the arguments
+	expect 64 env -u CLUSTERSIM_WORKER -u CLUSTERSIM_CONTROL "$exe" $line
+	grep -q "Try 'clustersim" "$dir/out.txt" ||
+		fail "'$line' does not say where the usage is"
+done <<'LINES'
+frobnicate
+run --jobs
+run --jobs 0
+run --repeat 0
+run --seed -1
+run --time-scale 1000
+check --no-such-option
+check --diff
+list --no-such-option
+list --trace x.jsonl
+diff --no-such-option
+diff --target builtin
+report
+report frobnicate
+report merge --no-such-option
+report merge a.xml
+report merge -o all.xml
+worker --no-such-option
+worker --http
+primary extra
+primary --no-such-option
+version extra
+help frobnicate
+LINES
+for c in run check list diff "report merge" worker primary help; do
+	expect 0 "$exe" $c --help
+	grep -q "^  64 *bad command line" "$dir/out.txt" ||
+		fail "'$c --help' does not list exit code 64"
+done
+expect 0 "$exe" --help
+grep -q "build/clustersim" "$dir/out.txt" ||
+	fail "--help does not name build/clustersim"
+# a bad CLUSTERSIM_WORKER is the worker agent's own refusal (exit 2, as
+# docs/protocol.md says of every worker agent), not a bad command line
+expect 2 env CLUSTERSIM_WORKER='{"extra":1}' "$exe" worker
+# `report merge`: a missing input is a failure of the merge, not of usage
+expect 1 "$exe" report merge "$dir/none.xml" -o "$dir/merged.xml"
 expect 64 "$exe" run --target biultin "$runs/passes.yaml"
 grep -q "did you mean" "$dir/out.txt" || fail "no suggestion for a bad target"
 
