@@ -63,8 +63,12 @@ class HardError(Exception):
 def run(argv, cwd, timeout=RUN_TIMEOUT_S):
     """(exit code, output) of argv; its process group is killed at the
     timeout, so nothing it started is left behind."""
-    p = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        p = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT,
+                             start_new_session=True)
+    except OSError as e:
+        return 127, f'{argv[0]}: {e.strerror}'
     try:
         out, _ = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -313,7 +317,11 @@ class Checker:
             if (a.endswith('.xml') or a.endswith('.jsonl')) and \
                     not os.path.isabs(a) and \
                     not os.path.exists(os.path.join(cwd, a)):
-                make_input(a, what, self.cs, cwd)
+                try:
+                    make_input(a, what, self.cs, cwd)
+                except HardError as e:
+                    self.fail(where, str(e))
+                    return
         rc, out = run([self.cs.exe] + what, cwd)
         if how == 'empty':
             self.empty += 1
