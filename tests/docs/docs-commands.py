@@ -7,6 +7,8 @@ What a document may rely on, and what this checks:
   build directory under test (the documents name build/; the test maps it to
   the directory meson built, so the ASan build is checked the same way). So
   do the `build/...` paths of `build/clustersim --help`.
+- Every path of the tree (sim/..., harness/..., tests/..., docs/...) named in
+  a code span or a ```sh block exists (a `<placeholder>` or a glob aside).
 - A ```sh block holds command lines typed at the top of the source tree:
   - a program named by a path (./setup.sh, bench/run.sh) exists and is
     executable;
@@ -52,6 +54,8 @@ QUICK_SCENARIO = 'scenarios/crash-exit-code.yaml'
 NO_SCENARIO = '=no scenario has this name='
 RUN_TIMEOUT_S = 300
 PATH_RE = re.compile(r'(?<![\w./-])build/[^\s`\'"<>()\[\]{},;]*')
+TREE_RE = re.compile(r'(?<![\w./-])(?:agents|base|bench|cli|docs|harness|'
+                     r'reports|scenarios|sim|tests)/[\w./<>*{}-]*')
 EXIT_RE = re.compile(r'#\s*exit\s+(\d+)\b[^\'"]*$')
 SEPARATORS = {'&&', '||', ';', '|', '&'}
 
@@ -278,6 +282,14 @@ class Checker:
             if not os.path.exists(os.path.join(self.build, p[len('build/'):])):
                 self.fail(where, f'{p}: no such file after the build')
 
+    def check_tree_paths(self, where, text):
+        for m in TREE_RE.finditer(text):
+            p = m.group(0).rstrip('.:')
+            if re.search(r'[<>*{}]', p):
+                continue
+            if not os.path.exists(os.path.join(self.source, p)):
+                self.fail(where, f'{p}: no such file in the tree')
+
     def scratch(self):
         """A directory that sees the source tree, with build/ the build
         under test; what commands write stays in it."""
@@ -338,6 +350,7 @@ class Checker:
         blocks, spans = markdown(doc)
         for line, text in spans:
             self.check_paths(f'{rel}:{line}', text)
+            self.check_tree_paths(f'{rel}:{line}', text)
         cwd = self.scratch()
         try:
             for info, first, text in blocks:
@@ -346,6 +359,7 @@ class Checker:
                     where = f'{rel}:{first + 1 + k}'
                     self.check_paths(where, line)
                     if info.split()[:1] == ['sh'] and line.strip():
+                        self.check_tree_paths(where, line)
                         self.check_line(where, line, cwd)
         finally:
             shutil.rmtree(cwd, ignore_errors=True)
@@ -389,6 +403,8 @@ STALE = [
     ('docs/harness.md', '# exit 64: no -o FILE', '# exit 2: no -o FILE',
      'an exit code that changed'),
     ('README.md', 'bench/run.sh  ', 'bench/runs.sh ', 'a script that moved'),
+    ('docs/reports.md', '`harness/suite/suite.c` does all',
+     '`harness/suite.c` does all', 'a source file that moved'),
 ]
 
 
