@@ -263,7 +263,8 @@ void cli__help(const cli_command_t *cmd, FILE *f)
   if (cmd->usage != NULL)
     fputs(cmd->usage, f);
   else
-    fprintf(f, "usage: clustersim %s %s\n", cmd->name, cmd->synopsis);
+    fprintf(f, "usage: clustersim %s%s%s\n", cmd->name,
+            cmd->synopsis[0] ? " " : "", cmd->synopsis);
   if (cmd->about != NULL)
     fprintf(f, "\n%s", cmd->about);
   if (cmd->n_options > 0 && cmd->options[0].section == NULL)

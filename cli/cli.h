@@ -2,7 +2,7 @@
  * cli.h - the command line of clustersim: every command, its options and
  * their parsing. One binary is re-executed in every role: `clustersim run`
  * for the user, `clustersim primary` and `clustersim worker` for the
- * harness and the cluster. main() (main.c) only hands argv to cli_run.
+ * harness and the cluster. main() (cli-main.c) only hands argv to cli_run.
  *
  * Exit codes are base.h's BASE_EXIT_*; a bad command line is
  * BASE_EXIT_USAGE (64) for every command (docs/harness.md, "Exit codes").

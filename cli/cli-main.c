@@ -1,5 +1,5 @@
 /*
- * main.c - `clustersim`: one binary, re-executed in every role. main()
+ * cli-main.c - `clustersim`: one binary, re-executed in every role. main()
  * only puts argv in the shape cli_run reads (cli/cli.c).
  */
 #include <limits.h>
