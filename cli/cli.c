@@ -40,7 +40,7 @@ static const cli_command_t help_cmd = {
 
 /* In the order of `clustersim --help`. */
 static const cli_command_t *const commands[] = {
-    &cli__run,     &cli__check,  &cli__list,   &cli__diff,
+    &cli__run,          &cli__check,   &cli__list,   &cli__diff,
     &cli__report_merge, &cli__primary, &cli__worker, &version_cmd,
     &help_cmd,
 };
@@ -76,6 +76,17 @@ static const cli_command_t *find(int argc, char **argv, int *words,
       return commands[i];
   }
   return NULL;
+}
+
+/* The help of every command whose first word is `word` ("report"). */
+static void group_help(const char *word, FILE *f)
+{
+  const char *rest;
+  size_t i;
+
+  for (i = 0; i < N_COMMANDS; i++)
+    if (first_word(commands[i]->name, word, &rest))
+      cli__help(commands[i], f);
 }
 
 static void top_help(FILE *f)
@@ -127,9 +138,12 @@ static int help_main(const cli_command_t *cmd, int argc, char **argv)
     return BASE_EXIT_PASS;
   }
   c = find(argc - 1, argv + 1, &words, &group);
-  if (c == NULL)
+  if (c == NULL && !group)
     return cli__usage_error(cmd, "no command '%s'", argv[1]);
-  cli__help(c, stdout);
+  if (c == NULL)
+    group_help(argv[1], stdout);
+  else
+    cli__help(c, stdout);
   return BASE_EXIT_PASS;
 }
 
@@ -145,31 +159,33 @@ static const char *const *command_names(void)
   return names;
 }
 
+/* `clustersim report` without its second word, or with a wrong one. */
+static int bad_subcommand(int argc, char **argv)
+{
+  const char *rest;
+  size_t i;
+
+  if (argc > 1 &&
+      (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    group_help(argv[0], stdout);
+    return BASE_EXIT_PASS;
+  }
+  fprintf(stderr, "clustersim %s: expected", argv[0]);
+  for (i = 0; i < N_COMMANDS; i++)
+    if (first_word(commands[i]->name, argv[0], &rest))
+      fprintf(stderr, " '%s'", rest);
+  if (argc > 1)
+    fprintf(stderr, ", got '%s'", argv[1]);
+  fprintf(stderr, "\nTry 'clustersim %s --help'.\n", argv[0]);
+  return BASE_EXIT_USAGE;
+}
+
 static int unknown(int argc, char **argv, bool group)
 {
   const char *guess;
 
-  if (group && argc > 1 &&
-      (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-    const char *rest;
-    size_t i;
-    for (i = 0; i < N_COMMANDS; i++)
-      if (first_word(commands[i]->name, argv[0], &rest))
-        cli__help(commands[i], stdout);
-    return BASE_EXIT_PASS;
-  }
-  if (group) {
-    const char *rest;
-    size_t i;
-    fprintf(stderr, "clustersim %s: expected", argv[0]);
-    for (i = 0; i < N_COMMANDS; i++)
-      if (first_word(commands[i]->name, argv[0], &rest))
-        fprintf(stderr, " '%s'", rest);
-    if (argc > 1)
-      fprintf(stderr, ", got '%s'", argv[1]);
-    fprintf(stderr, "\nTry 'clustersim %s --help'.\n", argv[0]);
-    return BASE_EXIT_USAGE;
-  }
+  if (group)
+    return bad_subcommand(argc, argv);
   guess = base_suggest(argv[0], command_names());
   fprintf(stderr, "clustersim: unknown command '%s'", argv[0]);
   if (guess != NULL)
