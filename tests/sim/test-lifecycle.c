@@ -162,11 +162,11 @@ static void act(st_ctx_t *t)
   case ACT_DISCONNECT:
     err = sim_worker_disconnect(worker);
     /* §8 item 5: out of cluster.workers as soon as the call returns. */
-    ST_CHECK(!sim_worker_in_workers(worker) &&
+    TEST_CHECK(!sim_worker_in_workers(worker) &&
              sim_cluster_worker(&t->cluster, 1) == NULL &&
              sim_cluster_count(&t->cluster) == 0,
              "still in cluster.workers right after worker.disconnect()");
-    ST_CHECK(sim_worker_exited_after_disconnect(worker) == 1,
+    TEST_CHECK(sim_worker_exited_after_disconnect(worker) == 1,
              "exitedAfterDisconnect is %d right after worker.disconnect()",
              sim_worker_exited_after_disconnect(worker));
     break;
@@ -176,7 +176,7 @@ static void act(st_ctx_t *t)
     err = sim_worker_kill(worker,
                           row->action == ACT_KILL_SIGKILL ? SIGKILL : 0);
     /* §2.6: no disconnect first, flag untouched. */
-    ST_CHECK(sim_worker_is_connected(worker) == 1 &&
+    TEST_CHECK(sim_worker_is_connected(worker) == 1 &&
              sim_worker_exited_after_disconnect(worker) == -1 &&
              sim_worker_in_workers(worker) == 1,
              "after kill(): isConnected=%d ead=%d inWorkers=%d, want 1 -1 1",
@@ -204,12 +204,12 @@ static void act(st_ctx_t *t)
     break;
   case ACT_GROUP_SIGINT:
     /* Only inside the isolated case, which leads its own group. */
-    ST_CHECK(getpgrp() == getpid(), "not a process group leader");
+    TEST_CHECK(getpgrp() == getpid(), "not a process group leader");
     if (getpgrp() == getpid())
       err = kill(0, SIGINT) == 0 ? 0 : UV_ESRCH;
     break;
   }
-  ST_CHECK(err == 0, "%s: action failed: %s", row->name, uv_strerror(err));
+  TEST_CHECK(err == 0, "%s: action failed: %s", row->name, uv_strerror(err));
 }
 
 static void on_event(st_ctx_t *t, const sim_event_t *ev,
@@ -225,10 +225,10 @@ static void on_event(st_ctx_t *t, const sim_event_t *ev,
       strstr(rec->text, "\"pong\"") != NULL) {
     /* The worker ignored SIGTERM: still alive and connected. */
     pongs++;
-    ST_CHECK(rec->conn == 1 && rec->dead == 0,
+    TEST_CHECK(rec->conn == 1 && rec->dead == 0,
              "pong after an ignored SIGTERM with conn=%d dead=%d", rec->conn,
              rec->dead);
-    ST_CHECK(st_fault(t, 1, "{\"cmd\":\"crash\",\"code\":0}") == 0,
+    TEST_CHECK(st_fault(t, 1, "{\"cmd\":\"crash\",\"code\":0}") == 0,
              "send crash");
   }
   if (ev->type == SIM_EV_DISCONNECT && ev->emitter == SIM_ON_CLUSTER &&
@@ -248,7 +248,7 @@ static void exit_overdue(st_ctx_t *t, void *arg)
 {
   if (st_count(t, 1, SIM_EV_EXIT, SIM_ON_CLUSTER) > 0)
     return;
-  ST_CHECK(0, "worker 1 still alive 3 s after its disconnect (expected "
+  TEST_CHECK(0, "worker 1 still alive 3 s after its disconnect (expected "
               "exit code %lld signal %d)", (long long)row->life.code,
            row->life.sig);
   st_finish(t);
@@ -268,23 +268,20 @@ static void run_case(const char *exec)
   worker = st_fork(&t);
   st_run(&t, TIMEOUT_MS);
   if (row->action == ACT_GROUP_SIGINT)
-    ST_CHECK(sigints == 1, "the primary saw %d SIGINTs, want 1", sigints);
+    TEST_CHECK(sigints == 1, "the primary saw %d SIGINTs, want 1", sigints);
   st_check_pairs(&t);
   st_check_life(&t, 1, &row->life);
   if (row->action == ACT_KILL_TRAPPED)
-    ST_CHECK(pongs == 1, "pongs=%d, want 1", pongs);
+    TEST_CHECK(pongs == 1, "pongs=%d, want 1", pongs);
   /* setup (from st_init) + setup (from fork) */
-  ST_CHECK(st_count(&t, 0, SIM_EV_SETUP, SIM_ON_CLUSTER) == 2,
+  TEST_CHECK(st_count(&t, 0, SIM_EV_SETUP, SIM_ON_CLUSTER) == 2,
            "setup events: %d, want 2",
            st_count(&t, 0, SIM_EV_SETUP, SIM_ON_CLUSTER));
 }
 
 static void row_body(void)
 {
-  row = NULL;
-  for (size_t i = 0; i < NROWS; i++)
-    if (strcmp(rows[i].name, st_test_name()) == 0)
-      row = &rows[i];
+  row = TEST_ROW(rows);
   if (row == NULL) {
     CU_FAIL("no table row for this test");
     return;
@@ -326,10 +323,7 @@ static const row_t lib_rows[] = {
 
 static void lib_row_body(void)
 {
-  row = NULL;
-  for (size_t i = 0; i < NLIBROWS; i++)
-    if (strcmp(lib_rows[i].name, st_test_name()) == 0)
-      row = &lib_rows[i];
+  row = TEST_ROW(lib_rows);
   if (row == NULL) {
     CU_FAIL("no table row for this test");
     return;
@@ -361,7 +355,7 @@ static void on_cluster_disconnected(sim_cluster_t *c, void *arg)
     dead += sim_worker_is_dead(sim_cluster_find(c, id));
   dcb_dead = dead;
   dcb_exits = st_count(t, 0, SIM_EV_EXIT, SIM_ON_CLUSTER);
-  ST_CHECK(sim_cluster_count(c) == 0, "cluster.workers not empty at cb");
+  TEST_CHECK(sim_cluster_count(c) == 0, "cluster.workers not empty at cb");
   st_mark(t, ST_EV_DISCONNECT_CB, 0, NULL);
 }
 
@@ -371,9 +365,9 @@ static void on_event_g(st_ctx_t *t, const sim_event_t *ev,
   if (ev->type == SIM_EV_LISTENING && ev->emitter == SIM_ON_CLUSTER &&
       st_count(t, 0, SIM_EV_LISTENING, SIM_ON_CLUSTER) == 3) {
     int err = sim_cluster_disconnect(&t->cluster, on_cluster_disconnected, t);
-    ST_CHECK(err == 0, "cluster.disconnect: %s", uv_strerror(err));
-    ST_CHECK(dcb_calls == 0, "cluster.disconnect cb ran synchronously");
-    ST_CHECK(sim_cluster_count(&t->cluster) == 0,
+    TEST_CHECK(err == 0, "cluster.disconnect: %s", uv_strerror(err));
+    TEST_CHECK(dcb_calls == 0, "cluster.disconnect cb ran synchronously");
+    TEST_CHECK(sim_cluster_count(&t->cluster) == 0,
              "cluster.workers has %u members right after cluster."
              "disconnect()", sim_cluster_count(&t->cluster));
   }
@@ -396,15 +390,15 @@ static void cluster_disconnect_body(void)
   st_check_pairs(&t);
   for (unsigned id = 1; id <= 3; id++)
     st_check_life(&t, id, &life);
-  ST_CHECK(dcb_calls == 1, "cluster.disconnect cb ran %d times, want 1",
+  TEST_CHECK(dcb_calls == 1, "cluster.disconnect cb ran %d times, want 1",
            dcb_calls);
   /* Node v20: the callback runs at the first removeWorker() after the
    * call, i.e. inside the first worker's exit (or late disconnect)
    * handler, before that worker's own events - not after all exits. */
-  ST_CHECK(dcb_dead >= 1, "no worker dead when the cb ran");
-  ST_CHECK(dcb_exits < 3, "cb ran after every worker had exited");
+  TEST_CHECK(dcb_dead >= 1, "no worker dead when the cb ran");
+  TEST_CHECK(dcb_exits < 3, "cb ran after every worker had exited");
   next = dcb_at + 1 < t.nev ? &t.ev[dcb_at + 1] : NULL;
-  ST_CHECK(next != NULL && next->emitter == SIM_ON_WORKER &&
+  TEST_CHECK(next != NULL && next->emitter == SIM_ON_WORKER &&
            (next->type == SIM_EV_EXIT || next->type == SIM_EV_DISCONNECT) &&
            next->dead == 1,
            "the event right after the cb is not the final event of the "
@@ -434,10 +428,10 @@ static void no_workers_body(void)
 
   st_init(&t, 0, NULL, args, NULL);
   err = sim_cluster_disconnect(&t.cluster, on_no_workers_cb, &t);
-  ST_CHECK(err == 0, "cluster.disconnect: %s", uv_strerror(err));
-  ST_CHECK(dcb_calls == 0, "cb ran synchronously");
+  TEST_CHECK(err == 0, "cluster.disconnect: %s", uv_strerror(err));
+  TEST_CHECK(dcb_calls == 0, "cb ran synchronously");
   st_run(&t, TIMEOUT_MS);
-  ST_CHECK(dcb_calls == 1, "cb ran %d times, want 1", dcb_calls);
+  TEST_CHECK(dcb_calls == 1, "cb ran %d times, want 1", dcb_calls);
 }
 
 static void cluster_disconnect_no_workers_cb_async(void)
@@ -481,13 +475,13 @@ static void ids_body(void)
   st_init(&t, 0, NULL, args, on_event_ids);
   a = st_fork(&t);
   b = st_fork(&t);
-  ST_CHECK(sim_worker_id(a) == 1 && sim_worker_id(b) == 2,
+  TEST_CHECK(sim_worker_id(a) == 1 && sim_worker_id(b) == 2,
            "first ids %u %u, want 1 2", sim_worker_id(a), sim_worker_id(b));
-  ST_CHECK(sim_cluster_count(&t.cluster) == 2 &&
+  TEST_CHECK(sim_cluster_count(&t.cluster) == 2 &&
            sim_cluster_worker(&t.cluster, 1) == a &&
            sim_cluster_worker(&t.cluster, 2) == b,
            "fork() adds to cluster.workers synchronously");
-  ST_CHECK(st_count(&t, 0, SIM_EV_FORK, ST_ANY) == 0,
+  TEST_CHECK(st_count(&t, 0, SIM_EV_FORK, ST_ANY) == 0,
            "fork emitted synchronously");
   st_run(&t, TIMEOUT_MS);
   st_check_pairs(&t);
@@ -500,15 +494,15 @@ static void ids_body(void)
     for (size_t i = 0; i < t.nev && k < 5; i++) {
       if (t.ev[i].type != SIM_EV_SETUP && t.ev[i].type != SIM_EV_FORK)
         continue;
-      ST_CHECK(t.ev[i].type == want[k][0] && t.ev[i].id == (unsigned)want[k][1],
+      TEST_CHECK(t.ev[i].type == want[k][0] && t.ev[i].id == (unsigned)want[k][1],
                "setup/fork #%d: got %s #%u, want %s #%d", k,
                st_event_name(t.ev[i].type), t.ev[i].id,
                st_event_name(want[k][0]), want[k][1]);
       k++;
     }
-    ST_CHECK(k == 5, "only %d setup/fork events before the third fork", k);
+    TEST_CHECK(k == 5, "only %d setup/fork events before the third fork", k);
   }
-  ST_CHECK(third_id == 3,
+  TEST_CHECK(third_id == 3,
            "the fork after two deaths got id %u, want 3 (never reused)",
            third_id);
   for (unsigned id = 1; id <= 3; id++)
@@ -544,29 +538,29 @@ static void spawn_fail_body(void)
   e = st_find(&t, 1, SIM_EV_ERROR, SIM_ON_WORKER);
   f = st_find(&t, 1, SIM_EV_FORK, SIM_ON_CLUSTER);
   d = st_find(&t, 1, SIM_EV_DISCONNECT, SIM_ON_WORKER);
-  ST_CHECK(e >= 0 && strcmp(t.ev[e].text, "ENOENT") == 0,
+  TEST_CHECK(e >= 0 && strcmp(t.ev[e].text, "ENOENT") == 0,
            "no worker:error ENOENT");
-  ST_CHECK(e >= 0 && t.ev[e].dead == 1 && t.ev[e].in_workers == 1 &&
+  TEST_CHECK(e >= 0 && t.ev[e].dead == 1 && t.ev[e].in_workers == 1 &&
            t.ev[e].ead == -1,
            "at error: dead=%d inWorkers=%d ead=%d, want 1 1 -1",
            e >= 0 ? t.ev[e].dead : -9, e >= 0 ? t.ev[e].in_workers : -9,
            e >= 0 ? t.ev[e].ead : -9);
-  ST_CHECK(f >= 0 && e >= 0 && e < f, "error does not precede fork");
-  ST_CHECK(f >= 0 && t.ev[f].in_workers == 1,
+  TEST_CHECK(f >= 0 && e >= 0 && e < f, "error does not precede fork");
+  TEST_CHECK(f >= 0 && t.ev[f].in_workers == 1,
            "at fork after a failed spawn: inWorkers=%d, want 1 (Node)",
            f >= 0 ? t.ev[f].in_workers : -9);
-  ST_CHECK(d >= 0 && d > f, "no disconnect after the failed spawn (Node "
+  TEST_CHECK(d >= 0 && d > f, "no disconnect after the failed spawn (Node "
                             "emits one)");
   if (d >= 0)
-    ST_CHECK(t.ev[d].ead == 0 && t.ev[d].conn == 0 && t.ev[d].dead == 1 &&
+    TEST_CHECK(t.ev[d].ead == 0 && t.ev[d].conn == 0 && t.ev[d].dead == 1 &&
              t.ev[d].in_workers == 0 &&
              strcmp(t.ev[d].state, "disconnected") == 0,
              "at disconnect: ead=%d conn=%d dead=%d in=%d state=%s",
              t.ev[d].ead, t.ev[d].conn, t.ev[d].dead, t.ev[d].in_workers,
              t.ev[d].state);
-  ST_CHECK(st_count(&t, 1, SIM_EV_EXIT, ST_ANY) == 0,
+  TEST_CHECK(st_count(&t, 1, SIM_EV_EXIT, ST_ANY) == 0,
            "exit after a failed spawn (Node emits none)");
-  ST_CHECK(st_count(&t, 1, SIM_EV_ONLINE, ST_ANY) == 0, "online");
+  TEST_CHECK(st_count(&t, 1, SIM_EV_ONLINE, ST_ANY) == 0, "online");
 }
 
 static void fork_spawn_failure_error_then_disconnect(void)
@@ -592,7 +586,7 @@ static void check_alive(st_ctx_t *t, void *arg)
   sim_worker_t *w = arg;
 
   alive_checked = 1;
-  ST_CHECK(!sim_worker_is_dead(w) && kill(sim_worker_pid(w), 0) == 0,
+  TEST_CHECK(!sim_worker_is_dead(w) && kill(sim_worker_pid(w), 0) == 0,
            "worker exited while its outbound connection was open");
   /* Ending the connection lets it go. */
   if (held != NULL) {
@@ -640,7 +634,7 @@ static void on_event_noexit(st_ctx_t *t, const sim_event_t *ev,
     snprintf(msg, sizeof(msg),
              "{\"cmd\":\"hold\",\"connections\":1,\"port\":%d}",
              ntohs(((struct sockaddr_in *)&ss)->sin_port));
-    ST_CHECK(st_fault(t, 1, msg) == 0, "hold fault");
+    TEST_CHECK(st_fault(t, 1, msg) == 0, "hold fault");
   }
   if (ev->type == SIM_EV_DISCONNECT && ev->emitter == SIM_ON_CLUSTER)
     st_timer(t, 300, check_alive, ev->worker);
@@ -666,7 +660,7 @@ static void no_exit_body(void)
   st_run(&t, TIMEOUT_MS);
   st_check_pairs(&t);
   st_check_life(&t, 1, &life);
-  ST_CHECK(alive_checked, "the 300 ms check after disconnect never ran "
+  TEST_CHECK(alive_checked, "the 300 ms check after disconnect never ran "
                           "(the worker exited at once)");
 }
 
@@ -701,15 +695,15 @@ static void on_event_late(st_ctx_t *t, const sim_event_t *ev,
     return;
   late_at = t->nev;
   err = st_send(ev->worker, "{\"late\":1}");
-  ST_CHECK(err == UV_EPIPE, "send after disconnect: %s, want EPIPE",
+  TEST_CHECK(err == UV_EPIPE, "send after disconnect: %s, want EPIPE",
            uv_err_name(err));
-  ST_CHECK(t->nev == late_at, "error emitted synchronously by send()");
+  TEST_CHECK(t->nev == late_at, "error emitted synchronously by send()");
   m = cJSON_Parse("{\"late\":2}");
   err = sim_worker_send(ev->worker, m, NULL, on_late_cb, NULL);
   cJSON_Delete(m);
-  ST_CHECK(err == UV_EPIPE, "send(cb) after disconnect: %s, want EPIPE",
+  TEST_CHECK(err == UV_EPIPE, "send(cb) after disconnect: %s, want EPIPE",
            uv_err_name(err));
-  ST_CHECK(late_cb_calls == 0, "send callback ran synchronously");
+  TEST_CHECK(late_cb_calls == 0, "send callback ran synchronously");
   st_finish_after(t, 300);
 }
 
@@ -724,16 +718,16 @@ static void late_send_body(void)
   st_run(&t, TIMEOUT_MS);
   st_check_pairs(&t);
   e = st_find(&t, 1, SIM_EV_ERROR, ST_ANY);
-  ST_CHECK(st_count(&t, 1, SIM_EV_ERROR, ST_ANY) == 1,
+  TEST_CHECK(st_count(&t, 1, SIM_EV_ERROR, ST_ANY) == 1,
            "%d error events, want 1 (the send without a callback)",
            st_count(&t, 1, SIM_EV_ERROR, ST_ANY));
-  ST_CHECK(e >= 0 && (size_t)e >= late_at &&
+  TEST_CHECK(e >= 0 && (size_t)e >= late_at &&
            strcmp(t.ev[e].text, "ERR_IPC_CHANNEL_CLOSED") == 0,
            "no asynchronous ERR_IPC_CHANNEL_CLOSED after the late send");
-  ST_CHECK(late_cb_calls == 1 && late_cb_status == UV_EPIPE,
+  TEST_CHECK(late_cb_calls == 1 && late_cb_status == UV_EPIPE,
            "send callback: %d calls, status %d, want 1 call with EPIPE",
            late_cb_calls, late_cb_status);
-  ST_CHECK(st_count(&t, 1, SIM_EV_EXIT, SIM_ON_CLUSTER) == 1,
+  TEST_CHECK(st_count(&t, 1, SIM_EV_EXIT, SIM_ON_CLUSTER) == 1,
            "worker did not exit");
 }
 
@@ -764,7 +758,7 @@ static void on_event_pending(st_ctx_t *t, const sim_event_t *ev,
                              const st_event_t *rec)
 {
   if (ev->type == SIM_EV_LISTENING && ev->emitter == SIM_ON_CLUSTER) {
-    ST_CHECK(st_fault(t, 1, "{\"cmd\":\"crash\",\"code\":3}") == 0,
+    TEST_CHECK(st_fault(t, 1, "{\"cmd\":\"crash\",\"code\":3}") == 0,
              "crash fault");
     /* The worker dies while this loop is busy. */
     block_loop(300);
@@ -790,7 +784,7 @@ static void pending_body(void)
   st_check_life(&t, 1, &life);
   d = st_find(&t, 1, SIM_EV_DISCONNECT, SIM_ON_WORKER);
   e = st_find(&t, 1, SIM_EV_EXIT, SIM_ON_WORKER);
-  ST_CHECK(d >= 0 && e >= 0 && d < e,
+  TEST_CHECK(d >= 0 && e >= 0 && d < e,
            "`exit` emitted before `disconnect` although the channel's EOF "
            "was read first (Node: disconnect on nextTick after the EOF)");
 }
@@ -832,13 +826,7 @@ int main(int argc, char **argv)
     CU_SUITE_INFO_NULL,
   };
 
-  for (size_t i = 0; i < NROWS; i++) {
-    table_tests[i].pName = rows[i].name;
-    table_tests[i].pTestFunc = run_row;
-  }
-  for (size_t i = 0; i < NLIBROWS; i++) {
-    lib_tests[i].pName = lib_rows[i].name;
-    lib_tests[i].pTestFunc = run_lib_row;
-  }
-  return st_main(argc, argv, suites);
+  TEST_ROWS_FILL(table_tests, rows, run_row);
+  TEST_ROWS_FILL(lib_tests, lib_rows, run_lib_row);
+  return test_main(argc, argv, suites, st_roles);
 }
