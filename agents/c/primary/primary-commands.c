@@ -209,7 +209,7 @@ static int primary_command_kill(const cJSON *msg, cJSON *extras, char *err,
                                 "signal must be a name such as \"SIGTERM\"");
   /* worker.kill('') is SIGTERM in Node too. */
   if (sig != NULL && sig->valuestring[0] != '\0') {
-    signum = ctl_signal_number(sig->valuestring);
+    signum = base_signal_from_name(sig->valuestring);
     if (signum == 0)
       return primary_command_fail(err, n, "Unknown signal: %s",
                                   sig->valuestring);

@@ -36,7 +36,7 @@ static int primary_shutdown_signal(const cJSON *s,
                                    primary_shutdown_conf_t *next, char *err,
                                    size_t n)
 {
-  int signum = cJSON_IsString(s) ? ctl_signal_number(s->valuestring) : 0;
+  int signum = cJSON_IsString(s) ? base_signal_from_name(s->valuestring) : 0;
 
   if (signum == 0) {
     char *text = cJSON_PrintUnformatted(s);

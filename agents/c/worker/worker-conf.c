@@ -153,7 +153,7 @@ static int worker_conf_signal(worker_conf_t *c, const char *name,
 {
   static const char *const extra[] = { "ignore", "default", NULL };
   static const worker_act_t acts[] = { WORKER_ACT_IGNORE, WORKER_ACT_NONE };
-  int signum = ctl_signal_number(name);
+  int signum = base_signal_from_name(name);
   char what[64];
   worker_act_t act;
   int code, rc;
