@@ -42,36 +42,36 @@ void st_check_pairs(st_ctx_t *t)
       continue;
     if (r->id != 0)
       TEST_CHECK(r->in_workers == r->in_map,
-               "event %zu (%s #%u): in_workers=%d but cluster.workers "
-               "lookup says %d", i, st_event_name(r->type), r->id,
-               r->in_workers, r->in_map);
+                 "event %zu (%s #%u): in_workers=%d but cluster.workers "
+                 "lookup says %d", i, st_event_name(r->type), r->id,
+                 r->in_workers, r->in_map);
     if (is_pair_type(r->type) && r->emitter == SIM_ON_WORKER)
       TEST_CHECK(next != NULL && next->type == r->type &&
-               next->emitter == SIM_ON_CLUSTER && same_flags(r, next),
-               "event %zu: worker:%s #%u is not followed at once by the "
-               "same cluster:%s", i, st_event_name(r->type), r->id,
-               st_event_name(r->type));
+                 next->emitter == SIM_ON_CLUSTER && same_flags(r, next),
+                 "event %zu: worker:%s #%u is not followed at once by the "
+                 "same cluster:%s", i, st_event_name(r->type), r->id,
+                 st_event_name(r->type));
     if (is_pair_type(r->type) && r->emitter == SIM_ON_CLUSTER)
       TEST_CHECK(prev != NULL && prev->type == r->type &&
-               prev->emitter == SIM_ON_WORKER && prev->id == r->id,
-               "event %zu: cluster:%s #%u without the Worker event just "
-               "before it", i, st_event_name(r->type), r->id);
+                 prev->emitter == SIM_ON_WORKER && prev->id == r->id,
+                 "event %zu: cluster:%s #%u without the Worker event just "
+                 "before it", i, st_event_name(r->type), r->id);
     if (r->type == SIM_EV_MESSAGE && r->emitter == SIM_ON_CLUSTER)
       TEST_CHECK(next != NULL && next->type == SIM_EV_MESSAGE &&
-               next->emitter == SIM_ON_WORKER && same_flags(r, next),
-               "event %zu: cluster:message #%u is not followed at once by "
-               "worker:message", i, r->id);
+                 next->emitter == SIM_ON_WORKER && same_flags(r, next),
+                 "event %zu: cluster:message #%u is not followed at once by "
+                 "worker:message", i, r->id);
     if (r->type == SIM_EV_MESSAGE && r->emitter == SIM_ON_WORKER)
       TEST_CHECK(prev != NULL && prev->type == SIM_EV_MESSAGE &&
-               prev->emitter == SIM_ON_CLUSTER && prev->id == r->id,
-               "event %zu: worker:message #%u not preceded by "
-               "cluster:message", i, r->id);
+                 prev->emitter == SIM_ON_CLUSTER && prev->id == r->id,
+                 "event %zu: worker:message #%u not preceded by "
+                 "cluster:message", i, r->id);
     if (r->type == SIM_EV_ERROR)
       TEST_CHECK(r->emitter == SIM_ON_WORKER,
-               "event %zu: `error` on the cluster object (v20 has none)", i);
+                 "event %zu: `error` on the cluster object (v20 has none)", i);
     if (r->type == SIM_EV_SETUP || r->type == SIM_EV_FORK)
       TEST_CHECK(r->emitter == SIM_ON_CLUSTER,
-               "event %zu: %s on a Worker", i, st_event_name(r->type));
+                 "event %zu: %s on a Worker", i, st_event_name(r->type));
   }
 }
 
@@ -187,8 +187,9 @@ void st_check_life(st_ctx_t *t, unsigned id, const st_life_t *L)
   e.state = NULL;
   if (L->disconnect && L->exit && first_e >= 0 &&
       (first_d < 0 || first_e < first_d)) {
-    /* `exit` first (§2.2 allows it): the worker is removed at `exit` only
-     * if it is already disconnected, and at `disconnect` it is dead. */
+    /* `exit` first (Node guarantees no order between the two): the worker
+     * is removed at `exit` only if it is already disconnected, and at
+     * `disconnect` it is dead. */
     e.type = SIM_EV_EXIT;
     e.conn = ST_ANY;
     e.dead = 1;
@@ -249,9 +250,9 @@ void st_check_life(st_ctx_t *t, unsigned id, const st_life_t *L)
     }
     if (!ok) {
       TEST_CHECK(0, "worker #%u event %d: expected %s%s%s, got %s", id, i,
-               want, i < n && v[i].type == SIM_EV_ERROR && L->error_code
+                 want, i < n && v[i].type == SIM_EV_ERROR && L->error_code
                    ? " " : "",
-               i < n && v[i].type == SIM_EV_ERROR && L->error_code
+                 i < n && v[i].type == SIM_EV_ERROR && L->error_code
                    ? L->error_code : "", have);
       return;                  /* the rest would only repeat the shift */
     }

@@ -350,7 +350,7 @@ static void on_watchdog(uv_timer_t *h)
   st_ctx_t *t = h->data;
 
   TEST_CHECK(0, "watchdog: the case did not finish in time (%zu events)",
-           t->nev);
+             t->nev);
   fprintf(stderr, "%s: watchdog expired; events so far:\n", test_name());
   st_dump(t, stderr);
   /* Our workers are in this process group: they all go at once. */

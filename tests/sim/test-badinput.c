@@ -163,13 +163,13 @@ static void row_body(void)
   st_check_life(&t, 1, &bad);
   st_check_life(&t, 2, &good);
   TEST_CHECK(st_count(&t, 1, SIM_EV_ERROR, ST_ANY) == 1,
-           "%d error events for the bad worker, want 1",
-           st_count(&t, 1, SIM_EV_ERROR, ST_ANY));
+             "%d error events for the bad worker, want 1",
+             st_count(&t, 1, SIM_EV_ERROR, ST_ANY));
   TEST_CHECK(st_count(&t, 2, SIM_EV_ERROR, ST_ANY) == 0,
-           "the good worker got an error event");
+             "the good worker got an error event");
   TEST_CHECK(sent == ECHOES && echoed == ECHOES && in_order,
-           "good worker: sent %d, echoed %d, in order %d (want %d)", sent,
-           echoed, in_order, ECHOES);
+             "good worker: sent %d, echoed %d, in order %d (want %d)", sent,
+             echoed, in_order, ECHOES);
 }
 
 static void run_row(void)

@@ -1,6 +1,7 @@
 /*
- * test-orphans.c - workers do not outlive their primary (§1.4 "worker-side
- * automatic exit", §2.6, test-cluster-primary-kill).
+ * test-orphans.c - workers do not outlive their primary (Node's worker-side
+ * automatic exit on an unexpected disconnect; Node's
+ * test-cluster-primary-kill.js).
  *
  * A forked helper becomes a sim primary with a few workers and reports
  * their pids; the case SIGKILLs the helper. The case process is a child
@@ -216,7 +217,7 @@ static void row_body(void)
     p = end;
   }
   TEST_CHECK(n == row->workers, "helper reported %d worker pids, want %d: '%s'",
-           n, row->workers, buf);
+             n, row->workers, buf);
   if (n != row->workers) {
     kill(helper, SIGKILL);
     return;
@@ -227,7 +228,7 @@ static void row_body(void)
   /* The primary dies without a word. */
   TEST_CHECK(kill(helper, SIGKILL) == 0, "kill helper");
   TEST_CHECK(waitpid(helper, &status, 0) == helper && WIFSIGNALED(status) &&
-           WTERMSIG(status) == SIGKILL, "helper did not die of SIGKILL");
+             WTERMSIG(status) == SIGKILL, "helper did not die of SIGKILL");
 
   for (int i = 0; i < n; i++) {
     int r;
@@ -238,29 +239,29 @@ static void row_body(void)
                      "died", i + 1, (int)pids[i]);
     if (r == 1)
       TEST_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-               "orphaned worker %d: %s %d, want exit 0", i + 1,
-               WIFEXITED(status) ? "exit" : "signal",
-               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+                 "orphaned worker %d: %s %d, want exit 0", i + 1,
+                 WIFEXITED(status) ? "exit" : "signal",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
   }
   if (row->stopped != 0) {
     pid_t pid = pids[row->stopped - 1];
     char st;
     /* Stopped, it cannot read the EOF: it is still there, stopped. */
     TEST_CHECK(reap(pid, &status, 300) == 0,
-             "the stopped worker ended while stopped");
+               "the stopped worker ended while stopped");
     st = proc_state(pid);
     TEST_CHECK(st == 'T' || st == 't', "stopped worker in state '%c'", st);
     TEST_CHECK(kill(pid, SIGCONT) == 0, "SIGCONT");
     TEST_CHECK(reap(pid, &status, 5000) == 1,
-             "the continued worker did not exit within 5 s");
+               "the continued worker did not exit within 5 s");
     TEST_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-             "continued worker: %s %d, want exit 0",
-             WIFEXITED(status) ? "exit" : "signal",
-             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+               "continued worker: %s %d, want exit 0",
+               WIFEXITED(status) ? "exit" : "signal",
+               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
   }
   for (int i = 0; i < n; i++)
     TEST_CHECK(kill(pids[i], 0) != 0 && errno == ESRCH,
-             "worker %d (pid %d) still exists", i + 1, (int)pids[i]);
+               "worker %d (pid %d) still exists", i + 1, (int)pids[i]);
 }
 
 static void run_row(void)
