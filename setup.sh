@@ -14,7 +14,7 @@ fi
 
 packages=(meson ninja-build pkg-config gcc libc6-dev
 	libuv1-dev libfyaml-dev libcjson-dev libhttp-parser-dev libxml2-dev
-	libcunit1-dev libxml2-utils perl binutils nodejs procps wrk hyperfine chromium)
+	libcunit1-dev libxml2-utils perl binutils pmccabe nodejs procps wrk hyperfine chromium)
 
 missing=()
 for p in "${packages[@]}"; do
