@@ -1,5 +1,6 @@
 /*
- * primary-internal.h - state shared by the files of the builtin primary agent.
+ * primary-internal.h - what the files of the builtin primary agent share.
+ * Not for other modules: primary.h is the folder's API.
  *
  * The agent mirrors agents/node/primary.js and its lib/: one file per
  * concern (events, worker records, commands, and one per policy), the same
@@ -55,6 +56,8 @@ typedef struct {
   int exiting;
 } primary__agent_t;
 
+/* The agent: one per process, as the process has one loop and one control
+ * connection. Defined in primary.c, shared by the files of the folder. */
 extern primary__agent_t primary__agent;
 
 /* primary.c */

@@ -87,13 +87,31 @@ static int worker_conf_action(const char *text, const char *name,
                           list);
 }
 
+/* The first key of `obj` that is not one of `keys` (NULL-terminated), or
+ * NULL. */
+static const char *worker_conf_unknown_key(const cJSON *obj,
+                                           const char *const *keys)
+{
+  const cJSON *item;
+
+  cJSON_ArrayForEach(item, obj) {
+    int k = 0;
+    while (keys[k] != NULL && strcmp(item->string, keys[k]) != 0)
+      k++;
+    if (keys[k] == NULL)
+      return item->string;
+  }
+  return NULL;
+}
+
 static int worker_conf_server(const cJSON *s, int i,
                               worker__server_conf_t *srv, char *err, size_t n)
 {
   static const char *const keys[] = { "kind", "port", "host", "exclusive",
                                       "close_delay_ms", "max_connections",
                                       NULL };
-  const cJSON *item, *v;
+  const char *unknown;
+  const cJSON *v;
   http_kind_t kind;
   char at[48], name[96];
   int delay = 0;
@@ -102,14 +120,9 @@ static int worker_conf_server(const cJSON *s, int i,
   snprintf(at, sizeof(at), "servers[%d]", i);
   if (!ctl_is_object(s))
     return worker_conf_fail(err, n, "%s must be an object", at);
-  cJSON_ArrayForEach(item, s) {
-    int known = 0;
-    for (int k = 0; keys[k] != NULL; k++)
-      known |= strcmp(item->string, keys[k]) == 0;
-    if (!known)
-      return worker_conf_fail(err, n, "%s: unknown key \"%s\"", at,
-                              item->string);
-  }
+  unknown = worker_conf_unknown_key(s, keys);
+  if (unknown != NULL)
+    return worker_conf_fail(err, n, "%s: unknown key \"%s\"", at, unknown);
   v = cJSON_GetObjectItemCaseSensitive(s, "kind");
   if (!cJSON_IsString(v) || http_kind_from_name(v->valuestring, &kind) != 0)
     return worker_conf_fail(err, n, "%s.kind must be \"http\" or \"tcp\"",
@@ -196,6 +209,81 @@ static int worker_conf_on_listening(worker__conf_t *c, const char *text,
   return rc;
 }
 
+/* The elements of "servers", an array or null (checked by the caller). */
+static int worker_conf_servers(worker__conf_t *c, const cJSON *servers,
+                               char *err, size_t n)
+{
+  const cJSON *item;
+  int i = 0, rc;
+
+  cJSON_ArrayForEach(item, servers) {
+    if (c->nservers == WORKER_MAX_SERVERS)
+      return worker_conf_fail(err, n, "servers: at most %d",
+                              WORKER_MAX_SERVERS);
+    rc = worker_conf_server(item, i++, &c->servers[c->nservers++], err, n);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+static int worker_conf_signals(worker__conf_t *c, const cJSON *signals,
+                               char *err, size_t n)
+{
+  const cJSON *item;
+  int rc;
+
+  if (signals != NULL && !cJSON_IsNull(signals) && !ctl_is_object(signals))
+    return worker_conf_fail(err, n, "signals must be an object");
+  cJSON_ArrayForEach(item, signals) {
+    rc = worker_conf_signal(c, item->string,
+                            cJSON_IsString(item) ? item->valuestring : NULL,
+                            err, n);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* The keys of the object, checked in the order Node's agent checks them. */
+static int worker_conf_fields(worker__conf_t *c, const cJSON *root,
+                              char *err, size_t n)
+{
+  const cJSON *servers = cJSON_GetObjectItemCaseSensitive(root, "servers");
+  const cJSON *v;
+  int rc, delay = 0;
+
+  if (servers != NULL && !cJSON_IsNull(servers) && !cJSON_IsArray(servers))
+    return worker_conf_fail(err, n, "servers must be an array");
+  v = cJSON_GetObjectItemCaseSensitive(root, "messages");
+  if (v != NULL && !cJSON_IsNull(v) &&
+      (!cJSON_IsString(v) || worker_conf_mode(v->valuestring,
+                                              &c->messages) != 0))
+    return worker_conf_fail(err, n,
+                            "messages must be one of none, echo, count, "
+                            "reply");
+  rc = worker_conf_servers(c, servers, err, n);
+  if (rc != 0)
+    return rc;
+  rc = worker_conf_int(cJSON_GetObjectItemCaseSensitive(root,
+                                                       "startup_delay_ms"),
+                       0, "startup_delay_ms", WORKER_MAX_DELAY_MS, &delay,
+                       err, n);
+  if (rc != 0)
+    return rc;
+  c->startup_delay_ms = (unsigned)delay;
+  rc = worker_conf_signals(c, cJSON_GetObjectItemCaseSensitive(root,
+                                                              "signals"),
+                           err, n);
+  if (rc != 0)
+    return rc;
+  v = cJSON_GetObjectItemCaseSensitive(root, "on_listening");
+  if (v == NULL || cJSON_IsNull(v))
+    return 0;
+  return worker_conf_on_listening(c, cJSON_IsString(v) ? v->valuestring
+                                                        : NULL, err, n);
+}
+
 static int worker_conf_json(worker__conf_t *c, const char *json, char *err,
                             size_t n)
 {
@@ -203,8 +291,8 @@ static int worker_conf_json(worker__conf_t *c, const char *json, char *err,
                                       "startup_delay_ms", "signals",
                                       "on_listening", NULL };
   cJSON *root = cJSON_ParseWithOpts(json, NULL, 1);
-  const cJSON *v, *item;
-  int rc = 0, i = 0, delay = 0;
+  const char *unknown;
+  int rc;
 
   if (root == NULL)
     return worker_conf_fail(err, n, "CLUSTERSIM_WORKER is not JSON: "
@@ -214,62 +302,13 @@ static int worker_conf_json(worker__conf_t *c, const char *json, char *err,
     rc = worker_conf_fail(err, n, "CLUSTERSIM_WORKER must be a JSON object");
     goto out;
   }
-  cJSON_ArrayForEach(item, root) {
-    int known = 0;
-    for (int k = 0; keys[k] != NULL; k++)
-      known |= strcmp(item->string, keys[k]) == 0;
-    if (!known) {
-      rc = worker_conf_fail(err, n, "CLUSTERSIM_WORKER: unknown key \"%s\"",
-                            item->string);
-      goto out;
-    }
-  }
-  v = cJSON_GetObjectItemCaseSensitive(root, "servers");
-  if (v != NULL && !cJSON_IsNull(v) && !cJSON_IsArray(v)) {
-    rc = worker_conf_fail(err, n, "servers must be an array");
+  unknown = worker_conf_unknown_key(root, keys);
+  if (unknown != NULL) {
+    rc = worker_conf_fail(err, n, "CLUSTERSIM_WORKER: unknown key \"%s\"",
+                          unknown);
     goto out;
   }
-  v = cJSON_GetObjectItemCaseSensitive(root, "messages");
-  if (v != NULL && !cJSON_IsNull(v) &&
-      (!cJSON_IsString(v) || worker_conf_mode(v->valuestring,
-                                              &c->messages) != 0)) {
-    rc = worker_conf_fail(err, n,
-                          "messages must be one of none, echo, count, reply");
-    goto out;
-  }
-  cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "servers")) {
-    if (c->nservers == WORKER_MAX_SERVERS) {
-      rc = worker_conf_fail(err, n, "servers: at most %d",
-                            WORKER_MAX_SERVERS);
-      goto out;
-    }
-    rc = worker_conf_server(item, i++, &c->servers[c->nservers++], err, n);
-    if (rc != 0)
-      goto out;
-  }
-  rc = worker_conf_int(cJSON_GetObjectItemCaseSensitive(root,
-                                                       "startup_delay_ms"),
-                       0, "startup_delay_ms", WORKER_MAX_DELAY_MS, &delay,
-                       err, n);
-  if (rc != 0)
-    goto out;
-  c->startup_delay_ms = (unsigned)delay;
-  v = cJSON_GetObjectItemCaseSensitive(root, "signals");
-  if (v != NULL && !cJSON_IsNull(v) && !ctl_is_object(v)) {
-    rc = worker_conf_fail(err, n, "signals must be an object");
-    goto out;
-  }
-  cJSON_ArrayForEach(item, v) {
-    rc = worker_conf_signal(c, item->string,
-                            cJSON_IsString(item) ? item->valuestring : NULL,
-                            err, n);
-    if (rc != 0)
-      goto out;
-  }
-  v = cJSON_GetObjectItemCaseSensitive(root, "on_listening");
-  if (v != NULL && !cJSON_IsNull(v))
-    rc = worker_conf_on_listening(c, cJSON_IsString(v) ? v->valuestring
-                                                       : NULL, err, n);
+  rc = worker_conf_fields(c, root, err, n);
 
 out:
   cJSON_Delete(root);

@@ -1,5 +1,7 @@
 /*
- * worker-internal.h - state shared by the files of the worker agent.
+ * worker-internal.h - what the files of the worker agent share: its
+ * behaviour (parsed from CLUSTERSIM_WORKER and argv), its servers and its
+ * state. Not for other modules: worker.h is the folder's API.
  */
 #ifndef WORKER_INTERNAL_H
 #define WORKER_INTERNAL_H
@@ -90,6 +92,8 @@ typedef struct {
   unsigned held;
 } worker__agent_t;
 
+/* The agent: one per process, as the process has one loop and one control
+ * connection. Defined in worker.c, shared by the files of the folder. */
 extern worker__agent_t worker__agent;
 
 /* worker.c */
