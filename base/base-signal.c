@@ -1,41 +1,33 @@
-/* The one table of signal names (POSIX names only, no numbers). */
-#include "base.h"
-
-#include <ctype.h>
+/*
+ * base-signal.c - the one table of signal names (BASE_SIGNAL_MAP): the
+ * scenario loader, the harness, the C cluster and the agents all read it.
+ */
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
 
 static const struct {
   const char *name;
-  int num;
-} signals[] = {
-  {"SIGHUP", SIGHUP},   {"SIGINT", SIGINT},       {"SIGQUIT", SIGQUIT},
-  {"SIGILL", SIGILL},   {"SIGTRAP", SIGTRAP},     {"SIGABRT", SIGABRT},
-  {"SIGBUS", SIGBUS},   {"SIGFPE", SIGFPE},       {"SIGKILL", SIGKILL},
-  {"SIGUSR1", SIGUSR1}, {"SIGSEGV", SIGSEGV},     {"SIGUSR2", SIGUSR2},
-  {"SIGPIPE", SIGPIPE}, {"SIGALRM", SIGALRM},     {"SIGTERM", SIGTERM},
-  {"SIGCHLD", SIGCHLD}, {"SIGCONT", SIGCONT},     {"SIGSTOP", SIGSTOP},
-  {"SIGTSTP", SIGTSTP}, {"SIGTTIN", SIGTTIN},     {"SIGTTOU", SIGTTOU},
-  {"SIGURG", SIGURG},   {"SIGXCPU", SIGXCPU},     {"SIGXFSZ", SIGXFSZ},
-  {"SIGVTALRM", SIGVTALRM}, {"SIGPROF", SIGPROF}, {"SIGWINCH", SIGWINCH},
-  {"SIGIO", SIGIO},     {"SIGPWR", SIGPWR},       {"SIGSYS", SIGSYS},
+  int signum;
+} base_signals[] = {
+#define XX(name) { #name, name },
+  BASE_SIGNAL_MAP(XX)
+#undef XX
 };
 
-#define N_SIGNALS (sizeof(signals) / sizeof(signals[0]))
+#define BASE_NSIGNALS (sizeof(base_signals) / sizeof(base_signals[0]))
+
+static const char *const base_signal_name_list[] = {
+#define XX(name) #name,
+  BASE_SIGNAL_MAP(XX)
+#undef XX
+  NULL
+};
 
 const char *const *base_signal_names(void)
 {
-  static const char *list[N_SIGNALS + 1];
-  size_t i;
-
-  if (list[0] == NULL)
-    for (i = 0; i < N_SIGNALS; i++)
-      list[i] = signals[i].name;
-  return list;
+  return base_signal_name_list;
 }
 
 int base_signal_from_name(const char *name)
@@ -44,9 +36,9 @@ int base_signal_from_name(const char *name)
 
   if (name == NULL)
     return 0;
-  for (i = 0; i < N_SIGNALS; i++)
-    if (strcmp(signals[i].name, name) == 0)
-      return signals[i].num;
+  for (i = 0; i < BASE_NSIGNALS; i++)
+    if (strcmp(base_signals[i].name, name) == 0)
+      return base_signals[i].signum;
   return 0;
 }
 
@@ -54,9 +46,9 @@ const char *base_signal_name(int signum)
 {
   size_t i;
 
-  for (i = 0; i < N_SIGNALS; i++)
-    if (signals[i].num == signum)
-      return signals[i].name;
+  /* The first entry for a number is the name Node reports for it. */
+  for (i = 0; i < BASE_NSIGNALS; i++)
+    if (base_signals[i].signum == signum)
+      return base_signals[i].name;
   return NULL;
 }
-

@@ -1,12 +1,14 @@
-/* Strings, diagnostics, durations and did-you-mean suggestions. */
-#include "base.h"
-
+/*
+ * base-str.c - strings, diagnostics, durations and did-you-mean
+ * suggestions.
+ */
 #include <ctype.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base.h"
 
 char *base_vasprintf(const char *fmt, va_list ap)
 {
@@ -64,14 +66,9 @@ int base_diag_addf(base_diag_t *d, const char *fmt, ...)
 
   if (d == NULL)
     return 0;
-  if (d->count == d->cap) {
-    size_t cap = d->cap ? d->cap * 2 : 8;
-    char **n = realloc(d->lines, cap * sizeof(*n));
-    if (n == NULL)
-      return UV_ENOMEM;
-    d->lines = n;
-    d->cap = cap;
-  }
+  if (base_array_grow(&d->lines, &d->cap, d->count + 1,
+                      sizeof(*d->lines)) != 0)
+    return UV_ENOMEM;
   va_start(ap, fmt);
   s = base_vasprintf(fmt, ap);
   va_end(ap);

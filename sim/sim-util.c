@@ -3,9 +3,11 @@
  */
 #include <ctype.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
 #include "sim-internal.h"
 
 /* ---------------------------------------------------------------------- */
@@ -75,27 +77,13 @@ void sim__tick_close(sim__tick_t *tick, uv_close_cb cb)
 /* ---------------------------------------------------------------------- */
 /* Signals                                                                 */
 
-static const struct {
-  int signum;
-  const char *name;
-} signal_table[] = {
-  { SIGHUP, "SIGHUP" },   { SIGINT, "SIGINT" },     { SIGQUIT, "SIGQUIT" },
-  { SIGILL, "SIGILL" },   { SIGTRAP, "SIGTRAP" },   { SIGABRT, "SIGABRT" },
-  { SIGBUS, "SIGBUS" },   { SIGFPE, "SIGFPE" },     { SIGKILL, "SIGKILL" },
-  { SIGUSR1, "SIGUSR1" }, { SIGSEGV, "SIGSEGV" },   { SIGUSR2, "SIGUSR2" },
-  { SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" },   { SIGTERM, "SIGTERM" },
-  { SIGCHLD, "SIGCHLD" }, { SIGCONT, "SIGCONT" },   { SIGSTOP, "SIGSTOP" },
-  { SIGTSTP, "SIGTSTP" }, { SIGTTIN, "SIGTTIN" },   { SIGTTOU, "SIGTTOU" },
-  { SIGURG, "SIGURG" },   { SIGXCPU, "SIGXCPU" },   { SIGXFSZ, "SIGXFSZ" },
-  { SIGVTALRM, "SIGVTALRM" }, { SIGPROF, "SIGPROF" },
-  { SIGWINCH, "SIGWINCH" }, { SIGIO, "SIGIO" },     { SIGSYS, "SIGSYS" },
-};
-
+/* The names are base's table (BASE_SIGNAL_MAP); the C cluster's API also
+ * takes the short name and the number, as process.kill() does. */
 int sim_signal_from_name(const char *name)
 {
+  char full[32];
   char *end;
   long n;
-  size_t i;
 
   if (name == NULL || *name == '\0')
     return 0;
@@ -105,22 +93,17 @@ int sim_signal_from_name(const char *name)
       return 0;
     return (int)n;
   }
-  for (i = 0; i < sizeof(signal_table) / sizeof(signal_table[0]); i++) {
-    const char *full = signal_table[i].name;
-    if (strcmp(name, full) == 0 || strcmp(name, full + 3) == 0)
-      return signal_table[i].signum;
-  }
-  return 0;
+  if (strncmp(name, "SIG", 3) == 0)
+    return base_signal_from_name(name);
+  if (strlen(name) + 4 > sizeof(full))
+    return 0;
+  snprintf(full, sizeof(full), "SIG%s", name);
+  return base_signal_from_name(full);
 }
 
 const char *sim_signal_name(int signum)
 {
-  size_t i;
-
-  for (i = 0; i < sizeof(signal_table) / sizeof(signal_table[0]); i++)
-    if (signal_table[i].signum == signum)
-      return signal_table[i].name;
-  return NULL;
+  return base_signal_name(signum);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -134,7 +134,7 @@ const signals = scenario('signal handling: ignore, then exit:N', async (h) => {
 const onListening = scenario('on_listening actions and the listening event', async (h) => {
   // Inside the listen callback, before node:cluster's own listener: exiting,
   // disconnecting or closing the channel means the primary never hears of
-  // the listen (research §2.3).
+  // the listen, as on Node v20.
   const cases = [['exit:3', { code: 3, ead: false }], ['disconnect', { code: 0, ead: true }],
     ['ipc-disconnect', { code: 0, ead: false }]];
   for (const [action, want] of cases) {
@@ -145,7 +145,7 @@ const onListening = scenario('on_listening actions and the listening event', asy
     assert.deepEqual(h.sequence(id).filter((e) => e.endsWith(':listening')), [], `${action}: no listening`);
   }
   // cluster.worker.kill() waits for the primary's ack before it closes the
-  // channel, so `listening` still arrives, with ead already true (§7(b4)).
+  // channel, so `listening` still arrives, with ead already true.
   const k = (await h.cmd({ cmd: 'fork', env: behaviour({ servers: [{ kind: 'http', port: 0 }], on_listening: 'kill' }) })).worker;
   expectFlags(await h.event('listening', 'cluster', k), { ead: true, connected: true });
   expectFlags((await h.ended(k)).exit, { code: 0, ead: true, signal: null });

@@ -2,7 +2,7 @@
 // cluster.disconnect() and its callback, reported as `disconnect-callback`:
 // asynchronous even without workers, and with workers it runs at the first
 // removal after the call, i.e. before any worker has both of its
-// disconnect and exit reported (research §1.3, §7(g)).
+// disconnect and exit reported, as observed on Node v20.
 
 const assert = require('node:assert/strict');
 const { scenario, runScenarios, expectFlags, behaviour, HTTP } = require('./driver');

@@ -295,7 +295,7 @@ async function runScenarios(scenarios, { timeoutMs = 50000 } = {}) {
   process.exit(failed === 0 ? 0 : 1);
 }
 
-// DESIGN.md §5, per worker: fork < online < listening; online, disconnect and
+// The event invariants, per worker: fork < online < listening; online, disconnect and
 // exit at most once per emitter; the Worker event before its cluster twin;
 // ead boolean at disconnect/exit; isConnected() false at disconnect,
 // isDead() true at exit; ids increasing; nothing but errors after both.

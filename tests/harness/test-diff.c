@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "suite.h"
+#include "test-support.h"
 
 #define EV(t, name, em, w, pid, flags)                                     \
   "{\"type\":\"event\",\"t\":" #t ",\"event\":\"" name "\",\"emitter\":\"" \
@@ -294,24 +295,19 @@ static void test_cli_files(void)
   free(broken);
 }
 
-int main(void)
-{
-  CU_pSuite s;
-  unsigned failed;
+static CU_TestInfo diff_tests[] = {
+  {"first difference per worker", test_cases},
+  {"symmetric", test_symmetric},
+  {"diff A.jsonl B.jsonl", test_cli_files},
+  CU_TEST_INFO_NULL,
+};
 
-  if (CU_initialize_registry() != CUE_SUCCESS)
-    return 99;
-  s = CU_add_suite("diff", NULL, NULL);
-  if (s == NULL ||
-      CU_add_test(s, "first difference per worker", test_cases) == NULL ||
-      CU_add_test(s, "symmetric", test_symmetric) == NULL ||
-      CU_add_test(s, "diff A.jsonl B.jsonl", test_cli_files) == NULL) {
-    CU_cleanup_registry();
-    return 99;
-  }
-  CU_basic_set_mode(CU_BRM_VERBOSE);
-  CU_basic_run_tests();
-  failed = CU_get_number_of_failures();
-  CU_cleanup_registry();
-  return failed == 0 ? 0 : 1;
+int main(int argc, char **argv)
+{
+  CU_SuiteInfo suites[] = {
+    { .pName = "diff", .pTests = diff_tests },
+    CU_SUITE_INFO_NULL,
+  };
+
+  return test_main(argc, argv, suites, NULL);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "oracle.h"
+#include "test-support.h"
 
 #define EV(t, name, em, w, flags)                                        \
   "{\"type\":\"event\",\"t\":" #t ",\"event\":\"" name "\",\"emitter\":\"" \
@@ -314,23 +315,18 @@ static void test_every_kind_can_fail(void)
   }
 }
 
-int main(void)
-{
-  CU_pSuite suite;
-  unsigned failed;
+static CU_TestInfo expect_tests[] = {
+  {"cases", test_cases},
+  {"every kind can fail", test_every_kind_can_fail},
+  CU_TEST_INFO_NULL,
+};
 
-  if (CU_initialize_registry() != CUE_SUCCESS)
-    return 99;
-  suite = CU_add_suite("expect", NULL, NULL);
-  if (suite == NULL || CU_add_test(suite, "cases", test_cases) == NULL ||
-      CU_add_test(suite, "every kind can fail", test_every_kind_can_fail) ==
-          NULL) {
-    CU_cleanup_registry();
-    return 99;
-  }
-  CU_basic_set_mode(CU_BRM_VERBOSE);
-  CU_basic_run_tests();
-  failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-  CU_cleanup_registry();
-  return failed ? 1 : 0;
+int main(int argc, char **argv)
+{
+  CU_SuiteInfo suites[] = {
+    { .pName = "expect", .pTests = expect_tests },
+    CU_SUITE_INFO_NULL,
+  };
+
+  return test_main(argc, argv, suites, NULL);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "scenario.h"
+#include "test-support.h"
 
 static const char *corpus;
 static const char *scenarios;
@@ -149,10 +150,18 @@ static void test_mutations(void)
   CU_ASSERT(loads > 1000);
 }
 
+static CU_TestInfo malformed_tests[] = {
+  {"corpus", test_corpus},
+  {"mutations", test_mutations},
+  CU_TEST_INFO_NULL,
+};
+
 int main(int argc, char **argv)
 {
-  CU_pSuite suite;
-  unsigned failed;
+  CU_SuiteInfo suites[] = {
+    { .pName = "malformed", .pTests = malformed_tests },
+    CU_SUITE_INFO_NULL,
+  };
 
   if (argc < 2) {
     fprintf(stderr, "usage: test-malformed CORPUS_DIR [SCENARIOS_DIR | --print]\n");
@@ -162,17 +171,5 @@ int main(int argc, char **argv)
   print_only = argc > 2 && strcmp(argv[2], "--print") == 0;
   if (argc > 2 && !print_only)
     scenarios = argv[2];
-  if (CU_initialize_registry() != CUE_SUCCESS)
-    return 99;
-  suite = CU_add_suite("malformed", NULL, NULL);
-  if (suite == NULL || CU_add_test(suite, "corpus", test_corpus) == NULL ||
-      CU_add_test(suite, "mutations", test_mutations) == NULL) {
-    CU_cleanup_registry();
-    return 99;
-  }
-  CU_basic_set_mode(CU_BRM_VERBOSE);
-  CU_basic_run_tests();
-  failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-  CU_cleanup_registry();
-  return failed ? 1 : 0;
+  return test_run(suites, 0, NULL);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "oracle.h"
+#include "test-support.h"
 
 /* Times are in ns; t0 is 0, so 10000000 shows as 0.010 s. */
 #define EV(t, name, em, w, flags)                                        \
@@ -403,26 +404,20 @@ static void test_merge_order(void)
   trace_free(&tr);
 }
 
-int main(void)
-{
-  CU_pSuite suite;
-  unsigned failed;
+static CU_TestInfo oracle_tests[] = {
+  {"cases", test_cases},
+  {"every invariant can fail", test_every_invariant_can_fail},
+  {"trace round trip", test_trace_round_trip},
+  {"merge order", test_merge_order},
+  CU_TEST_INFO_NULL,
+};
 
-  if (CU_initialize_registry() != CUE_SUCCESS)
-    return 99;
-  suite = CU_add_suite("oracle", NULL, NULL);
-  if (suite == NULL ||
-      CU_add_test(suite, "cases", test_cases) == NULL ||
-      CU_add_test(suite, "every invariant can fail",
-                  test_every_invariant_can_fail) == NULL ||
-      CU_add_test(suite, "trace round trip", test_trace_round_trip) == NULL ||
-      CU_add_test(suite, "merge order", test_merge_order) == NULL) {
-    CU_cleanup_registry();
-    return 99;
-  }
-  CU_basic_set_mode(CU_BRM_VERBOSE);
-  CU_basic_run_tests();
-  failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-  CU_cleanup_registry();
-  return failed ? 1 : 0;
+int main(int argc, char **argv)
+{
+  CU_SuiteInfo suites[] = {
+    { .pName = "oracle", .pTests = oracle_tests },
+    CU_SUITE_INFO_NULL,
+  };
+
+  return test_main(argc, argv, suites, NULL);
 }

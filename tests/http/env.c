@@ -8,18 +8,14 @@
 #include <strings.h>
 
 #include "env.h"
-
-static void on_handle_free(uv_handle_t *handle)
-{
-  free(handle);
-}
+#include "test-support.h"
 
 static void env_release(uv_tcp_t *conn, void *arg)
 {
   env_t *env = arg;
 
   env->released++;
-  uv_close((uv_handle_t *)conn, on_handle_free);
+  test_tcp_release(conn, NULL);
 }
 
 static void on_group_closed(http_group_t *group, void *arg)
@@ -92,20 +88,13 @@ static void on_connection(uv_stream_t *server, int status)
 
   if (status < 0)
     return;
-  conn = malloc(sizeof(*conn));
-  if (conn == NULL || uv_tcp_init(&env->loop, conn) < 0) {
-    free(conn);
-    env->serve_errors++;
-    return;
-  }
-  if (uv_accept(server, (uv_stream_t *)conn) < 0) {
-    uv_close((uv_handle_t *)conn, on_handle_free);
+  if (test_tcp_accept(server, &conn) != 0) {
     env->serve_errors++;
     return;
   }
   env->served++;
   if (env->group == NULL) {
-    uv_close((uv_handle_t *)conn, on_handle_free);
+    uv_close((uv_handle_t *)conn, test_handle_free);
     return;
   }
   if (http_group_serve(env->group, conn) < 0)
@@ -114,9 +103,6 @@ static void on_connection(uv_stream_t *server, int status)
 
 int env_init(env_t *env, const http_opts_t *opts)
 {
-  struct sockaddr_in addr;
-  struct sockaddr_storage name;
-  int namelen = sizeof(name);
   int rc;
 
   memset(env, 0, sizeof(*env));
@@ -129,18 +115,11 @@ int env_init(env_t *env, const http_opts_t *opts)
   rc = http_group_new(&env->loop, &env->opts, &env->group);
   if (rc < 0)
     return rc;
-  uv_tcp_init(&env->loop, &env->listener);
-  env->listener.data = env;
-  uv_ip4_addr("127.0.0.1", 0, &addr);
-  rc = uv_tcp_bind(&env->listener, (const struct sockaddr *)&addr, 0);
-  if (rc == 0)
-    rc = uv_listen((uv_stream_t *)&env->listener, 64, on_connection);
-  if (rc == 0)
-    rc = uv_tcp_getsockname(&env->listener, (struct sockaddr *)&name,
-                            &namelen);
+  rc = test_tcp_listen(&env->loop, &env->listener, "127.0.0.1",
+                       on_connection, &env->port);
   if (rc < 0)
     return rc;
-  env->port = ntohs(((struct sockaddr_in *)&name)->sin_port);
+  env->listener.data = env;
   uv_timer_init(&env->loop, &env->guard);
   env->guard.data = env;
   uv_timer_start(&env->guard, on_guard, ENV_GUARD_MS, 0);
@@ -174,23 +153,9 @@ int env_run(env_t *env)
 /* ------------------------------------------------------------------ */
 /* clients                                                             */
 
-static void on_write(uv_write_t *req, int status)
-{
-  free(req);
-}
-
 int env_client_send(env_client_t *client, const char *text)
 {
-  uv_write_t *req = malloc(sizeof(*req));
-  uv_buf_t buf = uv_buf_init((char *)text, (unsigned)strlen(text));
-  int rc;
-
-  if (req == NULL)
-    return UV_ENOMEM;
-  rc = uv_write(req, (uv_stream_t *)&client->tcp, &buf, 1, on_write);
-  if (rc < 0)
-    free(req);
-  return rc;
+  return test_write((uv_stream_t *)&client->tcp, text, NULL, NULL);
 }
 
 static void client_send_due(env_client_t *client)

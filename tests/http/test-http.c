@@ -8,6 +8,7 @@
 #include <CUnit/Basic.h>
 
 #include "env.h"
+#include "test-support.h"
 
 #define WORKER_ID 7u
 
@@ -478,48 +479,45 @@ static void test_arguments(void)
   CU_ASSERT_EQUAL(uv_loop_close(&loop), 0);
 }
 
-int main(void)
+static int burst_init(void)
 {
-  static const struct {
-    const char *name;
-    CU_TestFunc fn;
-  } tests[] = {
-    {"exchanges (table)", test_exchanges},
-    {"close: idle ends at once, in-flight finishes", test_close_idle_and_inflight},
-    {"close: request half received", test_close_mid_request},
-    {"close: connection served after close", test_serve_after_close},
-    {"close: empty group, callback deferred", test_close_empty_group},
-    {"abort ends in-flight connections", test_abort},
-    {"keep-alive timeout", test_keepalive_timeout},
-    {"arguments", test_arguments},
-  };
-  CU_pSuite suite;
-  int rc = 99;
   size_t i, len = strlen(GET);
 
   burst_request = malloc(len * BURST + 1);
   if (burst_request == NULL)
-    return 99;
+    return -1;
   for (i = 0; i < BURST; i++)
     memcpy(burst_request + i * len, GET, len);
   burst_request[len * BURST] = '\0';
+  return 0;
+}
 
-  if (CU_initialize_registry() != CUE_SUCCESS)
-    goto out;
-  suite = CU_add_suite("http", NULL, NULL);
-  if (suite == NULL)
-    goto out;
-  for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-    if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-      goto out;
-  CU_basic_set_mode(CU_BRM_VERBOSE);
-  CU_basic_run_tests();
-  /* Read before CU_cleanup_registry(), which zeroes them. */
-  rc = CU_get_number_of_tests_failed() != 0 ||
-       CU_get_number_of_failures() != 0 ? 1 : 0;
-
-out:
-  CU_cleanup_registry();
+static int burst_cleanup(void)
+{
   free(burst_request);
-  return rc;
+  burst_request = NULL;
+  return 0;
+}
+
+static CU_TestInfo tests[] = {
+  {"exchanges (table)", test_exchanges},
+  {"close: idle ends at once, in-flight finishes", test_close_idle_and_inflight},
+  {"close: request half received", test_close_mid_request},
+  {"close: connection served after close", test_serve_after_close},
+  {"close: empty group, callback deferred", test_close_empty_group},
+  {"abort ends in-flight connections", test_abort},
+  {"keep-alive timeout", test_keepalive_timeout},
+  {"arguments", test_arguments},
+  CU_TEST_INFO_NULL,
+};
+
+int main(int argc, char **argv)
+{
+  CU_SuiteInfo suites[] = {
+    { .pName = "http", .pInitFunc = burst_init,
+      .pCleanupFunc = burst_cleanup, .pTests = tests },
+    CU_SUITE_INFO_NULL,
+  };
+
+  return test_main(argc, argv, suites, NULL);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "servers.h"
+#include "test-support.h"
 
 #define OK_RESPONSE \
   "HTTP/1.1 200 OK\r\nX-Worker: 9\r\nContent-Length: 9\r\n\r\nworker 9\n"
@@ -24,11 +25,6 @@ struct srv_conn_s {
   unsigned requests;
   bool closing;
 };
-
-static void on_handle_free(uv_handle_t *handle)
-{
-  free(handle);
-}
 
 static void on_conn_closed(uv_handle_t *handle)
 {
@@ -53,29 +49,18 @@ static void conn_close(srv_conn_t *conn, bool reset)
     uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
 }
 
-static void on_write(uv_write_t *req, int status)
+static void on_written(int status, void *arg)
 {
-  srv_conn_t *conn = req->data;
+  srv_conn_t *conn = arg;
 
-  free(req);
   if (status == 0 && conn->srv->mode == SRV_TRUNCATE)
     conn_close(conn, false);
 }
 
 static void conn_write(srv_conn_t *conn, const char *text)
 {
-  uv_write_t *req = malloc(sizeof(*req));
-  uv_buf_t buf = uv_buf_init((char *)text, (unsigned)strlen(text));
-
-  if (req == NULL) {
+  if (test_write((uv_stream_t *)&conn->tcp, text, on_written, conn) < 0)
     conn_close(conn, false);
-    return;
-  }
-  req->data = conn;
-  if (uv_write(req, (uv_stream_t *)&conn->tcp, &buf, 1, on_write) < 0) {
-    free(req);
-    conn_close(conn, false);
-  }
 }
 
 static int on_request(http_parser *parser)
@@ -132,11 +117,6 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     conn_close(conn, false);
 }
 
-static void release(uv_tcp_t *tcp, void *arg)
-{
-  uv_close((uv_handle_t *)tcp, on_handle_free);
-}
-
 static void on_connection(uv_stream_t *listener, int status)
 {
   srv_t *srv = listener->data;
@@ -147,14 +127,8 @@ static void on_connection(uv_stream_t *listener, int status)
     return;
   srv->accepted++;
   if (srv->mode == SRV_NORMAL) {
-    tcp = malloc(sizeof(*tcp));
-    if (tcp == NULL)
+    if (test_tcp_accept(listener, &tcp) != 0)
       return;
-    uv_tcp_init(srv->loop, tcp);
-    if (uv_accept(listener, (uv_stream_t *)tcp) < 0) {
-      uv_close((uv_handle_t *)tcp, on_handle_free);
-      return;
-    }
     http_group_serve(srv->groups[srv->next_group], tcp);
     srv->next_group ^= 1;
     return;
@@ -191,7 +165,7 @@ static int make_groups(srv_t *srv)
   for (i = 0; i < 2; i++) {
     http_opts_t opts = {.kind = HTTP_KIND_HTTP,
                         .worker_id = srv->next_worker++,
-                        .release = release};
+                        .release = test_tcp_release};
 
     rc = http_group_new(srv->loop, &opts, &srv->groups[i]);
     if (rc < 0)
@@ -217,8 +191,6 @@ int srv_rotate(srv_t *srv)
 int srv_start(srv_t *srv, uv_loop_t *loop, const char *host, srv_mode_t mode,
               unsigned param)
 {
-  struct sockaddr_storage addr;
-  int namelen = sizeof(addr);
   int rc;
 
   memset(srv, 0, sizeof(*srv));
@@ -231,29 +203,14 @@ int srv_start(srv_t *srv, uv_loop_t *loop, const char *host, srv_mode_t mode,
     if (rc < 0)
       return rc;
   }
-  if (strchr(host, ':') != NULL)
-    rc = uv_ip6_addr(host, 0, (struct sockaddr_in6 *)&addr);
-  else
-    rc = uv_ip4_addr(host, 0, (struct sockaddr_in *)&addr);
+  /* SRV_REFUSE: bound but not listening, the port refuses connections. */
+  rc = test_tcp_listen(loop, &srv->listener, host,
+                       mode != SRV_REFUSE ? on_connection : NULL,
+                       &srv->port);
   if (rc < 0)
     return rc;
-  uv_tcp_init(loop, &srv->listener);
   srv->listener.data = srv;
   srv->listener_open = true;
-  rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&addr, 0);
-  if (rc == 0 && mode != SRV_REFUSE)
-    rc = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection);
-  if (rc == 0)
-    rc = uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&addr,
-                            &namelen);
-  if (rc < 0)
-    return rc;
-  /* Bound but not listening, the port refuses connections and cannot be
-   * taken by anybody else meanwhile. */
-  if (addr.ss_family == AF_INET6)
-    srv->port = ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
-  else
-    srv->port = ntohs(((struct sockaddr_in *)&addr)->sin_port);
   return 0;
 }
 

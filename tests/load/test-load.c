@@ -11,6 +11,7 @@
 
 #include "load.h"
 #include "servers.h"
+#include "test-support.h"
 
 #define GUARD_MS 10000
 #define ANY (-1)          /* not checked */
@@ -465,36 +466,20 @@ static void test_restart(void)
   CU_ASSERT_EQUAL(uv_loop_close(&loop), 0);
 }
 
-int main(void)
+static CU_TestInfo tests[] = {
+  {"cases (table)", test_cases},
+  {"invalid options", test_invalid_options},
+  {"outcome names", test_outcome_names},
+  {"restart after done", test_restart},
+  CU_TEST_INFO_NULL,
+};
+
+int main(int argc, char **argv)
 {
-  static const struct {
-    const char *name;
-    CU_TestFunc fn;
-  } tests[] = {
-    {"cases (table)", test_cases},
-    {"invalid options", test_invalid_options},
-    {"outcome names", test_outcome_names},
-    {"restart after done", test_restart},
+  CU_SuiteInfo suites[] = {
+    { .pName = "load", .pTests = tests },
+    CU_SUITE_INFO_NULL,
   };
-  CU_pSuite suite;
-  int rc = 99;
-  size_t i;
 
-  if (CU_initialize_registry() != CUE_SUCCESS)
-    return 99;
-  suite = CU_add_suite("load", NULL, NULL);
-  if (suite == NULL)
-    goto out;
-  for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-    if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-      goto out;
-  CU_basic_set_mode(CU_BRM_VERBOSE);
-  CU_basic_run_tests();
-  /* Read before CU_cleanup_registry(), which zeroes them. */
-  rc = CU_get_number_of_tests_failed() != 0 ||
-       CU_get_number_of_failures() != 0 ? 1 : 0;
-
-out:
-  CU_cleanup_registry();
-  return rc;
+  return test_main(argc, argv, suites, NULL);
 }

@@ -1,5 +1,5 @@
 'use strict';
-// A real Node v20 primary running clustersim C workers (research §4.7).
+// A real Node v20 primary running clustersim C workers.
 //
 // cluster.fork() runs `process.execPath [execArgv] exec args`, so with
 // process.execPath pointing at clustersim and exec = 'worker' every worker

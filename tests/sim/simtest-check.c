@@ -41,37 +41,37 @@ void st_check_pairs(st_ctx_t *t)
     if (r->type >= (int)SIM_EV_MAX)
       continue;
     if (r->id != 0)
-      ST_CHECK(r->in_workers == r->in_map,
-               "event %zu (%s #%u): in_workers=%d but cluster.workers "
-               "lookup says %d", i, st_event_name(r->type), r->id,
-               r->in_workers, r->in_map);
+      TEST_CHECK(r->in_workers == r->in_map,
+                 "event %zu (%s #%u): in_workers=%d but cluster.workers "
+                 "lookup says %d", i, st_event_name(r->type), r->id,
+                 r->in_workers, r->in_map);
     if (is_pair_type(r->type) && r->emitter == SIM_ON_WORKER)
-      ST_CHECK(next != NULL && next->type == r->type &&
-               next->emitter == SIM_ON_CLUSTER && same_flags(r, next),
-               "event %zu: worker:%s #%u is not followed at once by the "
-               "same cluster:%s", i, st_event_name(r->type), r->id,
-               st_event_name(r->type));
+      TEST_CHECK(next != NULL && next->type == r->type &&
+                 next->emitter == SIM_ON_CLUSTER && same_flags(r, next),
+                 "event %zu: worker:%s #%u is not followed at once by the "
+                 "same cluster:%s", i, st_event_name(r->type), r->id,
+                 st_event_name(r->type));
     if (is_pair_type(r->type) && r->emitter == SIM_ON_CLUSTER)
-      ST_CHECK(prev != NULL && prev->type == r->type &&
-               prev->emitter == SIM_ON_WORKER && prev->id == r->id,
-               "event %zu: cluster:%s #%u without the Worker event just "
-               "before it", i, st_event_name(r->type), r->id);
+      TEST_CHECK(prev != NULL && prev->type == r->type &&
+                 prev->emitter == SIM_ON_WORKER && prev->id == r->id,
+                 "event %zu: cluster:%s #%u without the Worker event just "
+                 "before it", i, st_event_name(r->type), r->id);
     if (r->type == SIM_EV_MESSAGE && r->emitter == SIM_ON_CLUSTER)
-      ST_CHECK(next != NULL && next->type == SIM_EV_MESSAGE &&
-               next->emitter == SIM_ON_WORKER && same_flags(r, next),
-               "event %zu: cluster:message #%u is not followed at once by "
-               "worker:message", i, r->id);
+      TEST_CHECK(next != NULL && next->type == SIM_EV_MESSAGE &&
+                 next->emitter == SIM_ON_WORKER && same_flags(r, next),
+                 "event %zu: cluster:message #%u is not followed at once by "
+                 "worker:message", i, r->id);
     if (r->type == SIM_EV_MESSAGE && r->emitter == SIM_ON_WORKER)
-      ST_CHECK(prev != NULL && prev->type == SIM_EV_MESSAGE &&
-               prev->emitter == SIM_ON_CLUSTER && prev->id == r->id,
-               "event %zu: worker:message #%u not preceded by "
-               "cluster:message", i, r->id);
+      TEST_CHECK(prev != NULL && prev->type == SIM_EV_MESSAGE &&
+                 prev->emitter == SIM_ON_CLUSTER && prev->id == r->id,
+                 "event %zu: worker:message #%u not preceded by "
+                 "cluster:message", i, r->id);
     if (r->type == SIM_EV_ERROR)
-      ST_CHECK(r->emitter == SIM_ON_WORKER,
-               "event %zu: `error` on the cluster object (v20 has none)", i);
+      TEST_CHECK(r->emitter == SIM_ON_WORKER,
+                 "event %zu: `error` on the cluster object (v20 has none)", i);
     if (r->type == SIM_EV_SETUP || r->type == SIM_EV_FORK)
-      ST_CHECK(r->emitter == SIM_ON_CLUSTER,
-               "event %zu: %s on a Worker", i, st_event_name(r->type));
+      TEST_CHECK(r->emitter == SIM_ON_CLUSTER,
+                 "event %zu: %s on a Worker", i, st_event_name(r->type));
   }
 }
 
@@ -187,8 +187,9 @@ void st_check_life(st_ctx_t *t, unsigned id, const st_life_t *L)
   e.state = NULL;
   if (L->disconnect && L->exit && first_e >= 0 &&
       (first_d < 0 || first_e < first_d)) {
-    /* `exit` first (§2.2 allows it): the worker is removed at `exit` only
-     * if it is already disconnected, and at `disconnect` it is dead. */
+    /* `exit` first (Node guarantees no order between the two): the worker
+     * is removed at `exit` only if it is already disconnected, and at
+     * `disconnect` it is dead. */
     e.type = SIM_EV_EXIT;
     e.conn = ST_ANY;
     e.dead = 1;
@@ -248,10 +249,10 @@ void st_check_life(st_ctx_t *t, unsigned id, const st_life_t *L)
         ok = strcmp(r->text, L->error_code) == 0;
     }
     if (!ok) {
-      ST_CHECK(0, "worker #%u event %d: expected %s%s%s, got %s", id, i,
-               want, i < n && v[i].type == SIM_EV_ERROR && L->error_code
+      TEST_CHECK(0, "worker #%u event %d: expected %s%s%s, got %s", id, i,
+                 want, i < n && v[i].type == SIM_EV_ERROR && L->error_code
                    ? " " : "",
-               i < n && v[i].type == SIM_EV_ERROR && L->error_code
+                 i < n && v[i].type == SIM_EV_ERROR && L->error_code
                    ? L->error_code : "", have);
       return;                  /* the rest would only repeat the shift */
     }

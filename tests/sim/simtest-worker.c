@@ -23,7 +23,7 @@ static void h_listen(sim_server_t *server, int status)
 {
   if (status != 0)
     return;
-  /* Inside the listen callback, as the §2.3 rows (b4), (f), (f2). */
+  /* Inside the listen callback, for the rows of test-lifecycle.c. */
   if (strcmp(hmode, "kill-in-listen-cb") == 0)
     (void)sim_child_kill(&hchild);
   else if (strcmp(hmode, "ipc-disconnect-in-listen-cb") == 0)

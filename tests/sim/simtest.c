@@ -2,28 +2,15 @@
  * simtest.c - recorder, isolated runner, checks and clients for the sim/
  * tests (see simtest.h).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <glob.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <CUnit/Basic.h>
-
+#include "base.h"
 #include "simtest.h"
 
-/* The write end of the failure pipe inside an isolated child; -1 in the
- * parent. */
-static int report_fd = -1;
-static unsigned records_before;
-static unsigned asserts_before;
-static unsigned failures_before;
 /* The case's context, for the event dump of a failed case. */
 static st_ctx_t *current;
 
@@ -84,112 +71,19 @@ const char *st_which(const char *name)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Checks                                                                  */
-
-void st_check_impl(int ok, unsigned line, const char *file,
-                   const char *cond, const char *fmt, ...)
-{
-  char msg[1024];
-  va_list ap;
-
-  if (ok) {
-    CU_assertImplementation(CU_TRUE, line, cond, file, "", CU_FALSE);
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  CU_assertImplementation(CU_FALSE, line, msg, file, "", CU_FALSE);
-}
-
-/* ---------------------------------------------------------------------- */
 /* Isolation                                                               */
 
-static void sanitize(char *s)
+/* A failed case shows what it recorded (SIMTEST_DUMP=1: every case). */
+static void st_on_leave(unsigned failures)
 {
-  for (; *s != '\0'; s++)
-    if (*s == '\t' || *s == '\n' || *s == '\r')
-      *s = ' ';
-}
-
-/* Child side: every failure recorded since the fork goes to the parent as
- * "line\tfile\tcondition\n". */
-static void report_failures(void)
-{
-  CU_pFailureRecord r = CU_get_failure_list();
-  unsigned i = 0;
-
-  for (; r != NULL; r = r->pNext, i++) {
-    char line[1400];
-    char cond[1100];
-    int n;
-
-    if (i < records_before)
-      continue;
-    snprintf(cond, sizeof(cond), "%s",
-             r->strCondition != NULL ? r->strCondition : "?");
-    sanitize(cond);
-    n = snprintf(line, sizeof(line), "%u\t%s\t%s\n", r->uiLineNumber,
-                 r->strFileName != NULL ? r->strFileName : "?", cond);
-    if (n > (int)sizeof(line) - 1)
-      n = (int)sizeof(line) - 1;
-    if (write(report_fd, line, (size_t)n) < 0)
-      break;
-  }
-}
-
-static void child_leave(void)
-{
-  unsigned failed = CU_get_number_of_failure_records() - records_before;
-  char line[64];
-  int n;
-
-  /* SIMTEST_DUMP=1 shows the record of passing cases too. */
-  if ((failed > 0 || getenv("SIMTEST_DUMP") != NULL) && current != NULL) {
-    fprintf(stderr, "%s: events:\n", st_test_name());
+  if ((failures > 0 || getenv("SIMTEST_DUMP") != NULL) && current != NULL) {
+    fprintf(stderr, "%s: events:\n", test_name());
     st_dump(current, stderr);
   }
-  report_failures();
-  /* The passed assertions count too, so the summary stays meaningful. */
-  n = snprintf(line, sizeof(line), "P\t%u\n",
-               CU_get_number_of_asserts() - asserts_before -
-               (CU_get_number_of_failures() - failures_before));
-  if (write(report_fd, line, (size_t)n) < 0)
-    failed++;
-  fflush(stdout);
-  fflush(stderr);
-  _exit(failed > 0 ? 1 : 0);
 }
 
-static uint64_t now_ms(void)
-{
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static int raise_line(char *line)
-{
-  char *tab1 = strchr(line, '\t');
-  char *tab2 = tab1 != NULL ? strchr(tab1 + 1, '\t') : NULL;
-
-  if (line[0] == 'P' && tab1 == line + 1) {
-    for (unsigned long n = strtoul(tab1 + 1, NULL, 10); n > 0; n--)
-      CU_assertImplementation(CU_TRUE, 0, "", "", "", CU_FALSE);
-    return 0;
-  }
-  if (tab2 == NULL) {
-    CU_assertImplementation(CU_FALSE, 0, line, "?", "", CU_FALSE);
-    return 1;
-  }
-  *tab1 = *tab2 = '\0';
-  CU_assertImplementation(CU_FALSE, (unsigned)strtoul(line, NULL, 10),
-                          tab2 + 1, tab1 + 1, "", CU_FALSE);
-  return 1;
-}
-
-static void remove_sockets(pid_t group)
+/* The control sockets of a case that was killed. */
+static void st_on_reaped(pid_t group)
 {
   char pattern[64];
   glob_t g;
@@ -204,123 +98,9 @@ static void remove_sockets(pid_t group)
 
 void st_isolate(void (*body)(void), unsigned timeout_ms)
 {
-  int fds[2];
-  pid_t pid;
-  char buf[8192];
-  size_t len = 0;
-  uint64_t deadline;
-  int status = 0;
-  int reaped = 0;
-  int lines = 0;
+  static const test_isolate_opts_t opts = { st_on_leave, st_on_reaped };
 
-  /* SIMTEST_INLINE=1 runs the body in this process (for a debugger). */
-  if (getenv("SIMTEST_INLINE") != NULL) {
-    body();
-    return;
-  }
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    CU_FAIL("pipe2");
-    return;
-  }
-  fflush(stdout);
-  fflush(stderr);
-  pid = fork();
-  if (pid < 0) {
-    CU_FAIL("fork");
-    close(fds[0]);
-    close(fds[1]);
-    return;
-  }
-  if (pid == 0) {
-    /* Own process group: the parent can kill the case and every process
-     * it started at once. */
-    (void)setpgid(0, 0);
-    close(fds[0]);
-    report_fd = fds[1];
-    records_before = CU_get_number_of_failure_records();
-    asserts_before = CU_get_number_of_asserts();
-    failures_before = CU_get_number_of_failures();
-    body();
-    child_leave();
-  }
-  (void)setpgid(pid, pid);
-  close(fds[1]);
-  /* The child's own watchdog fires first; this backstop only covers a
-   * child that cannot run its loop any more. */
-  deadline = now_ms() + timeout_ms + 5000u;
-  for (;;) {
-    struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
-    uint64_t now = now_ms();
-    ssize_t n;
-    int r;
-
-    if (now >= deadline) {
-      char msg[128];
-      snprintf(msg, sizeof(msg),
-               "case did not end within %u ms: process group killed",
-               timeout_ms + 5000u);
-      CU_assertImplementation(CU_FALSE, __LINE__, msg, __FILE__, "",
-                              CU_FALSE);
-      lines++;
-      break;
-    }
-    r = poll(&pfd, 1, (int)(deadline - now));
-    if (r <= 0)
-      continue;
-    n = read(fds[0], buf + len, sizeof(buf) - 1 - len);
-    if (n <= 0)
-      break;
-    len += (size_t)n;
-    buf[len] = '\0';
-    for (char *nl; (nl = strchr(buf, '\n')) != NULL;) {
-      *nl = '\0';
-      lines += raise_line(buf);
-      len -= (size_t)(nl + 1 - buf);
-      memmove(buf, nl + 1, len + 1);
-    }
-    if (len == sizeof(buf) - 1)
-      len = 0;                 /* an absurd line: drop it */
-  }
-  close(fds[0]);
-  /* Reap within the same bound. */
-  while (!reaped) {
-    pid_t w = waitpid(pid, &status, WNOHANG);
-    if (w == pid) {
-      reaped = 1;
-    } else if (w < 0 && errno != EINTR) {
-      break;
-    } else if (now_ms() >= deadline) {
-      (void)kill(-pid, SIGKILL);
-      (void)waitpid(pid, &status, 0);
-      reaped = 1;
-    } else {
-      struct timespec ts = { 0, 5000000 };
-      nanosleep(&ts, NULL);
-    }
-  }
-  /* Whatever the case left behind in its group goes too, and so do the
-   * control sockets of a case that was killed. */
-  (void)kill(-pid, SIGKILL);
-  remove_sockets(pid);
-  if (reaped && lines == 0 &&
-      !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-    char msg[128];
-    if (WIFSIGNALED(status))
-      snprintf(msg, sizeof(msg), "case process killed by signal %d",
-               WTERMSIG(status));
-    else
-      snprintf(msg, sizeof(msg), "case process exited with status %d",
-               WEXITSTATUS(status));
-    CU_assertImplementation(CU_FALSE, __LINE__, msg, __FILE__, "",
-                            CU_FALSE);
-  }
-}
-
-const char *st_test_name(void)
-{
-  CU_pTest t = CU_get_current_test();
-
-  return t != NULL ? t->pName : "";
+  test_isolate(body, timeout_ms, &opts);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -344,15 +124,9 @@ st_event_t *st_append(st_ctx_t *t)
 
   if (current == NULL)
     current = t;               /* a record built without st_init() */
-  if (t->nev == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    st_event_t *v = realloc(t->ev, cap * sizeof(*v));
-    if (v == NULL) {
-      fprintf(stderr, "simtest: out of memory\n");
-      abort();
-    }
-    t->ev = v;
-    t->cap = cap;
+  if (base_array_grow(&t->ev, &t->cap, t->nev + 1, sizeof(*t->ev)) != 0) {
+    fprintf(stderr, "simtest: out of memory\n");
+    abort();
   }
   r = &t->ev[t->nev++];
   memset(r, 0, sizeof(*r));
@@ -448,7 +222,7 @@ void st_setup(st_ctx_t *t, const char *exec, const char *const *args)
     s.env = env;
   }
   err = sim_cluster_setup(&t->cluster, &s);
-  ST_CHECK(err == 0, "sim_cluster_setup: %s", uv_strerror(err));
+  TEST_CHECK(err == 0, "sim_cluster_setup: %s", uv_strerror(err));
 }
 
 void st_init(st_ctx_t *t, int policy, const char *exec,
@@ -459,16 +233,16 @@ void st_init(st_ctx_t *t, int policy, const char *exec,
   memset(t, 0, sizeof(*t));
   current = t;
   err = uv_loop_init(&t->loop);
-  ST_CHECK(err == 0, "uv_loop_init: %s", uv_strerror(err));
+  TEST_CHECK(err == 0, "uv_loop_init: %s", uv_strerror(err));
   err = sim_cluster_init(&t->loop, &t->cluster, on_sim_event);
-  ST_CHECK(err == 0, "sim_cluster_init: %s", uv_strerror(err));
+  TEST_CHECK(err == 0, "sim_cluster_init: %s", uv_strerror(err));
   t->cluster.data = t;
   t->on_event = on_event;
   if (policy != 0)
     t->cluster.scheduling_policy = policy;
   /* Every case offers the worker agents a control socket (faults). */
   err = st_ctl_start(&t->loop, &t->ctl, ctx_observe);
-  ST_CHECK(err == 0, "control socket: %s", uv_strerror(err));
+  TEST_CHECK(err == 0, "control socket: %s", uv_strerror(err));
   if (err == 0) {
     t->ctl.data = t;
     t->have_ctl = 1;
@@ -481,7 +255,7 @@ sim_worker_t *st_fork(st_ctx_t *t)
   sim_worker_t *w = NULL;
   int err = sim_cluster_fork(&t->cluster, NULL, &w);
 
-  ST_CHECK(err == 0 && w != NULL, "sim_cluster_fork: %s", uv_strerror(err));
+  TEST_CHECK(err == 0 && w != NULL, "sim_cluster_fork: %s", uv_strerror(err));
   return w;
 }
 
@@ -498,7 +272,7 @@ void st_timer(st_ctx_t *t, unsigned ms, st_timer_fn fn, void *arg)
   int i = t->ntimers;
 
   if (i == ST_MAX_TIMERS || t->finishing) {
-    ST_CHECK(t->finishing, "simtest: out of timers");
+    TEST_CHECK(t->finishing, "simtest: out of timers");
     return;
   }
   t->ntimers++;
@@ -575,18 +349,12 @@ static void on_watchdog(uv_timer_t *h)
 {
   st_ctx_t *t = h->data;
 
-  ST_CHECK(0, "watchdog: the case did not finish in time (%zu events)",
-           t->nev);
-  fprintf(stderr, "%s: watchdog expired; events so far:\n", st_test_name());
+  TEST_CHECK(0, "watchdog: the case did not finish in time (%zu events)",
+             t->nev);
+  fprintf(stderr, "%s: watchdog expired; events so far:\n", test_name());
   st_dump(t, stderr);
   /* Our workers are in this process group: they all go at once. */
-  report_failures();
-  fflush(stdout);
-  fflush(stderr);
-  if (report_fd >= 0)
-    close(report_fd);
-  (void)kill(0, SIGKILL);
-  _exit(1);
+  test_isolate_abort();
 }
 
 static void walk_cb(uv_handle_t *h, void *arg)
@@ -607,13 +375,13 @@ void st_run(st_ctx_t *t, unsigned timeout_ms)
   uv_unref((uv_handle_t *)&t->watchdog);
   uv_run(&t->loop, UV_RUN_DEFAULT);
   if (!t->finishing) {
-    ST_CHECK(0, "the loop ran dry before the case finished");
+    TEST_CHECK(0, "the loop ran dry before the case finished");
     do_finish(t);
   }
   uv_run(&t->loop, UV_RUN_DEFAULT);
-  ST_CHECK(t->finished, "sim_cluster_close() did not complete");
+  TEST_CHECK(t->finished, "sim_cluster_close() did not complete");
   err = uv_loop_close(&t->loop);
-  ST_CHECK(err == 0, "uv_loop_close: %s", uv_strerror(err));
+  TEST_CHECK(err == 0, "uv_loop_close: %s", uv_strerror(err));
   if (err != 0)
     uv_walk(&t->loop, walk_cb, NULL);
 }
@@ -659,43 +427,9 @@ int st_send(sim_worker_t *w, const char *json)
 }
 
 /* ---------------------------------------------------------------------- */
-/* main()                                                                  */
+/* Roles                                                                   */
 
-int st_main(int argc, char **argv, CU_SuiteInfo *suites)
-{
-  unsigned failed;
-  CU_ErrorCode err;
-
-  /* Helper role, before CUnit exists (libuv's helper pattern). */
-  if (argc == 3 && strcmp(argv[1], "--sim-worker") == 0)
-    return st_sim_worker(argv[2]);
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  /* Workers of a test that fails mid-way are killed with their group;
-   * the test itself must not die of a write to a closed pipe. */
-  signal(SIGPIPE, SIG_IGN);
-  if (CU_initialize_registry() != CUE_SUCCESS)
-    return 99;
-  err = CU_register_suites(suites);
-  if (err != CUE_SUCCESS) {
-    fprintf(stderr, "CU_register_suites: %s\n", CU_get_error_msg());
-    CU_cleanup_registry();
-    return 99;
-  }
-  CU_basic_set_mode(CU_BRM_VERBOSE);
-  if (argc > 1) {
-    /* Run only the named tests (handy while debugging one case). */
-    for (int a = 1; a < argc; a++) {
-      CU_pSuite s = CU_get_registry()->pSuite;
-      for (; s != NULL; s = s->pNext) {
-        CU_pTest t = CU_get_test(s, argv[a]);
-        if (t != NULL)
-          CU_basic_run_test(s, t);
-      }
-    }
-  } else {
-    CU_basic_run_tests();
-  }
-  failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-  CU_cleanup_registry();
-  return failed > 0 ? 1 : 0;
-}
+const test_role_t st_roles[] = {
+  { "--sim-worker", st_sim_worker },
+  TEST_ROLES_END
+};

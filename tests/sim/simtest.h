@@ -6,12 +6,10 @@
  * callback, runs its loop to completion and then compares what it saw with
  * an expected table.
  *
- * Isolation: each CUnit test body runs in a forked child that leads its own
- * process group, so a hung or crashing case cannot take the others down and
- * its workers die with it. The child hands its assertion failures back to
- * the parent over a pipe; the parent re-raises them in its own registry.
- * A watchdog timer in the child and a backstop in the parent bound every
- * case.
+ * Isolation: each case runs isolated (test_isolate() of tests/support), so
+ * a hung or crashing case cannot take the others down and its workers die
+ * with its process group. A watchdog timer in the case and a backstop in
+ * the test process bound every case.
  */
 #ifndef SIMTEST_H
 #define SIMTEST_H
@@ -22,6 +20,7 @@
 #include <CUnit/CUnit.h>
 
 #include "sim.h"
+#include "test-support.h"
 
 /* A wildcard in expectations. */
 #define ST_ANY (-100)
@@ -36,10 +35,6 @@
 
 #define ST_MAX_CLIENTS 32
 #define ST_MAX_TIMERS 64
-
-/* A failed expectation with a formatted message; never aborts the test. */
-#define ST_CHECK(cond, ...)                                              \
-  st_check_impl(!!(cond), __LINE__, __FILE__, #cond, __VA_ARGS__)
 
 /* One recorded event, flags sampled inside the callback. */
 typedef struct {
@@ -193,11 +188,9 @@ const char *st_which(const char *name);
 /* ---------------------------------------------------------------------- */
 /* Running a case                                                          */
 
-/* Runs body() in a forked child (own process group) bounded by
- * `timeout_ms`; failures are re-raised in the caller's CUnit test. */
+/* test_isolate() with the case's events dumped when it failed (or with
+ * SIMTEST_DUMP=1) and its control sockets removed when it was killed. */
 void st_isolate(void (*body)(void), unsigned timeout_ms);
-/* The name of the running CUnit test (for table-driven bodies). */
-const char *st_test_name(void);
 
 /* Sets up loop and cluster (`t` must be static: a failed case dumps its
  * events after the body returned); `policy` is SIM_SCHED_* or 0 for the
@@ -232,10 +225,6 @@ void st_mark(st_ctx_t *t, int type, unsigned id, const char *text);
 
 /* ---------------------------------------------------------------------- */
 /* Checks                                                                  */
-
-void st_check_impl(int ok, unsigned line, const char *file,
-                   const char *cond, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
 
 /* Invariants every case must hold: each Worker-emitter event of
  * online/listening/disconnect/exit is followed at once by the cluster
@@ -279,8 +268,7 @@ void st_client_close(st_client_t *c);
  * "ipc-disconnect-in-listen-cb" or "disconnect-in-listen-cb". */
 int st_sim_worker(const char *mode);
 
-/* Handles the --sim-worker role first; then registers `suites`, runs them with the basic interface and returns the
- * process exit status (0 pass, 1 failure, 99 harness error). */
-int st_main(int argc, char **argv, CU_SuiteInfo *suites);
+/* The roles every sim test program has, for test_main(). */
+extern const test_role_t st_roles[];
 
 #endif /* SIMTEST_H */

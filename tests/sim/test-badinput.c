@@ -118,7 +118,7 @@ static void on_event(st_ctx_t *t, const sim_event_t *ev,
     for (int i = 0; i < ECHOES; i++) {
       char m[64];
       snprintf(m, sizeof(m), "{\"n\":%d}", i);
-      ST_CHECK(st_send(good, m) == 0, "send %d to the good worker", i);
+      TEST_CHECK(st_send(good, m) == 0, "send %d to the good worker", i);
       sent++;
     }
   }
@@ -151,9 +151,7 @@ static void row_body(void)
   st_life_t bad = { 0, -1, 1, NULL, 1, 1, 1, 0, 0, -1, SIGKILL };
   static const st_life_t good = { 0, -1, 0, NULL, 1, 1, 1, 1, 1, 0, 0 };
 
-  for (size_t i = 0; i < NROWS; i++)
-    if (strcmp(rows[i].name, st_test_name()) == 0)
-      row = &rows[i];
+  row = TEST_ROW(rows);
   bad_args[1] = row->helper;
   bad.error_code = row->code;
   st_init(&t, 0, st_self(), bad_args, on_event);
@@ -164,14 +162,14 @@ static void row_body(void)
   st_check_pairs(&t);
   st_check_life(&t, 1, &bad);
   st_check_life(&t, 2, &good);
-  ST_CHECK(st_count(&t, 1, SIM_EV_ERROR, ST_ANY) == 1,
-           "%d error events for the bad worker, want 1",
-           st_count(&t, 1, SIM_EV_ERROR, ST_ANY));
-  ST_CHECK(st_count(&t, 2, SIM_EV_ERROR, ST_ANY) == 0,
-           "the good worker got an error event");
-  ST_CHECK(sent == ECHOES && echoed == ECHOES && in_order,
-           "good worker: sent %d, echoed %d, in order %d (want %d)", sent,
-           echoed, in_order, ECHOES);
+  TEST_CHECK(st_count(&t, 1, SIM_EV_ERROR, ST_ANY) == 1,
+             "%d error events for the bad worker, want 1",
+             st_count(&t, 1, SIM_EV_ERROR, ST_ANY));
+  TEST_CHECK(st_count(&t, 2, SIM_EV_ERROR, ST_ANY) == 0,
+             "the good worker got an error event");
+  TEST_CHECK(sent == ECHOES && echoed == ECHOES && in_order,
+             "good worker: sent %d, echoed %d, in order %d (want %d)", sent,
+             echoed, in_order, ECHOES);
 }
 
 static void run_row(void)
@@ -188,12 +186,12 @@ int main(int argc, char **argv)
     CU_SUITE_INFO_NULL,
   };
 
-  /* The helper role runs before CUnit exists (libuv's helper pattern). */
-  if (argc == 3 && strcmp(argv[1], "--helper") == 0)
-    return helper(argv[2]);
-  for (size_t i = 0; i < NROWS; i++) {
-    table_tests[i].pName = rows[i].name;
-    table_tests[i].pTestFunc = run_row;
-  }
-  return st_main(argc, argv, suites);
+  static const test_role_t roles[] = {
+    { "--helper", helper },
+    { "--sim-worker", st_sim_worker },
+    TEST_ROLES_END
+  };
+
+  TEST_ROWS_FILL(table_tests, rows, run_row);
+  return test_main(argc, argv, suites, roles);
 }

@@ -1,13 +1,14 @@
 /*
  * test-lifecycle.c - how a worker ends, as the primary sees it.
  *
- * One table row per line of the research's §2.3 table (plus the §2.4 and
- * §8 variants): the worker's options, what the primary does once the
+ * One table row per way a worker ends, each observed on Node v20 first:
+ * the worker's options, what the primary does once the
  * worker is listening (or online), and the exact life the primary must
  * record - event order per emitter, exitedAfterDisconnect, isConnected,
  * isDead, cluster.workers membership, exit code and signal, all sampled
  * inside the event callbacks. `disconnect` and `exit` may come in either
- * order (§2.2); st_check_life() derives the flags for the order seen.
+ * order (Node guarantees none); st_check_life() derives the flags for the
+ * order seen.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -65,62 +66,62 @@ static const char *const a_close[] = { HTTP, "--on-listening", "close",
   { l, el, 0, NULL, 1, 1, 1, ead, early, code, sig }
 
 static const row_t rows[] = {
-  /* §2.3 (a): graceful primary disconnect. */
+  /* Graceful primary disconnect. */
   { "primary_disconnect_exits_0_ead_true", a_http, ACT_DISCONNECT, NULL,
     LIFE(1, -1, 1, 1, 0, 0), NULL },
-  /* §2.3 (b): primary kill() is kill(2) only (Node >= 18). */
+  /* Primary kill() is kill(2) only (Node >= 18). */
   { "primary_kill_sends_signal_only_ead_false", a_http, ACT_KILL, NULL,
     LIFE(1, -1, 0, 0, -1, SIGTERM), NULL },
-  /* §2.3 (b3). */
+  /* Primary kill('SIGKILL'): the signal, no disconnect first. */
   { "primary_kill_sigkill_ead_false", a_http, ACT_KILL_SIGKILL, NULL,
     LIFE(1, -1, 0, 0, -1, SIGKILL), NULL },
-  /* §2.3 (b2): the worker traps SIGTERM, stays connected, exits 0 later. */
+  /* The worker traps SIGTERM, stays connected, exits 0 later. */
   { "primary_kill_trapped_worker_exits_0_ead_false", a_trap,
     ACT_KILL_TRAPPED, NULL, LIFE(1, -1, 0, 0, 0, 0), NULL },
-  /* §2.3 (b4): cluster.worker.kill() inside the listen callback; the
+  /* cluster.worker.kill() inside the listen callback; the
    * exitedAfterDisconnect message overtakes `listening`. */
   { "worker_side_kill_exits_0_ead_true", a_kill, ACT_NONE, NULL,
     LIFE(1, 1, 1, 0, 0, 0), NULL },
-  /* §2.3 (c): process.exit(3) in the listen callback: no `listening`. */
+  /* process.exit(3) in the listen callback: no `listening`. */
   { "worker_exit_in_listen_cb_no_listening_event", a_exit3, ACT_NONE, NULL,
     LIFE(0, -1, 0, 0, 3, 0), NULL },
-  /* §2.3 (d). */
+  /* SIGKILL from outside the cluster. */
   { "external_sigkill_ead_false", a_http, ACT_EXTERNAL_SIGKILL, NULL,
     LIFE(1, -1, 0, 0, -1, SIGKILL), NULL },
-  /* §2.3 (e): uncaught exception. */
+  /* Uncaught exception. */
   { "uncaught_throw_exits_1_ead_false", a_http, ACT_FAULT,
     "{\"cmd\":\"throw\"}", LIFE(1, -1, 0, 0, 1, 0), NULL },
-  /* §2.3 (f): process.disconnect() in the listen callback. */
+  /* process.disconnect() in the listen callback. */
   { "process_disconnect_exits_0_ead_false", a_ipcd, ACT_NONE, NULL,
     LIFE(0, -1, 0, 0, 0, 0), NULL },
-  /* §2.3 (f2): cluster.worker.disconnect() in the listen callback. */
+  /* cluster.worker.disconnect() in the listen callback. */
   { "worker_disconnect_in_listen_cb_exits_0_ead_true", a_disc, ACT_NONE,
     NULL, LIFE(0, -1, 1, 0, 0, 0), NULL },
-  /* §8 item 7: server.close() in the listen callback: no `listening`. */
+  /* server.close() in the listen callback: no `listening`. */
   { "worker_close_in_listen_cb_no_listening_event", a_close,
     ACT_DISCONNECT_LATER, NULL, LIFE(0, -1, 1, 1, 0, 0), NULL },
-  /* test-cluster-worker-death. */
+  /* As Node's test/parallel/test-cluster-worker-death.js. */
   { "worker_exit_42_ead_false", a_http, ACT_FAULT,
     "{\"cmd\":\"crash\",\"code\":42}", LIFE(1, -1, 0, 0, 42, 0), NULL },
-  /* test-cluster-kill-disconnect, disconnect half. */
+  /* As Node's test-cluster-kill-disconnect.js, disconnect half. */
   { "worker_side_disconnect_exits_0_ead_true", a_http, ACT_FAULT,
     "{\"cmd\":\"disconnect\"}", LIFE(1, -1, 1, 0, 0, 0), NULL },
-  /* test-cluster-kill-disconnect, kill half. */
+  /* As Node's test-cluster-kill-disconnect.js, kill half. */
   { "worker_side_kill_after_listening_exits_0_ead_true", a_http, ACT_FAULT,
     "{\"cmd\":\"kill\"}", LIFE(1, -1, 1, 0, 0, 0), NULL },
-  /* test-cluster-process-disconnect. */
+  /* As Node's test-cluster-process-disconnect.js. */
   { "process_disconnect_after_listening_exits_0_ead_false", a_http,
     ACT_FAULT, "{\"cmd\":\"ipc-disconnect\"}", LIFE(1, -1, 0, 0, 0, 0), NULL },
-  /* test-cluster-invalid-message: an internal message with a bogus ack
-   * changes nothing. */
+  /* As Node's test-cluster-invalid-message.js: an internal message with a
+   * bogus ack changes nothing. */
   { "invalid_cluster_message_ignored_exits_0", a_http, ACT_SEND_DISCONNECT,
     "{\"cmd\":\"NODE_CLUSTER\",\"ack\":-1}", LIFE(1, -1, 1, 1, 0, 0), NULL },
-  /* test-cluster-concurrent-disconnect: disconnect() then kill() in the
-   * worker; the state guard keeps it one clean exit. */
+  /* As Node's test-cluster-concurrent-disconnect.js: disconnect() then
+   * kill() in the worker; the state guard keeps it one clean exit. */
   { "worker_side_disconnect_then_kill_exits_0_ead_true", a_http, ACT_FAULT2,
     "{\"cmd\":\"disconnect\"}", LIFE(1, -1, 1, 0, 0, 0),
     "{\"cmd\":\"kill\"}" },
-  /* §2.6: workers share the primary's process group, so Ctrl-C kills
+  /* Workers share the primary's process group, so Ctrl-C kills
    * them even though the primary handles SIGINT. */
   { "group_sigint_kills_workers_primary_survives", a_http, ACT_GROUP_SIGINT,
     NULL, LIFE(1, -1, 0, 0, -1, SIGINT), NULL },
@@ -161,28 +162,28 @@ static void act(st_ctx_t *t)
     break;
   case ACT_DISCONNECT:
     err = sim_worker_disconnect(worker);
-    /* §8 item 5: out of cluster.workers as soon as the call returns. */
-    ST_CHECK(!sim_worker_in_workers(worker) &&
-             sim_cluster_worker(&t->cluster, 1) == NULL &&
-             sim_cluster_count(&t->cluster) == 0,
-             "still in cluster.workers right after worker.disconnect()");
-    ST_CHECK(sim_worker_exited_after_disconnect(worker) == 1,
-             "exitedAfterDisconnect is %d right after worker.disconnect()",
-             sim_worker_exited_after_disconnect(worker));
+    /* Out of cluster.workers as soon as the call returns. */
+    TEST_CHECK(!sim_worker_in_workers(worker) &&
+               sim_cluster_worker(&t->cluster, 1) == NULL &&
+               sim_cluster_count(&t->cluster) == 0,
+               "still in cluster.workers right after worker.disconnect()");
+    TEST_CHECK(sim_worker_exited_after_disconnect(worker) == 1,
+               "exitedAfterDisconnect is %d right after worker.disconnect()",
+               sim_worker_exited_after_disconnect(worker));
     break;
   case ACT_KILL:
   case ACT_KILL_SIGKILL:
   case ACT_KILL_TRAPPED:
     err = sim_worker_kill(worker,
                           row->action == ACT_KILL_SIGKILL ? SIGKILL : 0);
-    /* §2.6: no disconnect first, flag untouched. */
-    ST_CHECK(sim_worker_is_connected(worker) == 1 &&
-             sim_worker_exited_after_disconnect(worker) == -1 &&
-             sim_worker_in_workers(worker) == 1,
-             "after kill(): isConnected=%d ead=%d inWorkers=%d, want 1 -1 1",
-             sim_worker_is_connected(worker),
-             sim_worker_exited_after_disconnect(worker),
-             sim_worker_in_workers(worker));
+    /* No disconnect first, flag untouched. */
+    TEST_CHECK(sim_worker_is_connected(worker) == 1 &&
+               sim_worker_exited_after_disconnect(worker) == -1 &&
+               sim_worker_in_workers(worker) == 1,
+               "after kill(): isConnected=%d ead=%d inWorkers=%d, want 1 -1 1",
+               sim_worker_is_connected(worker),
+               sim_worker_exited_after_disconnect(worker),
+               sim_worker_in_workers(worker));
     if (row->action == ACT_KILL_TRAPPED)
       err = st_send(worker, "{\"clustersim\":\"ping\",\"n\":1}");
     break;
@@ -204,12 +205,12 @@ static void act(st_ctx_t *t)
     break;
   case ACT_GROUP_SIGINT:
     /* Only inside the isolated case, which leads its own group. */
-    ST_CHECK(getpgrp() == getpid(), "not a process group leader");
+    TEST_CHECK(getpgrp() == getpid(), "not a process group leader");
     if (getpgrp() == getpid())
       err = kill(0, SIGINT) == 0 ? 0 : UV_ESRCH;
     break;
   }
-  ST_CHECK(err == 0, "%s: action failed: %s", row->name, uv_strerror(err));
+  TEST_CHECK(err == 0, "%s: action failed: %s", row->name, uv_strerror(err));
 }
 
 static void on_event(st_ctx_t *t, const sim_event_t *ev,
@@ -225,11 +226,11 @@ static void on_event(st_ctx_t *t, const sim_event_t *ev,
       strstr(rec->text, "\"pong\"") != NULL) {
     /* The worker ignored SIGTERM: still alive and connected. */
     pongs++;
-    ST_CHECK(rec->conn == 1 && rec->dead == 0,
-             "pong after an ignored SIGTERM with conn=%d dead=%d", rec->conn,
-             rec->dead);
-    ST_CHECK(st_fault(t, 1, "{\"cmd\":\"crash\",\"code\":0}") == 0,
-             "send crash");
+    TEST_CHECK(rec->conn == 1 && rec->dead == 0,
+               "pong after an ignored SIGTERM with conn=%d dead=%d", rec->conn,
+               rec->dead);
+    TEST_CHECK(st_fault(t, 1, "{\"cmd\":\"crash\",\"code\":0}") == 0,
+               "send crash");
   }
   if (ev->type == SIM_EV_DISCONNECT && ev->emitter == SIM_ON_CLUSTER &&
       row->life.exit)
@@ -248,9 +249,9 @@ static void exit_overdue(st_ctx_t *t, void *arg)
 {
   if (st_count(t, 1, SIM_EV_EXIT, SIM_ON_CLUSTER) > 0)
     return;
-  ST_CHECK(0, "worker 1 still alive 3 s after its disconnect (expected "
+  TEST_CHECK(0, "worker 1 still alive 3 s after its disconnect (expected "
               "exit code %lld signal %d)", (long long)row->life.code,
-           row->life.sig);
+             row->life.sig);
   st_finish(t);
 }
 
@@ -268,23 +269,20 @@ static void run_case(const char *exec)
   worker = st_fork(&t);
   st_run(&t, TIMEOUT_MS);
   if (row->action == ACT_GROUP_SIGINT)
-    ST_CHECK(sigints == 1, "the primary saw %d SIGINTs, want 1", sigints);
+    TEST_CHECK(sigints == 1, "the primary saw %d SIGINTs, want 1", sigints);
   st_check_pairs(&t);
   st_check_life(&t, 1, &row->life);
   if (row->action == ACT_KILL_TRAPPED)
-    ST_CHECK(pongs == 1, "pongs=%d, want 1", pongs);
+    TEST_CHECK(pongs == 1, "pongs=%d, want 1", pongs);
   /* setup (from st_init) + setup (from fork) */
-  ST_CHECK(st_count(&t, 0, SIM_EV_SETUP, SIM_ON_CLUSTER) == 2,
-           "setup events: %d, want 2",
-           st_count(&t, 0, SIM_EV_SETUP, SIM_ON_CLUSTER));
+  TEST_CHECK(st_count(&t, 0, SIM_EV_SETUP, SIM_ON_CLUSTER) == 2,
+             "setup events: %d, want 2",
+             st_count(&t, 0, SIM_EV_SETUP, SIM_ON_CLUSTER));
 }
 
 static void row_body(void)
 {
-  row = NULL;
-  for (size_t i = 0; i < NROWS; i++)
-    if (strcmp(rows[i].name, st_test_name()) == 0)
-      row = &rows[i];
+  row = TEST_ROW(rows);
   if (row == NULL) {
     CU_FAIL("no table row for this test");
     return;
@@ -310,14 +308,14 @@ static const char *const l_disc[] = { "--sim-worker",
                                       "disconnect-in-listen-cb", NULL };
 
 static const row_t lib_rows[] = {
-  /* §2.3 (b4): Node's kill() exits on the disconnect that follows, even
+  /* Node's kill() exits on the disconnect that follows, even
    * though `listening` went out in between. */
   { "sim_child_kill_in_listen_cb_exits_0_ead_true", l_kill, ACT_NONE, NULL,
     LIFE(1, 1, 1, 0, 0, 0), NULL },
-  /* §2.3 (f): the library's own exit(0) on an unexpected disconnect. */
+  /* The library's own exit(0) on an unexpected disconnect. */
   { "sim_child_channel_close_in_listen_cb_exits_0_ead_false", l_ipcd,
     ACT_NONE, NULL, LIFE(0, -1, 0, 0, 0, 0), NULL },
-  /* §2.3 (f2): no exit by the library; the loop runs dry. */
+  /* No exit by the library; the loop runs dry. */
   { "sim_child_disconnect_in_listen_cb_exits_0_ead_true", l_disc, ACT_NONE,
     NULL, LIFE(0, -1, 1, 0, 0, 0), NULL },
 };
@@ -326,10 +324,7 @@ static const row_t lib_rows[] = {
 
 static void lib_row_body(void)
 {
-  row = NULL;
-  for (size_t i = 0; i < NLIBROWS; i++)
-    if (strcmp(lib_rows[i].name, st_test_name()) == 0)
-      row = &lib_rows[i];
+  row = TEST_ROW(lib_rows);
   if (row == NULL) {
     CU_FAIL("no table row for this test");
     return;
@@ -343,7 +338,7 @@ static void run_lib_row(void)
 }
 
 /* ---------------------------------------------------------------------- */
-/* cluster.disconnect(cb) with 3 listening workers (§1.3, §7(g), §8 6)     */
+/* cluster.disconnect(cb) with 3 listening workers                         */
 
 static int dcb_calls;
 static size_t dcb_at;          /* events recorded when cb ran */
@@ -361,7 +356,7 @@ static void on_cluster_disconnected(sim_cluster_t *c, void *arg)
     dead += sim_worker_is_dead(sim_cluster_find(c, id));
   dcb_dead = dead;
   dcb_exits = st_count(t, 0, SIM_EV_EXIT, SIM_ON_CLUSTER);
-  ST_CHECK(sim_cluster_count(c) == 0, "cluster.workers not empty at cb");
+  TEST_CHECK(sim_cluster_count(c) == 0, "cluster.workers not empty at cb");
   st_mark(t, ST_EV_DISCONNECT_CB, 0, NULL);
 }
 
@@ -371,11 +366,11 @@ static void on_event_g(st_ctx_t *t, const sim_event_t *ev,
   if (ev->type == SIM_EV_LISTENING && ev->emitter == SIM_ON_CLUSTER &&
       st_count(t, 0, SIM_EV_LISTENING, SIM_ON_CLUSTER) == 3) {
     int err = sim_cluster_disconnect(&t->cluster, on_cluster_disconnected, t);
-    ST_CHECK(err == 0, "cluster.disconnect: %s", uv_strerror(err));
-    ST_CHECK(dcb_calls == 0, "cluster.disconnect cb ran synchronously");
-    ST_CHECK(sim_cluster_count(&t->cluster) == 0,
-             "cluster.workers has %u members right after cluster."
-             "disconnect()", sim_cluster_count(&t->cluster));
+    TEST_CHECK(err == 0, "cluster.disconnect: %s", uv_strerror(err));
+    TEST_CHECK(dcb_calls == 0, "cluster.disconnect cb ran synchronously");
+    TEST_CHECK(sim_cluster_count(&t->cluster) == 0,
+               "cluster.workers has %u members right after cluster."
+               "disconnect()", sim_cluster_count(&t->cluster));
   }
   if (ev->type == SIM_EV_EXIT && ev->emitter == SIM_ON_CLUSTER &&
       st_count(t, 0, SIM_EV_EXIT, SIM_ON_CLUSTER) == 3)
@@ -396,19 +391,19 @@ static void cluster_disconnect_body(void)
   st_check_pairs(&t);
   for (unsigned id = 1; id <= 3; id++)
     st_check_life(&t, id, &life);
-  ST_CHECK(dcb_calls == 1, "cluster.disconnect cb ran %d times, want 1",
-           dcb_calls);
+  TEST_CHECK(dcb_calls == 1, "cluster.disconnect cb ran %d times, want 1",
+             dcb_calls);
   /* Node v20: the callback runs at the first removeWorker() after the
    * call, i.e. inside the first worker's exit (or late disconnect)
    * handler, before that worker's own events - not after all exits. */
-  ST_CHECK(dcb_dead >= 1, "no worker dead when the cb ran");
-  ST_CHECK(dcb_exits < 3, "cb ran after every worker had exited");
+  TEST_CHECK(dcb_dead >= 1, "no worker dead when the cb ran");
+  TEST_CHECK(dcb_exits < 3, "cb ran after every worker had exited");
   next = dcb_at + 1 < t.nev ? &t.ev[dcb_at + 1] : NULL;
-  ST_CHECK(next != NULL && next->emitter == SIM_ON_WORKER &&
-           (next->type == SIM_EV_EXIT || next->type == SIM_EV_DISCONNECT) &&
-           next->dead == 1,
-           "the event right after the cb is not the final event of the "
-           "worker whose exit triggered it");
+  TEST_CHECK(next != NULL && next->emitter == SIM_ON_WORKER &&
+             (next->type == SIM_EV_EXIT || next->type == SIM_EV_DISCONNECT) &&
+             next->dead == 1,
+             "the event right after the cb is not the final event of the "
+             "worker whose exit triggered it");
 }
 
 static void cluster_disconnect_cb_fires_at_first_exit(void)
@@ -417,7 +412,7 @@ static void cluster_disconnect_cb_fires_at_first_exit(void)
 }
 
 /* cluster.disconnect(cb) with no workers: cb asynchronous, once
- * (test-cluster-disconnect-with-no-workers). */
+ * (Node's test-cluster-disconnect-with-no-workers.js). */
 static void on_no_workers_cb(sim_cluster_t *c, void *arg)
 {
   st_ctx_t *t = arg;
@@ -434,10 +429,10 @@ static void no_workers_body(void)
 
   st_init(&t, 0, NULL, args, NULL);
   err = sim_cluster_disconnect(&t.cluster, on_no_workers_cb, &t);
-  ST_CHECK(err == 0, "cluster.disconnect: %s", uv_strerror(err));
-  ST_CHECK(dcb_calls == 0, "cb ran synchronously");
+  TEST_CHECK(err == 0, "cluster.disconnect: %s", uv_strerror(err));
+  TEST_CHECK(dcb_calls == 0, "cb ran synchronously");
   st_run(&t, TIMEOUT_MS);
-  ST_CHECK(dcb_calls == 1, "cb ran %d times, want 1", dcb_calls);
+  TEST_CHECK(dcb_calls == 1, "cb ran %d times, want 1", dcb_calls);
 }
 
 static void cluster_disconnect_no_workers_cb_async(void)
@@ -446,7 +441,7 @@ static void cluster_disconnect_no_workers_cb_async(void)
 }
 
 /* ---------------------------------------------------------------------- */
-/* setup/fork order, ids never reused (§1.3, §2.1)                         */
+/* setup/fork order, ids never reused                                     */
 
 static sim_worker_t *third;
 static unsigned third_id;
@@ -481,14 +476,14 @@ static void ids_body(void)
   st_init(&t, 0, NULL, args, on_event_ids);
   a = st_fork(&t);
   b = st_fork(&t);
-  ST_CHECK(sim_worker_id(a) == 1 && sim_worker_id(b) == 2,
-           "first ids %u %u, want 1 2", sim_worker_id(a), sim_worker_id(b));
-  ST_CHECK(sim_cluster_count(&t.cluster) == 2 &&
-           sim_cluster_worker(&t.cluster, 1) == a &&
-           sim_cluster_worker(&t.cluster, 2) == b,
-           "fork() adds to cluster.workers synchronously");
-  ST_CHECK(st_count(&t, 0, SIM_EV_FORK, ST_ANY) == 0,
-           "fork emitted synchronously");
+  TEST_CHECK(sim_worker_id(a) == 1 && sim_worker_id(b) == 2,
+             "first ids %u %u, want 1 2", sim_worker_id(a), sim_worker_id(b));
+  TEST_CHECK(sim_cluster_count(&t.cluster) == 2 &&
+             sim_cluster_worker(&t.cluster, 1) == a &&
+             sim_cluster_worker(&t.cluster, 2) == b,
+             "fork() adds to cluster.workers synchronously");
+  TEST_CHECK(st_count(&t, 0, SIM_EV_FORK, ST_ANY) == 0,
+             "fork emitted synchronously");
   st_run(&t, TIMEOUT_MS);
   st_check_pairs(&t);
   /* By construction: setup (st_init), setup, fork#1, setup, fork#2. */
@@ -500,17 +495,18 @@ static void ids_body(void)
     for (size_t i = 0; i < t.nev && k < 5; i++) {
       if (t.ev[i].type != SIM_EV_SETUP && t.ev[i].type != SIM_EV_FORK)
         continue;
-      ST_CHECK(t.ev[i].type == want[k][0] && t.ev[i].id == (unsigned)want[k][1],
-               "setup/fork #%d: got %s #%u, want %s #%d", k,
-               st_event_name(t.ev[i].type), t.ev[i].id,
-               st_event_name(want[k][0]), want[k][1]);
+      TEST_CHECK(t.ev[i].type == want[k][0] &&
+                     t.ev[i].id == (unsigned)want[k][1],
+                 "setup/fork #%d: got %s #%u, want %s #%d", k,
+                 st_event_name(t.ev[i].type), t.ev[i].id,
+                 st_event_name(want[k][0]), want[k][1]);
       k++;
     }
-    ST_CHECK(k == 5, "only %d setup/fork events before the third fork", k);
+    TEST_CHECK(k == 5, "only %d setup/fork events before the third fork", k);
   }
-  ST_CHECK(third_id == 3,
-           "the fork after two deaths got id %u, want 3 (never reused)",
-           third_id);
+  TEST_CHECK(third_id == 3,
+             "the fork after two deaths got id %u, want 3 (never reused)",
+             third_id);
   for (unsigned id = 1; id <= 3; id++)
     st_check_life(&t, id, &life);
 }
@@ -521,7 +517,7 @@ static void setup_fork_order_ids_never_reused(void)
 }
 
 /* ---------------------------------------------------------------------- */
-/* A spawn that fails (§1.3: as child_process.fork() does)                 */
+/* A spawn that fails (as child_process.fork() does)                       */
 
 static void spawn_fail_body(void)
 {
@@ -544,29 +540,29 @@ static void spawn_fail_body(void)
   e = st_find(&t, 1, SIM_EV_ERROR, SIM_ON_WORKER);
   f = st_find(&t, 1, SIM_EV_FORK, SIM_ON_CLUSTER);
   d = st_find(&t, 1, SIM_EV_DISCONNECT, SIM_ON_WORKER);
-  ST_CHECK(e >= 0 && strcmp(t.ev[e].text, "ENOENT") == 0,
-           "no worker:error ENOENT");
-  ST_CHECK(e >= 0 && t.ev[e].dead == 1 && t.ev[e].in_workers == 1 &&
-           t.ev[e].ead == -1,
-           "at error: dead=%d inWorkers=%d ead=%d, want 1 1 -1",
-           e >= 0 ? t.ev[e].dead : -9, e >= 0 ? t.ev[e].in_workers : -9,
-           e >= 0 ? t.ev[e].ead : -9);
-  ST_CHECK(f >= 0 && e >= 0 && e < f, "error does not precede fork");
-  ST_CHECK(f >= 0 && t.ev[f].in_workers == 1,
-           "at fork after a failed spawn: inWorkers=%d, want 1 (Node)",
-           f >= 0 ? t.ev[f].in_workers : -9);
-  ST_CHECK(d >= 0 && d > f, "no disconnect after the failed spawn (Node "
+  TEST_CHECK(e >= 0 && strcmp(t.ev[e].text, "ENOENT") == 0,
+             "no worker:error ENOENT");
+  TEST_CHECK(e >= 0 && t.ev[e].dead == 1 && t.ev[e].in_workers == 1 &&
+             t.ev[e].ead == -1,
+             "at error: dead=%d inWorkers=%d ead=%d, want 1 1 -1",
+             e >= 0 ? t.ev[e].dead : -9, e >= 0 ? t.ev[e].in_workers : -9,
+             e >= 0 ? t.ev[e].ead : -9);
+  TEST_CHECK(f >= 0 && e >= 0 && e < f, "error does not precede fork");
+  TEST_CHECK(f >= 0 && t.ev[f].in_workers == 1,
+             "at fork after a failed spawn: inWorkers=%d, want 1 (Node)",
+             f >= 0 ? t.ev[f].in_workers : -9);
+  TEST_CHECK(d >= 0 && d > f, "no disconnect after the failed spawn (Node "
                             "emits one)");
   if (d >= 0)
-    ST_CHECK(t.ev[d].ead == 0 && t.ev[d].conn == 0 && t.ev[d].dead == 1 &&
-             t.ev[d].in_workers == 0 &&
-             strcmp(t.ev[d].state, "disconnected") == 0,
-             "at disconnect: ead=%d conn=%d dead=%d in=%d state=%s",
-             t.ev[d].ead, t.ev[d].conn, t.ev[d].dead, t.ev[d].in_workers,
-             t.ev[d].state);
-  ST_CHECK(st_count(&t, 1, SIM_EV_EXIT, ST_ANY) == 0,
-           "exit after a failed spawn (Node emits none)");
-  ST_CHECK(st_count(&t, 1, SIM_EV_ONLINE, ST_ANY) == 0, "online");
+    TEST_CHECK(t.ev[d].ead == 0 && t.ev[d].conn == 0 && t.ev[d].dead == 1 &&
+               t.ev[d].in_workers == 0 &&
+               strcmp(t.ev[d].state, "disconnected") == 0,
+               "at disconnect: ead=%d conn=%d dead=%d in=%d state=%s",
+               t.ev[d].ead, t.ev[d].conn, t.ev[d].dead, t.ev[d].in_workers,
+               t.ev[d].state);
+  TEST_CHECK(st_count(&t, 1, SIM_EV_EXIT, ST_ANY) == 0,
+             "exit after a failed spawn (Node emits none)");
+  TEST_CHECK(st_count(&t, 1, SIM_EV_ONLINE, ST_ANY) == 0, "online");
 }
 
 static void fork_spawn_failure_error_then_disconnect(void)
@@ -576,7 +572,7 @@ static void fork_spawn_failure_error_then_disconnect(void)
 
 /* ---------------------------------------------------------------------- */
 /* A worker with an open outbound connection outlives disconnect           */
-/* (test-cluster-worker-no-exit, §1.4)                                     */
+/* (Node's test-cluster-worker-no-exit.js)                                 */
 
 static uv_tcp_t lsn;
 static uv_tcp_t *held;
@@ -592,8 +588,8 @@ static void check_alive(st_ctx_t *t, void *arg)
   sim_worker_t *w = arg;
 
   alive_checked = 1;
-  ST_CHECK(!sim_worker_is_dead(w) && kill(sim_worker_pid(w), 0) == 0,
-           "worker exited while its outbound connection was open");
+  TEST_CHECK(!sim_worker_is_dead(w) && kill(sim_worker_pid(w), 0) == 0,
+             "worker exited while its outbound connection was open");
   /* Ending the connection lets it go. */
   if (held != NULL) {
     uv_close((uv_handle_t *)held, held_closed);
@@ -640,7 +636,7 @@ static void on_event_noexit(st_ctx_t *t, const sim_event_t *ev,
     snprintf(msg, sizeof(msg),
              "{\"cmd\":\"hold\",\"connections\":1,\"port\":%d}",
              ntohs(((struct sockaddr_in *)&ss)->sin_port));
-    ST_CHECK(st_fault(t, 1, msg) == 0, "hold fault");
+    TEST_CHECK(st_fault(t, 1, msg) == 0, "hold fault");
   }
   if (ev->type == SIM_EV_DISCONNECT && ev->emitter == SIM_ON_CLUSTER)
     st_timer(t, 300, check_alive, ev->worker);
@@ -666,7 +662,7 @@ static void no_exit_body(void)
   st_run(&t, TIMEOUT_MS);
   st_check_pairs(&t);
   st_check_life(&t, 1, &life);
-  ST_CHECK(alive_checked, "the 300 ms check after disconnect never ran "
+  TEST_CHECK(alive_checked, "the 300 ms check after disconnect never ran "
                           "(the worker exited at once)");
 }
 
@@ -676,7 +672,7 @@ static void worker_no_exit_while_outbound_connection_open(void)
 }
 
 /* ---------------------------------------------------------------------- */
-/* worker.send() after disconnect (§1.4, misc.js): returns false, then an  */
+/* worker.send() after disconnect: returns false, then an                  */
 /* asynchronous `error` ERR_IPC_CHANNEL_CLOSED - or cb(err) instead        */
 
 static int late_cb_calls;
@@ -701,15 +697,15 @@ static void on_event_late(st_ctx_t *t, const sim_event_t *ev,
     return;
   late_at = t->nev;
   err = st_send(ev->worker, "{\"late\":1}");
-  ST_CHECK(err == UV_EPIPE, "send after disconnect: %s, want EPIPE",
-           uv_err_name(err));
-  ST_CHECK(t->nev == late_at, "error emitted synchronously by send()");
+  TEST_CHECK(err == UV_EPIPE, "send after disconnect: %s, want EPIPE",
+             uv_err_name(err));
+  TEST_CHECK(t->nev == late_at, "error emitted synchronously by send()");
   m = cJSON_Parse("{\"late\":2}");
   err = sim_worker_send(ev->worker, m, NULL, on_late_cb, NULL);
   cJSON_Delete(m);
-  ST_CHECK(err == UV_EPIPE, "send(cb) after disconnect: %s, want EPIPE",
-           uv_err_name(err));
-  ST_CHECK(late_cb_calls == 0, "send callback ran synchronously");
+  TEST_CHECK(err == UV_EPIPE, "send(cb) after disconnect: %s, want EPIPE",
+             uv_err_name(err));
+  TEST_CHECK(late_cb_calls == 0, "send callback ran synchronously");
   st_finish_after(t, 300);
 }
 
@@ -724,17 +720,17 @@ static void late_send_body(void)
   st_run(&t, TIMEOUT_MS);
   st_check_pairs(&t);
   e = st_find(&t, 1, SIM_EV_ERROR, ST_ANY);
-  ST_CHECK(st_count(&t, 1, SIM_EV_ERROR, ST_ANY) == 1,
-           "%d error events, want 1 (the send without a callback)",
-           st_count(&t, 1, SIM_EV_ERROR, ST_ANY));
-  ST_CHECK(e >= 0 && (size_t)e >= late_at &&
-           strcmp(t.ev[e].text, "ERR_IPC_CHANNEL_CLOSED") == 0,
-           "no asynchronous ERR_IPC_CHANNEL_CLOSED after the late send");
-  ST_CHECK(late_cb_calls == 1 && late_cb_status == UV_EPIPE,
-           "send callback: %d calls, status %d, want 1 call with EPIPE",
-           late_cb_calls, late_cb_status);
-  ST_CHECK(st_count(&t, 1, SIM_EV_EXIT, SIM_ON_CLUSTER) == 1,
-           "worker did not exit");
+  TEST_CHECK(st_count(&t, 1, SIM_EV_ERROR, ST_ANY) == 1,
+             "%d error events, want 1 (the send without a callback)",
+             st_count(&t, 1, SIM_EV_ERROR, ST_ANY));
+  TEST_CHECK(e >= 0 && (size_t)e >= late_at &&
+             strcmp(t.ev[e].text, "ERR_IPC_CHANNEL_CLOSED") == 0,
+             "no asynchronous ERR_IPC_CHANNEL_CLOSED after the late send");
+  TEST_CHECK(late_cb_calls == 1 && late_cb_status == UV_EPIPE,
+             "send callback: %d calls, status %d, want 1 call with EPIPE",
+             late_cb_calls, late_cb_status);
+  TEST_CHECK(st_count(&t, 1, SIM_EV_EXIT, SIM_ON_CLUSTER) == 1,
+             "worker did not exit");
 }
 
 static void send_after_disconnect_error_channel_closed(void)
@@ -764,8 +760,8 @@ static void on_event_pending(st_ctx_t *t, const sim_event_t *ev,
                              const st_event_t *rec)
 {
   if (ev->type == SIM_EV_LISTENING && ev->emitter == SIM_ON_CLUSTER) {
-    ST_CHECK(st_fault(t, 1, "{\"cmd\":\"crash\",\"code\":3}") == 0,
-             "crash fault");
+    TEST_CHECK(st_fault(t, 1, "{\"cmd\":\"crash\",\"code\":3}") == 0,
+               "crash fault");
     /* The worker dies while this loop is busy. */
     block_loop(300);
   }
@@ -790,9 +786,9 @@ static void pending_body(void)
   st_check_life(&t, 1, &life);
   d = st_find(&t, 1, SIM_EV_DISCONNECT, SIM_ON_WORKER);
   e = st_find(&t, 1, SIM_EV_EXIT, SIM_ON_WORKER);
-  ST_CHECK(d >= 0 && e >= 0 && d < e,
-           "`exit` emitted before `disconnect` although the channel's EOF "
-           "was read first (Node: disconnect on nextTick after the EOF)");
+  TEST_CHECK(d >= 0 && e >= 0 && d < e,
+             "`exit` emitted before `disconnect` although the channel's EOF "
+             "was read first (Node: disconnect on nextTick after the EOF)");
 }
 
 static void disconnect_before_exit_when_both_pending(void)
@@ -832,13 +828,7 @@ int main(int argc, char **argv)
     CU_SUITE_INFO_NULL,
   };
 
-  for (size_t i = 0; i < NROWS; i++) {
-    table_tests[i].pName = rows[i].name;
-    table_tests[i].pTestFunc = run_row;
-  }
-  for (size_t i = 0; i < NLIBROWS; i++) {
-    lib_tests[i].pName = lib_rows[i].name;
-    lib_tests[i].pTestFunc = run_lib_row;
-  }
-  return st_main(argc, argv, suites);
+  TEST_ROWS_FILL(table_tests, rows, run_row);
+  TEST_ROWS_FILL(lib_tests, lib_rows, run_lib_row);
+  return test_main(argc, argv, suites, st_roles);
 }

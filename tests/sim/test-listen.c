@@ -1,6 +1,6 @@
 /*
  * test-listen.c - listens that go through the primary, and those that do
- * not (§3.3, §3.6, §3.7, §8 items 7 and 8).
+ * not.
  *
  * Each table row runs under both scheduling policies: the port a listen(0)
  * gets is chosen by the primary per (address, port, addressType, index)
@@ -53,9 +53,9 @@ static void on_served(st_client_t *c)
 {
   st_ctx_t *t = c->ctx;
 
-  ST_CHECK(c->status == 0 && c->eof && (c->worker == 1 || c->worker == 2),
-           "request to a shared port: status=%s eof=%d X-Worker=%d",
-           uv_err_name(c->status), c->eof, c->worker);
+  TEST_CHECK(c->status == 0 && c->eof && (c->worker == 1 || c->worker == 2),
+             "request to a shared port: status=%s eof=%d X-Worker=%d",
+             uv_err_name(c->status), c->eof, c->worker);
   if (++served == nclients)
     (void)sim_cluster_disconnect(&t->cluster, NULL, NULL);
 }
@@ -79,8 +79,8 @@ static void on_event(st_ctx_t *t, const sim_event_t *ev,
     }
     nclients = nports;
     for (int k = 0; k < nports; k++)
-      ST_CHECK(st_client_get(t, &clients[k], ports[k], on_served) == 0,
-               "client");
+      TEST_CHECK(st_client_get(t, &clients[k], ports[k], on_served) == 0,
+                 "client");
   }
   if (ev->type == SIM_EV_EXIT && ev->emitter == SIM_ON_CLUSTER &&
       st_count(t, 0, SIM_EV_EXIT, SIM_ON_CLUSTER) == row->workers)
@@ -94,11 +94,9 @@ static void row_body(void)
   int port_of[3][2] = { { 0 } };
   int n[3] = { 0 };
 
-  for (size_t i = 0; i < NROWS; i++)
-    if (strcmp(rows[i].name, st_test_name()) == 0)
-      row = &rows[i];
+  row = TEST_ROW(rows);
   st_init(&t, row->policy, NULL, row->args, on_event);
-  ST_CHECK(t.cluster.scheduling_policy == row->policy, "policy");
+  TEST_CHECK(t.cluster.scheduling_policy == row->policy, "policy");
   for (int i = 0; i < row->workers; i++)
     (void)st_fork(&t);
   st_run(&t, TIMEOUT_MS);
@@ -106,44 +104,44 @@ static void row_body(void)
   life.listening = row->listens;
   for (int id = 1; id <= row->workers; id++)
     st_check_life(&t, (unsigned)id, &life);
-  ST_CHECK(served == nclients && nclients > 0, "served %d of %d requests",
-           served, nclients);
+  TEST_CHECK(served == nclients && nclients > 0, "served %d of %d requests",
+             served, nclients);
 
   for (size_t i = 0; i < t.nev; i++) {
     const st_event_t *r = &t.ev[i];
     if (r->type != SIM_EV_LISTENING || r->emitter != SIM_ON_WORKER)
       continue;
-    /* §3.6: {addressType, address, port, fd} as the worker sent them. */
-    ST_CHECK(r->addr_type == 4, "addressType %d, want 4", r->addr_type);
+    /* {addressType, address, port, fd} as the worker sent them. */
+    TEST_CHECK(r->addr_type == 4, "addressType %d, want 4", r->addr_type);
     if (row->address == NULL)
-      ST_CHECK(r->addr_null, "address '%s', want null", r->addr);
+      TEST_CHECK(r->addr_null, "address '%s', want null", r->addr);
     else
-      ST_CHECK(!r->addr_null && strcmp(r->addr, row->address) == 0,
-               "address '%s', want '%s'", r->addr_null ? "null" : r->addr,
-               row->address);
-    ST_CHECK(r->port > 0 && r->port < 65536, "port %d", r->port);
-    ST_CHECK(r->fd == -1, "fd %d, want undefined (-1)", r->fd);
+      TEST_CHECK(!r->addr_null && strcmp(r->addr, row->address) == 0,
+                 "address '%s', want '%s'", r->addr_null ? "null" : r->addr,
+                 row->address);
+    TEST_CHECK(r->port > 0 && r->port < 65536, "port %d", r->port);
+    TEST_CHECK(r->fd == -1, "fd %d, want undefined (-1)", r->fd);
     if (r->id >= 1 && r->id <= 2 && n[r->id] < 2)
       port_of[r->id][n[r->id]++] = r->port;
   }
-  /* §3.3: same port for the same index in every worker; distinct ports
+  /* Same port for the same index in every worker; distinct ports
    * for distinct indexes. The per-worker order of two listens' replies is
    * not fixed, so compare as sets. */
   if (row->listens == 2) {
-    ST_CHECK(port_of[1][0] != port_of[1][1],
-             "worker 1: both listens on port %d", port_of[1][0]);
-    ST_CHECK((port_of[1][0] == port_of[2][0] &&
+    TEST_CHECK(port_of[1][0] != port_of[1][1],
+               "worker 1: both listens on port %d", port_of[1][0]);
+    TEST_CHECK((port_of[1][0] == port_of[2][0] &&
               port_of[1][1] == port_of[2][1]) ||
-             (port_of[1][0] == port_of[2][1] &&
+               (port_of[1][0] == port_of[2][1] &&
               port_of[1][1] == port_of[2][0]),
-             "ports differ between workers: {%d,%d} vs {%d,%d}",
-             port_of[1][0], port_of[1][1], port_of[2][0], port_of[2][1]);
-    ST_CHECK(nports == 2, "%d distinct ports, want 2", nports);
+               "ports differ between workers: {%d,%d} vs {%d,%d}",
+               port_of[1][0], port_of[1][1], port_of[2][0], port_of[2][1]);
+    TEST_CHECK(nports == 2, "%d distinct ports, want 2", nports);
   } else {
-    ST_CHECK(port_of[1][0] == port_of[2][0],
-             "workers listen on %d and %d, want one port", port_of[1][0],
-             port_of[2][0]);
-    ST_CHECK(nports == 1, "%d distinct ports, want 1", nports);
+    TEST_CHECK(port_of[1][0] == port_of[2][0],
+               "workers listen on %d and %d, want one port", port_of[1][0],
+               port_of[2][0]);
+    TEST_CHECK(nports == 1, "%d distinct ports, want 1", nports);
   }
 }
 
@@ -153,32 +151,32 @@ static void run_row(void)
 }
 
 /* ---------------------------------------------------------------------- */
-/* exclusive: true (§3.7, §7(i))                                           */
+/* exclusive: true                                                         */
 
 static void kill_both(st_ctx_t *t, void *arg)
 {
   for (unsigned id = 1; id <= 2; id++) {
     sim_worker_t *w = sim_cluster_find(&t->cluster, id);
     /* Exclusive servers are not closed by disconnect: still running. */
-    ST_CHECK(!sim_worker_is_dead(w) && kill(sim_worker_pid(w), 0) == 0,
-             "worker %u with an exclusive server exited after "
-             "cluster.disconnect()", id);
-    ST_CHECK(sim_worker_kill(w, SIGKILL) == 0, "kill");
+    TEST_CHECK(!sim_worker_is_dead(w) && kill(sim_worker_pid(w), 0) == 0,
+               "worker %u with an exclusive server exited after "
+               "cluster.disconnect()", id);
+    TEST_CHECK(sim_worker_kill(w, SIGKILL) == 0, "kill");
   }
 }
 
 static void disconnect_all(st_ctx_t *t, void *arg)
 {
-  ST_CHECK(sim_cluster_disconnect(&t->cluster, NULL, NULL) == 0,
-           "cluster.disconnect");
+  TEST_CHECK(sim_cluster_disconnect(&t->cluster, NULL, NULL) == 0,
+             "cluster.disconnect");
 }
 
 static void on_event_excl(st_ctx_t *t, const sim_event_t *ev,
                           const st_event_t *rec)
 {
   if (ev->type == SIM_EV_ONLINE && ev->emitter == SIM_ON_CLUSTER)
-    ST_CHECK(st_send(ev->worker, "{\"clustersim\":\"ping\",\"n\":1}") == 0,
-             "ping");
+    TEST_CHECK(st_send(ev->worker, "{\"clustersim\":\"ping\",\"n\":1}") == 0,
+               "ping");
   /* A pong follows the worker's listen (it listens at start), so a
    * `listening` would have been seen by now; a pause leaves room for a
    * late one anyway. */
@@ -209,8 +207,8 @@ static void exclusive_body(void)
   st_check_pairs(&t);
   st_check_life(&t, 1, &life);
   st_check_life(&t, 2, &life);
-  ST_CHECK(st_count(&t, 0, SIM_EV_LISTENING, ST_ANY) == 0,
-           "`listening` for an exclusive listen");
+  TEST_CHECK(st_count(&t, 0, SIM_EV_LISTENING, ST_ANY) == 0,
+             "`listening` for an exclusive listen");
 }
 
 static void exclusive_listen_no_listening_event(void)
@@ -236,9 +234,6 @@ int main(int argc, char **argv)
     CU_SUITE_INFO_NULL,
   };
 
-  for (size_t i = 0; i < NROWS; i++) {
-    table_tests[i].pName = rows[i].name;
-    table_tests[i].pTestFunc = run_row;
-  }
-  return st_main(argc, argv, suites);
+  TEST_ROWS_FILL(table_tests, rows, run_row);
+  return test_main(argc, argv, suites, st_roles);
 }

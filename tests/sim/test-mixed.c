@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "base.h"
 #include "simtest.h"
 
 #define TIMEOUT_MS 20000u
@@ -71,8 +72,8 @@ static void convert(st_ctx_t *t, const cJSON *e)
     if (cJSON_IsString(ev) && strcmp(ev->valuestring, names[i].ev) == 0)
       break;
   if (i == sizeof(names) / sizeof(names[0])) {
-    ST_CHECK(0, "unknown event in the Node record: %s",
-             cJSON_IsString(ev) ? ev->valuestring : "?");
+    TEST_CHECK(0, "unknown event in the Node record: %s",
+               cJSON_IsString(ev) ? ev->valuestring : "?");
     return;
   }
   r = st_append(t);
@@ -118,10 +119,11 @@ static void convert(st_ctx_t *t, const cJSON *e)
 static cJSON *run_node_primary(const char *policy)
 {
   char cmd[8192];
-  char *out = NULL;
-  size_t len = 0, cap = 0;
+  char chunk[4096];
+  base_buf_t out = BASE_BUF_INIT;
+  size_t n;
   FILE *f;
-  int status;
+  int status, err = 0;
   cJSON *summary;
 
   snprintf(cmd, sizeof(cmd),
@@ -132,30 +134,21 @@ static cJSON *run_node_primary(const char *policy)
     CU_FAIL("popen");
     return NULL;
   }
-  for (;;) {
-    size_t n;
-    if (len + 4096 + 1 > cap) {
-      char *b = realloc(out, cap = cap ? cap * 2 : 65536);
-      if (b == NULL)
-        break;
-      out = b;
-    }
-    n = fread(out + len, 1, 4096, f);
-    if (n == 0)
-      break;
-    len += n;
-  }
+  while (err == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    err = base_buf_append(&out, chunk, n);
   status = pclose(f);
-  if (out == NULL) {
+  if (err != 0 || base_buf_append(&out, "", 0) != 0) {
     CU_FAIL("out of memory");
+    base_buf_free(&out);
     return NULL;
   }
-  out[len] = '\0';
-  ST_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-           "node-primary.js exited with status %d: %.300s", status, out);
-  summary = cJSON_Parse(out);
-  ST_CHECK(summary != NULL, "node-primary.js printed no JSON: %.300s", out);
-  free(out);
+  TEST_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+             "node-primary.js exited with status %d: %.300s", status,
+             out.base);
+  summary = cJSON_Parse(out.base);
+  TEST_CHECK(summary != NULL, "node-primary.js printed no JSON: %.300s",
+             out.base);
+  base_buf_free(&out);
   return summary;
 }
 
@@ -173,16 +166,16 @@ static void node_primary_body(void)
   if (s == NULL)
     return;
   v = cJSON_GetObjectItemCaseSensitive(s, "policy");
-  ST_CHECK(cJSON_IsString(v) && strcmp(v->valuestring, node_policy) == 0,
-           "Node primary runs policy %s, want %s",
-           cJSON_IsString(v) ? v->valuestring : "?", node_policy);
+  TEST_CHECK(cJSON_IsString(v) && strcmp(v->valuestring, node_policy) == 0,
+             "Node primary runs policy %s, want %s",
+             cJSON_IsString(v) ? v->valuestring : "?", node_policy);
   v = cJSON_GetObjectItemCaseSensitive(s, "errors");
-  ST_CHECK(cJSON_GetArraySize(v) == 0, "Node primary reported errors: %s",
-           cJSON_PrintUnformatted(v));
+  TEST_CHECK(cJSON_GetArraySize(v) == 0, "Node primary reported errors: %s",
+             cJSON_PrintUnformatted(v));
   cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(s, "events"))
     convert(&t, e);
 
-  /* Node's own record must show the §2.3 (g) life for our workers. */
+  /* Node's own record must show the life of a disconnected worker. */
   st_check_pairs(&t);
   st_check_life(&t, 1, &life_graceful);
   st_check_life(&t, 2, &life_graceful);
@@ -191,28 +184,28 @@ static void node_primary_body(void)
     char want[64];
     if (r->type == SIM_EV_LISTENING && r->emitter == SIM_ON_WORKER &&
         r->id <= 2) {
-      ST_CHECK(r->addr_type == 4 && !r->addr_null &&
-               strcmp(r->addr, "127.0.0.1") == 0 && r->fd == -1,
-               "listening address of C worker %u: %d %s fd %d", r->id,
-               r->addr_type, r->addr_null ? "null" : r->addr, r->fd);
+      TEST_CHECK(r->addr_type == 4 && !r->addr_null &&
+                 strcmp(r->addr, "127.0.0.1") == 0 && r->fd == -1,
+                 "listening address of C worker %u: %d %s fd %d", r->id,
+                 r->addr_type, r->addr_null ? "null" : r->addr, r->fd);
       port[r->id] = r->port;
     }
     if (r->type == SIM_EV_MESSAGE && r->emitter == SIM_ON_CLUSTER) {
       snprintf(want, sizeof(want), "{\"echo\":{\"hello\":%u}}", r->id);
-      ST_CHECK(strcmp(r->text, want) == 0, "C worker %u echoed %s, want %s",
-               r->id, r->text, want);
+      TEST_CHECK(strcmp(r->text, want) == 0, "C worker %u echoed %s, want %s",
+                 r->id, r->text, want);
     }
   }
-  ST_CHECK(st_count(&t, 1, SIM_EV_MESSAGE, SIM_ON_CLUSTER) == 1 &&
-           st_count(&t, 2, SIM_EV_MESSAGE, SIM_ON_CLUSTER) == 1,
-           "one echo per C worker");
-  ST_CHECK(port[1] > 0 && port[1] == port[2],
-           "C workers listen on %d and %d, want one shared port", port[1],
-           port[2]);
+  TEST_CHECK(st_count(&t, 1, SIM_EV_MESSAGE, SIM_ON_CLUSTER) == 1 &&
+             st_count(&t, 2, SIM_EV_MESSAGE, SIM_ON_CLUSTER) == 1,
+             "one echo per C worker");
+  TEST_CHECK(port[1] > 0 && port[1] == port[2],
+             "C workers listen on %d and %d, want one shared port", port[1],
+             port[2]);
 
   cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(s, "served")) {
     int w = (int)e->valuedouble;
-    ST_CHECK(w == 1 || w == 2, "request served by X-Worker %d", w);
+    TEST_CHECK(w == 1 || w == 2, "request served by X-Worker %d", w);
     if (w == 1 || w == 2)
       served[w]++;
     if (prev != 0 && prev == w)
@@ -220,19 +213,19 @@ static void node_primary_body(void)
     prev = w;
     nserved++;
   }
-  ST_CHECK(nserved == 8, "%d requests served, want 8", nserved);
+  TEST_CHECK(nserved == 8, "%d requests served, want 8", nserved);
   if (strcmp(node_policy, "rr") == 0)
     /* Sequential requests under RR: strict alternation, both workers. */
-    ST_CHECK(alternating && served[1] == 4 && served[2] == 4,
-             "RR through C workers: %d/%d, alternating %d", served[1],
-             served[2], alternating);
+    TEST_CHECK(alternating && served[1] == 4 && served[2] == 4,
+               "RR through C workers: %d/%d, alternating %d", served[1],
+               served[2], alternating);
 
   v = cJSON_GetObjectItemCaseSensitive(s, "cb");
   cb = cJSON_IsNumber(v) ? (int)v->valuedouble : -1;
-  ST_CHECK(cb == 1, "cluster.disconnect cb ran %d times", cb);
+  TEST_CHECK(cb == 1, "cluster.disconnect cb ran %d times", cb);
   v = cJSON_GetObjectItemCaseSensitive(s, "cbDead");
-  ST_CHECK(cJSON_IsNumber(v) && v->valuedouble >= 1,
-           "no worker dead when Node's cluster.disconnect cb ran");
+  TEST_CHECK(cJSON_IsNumber(v) && v->valuedouble >= 1,
+             "no worker dead when Node's cluster.disconnect cb ran");
   cJSON_Delete(s);
 }
 
@@ -264,24 +257,24 @@ static void on_done(st_client_t *c)
 {
   st_ctx_t *t = c->ctx;
 
-  ST_CHECK(c->status == 0 && c->eof && (c->worker == 1 || c->worker == 2),
-           "Node worker request: status=%s eof=%d X-Worker=%d",
-           uv_err_name(c->status), c->eof, c->worker);
+  TEST_CHECK(c->status == 0 && c->eof && (c->worker == 1 || c->worker == 2),
+             "Node worker request: status=%s eof=%d X-Worker=%d",
+             uv_err_name(c->status), c->eof, c->worker);
   if (c->worker == 1 || c->worker == 2)
     served[c->worker]++;
   if (++nreq < REQUESTS) {
     next_request(t);
     return;
   }
-  ST_CHECK(st_send(sim_cluster_find(&t->cluster, 1), "{\"ping\":1}") == 0,
-           "send 1");
-  ST_CHECK(st_send(sim_cluster_find(&t->cluster, 2), "{\"ping\":2}") == 0,
-           "send 2");
+  TEST_CHECK(st_send(sim_cluster_find(&t->cluster, 1), "{\"ping\":1}") == 0,
+             "send 1");
+  TEST_CHECK(st_send(sim_cluster_find(&t->cluster, 2), "{\"ping\":2}") == 0,
+             "send 2");
 }
 
 static void next_request(st_ctx_t *t)
 {
-  ST_CHECK(st_client_get(t, &clients[nreq], port, on_done) == 0, "client");
+  TEST_CHECK(st_client_get(t, &clients[nreq], port, on_done) == 0, "client");
 }
 
 static void on_event_nw(st_ctx_t *t, const sim_event_t *ev,
@@ -323,10 +316,10 @@ static void node_workers_body(void)
     const st_event_t *r = &t.ev[i];
     char hello[64], echo[64];
     if (r->type == SIM_EV_LISTENING && r->emitter == SIM_ON_WORKER) {
-      ST_CHECK(r->addr_type == 4 && !r->addr_null &&
-               strcmp(r->addr, "127.0.0.1") == 0 && r->fd == -1,
-               "Node worker %u listening: %d %s fd %d", r->id, r->addr_type,
-               r->addr_null ? "null" : r->addr, r->fd);
+      TEST_CHECK(r->addr_type == 4 && !r->addr_null &&
+                 strcmp(r->addr, "127.0.0.1") == 0 && r->fd == -1,
+                 "Node worker %u listening: %d %s fd %d", r->id, r->addr_type,
+                 r->addr_null ? "null" : r->addr, r->fd);
       if (r->id == 1)
         port1 = r->port;
       else
@@ -337,18 +330,18 @@ static void node_workers_body(void)
     snprintf(hello, sizeof(hello), "{\"hello\":\"from-node\",\"id\":%u}",
              r->id);
     snprintf(echo, sizeof(echo), "{\"echo\":{\"ping\":%u}}", r->id);
-    ST_CHECK(strcmp(r->text, hello) == 0 || strcmp(r->text, echo) == 0,
-             "unexpected message from Node worker %u: %s", r->id, r->text);
+    TEST_CHECK(strcmp(r->text, hello) == 0 || strcmp(r->text, echo) == 0,
+               "unexpected message from Node worker %u: %s", r->id, r->text);
   }
-  ST_CHECK(port1 > 0 && port1 == port2, "Node workers on %d and %d", port1,
-           port2);
+  TEST_CHECK(port1 > 0 && port1 == port2, "Node workers on %d and %d", port1,
+             port2);
   for (unsigned id = 1; id <= 2; id++)
-    ST_CHECK(st_count(&t, id, SIM_EV_MESSAGE, SIM_ON_CLUSTER) == 2,
-             "Node worker %u: %d messages, want hello and echo", id,
-             st_count(&t, id, SIM_EV_MESSAGE, SIM_ON_CLUSTER));
-  ST_CHECK(nreq == REQUESTS && served[1] == 3 && served[2] == 3,
-           "RR over Node workers: %d/%d of %d", served[1], served[2],
-           REQUESTS);
+    TEST_CHECK(st_count(&t, id, SIM_EV_MESSAGE, SIM_ON_CLUSTER) == 2,
+               "Node worker %u: %d messages, want hello and echo", id,
+               st_count(&t, id, SIM_EV_MESSAGE, SIM_ON_CLUSTER));
+  TEST_CHECK(nreq == REQUESTS && served[1] == 3 && served[2] == 3,
+             "RR over Node workers: %d/%d of %d", served[1], served[2],
+             REQUESTS);
 }
 
 static void c_primary_node_workers(void)
@@ -380,5 +373,5 @@ int main(int argc, char **argv)
   }
   snprintf(path, sizeof(path), "%s", found);
   node = path;
-  return st_main(argc, argv, suites);
+  return test_main(argc, argv, suites, st_roles);
 }

@@ -1,6 +1,7 @@
 /*
- * test-orphans.c - workers do not outlive their primary (§1.4 "worker-side
- * automatic exit", §2.6, test-cluster-primary-kill).
+ * test-orphans.c - workers do not outlive their primary (Node's worker-side
+ * automatic exit on an unexpected disconnect; Node's
+ * test-cluster-primary-kill.js).
  *
  * A forked helper becomes a sim primary with a few workers and reports
  * their pids; the case SIGKILLs the helper. The case process is a child
@@ -179,11 +180,9 @@ static void row_body(void)
   int status, n = 0;
   char *p;
 
-  for (size_t i = 0; i < NROWS; i++)
-    if (strcmp(rows[i].name, st_test_name()) == 0)
-      row = &rows[i];
+  row = TEST_ROW(rows);
   /* Orphans of the helper become ours, so we can read how they ended. */
-  ST_CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "PR_SET_CHILD_SUBREAPER");
+  TEST_CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "PR_SET_CHILD_SUBREAPER");
   if (pipe(fds) != 0) {
     CU_FAIL("pipe");
     return;
@@ -217,52 +216,52 @@ static void row_body(void)
     pids[n++] = (pid_t)v;
     p = end;
   }
-  ST_CHECK(n == row->workers, "helper reported %d worker pids, want %d: '%s'",
-           n, row->workers, buf);
+  TEST_CHECK(n == row->workers, "helper reported %d worker pids, want %d: '%s'",
+             n, row->workers, buf);
   if (n != row->workers) {
     kill(helper, SIGKILL);
     return;
   }
   if (row->stopped != 0)
-    ST_CHECK(kill(pids[row->stopped - 1], SIGSTOP) == 0, "SIGSTOP");
+    TEST_CHECK(kill(pids[row->stopped - 1], SIGSTOP) == 0, "SIGSTOP");
 
   /* The primary dies without a word. */
-  ST_CHECK(kill(helper, SIGKILL) == 0, "kill helper");
-  ST_CHECK(waitpid(helper, &status, 0) == helper && WIFSIGNALED(status) &&
-           WTERMSIG(status) == SIGKILL, "helper did not die of SIGKILL");
+  TEST_CHECK(kill(helper, SIGKILL) == 0, "kill helper");
+  TEST_CHECK(waitpid(helper, &status, 0) == helper && WIFSIGNALED(status) &&
+             WTERMSIG(status) == SIGKILL, "helper did not die of SIGKILL");
 
   for (int i = 0; i < n; i++) {
     int r;
     if (i + 1 == row->stopped)
       continue;
     r = reap(pids[i], &status, 5000);
-    ST_CHECK(r == 1, "worker %d (pid %d) still there 5 s after its primary "
+    TEST_CHECK(r == 1, "worker %d (pid %d) still there 5 s after its primary "
                      "died", i + 1, (int)pids[i]);
     if (r == 1)
-      ST_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-               "orphaned worker %d: %s %d, want exit 0", i + 1,
-               WIFEXITED(status) ? "exit" : "signal",
-               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+      TEST_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                 "orphaned worker %d: %s %d, want exit 0", i + 1,
+                 WIFEXITED(status) ? "exit" : "signal",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
   }
   if (row->stopped != 0) {
     pid_t pid = pids[row->stopped - 1];
     char st;
     /* Stopped, it cannot read the EOF: it is still there, stopped. */
-    ST_CHECK(reap(pid, &status, 300) == 0,
-             "the stopped worker ended while stopped");
+    TEST_CHECK(reap(pid, &status, 300) == 0,
+               "the stopped worker ended while stopped");
     st = proc_state(pid);
-    ST_CHECK(st == 'T' || st == 't', "stopped worker in state '%c'", st);
-    ST_CHECK(kill(pid, SIGCONT) == 0, "SIGCONT");
-    ST_CHECK(reap(pid, &status, 5000) == 1,
-             "the continued worker did not exit within 5 s");
-    ST_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-             "continued worker: %s %d, want exit 0",
-             WIFEXITED(status) ? "exit" : "signal",
-             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    TEST_CHECK(st == 'T' || st == 't', "stopped worker in state '%c'", st);
+    TEST_CHECK(kill(pid, SIGCONT) == 0, "SIGCONT");
+    TEST_CHECK(reap(pid, &status, 5000) == 1,
+               "the continued worker did not exit within 5 s");
+    TEST_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+               "continued worker: %s %d, want exit 0",
+               WIFEXITED(status) ? "exit" : "signal",
+               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
   }
   for (int i = 0; i < n; i++)
-    ST_CHECK(kill(pids[i], 0) != 0 && errno == ESRCH,
-             "worker %d (pid %d) still exists", i + 1, (int)pids[i]);
+    TEST_CHECK(kill(pids[i], 0) != 0 && errno == ESRCH,
+               "worker %d (pid %d) still exists", i + 1, (int)pids[i]);
 }
 
 static void run_row(void)
@@ -279,9 +278,6 @@ int main(int argc, char **argv)
     CU_SUITE_INFO_NULL,
   };
 
-  for (size_t i = 0; i < NROWS; i++) {
-    table_tests[i].pName = rows[i].name;
-    table_tests[i].pTestFunc = run_row;
-  }
-  return st_main(argc, argv, suites);
+  TEST_ROWS_FILL(table_tests, rows, run_row);
+  return test_main(argc, argv, suites, st_roles);
 }

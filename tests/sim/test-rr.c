@@ -1,12 +1,12 @@
 /*
- * test-rr.c - connection distribution (§3.4, §3.5, §8 item 9), with real
+ * test-rr.c - connection distribution, with real
  * TCP clients on the primary's loop.
  *
  * Round-robin: a worker has at most one connection in flight; idle
  * workers take connections in strict rotation; with no worker left on a
  * handle its listening socket is closed and connections are refused; a
  * connection handed to a worker that dies before acknowledging it is
- * leaked and the worker gets `exit` without `disconnect` (§2.5).
+ * leaked and the worker gets `exit` without `disconnect`.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -30,7 +30,7 @@ static st_client_t clients[ST_MAX_CLIENTS];
 static int port;
 
 /* ---------------------------------------------------------------------- */
-/* Strict rotation among idle workers (§7(k))                              */
+/* Strict rotation among idle workers                                      */
 
 #define ROUNDS 12
 static int seq[ROUNDS];
@@ -42,9 +42,9 @@ static void on_rotation_done(st_client_t *c)
 {
   st_ctx_t *t = c->ctx;
 
-  ST_CHECK(c->status == 0 && c->eof,
-           "request %d: status=%s eof=%d", nseq, uv_err_name(c->status),
-           c->eof);
+  TEST_CHECK(c->status == 0 && c->eof,
+             "request %d: status=%s eof=%d", nseq, uv_err_name(c->status),
+             c->eof);
   seq[nseq++] = c->worker;
   if (nseq < ROUNDS)
     next_request(t);
@@ -55,8 +55,8 @@ static void on_rotation_done(st_client_t *c)
 static void next_request(st_ctx_t *t)
 {
   /* One at a time: every worker is idle again when the next comes. */
-  ST_CHECK(st_client_get(t, &clients[nseq], port, on_rotation_done) == 0,
-           "client %d", nseq);
+  TEST_CHECK(st_client_get(t, &clients[nseq], port, on_rotation_done) == 0,
+             "client %d", nseq);
 }
 
 static void on_event_rotation(st_ctx_t *t, const sim_event_t *ev,
@@ -91,16 +91,16 @@ static void rotation_body(void)
     if (seq[i] >= 1 && seq[i] <= 3)
       count[seq[i]]++;
   }
-  ST_CHECK(nseq == ROUNDS, "%d of %d requests answered", nseq, ROUNDS);
+  TEST_CHECK(nseq == ROUNDS, "%d of %d requests answered", nseq, ROUNDS);
   /* The rotation order is the order the workers became idle; which one
    * starts is not fixed, the period is. */
-  ST_CHECK(seq[0] != seq[1] && seq[1] != seq[2] && seq[0] != seq[2],
-           "first three requests not served by three workers: %s", got);
+  TEST_CHECK(seq[0] != seq[1] && seq[1] != seq[2] && seq[0] != seq[2],
+             "first three requests not served by three workers: %s", got);
   for (int i = 3; i < nseq; i++)
-    ST_CHECK(seq[i] == seq[i % 3], "not a strict rotation: %s", got);
-  ST_CHECK(count[1] == 4 && count[2] == 4 && count[3] == 4,
-           "counts %d/%d/%d, want 4/4/4: %s", count[1], count[2], count[3],
-           got);
+    TEST_CHECK(seq[i] == seq[i % 3], "not a strict rotation: %s", got);
+  TEST_CHECK(count[1] == 4 && count[2] == 4 && count[3] == 4,
+             "counts %d/%d/%d, want 4/4/4: %s", count[1], count[2], count[3],
+             got);
 }
 
 static void rr_strict_rotation_among_idle_workers(void)
@@ -109,7 +109,7 @@ static void rr_strict_rotation_among_idle_workers(void)
 }
 
 /* ---------------------------------------------------------------------- */
-/* A busy worker is skipped: one connection in flight per worker (§7(l))   */
+/* A busy worker is skipped: one connection in flight per worker          */
 
 #define BUSY_CLIENTS 4
 static int busy_served;
@@ -124,7 +124,7 @@ static void check_stuck(st_ctx_t *t, void *arg)
     if (!clients[i].done && clients[i].len == 0)
       stuck++;
   stuck_checked = 1;
-  ST_CHECK(stuck == 1, "%d clients without any answer, want 1", stuck);
+  TEST_CHECK(stuck == 1, "%d clients without any answer, want 1", stuck);
   (void)sim_worker_disconnect(sim_cluster_find(&t->cluster, 2));
 }
 
@@ -132,12 +132,12 @@ static void on_busy_done(st_client_t *c)
 {
   st_ctx_t *t = c->ctx;
 
-  ST_CHECK(c->status == 0 && c->eof && c->worker == 2,
-           "busy test: status=%s eof=%d X-Worker=%d, want worker 2",
-           uv_err_name(c->status), c->eof, c->worker);
+  TEST_CHECK(c->status == 0 && c->eof && c->worker == 2,
+             "busy test: status=%s eof=%d X-Worker=%d, want worker 2",
+             uv_err_name(c->status), c->eof, c->worker);
   if (++busy_served == BUSY_CLIENTS - 1) {
     sim_worker_t *w1 = sim_cluster_find(&t->cluster, 1);
-    ST_CHECK(sim_worker_kill(w1, SIGKILL) == 0, "kill worker 1");
+    TEST_CHECK(sim_worker_kill(w1, SIGKILL) == 0, "kill worker 1");
   }
 }
 
@@ -148,8 +148,8 @@ static void on_event_busy(st_ctx_t *t, const sim_event_t *ev,
       st_count(t, 0, SIM_EV_LISTENING, SIM_ON_CLUSTER) == 2) {
     port = rec->port;
     /* Worker 1 blocks its loop; the clients start once it says so. */
-    ST_CHECK(st_fault(t, 1, "{\"cmd\":\"hang\",\"ms\":8000}") == 0,
-             "hang fault");
+    TEST_CHECK(st_fault(t, 1, "{\"cmd\":\"hang\",\"ms\":8000}") == 0,
+               "hang fault");
   }
   if (ev->type == SIM_EV_EXIT && ev->emitter == SIM_ON_CLUSTER &&
       rec->id == 1)
@@ -176,8 +176,8 @@ static void on_observe_busy(st_ctx_t *t, unsigned id, const char *what,
     return;
   /* Its loop is blocked now: the newconn it gets stays unanswered. */
   for (int i = 0; i < BUSY_CLIENTS; i++)
-    ST_CHECK(st_client_get(t, &clients[i], port, on_busy_done) == 0,
-             "client %d", i);
+    TEST_CHECK(st_client_get(t, &clients[i], port, on_busy_done) == 0,
+               "client %d", i);
 }
 
 static void busy_body(void)
@@ -192,9 +192,9 @@ static void busy_body(void)
   st_check_pairs(&t);
   st_check_life(&t, 1, &life_inflight_kill);
   st_check_life(&t, 2, &life_disconnected);
-  ST_CHECK(busy_served == BUSY_CLIENTS - 1, "worker 2 served %d, want %d",
-           busy_served, BUSY_CLIENTS - 1);
-  ST_CHECK(stuck_checked, "the in-flight connection was never checked");
+  TEST_CHECK(busy_served == BUSY_CLIENTS - 1, "worker 2 served %d, want %d",
+             busy_served, BUSY_CLIENTS - 1);
+  TEST_CHECK(stuck_checked, "the in-flight connection was never checked");
 }
 
 static void rr_busy_worker_skipped_one_inflight(void)
@@ -203,7 +203,7 @@ static void rr_busy_worker_skipped_one_inflight(void)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Single worker dies with the handle in flight (§2.5, §7(m))              */
+/* Single worker dies with the handle in flight                           */
 
 static st_client_t refused;
 static int refused_status = 1;
@@ -216,22 +216,22 @@ static void on_refused(st_client_t *c)
 
 static void kill_worker(st_ctx_t *t, void *arg)
 {
-  ST_CHECK(sim_worker_kill(sim_cluster_find(&t->cluster, 1), SIGKILL) == 0,
-           "kill");
+  TEST_CHECK(sim_worker_kill(sim_cluster_find(&t->cluster, 1), SIGKILL) == 0,
+             "kill");
 }
 
 static void on_inflight_connected(st_client_t *c)
 {
-  ST_CHECK(0, "the in-flight connection ended (status=%s eof=%d len=%zu)",
-           uv_err_name(c->status), c->eof, c->len);
+  TEST_CHECK(0, "the in-flight connection ended (status=%s eof=%d len=%zu)",
+             uv_err_name(c->status), c->eof, c->len);
 }
 
 static void after_exit(st_ctx_t *t, void *arg)
 {
-  ST_CHECK(!clients[0].done && clients[0].len == 0,
-           "the leaked connection got an answer or EOF");
+  TEST_CHECK(!clients[0].done && clients[0].len == 0,
+             "the leaked connection got an answer or EOF");
   /* No worker on the handle: the listening socket is gone. */
-  ST_CHECK(st_client_get(t, &refused, port, on_refused) == 0, "client");
+  TEST_CHECK(st_client_get(t, &refused, port, on_refused) == 0, "client");
 }
 
 static void on_event_inflight(st_ctx_t *t, const sim_event_t *ev,
@@ -239,8 +239,8 @@ static void on_event_inflight(st_ctx_t *t, const sim_event_t *ev,
 {
   if (ev->type == SIM_EV_LISTENING && ev->emitter == SIM_ON_CLUSTER) {
     port = rec->port;
-    ST_CHECK(st_fault(t, 1, "{\"cmd\":\"hang\",\"ms\":8000}") == 0,
-             "hang fault");
+    TEST_CHECK(st_fault(t, 1, "{\"cmd\":\"hang\",\"ms\":8000}") == 0,
+               "hang fault");
   }
   if (ev->type == SIM_EV_EXIT && ev->emitter == SIM_ON_CLUSTER)
     st_timer(t, 200, after_exit, NULL);
@@ -251,8 +251,8 @@ static void on_observe_inflight(st_ctx_t *t, unsigned id, const char *what,
 {
   if (!is_fault(id, what, obs, "hang"))
     return;
-  ST_CHECK(st_client_get(t, &clients[0], port, on_inflight_connected) == 0,
-           "client");
+  TEST_CHECK(st_client_get(t, &clients[0], port, on_inflight_connected) == 0,
+             "client");
   /* Time for the primary to accept it and send the newconn. */
   st_timer(t, 200, kill_worker, NULL);
 }
@@ -267,9 +267,9 @@ static void inflight_body(void)
   st_run(&t, TIMEOUT_MS);
   st_check_pairs(&t);
   st_check_life(&t, 1, &life_inflight_kill);
-  ST_CHECK(refused_status == UV_ECONNREFUSED,
-           "connect after the last worker died: %s, want ECONNREFUSED",
-           refused_status == 1 ? "(never ran)" : uv_err_name(refused_status));
+  TEST_CHECK(refused_status == UV_ECONNREFUSED,
+             "connect after the last worker died: %s, want ECONNREFUSED",
+             refused_status == 1 ? "(never ran)" : uv_err_name(refused_status));
 }
 
 static void handle_in_flight_death_exit_without_disconnect(void)
@@ -278,7 +278,7 @@ static void handle_in_flight_death_exit_without_disconnect(void)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Refused when no worker is left (§2.6, §3.5, #1239), both policies       */
+/* Refused when no worker is left (nodejs/node#1239), both policies        */
 
 static int refused_policy;
 static int refused_after_exit = 1;
@@ -303,15 +303,15 @@ static void on_event_refused(st_ctx_t *t, const sim_event_t *ev,
     (void)sim_worker_disconnect(ev->worker);
     /* Round-robin: the primary dropped its listening socket with the last
      * worker, at once, so a connection made now is refused although the
-     * worker is still shutting down (§2.6). Shared handle: the worker's
+     * worker is still shutting down. Shared handle: the worker's
      * own copy still listens until it closes its server. */
     if (refused_policy == SIM_SCHED_RR)
-      ST_CHECK(st_client_get(t, &refused, port, on_refused_now) == 0,
-               "client");
+      TEST_CHECK(st_client_get(t, &refused, port, on_refused_now) == 0,
+                 "client");
   }
   if (ev->type == SIM_EV_EXIT && ev->emitter == SIM_ON_CLUSTER)
-    ST_CHECK(st_client_get(t, &refused2, port, on_refused_after_exit) == 0,
-             "client");
+    TEST_CHECK(st_client_get(t, &refused2, port, on_refused_after_exit) == 0,
+               "client");
 }
 
 static void refused_body(void)
@@ -324,14 +324,14 @@ static void refused_body(void)
   st_check_pairs(&t);
   st_check_life(&t, 1, &life_disconnected);
   if (refused_policy == SIM_SCHED_RR)
-    ST_CHECK(refused_status == UV_ECONNREFUSED,
-             "connect right after worker.disconnect(): %s, want "
-             "ECONNREFUSED", refused_status == 1
+    TEST_CHECK(refused_status == UV_ECONNREFUSED,
+               "connect right after worker.disconnect(): %s, want "
+               "ECONNREFUSED", refused_status == 1
                                  ? "(never ran)"
                                  : uv_err_name(refused_status));
-  ST_CHECK(refused_after_exit == UV_ECONNREFUSED,
-           "connect after exit: %s, want ECONNREFUSED",
-           refused_after_exit == 1 ? "(never ran)"
+  TEST_CHECK(refused_after_exit == UV_ECONNREFUSED,
+             "connect after exit: %s, want ECONNREFUSED",
+             refused_after_exit == 1 ? "(never ran)"
                                    : uv_err_name(refused_after_exit));
 }
 
@@ -348,7 +348,7 @@ static void shared_refused_when_no_worker(void)
 }
 
 /* ---------------------------------------------------------------------- */
-/* SCHED_NONE: the workers accept on the shared socket (§3.4)              */
+/* SCHED_NONE: the workers accept on the shared socket                    */
 
 #define SHARED_CLIENTS 8
 static int shared_done;
@@ -357,13 +357,13 @@ static void on_shared_done(st_client_t *c)
 {
   st_ctx_t *t = c->ctx;
 
-  ST_CHECK(c->status == 0 && c->eof && (c->worker == 1 || c->worker == 2),
-           "shared: status=%s eof=%d X-Worker=%d", uv_err_name(c->status),
-           c->eof, c->worker);
+  TEST_CHECK(c->status == 0 && c->eof && (c->worker == 1 || c->worker == 2),
+             "shared: status=%s eof=%d X-Worker=%d", uv_err_name(c->status),
+             c->eof, c->worker);
   if (++shared_done == SHARED_CLIENTS)
     (void)sim_cluster_disconnect(&t->cluster, NULL, NULL);
   else
-    ST_CHECK(st_client_get(t, &clients[shared_done], port,
+    TEST_CHECK(st_client_get(t, &clients[shared_done], port,
                            on_shared_done) == 0, "client");
 }
 
@@ -373,8 +373,8 @@ static void on_event_shared(st_ctx_t *t, const sim_event_t *ev,
   if (ev->type == SIM_EV_LISTENING && ev->emitter == SIM_ON_CLUSTER &&
       st_count(t, 0, SIM_EV_LISTENING, SIM_ON_CLUSTER) == 2) {
     port = rec->port;
-    ST_CHECK(st_client_get(t, &clients[0], port, on_shared_done) == 0,
-             "client");
+    TEST_CHECK(st_client_get(t, &clients[0], port, on_shared_done) == 0,
+               "client");
   }
   if (ev->type == SIM_EV_EXIT && ev->emitter == SIM_ON_CLUSTER &&
       st_count(t, 0, SIM_EV_EXIT, SIM_ON_CLUSTER) == 2)
@@ -393,8 +393,8 @@ static void shared_body(void)
   st_check_life(&t, 1, &life_disconnected);
   st_check_life(&t, 2, &life_disconnected);
   /* Distribution is the kernel's business: only that all were served. */
-  ST_CHECK(shared_done == SHARED_CLIENTS, "%d of %d served", shared_done,
-           SHARED_CLIENTS);
+  TEST_CHECK(shared_done == SHARED_CLIENTS, "%d of %d served", shared_done,
+             SHARED_CLIENTS);
 }
 
 static void shared_handle_workers_accept_themselves(void)
@@ -425,5 +425,5 @@ int main(int argc, char **argv)
     CU_SUITE_INFO_NULL,
   };
 
-  return st_main(argc, argv, suites);
+  return test_main(argc, argv, suites, st_roles);
 }

@@ -13,37 +13,13 @@
 
 #include "ctl.h"
 
-static int ctl_buf_append(ctl_buf_t *b, const char *p, size_t n)
-{
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    char *nb;
-    while (cap < b->len + n)
-      cap *= 2;
-    nb = realloc(b->base, cap);
-    if (nb == NULL)
-      return UV_ENOMEM;
-    b->base = nb;
-    b->cap = cap;
-  }
-  memcpy(b->base + b->len, p, n);
-  b->len += n;
-  return 0;
-}
-
-static void ctl_buf_free(ctl_buf_t *b)
-{
-  free(b->base);
-  memset(b, 0, sizeof(*b));
-}
-
 static void ctl_on_closed(uv_handle_t *h)
 {
   ctl_t *ctl = h->data;
 
-  ctl_buf_free(&ctl->in);
-  ctl_buf_free(&ctl->out);
-  ctl_buf_free(&ctl->flight);
+  base_lines_free(&ctl->in);
+  base_buf_free(&ctl->out);
+  base_buf_free(&ctl->flight);
 }
 
 static void ctl_shut(ctl_t *ctl)
@@ -74,65 +50,48 @@ static void ctl_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
   buf->len = sizeof(ctl->chunk);
 }
 
+/* JavaScript's line.trim() === "" for the ASCII whitespace; a NUL is not
+ * whitespace (strchr() would find the terminator). */
 static int ctl_is_blank(const char *p, size_t n)
 {
   for (size_t i = 0; i < n; i++)
-    if (strchr(" \t\r\n\v\f", p[i]) == NULL)
+    if (p[i] == '\0' || strchr(" \t\r\n\v\f", p[i]) == NULL)
       return 0;
   return 1;
 }
 
-static void ctl_deliver(ctl_t *ctl, const char *p, size_t n)
+static int ctl_on_lines(base_lines_t *lines, int status, const char *p,
+                        size_t n)
 {
-  if (n > 0 && p[n - 1] == '\r')
-    n--;
-  /* Blank lines carry nothing, as in the Node agents. */
-  if (ctl_is_blank(p, n) || ctl->on_line == NULL)
-    return;
-  ctl->on_line(ctl, p, n);
+  ctl_t *ctl = lines->data;
+
+  if (ctl->on_line == NULL)
+    return 0;
+  if (status != 0) {
+    /* Refused once (the reader skips the rest of it), so that a runaway
+     * peer cannot grow the agent without bound. */
+    ctl->on_line(ctl, NULL, 0);
+  } else {
+    if (n > 0 && p[n - 1] == '\r')
+      n--;
+    /* Blank lines carry nothing, as in the Node agents. */
+    if (!ctl_is_blank(p, n))
+      ctl->on_line(ctl, p, n);
+  }
+  /* The callback may have closed the connection: nothing more is read. */
+  return ctl->open ? 0 : 1;
 }
 
 static void ctl_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
   ctl_t *ctl = s->data;
-  const char *p = buf->base;
-  const char *end = p + (nread > 0 ? (size_t)nread : 0);
 
   if (nread < 0) {
     ctl_lost(ctl);
     return;
   }
-  while (p < end && ctl->open) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    size_t n = (size_t)((nl != NULL ? nl : end) - p);
-
-    if (nl == NULL) {
-      if (ctl->skipping)
-        break;
-      if (ctl->in.len + n > CTL_MAX_LINE ||
-          ctl_buf_append(&ctl->in, p, n) != 0) {
-        /* Refused once and skipped up to its newline, so that a runaway
-         * peer cannot grow the agent without bound. */
-        ctl->in.len = 0;
-        ctl->skipping = 1;
-        if (ctl->on_line != NULL)
-          ctl->on_line(ctl, NULL, 0);
-      }
-      break;
-    }
-    if (ctl->skipping) {
-      ctl->skipping = 0;
-    } else if (ctl->in.len > 0) {
-      if (ctl_buf_append(&ctl->in, p, n) == 0)
-        ctl_deliver(ctl, ctl->in.base, ctl->in.len);
-      else if (ctl->on_line != NULL)
-        ctl->on_line(ctl, NULL, 0);
-      ctl->in.len = 0;
-    } else {
-      ctl_deliver(ctl, p, n);
-    }
-    p = nl + 1;
-  }
+  if (ctl->open)
+    (void)base_lines_feed(&ctl->in, buf->base, (size_t)nread);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -157,7 +116,7 @@ static void ctl_on_written(uv_write_t *req, int status)
  * the bytes libuv holds are never moved. */
 static void ctl_kick(ctl_t *ctl)
 {
-  ctl_buf_t t;
+  base_buf_t t;
   uv_buf_t b;
 
   if (ctl->writing || ctl->out.len == 0 || !ctl->open)
@@ -209,11 +168,11 @@ int ctl_send_at(ctl_t *ctl, const cJSON *msg, uint64_t t)
     ctl_lost(ctl);
     return UV_ENOBUFS;
   }
-  err = ctl_buf_append(&ctl->out, json, n - 1);
+  err = base_buf_append(&ctl->out, json, n - 1);
   if (err == 0 && n > 2)
-    err = ctl_buf_append(&ctl->out, ",", 1);
+    err = base_buf_append(&ctl->out, ",", 1);
   if (err == 0)
-    err = ctl_buf_append(&ctl->out, stamp, strlen(stamp));
+    err = base_buf_appends(&ctl->out, stamp);
   cJSON_free(json);
   if (err != 0)
     return err;
@@ -282,6 +241,8 @@ int ctl_open(uv_loop_t *loop, ctl_t *ctl, const char *path,
   memset(ctl, 0, sizeof(*ctl));
   ctl->on_line = on_line;
   ctl->on_lost = on_lost;
+  base_lines_init(&ctl->in, CTL_MAX_LINE, ctl_on_lines);
+  ctl->in.data = ctl;
   if (strlen(path) >= sizeof(sa.sun_path))
     return UV_ENAMETOOLONG;
   fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -3,15 +3,14 @@
  *
  * Newline-delimited JSON over the UNIX stream socket named by
  * CLUSTERSIM_CONTROL, shared by the builtin primary and worker agents:
- * - the transport (ctl.c): connect, split lines (a line longer than
- *   CTL_MAX_LINE is reported once and skipped up to its newline), send
- *   objects with the "t" stamp, and a bounded flush for the last words of a
- *   process;
+ * - the transport (ctl.c): connect, split lines with base's line reader
+ *   (a line longer than CTL_MAX_LINE is reported once and skipped up to its
+ *   newline), send objects with the "t" stamp, and a bounded flush for the
+ *   last words of a process;
  * - commands (ctl-command.c): parsing a line into a command object with
  *   the same refusals, in the same words, as agents/node/lib/control.js,
- *   replies, and the JavaScript-style checks of command fields;
- * - signal names (ctl-signal.c) exactly as Node's os.constants.signals
- *   knows them.
+ *   replies, and the JavaScript-style checks of command fields.
+ * Signal names in commands are base's table (base_signal_from_name()).
  *
  * Functions return 0 or a negative UV_E* code.
  */
@@ -22,6 +21,8 @@
 #include <stdint.h>
 #include <uv.h>
 #include <cjson/cJSON.h>
+
+#include "base.h"
 
 /* The longest line accepted from the harness (bytes, without newline). */
 #define CTL_MAX_LINE (16u * 1024u * 1024u)
@@ -40,11 +41,6 @@ typedef void (*ctl_line_cb)(ctl_t *ctl, const char *line, size_t len);
  * most once; sends are dropped from then on. */
 typedef void (*ctl_lost_cb)(ctl_t *ctl);
 
-typedef struct {
-  char *base;
-  size_t len, cap;
-} ctl_buf_t;
-
 struct ctl_s {
   /* public */
   void *data;
@@ -53,11 +49,10 @@ struct ctl_s {
   uv_write_t write_req;
   ctl_line_cb on_line;
   ctl_lost_cb on_lost;
-  ctl_buf_t in;              /* the incomplete line */
-  ctl_buf_t out;             /* lines not yet handed to the pipe */
-  ctl_buf_t flight;          /* the bytes of the write in progress */
+  base_lines_t in;           /* lines read, split */
+  base_buf_t out;            /* lines not yet handed to the pipe */
+  base_buf_t flight;         /* the bytes of the write in progress */
   char chunk[65536];
-  unsigned skipping : 1;     /* inside an overlong line */
   unsigned writing : 1;
   unsigned open : 1;         /* lines may be sent and received */
   unsigned handle_init : 1;
@@ -110,12 +105,5 @@ int ctl_reply_refuse(ctl_t *ctl, const cJSON *req, const char *error);
 int ctl_is_int(const cJSON *v, double min, double max);
 /* A JSON object (not an array, not null). */
 int ctl_is_object(const cJSON *v);
-
-/* ---------------------------------------------------------------------- */
-/* Signal names (ctl-signal.c)                                             */
-
-/* "SIGTERM" -> SIGTERM for exactly the names of Node's
- * os.constants.signals on Linux; 0 for anything else. */
-int ctl_signal_number(const char *name);
 
 #endif /* CTL_H */

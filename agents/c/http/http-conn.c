@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http-private.h"
+#include "http-internal.h"
 
 typedef struct {
   uv_write_t req;
-  http_conn_t *conn;
+  http__conn_t *conn;
   char buf[256];
 } http_write_t;
 
@@ -27,23 +27,23 @@ static const http_parser_settings parser_settings = {
   .on_message_complete = on_message_complete,
 };
 
-static bool conn_busy(const http_conn_t *conn)
+static bool conn_busy(const http__conn_t *conn)
 {
   return conn->in_message || conn->q_len > 0 || conn->writes > 0 ||
          conn->shutting;
 }
 
-static unsigned conn_backlog(const http_conn_t *conn)
+static unsigned conn_backlog(const http__conn_t *conn)
 {
   return conn->q_len + conn->writes;
 }
 
-static void conn_unref(http_conn_t *conn)
+static void conn_unref(http__conn_t *conn)
 {
   if (--conn->refs > 0)
     return;
   free(conn->rbuf);
-  http_group_conn_gone(conn->group, conn);
+  http__group_conn_gone(conn->group, conn);
   free(conn);
 }
 
@@ -52,7 +52,7 @@ static void on_timer_closed(uv_handle_t *handle)
   conn_unref(handle->data);
 }
 
-static void conn_update_busy(http_conn_t *conn)
+static void conn_update_busy(http__conn_t *conn)
 {
   bool busy = conn->tcp != NULL && conn_busy(conn);
 
@@ -65,7 +65,7 @@ static void conn_update_busy(http_conn_t *conn)
     conn->group->stats.busy--;
 }
 
-void http_conn_destroy(http_conn_t *conn)
+void http__conn_destroy(http__conn_t *conn)
 {
   http_group_t *group = conn->group;
   uv_tcp_t *tcp = conn->tcp;
@@ -85,12 +85,12 @@ void http_conn_destroy(http_conn_t *conn)
 
 static void on_linger_timeout(uv_timer_t *timer)
 {
-  http_conn_destroy(timer->data);
+  http__conn_destroy(timer->data);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
-  http_conn_t *conn = req->data;
+  http__conn_t *conn = req->data;
 
   if (conn->tcp != NULL) {
     conn->shutting = false;
@@ -99,7 +99,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
      * timer. */
     if (status < 0 || conn->group->opts.kind == HTTP_KIND_HTTP ||
         conn->peer_ended || conn->closing) {
-      http_conn_destroy(conn);
+      http__conn_destroy(conn);
     } else {
       conn->lingering = true;
       conn_update_busy(conn);
@@ -110,7 +110,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
   conn_unref(conn);
 }
 
-static int conn_shutdown(http_conn_t *conn)
+static int conn_shutdown(http__conn_t *conn)
 {
   int rc;
 
@@ -126,7 +126,7 @@ static int conn_shutdown(http_conn_t *conn)
 
 static void on_write(uv_write_t *req, int status);
 
-static int conn_write(http_conn_t *conn, http_write_t *w, size_t len)
+static int conn_write(http__conn_t *conn, http_write_t *w, size_t len)
 {
   uv_buf_t buf = uv_buf_init(w->buf, (unsigned)len);
   int rc;
@@ -142,14 +142,14 @@ static int conn_write(http_conn_t *conn, http_write_t *w, size_t len)
 
 /* Writes every queued response whose delay has passed, in order; the one
  * not kept alive ends the connection's sending side. */
-static void conn_flush(http_conn_t *conn)
+static void conn_flush(http__conn_t *conn)
 {
   http_group_t *group = conn->group;
   uint64_t now = uv_now(group->loop);
   int rc = 0;
 
   while (conn->tcp != NULL && conn->q_len > 0 && !conn->shutting) {
-    http_entry_t e = conn->queue[conn->q_head];
+    http__entry_t e = conn->queue[conn->q_head];
     http_write_t *w;
     size_t len;
 
@@ -160,9 +160,9 @@ static void conn_flush(http_conn_t *conn)
       rc = UV_ENOMEM;
       goto out;
     }
-    len = http_response_format(w->buf, sizeof(w->buf), e.status,
-                               group->opts.worker_id, e.keep_alive, e.head,
-                               group->opts.keepalive_timeout_ms);
+    len = http__response_format(w->buf, sizeof(w->buf), e.status,
+                                group->opts.worker_id, e.keep_alive, e.head,
+                                group->opts.keepalive_timeout_ms);
     rc = len == 0 ? UV_ENOBUFS : conn_write(conn, w, len);
     if (rc < 0) {
       free(w);
@@ -179,13 +179,13 @@ static void conn_flush(http_conn_t *conn)
 
 out:
   if (rc < 0)
-    http_conn_destroy(conn);
+    http__conn_destroy(conn);
 }
 
 static void on_timer(uv_timer_t *timer);
 
 /* Arms the one timer for whatever the connection waits for now. */
-static void conn_arm(http_conn_t *conn)
+static void conn_arm(http__conn_t *conn)
 {
   const http_opts_t *opts = &conn->group->opts;
   uint64_t now = uv_now(conn->group->loop);
@@ -205,14 +205,14 @@ static void conn_arm(http_conn_t *conn)
 
 /* Called at the end of every event: writes what is due, ends a connection
  * that has nothing left to do, re-arms the timer. */
-static void conn_settle(http_conn_t *conn)
+static void conn_settle(http__conn_t *conn)
 {
   conn_flush(conn);
   if (conn->tcp == NULL)
     return;
   if ((conn->closing || conn->ending) && !conn_busy(conn) &&
       !conn->lingering) {
-    http_conn_destroy(conn);
+    http__conn_destroy(conn);
     return;
   }
   conn_update_busy(conn);
@@ -221,7 +221,7 @@ static void conn_settle(http_conn_t *conn)
 
 static void on_timer(uv_timer_t *timer)
 {
-  http_conn_t *conn = timer->data;
+  http__conn_t *conn = timer->data;
 
   if (conn->q_len > 0 && !conn->shutting &&
       conn->queue[conn->q_head].ready_at <= uv_now(conn->group->loop)) {
@@ -229,13 +229,13 @@ static void on_timer(uv_timer_t *timer)
     return;
   }
   /* Keep-alive or request timeout: Node destroys the socket. */
-  http_conn_destroy(conn);
+  http__conn_destroy(conn);
 }
 
-static void conn_enqueue(http_conn_t *conn, unsigned short status,
+static void conn_enqueue(http__conn_t *conn, unsigned short status,
                          bool keep_alive, bool head)
 {
-  http_entry_t *e;
+  http__entry_t *e;
   uint64_t ready_at = uv_now(conn->group->loop) + conn->group->opts.delay_ms;
 
   /* The parser is paused before the queue can overflow; a full queue here
@@ -247,7 +247,7 @@ static void conn_enqueue(http_conn_t *conn, unsigned short status,
   /* Responses leave in order, so one may not be due before the one ahead
    * of it. */
   if (conn->q_len > 0) {
-    http_entry_t *last = &conn->queue[(conn->q_head + conn->q_len - 1) %
+    http__entry_t *last = &conn->queue[(conn->q_head + conn->q_len - 1) %
                                       HTTP_MAX_BACKLOG];
     if (last->ready_at > ready_at)
       ready_at = last->ready_at;
@@ -262,7 +262,7 @@ static void conn_enqueue(http_conn_t *conn, unsigned short status,
 
 static int on_message_begin(http_parser *parser)
 {
-  http_conn_t *conn = parser->data;
+  http__conn_t *conn = parser->data;
 
   conn->in_message = true;
   return 0;
@@ -270,7 +270,7 @@ static int on_message_begin(http_parser *parser)
 
 static int on_message_complete(http_parser *parser)
 {
-  http_conn_t *conn = parser->data;
+  http__conn_t *conn = parser->data;
   bool keep_alive;
 
   conn->in_message = false;
@@ -294,7 +294,7 @@ static int on_message_complete(http_parser *parser)
   return 0;
 }
 
-static void conn_stop_reading(http_conn_t *conn)
+static void conn_stop_reading(http__conn_t *conn)
 {
   if (conn->reading)
     uv_read_stop((uv_stream_t *)conn->tcp);
@@ -304,7 +304,7 @@ static void conn_stop_reading(http_conn_t *conn)
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
-static int conn_start_reading(http_conn_t *conn)
+static int conn_start_reading(http__conn_t *conn)
 {
   int rc;
 
@@ -317,7 +317,7 @@ static int conn_start_reading(http_conn_t *conn)
   return 0;
 }
 
-static void conn_parse(http_conn_t *conn, const char *data, size_t len)
+static void conn_parse(http__conn_t *conn, const char *data, size_t len)
 {
   size_t n;
   enum http_errno err;
@@ -325,7 +325,7 @@ static void conn_parse(http_conn_t *conn, const char *data, size_t len)
   n = http_parser_execute(&conn->parser, &parser_settings, data, len);
   err = HTTP_PARSER_ERRNO(&conn->parser);
   if (conn->connect) {
-    http_conn_destroy(conn);
+    http__conn_destroy(conn);
     return;
   }
   if (conn->ending)
@@ -335,7 +335,7 @@ static void conn_parse(http_conn_t *conn, const char *data, size_t len)
     if (n < len) {
       conn->rbuf = malloc(len - n);
       if (conn->rbuf == NULL) {
-        http_conn_destroy(conn);
+        http__conn_destroy(conn);
         return;
       }
       memcpy(conn->rbuf, data + n, len - n);
@@ -355,7 +355,7 @@ static void conn_parse(http_conn_t *conn, const char *data, size_t len)
 }
 
 /* Parses what was kept while the backlog was full, then reads again. */
-static void conn_resume(http_conn_t *conn)
+static void conn_resume(http__conn_t *conn)
 {
   char *kept;
 
@@ -373,19 +373,19 @@ static void conn_resume(http_conn_t *conn)
     free(kept);
   }
   if (conn->tcp != NULL && !conn->paused && conn_start_reading(conn) < 0)
-    http_conn_destroy(conn);
+    http__conn_destroy(conn);
 }
 
 static void on_write(uv_write_t *req, int status)
 {
   http_write_t *w = (http_write_t *)req;
-  http_conn_t *conn = w->conn;
+  http__conn_t *conn = w->conn;
 
   free(w);
   conn->writes--;
   if (conn->tcp != NULL) {
     if (status < 0) {
-      http_conn_destroy(conn);
+      http__conn_destroy(conn);
     } else {
       conn->group->stats.responses++;
       conn_resume(conn);
@@ -398,18 +398,18 @@ static void on_write(uv_write_t *req, int status)
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
-  http_conn_t *conn = handle->data;
+  http__conn_t *conn = handle->data;
 
   buf->base = conn->group->rbuf;
   buf->len = sizeof(conn->group->rbuf);
 }
 
-static void conn_on_eof(http_conn_t *conn)
+static void conn_on_eof(http__conn_t *conn)
 {
   conn->peer_ended = true;
   conn_stop_reading(conn);
   if (conn->lingering) {
-    http_conn_destroy(conn);
+    http__conn_destroy(conn);
     return;
   }
   /* A request cut short by the peer's end is never answered; the ones
@@ -423,7 +423,7 @@ static void conn_on_eof(http_conn_t *conn)
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
-  http_conn_t *conn = stream->data;
+  http__conn_t *conn = stream->data;
 
   if (nread == 0)
     return;
@@ -431,7 +431,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     if (nread == UV_EOF)
       conn_on_eof(conn);
     else
-      http_conn_destroy(conn);
+      http__conn_destroy(conn);
     return;
   }
   /* Read and dropped: unread bytes at close time would turn the FIN
@@ -444,13 +444,13 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     conn_settle(conn);
 }
 
-void http_conn_close_gracefully(http_conn_t *conn)
+void http__conn_close_gracefully(http__conn_t *conn)
 {
   if (conn->tcp == NULL || conn->closing)
     return;
   conn->closing = true;
   if (conn->lingering || !conn_busy(conn)) {
-    http_conn_destroy(conn);
+    http__conn_destroy(conn);
     return;
   }
   if (conn->q_len > 0) {
@@ -463,7 +463,7 @@ void http_conn_close_gracefully(http_conn_t *conn)
     free(conn->rbuf);
     conn->rbuf = NULL;
     if (!conn->shutting && conn_start_reading(conn) < 0) {
-      http_conn_destroy(conn);
+      http__conn_destroy(conn);
       return;
     }
   }
@@ -472,10 +472,10 @@ void http_conn_close_gracefully(http_conn_t *conn)
   conn_settle(conn);
 }
 
-int http_conn_start(http_group_t *group, uv_tcp_t *tcp)
+int http__conn_start(http_group_t *group, uv_tcp_t *tcp)
 {
   const http_opts_t *opts = &group->opts;
-  http_conn_t *conn;
+  http__conn_t *conn;
   int rc;
 
   if (group->closing) {
@@ -519,7 +519,7 @@ int http_conn_start(http_group_t *group, uv_tcp_t *tcp)
       rc = UV_ENOMEM;
       goto out;
     }
-    len = http_response_format_tcp(w->buf, sizeof(w->buf), opts->worker_id);
+    len = http__response_format_tcp(w->buf, sizeof(w->buf), opts->worker_id);
     rc = len == 0 ? UV_ENOBUFS : conn_write(conn, w, len);
     if (rc < 0) {
       free(w);
@@ -533,6 +533,6 @@ int http_conn_start(http_group_t *group, uv_tcp_t *tcp)
 
 out:
   if (rc < 0)
-    http_conn_destroy(conn);
+    http__conn_destroy(conn);
   return rc;
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http-private.h"
+#include "http-internal.h"
 
 int http_kind_from_name(const char *name, http_kind_t *kind)
 {
@@ -68,7 +68,7 @@ static void maybe_finish(http_group_t *group)
   uv_close((uv_handle_t *)&group->closer, on_closer_closed);
 }
 
-void http_group_conn_gone(http_group_t *group, http_conn_t *conn)
+void http__group_conn_gone(http_group_t *group, http__conn_t *conn)
 {
   if (conn->prev != NULL)
     conn->prev->next = conn->next;
@@ -84,12 +84,12 @@ int http_group_serve(http_group_t *group, uv_tcp_t *conn)
 {
   if (group == NULL || conn == NULL)
     return UV_EINVAL;
-  return http_conn_start(group, conn);
+  return http__conn_start(group, conn);
 }
 
 int http_group_close(http_group_t *group, http_group_close_cb cb, void *arg)
 {
-  http_conn_t *conn, *next;
+  http__conn_t *conn, *next;
 
   if (group == NULL)
     return UV_EINVAL;
@@ -103,7 +103,7 @@ int http_group_close(http_group_t *group, http_group_close_cb cb, void *arg)
    * callback, so `next` stays valid. */
   for (conn = group->conns; conn != NULL; conn = next) {
     next = conn->next;
-    http_conn_close_gracefully(conn);
+    http__conn_close_gracefully(conn);
   }
   maybe_finish(group);
   return 0;
@@ -111,7 +111,7 @@ int http_group_close(http_group_t *group, http_group_close_cb cb, void *arg)
 
 void http_group_abort(http_group_t *group)
 {
-  http_conn_t *conn, *next;
+  http__conn_t *conn, *next;
 
   if (group == NULL)
     return;
@@ -122,7 +122,7 @@ void http_group_abort(http_group_t *group)
   }
   for (conn = group->conns; conn != NULL; conn = next) {
     next = conn->next;
-    http_conn_destroy(conn);
+    http__conn_destroy(conn);
   }
   maybe_finish(group);
 }

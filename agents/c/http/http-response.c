@@ -4,7 +4,7 @@
  */
 #include <stdio.h>
 
-#include "http-private.h"
+#include "http-internal.h"
 
 static size_t fitted(int n, size_t size)
 {
@@ -14,9 +14,9 @@ static size_t fitted(int n, size_t size)
   return (size_t)n;
 }
 
-size_t http_response_format(char *buf, size_t size, unsigned status,
-                            unsigned worker_id, bool keep_alive, bool head,
-                            unsigned keepalive_timeout_ms)
+size_t http__response_format(char *buf, size_t size, unsigned status,
+                             unsigned worker_id, bool keep_alive, bool head,
+                             unsigned keepalive_timeout_ms)
 {
   char body[32];
   int body_len;
@@ -57,7 +57,7 @@ size_t http_response_format(char *buf, size_t size, unsigned status,
   return fitted(n, size);
 }
 
-size_t http_response_format_tcp(char *buf, size_t size, unsigned worker_id)
+size_t http__response_format_tcp(char *buf, size_t size, unsigned worker_id)
 {
   return fitted(snprintf(buf, size, "worker %u\n", worker_id), size);
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "primary-agent.h"
+#include "primary-internal.h"
 
 /* A handler fills `extras` (the reply's extra fields) and returns 0, or
  * writes why into `err` and returns a UV_E* code. */
@@ -24,12 +24,12 @@ static int primary_command_fail(char *err, size_t n, const char *fmt,
 
 static int primary_command_not_winding(char *err, size_t n)
 {
-  if (A.winding)
+  if (primary__agent.winding)
     return primary_command_fail(err, n, "%s", "shutting down");
   return 0;
 }
 
-static int primary_command_worker(const cJSON *msg, primary_record_t **rec,
+static int primary_command_worker(const cJSON *msg, primary__record_t **rec,
                                   char *err, size_t n)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(msg, "worker");
@@ -39,7 +39,7 @@ static int primary_command_worker(const cJSON *msg, primary_record_t **rec,
     return primary_command_fail(err, n, "%s",
                                 "\"worker\" must be an integer id");
   *rec = v->valuedouble >= 1 && v->valuedouble <= 4294967295.0
-             ? primary_record((unsigned)v->valuedouble)
+             ? primary__record((unsigned)v->valuedouble)
              : NULL;
   if (*rec == NULL) {
     snprintf(id, sizeof(id), "%.0f", v->valuedouble);
@@ -94,12 +94,12 @@ static const char **primary_command_args(const cJSON *args, int exec_now,
   const cJSON *a;
 
   *args_set = 0;
-  if (args == NULL && !(exec_now && !A.args_set))
+  if (args == NULL && !(exec_now && !primary__agent.args_set))
     return NULL;
   v = calloc((size_t)n + 2, sizeof(*v));
   if (v == NULL)
     return NULL;
-  if (args != NULL && !A.exec_set && !exec_now)
+  if (args != NULL && !primary__agent.exec_set && !exec_now)
     v[i++] = "worker";
   cJSON_ArrayForEach(a, args) v[i++] = a->valuestring;
   *args_set = 1;
@@ -126,7 +126,7 @@ static int primary_command_setup(const cJSON *msg, cJSON *extras, char *err,
       return primary_command_fail(err, n, "%s",
                                   "scheduling must be \"rr\" or \"none\"");
     /* Node silently ignores a change after the freeze; say so instead. */
-    if (A.setup_done && policy != A.frozen_policy)
+    if (primary__agent.setup_done && policy != primary__agent.frozen_policy)
       return primary_command_fail(err, n, "%s",
                                   "the scheduling policy is frozen by the "
                                   "first setup or fork");
@@ -145,19 +145,19 @@ static int primary_command_setup(const cJSON *msg, cJSON *extras, char *err,
   s.exec = exec != NULL ? exec->valuestring : NULL;
   s.cwd = cwd != NULL ? cwd->valuestring : NULL;
   s.silent = silent == NULL ? 0 : cJSON_IsTrue(silent) ? 1 : -1;
-  if (policy != 0 && !A.setup_done)
-    A.cluster.scheduling_policy = policy;
-  if (env != NULL && primary_env_merge(A.setup_env, env) != 0) {
+  if (policy != 0 && !primary__agent.setup_done)
+    primary__agent.cluster.scheduling_policy = policy;
+  if (env != NULL && primary__env_merge(primary__agent.setup_env, env) != 0) {
     free(argv);
     return UV_ENOMEM;
   }
-  primary_freeze();
-  rc = sim_cluster_setup(&A.cluster, &s);
+  primary__freeze();
+  rc = sim_cluster_setup(&primary__agent.cluster, &s);
   free(argv);
   if (rc != 0)
     return primary_command_fail(err, n, "setup: %s", uv_strerror(rc));
-  A.exec_set |= exec != NULL;
-  A.args_set |= s.args_set;
+  primary__agent.exec_set |= exec != NULL;
+  primary__agent.args_set |= s.args_set;
   return 0;
 }
 
@@ -168,14 +168,14 @@ static int primary_command_fork(const cJSON *msg, cJSON *extras, char *err,
                                 size_t n)
 {
   const cJSON *env = cJSON_GetObjectItemCaseSensitive(msg, "env");
-  primary_record_t *rec;
+  primary__record_t *rec;
   int rc;
 
   if (primary_command_not_winding(err, n) != 0)
     return UV_EINVAL;
   if (env != NULL && !cJSON_IsNull(env) && !ctl_is_object(env))
     return primary_command_fail(err, n, "%s", "env must be an object");
-  rc = primary_fork(cJSON_IsNull(env) ? NULL : env, &rec);
+  rc = primary__fork(cJSON_IsNull(env) ? NULL : env, &rec);
   if (rc != 0)
     return primary_command_fail(err, n, "fork: %s", uv_strerror(rc));
   cJSON_AddNumberToObject(extras, "worker", rec->id);
@@ -185,7 +185,7 @@ static int primary_command_fork(const cJSON *msg, cJSON *extras, char *err,
 static int primary_command_disconnect(const cJSON *msg, cJSON *extras,
                                       char *err, size_t n)
 {
-  primary_record_t *rec;
+  primary__record_t *rec;
 
   (void)extras;
   if (primary_command_worker(msg, &rec, err, n) != 0)
@@ -198,7 +198,7 @@ static int primary_command_kill(const cJSON *msg, cJSON *extras, char *err,
                                 size_t n)
 {
   const cJSON *sig = cJSON_GetObjectItemCaseSensitive(msg, "signal");
-  primary_record_t *rec;
+  primary__record_t *rec;
   int signum = SIGTERM;
 
   (void)extras;
@@ -209,7 +209,7 @@ static int primary_command_kill(const cJSON *msg, cJSON *extras, char *err,
                                 "signal must be a name such as \"SIGTERM\"");
   /* worker.kill('') is SIGTERM in Node too. */
   if (sig != NULL && sig->valuestring[0] != '\0') {
-    signum = ctl_signal_number(sig->valuestring);
+    signum = base_signal_from_name(sig->valuestring);
     if (signum == 0)
       return primary_command_fail(err, n, "Unknown signal: %s",
                                   sig->valuestring);
@@ -223,7 +223,7 @@ static int primary_command_send(const cJSON *msg, cJSON *extras, char *err,
                                 size_t n)
 {
   const cJSON *m = cJSON_GetObjectItemCaseSensitive(msg, "message");
-  primary_record_t *rec;
+  primary__record_t *rec;
 
   (void)extras;
   if (primary_command_worker(msg, &rec, err, n) != 0)
@@ -242,8 +242,8 @@ static int primary_command_cluster_disconnect(const cJSON *msg, cJSON *extras,
 
   (void)msg;
   (void)extras;
-  rc = sim_cluster_disconnect(&A.cluster, primary_report_disconnect_callback,
-                              NULL);
+  rc = sim_cluster_disconnect(&primary__agent.cluster,
+                              primary__report_disconnect_callback, NULL);
   if (rc != 0)
     return primary_command_fail(err, n, "cluster-disconnect: %s",
                                 uv_strerror(rc));
@@ -265,7 +265,8 @@ static int primary_command_status(const cJSON *msg, cJSON *extras, char *err,
   (void)n;
   if (ids == NULL)
     return UV_ENOMEM;
-  sim_cluster_foreach(&A.cluster, primary_command_add_member, ids);
+  sim_cluster_foreach(&primary__agent.cluster, primary_command_add_member,
+                      ids);
   return 0;
 }
 
@@ -293,10 +294,10 @@ static int primary_command_policy(const cJSON *msg, cJSON *extras, char *err,
   const cJSON *sd = cJSON_GetObjectItemCaseSensitive(msg, "shutdown");
   const cJSON *hb = cJSON_GetObjectItemCaseSensitive(msg, "heartbeat");
   const cJSON *mt = cJSON_GetObjectItemCaseSensitive(msg, "metrics");
-  primary_respawn_conf_t respawn;
-  primary_shutdown_conf_t shutdown;
-  primary_heartbeat_conf_t heartbeat;
-  primary_metrics_conf_t metrics;
+  primary__respawn_conf_t respawn;
+  primary__shutdown_conf_t shutdown;
+  primary__heartbeat_conf_t heartbeat;
+  primary__metrics_conf_t metrics;
   const cJSON *item;
   int nkeys = 0;
 
@@ -315,26 +316,26 @@ static int primary_command_policy(const cJSON *msg, cJSON *extras, char *err,
   if (nkeys == 0)
     return primary_command_fail(err, n, "%s", "no policy given");
   /* Everything is checked before anything changes. */
-  if (primary_respawn_configure(msg, &respawn, err, n) != 0)
+  if (primary__respawn_configure(msg, &respawn, err, n) != 0)
     return UV_EINVAL;
-  if (sd != NULL && primary_shutdown_configure(sd, &shutdown, err, n) != 0)
+  if (sd != NULL && primary__shutdown_configure(sd, &shutdown, err, n) != 0)
     return UV_EINVAL;
   if (hb != NULL) {
     if (primary_command_is_truthy(hb) &&
         primary_command_not_winding(err, n) != 0)
       return UV_EINVAL;
-    if (primary_heartbeat_configure(hb, &heartbeat, err, n) != 0)
+    if (primary__heartbeat_configure(hb, &heartbeat, err, n) != 0)
       return UV_EINVAL;
   }
-  if (mt != NULL && primary_metrics_configure(mt, &metrics, err, n) != 0)
+  if (mt != NULL && primary__metrics_configure(mt, &metrics, err, n) != 0)
     return UV_EINVAL;
-  primary_respawn_apply(&respawn);
+  primary__respawn_apply(&respawn);
   if (sd != NULL)
-    primary_shutdown_apply(&shutdown);
+    primary__shutdown_apply(&shutdown);
   if (hb != NULL)
-    primary_heartbeat_apply(&heartbeat);
+    primary__heartbeat_apply(&heartbeat);
   if (mt != NULL)
-    primary_metrics_apply(&metrics);
+    primary__metrics_apply(&metrics);
   return 0;
 }
 
@@ -342,8 +343,8 @@ static int primary_command_rolling_restart(const cJSON *msg, cJSON *extras,
                                            char *err, size_t n)
 {
   (void)extras;
-  return primary_rolling_start(cJSON_GetObjectItemCaseSensitive(msg,
-                                                                "timeout_ms"),
+  return primary__rolling_start(cJSON_GetObjectItemCaseSensitive(msg,
+                                                                 "timeout_ms"),
                                err, n);
 }
 
@@ -352,7 +353,7 @@ static double primary_command_shutdown_ms;
 static void primary_command_shutdown_later(void *arg)
 {
   (void)arg;
-  (void)primary_shutdown_start(NULL, primary_command_shutdown_ms, 1);
+  (void)primary__shutdown_start(NULL, primary_command_shutdown_ms, 1);
 }
 
 static int primary_command_shutdown(const cJSON *msg, cJSON *extras, char *err,
@@ -367,9 +368,9 @@ static int primary_command_shutdown(const cJSON *msg, cJSON *extras, char *err,
   if (primary_command_not_winding(err, n) != 0)
     return UV_EINVAL;
   primary_command_shutdown_ms = t != NULL ? t->valuedouble
-                                        : primary_shutdown_default_timeout();
+                                        : primary__shutdown_default_timeout();
   /* After the reply, like every command's effects. */
-  primary_after_reply(primary_command_shutdown_later, NULL);
+  primary__after_reply(primary_command_shutdown_later, NULL);
   return 0;
 }
 
@@ -393,7 +394,7 @@ static const struct {
 };
 
 /* Runs one command line and sends its one reply. */
-void primary_command_run(const char *line, size_t len)
+void primary__command_run(const char *line, size_t len)
 {
   char err[CTL_ERROR_MAX] = "";
   cJSON *extras = NULL, *reply = NULL, *item;
@@ -429,11 +430,11 @@ void primary_command_run(const char *line, size_t len)
     cJSON_AddItemToObject(reply, item->string,
                           cJSON_DetachItemViaPointer(extras, item));
   /* Straight out: what the command caused is held until after it. */
-  (void)ctl_send(&A.ctl, reply);
+  (void)ctl_send(&primary__agent.ctl, reply);
 
 out:
   if (rc != 0)
-    (void)ctl_reply_refuse(&A.ctl, c.req,
+    (void)ctl_reply_refuse(&primary__agent.ctl, c.req,
                            err[0] != '\0' ? err : uv_strerror(rc));
   cJSON_Delete(reply);
   cJSON_Delete(extras);

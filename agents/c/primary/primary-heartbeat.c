@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "primary-agent.h"
+#include "primary-internal.h"
 
 static uv_timer_t primary_hb_timer;
 static int primary_hb_timer_init;
@@ -33,8 +33,9 @@ static int primary_heartbeat_positive(const cJSON *hb, const char *key,
   return 0;
 }
 
-int primary_heartbeat_configure(const cJSON *v, primary_heartbeat_conf_t *next,
-                                char *err, size_t n)
+int primary__heartbeat_configure(const cJSON *v,
+                                 primary__heartbeat_conf_t *next, char *err,
+                                 size_t n)
 {
   memset(next, 0, sizeof(*next));
   if (cJSON_IsNull(v) || cJSON_IsFalse(v))
@@ -54,7 +55,7 @@ int primary_heartbeat_configure(const cJSON *v, primary_heartbeat_conf_t *next,
 
 static void primary_heartbeat_ping(sim_worker_t *w, void *arg)
 {
-  primary_record_t *rec = primary_record_of(w);
+  primary__record_t *rec = primary__record_of(w);
   uint64_t now = *(const uint64_t *)arg;
   cJSON *m;
 
@@ -71,12 +72,12 @@ static void primary_heartbeat_ping(sim_worker_t *w, void *arg)
     return;
   } else if (now - rec->hb_last > primary_hb_timeout_ns) {
     rec->hb_killed = 1;
-    m = primary_policy_new("heartbeat-kill");
+    m = primary__policy_new("heartbeat-kill");
     if (m != NULL) {
       cJSON_AddNumberToObject(m, "worker", rec->id);
       cJSON_AddNumberToObject(m, "pid", sim_worker_pid(w));
     }
-    primary_send(m);
+    primary__send(m);
     (void)sim_worker_kill(w, SIGKILL);
     return;
   }
@@ -95,24 +96,24 @@ static void primary_heartbeat_tick(uv_timer_t *t)
 
   (void)t;
   primary_hb_n++;
-  sim_cluster_foreach(&A.cluster, primary_heartbeat_ping, &now);
+  sim_cluster_foreach(&primary__agent.cluster, primary_heartbeat_ping, &now);
 }
 
-void primary_heartbeat_stop(void)
+void primary__heartbeat_stop(void)
 {
   if (primary_hb_timer_init)
     (void)uv_timer_stop(&primary_hb_timer);
-  for (primary_record_t *r = A.records; r != NULL; r = r->next)
+  for (primary__record_t *r = primary__agent.records; r != NULL; r = r->next)
     r->hb_seen = 0;
 }
 
-void primary_heartbeat_apply(const primary_heartbeat_conf_t *next)
+void primary__heartbeat_apply(const primary__heartbeat_conf_t *next)
 {
-  primary_heartbeat_stop();
+  primary__heartbeat_stop();
   if (!next->on)
     return;
   if (!primary_hb_timer_init) {
-    if (uv_timer_init(A.loop, &primary_hb_timer) != 0)
+    if (uv_timer_init(primary__agent.loop, &primary_hb_timer) != 0)
       return;
     primary_hb_timer_init = 1;
   }
@@ -122,13 +123,13 @@ void primary_heartbeat_apply(const primary_heartbeat_conf_t *next)
                        (uint64_t)next->interval_ms);
 }
 
-void primary_heartbeat_on_event(const sim_event_t *ev)
+void primary__heartbeat_on_event(const sim_event_t *ev)
 {
-  primary_record_t *rec;
+  primary__record_t *rec;
 
   if (ev->worker == NULL)
     return;
-  rec = primary_record_of(ev->worker);
+  rec = primary__record_of(ev->worker);
   if (rec == NULL)
     return;
   if (ev->type == SIM_EV_MESSAGE && rec->hb_seen) {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <http_parser.h>
 
-#include "primary-agent.h"
+#include "primary-internal.h"
 
 /* Connections served at once; more are closed at once. */
 #define PRIMARY_METRICS_MAX_CONNS 64
@@ -36,8 +36,8 @@ static unsigned primary_metrics_nconns;
 static int primary_metrics_port;
 static cJSON *primary_metrics_error;
 
-int primary_metrics_configure(const cJSON *v, primary_metrics_conf_t *next,
-                              char *err, size_t n)
+int primary__metrics_configure(const cJSON *v, primary__metrics_conf_t *next,
+                               char *err, size_t n)
 {
   const cJSON *port;
 
@@ -130,7 +130,8 @@ static int primary_metrics_on_complete(http_parser *p)
       strcmp(c->url, "/metrics") == 0) {
     snprintf(body, sizeof(body),
              "{\"workers\":%u,\"forks\":%u,\"exits\":%u,\"respawns\":%u}",
-             sim_cluster_count(&A.cluster), A.forks, A.exits, A.respawns);
+             sim_cluster_count(&primary__agent.cluster), primary__agent.forks,
+             primary__agent.exits, primary__agent.respawns);
     n = snprintf(w->text, sizeof(w->text),
                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                  "Content-Length: %zu\r\nConnection: %s\r\n\r\n%s",
@@ -191,7 +192,7 @@ static void primary_metrics_on_connection(uv_stream_t *server, int status)
   if (status != 0)
     return;
   c = calloc(1, sizeof(*c));
-  if (c == NULL || uv_tcp_init(A.loop, &c->tcp) != 0) {
+  if (c == NULL || uv_tcp_init(primary__agent.loop, &c->tcp) != 0) {
     free(c);
     return;
   }
@@ -219,7 +220,7 @@ static void primary_metrics_server_closed(uv_handle_t *h)
   free(h);
 }
 
-void primary_metrics_close(void)
+void primary__metrics_close(void)
 {
   if (primary_metrics_server != NULL) {
     uv_close((uv_handle_t *)primary_metrics_server,
@@ -239,22 +240,22 @@ static void primary_metrics_report(void *arg)
 
   (void)arg;
   if (primary_metrics_error != NULL) {
-    m = primary_policy_new("metrics-error");
+    m = primary__policy_new("metrics-error");
     if (m != NULL)
       cJSON_AddItemToObject(m, "error", primary_metrics_error);
     else
       cJSON_Delete(primary_metrics_error);
     primary_metrics_error = NULL;
-    primary_send(m);
+    primary__send(m);
     return;
   }
-  m = primary_policy_new("metrics-listening");
+  m = primary__policy_new("metrics-listening");
   if (m != NULL)
     cJSON_AddNumberToObject(m, "port", primary_metrics_port);
-  primary_send(m);
+  primary__send(m);
 }
 
-void primary_metrics_apply(const primary_metrics_conf_t *next)
+void primary__metrics_apply(const primary__metrics_conf_t *next)
 {
   struct sockaddr_storage ss;
   struct sockaddr_in sa;
@@ -262,13 +263,13 @@ void primary_metrics_apply(const primary_metrics_conf_t *next)
   char text[128];
   int rc;
 
-  primary_metrics_close();
+  primary__metrics_close();
   if (!next->on)
     return;
   primary_metrics_server = malloc(sizeof(*primary_metrics_server));
   if (primary_metrics_server == NULL)
     return;
-  rc = uv_tcp_init(A.loop, primary_metrics_server);
+  rc = uv_tcp_init(primary__agent.loop, primary_metrics_server);
   if (rc != 0) {
     free(primary_metrics_server);
     primary_metrics_server = NULL;
@@ -283,7 +284,7 @@ void primary_metrics_apply(const primary_metrics_conf_t *next)
       rc = uv_tcp_getsockname(primary_metrics_server, (struct sockaddr *)&ss,
                               &len);
     if (rc != 0)
-      primary_metrics_close();
+      primary__metrics_close();
   }
   if (rc != 0) {
     cJSON_Delete(primary_metrics_error);
@@ -299,5 +300,5 @@ void primary_metrics_apply(const primary_metrics_conf_t *next)
     /* The endpoint alone does not keep the agent running. */
     uv_unref((uv_handle_t *)primary_metrics_server);
   }
-  primary_after_reply(primary_metrics_report, NULL);
+  primary__after_reply(primary_metrics_report, NULL);
 }

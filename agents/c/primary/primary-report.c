@@ -5,7 +5,7 @@
  */
 #include <stdlib.h>
 
-#include "primary-agent.h"
+#include "primary-internal.h"
 
 static const char *const primary_event_names[SIM_EV_MAX] = {
   "setup", "fork", "online", "listening", "message", "disconnect", "exit",
@@ -56,7 +56,7 @@ static void primary_report_address(cJSON *m, const sim_address_t *a)
     cJSON_AddNullToObject(o, "fd");
 }
 
-void primary_report_event(const sim_event_t *ev)
+void primary__report_event(const sim_event_t *ev)
 {
   cJSON *m = cJSON_CreateObject();
 
@@ -107,10 +107,10 @@ void primary_report_event(const sim_event_t *ev)
   default:
     break;
   }
-  primary_send(m);
+  primary__send(m);
 }
 
-void primary_report_disconnect_callback(sim_cluster_t *c, void *arg)
+void primary__report_disconnect_callback(sim_cluster_t *c, void *arg)
 {
   cJSON *m = cJSON_CreateObject();
 
@@ -121,5 +121,5 @@ void primary_report_disconnect_callback(sim_cluster_t *c, void *arg)
   cJSON_AddStringToObject(m, "type", "event");
   cJSON_AddStringToObject(m, "event", "disconnect-callback");
   cJSON_AddStringToObject(m, "emitter", "cluster");
-  primary_send(m);
+  primary__send(m);
 }

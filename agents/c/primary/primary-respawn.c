@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "primary-agent.h"
+#include "primary-internal.h"
 
 enum { RESPAWN_NEVER, RESPAWN_ALWAYS, RESPAWN_UNLESS_EAD, RESPAWN_NONZERO };
 
@@ -19,19 +19,19 @@ static const char *const primary_respawn_modes[] = {
 
 typedef struct primary_respawn_timer_s {
   uv_timer_t timer;
-  primary_record_t *rec;
+  primary__record_t *rec;
   unsigned streak;
   double delay;
   struct primary_respawn_timer_s *next;
 } primary_respawn_timer_t;
 
-static primary_respawn_conf_t cfg = {
+static primary__respawn_conf_t cfg = {
   RESPAWN_NEVER, 0, PRIMARY_RESPAWN_DEFAULT_MAX_MS, 0
 };
 static primary_respawn_timer_t *timers;
 
-int primary_respawn_configure(const cJSON *msg, primary_respawn_conf_t *next,
-                              char *err, size_t n)
+int primary__respawn_configure(const cJSON *msg, primary__respawn_conf_t *next,
+                               char *err, size_t n)
 {
   static const char *const keys[] = { "backoff_ms", "backoff_max_ms",
                                       "startup_window_ms" };
@@ -82,43 +82,43 @@ static void primary_respawn_timer_drop(primary_respawn_timer_t *t)
   uv_close((uv_handle_t *)&t->timer, primary_respawn_timer_closed);
 }
 
-void primary_respawn_cancel(void)
+void primary__respawn_cancel(void)
 {
   while (timers != NULL)
     primary_respawn_timer_drop(timers);
 }
 
-void primary_respawn_apply(const primary_respawn_conf_t *next)
+void primary__respawn_apply(const primary__respawn_conf_t *next)
 {
   cfg = *next;
   /* "never" also means: no respawn that is still waiting out its delay. */
   if (cfg.mode == RESPAWN_NEVER)
-    primary_respawn_cancel();
+    primary__respawn_cancel();
 }
 
-static void primary_respawn_now(primary_record_t *rec, unsigned streak,
+static void primary_respawn_now(primary__record_t *rec, unsigned streak,
                                 double delay)
 {
-  primary_record_t *next;
+  primary__record_t *next;
   cJSON *m;
 
-  if (A.winding || primary_fork(rec->env, &next) != 0)
+  if (primary__agent.winding || primary__fork(rec->env, &next) != 0)
     return;
   next->streak = streak;
-  A.respawns++;
-  m = primary_policy_new("respawn");
+  primary__agent.respawns++;
+  m = primary__policy_new("respawn");
   if (m != NULL) {
     cJSON_AddNumberToObject(m, "old", rec->id);
     cJSON_AddNumberToObject(m, "new", next->id);
     cJSON_AddNumberToObject(m, "delay_ms", delay);
   }
-  primary_send(m);
+  primary__send(m);
 }
 
 static void primary_respawn_on_timer(uv_timer_t *handle)
 {
   primary_respawn_timer_t *t = handle->data;
-  primary_record_t *rec = t->rec;
+  primary__record_t *rec = t->rec;
   unsigned streak = t->streak;
   double delay = t->delay;
 
@@ -141,9 +141,9 @@ static int primary_respawn_wanted(const sim_event_t *ev)
 }
 
 /* After the reported exit, so that the respawn follows it. */
-void primary_respawn_on_event(const sim_event_t *ev)
+void primary__respawn_on_event(const sim_event_t *ev)
 {
-  primary_record_t *rec;
+  primary__record_t *rec;
   primary_respawn_timer_t *t;
   double lived, delay;
   unsigned streak;
@@ -151,8 +151,9 @@ void primary_respawn_on_event(const sim_event_t *ev)
 
   if (ev->type != SIM_EV_EXIT)
     return;
-  rec = primary_record_of(ev->worker);
-  if (rec == NULL || rec->retired || A.winding || !primary_respawn_wanted(ev))
+  rec = primary__record_of(ev->worker);
+  if (rec == NULL || rec->retired || primary__agent.winding ||
+      !primary_respawn_wanted(ev))
     return;
   lived = (double)((uv_hrtime() - rec->forked_at) / 1000000u);
   startup = cfg.startup_window_ms > 0 && lived < cfg.startup_window_ms;
@@ -169,7 +170,7 @@ void primary_respawn_on_event(const sim_event_t *ev)
     return;
   }
   t = calloc(1, sizeof(*t));
-  if (t == NULL || uv_timer_init(A.loop, &t->timer) != 0) {
+  if (t == NULL || uv_timer_init(primary__agent.loop, &t->timer) != 0) {
     free(t);
     return;
   }

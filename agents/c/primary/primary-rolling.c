@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "primary-agent.h"
+#include "primary-internal.h"
 
 #define PRIMARY_ROLLING_DEFAULT_MS 5000.0
 /* After a SIGKILL the exit normally follows at once; this only bounds it. */
@@ -45,7 +45,7 @@ static void primary_rolling_reset(void)
 
 static void primary_rolling_finish(const char *error)
 {
-  cJSON *m = primary_policy_new("restart-done");
+  cJSON *m = primary__policy_new("restart-done");
 
   if (m != NULL) {
     cJSON_AddBoolToObject(m, "ok", error == NULL);
@@ -57,14 +57,14 @@ static void primary_rolling_finish(const char *error)
     roll.restarted = NULL;
   }
   primary_rolling_reset();
-  primary_send(m);
+  primary__send(m);
 }
 
 /* The replacement failed: the old worker keeps serving, so it is the
  * respawn policy's again. */
 static void primary_rolling_fail(const char *why)
 {
-  primary_record_t *old = primary_record(roll.old_id);
+  primary__record_t *old = primary__record(roll.old_id);
   char text[128];
 
   if (old != NULL)
@@ -90,7 +90,7 @@ static void primary_rolling_advance(void)
 
 static void primary_rolling_on_timer(uv_timer_t *t)
 {
-  sim_worker_t *old = sim_cluster_find(&A.cluster, roll.old_id);
+  sim_worker_t *old = sim_cluster_find(&primary__agent.cluster, roll.old_id);
   char why[64];
   cJSON *m;
 
@@ -102,10 +102,10 @@ static void primary_rolling_on_timer(uv_timer_t *t)
     primary_rolling_fail(why);
     break;
   case ROLL_EXIT:
-    m = primary_policy_new("restart-kill");
+    m = primary__policy_new("restart-kill");
     if (m != NULL)
       cJSON_AddNumberToObject(m, "worker", roll.old_id);
-    primary_send(m);
+    primary__send(m);
     primary_rolling_wait(ROLL_REAP, PRIMARY_ROLLING_KILL_BOUND_MS);
     if (old != NULL)
       (void)sim_worker_kill(old, SIGKILL);
@@ -120,15 +120,16 @@ static void primary_rolling_on_timer(uv_timer_t *t)
 
 static void primary_rolling_step(void)
 {
-  primary_record_t *old, *next;
+  primary__record_t *old, *next;
   char why[96];
   cJSON *m;
   int rc;
 
   for (; roll.pos < roll.nolds; roll.pos++) {
-    old = primary_record(roll.olds[roll.pos]);
+    old = primary__record(roll.olds[roll.pos]);
     /* Skipped when it left cluster.workers meanwhile. */
-    if (old != NULL && sim_cluster_worker(&A.cluster, old->id) == old->worker)
+    if (old != NULL &&
+        sim_cluster_worker(&primary__agent.cluster, old->id) == old->worker)
       break;
   }
   if (roll.pos >= roll.nolds) {
@@ -138,7 +139,7 @@ static void primary_rolling_step(void)
   /* Replaced from here on: the respawn policy must not replace it again. */
   old->retired = 1;
   roll.old_id = old->id;
-  rc = primary_fork(old->env, &next);
+  rc = primary__fork(old->env, &next);
   if (rc != 0) {
     old->retired = 0;
     snprintf(why, sizeof(why), "fork: %s", uv_strerror(rc));
@@ -146,12 +147,12 @@ static void primary_rolling_step(void)
     return;
   }
   roll.new_id = next->id;
-  m = primary_policy_new("restart-fork");
+  m = primary__policy_new("restart-fork");
   if (m != NULL) {
     cJSON_AddNumberToObject(m, "old", roll.old_id);
     cJSON_AddNumberToObject(m, "new", roll.new_id);
   }
-  primary_send(m);
+  primary__send(m);
   primary_rolling_wait(ROLL_LISTEN, roll.timeout_ms);
 }
 
@@ -167,23 +168,24 @@ static void primary_rolling_begin(void *arg)
   (void)arg;
   if (roll.phase != ROLL_STARTING)
     return;
-  roll.olds = calloc(sim_cluster_count(&A.cluster) + 1, sizeof(*roll.olds));
+  roll.olds = calloc(sim_cluster_count(&primary__agent.cluster) + 1,
+                     sizeof(*roll.olds));
   roll.restarted = cJSON_CreateArray();
   if (roll.olds == NULL || roll.restarted == NULL) {
     primary_rolling_finish(uv_strerror(UV_ENOMEM));
     return;
   }
-  sim_cluster_foreach(&A.cluster, primary_rolling_collect, NULL);
+  sim_cluster_foreach(&primary__agent.cluster, primary_rolling_collect, NULL);
   primary_rolling_step();
 }
 
-int primary_rolling_start(const cJSON *t, char *err, size_t n)
+int primary__rolling_start(const cJSON *t, char *err, size_t n)
 {
   if (roll.phase != ROLL_IDLE) {
     snprintf(err, n, "a rolling restart is already running");
     return UV_EBUSY;
   }
-  if (A.winding) {
+  if (primary__agent.winding) {
     snprintf(err, n, "shutting down");
     return UV_EINVAL;
   }
@@ -192,7 +194,7 @@ int primary_rolling_start(const cJSON *t, char *err, size_t n)
     return UV_EINVAL;
   }
   if (!roll.timer_init) {
-    int rc = uv_timer_init(A.loop, &roll.timer);
+    int rc = uv_timer_init(primary__agent.loop, &roll.timer);
     if (rc != 0) {
       snprintf(err, n, "%s", uv_strerror(rc));
       return rc;
@@ -201,16 +203,16 @@ int primary_rolling_start(const cJSON *t, char *err, size_t n)
   }
   roll.timeout_ms = t != NULL ? t->valuedouble : PRIMARY_ROLLING_DEFAULT_MS;
   roll.phase = ROLL_STARTING;
-  primary_after_reply(primary_rolling_begin, NULL);
+  primary__after_reply(primary_rolling_begin, NULL);
   return 0;
 }
 
-void primary_rolling_abort(void)
+void primary__rolling_abort(void)
 {
   primary_rolling_reset();
 }
 
-void primary_rolling_on_event(const sim_event_t *ev)
+void primary__rolling_on_event(const sim_event_t *ev)
 {
   unsigned id = ev->worker != NULL ? sim_worker_id(ev->worker) : 0;
   sim_worker_t *old;
@@ -225,11 +227,11 @@ void primary_rolling_on_event(const sim_event_t *ev)
     if (ev->type != SIM_EV_LISTENING)
       return;
     (void)uv_timer_stop(&roll.timer);
-    m = primary_policy_new("restart-disconnect");
+    m = primary__policy_new("restart-disconnect");
     if (m != NULL)
       cJSON_AddNumberToObject(m, "worker", roll.old_id);
-    primary_send(m);
-    old = sim_cluster_find(&A.cluster, roll.old_id);
+    primary__send(m);
+    old = sim_cluster_find(&primary__agent.cluster, roll.old_id);
     if (old == NULL || sim_worker_is_dead(old)) {
       primary_rolling_advance();
       return;

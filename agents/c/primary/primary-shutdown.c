@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "primary-agent.h"
+#include "primary-internal.h"
 
 #define PRIMARY_SHUTDOWN_DEFAULT_MS 2000.0
 /* After the SIGKILLs the agent waits this long at most for the exits. */
 #define PRIMARY_SHUTDOWN_REAP_MS 3000u
 
-static primary_shutdown_conf_t cfg = {
+static primary__shutdown_conf_t cfg = {
   .timeout_ms = PRIMARY_SHUTDOWN_DEFAULT_MS
 };
 static uv_signal_t *primary_shutdown_handles[PRIMARY_MAX_SIGNALS];
@@ -33,10 +33,10 @@ static struct {
 /* Configuration                                                           */
 
 static int primary_shutdown_signal(const cJSON *s,
-                                   primary_shutdown_conf_t *next, char *err,
+                                   primary__shutdown_conf_t *next, char *err,
                                    size_t n)
 {
-  int signum = cJSON_IsString(s) ? ctl_signal_number(s->valuestring) : 0;
+  int signum = cJSON_IsString(s) ? base_signal_from_name(s->valuestring) : 0;
 
   if (signum == 0) {
     char *text = cJSON_PrintUnformatted(s);
@@ -62,8 +62,8 @@ static int primary_shutdown_signal(const cJSON *s,
   return 0;
 }
 
-int primary_shutdown_configure(const cJSON *v, primary_shutdown_conf_t *next,
-                               char *err, size_t n)
+int primary__shutdown_configure(const cJSON *v, primary__shutdown_conf_t *next,
+                                char *err, size_t n)
 {
   const cJSON *sigs, *t, *s;
 
@@ -107,7 +107,7 @@ static void primary_shutdown_on_signal(uv_signal_t *h, int signum)
   int i = (int)(intptr_t)h->data;
 
   (void)signum;
-  (void)primary_shutdown_start(cfg.names[i], cfg.timeout_ms, 1);
+  (void)primary__shutdown_start(cfg.names[i], cfg.timeout_ms, 1);
 }
 
 static void primary_shutdown_handle_closed(uv_handle_t *h)
@@ -115,7 +115,7 @@ static void primary_shutdown_handle_closed(uv_handle_t *h)
   free(h);
 }
 
-void primary_shutdown_apply(const primary_shutdown_conf_t *next)
+void primary__shutdown_apply(const primary__shutdown_conf_t *next)
 {
   /* Stopping the last handler of a signal gives it back its default. */
   for (int i = 0; i < primary_shutdown_nhandles; i++)
@@ -125,7 +125,7 @@ void primary_shutdown_apply(const primary_shutdown_conf_t *next)
   cfg = *next;
   for (int i = 0; i < cfg.nsignals; i++) {
     uv_signal_t *h = malloc(sizeof(*h));
-    if (h == NULL || uv_signal_init(A.loop, h) != 0) {
+    if (h == NULL || uv_signal_init(primary__agent.loop, h) != 0) {
       free(h);
       continue;
     }
@@ -140,7 +140,7 @@ void primary_shutdown_apply(const primary_shutdown_conf_t *next)
   }
 }
 
-double primary_shutdown_default_timeout(void)
+double primary__shutdown_default_timeout(void)
 {
   return cfg.timeout_ms;
 }
@@ -153,7 +153,7 @@ double primary_shutdown_default_timeout(void)
  * shutdown-done. */
 static int primary_shutdown_finished(void)
 {
-  for (primary_record_t *r = A.records; r != NULL; r = r->next) {
+  for (primary__record_t *r = primary__agent.records; r != NULL; r = r->next) {
     if (sim_worker_pid(r->worker) <= 0)
       continue;
     if (!sim_worker_is_dead(r->worker) || sim_worker_is_connected(r->worker) ||
@@ -167,8 +167,8 @@ static void primary_shutdown_done(void)
 {
   run.pending = 0;
   if (run.report)
-    primary_send(primary_policy_new("shutdown-done"));
-  primary_exit(0);
+    primary__send(primary__policy_new("shutdown-done"));
+  primary__exit(0);
 }
 
 static void primary_shutdown_check(void)
@@ -189,18 +189,18 @@ static void primary_shutdown_on_force(uv_timer_t *t)
   cJSON *m, *ids = NULL;
   int left = 0;
 
-  for (primary_record_t *r = A.records; r != NULL; r = r->next)
+  for (primary__record_t *r = primary__agent.records; r != NULL; r = r->next)
     left += r->alive;
   if (left > 0) {
-    m = run.report ? primary_policy_new("shutdown-force") : NULL;
+    m = run.report ? primary__policy_new("shutdown-force") : NULL;
     if (m != NULL)
       ids = cJSON_AddArrayToObject(m, "workers");
-    for (primary_record_t *r = A.records; r != NULL && ids != NULL;
-         r = r->next)
+    for (primary__record_t *r = primary__agent.records;
+         r != NULL && ids != NULL; r = r->next)
       if (r->alive)
         cJSON_AddItemToArray(ids, cJSON_CreateNumber(r->id));
-    primary_send(m);
-    primary_kill_all(SIGKILL);
+    primary__send(m);
+    primary__kill_all(SIGKILL);
   }
   (void)uv_timer_start(t, primary_shutdown_on_reap, PRIMARY_SHUTDOWN_REAP_MS,
                        0);
@@ -212,32 +212,32 @@ static void primary_shutdown_on_first_check(uv_timer_t *t)
   primary_shutdown_check();
 }
 
-int primary_shutdown_start(const char *signal, double timeout_ms, int report)
+int primary__shutdown_start(const char *signal, double timeout_ms, int report)
 {
   cJSON *m;
 
-  if (A.winding)
+  if (primary__agent.winding)
     return UV_EALREADY;
-  A.winding = 1;
-  primary_respawn_cancel();
-  primary_heartbeat_stop();
-  primary_rolling_abort();
+  primary__agent.winding = 1;
+  primary__respawn_cancel();
+  primary__heartbeat_stop();
+  primary__rolling_abort();
   run.pending = 1;
   run.report = report;
   if (report) {
-    m = primary_policy_new("shutdown-start");
+    m = primary__policy_new("shutdown-start");
     if (m != NULL) {
       if (signal != NULL)
         cJSON_AddStringToObject(m, "signal", signal);
       else
         cJSON_AddNullToObject(m, "signal");
     }
-    primary_send(m);
+    primary__send(m);
   }
-  (void)sim_cluster_disconnect(&A.cluster, NULL, NULL);
+  (void)sim_cluster_disconnect(&primary__agent.cluster, NULL, NULL);
   if (!run.timers_init) {
-    if (uv_timer_init(A.loop, &run.force) != 0 ||
-        uv_timer_init(A.loop, &run.check) != 0) {
+    if (uv_timer_init(primary__agent.loop, &run.force) != 0 ||
+        uv_timer_init(primary__agent.loop, &run.check) != 0) {
       primary_shutdown_done();
       return 0;
     }
@@ -251,7 +251,7 @@ int primary_shutdown_start(const char *signal, double timeout_ms, int report)
   return 0;
 }
 
-void primary_shutdown_on_event(const sim_event_t *ev)
+void primary__shutdown_on_event(const sim_event_t *ev)
 {
   if (ev->type == SIM_EV_EXIT || ev->type == SIM_EV_DISCONNECT)
     primary_shutdown_check();

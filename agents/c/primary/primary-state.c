@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "primary-agent.h"
+#include "primary-internal.h"
 
-int primary_env_merge(cJSON *into, const cJSON *env)
+int primary__env_merge(cJSON *into, const cJSON *env)
 {
   const cJSON *item;
 
@@ -58,40 +58,41 @@ static char **primary_env_strv(const cJSON *env)
   return v;
 }
 
-void primary_freeze(void)
+void primary__freeze(void)
 {
-  if (A.setup_done)
+  if (primary__agent.setup_done)
     return;
-  A.setup_done = 1;
-  A.frozen_policy = A.cluster.scheduling_policy;
+  primary__agent.setup_done = 1;
+  primary__agent.frozen_policy = primary__agent.cluster.scheduling_policy;
 }
 
 /* The only way the agent forks, so that every worker is recorded. */
-int primary_fork(const cJSON *env, primary_record_t **ret)
+int primary__fork(const cJSON *env, primary__record_t **ret)
 {
-  primary_record_t *rec = calloc(1, sizeof(*rec));
+  primary__record_t *rec = calloc(1, sizeof(*rec));
   char **strv = NULL;
   int err = UV_ENOMEM;
 
   if (rec == NULL)
     return UV_ENOMEM;
-  rec->env = cJSON_Duplicate(A.setup_env, 1);
-  if (rec->env == NULL || primary_env_merge(rec->env, env) != 0)
+  rec->env = cJSON_Duplicate(primary__agent.setup_env, 1);
+  if (rec->env == NULL || primary__env_merge(rec->env, env) != 0)
     goto out;
   strv = primary_env_strv(rec->env);
   if (strv == NULL)
     goto out;
-  primary_freeze();
-  err = sim_cluster_fork(&A.cluster, (const char *const *)strv, &rec->worker);
+  primary__freeze();
+  err = sim_cluster_fork(&primary__agent.cluster, (const char *const *)strv,
+                         &rec->worker);
   if (err != 0)
     goto out;
   rec->id = sim_worker_id(rec->worker);
   sim_worker_set_data(rec->worker, rec);
   rec->forked_at = uv_hrtime();
   rec->alive = 1;
-  *A.records_tail = rec;
-  A.records_tail = &rec->next;
-  A.forks++;
+  *primary__agent.records_tail = rec;
+  primary__agent.records_tail = &rec->next;
+  primary__agent.forks++;
   *ret = rec;
   rec = NULL;
 
@@ -104,30 +105,30 @@ out:
   return err;
 }
 
-primary_record_t *primary_record(unsigned id)
+primary__record_t *primary__record(unsigned id)
 {
-  for (primary_record_t *r = A.records; r != NULL; r = r->next)
+  for (primary__record_t *r = primary__agent.records; r != NULL; r = r->next)
     if (r->id == id)
       return r;
   return NULL;
 }
 
-static void primary_state_gone(primary_record_t *rec)
+static void primary_state_gone(primary__record_t *rec)
 {
   if (rec == NULL || !rec->alive)
     return;
   rec->alive = 0;
-  A.exits++;
+  primary__agent.exits++;
 }
 
-primary_record_t *primary_record_of(const sim_worker_t *w)
+primary__record_t *primary__record_of(const sim_worker_t *w)
 {
   return w != NULL ? sim_worker_get_data(w) : NULL;
 }
 
-void primary_state_on_event(const sim_event_t *ev)
+void primary__state_on_event(const sim_event_t *ev)
 {
-  primary_record_t *rec = primary_record_of(ev->worker);
+  primary__record_t *rec = primary__record_of(ev->worker);
 
   if (rec == NULL)
     return;
@@ -141,9 +142,9 @@ void primary_state_on_event(const sim_event_t *ev)
     primary_state_gone(rec);
 }
 
-void primary_kill_all(int signum)
+void primary__kill_all(int signum)
 {
-  for (primary_record_t *r = A.records; r != NULL; r = r->next)
+  for (primary__record_t *r = primary__agent.records; r != NULL; r = r->next)
     if (r->alive)
       (void)sim_worker_kill(r->worker, signum);
 }

@@ -10,12 +10,12 @@
 
 #include "config.h"
 #include "primary.h"
-#include "primary-agent.h"
+#include "primary-internal.h"
 
 /* Work one command may leave for after its reply. */
 #define PRIMARY_MAX_DEFERRED 8
 
-primary_agent_t A;
+primary__agent_t primary__agent;
 
 static struct {
   void (*fn)(void *arg);
@@ -34,7 +34,7 @@ typedef struct primary_held_s {
 static primary_held_t *primary_held;
 static primary_held_t **primary_held_tail = &primary_held;
 
-void primary_send(cJSON *m)
+void primary__send(cJSON *m)
 {
   primary_held_t *h;
 
@@ -51,7 +51,7 @@ void primary_send(cJSON *m)
     primary_held_tail = &h->next;
     return;
   }
-  (void)ctl_send(&A.ctl, m);
+  (void)ctl_send(&primary__agent.ctl, m);
   cJSON_Delete(m);
 }
 
@@ -60,14 +60,14 @@ static void primary_send_held(void)
   while (primary_held != NULL) {
     primary_held_t *h = primary_held;
     primary_held = h->next;
-    (void)ctl_send_at(&A.ctl, h->m, h->t);
+    (void)ctl_send_at(&primary__agent.ctl, h->m, h->t);
     cJSON_Delete(h->m);
     free(h);
   }
   primary_held_tail = &primary_held;
 }
 
-cJSON *primary_policy_new(const char *action)
+cJSON *primary__policy_new(const char *action)
 {
   cJSON *m = cJSON_CreateObject();
 
@@ -78,7 +78,7 @@ cJSON *primary_policy_new(const char *action)
   return m;
 }
 
-void primary_after_reply(void (*fn)(void *arg), void *arg)
+void primary__after_reply(void (*fn)(void *arg), void *arg)
 {
   if (!primary_in_command || primary_ndeferred == PRIMARY_MAX_DEFERRED) {
     fn(arg);
@@ -89,17 +89,17 @@ void primary_after_reply(void (*fn)(void *arg), void *arg)
   primary_ndeferred++;
 }
 
-void primary_exit(int code)
+void primary__exit(int code)
 {
-  if (A.exiting)
+  if (primary__agent.exiting)
     exit(code);
-  A.exiting = 1;
+  primary__agent.exiting = 1;
   primary_in_command = 0;
   primary_send_held();
-  primary_metrics_close();
-  ctl_flush_before_exit(&A.ctl, PRIMARY_FLUSH_MS);
+  primary__metrics_close();
+  ctl_flush_before_exit(&primary__agent.ctl, PRIMARY_FLUSH_MS);
   /* Whatever ends this process, no worker may outlive it. */
-  primary_kill_all(SIGKILL);
+  primary__kill_all(SIGKILL);
   fflush(NULL);
   exit(code);
 }
@@ -109,14 +109,14 @@ void primary_exit(int code)
 static void primary_on_event(sim_cluster_t *c, const sim_event_t *ev)
 {
   (void)c;
-  primary_report_event(ev);
-  primary_state_on_event(ev);
+  primary__report_event(ev);
+  primary__state_on_event(ev);
   if (ev->emitter != SIM_ON_CLUSTER)
     return;
-  primary_respawn_on_event(ev);
-  primary_heartbeat_on_event(ev);
-  primary_shutdown_on_event(ev);
-  primary_rolling_on_event(ev);
+  primary__respawn_on_event(ev);
+  primary__heartbeat_on_event(ev);
+  primary__shutdown_on_event(ev);
+  primary__rolling_on_event(ev);
 }
 
 static void primary_on_line(ctl_t *ctl, const char *line, size_t len)
@@ -125,7 +125,7 @@ static void primary_on_line(ctl_t *ctl, const char *line, size_t len)
 
   (void)ctl;
   primary_in_command = 1;
-  primary_command_run(line, len);
+  primary__command_run(line, len);
   primary_in_command = 0;
   primary_send_held();
   /* Deferred work may defer more; it then runs at once. */
@@ -137,9 +137,9 @@ static void primary_on_line(ctl_t *ctl, const char *line, size_t len)
 static void primary_on_lost(ctl_t *ctl)
 {
   (void)ctl;
-  if (A.exiting)
+  if (primary__agent.exiting)
     return;
-  if (primary_shutdown_start(NULL, PRIMARY_LOST_CONTROL_GRACE_MS, 0) == 0)
+  if (primary__shutdown_start(NULL, PRIMARY_LOST_CONTROL_GRACE_MS, 0) == 0)
     fprintf(stderr, "clustersim primary agent: control socket lost, ending "
                     "the cluster\n");
 }
@@ -164,17 +164,19 @@ int primary_main(int argc, char **argv)
   }
   /* As in Node, a closed peer is an error code, not a fatal signal. */
   signal(SIGPIPE, SIG_IGN);
-  A.loop = uv_default_loop();
-  A.records_tail = &A.records;
-  A.setup_env = cJSON_CreateObject();
-  rc = A.setup_env != NULL ? sim_cluster_init(A.loop, &A.cluster,
-                                              primary_on_event)
-                           : UV_ENOMEM;
+  primary__agent.loop = uv_default_loop();
+  primary__agent.records_tail = &primary__agent.records;
+  primary__agent.setup_env = cJSON_CreateObject();
+  rc = primary__agent.setup_env == NULL
+           ? UV_ENOMEM
+           : sim_cluster_init(primary__agent.loop, &primary__agent.cluster,
+                              primary_on_event);
   if (rc != 0) {
     fprintf(stderr, "clustersim primary agent: %s\n", uv_strerror(rc));
     return 2;
   }
-  rc = ctl_open(A.loop, &A.ctl, path, primary_on_line, primary_on_lost);
+  rc = ctl_open(primary__agent.loop, &primary__agent.ctl, path,
+                primary_on_line, primary_on_lost);
   if (rc != 0) {
     fprintf(stderr, "clustersim primary agent: cannot connect to %s: %s\n",
             path, uv_strerror(rc));
@@ -187,10 +189,10 @@ int primary_main(int argc, char **argv)
     cJSON_AddNumberToObject(hello, "pid", getpid());
     cJSON_AddStringToObject(hello, "runtime", "clustersim");
     cJSON_AddStringToObject(hello, "version", CLUSTERSIM_VERSION);
-    primary_send(hello);
+    primary__send(hello);
   }
-  uv_run(A.loop, UV_RUN_DEFAULT);
+  uv_run(primary__agent.loop, UV_RUN_DEFAULT);
   /* Nothing is left to wait for: the harness and every worker are gone. */
-  primary_exit(0);
+  primary__exit(0);
   return 0;
 }

@@ -9,12 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
-#include <cjson/cJSON.h>
-
-#include "ctl.h"
-#include "http.h"
-#include "worker.h"
+#include "worker-internal.h"
 
 static const char *const worker_conf_modes[] = { "none", "echo", "count",
                                                  "reply" };
@@ -43,11 +38,11 @@ static int worker_conf_int(const cJSON *v, int dflt, const char *name,
   return 0;
 }
 
-static int worker_conf_mode(const char *s, worker_messages_t *m)
+static int worker_conf_mode(const char *s, worker__messages_t *m)
 {
   for (int i = 0; i < 4; i++) {
     if (strcmp(s, worker_conf_modes[i]) == 0) {
-      *m = (worker_messages_t)i;
+      *m = (worker__messages_t)i;
       return 0;
     }
   }
@@ -57,7 +52,7 @@ static int worker_conf_mode(const char *s, worker_messages_t *m)
 /* "exit:N" (N in 0..255) or one of `extra`; parseAction() in Node. */
 static int worker_conf_action(const char *text, const char *name,
                               const char *const *extra,
-                              const worker_act_t *acts, worker_act_t *act,
+                              const worker__act_t *acts, worker__act_t *act,
                               int *code, char *err, size_t n)
 {
   char list[160] = "";
@@ -92,13 +87,31 @@ static int worker_conf_action(const char *text, const char *name,
                           list);
 }
 
+/* The first key of `obj` that is not one of `keys` (NULL-terminated), or
+ * NULL. */
+static const char *worker_conf_unknown_key(const cJSON *obj,
+                                           const char *const *keys)
+{
+  const cJSON *item;
+
+  cJSON_ArrayForEach(item, obj) {
+    int k = 0;
+    while (keys[k] != NULL && strcmp(item->string, keys[k]) != 0)
+      k++;
+    if (keys[k] == NULL)
+      return item->string;
+  }
+  return NULL;
+}
+
 static int worker_conf_server(const cJSON *s, int i,
-                              worker_server_conf_t *srv, char *err, size_t n)
+                              worker__server_conf_t *srv, char *err, size_t n)
 {
   static const char *const keys[] = { "kind", "port", "host", "exclusive",
                                       "close_delay_ms", "max_connections",
                                       NULL };
-  const cJSON *item, *v;
+  const char *unknown;
+  const cJSON *v;
   http_kind_t kind;
   char at[48], name[96];
   int delay = 0;
@@ -107,14 +120,9 @@ static int worker_conf_server(const cJSON *s, int i,
   snprintf(at, sizeof(at), "servers[%d]", i);
   if (!ctl_is_object(s))
     return worker_conf_fail(err, n, "%s must be an object", at);
-  cJSON_ArrayForEach(item, s) {
-    int known = 0;
-    for (int k = 0; keys[k] != NULL; k++)
-      known |= strcmp(item->string, keys[k]) == 0;
-    if (!known)
-      return worker_conf_fail(err, n, "%s: unknown key \"%s\"", at,
-                              item->string);
-  }
+  unknown = worker_conf_unknown_key(s, keys);
+  if (unknown != NULL)
+    return worker_conf_fail(err, n, "%s: unknown key \"%s\"", at, unknown);
   v = cJSON_GetObjectItemCaseSensitive(s, "kind");
   if (!cJSON_IsString(v) || http_kind_from_name(v->valuestring, &kind) != 0)
     return worker_conf_fail(err, n, "%s.kind must be \"http\" or \"tcp\"",
@@ -148,14 +156,14 @@ static int worker_conf_server(const cJSON *s, int i,
                          0, name, 1 << 30, &srv->max_connections, err, n);
 }
 
-static int worker_conf_signal(worker_conf_t *c, const char *name,
+static int worker_conf_signal(worker__conf_t *c, const char *name,
                               const char *action, char *err, size_t n)
 {
   static const char *const extra[] = { "ignore", "default", NULL };
-  static const worker_act_t acts[] = { WORKER_ACT_IGNORE, WORKER_ACT_NONE };
-  int signum = ctl_signal_number(name);
+  static const worker__act_t acts[] = { WORKER_ACT_IGNORE, WORKER_ACT_NONE };
+  int signum = base_signal_from_name(name);
   char what[64];
-  worker_act_t act;
+  worker__act_t act;
   int code, rc;
 
   if (signum == 0 || strcmp(name, "SIGKILL") == 0 ||
@@ -184,12 +192,12 @@ static int worker_conf_signal(worker_conf_t *c, const char *name,
   return 0;
 }
 
-static int worker_conf_on_listening(worker_conf_t *c, const char *text,
+static int worker_conf_on_listening(worker__conf_t *c, const char *text,
                                     char *err, size_t n)
 {
   static const char *const extra[] = { "disconnect", "kill", "ipc-disconnect",
                                        "close", NULL };
-  static const worker_act_t acts[] = { WORKER_ACT_DISCONNECT, WORKER_ACT_KILL,
+  static const worker__act_t acts[] = { WORKER_ACT_DISCONNECT, WORKER_ACT_KILL,
                                        WORKER_ACT_IPC_DISCONNECT,
                                        WORKER_ACT_CLOSE };
   int rc = worker_conf_action(text, "on_listening", extra, acts,
@@ -201,15 +209,90 @@ static int worker_conf_on_listening(worker_conf_t *c, const char *text,
   return rc;
 }
 
-static int worker_conf_json(worker_conf_t *c, const char *json, char *err,
+/* The elements of "servers", an array or null (checked by the caller). */
+static int worker_conf_servers(worker__conf_t *c, const cJSON *servers,
+                               char *err, size_t n)
+{
+  const cJSON *item;
+  int i = 0, rc;
+
+  cJSON_ArrayForEach(item, servers) {
+    if (c->nservers == WORKER_MAX_SERVERS)
+      return worker_conf_fail(err, n, "servers: at most %d",
+                              WORKER_MAX_SERVERS);
+    rc = worker_conf_server(item, i++, &c->servers[c->nservers++], err, n);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+static int worker_conf_signals(worker__conf_t *c, const cJSON *signals,
+                               char *err, size_t n)
+{
+  const cJSON *item;
+  int rc;
+
+  if (signals != NULL && !cJSON_IsNull(signals) && !ctl_is_object(signals))
+    return worker_conf_fail(err, n, "signals must be an object");
+  cJSON_ArrayForEach(item, signals) {
+    rc = worker_conf_signal(c, item->string,
+                            cJSON_IsString(item) ? item->valuestring : NULL,
+                            err, n);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* The keys of the object, checked in the order Node's agent checks them. */
+static int worker_conf_fields(worker__conf_t *c, const cJSON *root,
+                              char *err, size_t n)
+{
+  const cJSON *servers = cJSON_GetObjectItemCaseSensitive(root, "servers");
+  const cJSON *v;
+  int rc, delay = 0;
+
+  if (servers != NULL && !cJSON_IsNull(servers) && !cJSON_IsArray(servers))
+    return worker_conf_fail(err, n, "servers must be an array");
+  v = cJSON_GetObjectItemCaseSensitive(root, "messages");
+  if (v != NULL && !cJSON_IsNull(v) &&
+      (!cJSON_IsString(v) || worker_conf_mode(v->valuestring,
+                                              &c->messages) != 0))
+    return worker_conf_fail(err, n,
+                            "messages must be one of none, echo, count, "
+                            "reply");
+  rc = worker_conf_servers(c, servers, err, n);
+  if (rc != 0)
+    return rc;
+  rc = worker_conf_int(cJSON_GetObjectItemCaseSensitive(root,
+                                                       "startup_delay_ms"),
+                       0, "startup_delay_ms", WORKER_MAX_DELAY_MS, &delay,
+                       err, n);
+  if (rc != 0)
+    return rc;
+  c->startup_delay_ms = (unsigned)delay;
+  rc = worker_conf_signals(c, cJSON_GetObjectItemCaseSensitive(root,
+                                                              "signals"),
+                           err, n);
+  if (rc != 0)
+    return rc;
+  v = cJSON_GetObjectItemCaseSensitive(root, "on_listening");
+  if (v == NULL || cJSON_IsNull(v))
+    return 0;
+  return worker_conf_on_listening(c, cJSON_IsString(v) ? v->valuestring
+                                                        : NULL, err, n);
+}
+
+static int worker_conf_json(worker__conf_t *c, const char *json, char *err,
                             size_t n)
 {
   static const char *const keys[] = { "servers", "messages",
                                       "startup_delay_ms", "signals",
                                       "on_listening", NULL };
   cJSON *root = cJSON_ParseWithOpts(json, NULL, 1);
-  const cJSON *v, *item;
-  int rc = 0, i = 0, delay = 0;
+  const char *unknown;
+  int rc;
 
   if (root == NULL)
     return worker_conf_fail(err, n, "CLUSTERSIM_WORKER is not JSON: "
@@ -219,62 +302,13 @@ static int worker_conf_json(worker_conf_t *c, const char *json, char *err,
     rc = worker_conf_fail(err, n, "CLUSTERSIM_WORKER must be a JSON object");
     goto out;
   }
-  cJSON_ArrayForEach(item, root) {
-    int known = 0;
-    for (int k = 0; keys[k] != NULL; k++)
-      known |= strcmp(item->string, keys[k]) == 0;
-    if (!known) {
-      rc = worker_conf_fail(err, n, "CLUSTERSIM_WORKER: unknown key \"%s\"",
-                            item->string);
-      goto out;
-    }
-  }
-  v = cJSON_GetObjectItemCaseSensitive(root, "servers");
-  if (v != NULL && !cJSON_IsNull(v) && !cJSON_IsArray(v)) {
-    rc = worker_conf_fail(err, n, "servers must be an array");
+  unknown = worker_conf_unknown_key(root, keys);
+  if (unknown != NULL) {
+    rc = worker_conf_fail(err, n, "CLUSTERSIM_WORKER: unknown key \"%s\"",
+                          unknown);
     goto out;
   }
-  v = cJSON_GetObjectItemCaseSensitive(root, "messages");
-  if (v != NULL && !cJSON_IsNull(v) &&
-      (!cJSON_IsString(v) || worker_conf_mode(v->valuestring,
-                                              &c->messages) != 0)) {
-    rc = worker_conf_fail(err, n,
-                          "messages must be one of none, echo, count, reply");
-    goto out;
-  }
-  cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "servers")) {
-    if (c->nservers == WORKER_MAX_SERVERS) {
-      rc = worker_conf_fail(err, n, "servers: at most %d",
-                            WORKER_MAX_SERVERS);
-      goto out;
-    }
-    rc = worker_conf_server(item, i++, &c->servers[c->nservers++], err, n);
-    if (rc != 0)
-      goto out;
-  }
-  rc = worker_conf_int(cJSON_GetObjectItemCaseSensitive(root,
-                                                       "startup_delay_ms"),
-                       0, "startup_delay_ms", WORKER_MAX_DELAY_MS, &delay,
-                       err, n);
-  if (rc != 0)
-    goto out;
-  c->startup_delay_ms = (unsigned)delay;
-  v = cJSON_GetObjectItemCaseSensitive(root, "signals");
-  if (v != NULL && !cJSON_IsNull(v) && !ctl_is_object(v)) {
-    rc = worker_conf_fail(err, n, "signals must be an object");
-    goto out;
-  }
-  cJSON_ArrayForEach(item, v) {
-    rc = worker_conf_signal(c, item->string,
-                            cJSON_IsString(item) ? item->valuestring : NULL,
-                            err, n);
-    if (rc != 0)
-      goto out;
-  }
-  v = cJSON_GetObjectItemCaseSensitive(root, "on_listening");
-  if (v != NULL && !cJSON_IsNull(v))
-    rc = worker_conf_on_listening(c, cJSON_IsString(v) ? v->valuestring
-                                                       : NULL, err, n);
+  rc = worker_conf_fields(c, root, err, n);
 
 out:
   cJSON_Delete(root);
@@ -282,7 +316,7 @@ out:
 }
 
 /* [HOST:]PORT of --http and --tcp. */
-static int worker_conf_hostport(const char *s, worker_server_conf_t *srv)
+static int worker_conf_hostport(const char *s, worker__server_conf_t *srv)
 {
   const char *colon = strrchr(s, ':');
   char *end;
@@ -315,71 +349,160 @@ static int worker_conf_uint(const char *s, unsigned max, unsigned *out)
   return 0;
 }
 
-static int worker_conf_argv(worker_conf_t *c, int argc, char **argv,
+/* ---------------------------------------------------------------------- */
+/* Command-line options: one row each                                      */
+
+static int worker_conf_incomplete(const char *opt, char *err, size_t n)
+{
+  return worker_conf_fail(err, n, "unknown or incomplete option '%s'", opt);
+}
+
+/* The server the per-server options apply to: the last one given. */
+static worker__server_conf_t *worker_conf_last(worker__conf_t *c)
+{
+  return c->nservers > 0 ? &c->servers[c->nservers - 1] : NULL;
+}
+
+static int worker_opt_server(worker__conf_t *c, const char *opt,
+                             const char *v, char *err, size_t n)
+{
+  worker__server_conf_t *srv;
+
+  if (v == NULL || c->nservers == WORKER_MAX_SERVERS)
+    return worker_conf_fail(err, n, "%s needs [HOST:]PORT", opt);
+  srv = &c->servers[c->nservers++];
+  memset(srv, 0, sizeof(*srv));
+  srv->kind = strcmp(opt, "--tcp") == 0 ? HTTP_KIND_TCP : HTTP_KIND_HTTP;
+  if (worker_conf_hostport(v, srv) != 0)
+    return worker_conf_fail(err, n, "bad [HOST:]PORT '%s'", v);
+  return 0;
+}
+
+static int worker_opt_exclusive(worker__conf_t *c, const char *opt,
+                                const char *v, char *err, size_t n)
+{
+  (void)opt;
+  (void)v;
+  (void)err;
+  (void)n;
+  worker_conf_last(c)->exclusive = 1;
+  return 0;
+}
+
+static int worker_opt_close_delay(worker__conf_t *c, const char *opt,
+                                  const char *v, char *err, size_t n)
+{
+  unsigned u;
+
+  if (worker_conf_uint(v, WORKER_MAX_DELAY_MS, &u) != 0)
+    return worker_conf_incomplete(opt, err, n);
+  worker_conf_last(c)->close_delay_ms = u;
+  return 0;
+}
+
+static int worker_opt_max_connections(worker__conf_t *c, const char *opt,
+                                      const char *v, char *err, size_t n)
+{
+  unsigned u;
+
+  if (worker_conf_uint(v, 1u << 30, &u) != 0)
+    return worker_conf_incomplete(opt, err, n);
+  worker_conf_last(c)->max_connections = (int)u;
+  return 0;
+}
+
+static int worker_opt_messages(worker__conf_t *c, const char *opt,
+                               const char *v, char *err, size_t n)
+{
+  if (worker_conf_mode(v, &c->messages) != 0)
+    return worker_conf_incomplete(opt, err, n);
+  return 0;
+}
+
+static int worker_opt_startup_delay(worker__conf_t *c, const char *opt,
+                                    const char *v, char *err, size_t n)
+{
+  unsigned u;
+
+  if (worker_conf_uint(v, WORKER_MAX_DELAY_MS, &u) != 0)
+    return worker_conf_incomplete(opt, err, n);
+  c->startup_delay_ms = u;
+  return 0;
+}
+
+/* --signal SIG=ACTION */
+static int worker_opt_signal(worker__conf_t *c, const char *opt,
+                             const char *v, char *err, size_t n)
+{
+  const char *eq = strchr(v, '=');
+  char name[16];
+
+  (void)opt;
+  if (eq == NULL || (size_t)(eq - v) >= sizeof(name))
+    return worker_conf_fail(err, n, "--signal needs SIG=ACTION, got '%s'",
+                            v);
+  memcpy(name, v, (size_t)(eq - v));
+  name[eq - v] = '\0';
+  return worker_conf_signal(c, name, eq + 1, err, n);
+}
+
+static int worker_opt_on_listening(worker__conf_t *c, const char *opt,
+                                   const char *v, char *err, size_t n)
+{
+  (void)opt;
+  return worker_conf_on_listening(c, v, err, n);
+}
+
+typedef int (*worker_opt_fn)(worker__conf_t *c, const char *opt,
+                             const char *value, char *err, size_t n);
+
+static const struct {
+  const char *name;
+  int has_value;             /* takes the next argument */
+  int per_server;            /* applies to the last --http or --tcp */
+  worker_opt_fn fn;
+} worker_conf_options[] = {
+  { "--http", 1, 0, worker_opt_server },
+  { "--tcp", 1, 0, worker_opt_server },
+  { "--exclusive", 0, 1, worker_opt_exclusive },
+  { "--close-delay", 1, 1, worker_opt_close_delay },
+  { "--max-connections", 1, 1, worker_opt_max_connections },
+  { "--messages", 1, 0, worker_opt_messages },
+  { "--startup-delay", 1, 0, worker_opt_startup_delay },
+  { "--signal", 1, 0, worker_opt_signal },
+  { "--on-listening", 1, 0, worker_opt_on_listening },
+};
+
+#define WORKER_CONF_NOPTIONS \
+  (sizeof(worker_conf_options) / sizeof(worker_conf_options[0]))
+
+static int worker_conf_argv(worker__conf_t *c, int argc, char **argv,
                             char *err, size_t n)
 {
   for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    worker_server_conf_t *last =
-        c->nservers > 0 ? &c->servers[c->nservers - 1] : NULL;
-    unsigned u;
+    size_t k = 0;
     int rc;
 
-    if (strcmp(a, "--http") == 0 || strcmp(a, "--tcp") == 0) {
-      worker_server_conf_t *srv;
-      if (v == NULL || c->nservers == WORKER_MAX_SERVERS)
-        return worker_conf_fail(err, n, "%s needs [HOST:]PORT", a);
-      srv = &c->servers[c->nservers++];
-      memset(srv, 0, sizeof(*srv));
-      srv->kind = strcmp(a, "--tcp") == 0 ? HTTP_KIND_TCP : HTTP_KIND_HTTP;
-      if (worker_conf_hostport(v, srv) != 0)
-        return worker_conf_fail(err, n, "bad [HOST:]PORT '%s'", v);
-      i++;
-    } else if (strcmp(a, "--exclusive") == 0 && last != NULL) {
-      last->exclusive = 1;
-    } else if (strcmp(a, "--close-delay") == 0 && v != NULL && last != NULL &&
-               worker_conf_uint(v, WORKER_MAX_DELAY_MS, &u) == 0) {
-      last->close_delay_ms = u;
-      i++;
-    } else if (strcmp(a, "--max-connections") == 0 && v != NULL &&
-               last != NULL && worker_conf_uint(v, 1u << 30, &u) == 0) {
-      last->max_connections = (int)u;
-      i++;
-    } else if (strcmp(a, "--messages") == 0 && v != NULL &&
-               worker_conf_mode(v, &c->messages) == 0) {
-      i++;
-    } else if (strcmp(a, "--startup-delay") == 0 && v != NULL &&
-               worker_conf_uint(v, WORKER_MAX_DELAY_MS, &u) == 0) {
-      c->startup_delay_ms = u;
-      i++;
-    } else if (strcmp(a, "--signal") == 0 && v != NULL) {
-      char name[16];
-      const char *eq = strchr(v, '=');
-      if (eq == NULL || (size_t)(eq - v) >= sizeof(name))
-        return worker_conf_fail(err, n, "--signal needs SIG=ACTION, got '%s'",
-                                v);
-      memcpy(name, v, (size_t)(eq - v));
-      name[eq - v] = '\0';
-      rc = worker_conf_signal(c, name, eq + 1, err, n);
-      if (rc != 0)
-        return rc;
-      i++;
-    } else if (strcmp(a, "--on-listening") == 0 && v != NULL) {
-      rc = worker_conf_on_listening(c, v, err, n);
-      if (rc != 0)
-        return rc;
-      i++;
-    } else {
-      return worker_conf_fail(err, n, "unknown or incomplete option '%s'",
-                              a);
-    }
+    while (k < WORKER_CONF_NOPTIONS &&
+           strcmp(argv[i], worker_conf_options[k].name) != 0)
+      k++;
+    /* --http and --tcp say themselves what they lack. */
+    if (k == WORKER_CONF_NOPTIONS ||
+        (worker_conf_options[k].per_server && worker_conf_last(c) == NULL) ||
+        (worker_conf_options[k].has_value && v == NULL &&
+         worker_conf_options[k].fn != worker_opt_server))
+      return worker_conf_incomplete(argv[i], err, n);
+    rc = worker_conf_options[k].fn(c, argv[i], v, err, n);
+    if (rc != 0)
+      return rc;
+    i += worker_conf_options[k].has_value;
   }
   return 0;
 }
 
-int worker_conf_parse(worker_conf_t *c, const char *json, int argc,
-                      char **argv, char *err, size_t n)
+int worker__conf_parse(worker__conf_t *c, const char *json, int argc,
+                       char **argv, char *err, size_t n)
 {
   int rc;
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "worker-agent.h"
+#include "worker-internal.h"
 
 typedef enum {
   WORKER_FAULT_CRASH, WORKER_FAULT_THROW, WORKER_FAULT_HANG,
@@ -61,7 +61,8 @@ static int worker_fault_need_channel(char *err, size_t n)
 {
   /* Node would end the worker with an uncaught ERR_IPC_* here; a fault
    * that cannot apply is refused instead. */
-  if (!W.in_cluster || !sim_child_is_connected(&W.child))
+  if (!worker__agent.in_cluster ||
+      !sim_child_is_connected(&worker__agent.child))
     return worker_fault_refuse(err, n, "the IPC channel is closed");
   return 0;
 }
@@ -83,7 +84,7 @@ static int worker_fault_prepare(const cJSON *m, worker_fault_args_t *a,
     return worker_fault_need_channel(err, n);
   case WORKER_FAULT_KILL:
   case WORKER_FAULT_DISCONNECT:
-    if (!W.in_cluster)
+    if (!worker__agent.in_cluster)
       return worker_fault_refuse(err, n, "not a cluster worker");
     return 0;
   case WORKER_FAULT_SEND:
@@ -161,15 +162,16 @@ static void worker_fault_hold(int connections, int port)
 
   if (uv_ip4_addr("127.0.0.1", port, &sa) != 0)
     return;
-  for (int i = 0; i < connections && W.held < WORKER_MAX_HELD; i++) {
+  for (int i = 0; i < connections && worker__agent.held < WORKER_MAX_HELD;
+       i++) {
     uv_tcp_t *t = malloc(sizeof(*t));
     uv_connect_t *req = malloc(sizeof(*req));
-    if (t == NULL || req == NULL || uv_tcp_init(W.loop, t) != 0) {
+    if (t == NULL || req == NULL || uv_tcp_init(worker__agent.loop, t) != 0) {
       free(t);
       free(req);
       return;
     }
-    W.held++;
+    worker__agent.held++;
     if (uv_tcp_connect(req, t, (struct sockaddr *)&sa,
                        worker_held_connected) != 0) {
       free(req);
@@ -185,29 +187,29 @@ static void worker_fault_apply(const worker_fault_args_t *a)
 {
   switch (a->fault) {
   case WORKER_FAULT_CRASH:
-    worker_exit(a->code);
+    worker__exit(a->code);
     break;
   case WORKER_FAULT_THROW:
     fprintf(stderr, "Error: clustersim: injected uncaught error\n");
-    worker_exit(1);
+    worker__exit(1);
     break;
   case WORKER_FAULT_HANG:
     worker_fault_hang(a->ms);
     break;
   case WORKER_FAULT_IPC_DISCONNECT:
-    worker_act(WORKER_ACT_IPC_DISCONNECT, 0, NULL);
+    worker__act(WORKER_ACT_IPC_DISCONNECT, 0, NULL);
     break;
   case WORKER_FAULT_KILL:
-    worker_act(WORKER_ACT_KILL, 0, NULL);
+    worker__act(WORKER_ACT_KILL, 0, NULL);
     break;
   case WORKER_FAULT_DISCONNECT:
-    worker_act(WORKER_ACT_DISCONNECT, 0, NULL);
+    worker__act(WORKER_ACT_DISCONNECT, 0, NULL);
     break;
   case WORKER_FAULT_CLOSE_SERVERS:
-    (void)worker_servers_close_all();
+    (void)worker__servers_close_all();
     break;
   case WORKER_FAULT_SEND:
-    (void)sim_child_send(&W.child, a->message, NULL, NULL, NULL);
+    (void)sim_child_send(&worker__agent.child, a->message, NULL, NULL, NULL);
     break;
   case WORKER_FAULT_HOLD:
     worker_fault_hold(a->connections, a->port);
@@ -221,7 +223,7 @@ static void worker_fault_apply(const worker_fault_args_t *a)
  * observation as JavaScript's object spread does. */
 static cJSON *worker_fault_observation(const char *name, const cJSON *msg)
 {
-  cJSON *m = worker_observation("fault");
+  cJSON *m = worker__observation("fault");
   const cJSON *item;
 
   if (m == NULL)
@@ -242,7 +244,7 @@ static cJSON *worker_fault_observation(const char *name, const cJSON *msg)
   return m;
 }
 
-void worker_faults_on_line(ctl_t *ctl, const char *line, size_t len)
+void worker__faults_on_line(ctl_t *ctl, const char *line, size_t len)
 {
   worker_fault_args_t args = { 0 };
   char err[CTL_ERROR_MAX];
@@ -266,7 +268,7 @@ void worker_faults_on_line(ctl_t *ctl, const char *line, size_t len)
     (void)ctl_reply_refuse(ctl, c.req, err);
     goto out;
   }
-  worker_observe(worker_fault_observation(worker_fault_names[i], c.msg));
+  worker__observe(worker_fault_observation(worker_fault_names[i], c.msg));
   worker_fault_apply(&args);
 
 out:

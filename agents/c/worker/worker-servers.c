@@ -7,18 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "worker-agent.h"
+#include "worker-internal.h"
 
 static void worker_server_release(uv_tcp_t *conn, void *arg)
 {
-  worker_server_t *s = arg;
+  worker__server_t *s = arg;
 
   sim_server_conn_close(&s->server, conn);
 }
 
 static void worker_server_on_group_closed(http_group_t *g, void *arg)
 {
-  worker_server_t *s = arg;
+  worker__server_t *s = arg;
   cJSON *m;
 
   (void)g;
@@ -26,13 +26,13 @@ static void worker_server_on_group_closed(http_group_t *g, void *arg)
   if (s->closed)
     return;
   s->closed = 1;
-  m = worker_observation("server-close");
+  m = worker__observation("server-close");
   if (m != NULL)
     cJSON_AddNumberToObject(m, "index", s->index);
-  worker_observe(m);
+  worker__observe(m);
 }
 
-static void worker_server_end_group(worker_server_t *s)
+static void worker_server_end_group(worker__server_t *s)
 {
   if (s->group != NULL &&
       http_group_close(s->group, worker_server_on_group_closed, s) != 0)
@@ -41,14 +41,14 @@ static void worker_server_end_group(worker_server_t *s)
 
 static void worker_server_on_delay_closed(uv_handle_t *h)
 {
-  worker_server_t *s = h->data;
+  worker__server_t *s = h->data;
 
   sim_server_unhold(&s->server);
 }
 
 static void worker_server_on_delay(uv_timer_t *t)
 {
-  worker_server_t *s = t->data;
+  worker__server_t *s = t->data;
 
   worker_server_end_group(s);
   uv_close((uv_handle_t *)t, worker_server_on_delay_closed);
@@ -59,12 +59,13 @@ static void worker_server_on_delay(uv_timer_t *t)
  * server open for close_delay_ms first. */
 static void worker_server_on_closing(sim_server_t *server)
 {
-  worker_server_t *s = server->data;
+  worker__server_t *s = server->data;
 
   if (s->closing)
     return;
   s->closing = 1;
-  if (s->conf->close_delay_ms > 0 && uv_timer_init(W.loop, &s->delay) == 0) {
+  if (s->conf->close_delay_ms > 0 &&
+      uv_timer_init(worker__agent.loop, &s->delay) == 0) {
     s->delay.data = s;
     sim_server_hold(server);
     (void)uv_timer_start(&s->delay, worker_server_on_delay,
@@ -76,7 +77,7 @@ static void worker_server_on_closing(sim_server_t *server)
 
 static void worker_server_on_connection(sim_server_t *server, uv_tcp_t *conn)
 {
-  worker_server_t *s = server->data;
+  worker__server_t *s = server->data;
 
   if (s->group == NULL) {
     sim_server_conn_close(server, conn);
@@ -87,9 +88,9 @@ static void worker_server_on_connection(sim_server_t *server, uv_tcp_t *conn)
 
 /* Reported rather than fatal, so that a failed listen is an observation
  * (the Node agent's `server-error`). */
-static void worker_server_error(worker_server_t *s, int status)
+static void worker_server_error(worker__server_t *s, int status)
 {
-  cJSON *m = worker_observation("server-error");
+  cJSON *m = worker__observation("server-error");
   char text[160];
 
   snprintf(text, sizeof(text), "listen %s: %s", uv_err_name(status),
@@ -99,7 +100,7 @@ static void worker_server_error(worker_server_t *s, int status)
     cJSON_AddStringToObject(m, "code", uv_err_name(status));
     cJSON_AddStringToObject(m, "message", text);
   }
-  worker_observe(m);
+  worker__observe(m);
 }
 
 /* The listen callback: it runs before the cluster hears of the listen, so
@@ -107,35 +108,36 @@ static void worker_server_error(worker_server_t *s, int status)
  * as in Node. */
 static void worker_server_on_listen(sim_server_t *server, int status)
 {
-  worker_server_t *s = server->data;
+  worker__server_t *s = server->data;
   cJSON *m;
 
   if (status != 0) {
     worker_server_error(s, status);
     return;
   }
-  m = worker_observation("listening");
+  m = worker__observation("listening");
   if (m != NULL) {
     cJSON_AddNumberToObject(m, "index", s->index);
     cJSON_AddNumberToObject(m, "port", server->port);
   }
-  worker_observe(m);
-  if (s->index != 0 || W.conf.on_listening_act == WORKER_ACT_NONE)
+  worker__observe(m);
+  if (s->index != 0 || worker__agent.conf.on_listening_act == WORKER_ACT_NONE)
     return;
-  m = worker_observation("fault");
+  m = worker__observation("fault");
   if (m != NULL) {
     cJSON_AddStringToObject(m, "fault", "on_listening");
-    cJSON_AddStringToObject(m, "action", W.conf.on_listening);
+    cJSON_AddStringToObject(m, "action", worker__agent.conf.on_listening);
   }
-  worker_observe(m);
-  worker_act(W.conf.on_listening_act, W.conf.on_listening_code, s);
+  worker__observe(m);
+  worker__act(worker__agent.conf.on_listening_act,
+              worker__agent.conf.on_listening_code, s);
 }
 
-void worker_servers_start(void)
+void worker__servers_start(void)
 {
-  for (int i = 0; i < W.conf.nservers; i++) {
-    worker_server_t *s = &W.servers[i];
-    const worker_server_conf_t *c = &W.conf.servers[i];
+  for (int i = 0; i < worker__agent.conf.nservers; i++) {
+    worker__server_t *s = &worker__agent.servers[i];
+    const worker__server_conf_t *c = &worker__agent.conf.servers[i];
     sim_listen_opts_t opts = { 0 };
     http_opts_t hopts = { 0 };
     int rc;
@@ -146,17 +148,18 @@ void worker_servers_start(void)
     s->server.on_closing = worker_server_on_closing;
     hopts.kind = (http_kind_t)c->kind;
     /* Outside a cluster there is no id; 0 is never a cluster worker's. */
-    hopts.worker_id = W.in_cluster ? W.child.id : 0;
+    hopts.worker_id = worker__agent.in_cluster ? worker__agent.child.id : 0;
     hopts.release = worker_server_release;
     hopts.release_arg = s;
-    rc = http_group_new(W.loop, &hopts, &s->group);
+    rc = http_group_new(worker__agent.loop, &hopts, &s->group);
     if (rc == 0) {
       opts.address = c->has_host ? c->host : NULL;
       opts.port = c->port;
       opts.exclusive = c->exclusive;
       opts.max_connections = c->max_connections;
-      rc = sim_server_listen(W.in_cluster ? &W.child : NULL, &s->server,
-                             &opts, worker_server_on_listen,
+      rc = sim_server_listen(worker__agent.in_cluster ? &worker__agent.child
+                                                      : NULL,
+                             &s->server, &opts, worker_server_on_listen,
                              worker_server_on_connection);
     }
     if (rc != 0) {
@@ -170,21 +173,21 @@ void worker_servers_start(void)
   }
 }
 
-void worker_server_close(worker_server_t *s)
+void worker__server_close(worker__server_t *s)
 {
   if (s->listening && s->server.priv != NULL)
     (void)sim_server_close(&s->server, NULL);
 }
 
-int worker_servers_close_all(void)
+int worker__servers_close_all(void)
 {
   int n = 0;
 
-  for (int i = 0; i < W.conf.nservers; i++) {
-    worker_server_t *s = &W.servers[i];
+  for (int i = 0; i < worker__agent.conf.nservers; i++) {
+    worker__server_t *s = &worker__agent.servers[i];
     if (s->closing || !s->listening || s->server.priv == NULL)
       continue;
-    worker_server_close(s);
+    worker__server_close(s);
     n++;
   }
   return n;

@@ -1,12 +1,13 @@
 /*
- * primary-agent.h - state shared by the files of the builtin primary agent.
+ * primary-internal.h - what the files of the builtin primary agent share.
+ * Not for other modules: primary.h is the folder's API.
  *
  * The agent mirrors agents/node/primary.js and its lib/: one file per
  * concern (events, worker records, commands, and one per policy), the same
  * validation words, the same protocol lines in the same order.
  */
-#ifndef PRIMARY_AGENT_H
-#define PRIMARY_AGENT_H
+#ifndef PRIMARY_INTERNAL_H
+#define PRIMARY_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -24,7 +25,7 @@
 
 /* Everything the agent knows of a worker it forked, for as long as it
  * runs: the harness may still name a worker that left cluster.workers. */
-typedef struct primary_record_s {
+typedef struct primary__record_s {
   sim_worker_t *worker;
   unsigned id;
   cJSON *env;                /* the full fork env: an object of strings */
@@ -36,15 +37,15 @@ typedef struct primary_record_s {
   int hb_seen;               /* heartbeat: pinged at least once */
   int hb_killed;
   uint64_t hb_last;          /* last pong, or the first ping */
-  struct primary_record_s *next;
-} primary_record_t;
+  struct primary__record_s *next;
+} primary__record_t;
 
 typedef struct {
   uv_loop_t *loop;
   sim_cluster_t cluster;
   ctl_t ctl;
-  primary_record_t *records;
-  primary_record_t **records_tail;
+  primary__record_t *records;
+  primary__record_t **records_tail;
   unsigned forks, exits, respawns;
   cJSON *setup_env;          /* merged into every fork's env */
   int setup_done;            /* the scheduling policy is frozen */
@@ -53,74 +54,77 @@ typedef struct {
   int args_set;
   int winding;               /* shutting down: no forks, no policies */
   int exiting;
-} primary_agent_t;
+} primary__agent_t;
 
-extern primary_agent_t A;
+/* The agent: one per process, as the process has one loop and one control
+ * connection. Defined in primary.c, shared by the files of the folder. */
+extern primary__agent_t primary__agent;
 
 /* primary.c */
 /* Sends `m` if the harness is still there (held until after the reply
  * while a command runs); takes ownership. */
-void primary_send(cJSON *m);
+void primary__send(cJSON *m);
 /* {"type":"policy","action":action} for the caller to complete. */
-cJSON *primary_policy_new(const char *action);
+cJSON *primary__policy_new(const char *action);
 /* Runs fn(arg) once the reply of the current command has been sent (or at
  * once outside a command), as the Node agent's nextTick does. */
-void primary_after_reply(void (*fn)(void *arg), void *arg);
+void primary__after_reply(void (*fn)(void *arg), void *arg);
 /* Closes what the agent owns, flushes the last lines, SIGKILLs any worker
  * still alive and exits. Never returns. */
-void primary_exit(int code);
+void primary__exit(int code);
 
 /* primary-report.c */
-void primary_report_event(const sim_event_t *ev);
-void primary_report_disconnect_callback(sim_cluster_t *c, void *arg);
+void primary__report_event(const sim_event_t *ev);
+void primary__report_disconnect_callback(sim_cluster_t *c, void *arg);
 
 /* primary-state.c */
 /* cluster.fork(setup env + envStrings(env)); `env` may be NULL. */
-int primary_fork(const cJSON *env, primary_record_t **ret);
-primary_record_t *primary_record(unsigned id);
+int primary__fork(const cJSON *env, primary__record_t **ret);
+primary__record_t *primary__record(unsigned id);
 /* The record of a worker the agent forked, NULL for any other. */
-primary_record_t *primary_record_of(const sim_worker_t *w);
-void primary_state_on_event(const sim_event_t *ev);
+primary__record_t *primary__record_of(const sim_worker_t *w);
+void primary__state_on_event(const sim_event_t *ev);
 /* envStrings(): values as strings, structured ones JSON-encoded. */
-int primary_env_merge(cJSON *into, const cJSON *env);
+int primary__env_merge(cJSON *into, const cJSON *env);
 /* The scheduling policy is frozen by the first setup or fork. */
-void primary_freeze(void);
-void primary_kill_all(int signum);
+void primary__freeze(void);
+void primary__kill_all(int signum);
 
 /* primary-commands.c */
-void primary_command_run(const char *line, size_t len);
+void primary__command_run(const char *line, size_t len);
 
 /* primary-respawn.c */
 typedef struct {
   int mode;                  /* index into the mode names */
   double backoff_ms, backoff_max_ms, startup_window_ms;
-} primary_respawn_conf_t;
-int primary_respawn_configure(const cJSON *msg, primary_respawn_conf_t *next,
-                              char *err, size_t n);
-void primary_respawn_apply(const primary_respawn_conf_t *next);
-void primary_respawn_cancel(void);
-void primary_respawn_on_event(const sim_event_t *ev);
+} primary__respawn_conf_t;
+int primary__respawn_configure(const cJSON *msg, primary__respawn_conf_t *next,
+                               char *err, size_t n);
+void primary__respawn_apply(const primary__respawn_conf_t *next);
+void primary__respawn_cancel(void);
+void primary__respawn_on_event(const sim_event_t *ev);
 
 /* primary-heartbeat.c */
 typedef struct {
   int on;
   double interval_ms, timeout_ms;
-} primary_heartbeat_conf_t;
-int primary_heartbeat_configure(const cJSON *v, primary_heartbeat_conf_t *next,
-                                char *err, size_t n);
-void primary_heartbeat_apply(const primary_heartbeat_conf_t *next);
-void primary_heartbeat_stop(void);
-void primary_heartbeat_on_event(const sim_event_t *ev);
+} primary__heartbeat_conf_t;
+int primary__heartbeat_configure(const cJSON *v,
+                                 primary__heartbeat_conf_t *next, char *err,
+                                 size_t n);
+void primary__heartbeat_apply(const primary__heartbeat_conf_t *next);
+void primary__heartbeat_stop(void);
+void primary__heartbeat_on_event(const sim_event_t *ev);
 
 /* primary-metrics.c */
 typedef struct {
   int on;
   int port;
-} primary_metrics_conf_t;
-int primary_metrics_configure(const cJSON *v, primary_metrics_conf_t *next,
-                              char *err, size_t n);
-void primary_metrics_apply(const primary_metrics_conf_t *next);
-void primary_metrics_close(void);
+} primary__metrics_conf_t;
+int primary__metrics_configure(const cJSON *v, primary__metrics_conf_t *next,
+                               char *err, size_t n);
+void primary__metrics_apply(const primary__metrics_conf_t *next);
+void primary__metrics_close(void);
 
 /* primary-shutdown.c */
 #define PRIMARY_MAX_SIGNALS 40
@@ -129,20 +133,20 @@ typedef struct {
   char names[PRIMARY_MAX_SIGNALS][16];
   int nsignals;
   double timeout_ms;
-} primary_shutdown_conf_t;
-int primary_shutdown_configure(const cJSON *v, primary_shutdown_conf_t *next,
-                               char *err, size_t n);
-void primary_shutdown_apply(const primary_shutdown_conf_t *next);
-double primary_shutdown_default_timeout(void);
+} primary__shutdown_conf_t;
+int primary__shutdown_configure(const cJSON *v, primary__shutdown_conf_t *next,
+                                char *err, size_t n);
+void primary__shutdown_apply(const primary__shutdown_conf_t *next);
+double primary__shutdown_default_timeout(void);
 /* The graceful shutdown: `signal` names what started it (NULL for the
  * command or a lost harness); `report` sends the policy events. Returns
  * UV_EALREADY when a shutdown is already under way. */
-int primary_shutdown_start(const char *signal, double timeout_ms, int report);
-void primary_shutdown_on_event(const sim_event_t *ev);
+int primary__shutdown_start(const char *signal, double timeout_ms, int report);
+void primary__shutdown_on_event(const sim_event_t *ev);
 
 /* primary-rolling.c */
-int primary_rolling_start(const cJSON *timeout_ms, char *err, size_t n);
-void primary_rolling_abort(void);
-void primary_rolling_on_event(const sim_event_t *ev);
+int primary__rolling_start(const cJSON *timeout_ms, char *err, size_t n);
+void primary__rolling_abort(void);
+void primary__rolling_on_event(const sim_event_t *ev);
 
-#endif /* PRIMARY_AGENT_H */
+#endif /* PRIMARY_INTERNAL_H */

@@ -1,9 +1,9 @@
 /*
- * http-private.h - what the group, the connection and the response
+ * http-internal.h - what the group, the connection and the response
  * formatter share inside http/. Not installed, not for other modules.
  */
-#ifndef HTTP_PRIVATE_H
-#define HTTP_PRIVATE_H
+#ifndef HTTP_INTERNAL_H
+#define HTTP_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 
 #include "http.h"
 
-typedef struct http_conn_s http_conn_t;
+typedef struct http__conn_s http__conn_t;
 
 struct http_group_s {
   uv_loop_t *loop;
@@ -21,7 +21,7 @@ struct http_group_s {
   /* Only closed, never started: its close callback is how the group's own
    * close callback reaches the loop when no connection is left. */
   uv_idle_t closer;
-  http_conn_t *conns;       /* doubly linked, newest first */
+  http__conn_t *conns;      /* doubly linked, newest first */
   bool closing;
   bool closer_closing;
   http_group_close_cb close_cb;
@@ -38,18 +38,18 @@ typedef struct {
   unsigned short status;    /* 200 or 400 */
   bool keep_alive;
   bool head;                /* HEAD request: no body */
-} http_entry_t;
+} http__entry_t;
 
-struct http_conn_s {
+struct http__conn_s {
   http_group_t *group;
-  http_conn_t *prev, *next;
+  http__conn_t *prev, *next;
   uv_tcp_t *tcp;            /* NULL once released */
   void *saved_data;         /* tcp->data at serve time */
   uv_timer_t timer;         /* delay, keep-alive, request and linger */
   http_parser parser;
   unsigned refs;            /* timer + outstanding requests on tcp */
   unsigned writes;          /* writes not yet called back */
-  http_entry_t queue[HTTP_MAX_BACKLOG];
+  http__entry_t queue[HTTP_MAX_BACKLOG];
   unsigned q_head, q_len;
   char *rbuf;               /* unparsed bytes kept while parsing paused */
   size_t roff, rlen;
@@ -67,20 +67,20 @@ struct http_conn_s {
 };
 
 /* http-conn.c */
-int http_conn_start(http_group_t *group, uv_tcp_t *tcp);
+int http__conn_start(http_group_t *group, uv_tcp_t *tcp);
 /* Ends the connection gracefully (group close). */
-void http_conn_close_gracefully(http_conn_t *conn);
+void http__conn_close_gracefully(http__conn_t *conn);
 /* Ends the connection at once. */
-void http_conn_destroy(http_conn_t *conn);
+void http__conn_destroy(http__conn_t *conn);
 
 /* http-group.c: a connection has been freed. */
-void http_group_conn_gone(http_group_t *group, http_conn_t *conn);
+void http__group_conn_gone(http_group_t *group, http__conn_t *conn);
 
 /* http-response.c: formats a response into buf; returns its length or 0
  * when it does not fit. */
-size_t http_response_format(char *buf, size_t size, unsigned status,
-                            unsigned worker_id, bool keep_alive, bool head,
-                            unsigned keepalive_timeout_ms);
-size_t http_response_format_tcp(char *buf, size_t size, unsigned worker_id);
+size_t http__response_format(char *buf, size_t size, unsigned status,
+                             unsigned worker_id, bool keep_alive, bool head,
+                             unsigned keepalive_timeout_ms);
+size_t http__response_format_tcp(char *buf, size_t size, unsigned worker_id);
 
-#endif /* HTTP_PRIVATE_H */
+#endif /* HTTP_INTERNAL_H */

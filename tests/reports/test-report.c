@@ -7,6 +7,7 @@
 #include "base.h"
 #include "cli.h"
 #include "report-internal.h"
+#include "test-support.h"
 
 #include <CUnit/Basic.h>
 #include <dirent.h>
@@ -1163,22 +1164,16 @@ static CU_SuiteInfo suites[] = {
     CU_SUITE_INFO_NULL,
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
-  unsigned failed;
+  int rc;
 
   if (mkdtemp(tmpdir) == NULL) {
     perror("mkdtemp");
     return 99;
   }
-  if (CU_initialize_registry() != CUE_SUCCESS ||
-      CU_register_suites(suites) != CUE_SUCCESS)
-    return 99;
-  CU_basic_set_mode(CU_BRM_VERBOSE);
-  CU_basic_run_tests();
-  failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-  CU_cleanup_registry();
+  rc = test_main(argc, argv, suites, NULL);
   nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   xmlCleanupParser();
-  return failed ? 1 : 0;
+  return rc;
 }
