@@ -95,24 +95,14 @@ const cli_command_t cli__worker = {
     worker_command,
 };
 
-/* The worker agent reads its options beside CLUSTERSIM_WORKER, into one
- * behaviour (agents/c/worker/worker-conf.c). Its refusal of a bad
- * CLUSTERSIM_WORKER is the protocol's exit 2; a bad option is told apart
- * here, before the agent starts, and exits as every bad command line. */
+/* The worker agent tells a bad option (exit 64) from a bad
+ * CLUSTERSIM_WORKER (the protocol's exit 2) itself. */
 static int worker_command(const cli_command_t *cmd, int argc, char **argv)
 {
-  const char *env = getenv("CLUSTERSIM_WORKER");
-  worker_conf_t conf;
-  char err[256];
-
   if (argc == 2 &&
       (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     cli__help(cmd, stdout);
     return BASE_EXIT_PASS;
   }
-  if (worker_conf_parse(&conf, env, 0, NULL, err, sizeof(err)) == 0 &&
-      worker_conf_parse(&conf, env, argc - 1, argv + 1, err,
-                        sizeof(err)) != 0)
-    return cli__usage_error(cmd, "%s", err);
   return worker_main(argc - 1, argv + 1);
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Validates every synthetic JUnit file against the Jenkins junit-10.xsd
 # (tests/reports/junit-10.xsd) with xmllint and checks the counts by XPath.
-# usage: check_junit.sh REPORT_TOOL SOURCE_ROOT [CLUSTERSIM]
+# usage: check-junit.sh REPORT_TOOL SOURCE_ROOT [CLUSTERSIM]
 # With CLUSTERSIM, merging goes through `clustersim report merge`.
 # Exit: 0 pass, 1 fail, 99 hard error.
 set -u

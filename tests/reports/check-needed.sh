@@ -5,7 +5,7 @@
 # HTML page is written (reports/report-libxml.h). This fails when libxml2,
 # ICU or libstdc++ is among clustersim's NEEDED entries again, or when
 # starting clustersim loads libxml2 or ICU through some other library.
-# usage: check_needed.sh CLUSTERSIM
+# usage: check-needed.sh CLUSTERSIM
 # Exit: 0 pass, 1 fail, 77 skip (no readelf), 99 hard error.
 set -u
 exe=$1

@@ -3,7 +3,7 @@
 # a message that names libxml2, the JUnit and HTML writers return UV_ENOSYS,
 # and none of them leaves a file behind. The terminal view needs no libxml2.
 # HIDE_LIBXML is an LD_PRELOAD library whose dlopen fails for libxml2.
-# usage: check_no_libxml.sh CLUSTERSIM REPORT_TOOL HIDE_LIBXML
+# usage: check-no-libxml.sh CLUSTERSIM REPORT_TOOL HIDE_LIBXML
 # Exit: 0 pass, 1 fail, 99 hard error.
 set -u
 exe=$1

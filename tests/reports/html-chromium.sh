@@ -3,7 +3,7 @@
 # the page's scripts ran with no console errors and no blocked loads, and
 # saves a screenshot. A deliberately broken copy of the page must be
 # caught, so the check can fail.
-# usage: html_chromium.sh REPORT_TOOL OUTDIR [CLUSTERSIM SOURCE_ROOT]
+# usage: html-chromium.sh REPORT_TOOL OUTDIR [CLUSTERSIM SOURCE_ROOT]
 # Without CLUSTERSIM the page is the synthetic fixture (a rolling restart
 # that dropped requests); with it, the page of a real failing
 # `clustersim run` (tests/reports/runs/ beside a bundled rolling restart).

@@ -4,7 +4,7 @@
 # --junit-strict file as written, the default file after
 # `clustersim report merge --strict`), and their counts by XPath, at the
 # root, in every suite, and case by case.
-# usage: junit_real.sh CLUSTERSIM SOURCE_ROOT MODE
+# usage: junit-real.sh CLUSTERSIM SOURCE_ROOT MODE
 #   pass     a few bundled scenarios, all passing
 #   fail     failures, a timeout, an invalid scenario, a skip and an
 #            inconclusive run beside passing ones (tests/reports/runs/)
@@ -374,7 +374,7 @@ shard)
 	[ "$(wc -l <"$dir/all.txt")" = 7 ] || fail "the unsharded run has not 7 cases"
 	;;
 *)
-	echo "usage: junit_real.sh CLUSTERSIM SOURCE_ROOT pass|fail|sigint|sigterm|sigkill|repeat|shard"
+	echo "usage: junit-real.sh CLUSTERSIM SOURCE_ROOT pass|fail|sigint|sigterm|sigkill|repeat|shard"
 	exit 99
 	;;
 esac

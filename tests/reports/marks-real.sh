@@ -6,7 +6,7 @@
 # harness does (fork, arm, kill and disconnect from the primary,
 # rolling-restart, shutdown, policy, end, cluster-disconnect...) is a
 # plain mark.
-# usage: marks_real.sh CLUSTERSIM SOURCE_ROOT
+# usage: marks-real.sh CLUSTERSIM SOURCE_ROOT
 # Exit: 0 pass, 1 fail, 99 hard error.
 set -u
 exe=$1

@@ -2,14 +2,14 @@
 # Runs a TAP-producing command as a meson `protocol: 'tap'` test in a
 # scratch meson project and checks that meson counts the same passes,
 # failures and skips as the JUnit file the same command wrote.
-# usage: tap_meson.sh MESON -- CMD ARG... ('@JUNIT@' in an ARG is replaced
+# usage: tap-meson.sh MESON -- CMD ARG... ('@JUNIT@' in an ARG is replaced
 #        by the JUnit path the command must write)
 # Exit: 0 pass, 1 fail, 77 skip (no meson), 99 hard error.
 set -u
 meson=$1
 shift
 [ "${1:-}" = -- ] && shift
-[ $# -ge 1 ] || { echo "usage: tap_meson.sh MESON -- CMD ARG..."; exit 99; }
+[ $# -ge 1 ] || { echo "usage: tap-meson.sh MESON -- CMD ARG..."; exit 99; }
 "$meson" --version >/dev/null 2>&1 || { echo "meson not runnable: skipped"; exit 77; }
 command -v xmllint >/dev/null 2>&1 || { echo "xmllint missing"; exit 99; }
 

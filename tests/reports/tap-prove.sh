@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs the TAP stream through Perl's prove: the same tests and failures as
 # the JUnit file, no parse errors, and a passing run passes.
-# usage: tap_prove.sh REPORT_TOOL
+# usage: tap-prove.sh REPORT_TOOL
 # Exit: 0 pass, 1 fail, 77 skip (no prove), 99 hard error.
 set -u
 tool=$1

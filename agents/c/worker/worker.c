@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "worker-internal.h"
 
 /* How long the last observations may take to leave at exit. */
@@ -284,10 +285,18 @@ int worker_main(int argc, char **argv)
   int rc;
 
   worker__agent.loop = uv_default_loop();
+  /* A bad CLUSTERSIM_WORKER is the protocol's exit 2 (docs/protocol.md);
+   * a bad option is a bad command line, as for every command. */
   if (worker__conf_parse(&worker__agent.conf, getenv("CLUSTERSIM_WORKER"),
-                         argc, argv, err, sizeof(err)) != 0) {
+                         0, NULL, err, sizeof(err)) != 0) {
     fprintf(stderr, "clustersim worker agent: %s\n", err);
     return 2;
+  }
+  if (worker__conf_parse(&worker__agent.conf, getenv("CLUSTERSIM_WORKER"),
+                         argc, argv, err, sizeof(err)) != 0) {
+    fprintf(stderr, "clustersim worker: %s\nTry 'clustersim worker "
+            "--help'.\n", err);
+    return BASE_EXIT_USAGE;
   }
   /* As in Node, a closed peer is an error code, not a fatal signal. */
   signal(SIGPIPE, SIG_IGN);
