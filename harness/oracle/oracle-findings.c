@@ -1,5 +1,5 @@
 /* The list of findings the oracle and the expectations report. */
-#include "oracle.h"
+#include "oracle-internal.h"
 
 #include <ctype.h>
 #include <signal.h>
