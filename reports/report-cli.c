@@ -2,8 +2,7 @@
  * report-cli.c - `clustersim report ...`: merging the JUnit files of
  * sharded runs. An entry point like main(), so it may print (to stderr).
  */
-#include "report-libxml.h"
-#include "report-internal.h"
+#include "report.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -280,6 +280,17 @@ void report_term_free(report_term_t *t);
 int report_html_write(const report_t *r, const char *path);
 
 /* ---------------------------------------------------------------------- */
+/* libxml2                                                                 */
+
+/* The soname the JUnit and HTML writers and the merge load on first use:
+ * the ABI of the libxml2 headers the module is compiled against. */
+#define REPORT_LIBXML_SONAME "libxml2.so.2"
+
+/* Why they returned UV_ENOSYS (dlopen's or dlsym's text), or NULL when
+ * libxml2 was loaded or never asked for. */
+const char *report_libxml_error(void);
+
+/* ---------------------------------------------------------------------- */
 /* Command line                                                            */
 
 /* `clustersim report merge A.xml B.xml ... -o ALL.xml`; argv[0] is
