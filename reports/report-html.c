@@ -208,21 +208,13 @@ out:
   free(scen);
 }
 
-static void case_article(report__hw_t *h, const report_case_t *c)
+static void case_heading(report__hw_t *h, const report_case_t *c,
+                         report_verdict_t v)
 {
-  report_verdict_t v = report_case_verdict(c);
   const report__attempt_t *dec = report__case_deciding(c);
-  char id[32], secs[32], seed[32], loc[64], *cls;
-  size_t i;
+  char *cls = vclass(v);
 
-  snprintf(id, sizeof(id), "case-%zu", c->index + 1);
-  snprintf(seed, sizeof(seed), "%" PRIu64, c->seed);
-  report__hw_start(h, "article", verdict_good(v)         ? "good"
-                                : v == REPORT_V_FLAKY ? "bad flaky"
-                                                      : "bad");
-  report__hw_attr(h, "id", id);
   report__hw_start(h, "h2", NULL);
-  cls = vclass(v);
   report__hw_element(h, "span", cls, report_verdict_name(v));
   free(cls);
   report__hw_text(h, " ");
@@ -232,15 +224,21 @@ static void case_article(report__hw_t *h, const report_case_t *c)
   report__hw_text(h, "]");
   report__hw_end(h);
   if (!dec->ended)
-    report__hw_element(h, "p", "reason", report__interrupt_reason(c->report));
+    report__hw_element(h, "p", "reason",
+                       report__interrupt_reason(c->report));
   else if (v != REPORT_V_PASS && dec->reason)
     report__hw_element(h, "p", "reason", dec->reason);
+}
+
+static void case_facts(report__hw_t *h, const report_case_t *c)
+{
+  char seed[32], loc[64];
+
+  snprintf(seed, sizeof(seed), "%" PRIu64, c->seed);
   report__hw_start(h, "dl", "facts");
   if (c->file) {
     snprintf(loc, sizeof(loc), ":%u", c->line);
-    report__hw_start(h, "dt", NULL);
-    report__hw_text(h, "scenario");
-    report__hw_end(h);
+    report__hw_element(h, "dt", NULL, "scenario");
     report__hw_start(h, "dd", NULL);
     report__hw_start(h, "code", NULL);
     report__hw_text(h, c->file);
@@ -253,45 +251,71 @@ static void case_article(report__hw_t *h, const report_case_t *c)
   fact(h, "seed", seed, false);
   fact(h, "replay", c->replay, true);
   report__hw_end(h);
+}
+
+/* "attempt 2 of 3: fail in 0.412 s, 57 events, seed 8: reason" */
+static void attempt_heading(report__hw_t *h, const report_case_t *c,
+                            size_t i)
+{
+  const report__attempt_t *a = &c->attempts[i];
+  const char *outcome =
+      a->ended ? report__outcome_name(a->outcome) : "interrupted";
+  /* every bad outcome is coloured as a failure */
+  const char *colour = a->ended && report__outcome_bad(a->outcome)
+                           ? "fail" : outcome;
+  char secs[32], *cls = strdup("");
+
+  report__fmt_seconds(secs, sizeof(secs), report__attempt_duration(a));
+  report__hw_start(h, "h3", NULL);
+  if (c->nattempts > 1)
+    report__hw_textf(h, "attempt %zu of %zu: ", i + 1, c->nattempts);
+  report__str_cat(&cls, "v v-%s", colour);
+  report__hw_element(h, "span", cls, outcome);
+  free(cls);
+  report__hw_textf(h, " in %s s, %zu events", secs, a->nmarks);
+  if (c->nattempts > 1 && a->has_seed)
+    report__hw_textf(h, ", seed %" PRIu64, a->seed);
+  if (a->ended && a->reason && i + 1 < c->nattempts) {
+    report__hw_text(h, ": ");
+    report__hw_text(h, a->reason);
+  }
+  report__hw_end(h);
+}
+
+/* A collapsible block of preformatted text. */
+static void details(report__hw_t *h, const char *summary, const char *text,
+                    bool open)
+{
+  if (text == NULL || *text == '\0')
+    return;
+  report__hw_start(h, "details", NULL);
+  if (open)
+    report__hw_attr(h, "open", "open");
+  report__hw_element(h, "summary", NULL, summary);
+  report__hw_element(h, "pre", NULL, text);
+  report__hw_end(h);
+}
+
+static void case_article(report__hw_t *h, const report_case_t *c)
+{
+  report_verdict_t v = report_case_verdict(c);
+  char id[32];
+  size_t i;
+
+  snprintf(id, sizeof(id), "case-%zu", c->index + 1);
+  report__hw_start(h, "article", verdict_good(v)         ? "good"
+                                 : v == REPORT_V_FLAKY ? "bad flaky"
+                                                       : "bad");
+  report__hw_attr(h, "id", id);
+  case_heading(h, c, v);
+  case_facts(h, c);
   for (i = 0; i < c->nattempts; i++) {
     const report__attempt_t *a = &c->attempts[i];
-    report__fmt_seconds(secs, sizeof(secs), report__attempt_duration(a));
-    report__hw_start(h, "h3", NULL);
-    if (c->nattempts > 1)
-      report__hw_textf(h, "attempt %zu of %zu: ", i + 1, c->nattempts);
-    cls = strdup("");
-    report__str_cat(&cls, "v v-%s",
-                   a->ended ? (report__outcome_bad(a->outcome)
-                                   ? "fail"
-                                   : report__outcome_name(a->outcome))
-                            : "interrupted");
-    report__hw_element(h, "span", cls,
-            a->ended ? report__outcome_name(a->outcome) : "interrupted");
-    free(cls);
-    report__hw_textf(h, " in %s s, %zu events", secs, a->nmarks);
-    if (c->nattempts > 1 && a->has_seed)
-      report__hw_textf(h, ", seed %" PRIu64, a->seed);
-    if (a->ended && a->reason && i + 1 < c->nattempts) {
-      report__hw_text(h, ": ");
-      report__hw_text(h, a->reason);
-    }
-    report__hw_end(h);
+    attempt_heading(h, c, i);
     if (a->nmarks)
       report__timeline_write(h, a);
-    if (a->detail && *a->detail) {
-      report__hw_start(h, "details", NULL);
-      if (!verdict_good(v))
-        report__hw_attr(h, "open", "open");
-      report__hw_element(h, "summary", NULL, "diagnostic");
-      report__hw_element(h, "pre", NULL, a->detail);
-      report__hw_end(h);
-    }
-    if (a->output && *a->output) {
-      report__hw_start(h, "details", NULL);
-      report__hw_element(h, "summary", NULL, "trace excerpt");
-      report__hw_element(h, "pre", NULL, a->output);
-      report__hw_end(h);
-    }
+    details(h, "diagnostic", a->detail, !verdict_good(v));
+    details(h, "trace excerpt", a->output, false);
   }
   report__hw_end(h);
 }
