@@ -1,5 +1,5 @@
 /*
- * report_tool.c - the reports tests' helper program:
+ * report-tool.c - the reports tests' helper program:
  *   report-tool gen DIR          every fixture as DIR/NAME.xml (default
  *                                dialect), DIR/NAME.strict.xml, NAME.html
  *   report-tool tap NAME JUNIT   NAME as TAP 14 on stdout, JUnit to JUNIT

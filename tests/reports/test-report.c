@@ -1,5 +1,5 @@
 /*
- * test_report.c - unit tests of reports/: text cleaning, verdicts, the
+ * test-report.c - unit tests of reports/: text cleaning, verdicts, the
  * JUnit counts (by XPath on the written files), merge, TAP, the terminal
  * view and the HTML page's structure.
  */

@@ -1,5 +1,5 @@
 /*
- * hide_libxml.c - an LD_PRELOAD library that makes dlopen fail for
+ * hide-libxml.c - an LD_PRELOAD library that makes dlopen fail for
  * libxml2, so the tests can see what clustersim does on a machine
  * without it. The real dlopen is asked for a name that does not exist,
  * so dlerror() holds the text a missing library gives.
