@@ -157,9 +157,10 @@ double trace_secs(const trace_t *tr, uint64_t t);
 /* Adds a record built from a printf-style JSON object text. */
 int trace_addf(trace_t *tr, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Whether `e` counts as the event `ev` (its canonical emitter: `cluster`
- * for setup/fork/disconnect-callback, the Worker object otherwise), or its
- * cluster twin when `cluster` is set. */
+/* Whether `e` counts as the event `ev` (emitted on `cluster` for the
+ * cluster_only events of TRACE_EV_MAP, on the Worker object otherwise),
+ * or as its cluster twin when `cluster` is set. Records that are not the
+ * agent's count as themselves unless `cluster` is set. */
 bool trace_event_is(const trace_event_t *e, trace_ev_t ev, bool cluster);
 /* "listening at 1.203 s (event #57)" */
 void trace_event_describe(const trace_t *tr,
