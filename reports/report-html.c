@@ -35,7 +35,8 @@ static void head(report__hw_t *h)
    * refuse any load a future change might add. */
   report__hw_start(h, "meta", NULL);
   report__hw_attr(h, "http-equiv", "Content-Security-Policy");
-  report__hw_attr(h, "content", "default-src 'none'; style-src 'unsafe-inline'; "
+  report__hw_attr(h, "content",
+                  "default-src 'none'; style-src 'unsafe-inline'; "
                      "script-src 'unsafe-inline'; img-src data:");
   report__hw_end_svg(h);
   report__hw_start(h, "title", NULL);

@@ -166,7 +166,8 @@ static int result_element(jw_t *j, const report_case_t *c,
   if (line == NULL || msg == NULL || body == NULL)
     goto out;
   if (c->nattempts > 1)
-    report__str_cat(&msg, "attempt %d/%zu: ", attempt_index(c, a), c->nattempts);
+    report__str_cat(&msg, "attempt %d/%zu: ", attempt_index(c, a),
+                    c->nattempts);
   if (strcmp(type, "inconclusive") == 0)
     report__str_cat(&msg, "inconclusive: ");
   report__str_cat(&msg, "%s", line);

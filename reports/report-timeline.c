@@ -104,8 +104,8 @@ static void svg_rect(report__hw_t *h, const char *cls, long x, long y, long w,
   report__hw_end_svg(h);
 }
 
-static void svg_line(report__hw_t *h, const char *cls, long x1, long y1, long x2,
-                     long y2)
+static void svg_line(report__hw_t *h, const char *cls, long x1, long y1,
+                     long x2, long y2)
 {
   report__hw_start(h, "line", cls);
   report__hw_attri(h, "x1", x1);

@@ -56,12 +56,12 @@ enum { ORACLE__TWIN_ONLINE = 0, ORACLE__TWIN_LISTENING, ORACLE__TWIN_DISCONNECT,
  * the event being checked (the oracle counts an event after checking it). */
 typedef struct {
   bool forked;
-  /* fork() has returned (the harness's fork, a respawn or restart fork
-   * names the id) though its `fork` event, emitted on a later tick, may
-   * not be in the trace yet: cluster.workers holds the worker already */
-  bool in_workers;
   int64_t fork_at;            /* trace index of its fork event */
-  int64_t member_since;       /* first of fork event and fork(), -1 */
+  /* since when cluster.workers holds it: the first of its fork event and
+   * the record of the fork() that returned it (the harness's fork, a
+   * respawn or a restart fork), which may come first, the event being
+   * emitted on a later tick; -1: not yet */
+  int64_t member_since;
   unsigned n_online, n_disconnect, n_exit;
   unsigned worker_n[ORACLE__TWIN_COUNT], cluster_n[ORACLE__TWIN_COUNT];
   int64_t exit_at;            /* index of the Worker's latest exit */

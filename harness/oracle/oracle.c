@@ -117,7 +117,6 @@ static bool str_in(const cJSON *v, const char *const *set)
 
 static void joins(oracle__worker_t *w, int64_t at)
 {
-  w->in_workers = true;
   if (w->member_since < 0)
     w->member_since = at;
 }

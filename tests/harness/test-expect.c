@@ -24,7 +24,8 @@ static const char two_workers[] =
   EV(30100000, "listening", "cluster", 1, LIVE)
   EV(32000000, "listening", "worker", 2, LIVE)
   EV(32100000, "listening", "cluster", 2, LIVE)
-  REC("{\"type\":\"action\",\"t\":40000000,\"action\":\"disconnect\",\"worker\":1}")
+  REC("{\"type\":\"action\",\"t\":40000000,\"action\":\"disconnect\","
+      "\"worker\":1}")
   EV(50000000, "disconnect", "worker", 1, DISC("true"))
   EV(50100000, "disconnect", "cluster", 1, DISC("true"))
   EV(60000000, "exit", "worker", 1, EXIT("true", "0", "null"))
@@ -119,7 +120,8 @@ static const expect_case_t cases[] = {
    two_workers, {0},
    {"t.yaml:4: expected no disconnect of any worker, got disconnect at "
     "0.050 s (event #11) of worker 1", NULL}, false},
-  {SCENARIO_EXPECT_ABSENT, "absent: respawn never happened", "expect:\n  absent:\n    - "
+  {SCENARIO_EXPECT_ABSENT, "absent: respawn never happened",
+   "expect:\n  absent:\n    - "
    "{event: respawn}\n", two_workers, {0}, {NULL}, false},
 
   /* flags */
@@ -193,15 +195,18 @@ static const expect_case_t cases[] = {
    {"t.yaml:4: expected at most 0 failed requests, got 3 of 100 (refused 2, "
     "reset 1, timeout 0, bad status 0, truncated 0, error 0; 1 retried)",
     NULL}, false},
-  {SCENARIO_EXPECT_AVAILABILITY, "availability: never exercised is inconclusive",
+  {SCENARIO_EXPECT_AVAILABILITY,
+   "availability: never exercised is inconclusive",
    SERVER "expect:\n  availability: {max-failed: 0, min-requests: 50}\n",
    two_workers, {.ran = true, .sent = 12, .ok = 12},
    {"t.yaml:4: availability was not exercised: 12 requests, at least 50 "
     "needed", NULL}, true},
-  {SCENARIO_EXPECT_AVAILABILITY, "availability: a listening worker at every moment",
+  {SCENARIO_EXPECT_AVAILABILITY,
+   "availability: a listening worker at every moment",
    SERVER "expect:\n  availability: {always-listening: true}\n",
    roll_ok, {0}, {NULL}, false},
-  {SCENARIO_EXPECT_AVAILABILITY, "availability: a moment without a listening worker",
+  {SCENARIO_EXPECT_AVAILABILITY,
+   "availability: a moment without a listening worker",
    SERVER "expect:\n  availability: {always-listening: true}\n",
    roll_gap, {0},
    {"t.yaml:4: expected a listening worker at every moment, got none from "
