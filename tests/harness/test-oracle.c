@@ -242,6 +242,16 @@ static const oracle_case_t cases[] = {
     "0.010 s (event #0)), got fork at 0.020 s (event #1) [invariant ids]",
     NULL}},
 
+  /* the findings of one event come in the table's order */
+  {"ids: an id reused after its worker ended", false, false,
+   START(1) GRACEFUL_END(1)
+   EV(70000000, "fork", "cluster", 1, LIVE),
+   {"worker 1: expected nothing after disconnect and exit, got fork at "
+    "0.070 s (event #10) [invariant after-end]",
+    "worker 1: expected a new id, worker 1 was already forked (fork at "
+    "0.010 s (event #0)), got fork at 0.070 s (event #10) [invariant ids]",
+    NULL}},
+
   {"ids: an id is skipped", false, false,
    EV(10000000, "fork", "cluster", 1, LIVE)
    EV(20000000, "fork", "cluster", 3, LIVE),
