@@ -3,8 +3,7 @@
  * module beyond the writers: the words for a merge that failed, which
  * name libxml2 and why it could not be loaded (report-libxml.h).
  */
-#include "report-libxml.h"
-#include "report-internal.h"
+#include "report.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -28,7 +28,7 @@ static int write_all(int fd, const char *data, size_t len)
   return 0;
 }
 
-int report_file_replace(const char *path, const char *data, size_t len)
+int report__file_replace(const char *path, const char *data, size_t len)
 {
   static unsigned counter;
   char *tmp = NULL;

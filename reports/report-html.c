@@ -8,7 +8,7 @@
  * ignores "/>" on a <div>), SVG elements may self-close.
  */
 #include "report-internal.h"
-#include "report-html-style.h"
+#include "report-html-style.inc"
 #include "config.h"
 
 #include <inttypes.h>
@@ -19,84 +19,85 @@ static char *vclass(report_verdict_t v)
 {
   char *s = strdup("");
 
-  report_str_cat(&s, "v v-%s", report_verdict_name(v));
+  report__str_cat(&s, "v v-%s", report_verdict_name(v));
   return s;
 }
 
 /* ---------------------------------------------------------------------- */
 
-static void head(report_hw_t *h)
+static void head(report__hw_t *h)
 {
-  report_hw_start(h, "head", NULL);
-  report_hw_start(h, "meta", NULL);
-  report_hw_attr(h, "charset", "utf-8");
-  report_hw_end_svg(h);
+  report__hw_start(h, "head", NULL);
+  report__hw_start(h, "meta", NULL);
+  report__hw_attr(h, "charset", "utf-8");
+  report__hw_end_svg(h);
   /* Self-contained means no network at all: the policy makes the browser
    * refuse any load a future change might add. */
-  report_hw_start(h, "meta", NULL);
-  report_hw_attr(h, "http-equiv", "Content-Security-Policy");
-  report_hw_attr(h, "content", "default-src 'none'; style-src 'unsafe-inline'; "
+  report__hw_start(h, "meta", NULL);
+  report__hw_attr(h, "http-equiv", "Content-Security-Policy");
+  report__hw_attr(h, "content",
+                  "default-src 'none'; style-src 'unsafe-inline'; "
                      "script-src 'unsafe-inline'; img-src data:");
-  report_hw_end_svg(h);
-  report_hw_start(h, "title", NULL);
-  report_hw_textf(h, "%s report", h->r->name);
-  report_hw_end(h);
-  report_hw_start(h, "script", NULL);
-  report_hw_raw(h, report_html_guard_js);
-  report_hw_end(h);
-  report_hw_start(h, "style", NULL);
-  report_hw_raw(h, report_html_css);
-  report_hw_end(h);
-  report_hw_end(h);
+  report__hw_end_svg(h);
+  report__hw_start(h, "title", NULL);
+  report__hw_textf(h, "%s report", h->r->name);
+  report__hw_end(h);
+  report__hw_start(h, "script", NULL);
+  report__hw_raw(h, report_html_guard_js);
+  report__hw_end(h);
+  report__hw_start(h, "style", NULL);
+  report__hw_raw(h, report_html_css);
+  report__hw_end(h);
+  report__hw_end(h);
 }
 
-static void fact(report_hw_t *h, const char *dt, const char *dd, bool code)
+static void fact(report__hw_t *h, const char *dt, const char *dd, bool code)
 {
   if (dd == NULL || *dd == '\0')
     return;
-  report_hw_element(h, "dt", NULL, dt);
-  report_hw_start(h, "dd", NULL);
+  report__hw_element(h, "dt", NULL, dt);
+  report__hw_start(h, "dd", NULL);
   if (code)
-    report_hw_element(h, "code", NULL, dd);
+    report__hw_element(h, "code", NULL, dd);
   else
-    report_hw_text(h, dd);
-  report_hw_end(h);
+    report__hw_text(h, dd);
+  report__hw_end(h);
 }
 
-static void run_header(report_hw_t *h)
+static void run_header(report__hw_t *h)
 {
   const report_t *r = h->r;
   report_counts_t k;
   char iso[40], seed[32];
 
   report_counts_get(r, &k);
-  report_fmt_iso(iso, sizeof(iso), r->start_unix_ns);
+  report__fmt_iso(iso, sizeof(iso), r->start_unix_ns);
   snprintf(seed, sizeof(seed), "%" PRIu64, r->seed);
-  report_hw_start(h, "header", NULL);
-  report_hw_start(h, "h1", NULL);
-  report_hw_textf(h, "%s report", r->name);
-  report_hw_end(h);
-  report_hw_start(h, "p", "badges");
-  report_hw_start(h, "span", "v-pass");
-  report_hw_textf(h, "%u passed", k.passed);
-  report_hw_end(h);
-  report_hw_start(h, "span", "v-flaky");
-  report_hw_textf(h, "(%u flaky)", k.by_verdict[REPORT_V_FLAKY]);
-  report_hw_end(h);
-  report_hw_start(h, "span", "v-fail");
-  report_hw_textf(h, "%u failed", k.failures);
-  report_hw_end(h);
-  report_hw_start(h, "span", "v-error");
-  report_hw_textf(h, "%u errors", k.errors);
-  report_hw_end(h);
-  report_hw_start(h, "span", "v-skip");
-  report_hw_textf(h, "%u skipped", k.skipped);
-  report_hw_end(h);
-  report_hw_start(h, "span", NULL);
-  report_hw_textf(h, "of %u", k.cases);
-  report_hw_end(h);
-  report_hw_end(h);
-  report_hw_start(h, "dl", "facts meta");
+  report__hw_start(h, "header", NULL);
+  report__hw_start(h, "h1", NULL);
+  report__hw_textf(h, "%s report", r->name);
+  report__hw_end(h);
+  report__hw_start(h, "p", "badges");
+  report__hw_start(h, "span", "v-pass");
+  report__hw_textf(h, "%u passed", k.passed);
+  report__hw_end(h);
+  report__hw_start(h, "span", "v-flaky");
+  report__hw_textf(h, "(%u flaky)", k.by_verdict[REPORT_V_FLAKY]);
+  report__hw_end(h);
+  report__hw_start(h, "span", "v-fail");
+  report__hw_textf(h, "%u failed", k.failures);
+  report__hw_end(h);
+  report__hw_start(h, "span", "v-error");
+  report__hw_textf(h, "%u errors", k.errors);
+  report__hw_end(h);
+  report__hw_start(h, "span", "v-skip");
+  report__hw_textf(h, "%u skipped", k.skipped);
+  report__hw_end(h);
+  report__hw_start(h, "span", NULL);
+  report__hw_textf(h, "of %u", k.cases);
+  report__hw_end(h);
+  report__hw_end(h);
+  report__hw_start(h, "dl", "facts meta");
   fact(h, "started", iso, false);
   fact(h, "host", r->hostname, false);
   fact(h, "command", r->command_line, true);
@@ -105,15 +106,15 @@ static void run_header(report_hw_t *h)
   fact(h, "shard", r->shard, false);
   fact(h, "interrupted", r->interrupt_reason, false);
   fact(h, "clustersim", CLUSTERSIM_VERSION, false);
-  report_hw_end(h);
-  report_hw_start(h, "label", "meta");
-  report_hw_start(h, "input", NULL);
-  report_hw_attr(h, "type", "checkbox");
-  report_hw_attr(h, "id", "only-bad");
-  report_hw_end_svg(h);
-  report_hw_text(h, " show only cases that need attention");
-  report_hw_end(h);
-  report_hw_end(h);
+  report__hw_end(h);
+  report__hw_start(h, "label", "meta");
+  report__hw_start(h, "input", NULL);
+  report__hw_attr(h, "type", "checkbox");
+  report__hw_attr(h, "id", "only-bad");
+  report__hw_end_svg(h);
+  report__hw_text(h, " show only cases that need attention");
+  report__hw_end(h);
+  report__hw_end(h);
 }
 
 static bool verdict_good(report_verdict_t v)
@@ -138,7 +139,7 @@ static size_t distinct(const report_t *r, size_t field_off, const char **out)
   return n;
 }
 
-static void matrix(report_hw_t *h)
+static void matrix(report__hw_t *h)
 {
   const report_t *r = h->r;
   const char **targets, **scen;
@@ -153,23 +154,23 @@ static void matrix(report_hw_t *h)
   }
   nt = distinct(r, offsetof(report_case_t, target), targets);
   ns = distinct(r, offsetof(report_case_t, scenario), scen);
-  report_hw_start(h, "table", "matrix");
-  report_hw_start(h, "thead", NULL);
-  report_hw_start(h, "tr", NULL);
-  report_hw_element(h, "th", NULL, "scenario");
+  report__hw_start(h, "table", "matrix");
+  report__hw_start(h, "thead", NULL);
+  report__hw_start(h, "tr", NULL);
+  report__hw_element(h, "th", NULL, "scenario");
   for (j = 0; j < nt; j++)
-    report_hw_element(h, "th", NULL, targets[j]);
-  report_hw_end(h);
-  report_hw_end(h);
-  report_hw_start(h, "tbody", NULL);
+    report__hw_element(h, "th", NULL, targets[j]);
+  report__hw_end(h);
+  report__hw_end(h);
+  report__hw_start(h, "tbody", NULL);
   for (i = 0; i < ns; i++) {
     bool good = true;
     for (k = 0; k < r->ncases; k++)
       if (strcmp(r->cases[k]->scenario, scen[i]) == 0 &&
           !verdict_good(report_case_verdict(r->cases[k])))
         good = false;
-    report_hw_start(h, "tr", good ? "good" : "bad");
-    report_hw_element(h, "th", NULL, scen[i]);
+    report__hw_start(h, "tr", good ? "good" : "bad");
+    report__hw_element(h, "th", NULL, scen[i]);
     for (j = 0; j < nt; j++) {
       bool any = false;
       for (k = 0; k < r->ncases; k++) {
@@ -181,158 +182,182 @@ static void matrix(report_hw_t *h)
         if (!any) {
           /* "v v-fail" -> "v-fail": the cell takes the colour only. */
           cls = vclass(v);
-          report_hw_start(h, "td", cls ? cls + strlen("v ") : NULL);
+          report__hw_start(h, "td", cls ? cls + strlen("v ") : NULL);
           free(cls);
         }
         any = true;
         snprintf(id, sizeof(id), "#case-%zu", c->index + 1);
-        report_fmt_seconds(secs, sizeof(secs), report_case_duration(c));
-        report_hw_start(h, "a", NULL);
-        report_hw_attr(h, "href", id);
-        report_hw_textf(h, "%s %s s", report_verdict_name(v), secs);
-        report_hw_end(h);
-        report_hw_text(h, " ");
+        report__fmt_seconds(secs, sizeof(secs), report__case_duration(c));
+        report__hw_start(h, "a", NULL);
+        report__hw_attr(h, "href", id);
+        report__hw_textf(h, "%s %s s", report_verdict_name(v), secs);
+        report__hw_end(h);
+        report__hw_text(h, " ");
       }
       if (!any) {
-        report_hw_start(h, "td", NULL);
-        report_hw_text(h, "\xe2\x80\x94");
+        report__hw_start(h, "td", NULL);
+        report__hw_text(h, "\xe2\x80\x94");
       }
-      report_hw_end(h);
+      report__hw_end(h);
     }
-    report_hw_end(h);
+    report__hw_end(h);
   }
-  report_hw_end(h);
-  report_hw_end(h);
+  report__hw_end(h);
+  report__hw_end(h);
 out:
   free(targets);
   free(scen);
 }
 
-static void case_article(report_hw_t *h, const report_case_t *c)
+static void case_heading(report__hw_t *h, const report_case_t *c,
+                         report_verdict_t v)
 {
-  report_verdict_t v = report_case_verdict(c);
-  const report_attempt_t *dec = report_case_deciding(c);
-  char id[32], secs[32], seed[32], loc[64], *cls;
-  size_t i;
+  const report__attempt_t *dec = report__case_deciding(c);
+  char *cls = vclass(v);
 
-  snprintf(id, sizeof(id), "case-%zu", c->index + 1);
-  snprintf(seed, sizeof(seed), "%" PRIu64, c->seed);
-  report_hw_start(h, "article", verdict_good(v)         ? "good"
-                                : v == REPORT_V_FLAKY ? "bad flaky"
-                                                      : "bad");
-  report_hw_attr(h, "id", id);
-  report_hw_start(h, "h2", NULL);
-  cls = vclass(v);
-  report_hw_element(h, "span", cls, report_verdict_name(v));
+  report__hw_start(h, "h2", NULL);
+  report__hw_element(h, "span", cls, report_verdict_name(v));
   free(cls);
-  report_hw_text(h, " ");
-  report_hw_text(h, c->scenario);
-  report_hw_text(h, " [");
-  report_hw_text(h, c->target);
-  report_hw_text(h, "]");
-  report_hw_end(h);
+  report__hw_text(h, " ");
+  report__hw_text(h, c->scenario);
+  report__hw_text(h, " [");
+  report__hw_text(h, c->target);
+  report__hw_text(h, "]");
+  report__hw_end(h);
   if (!dec->ended)
-    report_hw_element(h, "p", "reason", report_interrupt_reason(c->report));
+    report__hw_element(h, "p", "reason",
+                       report__interrupt_reason(c->report));
   else if (v != REPORT_V_PASS && dec->reason)
-    report_hw_element(h, "p", "reason", dec->reason);
-  report_hw_start(h, "dl", "facts");
+    report__hw_element(h, "p", "reason", dec->reason);
+}
+
+static void case_facts(report__hw_t *h, const report_case_t *c)
+{
+  char seed[32], loc[64];
+
+  snprintf(seed, sizeof(seed), "%" PRIu64, c->seed);
+  report__hw_start(h, "dl", "facts");
   if (c->file) {
     snprintf(loc, sizeof(loc), ":%u", c->line);
-    report_hw_start(h, "dt", NULL);
-    report_hw_text(h, "scenario");
-    report_hw_end(h);
-    report_hw_start(h, "dd", NULL);
-    report_hw_start(h, "code", NULL);
-    report_hw_text(h, c->file);
-    report_hw_text(h, loc);
-    report_hw_end(h);
-    report_hw_end(h);
+    report__hw_element(h, "dt", NULL, "scenario");
+    report__hw_start(h, "dd", NULL);
+    report__hw_start(h, "code", NULL);
+    report__hw_text(h, c->file);
+    report__hw_text(h, loc);
+    report__hw_end(h);
+    report__hw_end(h);
   }
   fact(h, "runtime", c->runtime, false);
   fact(h, "version", c->runtime_version, false);
   fact(h, "seed", seed, false);
   fact(h, "replay", c->replay, true);
-  report_hw_end(h);
-  for (i = 0; i < c->nattempts; i++) {
-    const report_attempt_t *a = &c->attempts[i];
-    report_fmt_seconds(secs, sizeof(secs), report_attempt_duration(a));
-    report_hw_start(h, "h3", NULL);
-    if (c->nattempts > 1)
-      report_hw_textf(h, "attempt %zu of %zu: ", i + 1, c->nattempts);
-    cls = strdup("");
-    report_str_cat(&cls, "v v-%s",
-                   a->ended ? (report_outcome_bad(a->outcome)
-                                   ? "fail"
-                                   : report_outcome_name(a->outcome))
-                            : "interrupted");
-    report_hw_element(h, "span", cls,
-            a->ended ? report_outcome_name(a->outcome) : "interrupted");
-    free(cls);
-    report_hw_textf(h, " in %s s, %zu events", secs, a->nmarks);
-    if (c->nattempts > 1 && a->has_seed)
-      report_hw_textf(h, ", seed %" PRIu64, a->seed);
-    if (a->ended && a->reason && i + 1 < c->nattempts) {
-      report_hw_text(h, ": ");
-      report_hw_text(h, a->reason);
-    }
-    report_hw_end(h);
-    if (a->nmarks)
-      report_timeline_write(h, a);
-    if (a->detail && *a->detail) {
-      report_hw_start(h, "details", NULL);
-      if (!verdict_good(v))
-        report_hw_attr(h, "open", "open");
-      report_hw_element(h, "summary", NULL, "diagnostic");
-      report_hw_element(h, "pre", NULL, a->detail);
-      report_hw_end(h);
-    }
-    if (a->output && *a->output) {
-      report_hw_start(h, "details", NULL);
-      report_hw_element(h, "summary", NULL, "trace excerpt");
-      report_hw_element(h, "pre", NULL, a->output);
-      report_hw_end(h);
-    }
+  report__hw_end(h);
+}
+
+/* "attempt 2 of 3: fail in 0.412 s, 57 events, seed 8: reason" */
+static void attempt_heading(report__hw_t *h, const report_case_t *c,
+                            size_t i)
+{
+  const report__attempt_t *a = &c->attempts[i];
+  const char *outcome =
+      a->ended ? report__outcome_name(a->outcome) : "interrupted";
+  /* every bad outcome is coloured as a failure */
+  const char *colour = a->ended && report__outcome_bad(a->outcome)
+                           ? "fail" : outcome;
+  char secs[32], *cls = strdup("");
+
+  report__fmt_seconds(secs, sizeof(secs), report__attempt_duration(a));
+  report__hw_start(h, "h3", NULL);
+  if (c->nattempts > 1)
+    report__hw_textf(h, "attempt %zu of %zu: ", i + 1, c->nattempts);
+  report__str_cat(&cls, "v v-%s", colour);
+  report__hw_element(h, "span", cls, outcome);
+  free(cls);
+  report__hw_textf(h, " in %s s, %zu events", secs, a->nmarks);
+  if (c->nattempts > 1 && a->has_seed)
+    report__hw_textf(h, ", seed %" PRIu64, a->seed);
+  if (a->ended && a->reason && i + 1 < c->nattempts) {
+    report__hw_text(h, ": ");
+    report__hw_text(h, a->reason);
   }
-  report_hw_end(h);
+  report__hw_end(h);
+}
+
+/* A collapsible block of preformatted text. */
+static void details(report__hw_t *h, const char *summary, const char *text,
+                    bool open)
+{
+  if (text == NULL || *text == '\0')
+    return;
+  report__hw_start(h, "details", NULL);
+  if (open)
+    report__hw_attr(h, "open", "open");
+  report__hw_element(h, "summary", NULL, summary);
+  report__hw_element(h, "pre", NULL, text);
+  report__hw_end(h);
+}
+
+static void case_article(report__hw_t *h, const report_case_t *c)
+{
+  report_verdict_t v = report_case_verdict(c);
+  char id[32];
+  size_t i;
+
+  snprintf(id, sizeof(id), "case-%zu", c->index + 1);
+  report__hw_start(h, "article", verdict_good(v)         ? "good"
+                                 : v == REPORT_V_FLAKY ? "bad flaky"
+                                                       : "bad");
+  report__hw_attr(h, "id", id);
+  case_heading(h, c, v);
+  case_facts(h, c);
+  for (i = 0; i < c->nattempts; i++) {
+    const report__attempt_t *a = &c->attempts[i];
+    attempt_heading(h, c, i);
+    if (a->nmarks)
+      report__timeline_write(h, a);
+    details(h, "diagnostic", a->detail, !verdict_good(v));
+    details(h, "trace excerpt", a->output, false);
+  }
+  report__hw_end(h);
 }
 
 int report_html_write(const report_t *r, const char *path)
 {
   xmlBufferPtr buf = NULL;
   xmlTextWriterPtr w = NULL;
-  report_hw_t h;
+  report__hw_t h;
   size_t i;
   int rc;
 
   if (r == NULL || path == NULL)
     return UV_EINVAL;
-  if ((rc = report_xml_new(&buf, &w)))
+  if ((rc = report__xml_new(&buf, &w)))
     return rc;
   h.r = r;
   h.w = w;
   h.rc = 0;
-  report_hw_raw(&h, "<!DOCTYPE html>\n");
-  report_hw_start(&h, "html", NULL);
-  report_hw_attr(&h, "lang", "en");
+  report__hw_raw(&h, "<!DOCTYPE html>\n");
+  report__hw_start(&h, "html", NULL);
+  report__hw_attr(&h, "lang", "en");
   head(&h);
-  report_hw_start(&h, "body", NULL);
+  report__hw_start(&h, "body", NULL);
   run_header(&h);
   matrix(&h);
-  report_timeline_legend(&h);
+  report__timeline_legend(&h);
   for (i = 0; i < r->ncases; i++)
     case_article(&h, r->cases[i]);
-  report_hw_start(&h, "script", NULL);
-  report_hw_raw(&h, report_html_main_js);
-  report_hw_end(&h);
-  report_hw_end(&h);
-  report_hw_end(&h);
-  report_hw_raw(&h, "\n");
+  report__hw_start(&h, "script", NULL);
+  report__hw_raw(&h, report_html_main_js);
+  report__hw_end(&h);
+  report__hw_end(&h);
+  report__hw_end(&h);
+  report__hw_raw(&h, "\n");
   if ((rc = h.rc))
     goto out;
-  rc = report_xml_finish(buf, w, path);
+  rc = report__xml_finish(buf, w, path);
   buf = NULL;
   w = NULL;
 out:
-  report_xml_abort(buf, w);
+  report__xml_abort(buf, w);
   return rc;
 }

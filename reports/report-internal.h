@@ -1,14 +1,96 @@
 /*
- * report-internal.h - the report model's layout, shared by the writers of
- * this module only. Not installed, not for other modules.
+ * report-internal.h - shared by the files of reports/ only, not by other
+ * modules: the report model's layout, the text and file helpers, the XML
+ * and HTML writers' helpers, and libxml2 as the module reaches it.
+ *
+ * libxml2 is loaded with dlopen the first time a JUnit file or an HTML page
+ * is written or JUnit files are merged. The clustersim executable does not
+ * link libxml2: libxml2 brings ICU and libstdc++, and loading them would add
+ * milliseconds to every process start, cluster workers included, which
+ * never write a report. The module is compiled against libxml2's headers
+ * for its types and constants, and calls libxml2 only through report__lx,
+ * so that a direct call shows up as an undefined symbol when clustersim is
+ * linked.
  */
-#ifndef REPORT_PRIVATE_H
-#define REPORT_PRIVATE_H
+#ifndef REPORT_INTERNAL_H
+#define REPORT_INTERNAL_H
 
 #include "report.h"
 
-/* Types only: libxml2 itself is reached through report-libxml.h. */
+/* ---------------------------------------------------------------------- */
+/* libxml2 (report-libxml.c)                                               */
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <libxml/xmlwriter.h>
+
+#ifdef LIBXML_THREAD_ALLOC_ENABLED
+/* xmlFree would then be a per-thread value behind __xmlFree(), not the
+ * process-wide variable that report-libxml.c looks up. */
+#error "libxml2 built with LIBXML_THREAD_ALLOC_ENABLED is not supported"
+#endif
+
+/* Every libxml2 function the module calls. */
+#define REPORT_LIBXML_FUNCS(F)                                               \
+  F(xmlInitParser)                                                           \
+  F(xmlBufferCreate)                                                         \
+  F(xmlBufferFree)                                                           \
+  F(xmlBufferContent)                                                        \
+  F(xmlBufferLength)                                                         \
+  F(xmlNewTextWriterMemory)                                                  \
+  F(xmlFreeTextWriter)                                                       \
+  F(xmlTextWriterSetIndent)                                                  \
+  F(xmlTextWriterSetIndentString)                                            \
+  F(xmlTextWriterStartDocument)                                              \
+  F(xmlTextWriterEndDocument)                                                \
+  F(xmlTextWriterStartElement)                                               \
+  F(xmlTextWriterEndElement)                                                 \
+  F(xmlTextWriterFullEndElement)                                             \
+  F(xmlTextWriterWriteAttribute)                                             \
+  F(xmlTextWriterWriteString)                                                \
+  F(xmlTextWriterWriteRaw)                                                   \
+  F(xmlReadFile)                                                             \
+  F(xmlNewDoc)                                                               \
+  F(xmlFreeDoc)                                                              \
+  F(xmlDocGetRootElement)                                                    \
+  F(xmlDocSetRootElement)                                                    \
+  F(xmlDocDumpFormatMemoryEnc)                                               \
+  F(xmlNewDocNode)                                                           \
+  F(xmlDocCopyNode)                                                          \
+  F(xmlAddChild)                                                             \
+  F(xmlUnlinkNode)                                                           \
+  F(xmlFreeNode)                                                             \
+  F(xmlGetProp)                                                              \
+  F(xmlHasProp)                                                              \
+  F(xmlSetProp)                                                              \
+  F(xmlUnsetProp)                                                            \
+  F(xmlStrEqual)
+
+/* Members carry libxml2's names and types, so calls read as libxml2 calls:
+ * report__lx->xmlReadFile(...). */
+typedef struct {
+#define REPORT_LIBXML_MEMBER(name) __typeof__(name) *name;
+  REPORT_LIBXML_FUNCS(REPORT_LIBXML_MEMBER)
+#undef REPORT_LIBXML_MEMBER
+  /* libxml2's xmlFree is a variable holding the deallocator (xmlMemSetup
+   * may change it), so the table keeps its address and reads it at each
+   * call: see report__xml_free. */
+  xmlFreeFunc *xmlFree_var;
+} report__libxml_t;
+
+/* Loads libxml2 and runs xmlInitParser, once per process (thread-safe).
+ * 0, or UV_ENOSYS when libxml2 cannot be loaded or lacks a function; the
+ * outcome of the first call is kept. */
+int report__libxml_load(void);
+
+/* The functions; filled only once report__libxml_load has returned 0. */
+extern const report__libxml_t *const report__lx;
+
+/* xmlFree(p) for memory libxml2 handed out. */
+void report__xml_free(void *p);
+
+/* ---------------------------------------------------------------------- */
+/* The model (report-model.c)                                              */
 
 typedef struct {
   uint64_t t_ns;
@@ -16,7 +98,7 @@ typedef struct {
   char *kind;
   char *label;
   unsigned flags;
-} report_mark_t;
+} report__mark_t;
 
 typedef struct {
   bool ended;
@@ -30,9 +112,9 @@ typedef struct {
   bool has_seed;        /* report_attempt_seed: its own seed and replay */
   uint64_t seed;
   char *replay;
-  report_mark_t *marks;
+  report__mark_t *marks;
   size_t nmarks, capmarks;
-} report_attempt_t;
+} report__attempt_t;
 
 struct report_case_s {
   report_t *report;
@@ -48,7 +130,7 @@ struct report_case_s {
   char **tags;
   size_t ntags;
   int64_t start_unix_ns;
-  report_attempt_t *attempts;
+  report__attempt_t *attempts;
   size_t nattempts, capattempts;
 };
 
@@ -67,101 +149,101 @@ struct report_s {
 };
 
 /* report-model.c */
-int64_t report_now_unix_ns(void);
-bool report_outcome_bad(report_outcome_t o);
-const char *report_outcome_name(report_outcome_t o);
+int64_t report__now_unix_ns(void);
+bool report__outcome_bad(report_outcome_t o);
+const char *report__outcome_name(report_outcome_t o);
 /* The reason shown for an interrupted attempt. */
-const char *report_interrupt_reason(const report_t *r);
+const char *report__interrupt_reason(const report_t *r);
 /* Duration of an attempt; for a running one, the time since it started. */
-double report_attempt_duration(const report_attempt_t *a);
-double report_case_duration(const report_case_t *c);
+double report__attempt_duration(const report__attempt_t *a);
+double report__case_duration(const report_case_t *c);
 /* The attempt that decides the verdict (first bad one unless flaky/pass),
  * never NULL for a case with attempts. */
-const report_attempt_t *report_case_deciding(const report_case_t *c);
+const report__attempt_t *report__case_deciding(const report_case_t *c);
 /* The attempt a bad case is shown by: the deciding one, or for a flaky
  * case its first bad attempt (what went wrong before the pass). */
-const report_attempt_t *report_case_shown(const report_case_t *c);
+const report__attempt_t *report__case_shown(const report_case_t *c);
 /* An attempt's seed and replay command: its own (report_attempt_seed), else
  * the case's. */
-uint64_t report_attempt_seed_of(const report_case_t *c,
-                                const report_attempt_t *a);
-const char *report_attempt_replay_of(const report_case_t *c,
-                                     const report_attempt_t *a);
+uint64_t report__attempt_seed_of(const report_case_t *c,
+                                const report__attempt_t *a);
+const char *report__attempt_replay_of(const report_case_t *c,
+                                     const report__attempt_t *a);
 
 /* report-text.c */
 /* A copy of s made safe for XML 1.0 and terminals: ANSI CSI/OSC sequences
  * removed, other control characters (but \t \n), DEL, C1 controls,
  * U+FFFE/U+FFFF and invalid UTF-8 bytes shown as \xNN. \r\n becomes \n.
  * NULL in, "" out. NULL only when out of memory. Caller frees. */
-char *report_text_clean(const char *s);
-/* As report_text_clean, then only the first line (for attributes, TAP
+char *report__text_clean(const char *s);
+/* As report__text_clean, then only the first line (for attributes, TAP
  * descriptions). */
-char *report_text_line(const char *s);
+char *report__text_line(const char *s);
 /* What an attempt's detail adds to its reason: the detail without a first
  * line equal to the reason and without leading or trailing blank lines.
  * "" when nothing is left; NULL only when out of memory. Caller frees. */
-char *report_detail_rest(const char *reason, const char *detail);
+char *report__detail_rest(const char *reason, const char *detail);
 /* Appends printf output to the malloc'd string *s; on ENOMEM frees *s and
  * sets it to NULL, so a chain of calls needs one check at the end. */
-void report_str_cat(char **s, const char *fmt, ...)
+void report__str_cat(char **s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* "%.3f" seconds with a '.' whatever LC_NUMERIC says. */
-void report_fmt_seconds(char *buf, size_t size, double s);
+void report__fmt_seconds(char *buf, size_t size, double s);
 /* ISO 8601 UTC: 2026-11-28T06:17:13Z. */
-void report_fmt_iso(char *buf, size_t size, int64_t unix_ns);
+void report__fmt_iso(char *buf, size_t size, int64_t unix_ns);
 
 /* report-file.c */
 /* Replaces path with data atomically: a new file next to it (mode 0666
  * less the umask), then rename(2). On failure path is left as it was. */
-int report_file_replace(const char *path, const char *data, size_t len);
+int report__file_replace(const char *path, const char *data, size_t len);
 
 /* report-xml.c */
-/* A writer into memory; report_xml_finish hands back the document. Loads
+/* A writer into memory; report__xml_finish hands back the document. Loads
  * libxml2 first: UV_ENOSYS when it cannot be loaded. */
-int report_xml_new(xmlBufferPtr *buf, xmlTextWriterPtr *w);
+int report__xml_new(xmlBufferPtr *buf, xmlTextWriterPtr *w);
 /* Ends the document, frees w, and writes buf to path atomically; frees
  * buf. */
-int report_xml_finish(xmlBufferPtr buf, xmlTextWriterPtr w, const char *path);
+int report__xml_finish(xmlBufferPtr buf, xmlTextWriterPtr w, const char *path);
 /* Frees both without writing anything (either may be NULL). */
-void report_xml_abort(xmlBufferPtr buf, xmlTextWriterPtr w);
+void report__xml_abort(xmlBufferPtr buf, xmlTextWriterPtr w);
 /* xmlTextWriter calls that clean their text first and turn libxml2's -1
  * into UV_EIO. */
-int report_xml_start(xmlTextWriterPtr w, const char *name);
-int report_xml_end(xmlTextWriterPtr w);
-int report_xml_end_full(xmlTextWriterPtr w);
-int report_xml_attr(xmlTextWriterPtr w, const char *name, const char *value);
-int report_xml_attrf(xmlTextWriterPtr w, const char *name,
+int report__xml_start(xmlTextWriterPtr w, const char *name);
+int report__xml_end(xmlTextWriterPtr w);
+int report__xml_end_full(xmlTextWriterPtr w);
+int report__xml_attr(xmlTextWriterPtr w, const char *name, const char *value);
+int report__xml_attrf(xmlTextWriterPtr w, const char *name,
                      const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int report_xml_text(xmlTextWriterPtr w, const char *text);
-int report_xml_element(xmlTextWriterPtr w, const char *name,
+int report__xml_text(xmlTextWriterPtr w, const char *text);
+int report__xml_element(xmlTextWriterPtr w, const char *name,
                        const char *text);
 
 /* report-hw.c: element helpers for the HTML page. The first error is kept
  * in rc and every later call does nothing. Text is cleaned like all text;
- * report_hw_end writes an explicit end tag (HTML), report_hw_end_svg may
+ * report__hw_end writes an explicit end tag (HTML), report__hw_end_svg may
  * self-close (SVG, void elements). */
 typedef struct {
   const report_t *r;
   xmlTextWriterPtr w;
   int rc;
-} report_hw_t;
+} report__hw_t;
 
-void report_hw_start(report_hw_t *h, const char *name, const char *cls);
-void report_hw_attr(report_hw_t *h, const char *name, const char *value);
-void report_hw_attri(report_hw_t *h, const char *name, long v);
-void report_hw_text(report_hw_t *h, const char *s);
-void report_hw_textf(report_hw_t *h, const char *fmt, ...)
+void report__hw_start(report__hw_t *h, const char *name, const char *cls);
+void report__hw_attr(report__hw_t *h, const char *name, const char *value);
+void report__hw_attri(report__hw_t *h, const char *name, long v);
+void report__hw_text(report__hw_t *h, const char *s);
+void report__hw_textf(report__hw_t *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void report_hw_end(report_hw_t *h);
-void report_hw_end_svg(report_hw_t *h);
+void report__hw_end(report__hw_t *h);
+void report__hw_end_svg(report__hw_t *h);
 /* Constant markup only (scripts, CSS): never data. */
-void report_hw_raw(report_hw_t *h, const char *s);
-void report_hw_element(report_hw_t *h, const char *name, const char *cls,
+void report__hw_raw(report__hw_t *h, const char *s);
+void report__hw_element(report__hw_t *h, const char *name, const char *cls,
                        const char *text);
 
 /* report-timeline.c */
-void report_timeline_write(report_hw_t *h, const report_attempt_t *a);
-void report_timeline_legend(report_hw_t *h);
+void report__timeline_write(report__hw_t *h, const report__attempt_t *a);
+void report__timeline_legend(report__hw_t *h);
 
-#endif
+#endif /* REPORT_INTERNAL_H */

@@ -1,8 +1,8 @@
 /*
  * report-libxml.c - finds libxml2's functions with dlopen/dlsym on first
- * use (see report-libxml.h for why the executable does not link it).
+ * use (report-internal.h says why the executable does not link it).
  */
-#include "report-libxml.h"
+#include "report-internal.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -15,8 +15,8 @@
 _Static_assert(sizeof(void (*)(void)) == sizeof(void *),
                "function pointers and void * differ in size");
 
-static report_libxml_t table;
-const report_libxml_t *const report_lx = &table;
+static report__libxml_t table;
+const report__libxml_t *const report__lx = &table;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int load_rc;
@@ -63,12 +63,12 @@ static void load(void)
   table.xmlInitParser();
   return;
 fail:
-  /* A half-filled table is never used: report_lx only counts after a 0. */
+  /* A half-filled table is never used: report__lx only counts after a 0. */
   memset(&table, 0, sizeof(table));
   dlclose(h);
 }
 
-int report_libxml_load(void)
+int report__libxml_load(void)
 {
   if (pthread_once(&once, load) != 0)
     return UV_ENOSYS;
@@ -80,7 +80,7 @@ const char *report_libxml_error(void)
   return load_rc ? load_error : NULL;
 }
 
-void report_xml_free(void *p)
+void report__xml_free(void *p)
 {
   if (p)
     (*table.xmlFree_var)(p);

@@ -3,7 +3,6 @@
  * JUnit producer) into one, with the counts recomputed from the cases so
  * that they always equal the children.
  */
-#include "report-libxml.h"
 #include "report-internal.h"
 
 #include <stdlib.h>
@@ -19,7 +18,7 @@ typedef struct {
 static bool is_elem(const xmlNode *n, const char *name)
 {
   return n->type == XML_ELEMENT_NODE &&
-         report_lx->xmlStrEqual(n->name, X(name));
+         report__lx->xmlStrEqual(n->name, X(name));
 }
 
 static bool has_child(const xmlNode *n, const char *name)
@@ -58,10 +57,10 @@ static double parse_time(const xmlChar *s)
 
 static double node_time(xmlNode *n)
 {
-  xmlChar *t = report_lx->xmlGetProp(n, X("time"));
+  xmlChar *t = report__lx->xmlGetProp(n, X("time"));
   double v = parse_time(t);
 
-  report_xml_free(t);
+  report__xml_free(t);
   return v;
 }
 
@@ -70,20 +69,20 @@ static void set_uint(xmlNode *n, const char *name, unsigned v)
   char buf[16];
 
   snprintf(buf, sizeof(buf), "%u", v);
-  report_lx->xmlSetProp(n, X(name), X(buf));
+  report__lx->xmlSetProp(n, X(name), X(buf));
 }
 
 static void strip_case(xmlNode *tc)
 {
   xmlNode *c, *next;
 
-  report_lx->xmlUnsetProp(tc, X("file"));
-  report_lx->xmlUnsetProp(tc, X("line"));
+  report__lx->xmlUnsetProp(tc, X("file"));
+  report__lx->xmlUnsetProp(tc, X("line"));
   for (c = tc->children; c; c = next) {
     next = c->next;
     if (is_elem(c, "properties")) {
-      report_lx->xmlUnlinkNode(c);
-      report_lx->xmlFreeNode(c);
+      report__lx->xmlUnlinkNode(c);
+      report__lx->xmlFreeNode(c);
     }
   }
 }
@@ -95,7 +94,7 @@ static void recount(xmlNode *suite, tally_t *up, bool strict, unsigned *id)
   tally_t t = {0, 0, 0, 0, 0};
   char secs[32];
   xmlNode *c;
-  bool had_time = report_lx->xmlHasProp(suite, X("time")) != NULL;
+  bool had_time = report__lx->xmlHasProp(suite, X("time")) != NULL;
 
   set_uint(suite, "id", (*id)++);
   for (c = suite->children; c; c = c->next) {
@@ -122,8 +121,8 @@ static void recount(xmlNode *suite, tally_t *up, bool strict, unsigned *id)
   set_uint(suite, "failures", t.failures);
   set_uint(suite, "errors", t.errors);
   set_uint(suite, "skipped", t.skipped);
-  report_fmt_seconds(secs, sizeof(secs), t.time);
-  report_lx->xmlSetProp(suite, X("time"), X(secs));
+  report__fmt_seconds(secs, sizeof(secs), t.time);
+  report__lx->xmlSetProp(suite, X("time"), X(secs));
   up->tests += t.tests;
   up->failures += t.failures;
   up->errors += t.errors;
@@ -138,36 +137,36 @@ static int add_input(xmlDoc *out, xmlNode *root, const char *path,
   xmlNode *r, *c, *copy;
   int rc = 0;
 
-  in = report_lx->xmlReadFile(path, NULL,
+  in = report__lx->xmlReadFile(path, NULL,
                               XML_PARSE_NONET | XML_PARSE_NOBLANKS |
                                   XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
   if (in == NULL)
     return UV_EIO;
-  r = report_lx->xmlDocGetRootElement(in);
+  r = report__lx->xmlDocGetRootElement(in);
   if (r && is_elem(r, "testsuites")) {
     if (*name == NULL)
-      *name = report_lx->xmlGetProp(r, X("name"));
+      *name = report__lx->xmlGetProp(r, X("name"));
     for (c = r->children; c; c = c->next) {
       if (!is_elem(c, "testsuite"))
         continue;
-      copy = report_lx->xmlDocCopyNode(c, out, 1);
-      if (copy == NULL || report_lx->xmlAddChild(root, copy) == NULL) {
-        report_lx->xmlFreeNode(copy);
+      copy = report__lx->xmlDocCopyNode(c, out, 1);
+      if (copy == NULL || report__lx->xmlAddChild(root, copy) == NULL) {
+        report__lx->xmlFreeNode(copy);
         rc = UV_ENOMEM;
         goto out;
       }
     }
   } else if (r && is_elem(r, "testsuite")) {
-    copy = report_lx->xmlDocCopyNode(r, out, 1);
-    if (copy == NULL || report_lx->xmlAddChild(root, copy) == NULL) {
-      report_lx->xmlFreeNode(copy);
+    copy = report__lx->xmlDocCopyNode(r, out, 1);
+    if (copy == NULL || report__lx->xmlAddChild(root, copy) == NULL) {
+      report__lx->xmlFreeNode(copy);
       rc = UV_ENOMEM;
     }
   } else {
     rc = UV_EINVAL;
   }
 out:
-  report_lx->xmlFreeDoc(in);
+  report__lx->xmlFreeDoc(in);
   return rc;
 }
 
@@ -185,38 +184,38 @@ int report_junit_merge(const char *const *inputs, size_t n,
 
   if (inputs == NULL || output == NULL || n == 0)
     return UV_EINVAL;
-  if ((rc = report_libxml_load()))
+  if ((rc = report__libxml_load()))
     return rc;
-  doc = report_lx->xmlNewDoc(X("1.0"));
+  doc = report__lx->xmlNewDoc(X("1.0"));
   if (doc == NULL)
     goto out;
-  root = report_lx->xmlNewDocNode(doc, NULL, X("testsuites"), NULL);
+  root = report__lx->xmlNewDocNode(doc, NULL, X("testsuites"), NULL);
   if (root == NULL)
     goto out;
-  report_lx->xmlDocSetRootElement(doc, root);
+  report__lx->xmlDocSetRootElement(doc, root);
   for (i = 0; i < n; i++)
     if ((rc = add_input(doc, root, inputs[i], &name)))
       goto out;
   for (c = root->children; c; c = c->next)
     if (is_elem(c, "testsuite"))
       recount(c, &t, strict, &id);
-  report_lx->xmlSetProp(root, X("name"), name ? name : X("clustersim"));
+  report__lx->xmlSetProp(root, X("name"), name ? name : X("clustersim"));
   set_uint(root, "tests", t.tests);
   set_uint(root, "failures", t.failures);
   set_uint(root, "errors", t.errors);
   if (!strict)
     set_uint(root, "skipped", t.skipped);
-  report_fmt_seconds(secs, sizeof(secs), t.time);
-  report_lx->xmlSetProp(root, X("time"), X(secs));
-  report_lx->xmlDocDumpFormatMemoryEnc(doc, &mem, &len, "UTF-8", 1);
+  report__fmt_seconds(secs, sizeof(secs), t.time);
+  report__lx->xmlSetProp(root, X("time"), X(secs));
+  report__lx->xmlDocDumpFormatMemoryEnc(doc, &mem, &len, "UTF-8", 1);
   if (mem == NULL) {
     rc = UV_ENOMEM;
     goto out;
   }
-  rc = report_file_replace(output, (const char *)mem, (size_t)len);
+  rc = report__file_replace(output, (const char *)mem, (size_t)len);
 out:
-  report_xml_free(mem);
-  report_xml_free(name);
-  report_lx->xmlFreeDoc(doc);
+  report__xml_free(mem);
+  report__xml_free(name);
+  report__lx->xmlFreeDoc(doc);
   return rc;
 }

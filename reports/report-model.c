@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t report_now_unix_ns(void)
+int64_t report__now_unix_ns(void)
 {
   struct timespec ts;
 
@@ -54,7 +54,7 @@ int report_new(report_t **out, const report_run_info_t *info)
     goto out;
   r->seed = info->seed;
   r->start_unix_ns = info->start_unix_ns ? info->start_unix_ns
-                                         : report_now_unix_ns();
+                                         : report__now_unix_ns();
   r->junit_strict = info->junit_strict;
   *out = r;
   r = NULL;
@@ -63,7 +63,7 @@ out:
   return rc;
 }
 
-static void attempt_clear(report_attempt_t *a)
+static void attempt_clear(report__attempt_t *a)
 {
   size_t i;
 
@@ -137,7 +137,7 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 
 static int attempt_begin(report_case_t *c, int64_t start_unix_ns)
 {
-  report_attempt_t *a;
+  report__attempt_t *a;
   int rc;
 
   rc = grow((void **)&c->attempts, &c->capattempts, c->nattempts + 1,
@@ -147,7 +147,7 @@ static int attempt_begin(report_case_t *c, int64_t start_unix_ns)
   a = &c->attempts[c->nattempts++];
   memset(a, 0, sizeof(*a));
   a->failed_event = -1;
-  a->start_unix_ns = start_unix_ns ? start_unix_ns : report_now_unix_ns();
+  a->start_unix_ns = start_unix_ns ? start_unix_ns : report__now_unix_ns();
   return 0;
 }
 
@@ -175,7 +175,7 @@ int report_case_add(report_t *r, const report_case_info_t *info,
   c->line = info->line;
   c->seed = info->seed;
   c->start_unix_ns = info->start_unix_ns ? info->start_unix_ns
-                                         : report_now_unix_ns();
+                                         : report__now_unix_ns();
   if ((rc = dup_opt(&c->scenario, info->scenario)) ||
       (rc = dup_opt(&c->file, info->file)) ||
       (rc = dup_opt(&c->target, info->target)) ||
@@ -208,8 +208,8 @@ out:
 
 int report_event_add(report_case_t *c, const report_event_t *ev)
 {
-  report_attempt_t *a;
-  report_mark_t *m;
+  report__attempt_t *a;
+  report__mark_t *m;
   int rc;
 
   if (c == NULL || ev == NULL || c->nattempts == 0)
@@ -235,7 +235,7 @@ int report_event_add(report_case_t *c, const report_event_t *ev)
 
 int report_attempt_add(report_case_t *c, const report_result_t *res)
 {
-  report_attempt_t *a;
+  report__attempt_t *a;
   int rc;
 
   if (c == NULL || res == NULL || c->nattempts == 0 ||
@@ -274,7 +274,7 @@ int report_attempt_start(report_case_t *c)
 
 int report_attempt_seed(report_case_t *c, uint64_t seed, const char *replay)
 {
-  report_attempt_t *a;
+  report__attempt_t *a;
   char *s = NULL;
   int rc;
 
@@ -290,14 +290,14 @@ int report_attempt_seed(report_case_t *c, uint64_t seed, const char *replay)
   return 0;
 }
 
-uint64_t report_attempt_seed_of(const report_case_t *c,
-                                const report_attempt_t *a)
+uint64_t report__attempt_seed_of(const report_case_t *c,
+                                const report__attempt_t *a)
 {
   return a->has_seed ? a->seed : c->seed;
 }
 
-const char *report_attempt_replay_of(const report_case_t *c,
-                                     const report_attempt_t *a)
+const char *report__attempt_replay_of(const report_case_t *c,
+                                     const report__attempt_t *a)
 {
   return a->has_seed ? a->replay : c->replay;
 }
@@ -316,7 +316,7 @@ int report_interrupt(report_t *r, const char *reason)
   return 0;
 }
 
-const char *report_interrupt_reason(const report_t *r)
+const char *report__interrupt_reason(const report_t *r)
 {
   return r->interrupt_reason ? r->interrupt_reason
                              : "interrupted before it finished";
@@ -337,12 +337,12 @@ bool report_case_running(const report_case_t *c)
   return c && c->nattempts > 0 && !c->attempts[c->nattempts - 1].ended;
 }
 
-bool report_outcome_bad(report_outcome_t o)
+bool report__outcome_bad(report_outcome_t o)
 {
   return o == REPORT_FAIL || o == REPORT_TIMEOUT || o == REPORT_ERROR;
 }
 
-const char *report_outcome_name(report_outcome_t o)
+const char *report__outcome_name(report_outcome_t o)
 {
   static const char *const names[REPORT_OUTCOME_MAX] = {
       [REPORT_PASS] = "pass",       [REPORT_FAIL] = "fail",
@@ -382,12 +382,12 @@ static report_verdict_t verdict_of(report_outcome_t o)
 }
 
 /* The first bad attempt, or NULL. */
-static const report_attempt_t *first_bad(const report_case_t *c)
+static const report__attempt_t *first_bad(const report_case_t *c)
 {
   size_t i;
 
   for (i = 0; i < c->nattempts; i++)
-    if (c->attempts[i].ended && report_outcome_bad(c->attempts[i].outcome))
+    if (c->attempts[i].ended && report__outcome_bad(c->attempts[i].outcome))
       return &c->attempts[i];
   return NULL;
 }
@@ -399,7 +399,7 @@ static const report_attempt_t *first_bad(const report_case_t *c)
  */
 report_verdict_t report_case_verdict(const report_case_t *c)
 {
-  const report_attempt_t *last, *bad;
+  const report__attempt_t *last, *bad;
 
   if (c == NULL || c->nattempts == 0)
     return REPORT_V_ERROR;
@@ -414,10 +414,10 @@ report_verdict_t report_case_verdict(const report_case_t *c)
   return verdict_of(last->outcome);
 }
 
-const report_attempt_t *report_case_deciding(const report_case_t *c)
+const report__attempt_t *report__case_deciding(const report_case_t *c)
 {
-  const report_attempt_t *last = &c->attempts[c->nattempts - 1];
-  const report_attempt_t *bad;
+  const report__attempt_t *last = &c->attempts[c->nattempts - 1];
+  const report__attempt_t *bad;
 
   if (!last->ended || last->outcome == REPORT_PASS)
     return last;
@@ -425,32 +425,32 @@ const report_attempt_t *report_case_deciding(const report_case_t *c)
   return bad ? bad : last;
 }
 
-const report_attempt_t *report_case_shown(const report_case_t *c)
+const report__attempt_t *report__case_shown(const report_case_t *c)
 {
-  const report_attempt_t *bad;
+  const report__attempt_t *bad;
 
   if (report_case_verdict(c) == REPORT_V_FLAKY && (bad = first_bad(c)))
     return bad;
-  return report_case_deciding(c);
+  return report__case_deciding(c);
 }
 
-double report_attempt_duration(const report_attempt_t *a)
+double report__attempt_duration(const report__attempt_t *a)
 {
   int64_t d;
 
   if (a->ended)
     return a->duration_s;
-  d = report_now_unix_ns() - a->start_unix_ns;
+  d = report__now_unix_ns() - a->start_unix_ns;
   return d > 0 ? (double)d / 1e9 : 0;
 }
 
-double report_case_duration(const report_case_t *c)
+double report__case_duration(const report_case_t *c)
 {
   double s = 0;
   size_t i;
 
   for (i = 0; i < c->nattempts; i++)
-    s += report_attempt_duration(&c->attempts[i]);
+    s += report__attempt_duration(&c->attempts[i]);
   return s;
 }
 

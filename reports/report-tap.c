@@ -58,7 +58,7 @@ static void put_desc(FILE *f, const char *s)
  * control characters but \t and \n. */
 static void put_yaml_str(FILE *f, const char *raw)
 {
-  char *s = report_text_clean(raw), *p;
+  char *s = report__text_clean(raw), *p;
 
   fputc('"', f);
   for (p = s; p && *p; p++) {
@@ -84,11 +84,11 @@ static void put_yaml_kv(FILE *f, const char *key, const char *value)
 }
 
 static void put_diag(report_tap_t *t, const report_case_t *c,
-                     report_verdict_t v, const report_attempt_t *dec)
+                     report_verdict_t v, const report__attempt_t *dec)
 {
   const report_t *r = c->report;
   /* the attempt the message is about, whose seed and replay follow */
-  const report_attempt_t *shown = report_case_shown(c);
+  const report__attempt_t *shown = report__case_shown(c);
   FILE *f = t->f;
   char *msg;
   size_t i;
@@ -98,17 +98,17 @@ static void put_diag(report_tap_t *t, const report_case_t *c,
     /* The pass decides, but the message is what went wrong before it. */
     fputs("  message: ", f);
     msg = strdup("flaky: ");
-    report_str_cat(&msg, "%s",
+    report__str_cat(&msg, "%s",
                    shown->reason ? shown->reason
-                                 : report_outcome_name(shown->outcome));
+                                 : report__outcome_name(shown->outcome));
     put_yaml_str(f, msg ? msg : "flaky");
     fputc('\n', f);
     free(msg);
   } else {
     put_yaml_kv(f, "message",
                 dec->ended ? (dec->reason ? dec->reason
-                                          : report_outcome_name(dec->outcome))
-                           : report_interrupt_reason(r));
+                                          : report__outcome_name(dec->outcome))
+                           : report__interrupt_reason(r));
   }
   fprintf(f, "  severity: %s\n", report_verdict_name(v));
   put_yaml_kv(f, "scenario", c->scenario);
@@ -118,15 +118,15 @@ static void put_diag(report_tap_t *t, const report_case_t *c,
   put_yaml_kv(f, "file", c->file);
   if (c->line)
     fprintf(f, "  line: %u\n", c->line);
-  fprintf(f, "  seed: %" PRIu64 "\n", report_attempt_seed_of(c, shown));
-  put_yaml_kv(f, "replay", report_attempt_replay_of(c, shown));
-  fprintf(f, "  duration_ms: %.0f\n", report_case_duration(c) * 1000.0);
+  fprintf(f, "  seed: %" PRIu64 "\n", report__attempt_seed_of(c, shown));
+  put_yaml_kv(f, "replay", report__attempt_replay_of(c, shown));
+  fprintf(f, "  duration_ms: %.0f\n", report__case_duration(c) * 1000.0);
   if (c->nattempts > 1) {
     fputs("  attempts:\n", f);
     for (i = 0; i < c->nattempts; i++) {
-      const report_attempt_t *a = &c->attempts[i];
+      const report__attempt_t *a = &c->attempts[i];
       fprintf(f, "    - outcome: %s\n",
-              a->ended ? report_outcome_name(a->outcome) : "interrupted");
+              a->ended ? report__outcome_name(a->outcome) : "interrupted");
       if (a->has_seed)
         fprintf(f, "      seed: %" PRIu64 "\n", a->seed);
       if (a->ended && a->reason) {
@@ -138,7 +138,7 @@ static void put_diag(report_tap_t *t, const report_case_t *c,
   }
   if (dec->ended) {
     /* the message above already says the reason; nothing more, no key */
-    char *rest = report_detail_rest(dec->reason, dec->detail);
+    char *rest = report__detail_rest(dec->reason, dec->detail);
     if (rest != NULL && *rest)
       put_yaml_kv(f, "detail", rest);
     free(rest);
@@ -148,7 +148,7 @@ static void put_diag(report_tap_t *t, const report_case_t *c,
 
 int report_tap_case(report_tap_t *t, const report_case_t *c)
 {
-  const report_attempt_t *dec;
+  const report__attempt_t *dec;
   report_verdict_t v;
   char *name, *target, *reason;
   bool good;
@@ -156,12 +156,12 @@ int report_tap_case(report_tap_t *t, const report_case_t *c)
   if (t == NULL || c == NULL || c->nattempts == 0)
     return UV_EINVAL;
   v = report_case_verdict(c);
-  dec = report_case_deciding(c);
+  dec = report__case_deciding(c);
   good = v == REPORT_V_PASS || v == REPORT_V_FLAKY ||
          v == REPORT_V_SKIP || v == REPORT_V_INCONCLUSIVE;
-  name = report_text_line(c->scenario);
-  target = report_text_line(c->target);
-  reason = report_text_line(dec->ended ? dec->reason : NULL);
+  name = report__text_line(c->scenario);
+  target = report__text_line(c->target);
+  reason = report__text_line(dec->ended ? dec->reason : NULL);
   if (name == NULL || target == NULL || reason == NULL) {
     free(name);
     free(target);
@@ -215,7 +215,7 @@ int report_tap_bail(report_tap_t *t, const char *reason)
 
   if (t == NULL)
     return UV_EINVAL;
-  s = report_text_line(reason ? reason : "");
+  s = report__text_line(reason ? reason : "");
   if (s == NULL)
     return UV_ENOMEM;
   fprintf(t->f, "Bail out! %s\n", s);

@@ -137,13 +137,13 @@ static char *progress_text(const report_term_t *t, uint64_t now_ns)
   else
     strcpy(total, "?");
   fmt_elapsed(el, sizeof(el), now_ns > t->start_ns ? now_ns - t->start_ns : 0);
-  report_str_cat(&s, "[%u/%s] %u failed | %s", t->done, total, t->failed, el);
+  report__str_cat(&s, "[%u/%s] %u failed | %s", t->done, total, t->failed, el);
   if (t->nrunning)
-    report_str_cat(&s, " | running:");
+    report__str_cat(&s, " | running:");
   for (i = 0; i < t->nrunning; i++) {
-    name = report_text_line(t->running[i]->scenario);
-    target = report_text_line(t->running[i]->target);
-    report_str_cat(&s, "%s %s [%s]", i ? "," : "", name ? name : "?",
+    name = report__text_line(t->running[i]->scenario);
+    target = report__text_line(t->running[i]->target);
+    report__str_cat(&s, "%s %s [%s]", i ? "," : "", name ? name : "?",
                    target ? target : "?");
     free(name);
     free(target);
@@ -200,7 +200,7 @@ int report_term_case_start(report_term_t *t, const report_case_t *c,
  * command lines and must not be able to drive the terminal. */
 static void put_line(FILE *f, const char *s)
 {
-  char *clean = report_text_line(s);
+  char *clean = report__text_line(s);
 
   fputs(clean ? clean : "?", f);
   free(clean);
@@ -208,10 +208,10 @@ static void put_line(FILE *f, const char *s)
 
 static const char *case_reason(const report_case_t *c)
 {
-  const report_attempt_t *a = report_case_deciding(c);
+  const report__attempt_t *a = report__case_deciding(c);
 
   if (!a->ended)
-    return report_interrupt_reason(c->report);
+    return report__interrupt_reason(c->report);
   return a->reason;
 }
 
@@ -238,9 +238,9 @@ int report_term_case_end(report_term_t *t, const report_case_t *c,
   /* On a TTY only what needs attention stays on screen; the progress line
    * accounts for the passes. */
   if (!t->tty || v != REPORT_V_PASS) {
-    name = report_text_line(c->scenario);
-    reason = report_text_line(case_reason(c));
-    report_fmt_seconds(secs, sizeof(secs), report_case_duration(c));
+    name = report__text_line(c->scenario);
+    reason = report__text_line(case_reason(c));
+    report__fmt_seconds(secs, sizeof(secs), report__case_duration(c));
     clear_line(t);
     fprintf(t->f, "[%u/", t->done);
     if (t->total)
@@ -270,11 +270,11 @@ int report_term_tick(report_term_t *t, uint64_t now_ns)
 static void summary_case(report_term_t *t, const report_case_t *c,
                          report_verdict_t v)
 {
-  char *name = report_text_line(c->scenario);
-  char *reason = report_text_clean(case_reason(c));
+  char *name = report__text_line(c->scenario);
+  char *reason = report__text_clean(case_reason(c));
   /* the replay of the attempt shown: the first bad one of a flaky case */
-  char *replay = report_text_line(report_attempt_replay_of(
-      c, report_case_shown(c)));
+  char *replay = report__text_line(report__attempt_replay_of(
+      c, report__case_shown(c)));
   char *line, *save = NULL;
   size_t i;
 
@@ -290,10 +290,10 @@ static void summary_case(report_term_t *t, const report_case_t *c,
   fputc('\n', t->f);
   if (v == REPORT_V_FLAKY) {
     for (i = 0; i < c->nattempts; i++) {
-      const report_attempt_t *a = &c->attempts[i];
-      char *r = report_text_line(a->reason);
+      const report__attempt_t *a = &c->attempts[i];
+      char *r = report__text_line(a->reason);
       fprintf(t->f, "    attempt %zu: %s%s%s\n", i + 1,
-              report_outcome_name(a->outcome), r && *r ? ": " : "",
+              report__outcome_name(a->outcome), r && *r ? ": " : "",
               r ? r : "");
       free(r);
     }

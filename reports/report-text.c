@@ -88,7 +88,7 @@ static size_t utf8_len(const unsigned char *s, unsigned *cp)
   return 0;
 }
 
-char *report_text_clean(const char *in)
+char *report__text_clean(const char *in)
 {
   const unsigned char *s = (const unsigned char *)(in ? in : "");
   size_t len = strlen((const char *)s), n;
@@ -131,16 +131,16 @@ char *report_text_clean(const char *in)
   return out;
 }
 
-char *report_text_line(const char *in)
+char *report__text_line(const char *in)
 {
-  char *s = report_text_clean(in), *nl;
+  char *s = report__text_clean(in), *nl;
 
   if (s && (nl = strchr(s, '\n')) != NULL)
     *nl = '\0';
   return s;
 }
 
-char *report_detail_rest(const char *reason, const char *detail)
+char *report__detail_rest(const char *reason, const char *detail)
 {
   size_t rl = reason ? strlen(reason) : 0, n;
   const char *d = detail ? detail : "";
@@ -158,7 +158,7 @@ char *report_detail_rest(const char *reason, const char *detail)
   return strndup(d, n);
 }
 
-void report_fmt_seconds(char *buf, size_t size, double s)
+void report__fmt_seconds(char *buf, size_t size, double s)
 {
   long long ms;
 
@@ -171,7 +171,7 @@ void report_fmt_seconds(char *buf, size_t size, double s)
   snprintf(buf, size, "%lld.%03lld", ms / 1000, ms % 1000);
 }
 
-void report_fmt_iso(char *buf, size_t size, int64_t unix_ns)
+void report__fmt_iso(char *buf, size_t size, int64_t unix_ns)
 {
   time_t t = (time_t)(unix_ns / 1000000000);
   struct tm tm;
@@ -181,7 +181,7 @@ void report_fmt_iso(char *buf, size_t size, int64_t unix_ns)
     snprintf(buf, size, "1970-01-01T00:00:00Z");
 }
 
-void report_str_cat(char **s, const char *fmt, ...)
+void report__str_cat(char **s, const char *fmt, ...)
 {
   va_list ap;
   size_t old;

@@ -40,14 +40,14 @@ static int cmp_int(const void *a, const void *b)
 
 /* Lanes: the harness (when it has marks) on top, the primary, then the
  * workers by id. More than the array holds share the last lane. */
-static void geometry(const report_attempt_t *a, tl_geom_t *g)
+static void geometry(const report__attempt_t *a, tl_geom_t *g)
 {
   size_t i, j;
 
   memset(g, 0, sizeof(*g));
   g->lanes[g->nlanes++] = REPORT_LANE_PRIMARY;
   for (i = 0; i < a->nmarks; i++) {
-    const report_mark_t *m = &a->marks[i];
+    const report__mark_t *m = &a->marks[i];
     if (i == 0 || m->t_ns < g->t0)
       g->t0 = m->t_ns;
     if (i == 0 || m->t_ns > g->t1)
@@ -93,26 +93,26 @@ static long y_of(size_t lane_i)
   return TOP_H + AXIS_H + (long)lane_i * LANE_H + LANE_H / 2;
 }
 
-static void svg_rect(report_hw_t *h, const char *cls, long x, long y, long w,
+static void svg_rect(report__hw_t *h, const char *cls, long x, long y, long w,
                      long hh)
 {
-  report_hw_start(h, "rect", cls);
-  report_hw_attri(h, "x", x);
-  report_hw_attri(h, "y", y);
-  report_hw_attri(h, "width", w > 0 ? w : 1);
-  report_hw_attri(h, "height", hh);
-  report_hw_end_svg(h);
+  report__hw_start(h, "rect", cls);
+  report__hw_attri(h, "x", x);
+  report__hw_attri(h, "y", y);
+  report__hw_attri(h, "width", w > 0 ? w : 1);
+  report__hw_attri(h, "height", hh);
+  report__hw_end_svg(h);
 }
 
-static void svg_line(report_hw_t *h, const char *cls, long x1, long y1, long x2,
-                     long y2)
+static void svg_line(report__hw_t *h, const char *cls, long x1, long y1,
+                     long x2, long y2)
 {
-  report_hw_start(h, "line", cls);
-  report_hw_attri(h, "x1", x1);
-  report_hw_attri(h, "y1", y1);
-  report_hw_attri(h, "x2", x2);
-  report_hw_attri(h, "y2", y2);
-  report_hw_end_svg(h);
+  report__hw_start(h, "line", cls);
+  report__hw_attri(h, "x1", x1);
+  report__hw_attri(h, "y1", y1);
+  report__hw_attri(h, "x2", x2);
+  report__hw_attri(h, "y2", y2);
+  report__hw_end_svg(h);
 }
 
 /* Time labels in ms or s, with integer arithmetic (no locale). */
@@ -131,7 +131,7 @@ static void fmt_tick(char *buf, size_t size, uint64_t ns, uint64_t step)
     snprintf(buf, size, "%" PRIu64 " us", ns / 1000u);
 }
 
-static void axis(report_hw_t *h, const tl_geom_t *g, long bottom)
+static void axis(report__hw_t *h, const tl_geom_t *g, long bottom)
 {
   static const uint64_t mult[] = {1, 2, 5};
   uint64_t span = g->t1 - g->t0, step = 1000, t;
@@ -143,19 +143,19 @@ static void axis(report_hw_t *h, const tl_geom_t *g, long bottom)
     if (++i % 3 == 0)
       step *= 10;
   step *= mult[i % 3];
-  report_hw_start(h, "g", "axis");
+  report__hw_start(h, "g", "axis");
   for (t = 0; t <= span; t += step) {
     long x = x_of(g, g->t0 + t);
     svg_line(h, NULL, x, TOP_H + AXIS_H - 4, x, bottom);
     fmt_tick(buf, sizeof(buf), t, step);
-    report_hw_start(h, "text", NULL);
-    report_hw_attri(h, "x", x);
-    report_hw_attri(h, "y", TOP_H + AXIS_H - 8);
-    report_hw_attr(h, "text-anchor", "middle");
-    report_hw_text(h, buf);
-    report_hw_end_svg(h);
+    report__hw_start(h, "text", NULL);
+    report__hw_attri(h, "x", x);
+    report__hw_attri(h, "y", TOP_H + AXIS_H - 8);
+    report__hw_attr(h, "text-anchor", "middle");
+    report__hw_text(h, buf);
+    report__hw_end_svg(h);
   }
-  report_hw_end_svg(h);
+  report__hw_end_svg(h);
 }
 
 static const char *kind_class(const char *kind)
@@ -178,37 +178,37 @@ static const char *kind_class(const char *kind)
   return "other";
 }
 
-static void mark(report_hw_t *h, const tl_geom_t *g, const report_mark_t *m,
+static void mark(report__hw_t *h, const tl_geom_t *g, const report__mark_t *m,
                  size_t idx)
 {
   long x = x_of(g, m->t_ns), y = y_of(lane_index(g, m->lane));
   char cls[64], tbuf[32], *tip = strdup("");
 
-  report_fmt_seconds(tbuf, sizeof(tbuf), (double)(m->t_ns - g->t0) / 1e9);
-  report_str_cat(&tip, "#%zu  %s s  %s%s%s", idx, tbuf, m->kind,
+  report__fmt_seconds(tbuf, sizeof(tbuf), (double)(m->t_ns - g->t0) / 1e9);
+  report__str_cat(&tip, "#%zu  %s s  %s%s%s", idx, tbuf, m->kind,
                  m->label ? ": " : "", m->label ? m->label : "");
   if (m->flags & REPORT_EVENT_FAULT) {
     char d[96];
     snprintf(d, sizeof(d), "M%ld %ldl7 7-7 7-7-7z", x, y - 7);
-    report_hw_start(h, "path", "fault");
-    report_hw_attr(h, "d", d);
+    report__hw_start(h, "path", "fault");
+    report__hw_attr(h, "d", d);
   } else if (m->flags & REPORT_EVENT_FAILED_REQUEST) {
     char d[96];
     snprintf(d, sizeof(d), "M%ld %ldl8 8M%ld %ldl8-8", x - 4, y - 4, x - 4,
              y + 4);
-    report_hw_start(h, "path", "failreq");
-    report_hw_attr(h, "d", d);
+    report__hw_start(h, "path", "failreq");
+    report__hw_attr(h, "d", d);
   } else {
     snprintf(cls, sizeof(cls), "mark k-%s", kind_class(m->kind));
-    report_hw_start(h, "circle", cls);
-    report_hw_attri(h, "cx", x);
-    report_hw_attri(h, "cy", y);
-    report_hw_attri(h, "r", 5);
+    report__hw_start(h, "circle", cls);
+    report__hw_attri(h, "cx", x);
+    report__hw_attri(h, "cy", y);
+    report__hw_attri(h, "r", 5);
   }
-  report_hw_start(h, "title", NULL);
-  report_hw_text(h, tip ? tip : m->kind);
-  report_hw_end_svg(h);
-  report_hw_end_svg(h);
+  report__hw_start(h, "title", NULL);
+  report__hw_text(h, tip ? tip : m->kind);
+  report__hw_end_svg(h);
+  report__hw_end_svg(h);
   free(tip);
 }
 
@@ -224,8 +224,8 @@ static const char *lane_name(int lane, char *buf, size_t size)
 
 /* Each worker's life as a bar from its first mark to its exit (or to the
  * end of the trace when it never exited). */
-static void lifelines(report_hw_t *h, const tl_geom_t *g,
-                      const report_attempt_t *a)
+static void lifelines(report__hw_t *h, const tl_geom_t *g,
+                      const report__attempt_t *a)
 {
   size_t li, i;
 
@@ -235,7 +235,7 @@ static void lifelines(report_hw_t *h, const tl_geom_t *g,
     if (g->lanes[li] < 0)
       continue;
     for (i = 0; i < a->nmarks; i++) {
-      const report_mark_t *m = &a->marks[i];
+      const report__mark_t *m = &a->marks[i];
       if (lane_index(g, m->lane) != li)
         continue;
       if (!seen || m->t_ns < first)
@@ -276,7 +276,7 @@ static int kind_rank(const char *kind)
 
 /* One name: the distinct kinds of a group of marks, by rank, then the
  * count of the others. NULL when out of memory. */
-static char *group_name(const report_mark_t *const *grp, size_t n)
+static char *group_name(const report__mark_t *const *grp, size_t n)
 {
   const char *kinds[16];
   size_t nk = 0, more = 0, i, k;
@@ -297,30 +297,30 @@ static char *group_name(const report_mark_t *const *grp, size_t n)
       if (kind_rank(kinds[i]) != rank)
         continue;
       if (k < NAME_KINDS)
-        report_str_cat(&text, "%s%s", k ? ", " : "", kinds[i]);
+        report__str_cat(&text, "%s%s", k ? ", " : "", kinds[i]);
       else
         more++;
       k++;
     }
   if (more)
-    report_str_cat(&text, " +%zu", more);
+    report__str_cat(&text, " +%zu", more);
   return text;
 }
 
 static int cmp_mark_time(const void *a, const void *b)
 {
-  const report_mark_t *x = *(const report_mark_t *const *)a;
-  const report_mark_t *y = *(const report_mark_t *const *)b;
+  const report__mark_t *x = *(const report__mark_t *const *)a;
+  const report__mark_t *y = *(const report__mark_t *const *)b;
 
   if (x->t_ns != y->t_ns)
     return x->t_ns < y->t_ns ? -1 : 1;
   return (x > y) - (x < y); /* stable: in the order they were added */
 }
 
-static void names(report_hw_t *h, const tl_geom_t *g,
-                  const report_attempt_t *a)
+static void names(report__hw_t *h, const tl_geom_t *g,
+                  const report__attempt_t *a)
 {
-  const report_mark_t **lane;
+  const report__mark_t **lane;
   size_t li, i, j, n;
 
   lane = malloc((a->nmarks ? a->nmarks : 1) * sizeof(*lane));
@@ -347,11 +347,11 @@ static void names(report_hw_t *h, const tl_geom_t *g,
       if (left + w > SVG_W - 2)
         left = x + 3 - w;
       if (left >= free_x) {
-        report_hw_start(h, "text", "mark-name");
-        report_hw_attri(h, "x", left);
-        report_hw_attri(h, "y", y_of(li) - 9);
-        report_hw_text(h, text);
-        report_hw_end_svg(h);
+        report__hw_start(h, "text", "mark-name");
+        report__hw_attri(h, "x", left);
+        report__hw_attri(h, "y", y_of(li) - 9);
+        report__hw_text(h, text);
+        report__hw_end_svg(h);
         free_x = left + w + 6;
       }
       free(text);
@@ -360,10 +360,10 @@ static void names(report_hw_t *h, const tl_geom_t *g,
   free(lane);
 }
 
-static void pointer(report_hw_t *h, const tl_geom_t *g,
-                    const report_attempt_t *a, long bottom)
+static void pointer(report__hw_t *h, const tl_geom_t *g,
+                    const report__attempt_t *a, long bottom)
 {
-  const report_mark_t *m;
+  const report__mark_t *m;
   long x, y;
   char d[96], *line;
 
@@ -372,34 +372,34 @@ static void pointer(report_hw_t *h, const tl_geom_t *g,
   m = &a->marks[a->failed_event];
   x = x_of(g, m->t_ns);
   y = y_of(lane_index(g, m->lane));
-  report_hw_start(h, "g", "expect");
+  report__hw_start(h, "g", "expect");
   svg_line(h, "expect-line", x, TOP_H + 2, x, bottom);
   snprintf(d, sizeof(d), "M%ld %ldl-6-9h12z", x, (long)TOP_H + 2);
-  report_hw_start(h, "path", "fault");
-  report_hw_attr(h, "d", d);
-  report_hw_end_svg(h);
-  report_hw_start(h, "circle", "violation");
-  report_hw_attri(h, "cx", x);
-  report_hw_attri(h, "cy", y);
-  report_hw_attri(h, "r", 9);
-  report_hw_end_svg(h);
-  line = report_text_line(a->reason);
-  report_hw_start(h, "text", "expect-text");
-  report_hw_attri(h, "x", x < SVG_W / 2 ? x + 8 : x - 8);
-  report_hw_attri(h, "y", TOP_H - 6);
-  report_hw_attr(h, "text-anchor", x < SVG_W / 2 ? "start" : "end");
-  report_hw_text(h, "expectation failed");
+  report__hw_start(h, "path", "fault");
+  report__hw_attr(h, "d", d);
+  report__hw_end_svg(h);
+  report__hw_start(h, "circle", "violation");
+  report__hw_attri(h, "cx", x);
+  report__hw_attri(h, "cy", y);
+  report__hw_attri(h, "r", 9);
+  report__hw_end_svg(h);
+  line = report__text_line(a->reason);
+  report__hw_start(h, "text", "expect-text");
+  report__hw_attri(h, "x", x < SVG_W / 2 ? x + 8 : x - 8);
+  report__hw_attri(h, "y", TOP_H - 6);
+  report__hw_attr(h, "text-anchor", x < SVG_W / 2 ? "start" : "end");
+  report__hw_text(h, "expectation failed");
   if (line && *line) {
     if (strlen(line) > 90)
       strcpy(line + 87, "...");
-    report_hw_textf(h, ": %s", line);
+    report__hw_textf(h, ": %s", line);
   }
-  report_hw_end_svg(h);
+  report__hw_end_svg(h);
   free(line);
-  report_hw_end_svg(h);
+  report__hw_end_svg(h);
 }
 
-void report_timeline_write(report_hw_t *h, const report_attempt_t *a)
+void report__timeline_write(report__hw_t *h, const report__attempt_t *a)
 {
   tl_geom_t g;
   char vb[64], buf[32];
@@ -410,21 +410,21 @@ void report_timeline_write(report_hw_t *h, const report_attempt_t *a)
   bottom = TOP_H + AXIS_H + (long)g.nlanes * LANE_H;
   height = bottom + 6;
   snprintf(vb, sizeof(vb), "0 0 %d %ld", SVG_W, height);
-  report_hw_start(h, "svg", "timeline");
-  report_hw_attr(h, "xmlns", "http://www.w3.org/2000/svg");
-  report_hw_attr(h, "viewBox", vb);
-  report_hw_attr(h, "role", "img");
-  report_hw_start(h, "title", NULL);
-  report_hw_textf(h, "timeline: %zu lanes, %zu events", g.nlanes, a->nmarks);
-  report_hw_end_svg(h);
+  report__hw_start(h, "svg", "timeline");
+  report__hw_attr(h, "xmlns", "http://www.w3.org/2000/svg");
+  report__hw_attr(h, "viewBox", vb);
+  report__hw_attr(h, "role", "img");
+  report__hw_start(h, "title", NULL);
+  report__hw_textf(h, "timeline: %zu lanes, %zu events", g.nlanes, a->nmarks);
+  report__hw_end_svg(h);
   for (i = 0; i < g.nlanes; i++) {
     svg_rect(h, i % 2 ? "lane-bg odd" : "lane-bg", 0,
              TOP_H + AXIS_H + (long)i * LANE_H, SVG_W, LANE_H);
-    report_hw_start(h, "text", "lane-label");
-    report_hw_attri(h, "x", 8);
-    report_hw_attri(h, "y", y_of(i) + 4);
-    report_hw_text(h, lane_name(g.lanes[i], buf, sizeof(buf)));
-    report_hw_end_svg(h);
+    report__hw_start(h, "text", "lane-label");
+    report__hw_attri(h, "x", 8);
+    report__hw_attri(h, "y", y_of(i) + 4);
+    report__hw_text(h, lane_name(g.lanes[i], buf, sizeof(buf)));
+    report__hw_end_svg(h);
   }
   axis(h, &g, bottom);
   lifelines(h, &g, a);
@@ -432,10 +432,10 @@ void report_timeline_write(report_hw_t *h, const report_attempt_t *a)
   for (i = 0; i < a->nmarks; i++)
     mark(h, &g, &a->marks[i], i);
   pointer(h, &g, a, bottom);
-  report_hw_end_svg(h);
+  report__hw_end_svg(h);
 }
 
-void report_timeline_legend(report_hw_t *h)
+void report__timeline_legend(report__hw_t *h)
 {
   static const char *const kinds[] = {"fork", "online", "listening",
                                       "disconnect", "exit", "message",
@@ -443,38 +443,38 @@ void report_timeline_legend(report_hw_t *h)
   char cls[32];
   size_t i;
 
-  report_hw_start(h, "p", "legend");
+  report__hw_start(h, "p", "legend");
   for (i = 0; kinds[i]; i++) {
-    report_hw_start(h, "svg", NULL);
-    report_hw_attr(h, "xmlns", "http://www.w3.org/2000/svg");
-    report_hw_attr(h, "width", "12");
-    report_hw_attr(h, "height", "12");
+    report__hw_start(h, "svg", NULL);
+    report__hw_attr(h, "xmlns", "http://www.w3.org/2000/svg");
+    report__hw_attr(h, "width", "12");
+    report__hw_attr(h, "height", "12");
     snprintf(cls, sizeof(cls), "mark k-%s", kinds[i]);
-    report_hw_start(h, "circle", cls);
-    report_hw_attr(h, "cx", "6");
-    report_hw_attr(h, "cy", "6");
-    report_hw_attr(h, "r", "5");
-    report_hw_end_svg(h);
-    report_hw_end_svg(h);
-    report_hw_textf(h, " %s  ", kinds[i]);
+    report__hw_start(h, "circle", cls);
+    report__hw_attr(h, "cx", "6");
+    report__hw_attr(h, "cy", "6");
+    report__hw_attr(h, "r", "5");
+    report__hw_end_svg(h);
+    report__hw_end_svg(h);
+    report__hw_textf(h, " %s  ", kinds[i]);
   }
-  report_hw_start(h, "svg", NULL);
-  report_hw_attr(h, "xmlns", "http://www.w3.org/2000/svg");
-  report_hw_attr(h, "width", "16");
-  report_hw_attr(h, "height", "16");
-  report_hw_start(h, "path", "fault");
-  report_hw_attr(h, "d", "M8 1l7 7-7 7-7-7z");
-  report_hw_end_svg(h);
-  report_hw_end_svg(h);
-  report_hw_text(h, " fault  ");
-  report_hw_start(h, "svg", NULL);
-  report_hw_attr(h, "xmlns", "http://www.w3.org/2000/svg");
-  report_hw_attr(h, "width", "12");
-  report_hw_attr(h, "height", "12");
-  report_hw_start(h, "path", "failreq");
-  report_hw_attr(h, "d", "M2 2l8 8M2 10l8-8");
-  report_hw_end_svg(h);
-  report_hw_end_svg(h);
-  report_hw_text(h, " failed request");
-  report_hw_end(h);
+  report__hw_start(h, "svg", NULL);
+  report__hw_attr(h, "xmlns", "http://www.w3.org/2000/svg");
+  report__hw_attr(h, "width", "16");
+  report__hw_attr(h, "height", "16");
+  report__hw_start(h, "path", "fault");
+  report__hw_attr(h, "d", "M8 1l7 7-7 7-7-7z");
+  report__hw_end_svg(h);
+  report__hw_end_svg(h);
+  report__hw_text(h, " fault  ");
+  report__hw_start(h, "svg", NULL);
+  report__hw_attr(h, "xmlns", "http://www.w3.org/2000/svg");
+  report__hw_attr(h, "width", "12");
+  report__hw_attr(h, "height", "12");
+  report__hw_start(h, "path", "failreq");
+  report__hw_attr(h, "d", "M2 2l8 8M2 10l8-8");
+  report__hw_end_svg(h);
+  report__hw_end_svg(h);
+  report__hw_text(h, " failed request");
+  report__hw_end(h);
 }

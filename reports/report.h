@@ -280,7 +280,18 @@ void report_term_free(report_term_t *t);
 int report_html_write(const report_t *r, const char *path);
 
 /* ---------------------------------------------------------------------- */
-/* `clustersim report merge` (report-cli.c)                                */
+/* libxml2                                                                 */
+
+/* The soname the JUnit and HTML writers and the merge load on first use:
+ * the ABI of the libxml2 headers the module is compiled against. */
+#define REPORT_LIBXML_SONAME "libxml2.so.2"
+
+/* Why they returned UV_ENOSYS (dlopen's or dlsym's text), or NULL when
+ * libxml2 was loaded or never asked for. */
+const char *report_libxml_error(void);
+
+/* ---------------------------------------------------------------------- */
+/* `clustersim report merge`                                               */
 
 /* What went wrong, for an error `rc` of report_junit_merge, in words
  * (with UV_ENOSYS: libxml2's name, why it could not be loaded, and how to

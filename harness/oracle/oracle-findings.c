@@ -1,13 +1,10 @@
 /* The list of findings the oracle and the expectations report. */
 #include "oracle.h"
 
-#include <ctype.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 
 void oracle_findings_init(oracle_findings_t *f)
 {

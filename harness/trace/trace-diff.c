@@ -134,56 +134,74 @@ static bool is_heartbeat(const cJSON *msg)
          cJSON_GetObjectItemCaseSensitive(msg, "clustersim") != NULL;
 }
 
-/* The text of one event, or NULL (memory). */
-static int item_of(norm_t *nm, const trace_event_t *e, proj_item_t *it)
+/* " code=0 signal=null": how the exit went, when the record says. */
+static void exit_text(char *buf, size_t len, const trace_event_t *e)
+{
+  const char *sig = e->signal > 0 ? base_signal_name(e->signal) : NULL;
+  const char *sig_text = sig ? sig : e->signal < 0 ? "?" : "null";
+
+  buf[0] = '\0';
+  if (!e->has_exit)
+    return;
+  if (e->code >= 0)
+    snprintf(buf, len, " code=%lld signal=%s", (long long)e->code, sig_text);
+  else
+    snprintf(buf, len, " code=null signal=%s", sig_text);
+}
+
+/* " address=...", " message=..." or " error=CODE": the detail that means
+ * something across runs; "" when there is none, NULL when out of memory. */
+static char *detail_text(norm_t *nm, const trace_event_t *e)
 {
   const cJSON *j = e->json;
+  const cJSON *addr = cJSON_GetObjectItemCaseSensitive(j, "address");
+  const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+  const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
+  const char *key;
+  char *value, *text;
+
+  if (e->ev == TRACE_EV_LISTENING && addr != NULL) {
+    key = "address";
+    value = address_text(nm, addr);
+  } else if (msg != NULL) {
+    key = "message";
+    value = canonical_json(msg);
+  } else if (err != NULL) {
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
+    key = "error";
+    value = strdup(cJSON_IsString(code) ? code->valuestring : "?");
+  } else {
+    return strdup("");
+  }
+  if (value == NULL)
+    return NULL;
+  text = base_asprintf(" %s=%s", key, value);
+  free(value);
+  return text;
+}
+
+/* The texts of one event; UV_ENOMEM leaves nothing allocated. */
+static int item_of(norm_t *nm, const trace_event_t *e, proj_item_t *it)
+{
   const char *em = e->cluster_emitter ? "cluster" : "worker";
-  char exit_part[96] = "", *extra = NULL, *extra_text = NULL;
-  const char *extra_key = NULL;
+  char exit_part[96];
+  char *detail = detail_text(nm, e);
 
   memset(it, 0, sizeof(*it));
   it->ev = e->ev;
   it->index = e->index;
-  if (e->has_exit) {
-    const char *sig = e->signal > 0 ? base_signal_name(e->signal) : NULL;
-    if (e->code >= 0)
-      snprintf(exit_part, sizeof(exit_part), " code=%lld signal=%s",
-               (long long)e->code, sig ? sig : e->signal < 0 ? "?" : "null");
-    else
-      snprintf(exit_part, sizeof(exit_part), " code=null signal=%s",
-               sig ? sig : e->signal < 0 ? "?" : "null");
-  }
-  if (e->ev == TRACE_EV_LISTENING &&
-      cJSON_GetObjectItemCaseSensitive(j, "address") != NULL) {
-    extra_key = "address";
-    extra = address_text(nm, cJSON_GetObjectItemCaseSensitive(j, "address"));
-  } else if (cJSON_GetObjectItemCaseSensitive(j, "message") != NULL) {
-    extra_key = "message";
-    extra = canonical_json(cJSON_GetObjectItemCaseSensitive(j, "message"));
-  } else if (cJSON_GetObjectItemCaseSensitive(j, "error") != NULL) {
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
-    extra_key = "error";
-    extra = strdup(cJSON_IsString(code) ? code->valuestring : "?");
-  }
-  if (extra_key != NULL) {
-    if (extra == NULL)
-      return UV_ENOMEM;
-    extra_text = base_asprintf(" %s=%s", extra_key, extra);
-    free(extra);
-    if (extra_text == NULL)
-      return UV_ENOMEM;
-  }
+  if (detail == NULL)
+    return UV_ENOMEM;
+  exit_text(exit_part, sizeof(exit_part), e);
   it->text = base_asprintf(
       "%s %s ead=%s connected=%s dead=%s member=%s state=%s%s%s", e->name,
       em, tri_name(e->ead), tri_name(e->connected), tri_name(e->dead),
       tri_name(e->member), e->state[0] ? e->state : "null", exit_part,
-      extra_text ? extra_text : "");
+      detail);
   /* what does not depend on whether disconnect or exit came first */
   it->loose = base_asprintf("%s %s ead=%s%s", e->name, em,
                                tri_name(e->ead), exit_part);
-  free(extra_text);
+  free(detail);
   if (it->text == NULL || it->loose == NULL) {
     free(it->text);
     free(it->loose);
@@ -285,14 +303,36 @@ static bool is_end(trace_ev_t ev)
   return ev == TRACE_EV_DISCONNECT || ev == TRACE_EV_EXIT;
 }
 
+/* From position i on, the items of `group` (TRACE_EV_NONE: all but the
+ * ends) are equal in order: compared loosely for the ends, whose flags the
+ * order decides. */
+static bool same_group(const proj_worker_t *a, const proj_worker_t *b,
+                       size_t i, trace_ev_t group)
+{
+  bool loose = group != TRACE_EV_NONE;
+  size_t x = i, y = i;
+
+  for (;; x++, y++) {
+    while (x < a->n && (loose ? a->items[x].ev != group
+                              : is_end(a->items[x].ev)))
+      x++;
+    while (y < b->n && (loose ? b->items[y].ev != group
+                              : is_end(b->items[y].ev)))
+      y++;
+    if (x >= a->n || y >= b->n)
+      return x >= a->n && y >= b->n;
+    if (strcmp(loose ? a->items[x].loose : a->items[x].text,
+               loose ? b->items[y].loose : b->items[y].text) != 0)
+      return false;
+  }
+}
+
 /* The same but for the order of disconnect and exit: the events before
  * the first of them are equal, and after it the disconnects, the exits and
  * the rest are each equal in order (the flags the order decides aside). */
 static bool same_but_end_order(const proj_worker_t *a, const proj_worker_t *b)
 {
-  static const trace_ev_t groups[] = {TRACE_EV_DISCONNECT,
-                                        TRACE_EV_EXIT, TRACE_EV_NONE};
-  size_t i = 0, g;
+  size_t i = 0;
 
   while (i < a->n && i < b->n && !is_end(a->items[i].ev) &&
          strcmp(a->items[i].text, b->items[i].text) == 0)
@@ -300,29 +340,9 @@ static bool same_but_end_order(const proj_worker_t *a, const proj_worker_t *b)
   if (i >= a->n || i >= b->n || !is_end(a->items[i].ev) ||
       !is_end(b->items[i].ev))
     return false;
-  for (g = 0; g < 3; g++) {
-    size_t x = i, y = i;
-    for (;;) {
-      bool loose = groups[g] != TRACE_EV_NONE;
-      while (x < a->n && (loose ? a->items[x].ev != groups[g]
-                                : is_end(a->items[x].ev)))
-        x++;
-      while (y < b->n && (loose ? b->items[y].ev != groups[g]
-                                : is_end(b->items[y].ev)))
-        y++;
-      if (x >= a->n || y >= b->n) {
-        if (x < a->n || y < b->n)
-          return false;
-        break;
-      }
-      if (strcmp(loose ? a->items[x].loose : a->items[x].text,
-                 loose ? b->items[y].loose : b->items[y].text) != 0)
-        return false;
-      x++;
-      y++;
-    }
-  }
-  return true;
+  return same_group(a, b, i, TRACE_EV_DISCONNECT) &&
+         same_group(a, b, i, TRACE_EV_EXIT) &&
+         same_group(a, b, i, TRACE_EV_NONE);
 }
 
 static void show(base_diag_t *out, const char *label, size_t width,
@@ -336,6 +356,53 @@ static void show(base_diag_t *out, const char *label, size_t width,
                       (int)width, label, w->n, w->n == 1 ? "" : "s");
 }
 
+typedef struct {
+  const char *label_a, *label_b;
+  bool complete_a, complete_b;
+  size_t width;
+  base_diag_t *out;
+} diff_t;
+
+/* Compares one worker's projections; 1 when they differ. */
+static int diff_worker(const diff_t *d, unsigned id, const proj_worker_t *x,
+                       const proj_worker_t *y)
+{
+  size_t k = 0;
+
+  if (x->n == 0 && y->n == 0)
+    return 0;
+  while (k < x->n && k < y->n &&
+         strcmp(x->items[k].text, y->items[k].text) == 0)
+    k++;
+  if (k == x->n && k == y->n)
+    return 0;
+  if (same_but_end_order(x, y)) {
+    base_diag_addf(d->out, "  worker %u: the same but for the order of "
+                   "disconnect and exit, which Node does not fix", id);
+    return 0;
+  }
+  /* a trace cut short (the primary was killed) says nothing of what
+   * would have followed */
+  if ((k == x->n && !d->complete_a) || (k == y->n && !d->complete_b)) {
+    base_diag_addf(d->out, "  worker %u: the same as far as the "
+                   "incomplete trace (%s) goes", id,
+                   k == x->n && !d->complete_a ? d->label_a : d->label_b);
+    return 0;
+  }
+  if (x->n == 0 || y->n == 0) {
+    const proj_worker_t *has = x->n ? x : y;
+    base_diag_addf(d->out, "  worker %u: only in %s (%zu event%s, from "
+                   "#%u)", id, x->n ? d->label_a : d->label_b, has->n,
+                   has->n == 1 ? "" : "s", has->items[0].index);
+    return 1;
+  }
+  base_diag_addf(d->out, "  worker %u: first difference at its event %zu:",
+                 id, k + 1);
+  show(d->out, d->label_a, d->width, x, k);
+  show(d->out, d->label_b, d->width, y, k);
+  return 1;
+}
+
 int trace_projection_diff(const trace_projection_t *a,
                             const char *label_a,
                             const trace_projection_t *b,
@@ -343,47 +410,13 @@ int trace_projection_diff(const trace_projection_t *a,
 {
   static const proj_worker_t none = {NULL, 0, 0};
   unsigned n = a->n_w > b->n_w ? a->n_w : b->n_w, id;
-  size_t width = strlen(label_a) > strlen(label_b) ? strlen(label_a)
-                                                   : strlen(label_b);
+  diff_t d = {label_a, label_b, a->complete, b->complete, 0, out};
   int differ = 0;
 
-  for (id = 1; id <= n; id++) {
-    const proj_worker_t *x = id <= a->n_w ? &a->w[id - 1] : &none;
-    const proj_worker_t *y = id <= b->n_w ? &b->w[id - 1] : &none;
-    size_t k = 0;
-
-    if (x->n == 0 && y->n == 0)
-      continue;
-    while (k < x->n && k < y->n &&
-           strcmp(x->items[k].text, y->items[k].text) == 0)
-      k++;
-    if (k == x->n && k == y->n)
-      continue;
-    if (same_but_end_order(x, y)) {
-      base_diag_addf(out, "  worker %u: the same but for the order of "
-                        "disconnect and exit, which Node does not fix", id);
-      continue;
-    }
-    /* a trace cut short (the primary was killed) says nothing of what
-     * would have followed */
-    if ((k == x->n && !a->complete) || (k == y->n && !b->complete)) {
-      base_diag_addf(out, "  worker %u: the same as far as the "
-                        "incomplete trace (%s) goes", id,
-                        k == x->n && !a->complete ? label_a : label_b);
-      continue;
-    }
-    differ++;
-    if (x->n == 0 || y->n == 0) {
-      const proj_worker_t *has = x->n ? x : y;
-      base_diag_addf(out, "  worker %u: only in %s (%zu event%s, from "
-                        "#%u)", id, x->n ? label_a : label_b, has->n,
-                        has->n == 1 ? "" : "s", has->items[0].index);
-      continue;
-    }
-    base_diag_addf(out, "  worker %u: first difference at its event %zu:",
-                      id, k + 1);
-    show(out, label_a, width, x, k);
-    show(out, label_b, width, y, k);
-  }
+  d.width = strlen(label_a) > strlen(label_b) ? strlen(label_a)
+                                              : strlen(label_b);
+  for (id = 1; id <= n; id++)
+    differ += diff_worker(&d, id, id <= a->n_w ? &a->w[id - 1] : &none,
+                          id <= b->n_w ? &b->w[id - 1] : &none);
   return differ;
 }

@@ -1,55 +1,32 @@
-/* The event vocabulary: every name a `wait`, a trigger or an expectation
- * can use. */
+/* The event vocabulary: the names of TRACE_EV_MAP, looked up both ways. */
 #include "trace.h"
 
 #include <string.h>
 
-
 static const char *const ev_names[TRACE_EV_COUNT] = {
   [TRACE_EV_NONE] = "",
-  [TRACE_EV_SETUP] = "setup",
-  [TRACE_EV_FORK] = "fork",
-  [TRACE_EV_ONLINE] = "online",
-  [TRACE_EV_LISTENING] = "listening",
-  [TRACE_EV_MESSAGE] = "message",
-  [TRACE_EV_DISCONNECT] = "disconnect",
-  [TRACE_EV_EXIT] = "exit",
-  [TRACE_EV_ERROR] = "error",
-  [TRACE_EV_DISCONNECT_CALLBACK] = "disconnect-callback",
-  [TRACE_EV_RESPAWN] = "respawn",
-  [TRACE_EV_SHUTDOWN_START] = "shutdown-start",
-  [TRACE_EV_SHUTDOWN_FORCE] = "shutdown-force",
-  [TRACE_EV_SHUTDOWN_DONE] = "shutdown-done",
-  [TRACE_EV_HEARTBEAT_KILL] = "heartbeat-kill",
-  [TRACE_EV_METRICS_LISTENING] = "metrics-listening",
-  [TRACE_EV_RESTART_FORK] = "restart-fork",
-  [TRACE_EV_RESTART_DISCONNECT] = "restart-disconnect",
-  [TRACE_EV_RESTART_KILL] = "restart-kill",
-  [TRACE_EV_RESTART_DONE] = "restart-done",
-  [TRACE_EV_RESTART_FAILED] = "restart-failed",
-  [TRACE_EV_METRICS_ERROR] = "metrics-error",
-  [TRACE_EV_W_STARTED] = "worker-started",
-  [TRACE_EV_W_LISTENING] = "worker-listening",
-  [TRACE_EV_W_SERVER_CLOSE] = "worker-server-close",
-  [TRACE_EV_W_MESSAGE] = "worker-message",
-  [TRACE_EV_W_DISCONNECT] = "worker-disconnect",
-  [TRACE_EV_W_EXITING] = "worker-exiting",
-  [TRACE_EV_W_FAULT] = "worker-fault",
-  [TRACE_EV_W_SERVER_ERROR] = "worker-server-error",
-  [TRACE_EV_W_SIGNAL] = "worker-signal",
-  [TRACE_EV_PRIMARY_EXIT] = "primary-exit",
+#define XX(ID, name, src, cluster_only) [TRACE_EV_##ID] = name,
+  TRACE_EV_MAP(XX)
+#undef XX
+};
+
+/* The suggestions want the names without the empty one of TRACE_EV_NONE,
+ * NULL-terminated: the same table from its second entry. */
+static const char *const suggest_names[TRACE_EV_COUNT] = {
+#define XX(ID, name, src, cluster_only) name,
+  TRACE_EV_MAP(XX)
+#undef XX
+};
+
+static const bool ev_cluster_only[TRACE_EV_COUNT] = {
+#define XX(ID, name, src, cluster_only) [TRACE_EV_##ID] = cluster_only,
+  TRACE_EV_MAP(XX)
+#undef XX
 };
 
 const char *const *trace_ev_names(void)
 {
-  /* For suggestions: the list without the empty first entry. */
-  static const char *list[TRACE_EV_COUNT];
-  int i;
-
-  if (list[0] == NULL)
-    for (i = 1; i < TRACE_EV_COUNT; i++)
-      list[i - 1] = ev_names[i];
-  return list;
+  return suggest_names;
 }
 
 trace_ev_t trace_ev_from_name(const char *name)
@@ -71,3 +48,13 @@ const char *trace_ev_name(trace_ev_t ev)
   return ev_names[ev];
 }
 
+bool trace_event_is(const trace_event_t *e, trace_ev_t ev, bool cluster)
+{
+  if (e->ev != ev || ev == TRACE_EV_NONE)
+    return false;
+  if (e->src != TRACE_SRC_AGENT)
+    return !cluster;
+  if (cluster)
+    return e->cluster_emitter;
+  return e->cluster_emitter == ev_cluster_only[ev];
+}

@@ -60,75 +60,77 @@ static unsigned uint_of(const cJSON *j, const char *key)
   return 0;
 }
 
-int trace_add(trace_t *tr, cJSON *json)
-{
-  trace_event_t *e;
+/* What a record's "type" says: who reported it, and which key names it. */
+static const struct {
   const char *type;
-  const cJSON *v;
+  trace_src_t src;
+  const char *name_key;
+  const char *prefix;      /* worker observations get their own names */
+} record_types[] = {
+  {"event", TRACE_SRC_AGENT, "event", ""},
+  {"policy", TRACE_SRC_POLICY, "action", ""},
+  {"observe", TRACE_SRC_WORKER, "what", "worker-"},
+  {"action", TRACE_SRC_HARNESS, "action", ""},
+  {"process", TRACE_SRC_HARNESS, "what", ""},
+  {"load", TRACE_SRC_LOAD, "what", ""},
+};
+
+static void classify(trace_event_t *e, const cJSON *json)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(json, "type");
+  const char *type = cJSON_IsString(v) ? v->valuestring : "";
   char what[40] = "";
+  size_t i;
 
-  if (json == NULL)
-    return UV_EINVAL;
-  if (tr->count >= MAX_TRACE_EVENTS) {
-    cJSON_Delete(json);
-    return UV_ENOBUFS;
-  }
-  if (tr->count == tr->cap) {
-    size_t cap = tr->cap ? tr->cap * 2 : 64;
-    trace_event_t *n = realloc(tr->events, cap * sizeof(*n));
-    if (n == NULL) {
-      cJSON_Delete(json);
-      return UV_ENOMEM;
-    }
-    tr->events = n;
-    tr->cap = cap;
-  }
-  e = &tr->events[tr->count];
-  memset(e, 0, sizeof(*e));
-  e->json = json;
-  e->arrival = (uint32_t)tr->count;
-  e->index = (uint32_t)tr->count;
-  e->ead = e->connected = e->dead = e->member = -1;
-  v = cJSON_GetObjectItemCaseSensitive(json, "t");
-  if (cJSON_IsNumber(v) && v->valuedouble > 0)
-    e->t = (uint64_t)v->valuedouble;
-  v = cJSON_GetObjectItemCaseSensitive(json, "type");
-  type = cJSON_IsString(v) ? v->valuestring : "";
-
-  if (strcmp(type, "event") == 0) {
-    e->src = TRACE_SRC_AGENT;
-    copy_str(e->name, sizeof(e->name), json, "event");
-    v = cJSON_GetObjectItemCaseSensitive(json, "emitter");
-    e->cluster_emitter = cJSON_IsString(v) &&
-                         strcmp(v->valuestring, "cluster") == 0;
-  } else if (strcmp(type, "policy") == 0) {
-    e->src = TRACE_SRC_POLICY;
-    copy_str(e->name, sizeof(e->name), json, "action");
-  } else if (strcmp(type, "observe") == 0) {
-    e->src = TRACE_SRC_WORKER;
-    copy_str(what, sizeof(what), json, "what");
-    snprintf(e->name, sizeof(e->name), "worker-%s", what);
-  } else if (strcmp(type, "action") == 0) {
-    e->src = TRACE_SRC_HARNESS;
-    copy_str(e->name, sizeof(e->name), json, "action");
-  } else if (strcmp(type, "process") == 0) {
-    e->src = TRACE_SRC_HARNESS;
-    copy_str(e->name, sizeof(e->name), json, "what");
-  } else if (strcmp(type, "load") == 0) {
-    e->src = TRACE_SRC_LOAD;
-    copy_str(e->name, sizeof(e->name), json, "what");
-  } else {
+  for (i = 0; i < sizeof(record_types) / sizeof(record_types[0]); i++)
+    if (strcmp(type, record_types[i].type) == 0)
+      break;
+  if (i == sizeof(record_types) / sizeof(record_types[0])) {
+    /* anything else is output of a process: its type names it */
     e->src = TRACE_SRC_LOG;
     snprintf(e->name, sizeof(e->name), "%s", type);
+    return;
   }
-  if (e->src != TRACE_SRC_LOG && e->src != TRACE_SRC_LOAD)
+  e->src = record_types[i].src;
+  copy_str(what, sizeof(what), json, record_types[i].name_key);
+  snprintf(e->name, sizeof(e->name), "%s%s", record_types[i].prefix, what);
+  v = cJSON_GetObjectItemCaseSensitive(json, "emitter");
+  e->cluster_emitter = e->src == TRACE_SRC_AGENT && cJSON_IsString(v) &&
+                       strcmp(v->valuestring, "cluster") == 0;
+  if (e->src != TRACE_SRC_LOAD)
     e->ev = trace_ev_from_name(e->name);
   /* harness actions share names with events (fork, disconnect...): they
    * are not the events themselves */
   if (e->src == TRACE_SRC_HARNESS && e->ev != TRACE_EV_PRIMARY_EXIT)
     e->ev = TRACE_EV_NONE;
+}
 
+/* The exit status: a code, a signal, or both null ("has_exit" all the
+ * same: the record said so). */
+static void read_exit(trace_event_t *e, const cJSON *json)
+{
+  const cJSON *code = cJSON_GetObjectItemCaseSensitive(json, "code");
+  const cJSON *sig = cJSON_GetObjectItemCaseSensitive(json, "signal");
+
+  if (code == NULL && sig == NULL)
+    return;
+  e->has_exit = true;
+  e->code = cJSON_IsNumber(code) ? (int64_t)code->valuedouble : -1;
+  if (!cJSON_IsString(sig))
+    return;
+  e->signal = base_signal_from_name(sig->valuestring);
+  if (e->signal == 0)
+    e->signal = -1; /* a name we do not know: still not null */
+}
+
+static void read_fields(trace_event_t *e, const cJSON *json)
+{
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(json, "t");
+
+  if (cJSON_IsNumber(t) && t->valuedouble > 0)
+    e->t = (uint64_t)t->valuedouble;
   e->worker = uint_of(json, "worker");
+  /* a replacement names its worker as "new" */
   if (e->src == TRACE_SRC_POLICY && e->worker == 0)
     e->worker = uint_of(json, "new");
   e->pid = (int)uint_of(json, "pid");
@@ -138,17 +140,44 @@ int trace_add(trace_t *tr, cJSON *json)
   e->dead = tri(json, "dead");
   e->member = tri(json, "member");
   copy_str(e->state, sizeof(e->state), json, "state");
-  if (cJSON_GetObjectItemCaseSensitive(json, "code") != NULL ||
-      cJSON_GetObjectItemCaseSensitive(json, "signal") != NULL) {
-    v = cJSON_GetObjectItemCaseSensitive(json, "code");
-    e->has_exit = true;
-    e->code = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
-    v = cJSON_GetObjectItemCaseSensitive(json, "signal");
-    e->signal = cJSON_IsString(v) ? base_signal_from_name(v->valuestring)
-                                  : 0;
-    if (cJSON_IsString(v) && e->signal == 0)
-      e->signal = -1; /* a name we do not know: still not null */
+  read_exit(e, json);
+}
+
+static int grow(trace_t *tr)
+{
+  size_t cap;
+  trace_event_t *n;
+
+  if (tr->count < tr->cap)
+    return 0;
+  cap = tr->cap ? tr->cap * 2 : 64;
+  n = realloc(tr->events, cap * sizeof(*n));
+  if (n == NULL)
+    return UV_ENOMEM;
+  tr->events = n;
+  tr->cap = cap;
+  return 0;
+}
+
+int trace_add(trace_t *tr, cJSON *json)
+{
+  trace_event_t *e;
+  int rc;
+
+  if (json == NULL)
+    return UV_EINVAL;
+  rc = tr->count >= MAX_TRACE_EVENTS ? UV_ENOBUFS : grow(tr);
+  if (rc != 0) {
+    cJSON_Delete(json);
+    return rc;
   }
+  e = &tr->events[tr->count];
+  memset(e, 0, sizeof(*e));
+  e->json = json;
+  e->arrival = (uint32_t)tr->count;
+  e->index = (uint32_t)tr->count;
+  classify(e, json);
+  read_fields(e, json);
   tr->count++;
   tr->sorted = false;
   return 0;
@@ -199,24 +228,6 @@ double trace_secs(const trace_t *tr, uint64_t t)
   if (t < tr->t0)
     return -(double)(tr->t0 - t) / 1e9;
   return (double)(t - tr->t0) / 1e9;
-}
-
-bool trace_event_is(const trace_event_t *e, trace_ev_t ev, bool cluster)
-{
-  if (e->ev != ev || ev == TRACE_EV_NONE)
-    return false;
-  if (e->src != TRACE_SRC_AGENT)
-    return !cluster;
-  if (cluster)
-    return e->cluster_emitter;
-  switch (ev) {
-  case TRACE_EV_SETUP:
-  case TRACE_EV_FORK:
-  case TRACE_EV_DISCONNECT_CALLBACK:
-    return e->cluster_emitter;
-  default:
-    return !e->cluster_emitter;
-  }
 }
 
 void trace_event_describe(const trace_t *tr,

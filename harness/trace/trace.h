@@ -23,44 +23,58 @@
 /* ---------------------------------------------------------------------- */
 /* Event names                                                             */
 
-/* Everything a `wait`, a trigger or an expectation can name. */
+/* The event vocabulary: everything a `wait`, a trigger or an expectation
+ * can name, one row per event, read by the trace, the loader's
+ * suggestions, the oracle and the docs.
+ *   XX(ID, name, src, cluster_only)
+ * ID            the enum suffix: TRACE_EV_<ID>
+ * name          the name in records and scenarios
+ * src           who reports it: TRACE_SRC_<src>
+ * cluster_only  1: Node emits it on `cluster` only (so that emission is
+ *               the event itself); 0: on the Worker object, then (for agent
+ *               events) on `cluster` as its twin */
+#define TRACE_EV_MAP(XX)                                                      \
+  /* cluster and Worker events, reported by the primary agent */              \
+  XX(SETUP, "setup", AGENT, 1)                                                \
+  XX(FORK, "fork", AGENT, 1)                                                  \
+  XX(ONLINE, "online", AGENT, 0)                                              \
+  XX(LISTENING, "listening", AGENT, 0)                                        \
+  XX(MESSAGE, "message", AGENT, 0)                                            \
+  XX(DISCONNECT, "disconnect", AGENT, 0)                                      \
+  XX(EXIT, "exit", AGENT, 0)                                                  \
+  XX(ERROR, "error", AGENT, 0)                                                \
+  XX(DISCONNECT_CALLBACK, "disconnect-callback", AGENT, 1)                    \
+  /* primary policy actions */                                                \
+  XX(RESPAWN, "respawn", POLICY, 0)                                           \
+  XX(SHUTDOWN_START, "shutdown-start", POLICY, 0)                             \
+  XX(SHUTDOWN_FORCE, "shutdown-force", POLICY, 0)                             \
+  XX(SHUTDOWN_DONE, "shutdown-done", POLICY, 0)                               \
+  XX(HEARTBEAT_KILL, "heartbeat-kill", POLICY, 0)                             \
+  XX(METRICS_LISTENING, "metrics-listening", POLICY, 0)                       \
+  XX(RESTART_FORK, "restart-fork", POLICY, 0)                                 \
+  XX(RESTART_DISCONNECT, "restart-disconnect", POLICY, 0)                     \
+  XX(RESTART_KILL, "restart-kill", POLICY, 0)                                 \
+  XX(RESTART_DONE, "restart-done", POLICY, 0)                                 \
+  XX(RESTART_FAILED, "restart-failed", POLICY, 0)                             \
+  XX(METRICS_ERROR, "metrics-error", POLICY, 0)                               \
+  /* observations a worker reports on its control connection */               \
+  XX(W_STARTED, "worker-started", WORKER, 0)                                  \
+  XX(W_LISTENING, "worker-listening", WORKER, 0)                              \
+  XX(W_SERVER_CLOSE, "worker-server-close", WORKER, 0)                        \
+  XX(W_MESSAGE, "worker-message", WORKER, 0)                                  \
+  XX(W_DISCONNECT, "worker-disconnect", WORKER, 0)                            \
+  XX(W_EXITING, "worker-exiting", WORKER, 0)                                  \
+  XX(W_FAULT, "worker-fault", WORKER, 0)                                      \
+  XX(W_SERVER_ERROR, "worker-server-error", WORKER, 0)                        \
+  XX(W_SIGNAL, "worker-signal", WORKER, 0)                                    \
+  /* seen by the harness itself */                                            \
+  XX(PRIMARY_EXIT, "primary-exit", HARNESS, 0)
+
 typedef enum {
   TRACE_EV_NONE = 0,
-  /* cluster and Worker events, reported by the primary agent */
-  TRACE_EV_SETUP,
-  TRACE_EV_FORK,
-  TRACE_EV_ONLINE,
-  TRACE_EV_LISTENING,
-  TRACE_EV_MESSAGE,
-  TRACE_EV_DISCONNECT,
-  TRACE_EV_EXIT,
-  TRACE_EV_ERROR,
-  TRACE_EV_DISCONNECT_CALLBACK,
-  /* primary policy actions */
-  TRACE_EV_RESPAWN,
-  TRACE_EV_SHUTDOWN_START,
-  TRACE_EV_SHUTDOWN_FORCE,
-  TRACE_EV_SHUTDOWN_DONE,
-  TRACE_EV_HEARTBEAT_KILL,
-  TRACE_EV_METRICS_LISTENING,
-  TRACE_EV_RESTART_FORK,
-  TRACE_EV_RESTART_DISCONNECT,
-  TRACE_EV_RESTART_KILL,
-  TRACE_EV_RESTART_DONE,
-  TRACE_EV_RESTART_FAILED,
-  TRACE_EV_METRICS_ERROR,
-  /* observations a worker reports on its control connection */
-  TRACE_EV_W_STARTED,
-  TRACE_EV_W_LISTENING,
-  TRACE_EV_W_SERVER_CLOSE,
-  TRACE_EV_W_MESSAGE,
-  TRACE_EV_W_DISCONNECT,
-  TRACE_EV_W_EXITING,
-  TRACE_EV_W_FAULT,
-  TRACE_EV_W_SERVER_ERROR,
-  TRACE_EV_W_SIGNAL,
-  /* seen by the harness itself */
-  TRACE_EV_PRIMARY_EXIT,
+#define XX(ID, name, src, cluster_only) TRACE_EV_##ID,
+  TRACE_EV_MAP(XX)
+#undef XX
   TRACE_EV_COUNT
 } trace_ev_t;
 
@@ -138,14 +152,15 @@ int trace_parse(const char *text, trace_t *tr,
 double trace_secs(const trace_t *tr, uint64_t t);
 
 /* ---------------------------------------------------------------------- */
-/* Trace helpers (trace.c)                                         */
+/* Trace helpers                                                          */
 
 /* Adds a record built from a printf-style JSON object text. */
 int trace_addf(trace_t *tr, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Whether `e` counts as the event `ev` (its canonical emitter: `cluster`
- * for setup/fork/disconnect-callback, the Worker object otherwise), or its
- * cluster twin when `cluster` is set. */
+/* Whether `e` counts as the event `ev` (emitted on `cluster` for the
+ * cluster_only events of TRACE_EV_MAP, on the Worker object otherwise),
+ * or as its cluster twin when `cluster` is set. Records that are not the
+ * agent's count as themselves unless `cluster` is set. */
 bool trace_event_is(const trace_event_t *e, trace_ev_t ev, bool cluster);
 /* "listening at 1.203 s (event #57)" */
 void trace_event_describe(const trace_t *tr,

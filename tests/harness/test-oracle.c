@@ -2,7 +2,8 @@
  * The oracle must be able to fail: for every invariant, a deliberately
  * wrong trace that it must report with exactly the expected message, next
  * to traces it must accept. Table-driven; the traces are JSON lines as the
- * agents send them (docs/protocol.md section 3).
+ * agents send them (docs/protocol.md section 3). docs/harness.md's list of
+ * invariants (the path is the first argument) must be the oracle's table.
  */
 #include <CUnit/Basic.h>
 #include <stdio.h>
@@ -10,23 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "oracle.h"
+#include "trace-fixtures.h"
 #include "test-support.h"
-
-/* Times are in ns; t0 is 0, so 10000000 shows as 0.010 s. */
-#define EV(t, name, em, w, flags)                                        \
-  "{\"type\":\"event\",\"t\":" #t ",\"event\":\"" name "\",\"emitter\":\"" \
-  em "\",\"worker\":" #w flags "}\n"
-#define ACT(t, name, w) \
-  "{\"type\":\"action\",\"t\":" #t ",\"action\":\"" name "\",\"worker\":" #w "}\n"
-#define OBS(t, what, w, rest) \
-  "{\"type\":\"observe\",\"t\":" #t ",\"what\":\"" what "\",\"worker\":" #w rest "}\n"
-
-#define LIVE ",\"ead\":null,\"connected\":true,\"dead\":false,\"member\":true"
-#define DISC(ead) ",\"ead\":" ead ",\"connected\":false,\"dead\":false,\"member\":false"
-#define EXIT(ead, code, sig) \
-  ",\"ead\":" ead ",\"connected\":false,\"dead\":true,\"member\":false," \
-  "\"code\":" code ",\"signal\":" sig
 
 /* Worker 1: fork, online, listening, then a graceful disconnect. */
 #define START(w)                          \
@@ -199,6 +185,29 @@ static const oracle_case_t cases[] = {
    EV(50000000, "disconnect", "worker", 1, DISC("true")),
    {NULL}},
 
+  {"ead-cause: a replacement inherits the on-listening behaviour", false,
+   false,
+   REC("{\"type\":\"action\",\"t\":1000000,\"action\":\"fork\","
+       "\"worker\":1,\"on_listening\":\"kill\"}")
+   EV(10000000, "fork", "cluster", 1, LIVE)
+   REC("{\"type\":\"policy\",\"t\":20000000,\"action\":\"respawn\","
+       "\"old\":1,\"new\":2}")
+   EV(30000000, "fork", "cluster", 2, LIVE)
+   EV(40000000, "online", "worker", 2, LIVE)
+   EV(50000000, "disconnect", "worker", 2, DISC("true")),
+   {NULL}},
+
+  {"ead-cause: a later cluster-wide disconnect covers a later fork", false,
+   false,
+   REC("{\"type\":\"action\",\"t\":1000000,\"action\":"
+       "\"cluster-disconnect\"}")
+   ACT(2000000, "fork", 1)
+   EV(10000000, "fork", "cluster", 1, LIVE)
+   REC("{\"type\":\"policy\",\"t\":20000000,\"action\":"
+       "\"shutdown-start\"}")
+   EV(50000000, "disconnect", "worker", 1, DISC("true")),
+   {NULL}},
+
   {"connected: isConnected() true at disconnect", false, false,
    START(1) ACT(40000000, "disconnect", 1)
    EV(50000000, "disconnect", "worker", 1,
@@ -234,6 +243,16 @@ static const oracle_case_t cases[] = {
     "0.010 s (event #0)), got fork at 0.020 s (event #1) [invariant ids]",
     NULL}},
 
+  /* the findings of one event come in the table's order */
+  {"ids: an id reused after its worker ended", false, false,
+   START(1) GRACEFUL_END(1)
+   EV(70000000, "fork", "cluster", 1, LIVE),
+   {"worker 1: expected nothing after disconnect and exit, got fork at "
+    "0.070 s (event #10) [invariant after-end]",
+    "worker 1: expected a new id, worker 1 was already forked (fork at "
+    "0.010 s (event #0)), got fork at 0.070 s (event #10) [invariant ids]",
+    NULL}},
+
   {"ids: an id is skipped", false, false,
    EV(10000000, "fork", "cluster", 1, LIVE)
    EV(20000000, "fork", "cluster", 3, LIVE),
@@ -256,6 +275,13 @@ static const oracle_case_t cases[] = {
    {"worker 1: expected worker 1 out of cluster.workers at its last of "
     "disconnect and exit, got exit at 0.060 s (event #7) "
     "[invariant membership]", NULL}},
+
+  /* ids come from the trace: any value must cost no more than a small
+   * one */
+  {"lifecycle: a worker id far out of range", false, false,
+   EV(20000000, "online", "worker", 999999999, LIVE),
+   {"worker 999999999: expected fork before online, got online at 0.020 s "
+    "(event #0) [invariant lifecycle]", NULL}},
 
   {"orders between workers are never asserted", true, false,
    EV(10000000, "fork", "cluster", 1, LIVE)
@@ -281,99 +307,184 @@ static const oracle_case_t cases[] = {
 static void test_cases(void)
 {
   size_t i, k;
-  const size_t n = sizeof(cases) / sizeof(cases[0]);
 
-  for (i = 0; i < n; i++) {
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     const oracle_case_t *c = &cases[i];
-    trace_t tr;
-    base_diag_t diag;
-    oracle_findings_t f;
     oracle_opts_t opts = {c->allow_exit_only};
-    size_t want = 0;
-    bool same;
+    oracle_findings_t f;
+    trace_t tr;
+    int n;
 
-    trace_init(&tr, 0);
-    base_diag_init(&diag);
+    fixture_trace(&tr, c->trace, c->complete);
     oracle_findings_init(&f);
-    CU_ASSERT_EQUAL(trace_parse(c->trace, &tr, &diag), 0);
-    tr.complete = c->complete;
-    oracle_check(&tr, &opts, &f);
-    while (c->expected[want] != NULL)
-      want++;
-    same = f.count == want;
-    for (k = 0; same && k < want; k++)
-      same = strcmp(f.items[k].message, c->expected[k]) == 0;
-    if (!same) {
-      printf("\ncase '%s':\n  expected %zu finding(s):\n", c->name, want);
-      for (k = 0; k < want; k++)
-        printf("    %s\n", c->expected[k]);
-      printf("  got %zu:\n", f.count);
-      for (k = 0; k < f.count; k++)
-        printf("    %s\n", f.items[k].message);
+    n = oracle_check(&tr, &opts, &f);
+    CU_ASSERT(fixture_findings_are(c->name, &f, c->expected,
+                                   ORACLE_FINDING_FAIL));
+    CU_ASSERT_EQUAL(n, (int)f.count);
+    /* the rule of a finding is the invariant its message names */
+    for (k = 0; k < f.count; k++) {
+      char tag[64];
+      snprintf(tag, sizeof(tag), "[invariant %s]", f.items[k].rule);
+      CU_ASSERT_PTR_NOT_NULL(strstr(f.items[k].message, tag));
     }
-    CU_ASSERT(same);
     oracle_findings_free(&f);
-    base_diag_free(&diag);
     trace_free(&tr);
   }
 }
 
-/* Every invariant has a case that must fail. */
+/* Every invariant of the table has a case that must fail. */
 static void test_every_invariant_can_fail(void)
 {
-  static const char *const ids[] = {
-    ORACLE_INV_LIFECYCLE, ORACLE_INV_ONCE, ORACLE_INV_BOTH_ENDS,
-    ORACLE_INV_AFTER_END, ORACLE_INV_TWIN, ORACLE_INV_EAD_BOOL,
-    ORACLE_INV_EAD_CAUSE, ORACLE_INV_CONNECTED, ORACLE_INV_DEAD,
-    ORACLE_INV_IDS, ORACLE_INV_EXIT_STATUS, ORACLE_INV_MEMBERSHIP};
-  size_t i, k, j;
+  size_t k, j;
+  int i;
 
-  for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+  for (i = 0; i < ORACLE_INVARIANT_COUNT; i++) {
     char tag[64];
     bool covered = false;
-    snprintf(tag, sizeof(tag), "[invariant %s]", ids[i]);
+    snprintf(tag, sizeof(tag), "[invariant %s]", oracle_invariant_name(i));
     for (k = 0; k < sizeof(cases) / sizeof(cases[0]) && !covered; k++)
       for (j = 0; cases[k].expected[j] != NULL && !covered; j++)
         covered = strstr(cases[k].expected[j], tag) != NULL;
     if (!covered)
-      printf("\ninvariant %s has no failing case\n", ids[i]);
+      printf("\ninvariant %s has no failing case\n", oracle_invariant_name(i));
     CU_ASSERT(covered);
   }
+}
+
+static const oracle_case_t *case_named(const char *name)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    if (strcmp(cases[i].name, name) == 0)
+      return &cases[i];
+  return NULL;
 }
 
 /* A trace written and read back gives the same verdict. */
 static void test_trace_round_trip(void)
 {
+  const oracle_case_t *c =
+      case_named("twin: a Worker event without its cluster twin");
+  char *path = fixture_write_temp("");
   trace_t tr, back;
   base_diag_t diag;
   oracle_findings_t f1, f2;
-  char path[] = "/tmp/clustersim-trace-XXXXXX";
-  int fd = mkstemp(path);
 
-  CU_ASSERT_FATAL(fd >= 0);
-  trace_init(&tr, 0);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+  fixture_trace(&tr, c->trace, true);
   trace_init(&back, 0);
   base_diag_init(&diag);
   oracle_findings_init(&f1);
   oracle_findings_init(&f2);
-  CU_ASSERT_EQUAL(trace_parse(cases[13].trace, &tr, &diag), 0);
-  tr.complete = true;
   CU_ASSERT_EQUAL(trace_write(&tr, path), 0);
   CU_ASSERT_EQUAL(trace_read(path, &back, &diag), 0);
   CU_ASSERT_EQUAL(back.count, tr.count);
   CU_ASSERT(back.complete);
   oracle_check(&tr, NULL, &f1);
   oracle_check(&back, NULL, &f2);
-  CU_ASSERT_EQUAL(f1.count, f2.count);
   CU_ASSERT(f1.count > 0);
-  if (f1.count > 0 && f2.count > 0)
-    CU_ASSERT_STRING_EQUAL(f1.items[0].message, f2.items[0].message);
+  CU_ASSERT(fixture_findings_are("read back", &f2, c->expected,
+                                 ORACLE_FINDING_FAIL));
   unlink(path);
+  free(path);
   oracle_findings_free(&f1);
   oracle_findings_free(&f2);
   base_diag_free(&diag);
   trace_free(&tr);
   trace_free(&back);
+}
+
+static const char *docs_path;   /* docs/harness.md, from $HARNESS_DOCS */
+
+static char *read_text(const char *path)
+{
+  FILE *f = path ? fopen(path, "r") : NULL;
+  char *text = NULL;
+  size_t len = 0, cap = 0, n;
+
+  if (f == NULL)
+    return NULL;
+  do {
+    char *b;
+    if (cap - len < 4096) {
+      cap = cap ? cap * 2 : 65536;
+      if ((b = realloc(text, cap)) == NULL)
+        break;
+      text = b;
+    }
+    n = fread(text + len, 1, cap - len - 1, f);
+    len += n;
+    text[len] = '\0';
+  } while (n > 0);
+  fclose(f);
+  return text;
+}
+
+/* One row "| `id` | rule |" of the doc's table: 0 when the line is one. */
+static int parse_row(char *line, const char **id, const char **doc)
+{
+  char *end = strstr(line, "` | ");
+  size_t len = strlen(line);
+
+  if (strncmp(line, "| `", 3) != 0 || end == NULL || len < 4 ||
+      strcmp(line + len - 2, " |") != 0)
+    return -1;
+  *end = '\0';
+  line[len - 2] = '\0';
+  *id = line + 3;
+  *doc = end + 4;
+  return 0;
+}
+
+/* docs/harness.md lists the invariants in a table under the header line
+ * "| invariant | rule |": a row "| `id` | doc |" for each row of
+ * ORACLE_INVARIANT_MAP, in any order, with the same words. */
+static void test_docs_list_the_invariants(void)
+{
+  static const struct {
+    const char *id, *doc;
+  } table[ORACLE_INVARIANT_COUNT] = {
+#define XX(ID, name, str, doc) {str, doc},
+    ORACLE_INVARIANT_MAP(XX)
+#undef XX
+  };
+  bool seen[ORACLE_INVARIANT_COUNT] = {false};
+  char *text = docs_path ? read_text(docs_path) : NULL, *line, *next;
+  const char *id = "", *doc = "";
+  int i;
+
+  CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+  line = strstr(text, "\n| invariant | rule |\n");
+  CU_ASSERT_PTR_NOT_NULL(line);
+  /* past the header and its |---| line */
+  for (i = 0; line != NULL && i < 2; i++)
+    line = strchr(line + 1, '\n');
+  for (; line != NULL && line[1] == '|'; line = next) {
+    next = strchr(line + 1, '\n');
+    if (next != NULL)
+      *next = '\0';
+    CU_ASSERT_EQUAL_FATAL(parse_row(line + 1, &id, &doc), 0);
+    for (i = 0; i < ORACLE_INVARIANT_COUNT; i++)
+      if (strcmp(table[i].id, id) == 0)
+        break;
+    if (i == ORACLE_INVARIANT_COUNT || strcmp(table[i].doc, doc) != 0)
+      printf("\n%s: invariant `%s`: \"%s\", the oracle's table: \"%s\"\n",
+             docs_path, id, doc,
+             i < ORACLE_INVARIANT_COUNT ? table[i].doc : "(none)");
+    CU_ASSERT(i < ORACLE_INVARIANT_COUNT && !seen[i] &&
+              strcmp(table[i].doc, doc) == 0);
+    if (i < ORACLE_INVARIANT_COUNT)
+      seen[i] = true;
+  }
+  for (i = 0; i < ORACLE_INVARIANT_COUNT; i++) {
+    if (!seen[i])
+      printf("\n%s: invariant `%s` is not listed\n", docs_path,
+             table[i].id);
+    CU_ASSERT(seen[i]);
+  }
+  free(text);
 }
 
 /* Records from several sources are merged by time, arrival breaking ties,
@@ -408,10 +519,12 @@ static CU_TestInfo oracle_tests[] = {
   {"cases", test_cases},
   {"every invariant can fail", test_every_invariant_can_fail},
   {"trace round trip", test_trace_round_trip},
+  {"docs list the invariants", test_docs_list_the_invariants},
   {"merge order", test_merge_order},
   CU_TEST_INFO_NULL,
 };
 
+/* docs/harness.md comes in the environment: argv names the tests to run. */
 int main(int argc, char **argv)
 {
   CU_SuiteInfo suites[] = {
@@ -419,5 +532,6 @@ int main(int argc, char **argv)
     CU_SUITE_INFO_NULL,
   };
 
+  docs_path = getenv("HARNESS_DOCS");
   return test_main(argc, argv, suites, NULL);
 }

@@ -99,7 +99,7 @@ static void test_text_clean(void)
   size_t i;
 
   for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-    char *s = report_text_clean(t[i].in);
+    char *s = report__text_clean(t[i].in);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     if (strcmp(s, t[i].out) != 0)
       fprintf(stderr, "clean #%zu: got \"%s\", want \"%s\"\n", i, s,
@@ -111,7 +111,7 @@ static void test_text_clean(void)
 
 static void test_text_line(void)
 {
-  char *s = report_text_line("first\nsecond");
+  char *s = report__text_line("first\nsecond");
 
   CU_ASSERT_STRING_EQUAL(s, "first");
   free(s);
@@ -137,7 +137,7 @@ static void test_detail_rest(void)
   size_t i;
 
   for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-    char *s = report_detail_rest(t[i].reason, t[i].detail);
+    char *s = report__detail_rest(t[i].reason, t[i].detail);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_STRING_EQUAL(s, t[i].out);
     free(s);
@@ -158,10 +158,10 @@ static void test_fmt_seconds(void)
   size_t i;
 
   for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-    report_fmt_seconds(buf, sizeof(buf), t[i].in);
+    report__fmt_seconds(buf, sizeof(buf), t[i].in);
     CU_ASSERT_STRING_EQUAL(buf, t[i].out);
   }
-  report_fmt_iso(buf, sizeof(buf), 1796000000000000000LL);
+  report__fmt_iso(buf, sizeof(buf), 1796000000000000000LL);
   CU_ASSERT_STRING_EQUAL(buf, "2026-11-30T00:53:20Z");
 }
 
@@ -307,7 +307,7 @@ static void test_attempt_seeds(void)
   seeded_case(r, "odd", odd, 3, false);
   c = seeded_case(r, "second", second, 3, false);
   seeded_case(r, "cut", second, 1, true);
-  CU_ASSERT_EQUAL(report_attempt_seed_of(c, &c->attempts[1]), 21);
+  CU_ASSERT_EQUAL(report__attempt_seed_of(c, &c->attempts[1]), 21);
   CU_ASSERT_EQUAL(report_junit_write(r, path), 0);
   doc = read_xml(path);
   CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
