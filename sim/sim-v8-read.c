@@ -589,62 +589,103 @@ static sim_value_t *read_date(dec_t *d)
   return checked(d, add_id(d, id, sim_value_new_date(d->heap, ms)));
 }
 
-static sim_value_t *read_tagged(dec_t *d, uint8_t tag)
+/* Adapters to the one reader signature of the table below. */
+static sim_value_t *rd_count_prefix(dec_t *d, uint8_t tag)
 {
   uint32_t skip;
 
-  switch (tag) {
-  case '?':                  /* kVerifyObjectCount: ignored */
-    return read_u32(d, &skip) ? read_value(d) : NULL;
-  case '_':
-    return sim_value_new(d->heap, SIM_VALUE_UNDEFINED);
-  case '0':
-    return sim_value_new(d->heap, SIM_VALUE_NULL);
-  case 'T':
-  case 'F':
-    return sim_value_new_boolean(d->heap, tag == 'T');
-  case 'I': case 'U': case 'N':
-    return read_number(d, tag);
-  case 'Z':
-    return read_bigint(d);
-  case '"': case 'c': case 'S':
-    return read_string_body(d, tag);
-  case '^':
-    return read_reference(d);
-  case 'o':
-    return read_js_object(d);
-  case 'a':
-    return read_sparse(d);
-  case 'A':
-    return read_dense(d);
-  case 'D':
-    return read_date(d);
-  case 'y': case 'x': case 'n': case 'z': case 's':
-    return read_boxed(d, tag);
-  case 'R':
-    return read_regexp(d);
-  case ';':
-    return read_collection(d, SIM_VALUE_MAP, ':');
-  case '\'':
-    return read_collection(d, SIM_VALUE_SET, ',');
-  case 'B': case '~':
-    return read_array_buffer(d, tag == '~');
-  case 'r':
-    return read_error(d);
-  case '\\':
-    return read_host(d);
-  case 'u': case 't': case 'w': case 'm': case 'p':
-    return fail(d, UV_ENOTSUP, "shared, transferred or WebAssembly value");
-  default:
-    return fail(d, UV_EPROTO, "unknown tag");
-  }
+  /* kVerifyObjectCount: a count to ignore, then the value. */
+  return read_u32(d, &skip) ? read_value(d) : NULL;
 }
 
-/* Tags that nest (objects, and the ignorable count prefix). */
-static int nests(uint8_t tag)
+static sim_value_t *rd_oddball(dec_t *d, uint8_t tag)
 {
-  return strchr("?oaADyxnzsR;'B~r\\", tag) != NULL;
+  if (tag == 'T' || tag == 'F')
+    return sim_value_new_boolean(d->heap, tag == 'T');
+  return sim_value_new(d->heap, tag == '_' ? SIM_VALUE_UNDEFINED
+                                           : SIM_VALUE_NULL);
 }
+
+static sim_value_t *rd_bigint(dec_t *d, uint8_t tag)
+{
+  return read_bigint(d);
+}
+
+static sim_value_t *rd_reference(dec_t *d, uint8_t tag)
+{
+  return read_reference(d);
+}
+
+static sim_value_t *rd_object(dec_t *d, uint8_t tag)
+{
+  if (tag == 'o')
+    return read_js_object(d);
+  return tag == 'a' ? read_sparse(d) : read_dense(d);
+}
+
+static sim_value_t *rd_date(dec_t *d, uint8_t tag)
+{
+  return read_date(d);
+}
+
+static sim_value_t *rd_regexp(dec_t *d, uint8_t tag)
+{
+  return read_regexp(d);
+}
+
+static sim_value_t *rd_collection(dec_t *d, uint8_t tag)
+{
+  if (tag == ';')
+    return read_collection(d, SIM_VALUE_MAP, ':');
+  return read_collection(d, SIM_VALUE_SET, ',');
+}
+
+static sim_value_t *rd_array_buffer(dec_t *d, uint8_t tag)
+{
+  return read_array_buffer(d, tag == '~');
+}
+
+static sim_value_t *rd_error(dec_t *d, uint8_t tag)
+{
+  return read_error(d);
+}
+
+static sim_value_t *rd_host(dec_t *d, uint8_t tag)
+{
+  return read_host(d);
+}
+
+static sim_value_t *rd_unsupported(dec_t *d, uint8_t tag)
+{
+  return fail(d, UV_ENOTSUP, "shared, transferred or WebAssembly value");
+}
+
+/* Every tag V8 reads (SerializationTag), what reads it, and whether it
+ * nests (counts against SIM_V8_MAX_DEPTH). Tags not here are refused,
+ * as V8 refuses them from version 13 on. */
+static const struct {
+  sim_value_t *(*fn)(dec_t *d, uint8_t tag);
+  uint8_t nests;
+} readers[256] = {
+  ['?'] = { rd_count_prefix, 1 },
+  ['_'] = { rd_oddball, 0 },       ['0'] = { rd_oddball, 0 },
+  ['T'] = { rd_oddball, 0 },       ['F'] = { rd_oddball, 0 },
+  ['I'] = { read_number, 0 },      ['U'] = { read_number, 0 },
+  ['N'] = { read_number, 0 },      ['Z'] = { rd_bigint, 0 },
+  ['"'] = { read_string_body, 0 }, ['c'] = { read_string_body, 0 },
+  ['S'] = { read_string_body, 0 }, ['^'] = { rd_reference, 0 },
+  ['o'] = { rd_object, 1 },        ['a'] = { rd_object, 1 },
+  ['A'] = { rd_object, 1 },        ['D'] = { rd_date, 1 },
+  ['y'] = { read_boxed, 1 },       ['x'] = { read_boxed, 1 },
+  ['n'] = { read_boxed, 1 },       ['z'] = { read_boxed, 1 },
+  ['s'] = { read_boxed, 1 },       ['R'] = { rd_regexp, 1 },
+  [';'] = { rd_collection, 1 },    ['\''] = { rd_collection, 1 },
+  ['B'] = { rd_array_buffer, 1 },  ['~'] = { rd_array_buffer, 1 },
+  ['r'] = { rd_error, 1 },         ['\\'] = { rd_host, 1 },
+  ['u'] = { rd_unsupported, 0 },   ['t'] = { rd_unsupported, 0 },
+  ['w'] = { rd_unsupported, 0 },   ['m'] = { rd_unsupported, 0 },
+  ['p'] = { rd_unsupported, 0 },
+};
 
 static sim_value_t *read_value(dec_t *d)
 {
@@ -654,10 +695,12 @@ static sim_value_t *read_value(dec_t *d)
 
   if (!read_tag(d, &tag))
     return NULL;
-  deeper = nests(tag);
+  if (readers[tag].fn == NULL)
+    return fail(d, UV_EPROTO, "unknown tag");
+  deeper = readers[tag].nests;
   if (deeper && ++d->depth > SIM_V8_MAX_DEPTH)
     return fail(d, UV_E2BIG, "nested deeper than SIM_V8_MAX_DEPTH");
-  v = read_tagged(d, tag);
+  v = readers[tag].fn(d, tag);
   d->depth -= deeper;
   /* An ArrayBuffer followed by 'V' is V8's own view form, which Node's
    * serializer never writes (views are host objects). */

@@ -14,6 +14,21 @@
 
 #define TAG "$v8"
 
+/* The "$v8" types (docs/ipc.md), besides the view type names
+ * (sim_view_kind_name()). Both directions name them from here. */
+typedef enum {
+  F_UNDEFINED, F_HOLE, F_INT32, F_DOUBLE, F_BIGINT, F_STRING, F_OBJECT,
+  F_ARRAY, F_SPARSE, F_DATE, F_REGEXP, F_MAP, F_SET, F_ARRAY_BUFFER,
+  F_ERROR, F_BOOLEAN_OBJECT, F_NUMBER_OBJECT, F_BIGINT_OBJECT,
+  F_STRING_OBJECT, F_DEF, F_REF, F_MAX
+} form_t;
+
+static const char *const form_names[F_MAX] = {
+  "undefined", "hole", "int32", "double", "bigint", "string", "object",
+  "array", "sparse", "date", "regexp", "map", "set", "ArrayBuffer",
+  "error", "Boolean", "Number", "BigInt", "String", "def", "ref",
+};
+
 static const char *const error_names[] = {
   "Error", "EvalError", "RangeError", "ReferenceError", "SyntaxError",
   "TypeError", "URIError",
@@ -111,7 +126,7 @@ static void tj_scan(tj_t *t, const sim_value_t *v)
   t->depth--;
 }
 
-static cJSON *tagged(const char *tag)
+static cJSON *tagged_name(const char *tag)
 {
   cJSON *o = cJSON_CreateObject();
 
@@ -120,6 +135,11 @@ static cJSON *tagged(const char *tag)
     return NULL;
   }
   return o;
+}
+
+static cJSON *tagged(form_t form)
+{
+  return tagged_name(form_names[form]);
 }
 
 /* Adds `item` (NULL: out of memory) to `o`; deletes `o` on failure. */
@@ -151,7 +171,7 @@ static cJSON *tj_number(const sim_value_t *v, int force_tag)
     return cJSON_CreateNumber(d);
   if (v->kind == SIM_VALUE_DOUBLE && plain_double(d) && !smi_valued(d))
     return cJSON_CreateNumber(d);
-  return add(tagged(v->kind == SIM_VALUE_INT32 ? "int32" : "double"),
+  return add(tagged(v->kind == SIM_VALUE_INT32 ? F_INT32 : F_DOUBLE),
              "value", double_json(d));
 }
 
@@ -235,7 +255,7 @@ static cJSON *tj_string(const sim_value_t *s)
     free(utf8);
     if (string_wide(s) == s->u.string.two_byte)
       return o;
-    o = add(tagged("string"), "value", o);
+    o = add(tagged(F_STRING), "value", o);
   } else {
     o = cJSON_CreateArray();
     for (uint32_t i = 0; o != NULL && i < s->u.string.length; i++) {
@@ -248,7 +268,7 @@ static cJSON *tj_string(const sim_value_t *s)
       }
       cJSON_AddItemToArray(o, u);
     }
-    o = add(tagged("string"), "utf16", o);
+    o = add(tagged(F_STRING), "utf16", o);
   }
   return add(o, "twoByte", cJSON_CreateBool(s->u.string.two_byte));
 }
@@ -434,7 +454,7 @@ static cJSON *tj_object(tj_t *t, const sim_value_t *v)
   cJSON *o;
 
   if (!object_plain(p))
-    return add(tagged("object"), "entries", tj_entries(t, p));
+    return add(tagged(F_OBJECT), "entries", tj_entries(t, p));
   o = cJSON_CreateObject();
   for (uint32_t i = 0; o != NULL && i < p->count; i++) {
     const sim_value_t *k = p->at[i].key;
@@ -463,7 +483,7 @@ static cJSON *tj_array(tj_t *t, const sim_value_t *v)
     holes |= l->at[i]->kind == SIM_VALUE_HOLE;
   if (!holes && v->u.array.props.count == 0)
     return tj_elements(t, l);
-  o = add(tagged("array"), "elements", tj_elements(t, l));
+  o = add(tagged(F_ARRAY), "elements", tj_elements(t, l));
   if (v->u.array.props.count > 0)
     o = add(o, "props", tj_entries(t, &v->u.array.props));
   return o;
@@ -471,7 +491,7 @@ static cJSON *tj_array(tj_t *t, const sim_value_t *v)
 
 static cJSON *tj_date(double ms)
 {
-  cJSON *o = add(tagged("date"), "value", double_json(ms));
+  cJSON *o = add(tagged(F_DATE), "value", double_json(ms));
   time_t secs;
   struct tm tm;
   char iso[96];
@@ -498,7 +518,7 @@ static cJSON *tj_regexp(const sim_value_t *v)
     if (v->u.regexp.flags & regexp_flags[i].bit)
       flags[n++] = regexp_flags[i].letter;
   flags[n] = '\0';
-  return add(add(tagged("regexp"), "source", tj_string(v->u.regexp.source)),
+  return add(add(tagged(F_REGEXP), "source", tj_string(v->u.regexp.source)),
              "flags", cJSON_CreateString(flags));
 }
 
@@ -521,16 +541,16 @@ static cJSON *tj_boxed(const sim_value_t *inner)
 {
   switch (inner->kind) {
   case SIM_VALUE_BOOLEAN:
-    return add(tagged("Boolean"), "value",
+    return add(tagged(F_BOOLEAN_OBJECT), "value",
                cJSON_CreateBool(inner->u.boolean));
   case SIM_VALUE_INT32:
-    return add(tagged("Number"), "value", cJSON_CreateNumber(inner->u.int32));
+    return add(tagged(F_NUMBER_OBJECT), "value", cJSON_CreateNumber(inner->u.int32));
   case SIM_VALUE_DOUBLE:
-    return add(tagged("Number"), "value", double_json(inner->u.number));
+    return add(tagged(F_NUMBER_OBJECT), "value", double_json(inner->u.number));
   case SIM_VALUE_BIGINT:
-    return add(tagged("BigInt"), "value", tj_bigint_str(inner));
+    return add(tagged(F_BIGINT_OBJECT), "value", tj_bigint_str(inner));
   default:
-    return add(tagged("String"), "value", tj_string(inner));
+    return add(tagged(F_STRING_OBJECT), "value", tj_string(inner));
   }
 }
 
@@ -542,7 +562,7 @@ static cJSON *tj_error(tj_t *t, const sim_value_t *v)
   for (size_t i = 0; i < NERRORS; i++)
     if (error_protos[i] == v->u.error.proto)
       name = error_names[i];
-  o = add(tagged("error"), "name", cJSON_CreateString(name));
+  o = add(tagged(F_ERROR), "name", cJSON_CreateString(name));
   if (v->u.error.message != NULL)
     o = add(o, "message", tj_string(v->u.error.message));
   if (v->u.error.stack != NULL)
@@ -562,7 +582,7 @@ static cJSON *tj_object_form(tj_t *t, const sim_value_t *v)
   case SIM_VALUE_ARRAY:
     return tj_array(t, v);
   case SIM_VALUE_SPARSE_ARRAY:
-    o = add(tagged("sparse"), "length",
+    o = add(tagged(F_SPARSE), "length",
             cJSON_CreateNumber(v->u.sparse.length));
     return add(o, "props", tj_entries(t, &v->u.sparse.props));
   case SIM_VALUE_DATE:
@@ -570,17 +590,17 @@ static cJSON *tj_object_form(tj_t *t, const sim_value_t *v)
   case SIM_VALUE_REGEXP:
     return tj_regexp(v);
   case SIM_VALUE_MAP:
-    return add(tagged("map"), "entries", tj_entries(t, &v->u.map));
+    return add(tagged(F_MAP), "entries", tj_entries(t, &v->u.map));
   case SIM_VALUE_SET:
-    return add(tagged("set"), "values", tj_list(t, &v->u.set));
+    return add(tagged(F_SET), "values", tj_list(t, &v->u.set));
   case SIM_VALUE_ARRAY_BUFFER:
-    o = add(tagged("ArrayBuffer"), "hex",
+    o = add(tagged(F_ARRAY_BUFFER), "hex",
             tj_hex(v->u.bytes.data, v->u.bytes.length));
     if (v->u.bytes.resizable)
       o = add(o, "maxByteLength", cJSON_CreateNumber(v->u.bytes.max_length));
     return o;
   case SIM_VALUE_VIEW:
-    return add(tagged(sim_view_kind_name(v->u.bytes.view)), "hex",
+    return add(tagged_name(sim_view_kind_name(v->u.bytes.view)), "hex",
                tj_hex(v->u.bytes.data, v->u.bytes.length));
   case SIM_VALUE_BOXED:
     return tj_boxed(v->u.boxed);
@@ -597,9 +617,9 @@ static cJSON *tj_value(tj_t *t, const sim_value_t *v)
 
   switch (v->kind) {
   case SIM_VALUE_UNDEFINED:
-    return tagged("undefined");
+    return tagged(F_UNDEFINED);
   case SIM_VALUE_HOLE:
-    return tagged("hole");
+    return tagged(F_HOLE);
   case SIM_VALUE_NULL:
     return cJSON_CreateNull();
   case SIM_VALUE_BOOLEAN:
@@ -608,7 +628,7 @@ static cJSON *tj_value(tj_t *t, const sim_value_t *v)
   case SIM_VALUE_DOUBLE:
     return tj_number(v, 0);
   case SIM_VALUE_BIGINT:
-    return add(tagged("bigint"), "value", tj_bigint_str(v));
+    return add(tagged(F_BIGINT), "value", tj_bigint_str(v));
   case SIM_VALUE_STRING:
     return tj_string(v);
   default:
@@ -622,7 +642,7 @@ static cJSON *tj_value(tj_t *t, const sim_value_t *v)
     if (sim__vmap_get(&t->done, v, &isnew) == NULL)
       return NULL;
     if (!isnew)
-      return add(tagged("ref"), "id", cJSON_CreateNumber(id));
+      return add(tagged(F_REF), "id", cJSON_CreateNumber(id));
   }
   if (t->depth >= SIM_V8_MAX_DEPTH)
     return NULL;
@@ -630,7 +650,7 @@ static cJSON *tj_value(tj_t *t, const sim_value_t *v)
   o = tj_object_form(t, v);
   t->depth--;
   if (shared)
-    o = add(add(tagged("def"), "id", cJSON_CreateNumber(id)), "value", o);
+    o = add(add(tagged(F_DEF), "id", cJSON_CreateNumber(id)), "value", o);
   return o;
 }
 
@@ -1194,44 +1214,88 @@ static sim_value_t *fj_ref(fj_t *f, const cJSON *j)
   return v;
 }
 
+static sim_value_t *fj_oddball(fj_t *f, const cJSON *j, int kind)
+{
+  return sim_value_new(f->heap, (sim_value_kind_t)kind);
+}
+
+static sim_value_t *fj_bigint_tag(fj_t *f, const cJSON *j, int arg)
+{
+  return fj_bigint(f, member(j, "value"));
+}
+
+static sim_value_t *fj_string_tag(fj_t *f, const cJSON *j, int arg)
+{
+  return fj_tagged_string(f, j);
+}
+
+static sim_value_t *fj_one(fj_t *f, const cJSON *j, int kind)
+{
+  switch (kind) {
+  case SIM_VALUE_ARRAY:
+    return fj_array(f, j);
+  case SIM_VALUE_SPARSE_ARRAY:
+    return fj_sparse(f, j);
+  case SIM_VALUE_DATE:
+    return fj_date(f, j);
+  case SIM_VALUE_REGEXP:
+    return fj_regexp(f, j);
+  case SIM_VALUE_ARRAY_BUFFER:
+    return fj_array_buffer(f, j);
+  case SIM_VALUE_ERROR:
+    return fj_error(f, j);
+  default:
+    return fj_collection(f, j, (sim_value_kind_t)kind);
+  }
+}
+
+static sim_value_t *fj_boxed_tag(fj_t *f, const cJSON *j, int kind)
+{
+  return fj_boxed(f, j, (sim_value_kind_t)kind);
+}
+
+static sim_value_t *fj_link(fj_t *f, const cJSON *j, int def)
+{
+  return def ? fj_def(f, j) : fj_ref(f, j);
+}
+
+/* What reads each "$v8" type. */
+static const struct {
+  sim_value_t *(*fn)(fj_t *f, const cJSON *j, int arg);
+  int arg;
+} form_readers[F_MAX] = {
+  [F_UNDEFINED] = { fj_oddball, SIM_VALUE_UNDEFINED },
+  [F_HOLE] = { fj_oddball, SIM_VALUE_HOLE },
+  [F_INT32] = { fj_number_tag, 1 },
+  [F_DOUBLE] = { fj_number_tag, 0 },
+  [F_BIGINT] = { fj_bigint_tag, 0 },
+  [F_STRING] = { fj_string_tag, 0 },
+  [F_OBJECT] = { fj_one, SIM_VALUE_OBJECT },
+  [F_ARRAY] = { fj_one, SIM_VALUE_ARRAY },
+  [F_SPARSE] = { fj_one, SIM_VALUE_SPARSE_ARRAY },
+  [F_DATE] = { fj_one, SIM_VALUE_DATE },
+  [F_REGEXP] = { fj_one, SIM_VALUE_REGEXP },
+  [F_MAP] = { fj_one, SIM_VALUE_MAP },
+  [F_SET] = { fj_one, SIM_VALUE_SET },
+  [F_ARRAY_BUFFER] = { fj_one, SIM_VALUE_ARRAY_BUFFER },
+  [F_ERROR] = { fj_one, SIM_VALUE_ERROR },
+  [F_BOOLEAN_OBJECT] = { fj_boxed_tag, SIM_VALUE_BOOLEAN },
+  [F_NUMBER_OBJECT] = { fj_boxed_tag, SIM_VALUE_DOUBLE },
+  [F_BIGINT_OBJECT] = { fj_boxed_tag, SIM_VALUE_BIGINT },
+  [F_STRING_OBJECT] = { fj_boxed_tag, SIM_VALUE_STRING },
+  [F_DEF] = { fj_link, 1 },
+  [F_REF] = { fj_link, 0 },
+};
+
 static sim_value_t *fj_tagged(fj_t *f, const cJSON *j, const char *tag)
 {
-  static const char *const names[] = {
-    "undefined", "hole", "int32", "double", "bigint", "string", "object",
-    "array", "sparse", "date", "regexp", "map", "set", "ArrayBuffer",
-    "Boolean", "Number", "BigInt", "String", "error", "def", "ref",
-  };
-  size_t i = 0;
-
-  while (i < sizeof(names) / sizeof(names[0]) && strcmp(tag, names[i]) != 0)
-    i++;
-  switch (i) {
-  case 0: return sim_value_new(f->heap, SIM_VALUE_UNDEFINED);
-  case 1: return sim_value_new(f->heap, SIM_VALUE_HOLE);
-  case 2: case 3: return fj_number_tag(f, j, i == 2);
-  case 4: return fj_bigint(f, member(j, "value"));
-  case 5: return fj_tagged_string(f, j);
-  case 6: return fj_collection(f, j, SIM_VALUE_OBJECT);
-  case 7: return fj_array(f, j);
-  case 8: return fj_sparse(f, j);
-  case 9: return fj_date(f, j);
-  case 10: return fj_regexp(f, j);
-  case 11: return fj_collection(f, j, SIM_VALUE_MAP);
-  case 12: return fj_collection(f, j, SIM_VALUE_SET);
-  case 13: return fj_array_buffer(f, j);
-  case 14: return fj_boxed(f, j, SIM_VALUE_BOOLEAN);
-  case 15: return fj_boxed(f, j, SIM_VALUE_DOUBLE);
-  case 16: return fj_boxed(f, j, SIM_VALUE_BIGINT);
-  case 17: return fj_boxed(f, j, SIM_VALUE_STRING);
-  case 18: return fj_error(f, j);
-  case 19: return fj_def(f, j);
-  case 20: return fj_ref(f, j);
-  default:
-    for (int k = 0; k < SIM_VIEW_MAX; k++)
-      if (strcmp(tag, sim_view_kind_name((sim_view_kind_t)k)) == 0)
-        return fj_bytes(f, j, k);
-    return fj_fail(f, UV_EINVAL);
-  }
+  for (int i = 0; i < F_MAX; i++)
+    if (strcmp(tag, form_names[i]) == 0)
+      return form_readers[i].fn(f, j, form_readers[i].arg);
+  for (int k = 0; k < SIM_VIEW_MAX; k++)
+    if (strcmp(tag, sim_view_kind_name((sim_view_kind_t)k)) == 0)
+      return fj_bytes(f, j, k);
+  return fj_fail(f, UV_EINVAL);
 }
 
 static sim_value_t *fj_value(fj_t *f, const cJSON *j, int as_double)
