@@ -212,6 +212,8 @@ static sim_value_t *read_bigint(dec_t *d)
   ndigits = (bytes + 7) / 8;
   if (ndigits > (1u << 24))
     return fail(d, UV_EPROTO, "BigInt longer than V8's maximum");
+  if (ndigits == 0 && (bitfield & 1))
+    return fail(d, UV_EPROTO, "BigInt -0");
   if ((raw = read_raw(d, bytes)) == NULL)
     return NULL;
   digits = calloc(ndigits ? ndigits : 1, sizeof(*digits));
@@ -414,9 +416,8 @@ static sim_value_t *read_regexp(dec_t *d)
   if (!reserve_id(d, &id) || (source = read_string(d)) == NULL ||
       !read_u32(d, &flags))
     return NULL;
-  /* Unknown bits, the linear engine (off in Node), and u with v. */
-  if (flags >= (1u << 9) || (flags & SIM_REGEXP_LINEAR) ||
-      ((flags & SIM_REGEXP_UNICODE) && (flags & SIM_REGEXP_UNICODE_SETS)))
+  /* Unknown bits, and the linear engine (off in Node). */
+  if (flags >= (1u << 9) || (flags & SIM_REGEXP_LINEAR))
     return fail(d, UV_EPROTO, "invalid RegExp flags");
   return checked(d, add_id(d, id, sim_value_new_regexp(d->heap, source,
                                                          flags)));

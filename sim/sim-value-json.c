@@ -154,10 +154,25 @@ static cJSON *add(cJSON *o, const char *name, cJSON *item)
   return o;
 }
 
+/* cJSON prints a double with 15 significant digits when it finds them
+ * close enough: where that is not exact, the number goes out as raw JSON
+ * text in JavaScript's own notation (JSON.stringify's), which cJSON
+ * prints as is and parses back exactly. */
+static cJSON *number(double d)
+{
+  char buf[40];
+
+  snprintf(buf, sizeof(buf), "%1.15g", d);
+  if (strtod(buf, NULL) == d)
+    return cJSON_CreateNumber(d);
+  sim__number_str(d, buf);
+  return cJSON_CreateRaw(buf);
+}
+
 static cJSON *double_json(double d)
 {
   if (plain_double(d))
-    return cJSON_CreateNumber(d);
+    return number(d);
   return cJSON_CreateString(isnan(d) ? "NaN" : d == 0 ? "-0"
                             : d > 0 ? "Infinity" : "-Infinity");
 }
@@ -170,7 +185,7 @@ static cJSON *tj_number(const sim_value_t *v, int force_tag)
   if (v->kind == SIM_VALUE_INT32 && !force_tag)
     return cJSON_CreateNumber(d);
   if (v->kind == SIM_VALUE_DOUBLE && plain_double(d) && !smi_valued(d))
-    return cJSON_CreateNumber(d);
+    return number(d);
   return add(tagged(v->kind == SIM_VALUE_INT32 ? F_INT32 : F_DOUBLE),
              "value", double_json(d));
 }
@@ -401,8 +416,8 @@ static cJSON *tj_elements(tj_t *t, const sim_list_t *l)
     cJSON *item;
 
     if (mode == 0)
-      item = cJSON_CreateNumber(e->kind == SIM_VALUE_INT32 ? e->u.int32
-                                                           : e->u.number);
+      item = e->kind == SIM_VALUE_INT32 ? cJSON_CreateNumber(e->u.int32)
+                                        : number(e->u.number);
     else if (e->kind == SIM_VALUE_INT32 || e->kind == SIM_VALUE_DOUBLE)
       item = tj_number(e, mode == 2);
     else
@@ -773,13 +788,30 @@ static const cJSON *member(const cJSON *o, const char *name)
   return cJSON_GetObjectItemCaseSensitive(o, name);
 }
 
+/* A JSON number, also as raw text (see number()). */
+static int json_number(const cJSON *j, double *out)
+{
+  char *end;
+
+  if (cJSON_IsNumber(j)) {
+    *out = j->valuedouble;
+    return 1;
+  }
+  if (!cJSON_IsRaw(j) || j->valuestring == NULL)
+    return 0;
+  *out = strtod(j->valuestring, &end);
+  return end != j->valuestring && *end == '\0' &&
+         strspn(j->valuestring, "0123456789+-.eE") == strlen(j->valuestring);
+}
+
 /* A uint32 JSON number. */
 static int fj_u32(const cJSON *j, uint32_t *out)
 {
-  if (!cJSON_IsNumber(j) || !(j->valuedouble >= 0) ||
-      j->valuedouble > UINT32_MAX || j->valuedouble != floor(j->valuedouble))
+  double d;
+
+  if (!json_number(j, &d) || !(d >= 0) || d > UINT32_MAX || d != floor(d))
     return 0;
-  *out = (uint32_t)j->valuedouble;
+  *out = (uint32_t)d;
   return 1;
 }
 
@@ -790,10 +822,8 @@ static int fj_double(const cJSON *j, double *out)
                                        "-0" };
   const double values[] = { NAN, INFINITY, -INFINITY, -0.0 };
 
-  if (cJSON_IsNumber(j)) {
-    *out = j->valuedouble;
+  if (json_number(j, out))
     return 1;
-  }
   for (size_t i = 0; cJSON_IsString(j) && i < 4; i++) {
     if (strcmp(j->valuestring, names[i]) == 0) {
       *out = values[i];
@@ -866,14 +896,16 @@ static int fj_elements(fj_t *f, const cJSON *list, sim_value_t *array)
 {
   const cJSON *e;
   int all_num = 1, any_nonsmi = 0, err;
+  double d;
 
   if (!cJSON_IsArray(list)) {
     fj_fail(f, UV_EINVAL);
     return 0;
   }
   cJSON_ArrayForEach(e, list) {
-    all_num &= cJSON_IsNumber(e);
-    any_nonsmi |= cJSON_IsNumber(e) && !smi_valued(e->valuedouble);
+    int is_num = json_number(e, &d);
+    all_num &= is_num;
+    any_nonsmi |= is_num && !smi_valued(d);
   }
   cJSON_ArrayForEach(e, list) {
     sim_value_t *v = fj_value(f, e, all_num && any_nonsmi);
@@ -1017,7 +1049,7 @@ static sim_value_t *fj_number_tag(fj_t *f, const cJSON *j, int int32)
   double d;
 
   if (!fj_double(member(j, "value"), &d) ||
-      (int32 && (!cJSON_IsNumber(member(j, "value")) || !smi_valued(d))))
+      (int32 && (!json_number(member(j, "value"), &d) || !smi_valued(d))))
     return fj_fail(f, UV_EINVAL);
   return int32 ? sim_value_new_int32(f->heap, (int32_t)d)
                : sim_value_new_double(f->heap, d);
@@ -1302,6 +1334,7 @@ static sim_value_t *fj_value(fj_t *f, const cJSON *j, int as_double)
 {
   const cJSON *tag;
   sim_value_t *v;
+  double d;
 
   if (f->rc != 0)
     return NULL;
@@ -1312,9 +1345,9 @@ static sim_value_t *fj_value(fj_t *f, const cJSON *j, int as_double)
     v = sim_value_new(f->heap, SIM_VALUE_NULL);
   } else if (cJSON_IsBool(j)) {
     v = sim_value_new_boolean(f->heap, cJSON_IsTrue(j));
-  } else if (cJSON_IsNumber(j)) {
-    v = as_double ? sim_value_new_double(f->heap, j->valuedouble)
-                  : sim_value_new_number(f->heap, j->valuedouble);
+  } else if (json_number(j, &d)) {
+    v = as_double ? sim_value_new_double(f->heap, d)
+                  : sim_value_new_number(f->heap, d);
   } else if (cJSON_IsString(j)) {
     v = fj_string(f, j);
   } else if (cJSON_IsArray(j)) {
