@@ -694,7 +694,8 @@ typedef struct {
   size_t capids;
   int pending;               /* the next object made is "def" pending_id */
   uint32_t pending_id;
-  unsigned depth;
+  unsigned depth;            /* objects on the path, as the encoder counts */
+  unsigned calls;            /* fj_value() calls on the path */
   int rc;
 } fj_t;
 
@@ -773,6 +774,8 @@ static sim_value_t *fj_made(fj_t *f, sim_value_t *v)
 
   if (v == NULL)
     return fj_alloc_failed(f);
+  if (++f->depth > SIM_V8_MAX_DEPTH)
+    return fj_fail(f, UV_E2BIG);
   if (f->pending) {
     f->pending = 0;
     if ((err = fj_define(f, f->pending_id, v)) != 0)
@@ -1226,7 +1229,8 @@ static sim_value_t *fj_def(fj_t *f, const cJSON *j)
   uint32_t id;
   sim_value_t *v;
 
-  if (!fj_u32(member(j, "id"), &id) || member(j, "value") == NULL)
+  if (!fj_u32(member(j, "id"), &id) || member(j, "value") == NULL ||
+      f->pending)
     return fj_fail(f, UV_EINVAL);
   f->pending = 1;
   f->pending_id = id;
@@ -1334,13 +1338,16 @@ static sim_value_t *fj_value(fj_t *f, const cJSON *j, int as_double)
 {
   const cJSON *tag;
   sim_value_t *v;
+  unsigned depth = f->depth;
   double d;
 
+  /* Objects count as the encoder counts them (fj_made()); the few forms
+   * that nest without an object are bounded here. */
   if (f->rc != 0)
     return NULL;
-  if (f->depth >= SIM_V8_MAX_DEPTH)
+  if (f->calls >= 2 * SIM_V8_MAX_DEPTH + 8)
     return fj_fail(f, UV_E2BIG);
-  f->depth++;
+  f->calls++;
   if (cJSON_IsNull(j)) {
     v = sim_value_new(f->heap, SIM_VALUE_NULL);
   } else if (cJSON_IsBool(j)) {
@@ -1362,7 +1369,8 @@ static sim_value_t *fj_value(fj_t *f, const cJSON *j, int as_double)
   } else {
     v = fj_fail(f, UV_EINVAL);
   }
-  f->depth--;
+  f->calls--;
+  f->depth = depth;
   if (v == NULL && f->rc == 0)
     fj_alloc_failed(f);
   return v;

@@ -213,9 +213,19 @@ static void depth_is_capped(void)
 
     sim_buf_init(&out);
     if (levels == SIM_V8_MAX_DEPTH) {
+      cJSON *json;
+      sim_value_t *back = NULL;
+
       CU_ASSERT_EQUAL_FATAL(rc, 0);
       CU_ASSERT_EQUAL(sim_v8_encode(v, &out, NULL), 0);
       CU_ASSERT(out.len == n && memcmp(out.base, b, n) == 0);
+      /* The JSON form holds as deep a value. */
+      json = sim_value_to_json(v);
+      CU_ASSERT_EQUAL(sim_value_from_json(h, json, &back), 0);
+      out.len = 0;
+      CU_ASSERT(back != NULL && sim_v8_encode(back, &out, NULL) == 0 &&
+                out.len == n && memcmp(out.base, b, n) == 0);
+      cJSON_Delete(json);
       /* The encoder refuses what the decoder would. */
       deeper = sim_value_new(h, SIM_VALUE_ARRAY);
       CU_ASSERT_EQUAL(sim_value_push(h, deeper, v), 0);
