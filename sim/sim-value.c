@@ -723,9 +723,23 @@ void sim__number_str(double d, char *buf)
     memcpy(buf + 2 - n, digits, (size_t)k);
     buf[2 - n + k] = '\0';
   } else {
-    digits[k] = '\0';
-    sprintf(buf, "%c%s%.*s", digits[0], k > 1 ? "." : "", k - 1, digits + 1);
-    sprintf(buf + strlen(buf), "e%c%d", n - 1 >= 0 ? '+' : '-', abs(n - 1));
+    char *q = buf;
+    int e = abs(n - 1);      /* at most 324 */
+
+    *q++ = digits[0];
+    if (k > 1) {
+      *q++ = '.';
+      memcpy(q, digits + 1, (size_t)(k - 1));
+      q += k - 1;
+    }
+    *q++ = 'e';
+    *q++ = n - 1 >= 0 ? '+' : '-';
+    if (e >= 100)
+      *q++ = (char)('0' + e / 100);
+    if (e >= 10)
+      *q++ = (char)('0' + e / 10 % 10);
+    *q++ = (char)('0' + e % 10);
+    *q = '\0';
   }
 }
 
