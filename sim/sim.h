@@ -444,9 +444,9 @@ typedef enum {
 typedef struct sim_heap_s sim_heap_t;
 typedef struct sim_value_s sim_value_t;
 
-/* A property (object, array, error-free) or a Map entry. Property keys are
+/* A property of an object or array, or a Map entry. Property keys are
  * INT32, DOUBLE or STRING values, in the order they are written; V8
- * writes integer keys (array indices) first, ascending, as numbers. */
+ * writes array indices first, ascending, as numbers. */
 typedef struct {
   sim_value_t *key;
   sim_value_t *value;
@@ -529,7 +529,9 @@ size_t sim_heap_used(const sim_heap_t *heap);
 
 /* Constructors: NULL when the heap is over its limit or memory runs out
  * (or, where stated, on invalid input). Byte and string arguments are
- * copied. */
+ * copied. sim_value_new() makes an empty value of any kind (false, 0,
+ * "", an empty object, array, Map or Set...); undefined, null, the hole
+ * and the booleans are shared per heap and never NULL. */
 sim_value_t *sim_value_new(sim_heap_t *heap, sim_value_kind_t kind);
 sim_value_t *sim_value_new_boolean(sim_heap_t *heap, int b);
 sim_value_t *sim_value_new_int32(sim_heap_t *heap, int32_t i);
@@ -551,6 +553,7 @@ sim_value_t *sim_value_new_latin1(sim_heap_t *heap, const uint8_t *s,
 sim_value_t *sim_value_new_utf16(sim_heap_t *heap, const uint16_t *s,
                                  uint32_t n);
 sim_value_t *sim_value_new_sparse(sim_heap_t *heap, uint32_t length);
+/* `ms` as a JS Date holds it (TimeClip: NaN out of range, truncated). */
 sim_value_t *sim_value_new_date(sim_heap_t *heap, double ms);
 /* `source` must be a STRING of the same heap. */
 sim_value_t *sim_value_new_regexp(sim_heap_t *heap, sim_value_t *source,
