@@ -25,16 +25,16 @@
 #define NODE_TIMEOUT_MS 60000u
 
 static const char *node_path;
-static char helper[4096];
+static char node_side[4096];
 static char self[4096];
 
 /* ---------------------------------------------------------------------- */
-/* Talking to the helper                                                   */
+/* Talking to node-v8.js                                                   */
 
 /* Runs node-v8.js MODE with `rows` on stdin; the parsed JSON reply. */
-static cJSON *helper_run(const char *mode, const char *arg, cJSON *rows)
+static cJSON *node_run(const char *mode, const char *arg, cJSON *rows)
 {
-  const char *argv[] = { node_path, "--expose-internals", helper, mode, arg,
+  const char *argv[] = { node_path, "--expose-internals", node_side, mode, arg,
                          arg != NULL ? "--echo" : NULL, NULL };
   char *in = cJSON_PrintUnformatted(rows), *out = NULL;
   int status = st_run(argv, in, &out, NODE_TIMEOUT_MS);
@@ -154,7 +154,7 @@ static void node_row(const corpus_row_t *row, const uint8_t *frame,
 
 static void node_writes_c_agrees(void)
 {
-  cJSON *rows = corpus_rows(0), *reply = helper_run("encode", NULL, rows);
+  cJSON *rows = corpus_rows(0), *reply = node_run("encode", NULL, rows);
   size_t i = 0;
   const cJSON *r;
 
@@ -180,7 +180,7 @@ static void node_writes_c_agrees(void)
 
 static void c_writes_node_reads(void)
 {
-  cJSON *rows = corpus_rows(1), *reply = helper_run("check", NULL, rows);
+  cJSON *rows = corpus_rows(1), *reply = node_run("check", NULL, rows);
 
   expect_all_ok(reply, corpus_len);
   cJSON_Delete(rows);
@@ -189,7 +189,7 @@ static void c_writes_node_reads(void)
 
 static void c_writes_node_reads_a_stream(void)
 {
-  cJSON *rows = corpus_rows(1), *reply = helper_run("stream", NULL, rows);
+  cJSON *rows = corpus_rows(1), *reply = node_run("stream", NULL, rows);
 
   expect_all_ok(reply, 4);
   cJSON_Delete(rows);
@@ -201,7 +201,7 @@ static void c_writes_node_reads_a_stream(void)
  * again, and sends it back. */
 static void ipc_echo_both_ways(void)
 {
-  cJSON *rows = corpus_rows(0), *reply = helper_run("ipc", self, rows);
+  cJSON *rows = corpus_rows(0), *reply = node_run("ipc", self, rows);
 
   expect_all_ok(reply, corpus_len);
   cJSON_Delete(rows);
@@ -223,7 +223,7 @@ static void node_refuses_what_c_refuses(void)
     cJSON_AddStringToObject(row, "hex", bad_rows[i].hex);
     cJSON_AddItemToArray(rows, row);
   }
-  reply = helper_run("read", NULL, rows);
+  reply = node_run("read", NULL, rows);
   CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
   i = 0;
   cJSON_ArrayForEach(r, reply) {
@@ -252,7 +252,7 @@ static void node_reads_odd_input_as_c_does(void)
     cJSON_AddStringToObject(row, "again", odd_rows[i].again);
     cJSON_AddItemToArray(rows, row);
   }
-  reply = helper_run("read", NULL, rows);
+  reply = node_run("read", NULL, rows);
   expect_all_ok(reply, odd_rows_len);
   cJSON_Delete(rows);
   cJSON_Delete(reply);
@@ -289,7 +289,7 @@ static void json_parse_matches_node(void)
     cJSON_AddStringToObject(row, "text", json_texts[i]);
     cJSON_AddItemToArray(rows, row);
   }
-  reply = helper_run("json", NULL, rows);
+  reply = node_run("json", NULL, rows);
   CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
   i = 0;
   cJSON_ArrayForEach(r, reply) {
@@ -418,7 +418,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "SERDES_DIR is not set (run through meson test)\n");
     return 99;
   }
-  snprintf(helper, sizeof(helper), "%s/node-v8.js", dir);
+  snprintf(node_side, sizeof(node_side), "%s/node-v8.js", dir);
   n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0)
     return 99;
