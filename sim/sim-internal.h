@@ -35,6 +35,54 @@ int sim__tick_defer(sim__tick_t *tick, sim__tick_fn fn, void *arg);
 void sim__tick_close(sim__tick_t *tick, uv_close_cb cb);
 
 /* ---------------------------------------------------------------------- */
+/* V8 value serialization (sim-value.c, sim-v8-*.c).                       */
+
+/* A map from object values to numbers (wire ids, reference counts). */
+typedef struct {
+  const sim_value_t **keys;
+  uint32_t *vals;
+  size_t count;
+  size_t cap;
+} sim__vmap_t;
+
+/* Returns the slot of `key`, inserting it with value 0 when new (*isnew
+ * set to 1); NULL when out of memory. */
+uint32_t *sim__vmap_get(sim__vmap_t *m, const sim_value_t *key, int *isnew);
+void sim__vmap_free(sim__vmap_t *m);
+
+/* Heap accounting: allocations that values own. NULL past the limit or
+ * out of memory; *over set to 1 when it was the limit. */
+void *sim__heap_alloc(sim_heap_t *heap, size_t n, int *over);
+int sim__heap_over(const sim_heap_t *heap);
+/* Room for n elements in an ARRAY. */
+int sim__value_reserve(sim_heap_t *heap, sim_value_t *target, uint32_t n);
+/* UTF-8 to a string value; `lenient`: each invalid sequence becomes
+ * U+FFFD (V8's NewStringFromUtf8) instead of failing. */
+sim_value_t *sim__string_from_utf8(sim_heap_t *heap, const char *utf8,
+                                   size_t n, int lenient);
+
+/* ECMAScript Number::toString(d) into buf (>= 32 bytes). */
+void sim__number_str(double d, char *buf);
+/* A property key's canonical form: 1 and *index set when it is an array
+ * index (0 .. 2^32-2), as JS would see the key. */
+int sim__key_index(const sim_value_t *key, uint32_t *index);
+/* 1 when two keys name the same property. */
+int sim__key_equal(const sim_value_t *a, const sim_value_t *b);
+uint32_t sim__key_hash(const sim_value_t *key);
+
+/* Keys among at[0..]: adds at[i].key and returns -1, or returns the index
+ * of an equal key already added, or UV_ENOMEM. */
+typedef struct {
+  uint32_t *slot;            /* index + 1; 0 is free */
+  uint32_t cap;
+  uint32_t count;
+} sim__keyset_t;
+
+int64_t sim__keyset_add(sim__keyset_t *ks, const sim_prop_t *at,
+                        uint32_t i);
+void sim__keyset_free(sim__keyset_t *ks);
+
+/* ---------------------------------------------------------------------- */
 /* The IPC channel: Node's child_process channel (json serialization).     */
 
 typedef struct sim__channel_s sim__channel_t;

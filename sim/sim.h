@@ -434,4 +434,318 @@ int sim_signal_from_name(const char *name);
 /* SIGTERM -> "SIGTERM", the name Node reports; NULL if unknown. */
 const char *sim_signal_name(int signum);
 
+/* ====================================================================== */
+/* V8 value serialization: Node's `serialization: 'advanced'`             */
+/*
+ * A self-contained codec; the channel does not use it yet.
+ *
+ * Node's advanced IPC mode (lib/internal/child_process/serialization.js)
+ * sends each message as a 4-byte big-endian payload length, then the
+ * payload: V8's ValueSerializer format (src/objects/value-serializer.cc),
+ * a header `FF 0F` (version 15) and one value, written by a
+ * v8.DefaultSerializer subclass that writes every ArrayBufferView (typed
+ * arrays, DataView, Buffer) as a host object: tag `\`, varint 0, varint
+ * Node's view type index (sim_view_kind_t), varint byte length, the bytes.
+ *
+ * The value model (sim_value_t) records what the bytes record, including
+ * the choices V8 makes from its heap representation: an int32 (Smi) or a
+ * double, a one-byte (Latin-1) or two-byte (UTF-16) string, a dense or a
+ * sparse array. So decode + encode reproduces Node's bytes exactly, and a
+ * value built by hand encodes exactly as Node would encode the JS value
+ * whose representation it describes. sim_value_from_json() makes the
+ * choices JSON.parse() makes.
+ *
+ * Ownership: every value belongs to a sim_heap_t and lives until
+ * sim_heap_free(); values point at each other freely (shared values,
+ * cycles), but only within one heap. Pointers to values are borrowed.
+ * Objects (everything from SIM_VALUE_OBJECT on) have an identity: a value
+ * reached twice is written once, then as a back-reference, as V8 does.
+ *
+ * Caps (docs/ipc.md): nesting depth SIM_V8_MAX_DEPTH on encode and decode;
+ * a heap holds at most its limit (default SIM_V8_MAX_HEAP) of allocations;
+ * a frame's payload is at most SIM_MAX_MESSAGE bytes both ways.
+ */
+
+#define SIM_V8_VERSION   15
+#define SIM_V8_MAX_DEPTH 1000
+#define SIM_V8_MAX_HEAP  (64u * 1024u * 1024u)
+
+typedef enum {
+  SIM_VALUE_UNDEFINED = 0,
+  SIM_VALUE_NULL,
+  SIM_VALUE_BOOLEAN,
+  SIM_VALUE_INT32,           /* a Smi: tag 'I' */
+  SIM_VALUE_DOUBLE,          /* a heap number: tag 'N' */
+  SIM_VALUE_BIGINT,
+  SIM_VALUE_STRING,
+  SIM_VALUE_HOLE,            /* a missing element inside a dense array */
+  /* Objects, with identity. */
+  SIM_VALUE_OBJECT,
+  SIM_VALUE_ARRAY,           /* dense: tag 'A' */
+  SIM_VALUE_SPARSE_ARRAY,    /* tag 'a' */
+  SIM_VALUE_DATE,
+  SIM_VALUE_REGEXP,
+  SIM_VALUE_MAP,
+  SIM_VALUE_SET,
+  SIM_VALUE_ARRAY_BUFFER,
+  SIM_VALUE_VIEW,            /* typed array, DataView or Buffer */
+  SIM_VALUE_BOXED,           /* new Boolean/Number/BigInt/String(...) */
+  SIM_VALUE_ERROR,
+  SIM_VALUE_KIND_MAX
+} sim_value_kind_t;
+
+/* Node's index of each ArrayBufferView type (lib/v8.js), as on the wire. */
+typedef enum {
+  SIM_VIEW_INT8 = 0,
+  SIM_VIEW_UINT8,
+  SIM_VIEW_UINT8_CLAMPED,
+  SIM_VIEW_INT16,
+  SIM_VIEW_UINT16,
+  SIM_VIEW_INT32,
+  SIM_VIEW_UINT32,
+  SIM_VIEW_FLOAT32,
+  SIM_VIEW_FLOAT64,
+  SIM_VIEW_DATAVIEW,
+  SIM_VIEW_BUFFER,           /* Node's Buffer (FastBuffer) */
+  SIM_VIEW_BIGINT64,
+  SIM_VIEW_BIGUINT64,
+  SIM_VIEW_MAX
+} sim_view_kind_t;
+
+/* Error prototypes V8 records; any other name reads back as Error. */
+typedef enum {
+  SIM_ERROR_ERROR = 0,
+  SIM_ERROR_EVAL = 'E',
+  SIM_ERROR_RANGE = 'R',
+  SIM_ERROR_REFERENCE = 'F',
+  SIM_ERROR_SYNTAX = 'S',
+  SIM_ERROR_TYPE = 'T',
+  SIM_ERROR_URI = 'U'
+} sim_error_proto_t;
+
+/* JSRegExp::Flags bits (flags on the wire). */
+#define SIM_REGEXP_GLOBAL       (1u << 0)   /* g */
+#define SIM_REGEXP_IGNORE_CASE  (1u << 1)   /* i */
+#define SIM_REGEXP_MULTILINE    (1u << 2)   /* m */
+#define SIM_REGEXP_STICKY       (1u << 3)   /* y */
+#define SIM_REGEXP_UNICODE      (1u << 4)   /* u */
+#define SIM_REGEXP_DOT_ALL      (1u << 5)   /* s */
+#define SIM_REGEXP_LINEAR       (1u << 6)   /* l: refused, as Node does */
+#define SIM_REGEXP_HAS_INDICES  (1u << 7)   /* d */
+#define SIM_REGEXP_UNICODE_SETS (1u << 8)   /* v */
+
+typedef struct sim_heap_s sim_heap_t;
+typedef struct sim_value_s sim_value_t;
+
+/* A property of an object or array, or a Map entry. Property keys are
+ * INT32, DOUBLE or STRING values, in the order they are written; V8
+ * writes array indices first, ascending, as numbers. */
+typedef struct {
+  sim_value_t *key;
+  sim_value_t *value;
+} sim_prop_t;
+
+typedef struct {
+  uint32_t count;
+  uint32_t cap;              /* private */
+  sim_prop_t *at;
+} sim_props_t;
+
+typedef struct {
+  uint32_t count;
+  uint32_t cap;              /* private */
+  sim_value_t **at;
+} sim_list_t;
+
+/* Every field is read-only: build and change values with the functions
+ * below, which keep the heap's accounting. */
+struct sim_value_s {
+  sim_value_kind_t kind;
+  union {
+    int boolean;             /* BOOLEAN: 0 or 1 */
+    int32_t int32;           /* INT32 */
+    double number;           /* DOUBLE; DATE: ms since the epoch */
+    struct {                 /* BIGINT: magnitude, least significant
+                                digit first, no leading zero digit */
+      int negative;          /* never set for zero */
+      uint32_t ndigits;
+      uint64_t *digits;
+    } bigint;
+    struct {                 /* STRING */
+      int two_byte;          /* 1: UTF-16 code units in utf16 */
+      uint32_t length;       /* in code units */
+      uint8_t *latin1;       /* one-byte */
+      uint16_t *utf16;       /* two-byte */
+    } string;
+    sim_props_t object;      /* OBJECT */
+    struct {                 /* ARRAY */
+      sim_list_t elements;   /* may hold HOLE values */
+      sim_props_t props;     /* properties other than the elements */
+    } array;
+    struct {                 /* SPARSE_ARRAY */
+      uint32_t length;
+      sim_props_t props;     /* elements and other properties */
+    } sparse;
+    struct {                 /* REGEXP */
+      sim_value_t *source;   /* a STRING */
+      uint32_t flags;        /* SIM_REGEXP_* */
+    } regexp;
+    sim_props_t map;         /* MAP: entries in insertion order */
+    sim_list_t set;          /* SET */
+    struct {                 /* ARRAY_BUFFER, VIEW */
+      uint32_t length;       /* in bytes */
+      uint8_t *data;
+      sim_view_kind_t view;  /* VIEW */
+      int resizable;         /* ARRAY_BUFFER: written with tag '~' */
+      uint32_t max_length;   /* ARRAY_BUFFER, when resizable */
+    } bytes;
+    sim_value_t *boxed;      /* BOXED: BOOLEAN, INT32/DOUBLE (always
+                                written as a double), BIGINT or STRING */
+    struct {                 /* ERROR */
+      sim_error_proto_t proto;
+      sim_value_t *message;  /* a STRING or NULL */
+      sim_value_t *stack;    /* a STRING or NULL */
+      sim_value_t *cause;    /* NULL when there is no `cause` */
+    } error;
+  } u;
+  /* private */
+  sim_value_t *heap_next;
+};
+
+/* A heap with room for `limit` bytes of values (0: SIM_V8_MAX_HEAP).
+ * NULL when out of memory. */
+sim_heap_t *sim_heap_new(size_t limit);
+/* Frees the heap and every value in it. NULL is a no-op. */
+void sim_heap_free(sim_heap_t *heap);
+/* Bytes currently accounted to the heap. */
+size_t sim_heap_used(const sim_heap_t *heap);
+
+/* Constructors: NULL when the heap is over its limit or memory runs out
+ * (or, where stated, on invalid input). Byte and string arguments are
+ * copied. sim_value_new() makes an empty value of any kind (false, 0,
+ * "", an empty object, array, Map or Set...); undefined, null, the hole
+ * and the booleans are shared per heap and never NULL. */
+sim_value_t *sim_value_new(sim_heap_t *heap, sim_value_kind_t kind);
+sim_value_t *sim_value_new_boolean(sim_heap_t *heap, int b);
+sim_value_t *sim_value_new_int32(sim_heap_t *heap, int32_t i);
+sim_value_t *sim_value_new_double(sim_heap_t *heap, double d);
+/* V8's Factory::NewNumber(): INT32 when `d` is an integer in int32 range
+ * and not -0, else DOUBLE. */
+sim_value_t *sim_value_new_number(sim_heap_t *heap, double d);
+/* `digits` least significant first; leading zeros are dropped. */
+sim_value_t *sim_value_new_bigint(sim_heap_t *heap, int negative,
+                                  const uint64_t *digits, uint32_t ndigits);
+/* An optional '-' and decimal digits; NULL if malformed. */
+sim_value_t *sim_value_new_bigint_str(sim_heap_t *heap, const char *dec);
+/* UTF-8 (n bytes) as V8's NewStringFromUtf8 stores it: one-byte when every
+ * character is below U+0100, else two-byte. NULL on invalid UTF-8. */
+sim_value_t *sim_value_new_string(sim_heap_t *heap, const char *utf8,
+                                  size_t n);
+sim_value_t *sim_value_new_latin1(sim_heap_t *heap, const uint8_t *s,
+                                  uint32_t n);
+sim_value_t *sim_value_new_utf16(sim_heap_t *heap, const uint16_t *s,
+                                 uint32_t n);
+sim_value_t *sim_value_new_sparse(sim_heap_t *heap, uint32_t length);
+/* `ms` as a JS Date holds it (TimeClip: NaN out of range, truncated). */
+sim_value_t *sim_value_new_date(sim_heap_t *heap, double ms);
+/* `source` must be a STRING of the same heap. */
+sim_value_t *sim_value_new_regexp(sim_heap_t *heap, sim_value_t *source,
+                                  uint32_t flags);
+/* ARRAY_BUFFER of n bytes; `data` NULL for zeros. */
+sim_value_t *sim_value_new_buffer(sim_heap_t *heap, const void *data,
+                                  uint32_t n);
+/* A typed array, DataView or Buffer over its own copy of n bytes. */
+sim_value_t *sim_value_new_view(sim_heap_t *heap, sim_view_kind_t view,
+                                const void *data, uint32_t n);
+sim_value_t *sim_value_new_boxed(sim_heap_t *heap, sim_value_t *inner);
+sim_value_t *sim_value_new_error(sim_heap_t *heap, sim_error_proto_t proto,
+                                 sim_value_t *message, sim_value_t *stack);
+
+/* Appends a property to an OBJECT, ARRAY (non-element property) or
+ * SPARSE_ARRAY, or an entry to a MAP. No check for duplicates: the caller
+ * decides the order, as V8's property order decides it. */
+int sim_value_put(sim_heap_t *heap, sim_value_t *target, sim_value_t *key,
+                  sim_value_t *value);
+/* sim_value_put() with a string key. */
+int sim_value_put_str(sim_heap_t *heap, sim_value_t *target,
+                      const char *key, sim_value_t *value);
+/* Appends an element to an ARRAY or a member to a SET. */
+int sim_value_push(sim_heap_t *heap, sim_value_t *target,
+                   sim_value_t *value);
+/* Sets `cause` on an ERROR. */
+int sim_value_set_cause(sim_value_t *error, sim_value_t *cause);
+/* Changes a resizable ArrayBuffer's maxByteLength (>= length). */
+int sim_value_set_resizable(sim_value_t *buffer, uint32_t max_length);
+
+/* 1 for the kinds with identity (OBJECT and after). */
+int sim_value_is_object(const sim_value_t *value);
+const char *sim_value_kind_name(sim_value_kind_t kind);
+/* "Int8Array" ... "Buffer"; NULL when out of range. */
+const char *sim_view_kind_name(sim_view_kind_t view);
+
+/* A growable byte buffer. Owned by the caller: init, use, free. */
+typedef struct {
+  uint8_t *base;
+  size_t len;
+  size_t cap;
+} sim_buf_t;
+
+void sim_buf_init(sim_buf_t *buf);
+/* Room for `more` bytes after len. UV_ENOMEM. */
+int sim_buf_reserve(sim_buf_t *buf, size_t more);
+int sim_buf_append(sim_buf_t *buf, const void *data, size_t n);
+void sim_buf_free(sim_buf_t *buf);
+
+/* What went wrong, for errors and traces: `reason` is a static string,
+ * `offset` the byte offset in the input (decode) or output (encode). */
+typedef struct {
+  int code;
+  size_t offset;
+  const char *reason;
+} sim_v8_error_t;
+
+/* Appends the header and `value` to `out`, as Node's serializer writes
+ * them. UV_EINVAL for a value the model cannot hold (a HOLE outside a
+ * dense array, a key that is not a string or number, ...), UV_E2BIG past
+ * SIM_V8_MAX_DEPTH, UV_ENOMEM. On error `out` keeps its old length. `err`
+ * may be NULL. */
+int sim_v8_encode(const sim_value_t *value, sim_buf_t *out,
+                  sim_v8_error_t *err);
+/* sim_v8_encode() behind the 4-byte big-endian length: one message as
+ * Node's writeChannelMessage() writes it. UV_E2BIG when the payload would
+ * exceed SIM_MAX_MESSAGE. */
+int sim_v8_encode_frame(const sim_value_t *value, sim_buf_t *out,
+                        sim_v8_error_t *err);
+
+/* Reads a header and one value from [data, data+len) into `heap`, as
+ * Node's deserializer reads them: versions 13 to 15, padding anywhere a
+ * tag may be, bytes after the value ignored. On success *ret is the value.
+ * Errors (reason in `err`): UV_EPROTO for malformed input (bad version,
+ * unknown tag, truncation, a length past the end, a bad back-reference, a
+ * duplicate key, ...), UV_ENOTSUP for V8 features Node's channel cannot
+ * read either (SharedArrayBuffer, transfers, WebAssembly, V8's own
+ * ArrayBufferView form), UV_E2BIG past SIM_V8_MAX_DEPTH or the heap's
+ * limit, UV_ENOMEM. The heap may hold partial values after an error. */
+int sim_v8_decode(sim_heap_t *heap, const uint8_t *data, size_t len,
+                  sim_value_t **ret, sim_v8_error_t *err);
+/* One frame at the start of [data, data+len): UV_EAGAIN while incomplete
+ * (read more and call again), UV_E2BIG as soon as the length prefix
+ * announces more than SIM_MAX_MESSAGE, else sim_v8_decode() of the payload;
+ * *consumed is the frame's size (prefix included) whenever the frame is
+ * complete, even if its payload is malformed. */
+int sim_v8_decode_frame(sim_heap_t *heap, const uint8_t *data, size_t len,
+                        sim_value_t **ret, size_t *consumed,
+                        sim_v8_error_t *err);
+
+/* The JSON form for traces (docs/ipc.md): plain JSON where JSON holds the
+ * value exactly, {"$v8": type, ...} where it does not. Lossless:
+ * sim_value_from_json() of it encodes to the same bytes. Caller owns the
+ * result (cJSON_Delete); NULL when out of memory. */
+cJSON *sim_value_to_json(const sim_value_t *value);
+/* A JSON value (plain, as JSON.parse() would make it, or the tagged form)
+ * into `heap`. UV_EINVAL for a malformed tagged form, UV_E2BIG, UV_ENOMEM.
+ */
+int sim_value_from_json(sim_heap_t *heap, const cJSON *json,
+                        sim_value_t **ret);
+
 #endif /* SIM_H */
