@@ -983,9 +983,9 @@ fail:
   return err;
 }
 
-static void on_tick_closed(uv_handle_t *h)
+static void on_tick_closed(void *arg)
 {
-  sim__cluster_close_unref(h->data);
+  sim__cluster_close_unref(arg);
 }
 
 static void on_orphan_closed(uv_handle_t *h)
@@ -1033,8 +1033,6 @@ void sim_cluster_close(sim_cluster_t *c, void (*cb)(sim_cluster_t *c))
   }
   intercom_disconnect(c);              /* frees the callbacks, unrun */
   sim__cluster_close_ref(c);
-  sim__tick_close(&p->tick, on_tick_closed);
-  /* The tick never runs again: its handle may carry the cluster now. */
-  p->tick.idle.data = c;
+  sim__tick_close(&p->tick, on_tick_closed, c);
   sim__cluster_close_unref(c);
 }
