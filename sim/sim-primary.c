@@ -43,6 +43,8 @@ struct sim__cluster_priv {
   unsigned seq;
   sim_worker_t *all;         /* every worker ever forked, by id */
   sim_worker_t **all_tail;
+  sim_worker_t **by_id;      /* the same, indexed: ids are dense */
+  unsigned by_id_cap;
   unsigned members;
   sim__handle_t *handles;
   dcb_t *dcbs;               /* intercom.once('disconnect') listeners */
@@ -171,6 +173,7 @@ static void maybe_closed(sim_cluster_t *c)
     sim__strv_free(w->fork_env);
     free(w);
   }
+  free(p->by_id);
   free(p->exec);
   sim__strv_free(p->args);
   free(p->cwd);
@@ -706,6 +709,15 @@ int sim_cluster_fork(sim_cluster_t *c, const char *const *env,
   err = sim_cluster_setup(c, NULL);
   if (err != 0)
     return err;
+  if (p->ids + 1 >= p->by_id_cap) {
+    unsigned cap = p->by_id_cap ? p->by_id_cap * 2 : 64;
+    sim_worker_t **v = realloc(p->by_id, cap * sizeof(*v));
+    if (v == NULL)
+      return UV_ENOMEM;
+    memset(v + p->by_id_cap, 0, (cap - p->by_id_cap) * sizeof(*v));
+    p->by_id = v;
+    p->by_id_cap = cap;
+  }
   w = calloc(1, sizeof(*w));
   if (w == NULL)
     return UV_ENOMEM;
@@ -737,6 +749,7 @@ int sim_cluster_fork(sim_cluster_t *c, const char *const *env,
     w->out_open = 1;
   }
   w->id = ++p->ids;
+  p->by_id[w->id] = w;
   w->next = NULL;
   *p->all_tail = w;
   p->all_tail = &w->next;
@@ -820,12 +833,9 @@ int sim_cluster_disconnect(sim_cluster_t *c, sim_disconnect_cb cb, void *arg)
 
 sim_worker_t *sim_cluster_find(sim_cluster_t *c, unsigned id)
 {
-  if (c->priv == NULL)
+  if (c->priv == NULL || id == 0 || id > c->priv->ids)
     return NULL;
-  for (sim_worker_t *w = c->priv->all; w != NULL; w = w->next)
-    if (w->id == id)
-      return w;
-  return NULL;
+  return c->priv->by_id[id];
 }
 
 sim_worker_t *sim_cluster_worker(sim_cluster_t *c, unsigned id)
