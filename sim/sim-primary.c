@@ -697,6 +697,23 @@ static void emit_spawn_disconnect(void *arg)
   on_channel_disconnect(&w->channel);
 }
 
+/* Room in by_id for the next id. */
+static int index_reserve(struct sim__cluster_priv *p)
+{
+  unsigned cap = p->by_id_cap ? p->by_id_cap * 2 : 64;
+  sim_worker_t **v;
+
+  if (p->ids + 1 < p->by_id_cap)
+    return 0;
+  v = realloc(p->by_id, cap * sizeof(*v));
+  if (v == NULL)
+    return UV_ENOMEM;
+  memset(v + p->by_id_cap, 0, (cap - p->by_id_cap) * sizeof(*v));
+  p->by_id = v;
+  p->by_id_cap = cap;
+  return 0;
+}
+
 int sim_cluster_fork(sim_cluster_t *c, const char *const *env,
                      sim_worker_t **ret_worker)
 {
@@ -709,15 +726,8 @@ int sim_cluster_fork(sim_cluster_t *c, const char *const *env,
   err = sim_cluster_setup(c, NULL);
   if (err != 0)
     return err;
-  if (p->ids + 1 >= p->by_id_cap) {
-    unsigned cap = p->by_id_cap ? p->by_id_cap * 2 : 64;
-    sim_worker_t **v = realloc(p->by_id, cap * sizeof(*v));
-    if (v == NULL)
-      return UV_ENOMEM;
-    memset(v + p->by_id_cap, 0, (cap - p->by_id_cap) * sizeof(*v));
-    p->by_id = v;
-    p->by_id_cap = cap;
-  }
+  if (index_reserve(p) != 0)
+    return UV_ENOMEM;
   w = calloc(1, sizeof(*w));
   if (w == NULL)
     return UV_ENOMEM;
