@@ -173,7 +173,6 @@ static void channel_on_late(sim__late_t *late)
   sim__channel_t *ch = (sim__channel_t *)((char *)late -
                                           offsetof(sim__channel_t, late));
 
-  ch->wrote = 0;
   if (!ch->pipe_closing)
     channel_flush(ch);
 }
@@ -182,9 +181,11 @@ static void channel_on_late(sim__late_t *late)
  * at the end of the turn. */
 static void channel_wrote(sim__channel_t *ch)
 {
-  if (!ch->wrote) {
-    ch->wrote = 1;
+  if (ch->wrote_turn != ch->tick->turn) {
+    ch->wrote_turn = ch->tick->turn;
     channel_flush(ch);
+    if (ch->out.len == 0)
+      return;
   }
   if (sim__tick_late(ch->tick, &ch->late) != 0)
     channel_flush(ch);         /* no more turns: the tick is closing */

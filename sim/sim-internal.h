@@ -36,6 +36,7 @@ typedef struct {
   sim__tick_item_t *head;
   sim__tick_item_t **tail;
   sim__late_t *late;
+  unsigned turn;             /* counts loop turns (prepare phases) */
   int closing;
   int closes;                /* handles still closing */
   void (*close_cb)(void *arg);
@@ -133,8 +134,8 @@ struct sim__channel_s {
   unsigned pipe_closing : 1;
   unsigned failed : 1;       /* malformed input seen */
   unsigned queue_active : 1; /* Node's _handleQueue != null */
-  unsigned wrote : 1;        /* a write left in this loop turn */
   unsigned done_queued : 1;
+  unsigned wrote_turn;       /* tick->turn of the last immediate write */
 
   sim__send_t *queue;        /* sends held back until NODE_HANDLE_ACK */
   sim__send_t **queue_tail;

@@ -40,6 +40,7 @@ static void tick_run_late(uv_prepare_t *prepare)
 
   /* Detached first: work queued by a call runs at the next turn's end. */
   tick->late = NULL;
+  tick->turn++;
   if (batch == NULL) {
     uv_unref((uv_handle_t *)prepare);  /* a cancel emptied the list */
     return;
@@ -61,6 +62,7 @@ static void tick_run_late(uv_prepare_t *prepare)
 int sim__tick_init(uv_loop_t *loop, sim__tick_t *tick)
 {
   memset(tick, 0, sizeof(*tick));
+  tick->turn = 1;
   tick->tail = &tick->head;
   tick->idle.data = tick;
   tick->prepare.data = tick;
