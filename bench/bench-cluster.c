@@ -26,13 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
 #include "sim.h"
 
-#define BENCH_MAX_WORKERS 1024
+#define BENCH_MAX_WORKERS 4096
 
 typedef struct {
   const char *name;
@@ -166,9 +167,9 @@ static void fork_on_event(const sim_event_t *ev)
       snprintf(name, sizeof(name), "start.online-%u", B.n);
       bench_figure(name, B.target, "ms", (now - B.run_start) * 1e3);
     }
-    /* Sampled in the last run only: a worker's memory does not change
-     * from one run to the next. */
-    if (B.run + 1 == B.runs)
+    /* Sampled in the last run only (a worker's memory does not change
+     * from one run to the next), and not for thousands of workers. */
+    if (B.run + 1 == B.runs && B.n <= 64)
       sim_cluster_foreach(&B.cluster, bench_memory_one, NULL);
     (void)sim_cluster_disconnect(&B.cluster, NULL, NULL);
   } else if (ev->type == SIM_EV_EXIT && ++B.exited == B.n) {
@@ -423,8 +424,25 @@ static int setup_workers(const char *self, int argc, char **argv, int first)
   return sim_cluster_setup(&B.cluster, &s);
 }
 
+/* Each worker holds a descriptor in the primary: thousands need more than
+ * the usual soft limit. */
+static void raise_fd_limit(void)
+{
+  struct rlimit rl;
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+    return;
+  rl.rlim_cur = rl.rlim_max;
+  (void)setrlimit(RLIMIT_NOFILE, &rl);
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < B.n * 2u + 64u)
+    fprintf(stderr, "bench-cluster: %u workers need about %u descriptors, "
+                    "the limit is %lu\n", B.n, B.n * 2u + 64u,
+            (unsigned long)rl.rlim_cur);
+}
+
 static int run_primary(const char *self, int argc, char **argv, int first)
 {
+  raise_fd_limit();
   B.loop = uv_default_loop();
   if (sim_cluster_init(B.loop, &B.cluster, on_event) != 0 ||
       setup_workers(self, argc, argv, first) != 0)

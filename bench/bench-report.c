@@ -172,7 +172,7 @@ static void print_row(const figure_t *f, const target_t *t, int first)
   if (is_c_target(t->name) && floor != NULL)
     snprintf(vs_floor, sizeof(vs_floor), "%.0f%% of floor",
              100 * better(f->unit, median(t), median(floor)));
-  printf("%-18s %-11s %4u %12s", first ? f->name : "", t->name, t->n,
+  printf("%-20s %-11s %4u %12s", first ? f->name : "", t->name, t->n,
          num(t->v[0]));
   printf(" %12s", num(median(t)));
   printf(" %12s %-7s %-11s %s\n", num(t->v[t->n - 1]), f->unit, vs_node,
@@ -186,7 +186,7 @@ static void print_table(void)
   printf("# clustersim bench");
   cJSON_ArrayForEach(item, machine)
     printf(", %s %s", item->string, item->valuestring);
-  printf("\n%-18s %-11s %4s %12s %12s %12s %-7s %s\n", "figure", "target",
+  printf("\n%-20s %-11s %4s %12s %12s %12s %-7s %s\n", "figure", "target",
          "n", "min", "median", "max", "unit", "ratios (medians)");
   for (unsigned i = 0; i < nfigs; i++)
     for (unsigned k = 0; k < figs[i].nt; k++)
@@ -319,7 +319,7 @@ static void compare_figure(const cJSON *a, const cJSON *fb)
     const cJSON *ta = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(fa, "targets"), tb->string);
     double ma = median_of(ta), mb = median_of(tb);
-    printf("%-18s %-11s %12.4g %12.4g %-7s ", name->valuestring, tb->string,
+    printf("%-20s %-11s %12.4g %12.4g %-7s ", name->valuestring, tb->string,
            ma, mb, unit->valuestring);
     if (isnan(ma) || isnan(mb))
       printf("(only in one run)\n");
@@ -338,7 +338,7 @@ static int compare(const char *a_path, const char *b_path)
     cJSON_Delete(b);
     return 2;
   }
-  printf("%-18s %-11s %12s %12s %-7s %s\n", "figure", "target",
+  printf("%-20s %-11s %12s %12s %-7s %s\n", "figure", "target",
          "old median", "new median", "unit",
          "new vs old (>1: better)");
   cJSON_ArrayForEach(fb, cJSON_GetObjectItemCaseSensitive(b, "figures"))

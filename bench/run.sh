@@ -40,9 +40,11 @@ report=$build/bench/bench-report
 if [ ${#compare[@]} -gt 0 ]; then
 	exec "$report" --compare "${compare[@]}"
 fi
+bench_abs=$(cd "$(dirname "$bench")" && pwd)/$(basename "$bench")
 node=$(command -v node || true)
 wrk=$(command -v wrk || true)
 nodejs=bench/node/bench-cluster.js
+hz=$(getconf CLK_TCK)
 
 tmp=$(mktemp -d)
 servers=()
@@ -94,7 +96,7 @@ ipc_round() {
 	c pingpong -t sim -n $n_pp
 	if [ -n "$node" ]; then
 		c pingpong -t c-node -n $n_pp_node -- "$node" "$nodejs"
-		n pingpong -t node-c -n $n_pp_node -x "$PWD/$bench"
+		n pingpong -t node-c -n $n_pp_node -x "$bench_abs"
 	fi
 	c floor-oneway -n $((n_ow * 4))
 	pair "oneway-up -t sim -n $n_ow" "oneway-up -n $n_ow_node"
@@ -107,12 +109,31 @@ start_round() {
 	c fork -t sim -r $r_fork
 	pair "fork -t builtin -n 8 -r $r_fork8" "fork -n 8 -r $r_fork8_node"
 	pair "respawn -t builtin -r $r_resp" "respawn -r $r_resp_node"
+	# Clusters no Node machine of this size holds (a Node worker's RSS is
+	# about 43 MB): C only.
+	c fork -t builtin -n 1000 -r 1
+	[ $quick = 0 ] && [ "$round" = 0 ] && c fork -t builtin -n 4096 -r 1
+}
+
+# CPU time (clock ticks) used so far by a cluster: its primary and the
+# workers alive now.
+cluster_ticks() {
+	local p t=0 v
+	for p in "$1" $(pgrep -P "$1"); do
+		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')
+		t=$((t + ${v:-0}))
+	done
+	echo $t
 }
 
 # HTTP through 2 workers: TARGET POLICY (rr|none) CONNECTION (keepalive|
-# close). The cluster serves until SIGTERM; wrk is the client.
+# close). The cluster serves until SIGTERM; wrk is the client. Besides
+# requests/s, requests per CPU-second of the cluster (.cpu): on two cores
+# the client takes one, so the rate also measures wrk; the CPU cost per
+# request does not.
 http_one() {
 	local target=$1 policy=$2 conn=$3 out=$tmp/serve.out pid port i rps
+	local reqs t0 t1
 	local hdr=() name=http.$policy
 	[ "$conn" = close ] && hdr=(-H "Connection: close") name=$name.close
 	[ "$target" = node ] && [ -z "$node" ] && return 0
@@ -130,10 +151,15 @@ http_one() {
 		sleep 0.1
 	done
 	if [ -n "$port" ]; then
+		t0=$(cluster_ticks "$pid")
 		"$wrk" -t1 -c32 -d"${http_secs}s" --timeout 5s ${hdr[@]+"${hdr[@]}"} \
 			"http://127.0.0.1:$port/" >"$tmp/wrk.out" 2>>"$log"
+		t1=$(cluster_ticks "$pid")
 		rps=$(sed -n 's/^Requests\/sec:[[:space:]]*//p' "$tmp/wrk.out")
+		reqs=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$tmp/wrk.out")
 		[ -n "$rps" ] && echo "figure $name $target req/s $rps" >>"$samples"
+		[ -n "$reqs" ] && [ $((t1 - t0)) -gt 0 ] &&
+			echo "figure $name.cpu $target req/cpu-s $((reqs * hz / (t1 - t0)))" >>"$samples"
 		grep -E 'errors|Non-2xx' "$tmp/wrk.out" | sed "s/^/$target $name: /" >>"$log"
 	else
 		echo "$target $name: the cluster did not listen within 10 s" >>"$log"
@@ -167,6 +193,8 @@ done
 
 "$report" ${json:+--json "$json"} <"$samples"
 status=$?
+echo "# start.online-1000/-4096: C only; 1000 Node workers would need about"
+echo "# 1000 x mem.rss(node) of memory, more than this machine has."
 if [ -s "$log" ]; then
 	echo "# notes from the programs:"
 	sort "$log" | uniq -c | sed 's/^/#   /' | head -20

@@ -180,7 +180,13 @@ function serveMode() {
   cluster.on('listening', (w, address) => {
     if (++listening === n) console.log(`listening ${address.port}`);
   });
-  const stop = () => cluster.disconnect();
+  // Workers still starting may not disconnect: they are killed after 3 s.
+  const stop = () => {
+    cluster.disconnect();
+    setTimeout(() => {
+      for (const w of Object.values(cluster.workers)) w.process.kill('SIGKILL');
+    }, 3000).unref();
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
