@@ -80,11 +80,16 @@ static int sents_add(sim__sents_t *l, sim_send_cb cb, void *arg, int status)
   return 0;
 }
 
-/* Runs and frees a detached list; `status` < 1 overrides each entry's. */
+/* sents_run(): each callback gets its entry's own status. */
+#define OWN_STATUS 1
+
+/* Runs and frees a detached list with `status` (0 or UV_E*) or
+ * OWN_STATUS. */
 static void sents_run(sim__sents_t *l, int status)
 {
   for (unsigned i = 0; i < l->n; i++)
-    l->v[i].cb(status <= 0 ? status : l->v[i].status, l->v[i].arg);
+    l->v[i].cb(status == OWN_STATUS ? l->v[i].status : status,
+               l->v[i].arg);
   free(l->v);
   l->v = NULL;
   l->n = l->cap = 0;
@@ -97,7 +102,7 @@ static void channel_run_done(void *arg)
 
   ch->done_queued = 0;
   memset(&ch->done, 0, sizeof(ch->done));
-  sents_run(&done, 1);
+  sents_run(&done, OWN_STATUS);
 }
 
 /* The lines of `cbs` were written (or failed): their callbacks run on the
@@ -107,8 +112,16 @@ static void channel_complete(sim__channel_t *ch, sim__sents_t *cbs,
                              int status)
 {
   for (unsigned i = 0; i < cbs->n; i++)
-    (void)sents_add(&ch->done, cbs->v[i].cb, cbs->v[i].arg, status);
-  free(cbs->v);
+    cbs->v[i].status = status;
+  if (ch->done.n == 0) {
+    /* The usual case: the list moves over, nothing to allocate. */
+    free(ch->done.v);
+    ch->done = *cbs;
+  } else {
+    for (unsigned i = 0; i < cbs->n; i++)
+      (void)sents_add(&ch->done, cbs->v[i].cb, cbs->v[i].arg, status);
+    free(cbs->v);
+  }
   memset(cbs, 0, sizeof(*cbs));
   if (ch->done.n > 0 && !ch->done_queued &&
       sim__tick_defer(ch->tick, channel_run_done, ch) == 0)
@@ -679,7 +692,7 @@ static void on_pipe_closed(uv_handle_t *h)
   memset(&ch->out_cbs, 0, sizeof(ch->out_cbs));
   /* Every send callback runs once: written ones with their status, the
    * rest as cancelled. */
-  sents_run(&done, 1);
+  sents_run(&done, OWN_STATUS);
   sents_run(&unsent, UV_ECANCELED);
   if (ch->ops->closed != NULL)
     ch->ops->closed(ch);
