@@ -42,7 +42,8 @@ static cJSON *machine;
 
 /* Targets print in this order; others follow as they came. */
 static const char *const target_order[] = {
-  "floor", "floor-epoll", "builtin", "sim", "node", "c-node", "node-c",
+  "floor", "floor-epoll", "builtin", "builtin@base", "sim", "sim@base",
+  "node", "c-node", "node-c",
 };
 
 static int lower_is_better(const char *unit)
@@ -50,9 +51,10 @@ static int lower_is_better(const char *unit)
   return strcmp(unit, "ms") == 0 || strcmp(unit, "kB") == 0;
 }
 
+/* builtin and sim, and the same of a baseline build (builtin@base). */
 static int is_c_target(const char *t)
 {
-  return strcmp(t, "builtin") == 0 || strcmp(t, "sim") == 0;
+  return strncmp(t, "builtin", 7) == 0 || strncmp(t, "sim", 3) == 0;
 }
 
 /* How many times better `v` is than `ref`. */
@@ -172,7 +174,7 @@ static void print_row(const figure_t *f, const target_t *t, int first)
   if (is_c_target(t->name) && floor != NULL)
     snprintf(vs_floor, sizeof(vs_floor), "%.0f%% of floor",
              100 * better(f->unit, median(t), median(floor)));
-  printf("%-20s %-11s %4u %12s", first ? f->name : "", t->name, t->n,
+  printf("%-20s %-12s %4u %12s", first ? f->name : "", t->name, t->n,
          num(t->v[0]));
   printf(" %12s", num(median(t)));
   printf(" %12s %-7s %-11s %s\n", num(t->v[t->n - 1]), f->unit, vs_node,
@@ -186,7 +188,7 @@ static void print_table(void)
   printf("# clustersim bench");
   cJSON_ArrayForEach(item, machine)
     printf(", %s %s", item->string, item->valuestring);
-  printf("\n%-20s %-11s %4s %12s %12s %12s %-7s %s\n", "figure", "target",
+  printf("\n%-20s %-12s %4s %12s %12s %12s %-7s %s\n", "figure", "target",
          "n", "min", "median", "max", "unit", "ratios (medians)");
   for (unsigned i = 0; i < nfigs; i++)
     for (unsigned k = 0; k < figs[i].nt; k++)
@@ -319,8 +321,8 @@ static void compare_figure(const cJSON *a, const cJSON *fb)
     const cJSON *ta = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(fa, "targets"), tb->string);
     double ma = median_of(ta), mb = median_of(tb);
-    printf("%-20s %-11s %12.4g %12.4g %-7s ", name->valuestring, tb->string,
-           ma, mb, unit->valuestring);
+    printf("%-20s %-12s %12s", name->valuestring, tb->string, num(ma));
+    printf(" %12s %-7s ", num(mb), unit->valuestring);
     if (isnan(ma) || isnan(mb))
       printf("(only in one run)\n");
     else
@@ -338,7 +340,7 @@ static int compare(const char *a_path, const char *b_path)
     cJSON_Delete(b);
     return 2;
   }
-  printf("%-20s %-11s %12s %12s %-7s %s\n", "figure", "target",
+  printf("%-20s %-12s %12s %12s %-7s %s\n", "figure", "target",
          "old median", "new median", "unit",
          "new vs old (>1: better)");
   cJSON_ArrayForEach(fb, cJSON_GetObjectItemCaseSensitive(b, "figures"))

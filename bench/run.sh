@@ -6,8 +6,12 @@
 # min/median/max per target and each C figure's ratio to Node and to the
 # floor. Figures are printed, never asserted (docs/performance.md).
 #
-#   bench/run.sh [--quick] [--json FILE] [BUILDDIR]
+#   bench/run.sh [--quick] [--json FILE] [--baseline OLDBUILDDIR] [BUILDDIR]
 #   bench/run.sh --compare OLD.json NEW.json [BUILDDIR]
+#
+# --baseline runs every C figure a second time with another build's
+# programs, in the same rounds (targets builtin@base, sim@base): the fair
+# way to compare two builds on a noisy machine.
 #
 # The machine is shared and noisy: every figure is measured in rounds, C
 # and Node interleaved (alternating which goes first), and the medians
@@ -18,6 +22,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 quick=0
+baseline=
 json=
 compare=()
 build=build
@@ -26,7 +31,8 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--json) json=${2:?--json needs a file}; shift ;;
 	--compare) compare=("${2:?}" "${3:?}"); shift 2 ;;
-	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+	--baseline) baseline=${2:?--baseline needs a build directory}; shift ;;
+	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
 	-*) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
 	*) build=$1 ;;
 	esac
@@ -37,6 +43,9 @@ bench=$build/bench/bench-cluster
 report=$build/bench/bench-report
 [ -x "$bench" ] && [ -x "$report" ] || {
 	echo "bench/run.sh: run ./setup.sh first ($bench missing)" >&2; exit 1; }
+base_bench=${baseline:+$baseline/bench/bench-cluster}
+[ -z "$base_bench" ] || [ -x "$base_bench" ] || {
+	echo "bench/run.sh: $base_bench missing" >&2; exit 1; }
 if [ ${#compare[@]} -gt 0 ]; then
 	exec "$report" --compare "${compare[@]}"
 fi
@@ -81,7 +90,14 @@ fi
 } >>"$samples"
 
 # One program's figure lines into the samples; its stderr into the log.
-c() { "$bench" "$@" 2>>"$log" | grep '^figure ' >>"$samples"; }
+# With --baseline, C figures (not the floors) run again with the other
+# build, their targets marked @base.
+c() {
+	"$bench" "$@" 2>>"$log" | grep '^figure ' >>"$samples"
+	case $1 in floor-*) return 0 ;; esac
+	[ -n "$base_bench" ] && "$base_bench" "$@" 2>>"$log" |
+		sed -n 's/^\(figure [^ ]* [^ ]*\) /\1@base /p' >>"$samples"
+}
 n() { [ -n "$node" ] && "$node" "$nodejs" "$@" 2>>"$log" | grep '^figure ' >>"$samples"; }
 # C then Node, or Node then C on odd rounds.
 pair() {
@@ -140,6 +156,8 @@ http_one() {
 	: >"$out"
 	if [ "$target" = node ]; then
 		"$node" "$nodejs" serve -n 2 -p "$policy" >"$out" 2>>"$log" &
+	elif [ "$target" = builtin@base ]; then
+		"$base_bench" serve -t builtin -n 2 -p "$policy" >"$out" 2>>"$log" &
 	else
 		"$bench" serve -t builtin -n 2 -p "$policy" >"$out" 2>>"$log" &
 	fi
@@ -180,6 +198,7 @@ http_round() {
 		for k in keepalive close; do
 			http_one $first $p $k
 			http_one $second $p $k
+			[ -z "$base_bench" ] || http_one builtin@base $p $k
 		done
 	done
 }
