@@ -20,8 +20,8 @@
 #include <cjson/cJSON.h>
 
 #define MAX_FIGURES 64
-#define MAX_TARGETS 8
-#define MAX_SAMPLES 4096
+#define MAX_TARGETS 16
+#define MAX_SAMPLES 1024
 
 typedef struct {
   char name[64];
@@ -119,8 +119,11 @@ static void add_sample(const char *name, const char *target,
   }
   t = find_target(f, target);
   if (t == NULL) {
-    if (f->nt == MAX_TARGETS)
+    if (f->nt == MAX_TARGETS) {
+      fprintf(stderr, "bench-report: %s: more than %d targets, %s dropped\n",
+              name, MAX_TARGETS, target);
       return;
+    }
     t = &f->t[f->nt++];
     snprintf(t->name, sizeof(t->name), "%s", target);
   }

@@ -39,6 +39,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 cmdline="bench/run.sh$([ $quick = 1 ] && echo ' --quick')${json:+ --json $json}"
+cmdline+="${baseline:+ --baseline $baseline}"
 bench=$build/bench/bench-cluster
 report=$build/bench/bench-report
 [ -x "$bench" ] && [ -x "$report" ] || {
