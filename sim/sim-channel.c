@@ -18,6 +18,8 @@
 /* A kept unfinished line's buffer above this size is freed once the line
  * is complete: thousands of channels must not each hold a chunk. */
 #define KEEP_IN 4096
+/* The same for the output buffer, which most messages fit in. */
+#define KEEP_OUT 65536
 
 /* A line that must wait for NODE_HANDLE_ACK, or that carries a handle. */
 struct sim__send_s {
@@ -153,6 +155,8 @@ static void channel_flush(sim__channel_t *ch)
   n = uv_try_write((uv_stream_t *)&ch->pipe, &buf, 1);
   if (n == (int)ch->out.len || (n < 0 && n != UV_EAGAIN)) {
     ch->out.len = 0;
+    if (ch->out.cap > KEEP_OUT)
+      sim__buf_free(&ch->out);   /* a burst's buffer is not kept */
     channel_complete(ch, &ch->out_cbs, n < 0 ? n : 0);
     return;
   }
