@@ -1,24 +1,222 @@
 #!/usr/bin/env bash
-# Prints the C cluster's figures next to Node v20's, measured in one run on
-# this machine (compare only within one run: start-up costs move between
-# runs on a shared VM). Bounded: each program has a 120 s watchdog.
-#   bench/run.sh [builddir]     (default: build)
+# Prints, in one run on this machine, every figure bench/ measures for the
+# C cluster (builtin: a sim/ primary with the clustersim worker agent; sim:
+# the same primary with a bare sim/ worker), for Node v20's node:cluster,
+# and for the bare floors (plain syscalls between two processes), with
+# min/median/max per target and each C figure's ratio to Node and to the
+# floor. Figures are printed, never asserted (docs/performance.md).
+#
+#   bench/run.sh [--quick] [--json FILE] [--baseline OLDBUILDDIR] [BUILDDIR]
+#   bench/run.sh --compare OLD.json NEW.json [BUILDDIR]
+#
+# --baseline runs every C figure a second time with another build's
+# programs, in the same rounds (targets builtin@base, sim@base): the fair
+# way to compare two builds on a noisy machine.
+#
+# The machine is shared and noisy: every figure is measured in rounds, C
+# and Node interleaved (alternating which goes first), and the medians
+# are compared - only within one run. --quick (under 60 s) runs fewer and
+# shorter rounds. Bounded: each program has a 120 s watchdog, wrk runs for
+# a fixed time, and every server started here is stopped and reaped.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build}
-bench=$build/bench/bench-cluster
-node=$(command -v node || true)
-[ -x "$bench" ] || { echo "run ./setup.sh first ($bench missing)" >&2; exit 1; }
 
-echo "# clustersim bench, $(date -u +%FT%TZ), $(nproc) cores, node ${node:+$($node --version)}"
-"$bench" fork 1 20
-[ -n "$node" ] && "$node" bench/node/bench-cluster.js fork 1 10
-"$bench" fork 8 10
-[ -n "$node" ] && "$node" bench/node/bench-cluster.js fork 8 5
-"$bench" respawn 20
-[ -n "$node" ] && "$node" bench/node/bench-cluster.js respawn 20
-"$bench" pingpong 100000
-[ -n "$node" ] && "$node" bench/node/bench-cluster.js pingpong 100000
-# A C primary timing Node workers, and the floor of a bare spawn:
-[ -n "$node" ] && "$bench" pingpong 20000 "$node" bench/node/bench-cluster.js
-exit 0
+quick=0
+baseline=
+json=
+compare=()
+build=build
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=1 ;;
+	--json) json=${2:?--json needs a file}; shift ;;
+	--compare) compare=("${2:?}" "${3:?}"); shift 2 ;;
+	--baseline) baseline=${2:?--baseline needs a build directory}; shift ;;
+	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	-*) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
+	*) build=$1 ;;
+	esac
+	shift
+done
+cmdline="bench/run.sh$([ $quick = 1 ] && echo ' --quick')${json:+ --json $json}"
+cmdline+="${baseline:+ --baseline $baseline}"
+bench=$build/bench/bench-cluster
+report=$build/bench/bench-report
+[ -x "$bench" ] && [ -x "$report" ] || {
+	echo "bench/run.sh: run ./setup.sh first ($bench missing)" >&2; exit 1; }
+base_bench=${baseline:+$baseline/bench/bench-cluster}
+[ -z "$base_bench" ] || [ -x "$base_bench" ] || {
+	echo "bench/run.sh: $base_bench missing" >&2; exit 1; }
+if [ ${#compare[@]} -gt 0 ]; then
+	exec "$report" --compare "${compare[@]}"
+fi
+bench_abs=$(cd "$(dirname "$bench")" && pwd)/$(basename "$bench")
+node=$(command -v node || true)
+wrk=$(command -v wrk || true)
+nodejs=bench/node/bench-cluster.js
+hz=$(getconf CLK_TCK)
+
+tmp=$(mktemp -d)
+servers=()
+cleanup() {
+	for p in ${servers[@]+"${servers[@]}"}; do
+		kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+samples=$tmp/samples
+log=$tmp/log
+: >"$samples"
+
+if [ $quick = 1 ]; then
+	rounds=3 http_rounds=1 http_secs=2
+	n_pp=20000 n_pp_node=5000 n_ow=400000 n_ow_node=100000
+	r_fork=8 r_fork_node=2 r_fork8=2 r_fork8_node=1 r_resp=5 r_resp_node=2
+else
+	rounds=5 http_rounds=3 http_secs=5
+	n_pp=50000 n_pp_node=20000 n_ow=1000000 n_ow_node=200000
+	r_fork=20 r_fork_node=5 r_fork8=5 r_fork8_node=2 r_resp=10 r_resp_node=5
+fi
+
+{
+	echo "machine date $(date -u +%FT%TZ)"
+	echo "machine cores $(nproc)"
+	echo "machine cpu $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+	echo "machine kernel $(uname -r)"
+	echo "machine node ${node:+$($node --version)}"
+	echo "machine load $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "machine command $cmdline"
+} >>"$samples"
+
+# One program's figure lines into the samples; its stderr into the log.
+# With --baseline, C figures (not the floors) run again with the other
+# build, their targets marked @base.
+c() {
+	"$bench" "$@" 2>>"$log" | grep '^figure ' >>"$samples"
+	case $1 in floor-*) return 0 ;; esac
+	[ -n "$base_bench" ] && "$base_bench" "$@" 2>>"$log" |
+		sed -n 's/^\(figure [^ ]* [^ ]*\) /\1@base /p' >>"$samples"
+}
+n() { [ -n "$node" ] && "$node" "$nodejs" "$@" 2>>"$log" | grep '^figure ' >>"$samples"; }
+# C then Node, or Node then C on odd rounds.
+pair() {
+	local cargs=$1 nargs=$2
+	if [ $((round % 2)) = 0 ]; then c $cargs; n $nargs; else n $nargs; c $cargs; fi
+}
+
+ipc_round() {
+	c floor-pingpong -n $n_pp
+	c floor-pingpong-epoll -n $n_pp
+	pair "pingpong -t builtin -n $n_pp" "pingpong -n $n_pp_node"
+	c pingpong -t sim -n $n_pp
+	if [ -n "$node" ]; then
+		c pingpong -t c-node -n $n_pp_node -- "$node" "$nodejs"
+		n pingpong -t node-c -n $n_pp_node -x "$bench_abs"
+	fi
+	c floor-oneway -n $((n_ow * 4))
+	pair "oneway-up -t sim -n $n_ow" "oneway-up -n $n_ow_node"
+	pair "oneway-down -t sim -n $n_ow" "oneway-down -n $n_ow_node"
+}
+
+start_round() {
+	c floor-spawn -r $r_fork
+	pair "fork -t builtin -r $r_fork" "fork -r $r_fork_node"
+	c fork -t sim -r $r_fork
+	pair "fork -t builtin -n 8 -r $r_fork8" "fork -n 8 -r $r_fork8_node"
+	pair "respawn -t builtin -r $r_resp" "respawn -r $r_resp_node"
+	# Clusters no Node machine of this size holds (a Node worker's RSS is
+	# about 43 MB): C only.
+	c fork -t builtin -n 1000 -r 1
+	[ $quick = 0 ] && [ "$round" = 0 ] && c fork -t builtin -n 4096 -r 1
+}
+
+# CPU time (clock ticks) used so far by a cluster: its primary and the
+# workers alive now.
+cluster_ticks() {
+	local p t=0 v
+	for p in "$1" $(pgrep -P "$1"); do
+		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')
+		t=$((t + ${v:-0}))
+	done
+	echo $t
+}
+
+# HTTP through 2 workers: TARGET POLICY (rr|none) CONNECTION (keepalive|
+# close). The cluster serves until SIGTERM; wrk is the client. Besides
+# requests/s, requests per CPU-second of the cluster (.cpu): on two cores
+# the client takes one, so the rate also measures wrk; the CPU cost per
+# request does not.
+http_one() {
+	local target=$1 policy=$2 conn=$3 out=$tmp/serve.out pid port i rps
+	local reqs t0 t1
+	local hdr=() name=http.$policy
+	[ "$conn" = close ] && hdr=(-H "Connection: close") name=$name.close
+	[ "$target" = node ] && [ -z "$node" ] && return 0
+	: >"$out"
+	if [ "$target" = node ]; then
+		"$node" "$nodejs" serve -n 2 -p "$policy" >"$out" 2>>"$log" &
+	elif [ "$target" = builtin@base ]; then
+		"$base_bench" serve -t builtin -n 2 -p "$policy" >"$out" 2>>"$log" &
+	else
+		"$bench" serve -t builtin -n 2 -p "$policy" >"$out" 2>>"$log" &
+	fi
+	pid=$!
+	servers+=("$pid")
+	for i in $(seq 100); do
+		port=$(sed -n 's/^listening //p' "$out")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	if [ -n "$port" ]; then
+		t0=$(cluster_ticks "$pid")
+		"$wrk" -t1 -c32 -d"${http_secs}s" --timeout 5s ${hdr[@]+"${hdr[@]}"} \
+			"http://127.0.0.1:$port/" >"$tmp/wrk.out" 2>>"$log"
+		t1=$(cluster_ticks "$pid")
+		rps=$(sed -n 's/^Requests\/sec:[[:space:]]*//p' "$tmp/wrk.out")
+		reqs=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$tmp/wrk.out")
+		[ -n "$rps" ] && echo "figure $name $target req/s $rps" >>"$samples"
+		[ -n "$reqs" ] && [ $((t1 - t0)) -gt 0 ] &&
+			echo "figure $name.cpu $target req/cpu-s $((reqs * hz / (t1 - t0)))" >>"$samples"
+		grep -E 'errors|Non-2xx' "$tmp/wrk.out" | sed "s/^/$target $name: /" >>"$log"
+	else
+		echo "$target $name: the cluster did not listen within 10 s" >>"$log"
+	fi
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	servers=("${servers[@]/$pid}")
+}
+
+http_round() {
+	local p k first second
+	[ -n "$wrk" ] || return 0
+	first=builtin second=node
+	[ $((round % 2)) = 1 ] && first=node second=builtin
+	for p in rr none; do
+		for k in keepalive close; do
+			http_one $first $p $k
+			http_one $second $p $k
+			[ -z "$base_bench" ] || http_one builtin@base $p $k
+		done
+	done
+}
+
+for round in $(seq 0 $((rounds - 1))); do
+	echo "bench/run.sh: round $((round + 1)) of $rounds" >&2
+	ipc_round
+	start_round
+	[ "$round" -lt "$http_rounds" ] && http_round
+done
+
+"$report" ${json:+--json "$json"} <"$samples"
+status=$?
+echo "# start.online-1000/-4096: C only; 1000 Node workers would need about"
+echo "# 1000 x mem.rss(node) of memory, more than this machine has."
+if [ -s "$log" ]; then
+	echo "# notes from the programs:"
+	sort "$log" | uniq -c | sed 's/^/#   /' | head -20
+fi
+exit $status

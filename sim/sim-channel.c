@@ -13,19 +13,40 @@
 
 #include "sim-internal.h"
 
+/* A read gets at least this much room. */
 #define READ_CHUNK 65536
+/* A kept unfinished line's buffer above this size is freed once the line
+ * is complete: thousands of channels must not each hold a chunk. */
+#define KEEP_IN 4096
+/* The same for the output buffer, which most messages fit in. */
+#define KEEP_OUT 65536
 
+/* A line that must wait for NODE_HANDLE_ACK, or that carries a handle. */
 struct sim__send_s {
   uv_write_t req;
   sim__channel_t *ch;
-  char *line;
-  size_t len;
+  sim__buf_t line;
   uv_stream_t *handle;       /* borrowed: the caller keeps its copy */
   sim_send_cb cb;
   void *arg;
   int bypass;                /* NODE_HANDLE_ACK/NACK */
   sim__send_t *next;
 };
+
+struct sim__sent_s {
+  sim_send_cb cb;
+  void *arg;
+  int status;
+};
+
+/* Coalesced lines that the kernel did not take at once: libuv owns them
+ * until they are written. */
+typedef struct {
+  uv_write_t req;
+  sim__channel_t *ch;
+  char *data;
+  sim__sents_t cbs;
+} batch_t;
 
 struct sim__ack_s {
   unsigned seq;
@@ -42,11 +63,168 @@ struct sim__rx_s {
 static void channel_really_disconnect(sim__channel_t *ch, int now);
 
 /* ---------------------------------------------------------------------- */
+/* Send callbacks                                                          */
+
+static int sents_add(sim__sents_t *l, sim_send_cb cb, void *arg, int status)
+{
+  if (l->n == l->cap) {
+    unsigned cap = l->cap ? l->cap * 2 : 4;
+    struct sim__sent_s *v = realloc(l->v, cap * sizeof(*v));
+    if (v == NULL)
+      return UV_ENOMEM;
+    l->v = v;
+    l->cap = cap;
+  }
+  l->v[l->n].cb = cb;
+  l->v[l->n].arg = arg;
+  l->v[l->n].status = status;
+  l->n++;
+  return 0;
+}
+
+/* sents_run(): each callback gets its entry's own status. */
+#define OWN_STATUS 1
+
+/* Runs and frees a detached list with `status` (0 or UV_E*) or
+ * OWN_STATUS. */
+static void sents_run(sim__sents_t *l, int status)
+{
+  for (unsigned i = 0; i < l->n; i++)
+    l->v[i].cb(status == OWN_STATUS ? l->v[i].status : status,
+               l->v[i].arg);
+  free(l->v);
+  l->v = NULL;
+  l->n = l->cap = 0;
+}
+
+static void channel_run_done(void *arg)
+{
+  sim__channel_t *ch = arg;
+  sim__sents_t done = ch->done;
+
+  ch->done_queued = 0;
+  memset(&ch->done, 0, sizeof(ch->done));
+  sents_run(&done, OWN_STATUS);
+}
+
+/* The lines of `cbs` were written (or failed): their callbacks run on the
+ * next tick, as Node runs the callback of a write that completed at once
+ * (or at the pipe's close, whichever comes first). */
+static void channel_complete(sim__channel_t *ch, sim__sents_t *cbs,
+                             int status)
+{
+  for (unsigned i = 0; i < cbs->n; i++)
+    cbs->v[i].status = status;
+  if (ch->done.n == 0) {
+    /* The usual case: the list moves over, nothing to allocate. */
+    free(ch->done.v);
+    ch->done = *cbs;
+  } else {
+    for (unsigned i = 0; i < cbs->n; i++)
+      (void)sents_add(&ch->done, cbs->v[i].cb, cbs->v[i].arg, status);
+    free(cbs->v);
+  }
+  memset(cbs, 0, sizeof(*cbs));
+  if (ch->done.n > 0 && !ch->done_queued &&
+      sim__tick_defer(ch->tick, channel_run_done, ch) == 0)
+    ch->done_queued = 1;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Writing                                                                 */
+
+static void on_batch_written(uv_write_t *req, int status)
+{
+  batch_t *b = req->data;
+
+  free(b->data);
+  sents_run(&b->cbs, status);
+  free(b);
+}
+
+/* Hands `out` to the kernel, or what it does not take at once to libuv
+ * (which then owns that memory until it is written). */
+static void channel_flush(sim__channel_t *ch)
+{
+  uv_buf_t buf = uv_buf_init(ch->out.data, (unsigned)ch->out.len);
+  batch_t *b;
+  int n;
+
+  if (ch->out.len == 0)
+    return;
+  n = uv_try_write((uv_stream_t *)&ch->pipe, &buf, 1);
+  if (n == (int)ch->out.len || (n < 0 && n != UV_EAGAIN)) {
+    ch->out.len = 0;
+    if (ch->out.cap > KEEP_OUT)
+      sim__buf_free(&ch->out);   /* a burst's buffer is not kept */
+    channel_complete(ch, &ch->out_cbs, n < 0 ? n : 0);
+    return;
+  }
+  if (n < 0)
+    n = 0;
+  b = malloc(sizeof(*b));
+  if (b == NULL) {
+    /* Keep the rest for the next turn: nothing is lost or reordered. */
+    memmove(ch->out.data, ch->out.data + n, ch->out.len - (size_t)n);
+    ch->out.len -= (size_t)n;
+    (void)sim__tick_late(ch->tick, &ch->late);
+    return;
+  }
+  b->ch = ch;
+  b->data = ch->out.data;
+  b->cbs = ch->out_cbs;
+  b->req.data = b;
+  buf = uv_buf_init(ch->out.data + n, (unsigned)(ch->out.len - (size_t)n));
+  memset(&ch->out, 0, sizeof(ch->out));
+  memset(&ch->out_cbs, 0, sizeof(ch->out_cbs));
+  n = uv_write(&b->req, (uv_stream_t *)&ch->pipe, &buf, 1, on_batch_written);
+  if (n != 0) {
+    free(b->data);
+    channel_complete(ch, &b->cbs, n);
+    free(b);
+  }
+}
+
+static void channel_on_late(sim__late_t *late)
+{
+  sim__channel_t *ch = (sim__channel_t *)((char *)late -
+                                          offsetof(sim__channel_t, late));
+
+  if (!ch->pipe_closing)
+    channel_flush(ch);
+}
+
+/* `out` gained lines: the first of a loop turn leaves at once, the others
+ * at the end of the turn. */
+static void channel_wrote(sim__channel_t *ch)
+{
+  if (ch->wrote_turn != ch->tick->turn) {
+    ch->wrote_turn = ch->tick->turn;
+    channel_flush(ch);
+    if (ch->out.len == 0)
+      return;
+  }
+  if (sim__tick_late(ch->tick, &ch->late) != 0)
+    channel_flush(ch);         /* no more turns: the tick is closing */
+}
+
+/* Appends one line to `out`: `line` + '\n'. */
+static int channel_out_line(sim__channel_t *ch, const sim__buf_t *line,
+                            sim_send_cb cb, void *arg)
+{
+  if (sim__buf_reserve(&ch->out, line->len + 1) != 0 ||
+      (cb != NULL && sents_add(&ch->out_cbs, cb, arg, 0) != 0))
+    return UV_ENOMEM;
+  memcpy(ch->out.data + ch->out.len, line->data, line->len);
+  ch->out.len += line->len;
+  ch->out.data[ch->out.len++] = '\n';
+  channel_wrote(ch);
+  return 0;
+}
 
 static void send_free(sim__send_t *s)
 {
-  free(s->line);
+  sim__buf_free(&s->line);
   free(s);
 }
 
@@ -59,6 +237,8 @@ static void on_write(uv_write_t *req, int status)
   send_free(s);
 }
 
+/* A held-back line, or one with a handle (sendmsg with SCM_RIGHTS of its
+ * own, after everything coalesced before it). Takes `s`. */
 static int channel_write(sim__channel_t *ch, sim__send_t *s)
 {
   uv_buf_t buf;
@@ -74,17 +254,25 @@ static int channel_write(sim__channel_t *ch, sim__send_t *s)
     err = UV_EPIPE;
     goto fail;
   }
-  buf = uv_buf_init(s->line, (unsigned)s->len);
+  if (s->handle == NULL) {
+    err = channel_out_line(ch, &s->line, s->cb, s->arg);
+    if (err != 0)
+      goto fail;
+    send_free(s);
+    return 0;
+  }
+  channel_flush(ch);
+  if (sim__buf_append(&s->line, "\n", 1) != 0) {
+    err = UV_ENOMEM;
+    goto fail;
+  }
+  buf = uv_buf_init(s->line.data, (unsigned)s->line.len);
   s->req.data = s;
-  if (s->handle != NULL)
-    err = uv_write2(&s->req, (uv_stream_t *)&ch->pipe, &buf, 1, s->handle,
-                    on_write);
-  else
-    err = uv_write(&s->req, (uv_stream_t *)&ch->pipe, &buf, 1, on_write);
+  err = uv_write2(&s->req, (uv_stream_t *)&ch->pipe, &buf, 1, s->handle,
+                  on_write);
   if (err != 0)
     goto fail;
-  if (s->handle != NULL)
-    ch->queue_active = 1;
+  ch->queue_active = 1;
   return 0;
 
 fail:
@@ -94,27 +282,54 @@ fail:
   return err;
 }
 
-static int channel_send_line(sim__channel_t *ch, char *json,
+/* The JSON of a message, wrapped as Node wraps one that carries a
+ * handle. */
+static int channel_print(sim__buf_t *b, const cJSON *msg,
+                         uv_stream_t *handle)
+{
+  static const char wrap[] =
+      "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":";
+  int err;
+
+  if (handle == NULL)
+    return sim__json_print(b, msg);
+  err = sim__buf_append(b, wrap, sizeof(wrap) - 1);
+  if (err == 0)
+    err = sim__json_print(b, msg);
+  if (err == 0)
+    err = sim__buf_append(b, "}", 1);
+  return err;
+}
+
+static int channel_send_line(sim__channel_t *ch, const cJSON *msg,
                              uv_stream_t *handle, sim_send_cb cb, void *arg,
                              int bypass)
 {
-  size_t n = strlen(json);
-  sim__send_t *s = calloc(1, sizeof(*s));
+  sim__send_t *s;
+  size_t mark;
+  int err;
 
-  if (s == NULL) {
-    cJSON_free(json);
-    return UV_ENOMEM;
+  if (handle == NULL && (bypass || !ch->queue_active) && ch->open &&
+      !ch->pipe_closing) {
+    /* The common case: straight into the output buffer. */
+    mark = ch->out.len;
+    err = sim__json_print(&ch->out, msg);
+    if (err == 0 && (err = sim__buf_append(&ch->out, "\n", 1)) == 0 &&
+        (cb == NULL || (err = sents_add(&ch->out_cbs, cb, arg, 0)) == 0)) {
+      channel_wrote(ch);
+      return 0;
+    }
+    ch->out.len = mark;
+    return err == UV_EINVAL ? UV_EINVAL : UV_ENOMEM;
   }
-  s->line = malloc(n + 1);
-  if (s->line == NULL) {
-    cJSON_free(json);
-    free(s);
+  s = calloc(1, sizeof(*s));
+  if (s == NULL)
     return UV_ENOMEM;
+  err = channel_print(&s->line, msg, handle);
+  if (err != 0) {
+    send_free(s);
+    return err;
   }
-  memcpy(s->line, json, n);
-  s->line[n] = '\n';
-  s->len = n + 1;
-  cJSON_free(json);
   s->ch = ch;
   s->handle = handle;
   s->cb = cb;
@@ -126,39 +341,20 @@ static int channel_send_line(sim__channel_t *ch, char *json,
 int sim__channel_send(sim__channel_t *ch, const cJSON *msg,
                       uv_stream_t *handle, sim_send_cb cb, void *arg)
 {
-  char *json;
-
   if (!ch->open)
     return UV_EPIPE;
-  if (handle != NULL) {
-    cJSON *wrap = cJSON_CreateObject();
-    if (wrap == NULL)
-      return UV_ENOMEM;
-    cJSON_AddStringToObject(wrap, "cmd", "NODE_HANDLE");
-    cJSON_AddStringToObject(wrap, "type", "net.Native");
-    cJSON_AddItemReferenceToObject(wrap, "msg", (cJSON *)msg);
-    json = cJSON_PrintUnformatted(wrap);
-    cJSON_Delete(wrap);
-  } else {
-    json = cJSON_PrintUnformatted(msg);
-  }
-  if (json == NULL)
-    return UV_ENOMEM;
-  return channel_send_line(ch, json, handle, cb, arg, 0);
+  return channel_send_line(ch, msg, handle, cb, arg, 0);
 }
 
 static void channel_send_bypass(sim__channel_t *ch, const char *cmd)
 {
-  char *json;
   cJSON *m = cJSON_CreateObject();
 
   if (m == NULL)
     return;
-  cJSON_AddStringToObject(m, "cmd", cmd);
-  json = cJSON_PrintUnformatted(m);
+  if (cJSON_AddStringToObject(m, "cmd", cmd) != NULL)
+    (void)channel_send_line(ch, m, NULL, NULL, NULL, 1);
   cJSON_Delete(m);
-  if (json != NULL)
-    (void)channel_send_line(ch, json, NULL, NULL, NULL, 1);
 }
 
 int sim__channel_send_cluster(sim__channel_t *ch, cJSON *fields,
@@ -376,81 +572,99 @@ static void process_line(sim__channel_t *ch, const char *line, size_t n)
   cJSON_Delete(msg);
 }
 
-static int buf_append(sim__channel_t *ch, const char *p, size_t n)
-{
-  if (ch->len + n > SIM_MAX_MESSAGE) {
-    fail(ch, UV_E2BIG, "ERR_IPC_MESSAGE_TOO_LARGE",
-         "message line longer than the channel's limit");
-    return UV_E2BIG;
-  }
-  if (ch->len + n > ch->cap) {
-    size_t cap = ch->cap ? ch->cap : 256;
-    char *b;
-    while (cap < ch->len + n)
-      cap *= 2;
-    b = realloc(ch->buf, cap);
-    if (b == NULL) {
-      fail(ch, UV_ENOMEM, "ERR_IPC_MESSAGE_TOO_LARGE", "out of memory");
-      return UV_ENOMEM;
-    }
-    ch->buf = b;
-    ch->cap = cap;
-  }
-  memcpy(ch->buf + ch->len, p, n);
-  ch->len += n;
-  return 0;
-}
-
 static int stopped(const sim__channel_t *ch)
 {
   return ch->failed || ch->pipe_closing;
 }
 
+/* One chunk serves every read of the process (one loop, one thread): the
+ * lines completed in it are parsed before the read callback returns. */
+static char *shared_chunk;
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
   sim__channel_t *ch = h->data;
 
-  /* One read is outstanding at a time, so one chunk per channel serves
-   * every read; lines that end inside it are parsed in place. */
-  if (ch->rbuf == NULL)
-    ch->rbuf = malloc(READ_CHUNK);
-  buf->base = ch->rbuf;
-  buf->len = ch->rbuf != NULL ? READ_CHUNK : 0;
+  (void)hint;
+  buf->base = NULL;
+  buf->len = 0;
+  if (ch->in.len == 0) {
+    if (shared_chunk == NULL)
+      shared_chunk = malloc(READ_CHUNK);
+    if (shared_chunk != NULL) {
+      buf->base = shared_chunk;
+      buf->len = READ_CHUNK;
+    }
+    return;
+  }
+  /* An unfinished line: the read lands right after it. (No room is
+   * UV_ENOBUFS for on_read, which ends the channel.) */
+  if (sim__buf_reserve(&ch->in, READ_CHUNK / 4) == 0) {
+    buf->base = ch->in.data + ch->in.len;
+    buf->len = ch->in.cap - ch->in.len;
+  }
+}
+
+static void too_large(sim__channel_t *ch)
+{
+  fail(ch, UV_E2BIG, "ERR_IPC_MESSAGE_TOO_LARGE",
+       "message line longer than the channel's limit");
+}
+
+/* Parses the complete lines of [start, start+len); the first `scanned`
+ * bytes are known to hold no newline. Keeps the unfinished rest in
+ * ch->in. */
+static void read_lines(sim__channel_t *ch, char *start, size_t len,
+                       size_t scanned)
+{
+  char *p = start, *scan = start + scanned, *end = start + len, *nl;
+  size_t tail;
+
+  while (!stopped(ch) &&
+         (nl = memchr(scan, '\n', (size_t)(end - scan))) != NULL) {
+    if ((size_t)(nl - p) > SIM_MAX_MESSAGE) {
+      too_large(ch);
+      break;
+    }
+    process_line(ch, p, (size_t)(nl - p));
+    p = scan = nl + 1;
+  }
+  if (stopped(ch)) {
+    ch->in.len = 0;
+    return;
+  }
+  tail = (size_t)(end - p);
+  if (start == ch->in.data) {
+    memmove(ch->in.data, p, tail);
+    ch->in.len = tail;
+    if (tail == 0 && ch->in.cap > KEEP_IN)
+      sim__buf_free(&ch->in);
+  } else if (tail > 0 && sim__buf_append(&ch->in, p, tail) != 0) {
+    fail(ch, UV_ENOMEM, "ERR_IPC_MESSAGE_TOO_LARGE", "out of memory");
+    return;
+  }
+  if (ch->in.len > SIM_MAX_MESSAGE)
+    too_large(ch);
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
   sim__channel_t *ch = stream->data;
-  const char *p, *end;
 
   if (nread > 0) {
     rx_accept_pending(ch);
-    p = buf->base;
-    end = p + nread;
-    while (p < end && !stopped(ch)) {
-      const char *nl = memchr(p, '\n', (size_t)(end - p));
-      if (nl == NULL) {
-        (void)buf_append(ch, p, (size_t)(end - p));
-        break;
-      }
-      if (ch->len > 0) {
-        size_t n;
-        if (buf_append(ch, p, (size_t)(nl - p)) != 0)
-          break;
-        n = ch->len;
-        ch->len = 0;
-        process_line(ch, ch->buf, n);
-      } else {
-        process_line(ch, p, (size_t)(nl - p));
-      }
-      p = nl + 1;
+    if (ch->in.len == 0) {
+      read_lines(ch, buf->base, (size_t)nread, 0);
+    } else {
+      ch->in.len += (size_t)nread;
+      read_lines(ch, ch->in.data, ch->in.len, ch->in.len - (size_t)nread);
     }
     return;
   }
   if (nread == 0)
     return;
   /* EOF or a read error: the peer is gone. */
-  if (ch->len > 0 && !ch->failed)
+  if (ch->in.len > 0 && !ch->failed)
     fail(ch, UV_EPROTO, "ERR_IPC_TRUNCATED",
          "channel closed in the middle of a message");
   if (!ch->pipe_closing)
@@ -474,12 +688,16 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 static void on_pipe_closed(uv_handle_t *h)
 {
   sim__channel_t *ch = h->data;
+  sim__sents_t done = ch->done, unsent = ch->out_cbs;
 
-  free(ch->buf);
-  ch->buf = NULL;
-  ch->len = ch->cap = 0;
-  free(ch->rbuf);
-  ch->rbuf = NULL;
+  sim__buf_free(&ch->in);
+  sim__buf_free(&ch->out);
+  memset(&ch->done, 0, sizeof(ch->done));
+  memset(&ch->out_cbs, 0, sizeof(ch->out_cbs));
+  /* Every send callback runs once: written ones with their status, the
+   * rest as cancelled. */
+  sents_run(&done, OWN_STATUS);
+  sents_run(&unsent, UV_ECANCELED);
   if (ch->ops->closed != NULL)
     ch->ops->closed(ch);
 }
@@ -518,6 +736,9 @@ void sim__channel_close(sim__channel_t *ch)
 
   if (ch->pipe_closing)
     return;
+  /* What was sent before the close leaves if the kernel takes it now. */
+  channel_flush(ch);
+  sim__tick_late_cancel(&ch->late);
   ch->pipe_closing = 1;
   ch->open = 0;
   ch->connected = 0;
@@ -559,6 +780,7 @@ int sim__channel_init(uv_loop_t *loop, sim__channel_t *ch,
   ch->seq = seq;
   ch->queue_tail = &ch->queue;
   ch->rx_tail = &ch->rx;
+  ch->late.fn = channel_on_late;
   err = uv_pipe_init(loop, &ch->pipe, 1);
   if (err != 0)
     return err;

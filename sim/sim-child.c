@@ -414,5 +414,5 @@ void sim_child_close(sim_child_t *child)
   if (p == NULL)
     return;
   sim__channel_close(&p->channel);
-  sim__tick_close(&p->tick, NULL);
+  sim__tick_close(&p->tick, NULL, NULL);
 }

@@ -21,18 +21,56 @@ typedef struct sim__tick_item_s {
   struct sim__tick_item_s *next;
 } sim__tick_item_t;
 
+/* Work for the end of a loop turn (the prepare phase, right before the
+ * loop polls): embedded in its owner, queued at most once. */
+typedef struct sim__late_s sim__late_t;
+struct sim__late_s {
+  void (*fn)(sim__late_t *late);
+  sim__late_t *next;
+  sim__late_t **pprev;       /* NULL: not queued */
+};
+
 typedef struct {
   uv_idle_t idle;
+  uv_prepare_t prepare;
   sim__tick_item_t *head;
   sim__tick_item_t **tail;
+  sim__late_t *late;
+  unsigned turn;             /* counts loop turns (prepare phases) */
   int closing;
+  int closes;                /* handles still closing */
+  void (*close_cb)(void *arg);
+  void *close_arg;
 } sim__tick_t;
 
 int sim__tick_init(uv_loop_t *loop, sim__tick_t *tick);
 /* Queue fn(arg) to run before the loop next blocks. UV_ENOMEM on OOM. */
 int sim__tick_defer(sim__tick_t *tick, sim__tick_fn fn, void *arg);
-/* Drop pending calls and close the idle handle; `cb` runs when closed. */
-void sim__tick_close(sim__tick_t *tick, uv_close_cb cb);
+/* Queue late->fn(late) for the end of this loop turn (once, however often
+ * it is queued). UV_ECANCELED once the tick is closing: the caller does
+ * the work at once instead. */
+int sim__tick_late(sim__tick_t *tick, sim__late_t *late);
+void sim__tick_late_cancel(sim__late_t *late);
+/* Drop pending calls and close both handles; cb(arg) (optional) runs when
+ * they are closed. */
+void sim__tick_close(sim__tick_t *tick, void (*cb)(void *arg), void *arg);
+
+/* ---------------------------------------------------------------------- */
+/* Growable byte buffers and JSON output (sim-json.c).                     */
+
+typedef struct {
+  char *data;
+  size_t len;
+  size_t cap;
+} sim__buf_t;
+
+/* Room for `n` more bytes. UV_ENOMEM. */
+int sim__buf_reserve(sim__buf_t *b, size_t n);
+int sim__buf_append(sim__buf_t *b, const char *s, size_t n);
+void sim__buf_free(sim__buf_t *b);
+/* Appends the bytes cJSON_PrintUnformatted() gives for `v`; on failure
+ * (UV_EINVAL for an invalid value, UV_ENOMEM) appends nothing. */
+int sim__json_print(sim__buf_t *b, const cJSON *v);
 
 /* ---------------------------------------------------------------------- */
 /* V8 value serialization (sim-value.c, sim-v8-*.c).                       */
@@ -111,6 +149,14 @@ typedef struct sim__send_s sim__send_t;
 typedef struct sim__ack_s sim__ack_t;
 typedef struct sim__rx_s sim__rx_t;
 
+/* Send callbacks waiting for their bytes to be written, or written and
+ * waiting to run (with their status). Most sends have none. */
+typedef struct {
+  struct sim__sent_s *v;
+  unsigned n;
+  unsigned cap;
+} sim__sents_t;
+
 struct sim__channel_s {
   uv_pipe_t pipe;
   void *data;
@@ -118,16 +164,26 @@ struct sim__channel_s {
   sim__tick_t *tick;
   unsigned *seq;             /* the process's NODE_CLUSTER counter */
 
-  char *rbuf;                /* the read chunk */
-  char *buf;                 /* bytes of an incomplete line */
-  size_t len;
-  size_t cap;
+  /* Reading: complete lines are parsed where they were read (a chunk
+   * shared by every channel of the process); only the unfinished end of
+   * a chunk is kept here, and the next read completes it in place. */
+  sim__buf_t in;
+
+  /* Writing: lines sent during a loop turn are coalesced here and leave
+   * in one write at the end of the turn (the first one of a turn leaves
+   * at once, as Node writes it). */
+  sim__buf_t out;
+  sim__sents_t out_cbs;      /* callbacks of the lines in `out` */
+  sim__sents_t done;         /* written; run on the next tick */
+  sim__late_t late;          /* end-of-turn flush */
 
   unsigned connected : 1;    /* Node's target.connected */
   unsigned open : 1;         /* Node's target.channel != null */
   unsigned pipe_closing : 1;
   unsigned failed : 1;       /* malformed input seen */
   unsigned queue_active : 1; /* Node's _handleQueue != null */
+  unsigned done_queued : 1;
+  unsigned wrote_turn;       /* tick->turn of the last immediate write */
 
   sim__send_t *queue;        /* sends held back until NODE_HANDLE_ACK */
   sim__send_t **queue_tail;

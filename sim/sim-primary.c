@@ -43,6 +43,8 @@ struct sim__cluster_priv {
   unsigned seq;
   sim_worker_t *all;         /* every worker ever forked, by id */
   sim_worker_t **all_tail;
+  sim_worker_t **by_id;      /* the same, indexed: ids are dense */
+  unsigned by_id_cap;
   unsigned members;
   sim__handle_t *handles;
   dcb_t *dcbs;               /* intercom.once('disconnect') listeners */
@@ -171,6 +173,7 @@ static void maybe_closed(sim_cluster_t *c)
     sim__strv_free(w->fork_env);
     free(w);
   }
+  free(p->by_id);
   free(p->exec);
   sim__strv_free(p->args);
   free(p->cwd);
@@ -694,6 +697,23 @@ static void emit_spawn_disconnect(void *arg)
   on_channel_disconnect(&w->channel);
 }
 
+/* Room in by_id for the next id. */
+static int index_reserve(struct sim__cluster_priv *p)
+{
+  unsigned cap = p->by_id_cap ? p->by_id_cap * 2 : 64;
+  sim_worker_t **v;
+
+  if (p->ids + 1 < p->by_id_cap)
+    return 0;
+  v = realloc(p->by_id, cap * sizeof(*v));
+  if (v == NULL)
+    return UV_ENOMEM;
+  memset(v + p->by_id_cap, 0, (cap - p->by_id_cap) * sizeof(*v));
+  p->by_id = v;
+  p->by_id_cap = cap;
+  return 0;
+}
+
 int sim_cluster_fork(sim_cluster_t *c, const char *const *env,
                      sim_worker_t **ret_worker)
 {
@@ -706,6 +726,8 @@ int sim_cluster_fork(sim_cluster_t *c, const char *const *env,
   err = sim_cluster_setup(c, NULL);
   if (err != 0)
     return err;
+  if (index_reserve(p) != 0)
+    return UV_ENOMEM;
   w = calloc(1, sizeof(*w));
   if (w == NULL)
     return UV_ENOMEM;
@@ -737,6 +759,7 @@ int sim_cluster_fork(sim_cluster_t *c, const char *const *env,
     w->out_open = 1;
   }
   w->id = ++p->ids;
+  p->by_id[w->id] = w;
   w->next = NULL;
   *p->all_tail = w;
   p->all_tail = &w->next;
@@ -820,12 +843,9 @@ int sim_cluster_disconnect(sim_cluster_t *c, sim_disconnect_cb cb, void *arg)
 
 sim_worker_t *sim_cluster_find(sim_cluster_t *c, unsigned id)
 {
-  if (c->priv == NULL)
+  if (c->priv == NULL || id == 0 || id > c->priv->ids)
     return NULL;
-  for (sim_worker_t *w = c->priv->all; w != NULL; w = w->next)
-    if (w->id == id)
-      return w;
-  return NULL;
+  return c->priv->by_id[id];
 }
 
 sim_worker_t *sim_cluster_worker(sim_cluster_t *c, unsigned id)
@@ -983,9 +1003,9 @@ fail:
   return err;
 }
 
-static void on_tick_closed(uv_handle_t *h)
+static void on_tick_closed(void *arg)
 {
-  sim__cluster_close_unref(h->data);
+  sim__cluster_close_unref(arg);
 }
 
 static void on_orphan_closed(uv_handle_t *h)
@@ -1033,8 +1053,6 @@ void sim_cluster_close(sim_cluster_t *c, void (*cb)(sim_cluster_t *c))
   }
   intercom_disconnect(c);              /* frees the callbacks, unrun */
   sim__cluster_close_ref(c);
-  sim__tick_close(&p->tick, on_tick_closed);
-  /* The tick never runs again: its handle may carry the cluster now. */
-  p->tick.idle.data = c;
+  sim__tick_close(&p->tick, on_tick_closed, c);
   sim__cluster_close_unref(c);
 }

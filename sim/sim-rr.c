@@ -17,16 +17,24 @@ typedef struct conn_s {
   struct conn_s *next;
 } conn_t;
 
+/* A worker on this handle; idle ones are linked in arrival order. */
+typedef struct member_s {
+  sim_worker_t *worker;
+  struct member_s *prev;
+  struct member_s *next;
+  int idle;
+} member_t;
+
 typedef struct {
   sim__handle_t base;
   uv_tcp_t server;
   int err;
   cJSON *sockname;
-  sim_worker_t **all;        /* workers on this handle */
+  member_t **by_id;          /* workers on this handle, by id (dense) */
+  unsigned by_id_cap;
   unsigned nall;
-  sim_worker_t **idle;       /* Node's `free`, in insertion order */
-  unsigned nidle;
-  unsigned cap;
+  member_t *idle_head;       /* Node's `free`, in insertion order */
+  member_t *idle_tail;
   conn_t *queue;
   conn_t **queue_tail;
   unsigned refs;             /* newconn replies still awaited */
@@ -46,18 +54,50 @@ static void close_conn(uv_tcp_t *t)
   uv_close((uv_handle_t *)t, sim__close_free);
 }
 
-static int index_of(sim_worker_t **v, unsigned n, sim_worker_t *w)
+static member_t *member_of(const rr_t *rr, const sim_worker_t *w)
 {
-  for (unsigned i = 0; i < n; i++)
-    if (v[i] == w)
-      return (int)i;
-  return -1;
+  unsigned id = sim_worker_id(w);
+
+  return id < rr->by_id_cap ? rr->by_id[id] : NULL;
 }
 
-static void remove_at(sim_worker_t **v, unsigned *n, int i)
+static void idle_push(rr_t *rr, member_t *m)
 {
-  memmove(&v[i], &v[i + 1], (*n - (unsigned)i - 1) * sizeof(*v));
-  (*n)--;
+  m->idle = 1;
+  m->next = NULL;
+  m->prev = rr->idle_tail;
+  if (rr->idle_tail != NULL)
+    rr->idle_tail->next = m;
+  else
+    rr->idle_head = m;
+  rr->idle_tail = m;
+}
+
+static void idle_remove(rr_t *rr, member_t *m)
+{
+  if (!m->idle)
+    return;
+  m->idle = 0;
+  if (m->prev != NULL)
+    m->prev->next = m->next;
+  else
+    rr->idle_head = m->next;
+  if (m->next != NULL)
+    m->next->prev = m->prev;
+  else
+    rr->idle_tail = m->prev;
+  m->prev = m->next = NULL;
+}
+
+static void rr_free(rr_t *rr)
+{
+  for (unsigned i = 0; i < rr->by_id_cap; i++)
+    free(rr->by_id[i]);
+  free(rr->by_id);
+  free(rr->base.key);
+  cJSON_Delete(rr->base.data);
+  cJSON_Delete(rr->sockname);
+  free(rr);
 }
 
 static void on_server_closed(uv_handle_t *h)
@@ -65,29 +105,17 @@ static void on_server_closed(uv_handle_t *h)
   rr_t *rr = h->data;
   sim_cluster_t *c = rr->base.cluster;
 
-  if (rr->refs == 0) {
-    free(rr->base.key);
-    cJSON_Delete(rr->base.data);
-    cJSON_Delete(rr->sockname);
-    free(rr->all);
-    free(rr->idle);
-    free(rr);
-  } else {
+  if (rr->refs == 0)
+    rr_free(rr);
+  else
     rr->destroyed = 2;         /* the last reply frees it */
-  }
   sim__cluster_close_unref(c);
 }
 
 static void rr_release(rr_t *rr)
 {
-  if (--rr->refs == 0 && rr->destroyed == 2) {
-    free(rr->base.key);
-    cJSON_Delete(rr->base.data);
-    cJSON_Delete(rr->sockname);
-    free(rr->all);
-    free(rr->idle);
-    free(rr);
-  }
+  if (--rr->refs == 0 && rr->destroyed == 2)
+    rr_free(rr);
 }
 
 static void distribute(rr_t *rr, uv_tcp_t *tcp)
@@ -102,10 +130,10 @@ static void distribute(rr_t *rr, uv_tcp_t *tcp)
   c->next = NULL;
   *rr->queue_tail = c;
   rr->queue_tail = &c->next;
-  if (rr->nidle > 0) {
-    sim_worker_t *w = rr->idle[0];
-    remove_at(rr->idle, &rr->nidle, 0);
-    handoff(rr, w);
+  if (rr->idle_head != NULL) {
+    member_t *m = rr->idle_head;
+    idle_remove(rr, m);
+    handoff(rr, m->worker);
   }
 }
 
@@ -136,16 +164,19 @@ static void on_newconn_reply(sim__channel_t *ch, const cJSON *msg,
 
 static void handoff(rr_t *rr, sim_worker_t *w)
 {
+  member_t *m;
   conn_t *c;
   inflight_t *f;
   cJSON *msg;
   int err;
 
-  if (index_of(rr->all, rr->nall, w) < 0)
+  m = member_of(rr, w);
+  if (m == NULL)
     return;                    /* Worker is closing (or has closed). */
   c = rr->queue;
   if (c == NULL) {
-    rr->idle[rr->nidle++] = w; /* Ready for the next one. */
+    if (!m->idle)
+      idle_push(rr, m);        /* Ready for the next one. */
     return;
   }
   rr->queue = c->next;
@@ -204,26 +235,33 @@ static int rr_add(sim__handle_t *h, sim_worker_t *w, sim__reply_fn reply,
 {
   rr_t *rr = (rr_t *)h;
   cJSON *extra;
+  unsigned id;
 
   if (rr->err != 0) {
     /* The reply destroys this handle: do not touch it afterwards. */
     reply(w, rr->err, 0, NULL, NULL, arg);
     return 0;
   }
-  if (rr->nall == rr->cap) {
-    unsigned cap = rr->cap ? rr->cap * 2 : 4;
-    sim_worker_t **a = realloc(rr->all, cap * sizeof(*a));
-    sim_worker_t **b;
-    if (a == NULL)
+  id = sim_worker_id(w);
+  if (id >= rr->by_id_cap) {
+    unsigned cap = rr->by_id_cap ? rr->by_id_cap : 16;
+    member_t **v;
+    while (cap <= id)
+      cap *= 2;
+    v = realloc(rr->by_id, cap * sizeof(*v));
+    if (v == NULL)
       return UV_ENOMEM;
-    rr->all = a;
-    b = realloc(rr->idle, cap * sizeof(*b));
-    if (b == NULL)
-      return UV_ENOMEM;
-    rr->idle = b;
-    rr->cap = cap;
+    memset(v + rr->by_id_cap, 0, (cap - rr->by_id_cap) * sizeof(*v));
+    rr->by_id = v;
+    rr->by_id_cap = cap;
   }
-  rr->all[rr->nall++] = w;
+  if (rr->by_id[id] == NULL) {
+    rr->by_id[id] = calloc(1, sizeof(member_t));
+    if (rr->by_id[id] == NULL)
+      return UV_ENOMEM;
+    rr->by_id[id]->worker = w;
+    rr->nall++;
+  }
   extra = cJSON_CreateObject();
   if (extra != NULL && rr->sockname != NULL)
     cJSON_AddItemToObject(extra, "sockname",
@@ -236,14 +274,14 @@ static int rr_add(sim__handle_t *h, sim_worker_t *w, sim__reply_fn reply,
 static int rr_remove(sim__handle_t *h, sim_worker_t *w)
 {
   rr_t *rr = (rr_t *)h;
-  int i = index_of(rr->all, rr->nall, w);
+  member_t *m = member_of(rr, w);
 
-  if (i < 0)
+  if (m == NULL)
     return 0;
-  remove_at(rr->all, &rr->nall, i);
-  i = index_of(rr->idle, rr->nidle, w);
-  if (i >= 0)
-    remove_at(rr->idle, &rr->nidle, i);
+  idle_remove(rr, m);
+  rr->by_id[sim_worker_id(w)] = NULL;
+  free(m);
+  rr->nall--;
   return rr->nall == 0;
 }
 

@@ -15,25 +15,33 @@ typedef struct {
   sim__handle_t base;
   uv_tcp_t tcp;
   int err;
-  sim_worker_t **workers;
-  unsigned n;
+  unsigned char *on;         /* by worker id (dense): on this handle */
   unsigned cap;
+  unsigned n;
 } shared_t;
 
 static int shared_add(sim__handle_t *h, sim_worker_t *w, sim__reply_fn reply,
                       void *arg)
 {
   shared_t *s = (shared_t *)h;
+  unsigned id = sim_worker_id(w);
 
-  if (s->n == s->cap) {
-    unsigned cap = s->cap ? s->cap * 2 : 4;
-    sim_worker_t **v = realloc(s->workers, cap * sizeof(*v));
+  if (id >= s->cap) {
+    unsigned cap = s->cap ? s->cap : 64;
+    unsigned char *v;
+    while (cap <= id)
+      cap *= 2;
+    v = realloc(s->on, cap);
     if (v == NULL)
       return UV_ENOMEM;
-    s->workers = v;
+    memset(v + s->cap, 0, cap - s->cap);
+    s->on = v;
     s->cap = cap;
   }
-  s->workers[s->n++] = w;
+  if (!s->on[id]) {
+    s->on[id] = 1;
+    s->n++;
+  }
   /* On error the reply destroys this handle: nothing may follow it. */
   reply(w, s->err, 0, NULL, s->err ? NULL : (uv_stream_t *)&s->tcp, arg);
   return 0;
@@ -42,16 +50,13 @@ static int shared_add(sim__handle_t *h, sim_worker_t *w, sim__reply_fn reply,
 static int shared_remove(sim__handle_t *h, sim_worker_t *w)
 {
   shared_t *s = (shared_t *)h;
+  unsigned id = sim_worker_id(w);
 
-  for (unsigned i = 0; i < s->n; i++) {
-    if (s->workers[i] == w) {
-      memmove(&s->workers[i], &s->workers[i + 1],
-              (s->n - i - 1) * sizeof(*s->workers));
-      s->n--;
-      return s->n == 0;
-    }
-  }
-  return 0;
+  if (id >= s->cap || !s->on[id])
+    return 0;
+  s->on[id] = 0;
+  s->n--;
+  return s->n == 0;
 }
 
 static void on_closed(uv_handle_t *h)
@@ -61,7 +66,7 @@ static void on_closed(uv_handle_t *h)
 
   free(s->base.key);
   cJSON_Delete(s->base.data);
-  free(s->workers);
+  free(s->on);
   free(s);
   sim__cluster_close_unref(c);
 }

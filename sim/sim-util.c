@@ -34,12 +34,49 @@ static void tick_run(uv_idle_t *idle)
     uv_idle_stop(&tick->idle);
 }
 
+/* The prepare phase: the last thing a loop turn does before it polls. */
+static void tick_run_late(uv_prepare_t *prepare)
+{
+  sim__tick_t *tick = prepare->data;
+  sim__late_t *batch = tick->late;
+
+  /* Detached first: work queued by a call runs at the next turn's end. */
+  tick->late = NULL;
+  tick->turn++;
+  if (batch == NULL) {
+    uv_unref((uv_handle_t *)prepare);  /* a cancel emptied the list */
+    return;
+  }
+  batch->pprev = &batch;
+  while (batch != NULL) {
+    sim__late_t *late = batch;
+    batch = late->next;
+    if (batch != NULL)
+      batch->pprev = &batch;
+    late->next = NULL;
+    late->pprev = NULL;
+    late->fn(late);
+  }
+  if (tick->late == NULL)
+    uv_unref((uv_handle_t *)prepare);
+}
+
 int sim__tick_init(uv_loop_t *loop, sim__tick_t *tick)
 {
   memset(tick, 0, sizeof(*tick));
+  tick->turn = 1;
   tick->tail = &tick->head;
   tick->idle.data = tick;
-  return uv_idle_init(loop, &tick->idle);
+  tick->prepare.data = tick;
+  /* Neither can fail on a live loop (libuv only links them in). The
+   * prepare handle runs at every turn, which costs less than starting
+   * and stopping it at most turns; it keeps the loop alive only while
+   * work is queued. */
+  (void)uv_idle_init(loop, &tick->idle);
+  (void)uv_prepare_init(loop, &tick->prepare);
+  (void)uv_prepare_start(&tick->prepare, tick_run_late);
+  uv_unref((uv_handle_t *)&tick->prepare);
+  return 0;
 }
 
 int sim__tick_defer(sim__tick_t *tick, sim__tick_fn fn, void *arg)
@@ -59,7 +96,41 @@ int sim__tick_defer(sim__tick_t *tick, sim__tick_fn fn, void *arg)
   return uv_idle_start(&tick->idle, tick_run);
 }
 
-void sim__tick_close(sim__tick_t *tick, uv_close_cb cb)
+int sim__tick_late(sim__tick_t *tick, sim__late_t *late)
+{
+  if (tick->closing)
+    return UV_ECANCELED;
+  if (late->pprev != NULL)
+    return 0;                  /* already queued */
+  late->next = tick->late;
+  if (late->next != NULL)
+    late->next->pprev = &late->next;
+  late->pprev = &tick->late;
+  tick->late = late;
+  uv_ref((uv_handle_t *)&tick->prepare);
+  return 0;
+}
+
+void sim__tick_late_cancel(sim__late_t *late)
+{
+  if (late->pprev == NULL)
+    return;
+  *late->pprev = late->next;
+  if (late->next != NULL)
+    late->next->pprev = late->pprev;
+  late->next = NULL;
+  late->pprev = NULL;
+}
+
+static void tick_closed(uv_handle_t *h)
+{
+  sim__tick_t *tick = h->data;
+
+  if (--tick->closes == 0 && tick->close_cb != NULL)
+    tick->close_cb(tick->close_arg);
+}
+
+void sim__tick_close(sim__tick_t *tick, void (*cb)(void *arg), void *arg)
 {
   sim__tick_item_t *item = tick->head;
 
@@ -71,7 +142,13 @@ void sim__tick_close(sim__tick_t *tick, uv_close_cb cb)
   }
   tick->head = NULL;
   tick->tail = &tick->head;
-  uv_close((uv_handle_t *)&tick->idle, cb);
+  while (tick->late != NULL)
+    sim__tick_late_cancel(tick->late);
+  tick->close_cb = cb;
+  tick->close_arg = arg;
+  tick->closes = 2;
+  uv_close((uv_handle_t *)&tick->idle, tick_closed);
+  uv_close((uv_handle_t *)&tick->prepare, tick_closed);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -116,8 +193,9 @@ int sim__is_internal(const cJSON *msg)
   if (!cJSON_IsObject(msg))
     return 0;
   cmd = cJSON_GetObjectItemCaseSensitive(msg, "cmd");
-  return cJSON_IsString(cmd) && strlen(cmd->valuestring) > 5 &&
-         strncmp(cmd->valuestring, "NODE_", 5) == 0;
+  /* Longer than "NODE_": a sixth character follows the prefix. */
+  return cJSON_IsString(cmd) && strncmp(cmd->valuestring, "NODE_", 5) == 0 &&
+         cmd->valuestring[5] != '\0';
 }
 
 int sim__utf8_valid(const char *str, size_t n)
@@ -126,10 +204,20 @@ int sim__utf8_valid(const char *str, size_t n)
   size_t i = 0;
 
   while (i < n) {
-    unsigned c = s[i];
+    unsigned c;
     size_t len;
     unsigned cp;
 
+    /* Eight ASCII bytes at a time: messages are mostly ASCII. */
+    if (i + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if ((w & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    c = s[i];
     if (c < 0x80) {
       i++;
       continue;

@@ -1,32 +1,89 @@
 'use strict';
-// The Node.js side of bench/run.sh: the same three figures as
-// bench-cluster.c, with node:cluster and Node workers. Prints, never asserts.
-//   node bench-cluster.js fork N RUNS | respawn CYCLES | pingpong N
+// The Node.js side of bench/run.sh: the figures of bench-cluster.c with
+// node:cluster and Node workers, printed as `figure NAME TARGET UNIT VALUE`
+// lines (bench/bench.h). Prints, never asserts; a watchdog ends it.
+//   node bench-cluster.js MODE [-t TARGET] [-n N] [-r RUNS] [-b BATCH]
+//                         [-p rr|none] [-x EXECPATH]
+// MODE: fork, respawn, pingpong, oneway-up, oneway-down, serve (as in
+// bench-cluster.c). The same file is the worker, unless -x names another
+// program: cluster.fork() runs `execPath worker`, so with -x pointing at
+// bench-cluster a Node primary times C workers (target node-c).
 const cluster = require('node:cluster');
 
 if (cluster.isWorker) {
+  const http = require('node:http');
+  if (process.env.BENCH_HTTP) {
+    const id = cluster.worker.id;
+    http.createServer((req, res) => {
+      res.setHeader('Content-Type', 'text/plain');
+      res.setHeader('X-Worker', String(id));
+      res.end(`worker ${id}\n`);
+    }).listen(0, '127.0.0.1');
+    return;
+  }
+  let sink = 0;
+  let got = 0;
   process.on('message', (m) => {
-    if (m && m.clustersim === 'crash') process.exit(m.code || 1);
+    if (sink > 0) {
+      if (++got === sink) {
+        process.send({ got });
+        sink = 0;
+      }
+      return;
+    }
+    if (m && typeof m.flood === 'number') {
+      const n = m.flood;
+      const batch = m.batch || 1;
+      let sent = 0;
+      const next = () => {
+        for (let k = 0; k < batch && sent < n; k++) {
+          const last = k + 1 === batch && sent + 1 < n;
+          process.send({ n: sent++ }, last ? next : undefined);
+        }
+      };
+      next();
+      return;
+    }
+    if (m && typeof m.sink === 'number') {
+      sink = m.sink;
+      got = 0;
+      return;
+    }
     process.send({ echo: m });
   });
   return;
 }
 
-const [mode, nArg, runsArg] = process.argv.slice(2);
-const n = Number(nArg);
-const runs = Number(runsArg || 1);
+const args = process.argv.slice(2);
+const mode = args.shift();
+const opt = { t: 'node', n: 1, r: 1, b: 256, p: 'rr' };
+for (let i = 0; i + 1 < args.length; i += 2) opt[args[i].replace(/^-/, '')] = args[i + 1];
+const n = Number(opt.n);
+const runs = Number(opt.r);
+const batch = Number(opt.b);
+const target = opt.t;
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-const samples = [];
-const totals = [];
-setTimeout(() => { console.error('watchdog fired'); process.exit(1); }, 120000).unref();
-
-function summary(what, v, unit) {
-  v.sort((a, b) => a - b);
-  const f = (x) => x.toFixed(3).padStart(8);
-  console.log(`${what.padEnd(44)} n=${String(v.length).padEnd(4)} min ${f(v[0])}  median ${f(v[v.length >> 1])}  max ${f(v[v.length - 1])} ${unit}`);
+const figure = (name, unit, v) => console.log(`figure ${name} ${target} ${unit} ${Number(v.toPrecision(6))}`);
+const watchdog = setTimeout(() => { console.error('bench-cluster.js: watchdog fired'); process.exit(1); }, 120000);
+watchdog.unref();
+cluster.schedulingPolicy = opt.p === 'none' ? cluster.SCHED_NONE : cluster.SCHED_RR;
+if (opt.x) {
+  process.execPath = opt.x;
+  cluster.setupPrimary({ exec: 'worker' });
 }
 
-if (mode === 'fork') {
+// Rss and Pss of a worker from /proc, in kB.
+function memory(pid) {
+  try {
+    const text = require('node:fs').readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (k) => Number((text.match(new RegExp(`^${k}:\\s+(\\d+)`, 'm')) || [])[1] || 0);
+    return [kb('Rss'), kb('Pss')];
+  } catch (e) {
+    return [0, 0];
+  }
+}
+
+function forkMode() {
   let run = 0;
   let exited = 0;
   const startRun = () => {
@@ -36,11 +93,19 @@ if (mode === 'fork') {
       const t = now();
       const w = cluster.fork();
       w.on('online', () => {
-        samples.push(now() - t);
-        if (++online === n) {
-          totals.push(now() - start);
-          cluster.disconnect(() => {});
+        if (n === 1) figure('start.fork-online', 'ms', now() - t);
+        if (++online < n) return;
+        if (n > 1) figure(`start.online-${n}`, 'ms', now() - start);
+        if (run + 1 === runs) {
+          for (const x of Object.values(cluster.workers)) {
+            const [rss, pss] = memory(x.process.pid);
+            if (rss > 0) {
+              figure('mem.rss', 'kB', rss);
+              figure('mem.pss', 'kB', pss);
+            }
+          }
         }
+        cluster.disconnect(() => {});
       });
     }
   };
@@ -48,43 +113,94 @@ if (mode === 'fork') {
   cluster.on('exit', () => {
     if (++exited < n) return;
     exited = 0;
-    if (++run === runs) {
-      summary(`Node fork->online per worker (${n} at once)`, samples, 'ms');
-      summary(`Node fork->all online (${n} workers)`, totals, 'ms');
-    } else setImmediate(startRun);
+    if (++run < runs) setImmediate(startRun);
   });
   startRun();
-} else if (mode === 'respawn') {
+}
+
+function respawnMode() {
   let cycles = 0;
   let t0 = 0;
   const spawn = () => {
     const w = cluster.fork();
     w.on('online', () => {
-      if (cycles > 0) samples.push(now() - t0);
-      if (cycles++ === n) {
-        summary('Node SIGKILL->exit->respawn->online', samples, 'ms');
+      if (cycles > 0) figure('start.respawn', 'ms', now() - t0);
+      if (cycles++ === runs) {
         w.disconnect();
         return;
       }
+      // A crash from outside, the same on both sides of bench/run.sh.
       t0 = now();
       w.process.kill('SIGKILL');
     });
-    w.on('exit', () => { if (cycles <= n) spawn(); });
+    w.on('exit', () => { if (cycles <= runs) spawn(); });
   };
   spawn();
-} else if (mode === 'pingpong') {
+}
+
+function ipcMode() {
   const w = cluster.fork();
-  let pongs = 0;
+  let count = 0;
   let t0 = 0;
-  w.on('online', () => { t0 = now(); w.send({ n: 0 }); });
-  w.on('message', () => {
-    if (++pongs === n) {
-      const s = (now() - t0) / 1000;
-      console.log(`${'Node primary ping-pong (node:cluster IPC)'.padEnd(44)} ${n} round trips in ${s.toFixed(3)} s: ${Math.round(n / s)} rtt/s`);
-      w.disconnect();
-    } else w.send({ n: pongs });
+  const done = (name, unit) => {
+    figure(name, unit, n / ((now() - t0) / 1000));
+    w.disconnect();
+  };
+  let sent = 0;
+  const down = () => {
+    for (let k = 0; k < batch && sent < n; k++) {
+      const last = k + 1 === batch && sent + 1 < n;
+      w.send({ n: sent++ }, last ? down : undefined);
+    }
+  };
+  w.on('online', () => {
+    t0 = now();
+    if (mode === 'pingpong') w.send({ n: 0 });
+    else if (mode === 'oneway-up') w.send({ flood: n, batch });
+    else {
+      w.send({ sink: n });
+      down();
+    }
   });
-} else {
-  console.error('usage: bench-cluster.js fork N RUNS | respawn CYCLES | pingpong N');
+  w.on('message', () => {
+    if (mode === 'pingpong') {
+      if (++count === n) done('ipc.pingpong', 'rtt/s');
+      else w.send({ n: count });
+    } else if (mode === 'oneway-up') {
+      if (++count === n) done('ipc.oneway.up', 'msgs/s');
+    } else {
+      done('ipc.oneway.down', 'msgs/s');
+    }
+  });
+}
+
+function serveMode() {
+  let listening = 0;
+  for (let i = 0; i < n; i++) cluster.fork({ BENCH_HTTP: '1' });
+  cluster.on('listening', (w, address) => {
+    if (++listening === n) console.log(`listening ${address.port}`);
+  });
+  // Workers still starting may not disconnect: they are killed after 3 s.
+  const stop = () => {
+    cluster.disconnect();
+    setTimeout(() => {
+      for (const w of Object.values(cluster.workers)) w.process.kill('SIGKILL');
+    }, 3000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+const modes = {
+  fork: forkMode,
+  respawn: respawnMode,
+  pingpong: ipcMode,
+  'oneway-up': ipcMode,
+  'oneway-down': ipcMode,
+  serve: serveMode,
+};
+if (!modes[mode]) {
+  console.error('usage: bench-cluster.js MODE [-t TARGET] [-n N] [-r RUNS] [-b BATCH] [-p rr|none] [-x EXECPATH]');
   process.exit(2);
 }
+modes[mode]();

@@ -13,11 +13,16 @@
 
 #include "http-internal.h"
 
+/* Bytes the kernel did not take at once, for libuv to write. */
 typedef struct {
   uv_write_t req;
   http__conn_t *conn;
-  char buf[256];
+  unsigned responses;       /* how many responses end in these bytes */
+  char buf[];
 } http_write_t;
+
+/* Due responses leave together in one write of at most this much. */
+#define HTTP_FLUSH_MAX 16384
 
 static int on_message_begin(http_parser *parser);
 static int on_message_complete(http_parser *parser);
@@ -126,65 +131,97 @@ static int conn_shutdown(http__conn_t *conn)
 
 static void on_write(uv_write_t *req, int status);
 
-static int conn_write(http__conn_t *conn, http_write_t *w, size_t len)
+/* Sends `len` bytes holding `responses` whole responses: straight to the
+ * kernel when it takes them all (no request, no callback), the rest
+ * through libuv. */
+static int conn_send(http__conn_t *conn, const char *data, size_t len,
+                     unsigned responses)
 {
-  uv_buf_t buf = uv_buf_init(w->buf, (unsigned)len);
-  int rc;
+  uv_buf_t buf = uv_buf_init((char *)data, (unsigned)len);
+  http_write_t *w;
+  int n, rc;
 
+  n = uv_try_write((uv_stream_t *)conn->tcp, &buf, 1);
+  if (n == (int)len) {
+    conn->group->stats.responses += responses;
+    return 0;
+  }
+  if (n < 0 && n != UV_EAGAIN)
+    return n;
+  if (n < 0)
+    n = 0;
+  w = malloc(sizeof(*w) + len - (size_t)n);
+  if (w == NULL)
+    return UV_ENOMEM;
+  memcpy(w->buf, data + n, len - (size_t)n);
   w->conn = conn;
+  w->responses = responses;
+  buf = uv_buf_init(w->buf, (unsigned)(len - (size_t)n));
   rc = uv_write(&w->req, (uv_stream_t *)conn->tcp, &buf, 1, on_write);
-  if (rc < 0)
+  if (rc < 0) {
+    free(w);
     return rc;
+  }
   conn->refs++;
   conn->writes++;
   return 0;
+}
+
+/* Gathers the responses that are due, in order, up to the one that ends
+ * the connection; their count, 0 when none is due. */
+static unsigned conn_gather(http__conn_t *conn, char *buf, size_t *len,
+                            bool *last)
+{
+  uint64_t now = uv_now(conn->group->loop);
+  unsigned count = 0;
+
+  *len = 0;
+  *last = false;
+  while (conn->q_len > 0 && !*last) {
+    http__entry_t e = conn->queue[conn->q_head];
+    const http__bytes_t *r;
+
+    if (e.ready_at > now)
+      break;
+    r = http__group_response(conn->group, e.status, e.keep_alive, e.head);
+    if (*len + r->len > HTTP_FLUSH_MAX)
+      break;
+    memcpy(buf + *len, r->data, r->len);
+    *len += r->len;
+    count++;
+    conn->q_head = (conn->q_head + 1) % HTTP_MAX_BACKLOG;
+    conn->q_len--;
+    *last = !e.keep_alive;
+  }
+  return count;
 }
 
 /* Writes every queued response whose delay has passed, in order; the one
  * not kept alive ends the connection's sending side. */
 static void conn_flush(http__conn_t *conn)
 {
-  http_group_t *group = conn->group;
-  uint64_t now = uv_now(group->loop);
+  char buf[HTTP_FLUSH_MAX];
+  unsigned count;
+  size_t len;
+  bool last;
   int rc = 0;
 
-  while (conn->tcp != NULL && conn->q_len > 0 && !conn->shutting) {
-    http__entry_t e = conn->queue[conn->q_head];
-    http_write_t *w;
-    size_t len;
-
-    if (e.ready_at > now)
-      break;
-    w = malloc(sizeof(*w));
-    if (w == NULL) {
-      rc = UV_ENOMEM;
-      goto out;
-    }
-    len = http__response_format(w->buf, sizeof(w->buf), e.status,
-                                group->opts.worker_id, e.keep_alive, e.head,
-                                group->opts.keepalive_timeout_ms);
-    rc = len == 0 ? UV_ENOBUFS : conn_write(conn, w, len);
-    if (rc < 0) {
-      free(w);
-      goto out;
-    }
-    conn->q_head = (conn->q_head + 1) % HTTP_MAX_BACKLOG;
-    conn->q_len--;
-    if (!e.keep_alive) {
+  while (rc == 0 && conn->tcp != NULL && !conn->shutting &&
+         (count = conn_gather(conn, buf, &len, &last)) > 0) {
+    rc = conn_send(conn, buf, len, count);
+    if (rc == 0 && last)
       rc = conn_shutdown(conn);
-      if (rc < 0)
-        goto out;
-    }
   }
-
-out:
   if (rc < 0)
     http__conn_destroy(conn);
 }
 
 static void on_timer(uv_timer_t *timer);
 
-/* Arms the one timer for whatever the connection waits for now. */
+/* Sets the deadline of whatever the connection waits for now. The one
+ * timer is started only when it must fire earlier than it would: a
+ * deadline that moves later (every request does) is caught up with when
+ * the timer fires. */
 static void conn_arm(http__conn_t *conn)
 {
   const http_opts_t *opts = &conn->group->opts;
@@ -200,14 +237,29 @@ static void conn_arm(http__conn_t *conn)
     timeout = opts->request_timeout_ms;
   else
     timeout = opts->keepalive_timeout_ms;
+  conn->deadline = now + timeout;
+  if (uv_is_active((uv_handle_t *)&conn->timer) &&
+      conn->armed_due <= conn->deadline)
+    return;
+  conn->armed_due = conn->deadline;
   uv_timer_start(&conn->timer, on_timer, timeout, 0);
 }
 
 /* Called at the end of every event: writes what is due, ends a connection
  * that has nothing left to do, re-arms the timer. */
+static void conn_resume(http__conn_t *conn);
+
 static void conn_settle(http__conn_t *conn)
 {
   conn_flush(conn);
+  /* Responses the kernel took at once may have drained a full backlog:
+   * parse what was kept, which may queue more to flush. */
+  while (conn->tcp != NULL && conn->paused && !conn->ending &&
+         conn_backlog(conn) < HTTP_MAX_BACKLOG) {
+    conn_resume(conn);
+    if (conn->tcp != NULL)
+      conn_flush(conn);
+  }
   if (conn->tcp == NULL)
     return;
   if ((conn->closing || conn->ending) && !conn_busy(conn) &&
@@ -222,10 +274,17 @@ static void conn_settle(http__conn_t *conn)
 static void on_timer(uv_timer_t *timer)
 {
   http__conn_t *conn = timer->data;
+  uint64_t now = uv_now(conn->group->loop);
 
   if (conn->q_len > 0 && !conn->shutting &&
-      conn->queue[conn->q_head].ready_at <= uv_now(conn->group->loop)) {
+      conn->queue[conn->q_head].ready_at <= now) {
     conn_settle(conn);
+    return;
+  }
+  if (now < conn->deadline) {
+    /* Activity moved the deadline since the timer was started. */
+    conn->armed_due = conn->deadline;
+    uv_timer_start(timer, on_timer, conn->deadline - now, 0);
     return;
   }
   /* Keep-alive or request timeout: Node destroys the socket. */
@@ -381,13 +440,15 @@ static void on_write(uv_write_t *req, int status)
   http_write_t *w = (http_write_t *)req;
   http__conn_t *conn = w->conn;
 
+  unsigned responses = w->responses;
+
   free(w);
   conn->writes--;
   if (conn->tcp != NULL) {
     if (status < 0) {
       http__conn_destroy(conn);
     } else {
-      conn->group->stats.responses++;
+      conn->group->stats.responses += responses;
       conn_resume(conn);
       if (conn->tcp != NULL)
         conn_settle(conn);
@@ -512,19 +573,13 @@ int http__conn_start(http_group_t *group, uv_tcp_t *tcp)
   if (rc < 0)
     goto out;
   if (opts->kind == HTTP_KIND_TCP) {
-    http_write_t *w = malloc(sizeof(*w));
-    size_t len;
+    char line[64];
+    size_t len = http__response_format_tcp(line, sizeof(line),
+                                          opts->worker_id);
 
-    if (w == NULL) {
-      rc = UV_ENOMEM;
+    rc = len == 0 ? UV_ENOBUFS : conn_send(conn, line, len, 1);
+    if (rc < 0)
       goto out;
-    }
-    len = http__response_format_tcp(w->buf, sizeof(w->buf), opts->worker_id);
-    rc = len == 0 ? UV_ENOBUFS : conn_write(conn, w, len);
-    if (rc < 0) {
-      free(w);
-      goto out;
-    }
     rc = conn_shutdown(conn);
     if (rc < 0)
       goto out;

@@ -20,6 +20,33 @@ int http_kind_from_name(const char *name, http_kind_t *kind)
   return 0;
 }
 
+static int http_group_format(http_group_t *group)
+{
+  const http_opts_t *o = &group->opts;
+
+  for (unsigned i = 0; i < HTTP_RESP_MAX; i++) {
+    http__bytes_t *r = &group->responses[i];
+    r->len = http__response_format(r->data, sizeof(r->data),
+                                  i == HTTP_RESP_BAD ? 400 : 200,
+                                  o->worker_id, (i & HTTP_RESP_KEEP) != 0,
+                                  (i & HTTP_RESP_HEAD) != 0,
+                                  o->keepalive_timeout_ms);
+    if (r->len == 0)
+      return UV_ENOBUFS;
+  }
+  return 0;
+}
+
+const http__bytes_t *http__group_response(const http_group_t *group,
+                                        unsigned status, bool keep_alive,
+                                        bool head)
+{
+  if (status != 200)
+    return &group->responses[HTTP_RESP_BAD];
+  return &group->responses[(keep_alive ? HTTP_RESP_KEEP : 0) |
+                           (head ? HTTP_RESP_HEAD : 0)];
+}
+
 int http_group_new(uv_loop_t *loop, const http_opts_t *opts,
                    http_group_t **ret_group)
 {
@@ -41,7 +68,9 @@ int http_group_new(uv_loop_t *loop, const http_opts_t *opts,
   if (group->opts.request_timeout_ms == 0)
     group->opts.request_timeout_ms = HTTP_REQUEST_TIMEOUT_MS;
 
-  rc = uv_idle_init(loop, &group->closer);
+  rc = http_group_format(group);
+  if (rc == 0)
+    rc = uv_idle_init(loop, &group->closer);
   if (rc < 0) {
     free(group);
     return rc;

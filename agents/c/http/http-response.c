@@ -15,8 +15,8 @@ static size_t fitted(int n, size_t size)
 }
 
 size_t http__response_format(char *buf, size_t size, unsigned status,
-                             unsigned worker_id, bool keep_alive, bool head,
-                             unsigned keepalive_timeout_ms)
+                            unsigned worker_id, bool keep_alive, bool head,
+                            unsigned keepalive_timeout_ms)
 {
   char body[32];
   int body_len;
