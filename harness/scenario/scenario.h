@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cjson/cJSON.h>
 
 #include "base.h"
@@ -295,6 +296,27 @@ int scenario_load_string(const char *name, const char *text, size_t len,
                          base_diag_t *diag, scenario_t **out);
 /* Frees a scenario and all it owns; NULL is a no-op. */
 void scenario_free(scenario_t *s);
+
+/* ---------------------------------------------------------------------- */
+/* Reference                                                               */
+
+/* The parts of docs/scenarios.md generated from the tables above; the
+ * docs hold each between <!-- NAME:begin --> and <!-- NAME:end --> lines,
+ * NAME being scenario_doc_name(). */
+typedef enum {
+  SCENARIO_DOC_STEPS = 0,   /* "steps": every step kind */
+  SCENARIO_DOC_EXPECT,      /* "expect": every expectation kind */
+  SCENARIO_DOC_COUNT
+} scenario_doc_t;
+
+/* "steps", "expect"; NULL for anything else. A static string. */
+const char *scenario_doc_name(scenario_doc_t part);
+
+/* Writes the Markdown of one part to `out` (borrowed, not closed): a table
+ * with a row per kind giving its key, its fields with their types and
+ * defaults, and its doc line. 0, UV_EINVAL for an unknown part, UV_EIO when
+ * `out` reports a write error. */
+int scenario_describe(FILE *out, scenario_doc_t part);
 
 
 #endif /* SCENARIO_H */
