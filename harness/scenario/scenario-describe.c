@@ -154,7 +154,9 @@ static void describe_steps(FILE *out)
             def->in_do == SCENARIO__IN_DO ? "yes" : "no",
             scenario__step_doc(k));
   }
-  fprintf(out, "\nEvery step may also have `name`, a free label.\n");
+  fprintf(out, "\nEvery step may also have ");
+  describe_fields(out, scenario__step_common);
+  fprintf(out, ".\n");
 }
 
 static void describe_expects(FILE *out)

@@ -3,8 +3,9 @@
  *
  * The loader reads one set of tables three ways: the schema walk checks a
  * document against them (scenario-check.c), the builder turns a checked
- * document into the model (scenario-build.c) and the describer prints them
- * as the Markdown reference of docs/scenarios.md (scenario-describe.c).
+ * document into the model (scenario-build.c, and scenario.c for the
+ * sections that become the agents' JSON) and the describer prints them as
+ * the Markdown reference of docs/scenarios.md (scenario-describe.c).
  *
  *   scenario-schema.c   value types and the sections of a scenario
  *   scenario-steps.c    one definition per step kind of SCENARIO_STEP_MAP
