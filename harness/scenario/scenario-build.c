@@ -1,6 +1,8 @@
 /*
  * The builder: turns a document that passed the schema walk into the
- * model, reading the same tables. A field's default is YAML text, read as
+ * model, reading the same tables: a field fills a member of the model, or
+ * a member of the JSON the agents read (the worker behaviour, the cluster
+ * settings, the primary's policy). A field's default is YAML text, read as
  * if the user had written it, so the docs and the model cannot disagree.
  * What no table can say is checked here or in a kind's hook: a worker that
  * can never exist, `trigger` outside a trigger, `last` before any fork.
@@ -123,8 +125,9 @@ static int put_owned(const scenario__field_t *f, value_t v, void *dst)
     free(*(char **)dst);
     *(char **)dst = s;
   } else {
-    cJSON *j = f->type->kind == SCENARIO__T_DICT ? env_json(v.node)
-                                                 : scenario__node_to_json(v.node);
+    cJSON *j = f->type->kind == SCENARIO__T_DICT
+                   ? env_json(v.node)
+                   : scenario__node_to_json(v.node);
     if (j == NULL)
       return UV_ENOMEM;
     cJSON_Delete(*(cJSON **)dst);
@@ -206,7 +209,7 @@ static int put_values(const scenario__type_t *t, struct fy_node *v, char *obj,
   }
   if (t->kind != SCENARIO__T_MAP) {
     /* `fork: 2`, `sleep: 1s`: the value of one member */
-    scenario__field_t self = {NULL, t, 0, NULL, {0}};
+    scenario__field_t self = {.type = t};
     if (shorthand == NULL || t->kind == SCENARIO__T_NULL)
       return 0;
     self.to = *shorthand;
@@ -230,6 +233,113 @@ int scenario__fill(const scenario__type_t *t, struct fy_node *v, void *obj,
   int rc = put_defaults(t, obj);
 
   return rc != 0 ? rc : put_values(t, v, obj, shorthand);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Fields into JSON (the sections the agents read)                          */
+
+static cJSON *json_value(const scenario__type_t *t, struct fy_node *n);
+
+static cJSON *json_scalar(const scenario__type_t *t, struct fy_node *n)
+{
+  const char *s = scenario__node_str(n);
+
+  if (!scenario__node_is_quoted(n) && scenario__node_is_nullish(n))
+    return cJSON_CreateNull();
+  switch (t->kind) {
+  case SCENARIO__T_INT:
+  case SCENARIO__T_DURATION:
+    return cJSON_CreateNumber((double)number(t, s));
+  case SCENARIO__T_BOOL:
+    return cJSON_CreateBool(number(t, s) != 0);
+  default:
+    return cJSON_CreateString(s);
+  }
+}
+
+/* A list of mappings (servers): each with its defaults. */
+static cJSON *json_list(const scenario__type_t *t, struct fy_node *n)
+{
+  cJSON *arr = cJSON_CreateArray(), *item;
+  struct fy_node *x;
+  void *it = NULL;
+
+  while (arr != NULL && (x = fy_node_sequence_iterate(n, &it)) != NULL) {
+    if ((item = json_value(t->item, x)) == NULL) {
+      cJSON_Delete(arr);
+      return NULL;
+    }
+    cJSON_AddItemToArray(arr, item);
+  }
+  return arr;
+}
+
+static cJSON *json_value(const scenario__type_t *t, struct fy_node *n)
+{
+  const scenario__type_t *const *a;
+  cJSON *j;
+
+  switch (t->kind) {
+  case SCENARIO__T_ONEOF:
+    for (a = t->alts; *a != NULL; a++)
+      if (scenario__shape_matches(*a, n))
+        return json_value(*a, n);
+    return NULL;
+  case SCENARIO__T_MAP:
+    j = cJSON_CreateObject();
+    if (j != NULL && scenario__json_fill(t, n, j, true) != 0) {
+      cJSON_Delete(j);
+      return NULL;
+    }
+    return j;
+  case SCENARIO__T_DICT:
+    return env_json(n);
+  case SCENARIO__T_SEQ:
+    return t->item->kind == SCENARIO__T_MAP ? json_list(t, n)
+                                            : scenario__node_to_json(n);
+  default:
+    return json_scalar(t, n);
+  }
+}
+
+/* A default is YAML text: parsed like what a user writes. */
+static cJSON *json_default(const scenario__field_t *f)
+{
+  struct fy_document *doc = fy_document_build_from_string(NULL, f->dflt,
+                                                          FY_NT);
+  cJSON *j;
+
+  if (doc == NULL)
+    return NULL;
+  j = json_value(f->type, fy_document_root(doc));
+  fy_document_destroy(doc);
+  return j;
+}
+
+int scenario__json_fill(const scenario__type_t *t, struct fy_node *n,
+                        cJSON *obj, bool defaults)
+{
+  const scenario__field_t *f;
+  struct fy_node *x;
+  cJSON *v;
+
+  for (f = t->fields; f->key != NULL; f++) {
+    if (f->to.how != SCENARIO__TO_JSON_KEY)
+      continue;
+    if ((x = scenario__node_get(n, f->key)) != NULL)
+      v = json_value(f->type, x);
+    else if (defaults && f->dflt != NULL)
+      v = json_default(f);
+    else
+      continue;
+    if (v == NULL)
+      return UV_ENOMEM;
+    if (cJSON_HasObjectItem(obj, f->to.json))
+      cJSON_ReplaceItemInObjectCaseSensitive(obj, f->to.json, v);
+    else
+      cJSON_AddItemToObject(obj, f->to.json, v);
+  }
+  return 0;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -103,26 +103,32 @@ typedef enum {
   SCENARIO__TO_JSON,     /* cJSON *, owned by the model */
   SCENARIO__TO_WREF,     /* scenario_wref_t */
   SCENARIO__TO_OPT,      /* scenario_opt_t: set, null or a value */
-  SCENARIO__TO_SUB       /* a nested struct: the fields of a mapping
+  SCENARIO__TO_SUB,      /* a nested struct: the fields of a mapping
                             are relative to it */
+  SCENARIO__TO_JSON_KEY  /* the member `json` of a JSON object the agents
+                            read (scenario__json_fill) */
 } scenario__to_t;
 
 typedef struct {
   size_t off, size;
   scenario__to_t how;
+  const char *json;
 } scenario__dest_t;
 
+#define SCENARIO__JSON(member)                                               \
+  {.how = SCENARIO__TO_JSON_KEY, .json = member}
+
 #define SCENARIO__TO(T, m)                                                   \
-  {offsetof(T, m), sizeof(((T *)0)->m),                                      \
-   _Generic(&((T *)0)->m,                                                    \
-            bool *: SCENARIO__TO_NUM, int *: SCENARIO__TO_NUM,               \
-            unsigned *: SCENARIO__TO_NUM, int64_t *: SCENARIO__TO_NUM,       \
-            uint64_t *: SCENARIO__TO_NUM, char **: SCENARIO__TO_STR,         \
-            char(*)[64]: SCENARIO__TO_CHARS, cJSON **: SCENARIO__TO_JSON,    \
-            scenario_wref_t *: SCENARIO__TO_WREF,                            \
-            scenario_opt_t *: SCENARIO__TO_OPT,                              \
-            scenario_point_t *: SCENARIO__TO_SUB,                            \
-            scenario_load_spec_t *: SCENARIO__TO_SUB)}
+  {.off = offsetof(T, m), .size = sizeof(((T *)0)->m),                      \
+   .how = _Generic(&((T *)0)->m,                                             \
+       bool *: SCENARIO__TO_NUM, int *: SCENARIO__TO_NUM,                    \
+       unsigned *: SCENARIO__TO_NUM, int64_t *: SCENARIO__TO_NUM,            \
+       uint64_t *: SCENARIO__TO_NUM, char **: SCENARIO__TO_STR,              \
+       char(*)[64]: SCENARIO__TO_CHARS, cJSON **: SCENARIO__TO_JSON,         \
+       scenario_wref_t *: SCENARIO__TO_WREF,                                 \
+       scenario_opt_t *: SCENARIO__TO_OPT,                                   \
+       scenario_point_t *: SCENARIO__TO_SUB,                                 \
+       scenario_load_spec_t *: SCENARIO__TO_SUB)}
 
 typedef struct scenario__type_s scenario__type_t;
 typedef struct scenario__field_s scenario__field_t;
@@ -177,7 +183,9 @@ extern const scenario__type_t scenario__t_str, scenario__t_bool,
     scenario__t_env, scenario__t_pattern_seq, scenario__t_behaviour,
     scenario__t_wref, scenario__t_wref_wait, scenario__t_wref_signal,
     scenario__t_wref_each, scenario__t_wref_count, scenario__t_wref_point,
-    scenario__t_root, scenario__t_steps, scenario__t_expect;
+    scenario__t_root, scenario__t_steps, scenario__t_expect,
+    scenario__t_cluster, scenario__t_primary, scenario__t_respawn_map,
+    scenario__t_metrics_map;
 
 /* "a fork" -> "fork": types named in a sentence or in a table cell. */
 const char *scenario__bare(const char *what);
@@ -274,7 +282,10 @@ int scenario__build_step(scenario__build_t *b, struct fy_node *n,
 int scenario__build_expect(scenario__build_t *b, struct fy_node *n);
 /* Reports worker ids that no fork of the scenario can produce. */
 void scenario__check_ids(scenario__build_t *b);
-/* Fills `j` from a `worker:` mapping; keys present replace those in j. */
-int scenario__build_behaviour(cJSON *j, struct fy_node *n);
+/* Fills the JSON members of `t`'s fields into `obj` from the mapping `n`:
+ * keys present replace those in obj; with `defaults`, absent keys with a
+ * default get it. 0 or UV_ENOMEM. */
+int scenario__json_fill(const scenario__type_t *t, struct fy_node *n,
+                        cJSON *obj, bool defaults);
 
 #endif /* SCENARIO_INTERNAL_H */

@@ -129,62 +129,77 @@ static const scenario__type_t t_targets = {
                         {"diverges", T(str), 0, NULL, {0}})};
 
 /* ---------------------------------------------------------------------- */
-/* Sections. Their values become the JSON the agents read (docs/protocol.md)
- * in scenario.c; the defaults here are what the agents assume. */
+/* Sections. Most of their values become the JSON objects the agents read
+ * (docs/protocol.md): the last column of a row is the member it fills, and
+ * its default is what a section present without that key gets. */
 
 static const scenario__type_t t_server = SCENARIO__MAP_OF(
     "a server",
-    {"kind", &t_kind, 0, "http", {0}},
-    {"port", T(port), 0, "0", {0}},
+    {"kind", &t_kind, 0, "http", SCENARIO__JSON("kind")},
+    /* 0: an ephemeral port, shared by the workers at one listen index */
+    {"port", T(port), 0, "0", SCENARIO__JSON("port")},
     /* loopback only: a listen without a host would bind every interface */
-    {"host", T(str), 0, "127.0.0.1", {0}},
-    {"exclusive", T(bool), 0, "false", {0}},
-    {"close-delay", T(dur), 0, "0ms", {0}},
-    {"max-connections", &t_maxconns, 0, "0", {0}});
+    {"host", T(str), 0, "127.0.0.1", SCENARIO__JSON("host")},
+    {"exclusive", T(bool), 0, "false", SCENARIO__JSON("exclusive")},
+    {"close-delay", T(dur), 0, "0ms", SCENARIO__JSON("close_delay_ms")},
+    {"max-connections", &t_maxconns, 0, "0",
+     SCENARIO__JSON("max_connections")});
 
+/* Every member is present in what a worker gets, hence a default each. */
 const scenario__type_t scenario__t_behaviour = SCENARIO__MAP_OF(
     "a worker behaviour",
-    {"servers", SCENARIO__SEQ("a list of servers", &t_server), 0, NULL, {0}},
-    {"messages", &t_messages, 0, "none", {0}},
-    {"startup-delay", T(dur), 0, "0ms", {0}},
-    {"signals", &t_signals, 0, NULL, {0}},
-    {"on-listening", &t_on_listening, 0, NULL, {0}});
+    {"servers", SCENARIO__SEQ("a list of servers", &t_server), 0, "[]",
+     SCENARIO__JSON("servers")},
+    {"messages", &t_messages, 0, "none", SCENARIO__JSON("messages")},
+    {"startup-delay", T(dur), 0, "0ms", SCENARIO__JSON("startup_delay_ms")},
+    {"signals", &t_signals, 0, "{}", SCENARIO__JSON("signals")},
+    {"on-listening", &t_on_listening, 0, "null",
+     SCENARIO__JSON("on_listening")});
 
-static const scenario__type_t t_cluster = SCENARIO__MAP_OF(
+const scenario__type_t scenario__t_cluster = SCENARIO__MAP_OF(
     "cluster settings",
     {"workers", &t_nworkers, 0, "0", SCENARIO__TO(scenario_t, workers)},
     {"scheduling", &t_sched, 0, NULL, SCENARIO__TO(scenario_t, scheduling)},
-    {"exec", T(str), 0, NULL, {0}},
-    {"args", &t_str_seq, 0, NULL, {0}},
-    {"cwd", T(str), 0, NULL, {0}},
-    {"silent", T(bool), 0, NULL, {0}},
-    {"env", T(env), 0, NULL, {0}});
+    /* setupPrimary() settings */
+    {"exec", T(str), 0, NULL, SCENARIO__JSON("exec")},
+    {"args", &t_str_seq, 0, NULL, SCENARIO__JSON("args")},
+    {"cwd", T(str), 0, NULL, SCENARIO__JSON("cwd")},
+    {"silent", T(bool), 0, NULL, SCENARIO__JSON("silent")},
+    {"env", T(env), 0, NULL, SCENARIO__JSON("env")});
 
-static const scenario__type_t t_respawn = SCENARIO__ONEOF_OF(
-    "a respawn rule or a mapping", &t_respawn_word,
-    SCENARIO__MAP("a respawn policy",
-                  {"when", &t_respawn_word, SCENARIO__REQUIRED, NULL, {0}},
-                  {"backoff", T(dur), 0, NULL, {0}},
-                  {"backoff-max", T(dur), 0, NULL, {0}},
-                  {"startup-window", T(dur), 0, NULL, {0}}));
+/* The mapping's members sit next to the rule in the policy command. */
+const scenario__type_t scenario__t_respawn_map = SCENARIO__MAP_OF(
+    "a respawn policy",
+    {"when", &t_respawn_word, SCENARIO__REQUIRED, NULL, {0}},
+    {"backoff", T(dur), 0, NULL, SCENARIO__JSON("backoff_ms")},
+    {"backoff-max", T(dur), 0, NULL, SCENARIO__JSON("backoff_max_ms")},
+    {"startup-window", T(dur), 0, NULL,
+     SCENARIO__JSON("startup_window_ms")});
 
-static const scenario__type_t t_primary = SCENARIO__MAP_OF(
+const scenario__type_t scenario__t_metrics_map = SCENARIO__MAP_OF(
+    "a metrics endpoint", {"port", T(port), 0, "0", SCENARIO__JSON("port")});
+
+const scenario__type_t scenario__t_primary = SCENARIO__MAP_OF(
     "primary policies",
-    {"respawn", &t_respawn, 0, "never", {0}},
+    {"respawn",
+     SCENARIO__ONEOF("a respawn rule or a mapping", &t_respawn_word,
+                     T(respawn_map)),
+     0, "never", {0}},
     {"shutdown",
      SCENARIO__MAP("a shutdown policy",
-                   {"signals", &t_signal_seq, 0, "[SIGTERM, SIGINT]", {0}},
-                   {"timeout", T(dur), 0, "2s", {0}}),
-     0, NULL, {0}},
+                   {"signals", &t_signal_seq, 0, "[SIGTERM, SIGINT]",
+                    SCENARIO__JSON("signals")},
+                   {"timeout", T(dur), 0, "2s", SCENARIO__JSON("timeout_ms")}),
+     0, NULL, SCENARIO__JSON("shutdown")},
     {"heartbeat",
      SCENARIO__MAP("a heartbeat policy",
-                   {"interval", T(dur), SCENARIO__REQUIRED, NULL, {0}},
-                   {"timeout", T(dur), SCENARIO__REQUIRED, NULL, {0}}),
-     0, NULL, {0}},
+                   {"interval", T(dur), SCENARIO__REQUIRED, NULL,
+                    SCENARIO__JSON("interval_ms")},
+                   {"timeout", T(dur), SCENARIO__REQUIRED, NULL,
+                    SCENARIO__JSON("timeout_ms")}),
+     0, NULL, SCENARIO__JSON("heartbeat")},
     {"metrics",
-     SCENARIO__ONEOF("true or a mapping", T(bool),
-                     SCENARIO__MAP("a metrics endpoint",
-                                   {"port", T(port), 0, "0", {0}})),
+     SCENARIO__ONEOF("true or a mapping", T(bool), &scenario__t_metrics_map),
      0, NULL, {0}});
 
 static const scenario__type_t t_oracle = SCENARIO__MAP_OF(
@@ -200,9 +215,9 @@ const scenario__type_t scenario__t_root = SCENARIO__MAP_OF(
     {"skip", T(str), 0, NULL, SCENARIO__TO(scenario_t, skip)},
     {"targets", &t_targets, 0, NULL, {0}},
     {"timeout", T(dur), 0, "30s", SCENARIO__TO(scenario_t, timeout_ms)},
-    {"cluster", &t_cluster, 0, NULL, {0}},
+    {"cluster", T(cluster), 0, NULL, {0}},
     {"worker", T(behaviour), 0, NULL, {0}},
-    {"primary", &t_primary, 0, NULL, {0}},
+    {"primary", T(primary), 0, NULL, {0}},
     {"oracle", &t_oracle, 0, NULL, {0}},
     {"steps", T(steps), 0, NULL, {0}},
     {"expect", T(expect), 0, NULL, {0}});

@@ -64,7 +64,7 @@ static int fork_build(scenario__build_t *b, const scenario__at_t *at,
     st->behaviour = cJSON_Duplicate(b->s->behaviour, true);
     if (st->behaviour == NULL)
       return UV_ENOMEM;
-    rc = scenario__build_behaviour(st->behaviour, w);
+    rc = scenario__json_fill(&scenario__t_behaviour, w, st->behaviour, false);
   }
   b->bound += st->count;
   return rc;

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void scenario__errs_add(scenario__errs_t *e, scenario__loc_t loc, const char *path,
-                      const char *fmt, ...)
+void scenario__errs_add(scenario__errs_t *e, scenario__loc_t loc,
+                        const char *path, const char *fmt, ...)
 {
   va_list ap;
   char *msg;

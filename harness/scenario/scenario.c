@@ -1,7 +1,8 @@
 /*
  * Scenario loading: parse with libfyaml, check against the schema
- * (scenario-check.c), then build the model (scenario-build.c): the
- * sections here, the steps and expectations from their tables.
+ * (scenario-check.c), then build the model from the tables
+ * (scenario-build.c); what no table says (the name from the file, the
+ * targets, the respawn rule and metrics switch) is built here.
  */
 #include "scenario-internal.h"
 
@@ -16,168 +17,12 @@
 /* Scenarios are small; anything larger is not a scenario. */
 #define MAX_SCENARIO_BYTES (1024 * 1024)
 
-/* Scalars of a checked document. */
-static int64_t node_int(struct fy_node *n, int64_t dflt)
-{
-  int64_t v;
-
-  return n != NULL && scenario__parse_int(scenario__node_str(n), &v) ? v
-                                                                     : dflt;
-}
-
-static bool node_bool(struct fy_node *n, bool dflt)
-{
-  int v = n != NULL ? scenario__parse_bool(scenario__node_str(n)) : -1;
-
-  return v < 0 ? dflt : v == 1;
-}
-
-static int64_t node_ms(struct fy_node *n, int64_t dflt)
-{
-  int64_t ms;
-
-  if (n == NULL || base_duration_parse(scenario__node_str(n), &ms) != 0)
-    return dflt;
-  return ms;
-}
-
 /* ---------------------------------------------------------------------- */
-/* Worker behaviour -> CLUSTERSIM_WORKER (docs/protocol.md section 4.1)    */
+/* Sections: the JSON the agents read (docs/protocol.md), from the tables  */
 
-static cJSON *build_server(struct fy_node *n)
-{
-  cJSON *j = cJSON_CreateObject();
-  struct fy_node *v;
-
-  if (j == NULL)
-    return NULL;
-  v = scenario__node_get(n, "kind");
-  cJSON_AddStringToObject(j, "kind", v ? scenario__node_str(v) : "http");
-  cJSON_AddNumberToObject(j, "port",
-                          (double)node_int(scenario__node_get(n, "port"), 0));
-  /* Loopback only: a listen without a host would bind every interface. */
-  v = scenario__node_get(n, "host");
-  cJSON_AddStringToObject(j, "host", v ? scenario__node_str(v) : "127.0.0.1");
-  cJSON_AddBoolToObject(j, "exclusive",
-                        node_bool(scenario__node_get(n, "exclusive"), false));
-  cJSON_AddNumberToObject(
-      j, "close_delay_ms",
-      (double)node_ms(scenario__node_get(n, "close-delay"), 0));
-  cJSON_AddNumberToObject(
-      j, "max_connections",
-      (double)node_int(scenario__node_get(n, "max-connections"), 0));
-  return j;
-}
-
-static cJSON *build_servers(struct fy_node *v)
-{
-  cJSON *arr = cJSON_CreateArray();
-  struct fy_node *item;
-  void *it = NULL;
-
-  while (arr != NULL && (item = fy_node_sequence_iterate(v, &it)) != NULL) {
-    cJSON *srv = build_server(item);
-    if (srv == NULL) {
-      cJSON_Delete(arr);
-      return NULL;
-    }
-    cJSON_AddItemToArray(arr, srv);
-  }
-  return arr;
-}
-
-/* A mapping of words to words (signals: ignore), or NULL. */
-static cJSON *build_words(struct fy_node *v)
-{
-  cJSON *j = cJSON_CreateObject();
-  struct fy_node_pair *p;
-  void *it = NULL;
-
-  while (j != NULL && (p = fy_node_mapping_iterate(v, &it)) != NULL)
-    cJSON_AddStringToObject(j, scenario__node_str(fy_node_pair_key(p)),
-                            scenario__node_str(fy_node_pair_value(p)));
-  return j;
-}
-
-static cJSON *node_string(struct fy_node *v)
-{
-  return cJSON_CreateString(scenario__node_str(v));
-}
-
-static cJSON *node_duration(struct fy_node *v)
-{
-  return cJSON_CreateNumber((double)node_ms(v, 0));
-}
-
-int scenario__build_behaviour(cJSON *j, struct fy_node *n)
-{
-  /* YAML key -> the agents' member */
-  static const struct {
-    const char *key, *member;
-    cJSON *(*make)(struct fy_node *v);
-  } keys[] = {
-    {"servers", "servers", build_servers},
-    {"messages", "messages", node_string},
-    {"startup-delay", "startup_delay_ms", node_duration},
-    {"signals", "signals", build_words},
-    {"on-listening", "on_listening", node_string},
-  };
-  struct fy_node *v;
-  cJSON *m;
-  size_t i;
-
-  for (i = 0; n != NULL && i < sizeof(keys) / sizeof(keys[0]); i++) {
-    if ((v = scenario__node_get(n, keys[i].key)) == NULL)
-      continue;
-    if ((m = keys[i].make(v)) == NULL)
-      return UV_ENOMEM;
-    cJSON_ReplaceItemInObject(j, keys[i].member, m);
-  }
-  return 0;
-}
-
-/* What a worker does unless told otherwise: every member is present. */
-static cJSON *default_behaviour(void)
-{
-  cJSON *j = cJSON_CreateObject();
-
-  if (j == NULL)
-    return NULL;
-  cJSON_AddItemToObject(j, "servers", cJSON_CreateArray());
-  cJSON_AddStringToObject(j, "messages", "none");
-  cJSON_AddNumberToObject(j, "startup_delay_ms", 0);
-  cJSON_AddItemToObject(j, "signals", cJSON_CreateObject());
-  cJSON_AddNullToObject(j, "on_listening");
-  return j;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Cluster and primary                                                     */
-
-/* setupPrimary() settings; `workers` and `scheduling` are model members
- * (scenario-schema.c). */
-static int build_cluster(scenario_t *s, struct fy_node *n)
-{
-  struct fy_node *v;
-
-  s->settings = cJSON_CreateObject();
-  if (s->settings == NULL)
-    return UV_ENOMEM;
-  if ((v = scenario__node_get(n, "exec")) != NULL)
-    cJSON_AddStringToObject(s->settings, "exec", scenario__node_str(v));
-  if ((v = scenario__node_get(n, "args")) != NULL)
-    cJSON_AddItemToObject(s->settings, "args", scenario__node_to_json(v));
-  if ((v = scenario__node_get(n, "cwd")) != NULL)
-    cJSON_AddStringToObject(s->settings, "cwd", scenario__node_str(v));
-  if ((v = scenario__node_get(n, "silent")) != NULL)
-    cJSON_AddBoolToObject(s->settings, "silent", node_bool(v, false));
-  if ((v = scenario__node_get(n, "env")) != NULL)
-    cJSON_AddItemToObject(s->settings, "env", build_words(v));
-  return 0;
-}
-
-static void build_respawn(scenario__build_t *b, cJSON *pol,
-                          struct fy_node *v)
+/* `respawn: RULE` or `{when: RULE, backoff...}`: the rule, and its
+ * settings next to it in the policy command. */
+static int build_respawn(scenario__build_t *b, cJSON *pol, struct fy_node *v)
 {
   static const char *const rules[] = {
     [SCENARIO_RESPAWN_NEVER] = "never",
@@ -187,64 +32,32 @@ static void build_respawn(scenario__build_t *b, cJSON *pol,
   bool map = fy_node_get_type(v) == FYNT_MAPPING;
   const char *rule = scenario__node_str(map ? scenario__node_get(v, "when")
                                             : v);
-  struct fy_node *w;
   size_t i;
 
   cJSON_AddStringToObject(pol, "respawn", rule);
   for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
     if (strcmp(rules[i], rule) == 0)
       b->s->respawn = (scenario_respawn_t)i;
-  if ((w = scenario__node_get(v, "backoff")) != NULL)
-    cJSON_AddNumberToObject(pol, "backoff_ms", (double)node_ms(w, 0));
-  if ((w = scenario__node_get(v, "backoff-max")) != NULL)
-    cJSON_AddNumberToObject(pol, "backoff_max_ms", (double)node_ms(w, 0));
-  if ((w = scenario__node_get(v, "startup-window")) != NULL)
-    cJSON_AddNumberToObject(pol, "startup_window_ms", (double)node_ms(w, 0));
   /* replaced workers have ids no fork of the steps accounts for */
   if (b->s->respawn != SCENARIO_RESPAWN_NEVER)
     b->unbounded = true;
-}
-
-static void build_shutdown(cJSON *pol, struct fy_node *v)
-{
-  cJSON *sd = cJSON_AddObjectToObject(pol, "shutdown");
-  struct fy_node *w = scenario__node_get(v, "signals");
-  cJSON *sigs;
-
-  if (w != NULL) {
-    sigs = scenario__node_to_json(w);
-  } else {
-    sigs = cJSON_CreateArray();
-    cJSON_AddItemToArray(sigs, cJSON_CreateString("SIGTERM"));
-    cJSON_AddItemToArray(sigs, cJSON_CreateString("SIGINT"));
-  }
-  cJSON_AddItemToObject(sd, "signals", sigs);
-  cJSON_AddNumberToObject(
-      sd, "timeout_ms",
-      (double)node_ms(scenario__node_get(v, "timeout"), 2000));
-}
-
-static void build_heartbeat(cJSON *pol, struct fy_node *v)
-{
-  cJSON *hb = cJSON_AddObjectToObject(pol, "heartbeat");
-
-  cJSON_AddNumberToObject(
-      hb, "interval_ms", (double)node_ms(scenario__node_get(v, "interval"), 0));
-  cJSON_AddNumberToObject(
-      hb, "timeout_ms", (double)node_ms(scenario__node_get(v, "timeout"), 0));
+  return map ? scenario__json_fill(&scenario__t_respawn_map, v, pol, false)
+             : 0;
 }
 
 /* `metrics: true` or `{port: N}`; false is no policy at all. */
-static bool build_metrics(cJSON *pol, struct fy_node *v)
+static int build_metrics(cJSON *pol, struct fy_node *v)
 {
+  bool map = fy_node_get_type(v) == FYNT_MAPPING;
   cJSON *m;
 
-  if (fy_node_get_type(v) != FYNT_MAPPING && !node_bool(v, false))
-    return false;
+  if (!map && scenario__parse_bool(scenario__node_str(v)) != 1)
+    return 0;
   m = cJSON_AddObjectToObject(pol, "metrics");
-  cJSON_AddNumberToObject(m, "port",
-                          (double)node_int(scenario__node_get(v, "port"), 0));
-  return true;
+  if (m == NULL)
+    return UV_ENOMEM;
+  return scenario__json_fill(&scenario__t_metrics_map, map ? v : NULL, m,
+                             true);
 }
 
 /* The `policy` command the primary agent gets, when there is a policy. */
@@ -252,30 +65,21 @@ static int build_primary(scenario__build_t *b, struct fy_node *n)
 {
   cJSON *pol = cJSON_CreateObject();
   struct fy_node *v;
-  bool any = false;
+  int rc = 0;
 
-  if (pol == NULL)
-    return UV_ENOMEM;
-  cJSON_AddStringToObject(pol, "cmd", "policy");
-  if ((v = scenario__node_get(n, "respawn")) != NULL) {
-    build_respawn(b, pol, v);
-    any = true;
-  }
-  if ((v = scenario__node_get(n, "shutdown")) != NULL) {
-    build_shutdown(pol, v);
-    any = true;
-  }
-  if ((v = scenario__node_get(n, "heartbeat")) != NULL) {
-    build_heartbeat(pol, v);
-    any = true;
-  }
-  if ((v = scenario__node_get(n, "metrics")) != NULL && build_metrics(pol, v))
-    any = true;
-  if (any)
+  if (pol == NULL || cJSON_AddStringToObject(pol, "cmd", "policy") == NULL)
+    rc = UV_ENOMEM;
+  if (rc == 0 && (v = scenario__node_get(n, "respawn")) != NULL)
+    rc = build_respawn(b, pol, v);
+  if (rc == 0)
+    rc = scenario__json_fill(&scenario__t_primary, n, pol, false);
+  if (rc == 0 && (v = scenario__node_get(n, "metrics")) != NULL)
+    rc = build_metrics(pol, v);
+  if (rc == 0 && cJSON_GetArraySize(pol) > 1)
     b->s->policy = pol;
   else
     cJSON_Delete(pol);
-  return 0;
+  return rc;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -350,19 +154,24 @@ static int build_tags(scenario_t *s, struct fy_node *v)
   return 0;
 }
 
-/* Cluster, worker behaviour and primary policy: what the steps build on. */
+/* Cluster settings, worker behaviour and primary policy: what the steps
+ * build on. */
 static int build_sections(scenario__build_t *b, struct fy_node *root)
 {
   scenario_t *s = b->s;
   int rc;
 
-  if ((rc = build_cluster(s, scenario__node_get(root, "cluster"))) != 0)
-    return rc;
-  s->behaviour = default_behaviour();
-  if (s->behaviour == NULL)
+  s->settings = cJSON_CreateObject();
+  s->behaviour = cJSON_CreateObject();
+  if (s->settings == NULL || s->behaviour == NULL)
     return UV_ENOMEM;
-  rc = scenario__build_behaviour(s->behaviour,
-                                 scenario__node_get(root, "worker"));
+  rc = scenario__json_fill(&scenario__t_cluster,
+                           scenario__node_get(root, "cluster"), s->settings,
+                           false);
+  if (rc == 0)
+    rc = scenario__json_fill(&scenario__t_behaviour,
+                             scenario__node_get(root, "worker"),
+                             s->behaviour, true);
   if (rc != 0)
     return rc;
   s->n_servers = (unsigned)cJSON_GetArraySize(
