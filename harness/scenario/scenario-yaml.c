@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void scenario__errs_add(scenario__errs_t *e, scenario__loc_t loc, const char *path,
-                      const char *fmt, ...)
+void scenario__errs_add(scenario__errs_t *e, scenario__loc_t loc,
+                        const char *path, const char *fmt, ...)
 {
   va_list ap;
   char *msg;
@@ -167,78 +167,83 @@ int scenario__parse_bool(const char *s)
   return -1;
 }
 
+/* The scalar as written (not cut like scenario__node_str). */
+static cJSON *raw_string(struct fy_node *n)
+{
+  size_t len = 0;
+  const char *raw = fy_node_get_scalar(n, &len);
+  char *copy = strndup(raw ? raw : "", raw ? len : 0);
+  cJSON *j;
+
+  if (copy == NULL)
+    return NULL;
+  j = cJSON_CreateString(copy);
+  free(copy);
+  return j;
+}
+
+/* A quoted scalar is a string; a plain one what the core schema reads. */
+static cJSON *scalar_to_json(struct fy_node *n)
+{
+  const char *s = scenario__node_str(n);
+  int64_t iv;
+  double dv;
+  int b;
+
+  if (scenario__node_is_quoted(n))
+    return raw_string(n);
+  if (scenario__node_is_nullish(n))
+    return cJSON_CreateNull();
+  if ((b = scenario__parse_bool(s)) >= 0)
+    return cJSON_CreateBool(b);
+  if (scenario__parse_int(s, &iv))
+    return cJSON_CreateNumber((double)iv);
+  if (parse_number(s, &dv))
+    return cJSON_CreateNumber(dv);
+  return raw_string(n);
+}
+
+/* A sequence or a mapping, item by item; NULL on allocation failure. */
+static cJSON *collection_to_json(struct fy_node *n, bool map)
+{
+  cJSON *j = map ? cJSON_CreateObject() : cJSON_CreateArray();
+  struct fy_node_pair *p;
+  struct fy_node *item;
+  void *it = NULL;
+  cJSON *c;
+
+  while (j != NULL) {
+    if (map) {
+      if ((p = fy_node_mapping_iterate(n, &it)) == NULL)
+        break;
+      c = scenario__node_to_json(fy_node_pair_value(p));
+      if (c != NULL)
+        cJSON_AddItemToObject(j, scenario__node_str(fy_node_pair_key(p)), c);
+    } else {
+      if ((item = fy_node_sequence_iterate(n, &it)) == NULL)
+        break;
+      if ((c = scenario__node_to_json(item)) != NULL)
+        cJSON_AddItemToArray(j, c);
+    }
+    if (c == NULL) {
+      cJSON_Delete(j);
+      return NULL;
+    }
+  }
+  return j;
+}
+
 cJSON *scenario__node_to_json(struct fy_node *n)
 {
-  cJSON *j;
-  void *it = NULL;
-
   if (n == NULL)
     return cJSON_CreateNull();
   switch (fy_node_get_type(n)) {
-  case FYNT_SCALAR: {
-    const char *s = scenario__node_str(n);
-    int64_t iv;
-    double dv;
-    int b;
-    if (scenario__node_is_quoted(n)) {
-      size_t len;
-      const char *raw = fy_node_get_scalar(n, &len);
-      char *copy = strndup(raw ? raw : "", raw ? len : 0);
-      if (copy == NULL)
-        return NULL;
-      j = cJSON_CreateString(copy);
-      free(copy);
-      return j;
-    }
-    if (scenario__node_is_nullish(n))
-      return cJSON_CreateNull();
-    if ((b = scenario__parse_bool(s)) >= 0)
-      return cJSON_CreateBool(b);
-    if (scenario__parse_int(s, &iv))
-      return cJSON_CreateNumber((double)iv);
-    if (parse_number(s, &dv))
-      return cJSON_CreateNumber(dv);
-    {
-      size_t len;
-      const char *raw = fy_node_get_scalar(n, &len);
-      char *copy = strndup(raw ? raw : "", raw ? len : 0);
-      if (copy == NULL)
-        return NULL;
-      j = cJSON_CreateString(copy);
-      free(copy);
-      return j;
-    }
-  }
-  case FYNT_SEQUENCE: {
-    struct fy_node *item;
-    j = cJSON_CreateArray();
-    if (j == NULL)
-      return NULL;
-    while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
-      cJSON *c = scenario__node_to_json(item);
-      if (c == NULL) {
-        cJSON_Delete(j);
-        return NULL;
-      }
-      cJSON_AddItemToArray(j, c);
-    }
-    return j;
-  }
-  case FYNT_MAPPING: {
-    struct fy_node_pair *p;
-    j = cJSON_CreateObject();
-    if (j == NULL)
-      return NULL;
-    while ((p = fy_node_mapping_iterate(n, &it)) != NULL) {
-      cJSON *c = scenario__node_to_json(fy_node_pair_value(p));
-      if (c == NULL) {
-        cJSON_Delete(j);
-        return NULL;
-      }
-      cJSON_AddItemToObject(j, scenario__node_str(fy_node_pair_key(p)), c);
-    }
-    return j;
-  }
+  case FYNT_SCALAR:
+    return scalar_to_json(n);
+  case FYNT_SEQUENCE:
+    return collection_to_json(n, false);
+  case FYNT_MAPPING:
+    return collection_to_json(n, true);
   }
   return NULL;
 }

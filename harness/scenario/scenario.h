@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cjson/cJSON.h>
 
 #include "base.h"
@@ -41,50 +42,75 @@ typedef struct {
   unsigned line, column;       /* where the reference is written (0: none) */
 } scenario_wref_t;
 
-/* The step vocabulary: one row per kind, read by everything that knows
- * steps (the loader, the checker, the runner, the docs test).
+/* The step vocabulary, one row per kind:
  *   XX(ID, name, key, doc)
  * ID    the enum suffix: SCENARIO_STEP_<ID>
- * name  the C name of the kind: the runner's handler is runner__step_<name>
- * key   the YAML key ("load" is shared by load_start and load_stop)
- * doc   one line for docs/scenarios.md
- * Two kinds never share a C name; adding a kind = a row here, its schema row
- * in harness/scenario/ and its handler in harness/runner/. */
-#define SCENARIO_STEP_MAP(XX)                                                  \
-  XX(FORK, fork, "fork", "cluster.fork(env) N times, waiting for each reply") \
-  XX(WAIT, wait, "wait", "waits until that many such events have happened")   \
-  XX(SLEEP, sleep, "sleep", "waits (not scaled)")                              \
-  XX(SEND, send, "send", "worker.send(message) from the primary")             \
-  XX(DISCONNECT, disconnect, "disconnect",                                     \
-     "worker.disconnect() from the primary")                                   \
-  XX(KILL, kill, "kill", "worker.kill(signal) from the primary")              \
-  XX(CLUSTER_DISCONNECT, cluster_disconnect, "cluster-disconnect",             \
-     "cluster.disconnect(cb)")                                                 \
-  XX(SIGNAL, signal, "signal", "sends a signal to a worker or the primary")   \
-  XX(PAUSE, pause, "pause", "SIGSTOP, then SIGCONT after `for`")              \
-  XX(CRASH, crash, "crash", "the worker calls process.exit(code)")            \
-  XX(THROW, throw, "throw", "the worker throws an uncaught error")            \
-  XX(HANG, hang, "hang", "the worker blocks its event loop for `for`")        \
-  XX(IPC_DISCONNECT, ipc_disconnect, "ipc-disconnect",                         \
-     "the worker closes its IPC channel without Node's handshake")            \
-  XX(WORKER_KILL, worker_kill, "worker-kill",                                  \
-     "the worker calls cluster.worker.kill()")                                 \
-  XX(WORKER_DISCONNECT, worker_disconnect, "worker-disconnect",                \
-     "the worker calls cluster.worker.disconnect()")                           \
-  XX(CLOSE_SERVERS, close_servers, "close-servers",                            \
-     "the worker closes its servers")                                          \
-  XX(HOLD, hold, "hold", "the worker opens outbound connections and keeps them")\
-  XX(WORKER_SEND, worker_send, "worker-send",                                  \
-     "process.send(message) from the worker")                                  \
-  XX(CONNECT, connect, "connect",                                              \
-     "the harness holds client connections open")                              \
-  XX(LOAD_START, load_start, "load", "starts the load generator")             \
-  XX(LOAD_STOP, load_stop, "load", "stops the load generator, or waits for it")\
-  XX(ROLLING_RESTART, rolling_restart, "rolling-restart",                      \
-     "the primary's rolling restart")                                          \
-  XX(SHUTDOWN, shutdown, "shutdown",                                           \
-     "the primary's graceful shutdown; waits for the primary to exit")        \
-  XX(TRIGGER, trigger, "on", "runs `do` when an event happens")
+ * name  the C name of the kind: the loader's definition of the kind is
+ *       step_<name> (harness/scenario/scenario-steps.c: the keys, types and
+ *       defaults of its value), the runner's handler runner__step_<name>
+ * key   the YAML key; kinds sharing one ("load") are told apart by the
+ *       shape of the value (a mapping starts the load, a word stops it)
+ * doc   its line in the reference of docs/scenarios.md
+ * The loader, the schema walk, the error messages and suggestions, the
+ * runner and the reference (scenario_describe) all read these. Adding a
+ * kind = a row here, its step_<name>, its runner__step_<name>. */
+#define SCENARIO_STEP_MAP(XX)                                                 \
+  XX(FORK, fork, "fork",                                                      \
+     "`cluster.fork(env)` N times, waiting for each reply")                   \
+  XX(WAIT, wait, "wait",                                                      \
+     "waits until `count` such events have happened since the start of the "  \
+     "run (`within` is scaled)")                                              \
+  XX(SLEEP, sleep, "sleep",                                                   \
+     "waits (not scaled)")                                                    \
+  XX(SEND, send, "send",                                                      \
+     "`worker.send(message)` from the primary")                               \
+  XX(DISCONNECT, disconnect, "disconnect",                                    \
+     "`worker.disconnect()` from the primary")                                \
+  XX(KILL, kill, "kill",                                                      \
+     "`worker.kill(signal)` from the primary")                                \
+  XX(CLUSTER_DISCONNECT, cluster_disconnect, "cluster-disconnect",            \
+     "`cluster.disconnect(cb)`")                                              \
+  XX(SIGNAL, signal, "signal",                                                \
+     "the harness sends a signal with kill(2) to a worker or the primary")    \
+  XX(PAUSE, pause, "pause",                                                   \
+     "SIGSTOP now, SIGCONT after `for` (the step does not wait)")             \
+  XX(CRASH, crash, "crash",                                                   \
+     "the worker calls `process.exit(code)`")                                 \
+  XX(THROW, throw, "throw",                                                   \
+     "an uncaught error in the worker (exit code 1)")                         \
+  XX(HANG, hang, "hang",                                                      \
+     "the worker blocks its event loop for `for`")                            \
+  XX(IPC_DISCONNECT, ipc_disconnect, "ipc-disconnect",                        \
+     "`process.disconnect()` in the worker: the channel closes from the "     \
+     "worker's end")                                                          \
+  XX(WORKER_KILL, worker_kill, "worker-kill",                                 \
+     "`cluster.worker.kill()` in the worker")                                 \
+  XX(WORKER_DISCONNECT, worker_disconnect, "worker-disconnect",               \
+     "`cluster.worker.disconnect()` in the worker")                           \
+  XX(CLOSE_SERVERS, close_servers, "close-servers",                           \
+     "the worker closes its servers")                                         \
+  XX(HOLD, hold, "hold",                                                      \
+     "the worker opens client connections to `port` (0: the cluster's "       \
+     "first server) and keeps them: an open handle keeps a process alive")    \
+  XX(WORKER_SEND, worker_send, "worker-send",                                 \
+     "`process.send(message)` from the worker")                               \
+  XX(CONNECT, connect, "connect",                                             \
+     "the harness opens client connections to `port` (0: the cluster's "      \
+     "first server), sends the start of a request and keeps them open for "   \
+     "`hold`")                                                                \
+  XX(LOAD_START, load_start, "load",                                          \
+     "starts the load generator (below)")                                     \
+  XX(LOAD_STOP, load_stop, "load",                                            \
+     "`stop` stops the load and waits for the requests in flight; `wait` "    \
+     "waits until it ends by its own bounds")                                 \
+  XX(ROLLING_RESTART, rolling_restart, "rolling-restart",                     \
+     "the primary's rolling restart: `timeout` per old worker before "        \
+     "SIGKILL; with `wait`, waits for `restart-done` for `within` (scaled)")  \
+  XX(SHUTDOWN, shutdown, "shutdown",                                          \
+     "the primary's graceful shutdown; waits for the primary to exit for "    \
+     "`within` (scaled)")                                                     \
+  XX(TRIGGER, trigger, "on",                                                  \
+     "arms a trigger: runs `do` when the event happens (below)")
 
 typedef enum {
 #define XX(ID, name, key, doc) SCENARIO_STEP_##ID,
@@ -144,17 +170,22 @@ typedef struct {
   bool absent;                 /* !event: must not occur at all */
 } scenario_pattern_elem_t;
 
-/* The expectation vocabulary, one row per kind: XX(ID, name, key, doc).
- * key is the key under `expect:`; the oracle's check is
+/* The expectation vocabulary, one row per kind: XX(ID, name, key, doc),
+ * read as SCENARIO_STEP_MAP is. key is the key under `expect:`; the
+ * loader's definition of the kind is expect_<name>
+ * (harness/scenario/scenario-expect.c), the oracle's check
  * oracle__expect_<name>. */
-#define SCENARIO_EXPECT_MAP(XX)                                                \
+#define SCENARIO_EXPECT_MAP(XX)                                               \
   XX(ORDER, order, "order", "per-worker event order patterns")                \
   XX(ABSENT, absent, "absent", "events that must not happen")                 \
-  XX(FLAGS, flags, "flags", "the flags sampled at an event")                  \
-  XX(COUNT, count, "counts", "how many times an event happens")               \
-  XX(AVAILABILITY, availability, "availability",                               \
-     "failed-request budgets and always-listening")                            \
-  XX(TIMING, timing, "timing", "time bounds between two events")
+  XX(FLAGS, flags, "flags",                                                   \
+     "what the listener saw at an event; at least one check")                 \
+  XX(COUNT, count, "counts",                                                  \
+     "how many times an event happens: `count`, or `min` and/or `max`")       \
+  XX(AVAILABILITY, availability, "availability",                              \
+     "failed-request budgets: `max-failed` and/or `always-listening`")        \
+  XX(TIMING, timing, "timing",                                                \
+     "time bounds between two events: `within` and/or `at-least`")
 
 typedef enum {
 #define XX(ID, name, key, doc) SCENARIO_EXPECT_##ID,
@@ -224,6 +255,9 @@ typedef struct {
   unsigned line;
 } scenario_target_note_t;
 
+/* A loaded scenario. It owns everything it points to (strings, cJSON
+ * objects, steps with their `do` actions, expectations): all of it lives
+ * until scenario_free and is read-only for everyone else. */
 typedef struct scenario_s {
   char *file;                  /* as given to the loader */
   char *name;
@@ -255,13 +289,34 @@ typedef struct scenario_s {
  * it, scenario_free) and 0 is returned. On any problem every error
  * found (up to a limit) is appended to diag and UV_EINVAL is returned (or
  * the -errno of reading the file, with a message in diag too). */
-int scenario_load(const char *path, base_diag_t *diag,
-                          scenario_t **out);
-/* The same from a buffer; `name` stands for the file in messages. */
-int scenario_load_string(const char *name, const char *text,
-                                 size_t len, base_diag_t *diag,
-                                 scenario_t **out);
+int scenario_load(const char *path, base_diag_t *diag, scenario_t **out);
+/* The same from a buffer; `name` stands for the file in messages. `text`
+ * and `name` are borrowed for the call only. */
+int scenario_load_string(const char *name, const char *text, size_t len,
+                         base_diag_t *diag, scenario_t **out);
+/* Frees a scenario and all it owns; NULL is a no-op. */
 void scenario_free(scenario_t *s);
+
+/* ---------------------------------------------------------------------- */
+/* Reference                                                               */
+
+/* The parts of docs/scenarios.md generated from the tables above; the
+ * docs hold each between <!-- NAME:begin --> and <!-- NAME:end --> lines,
+ * NAME being scenario_doc_name(). */
+typedef enum {
+  SCENARIO_DOC_STEPS = 0,   /* "steps": every step kind */
+  SCENARIO_DOC_EXPECT,      /* "expect": every expectation kind */
+  SCENARIO_DOC_COUNT
+} scenario_doc_t;
+
+/* "steps", "expect"; NULL for anything else. A static string. */
+const char *scenario_doc_name(scenario_doc_t part);
+
+/* Writes the Markdown of one part to `out` (borrowed, not closed): a table
+ * with a row per kind giving its key, its fields with their types and
+ * defaults, and its doc line. 0, UV_EINVAL for an unknown part, UV_EIO when
+ * `out` reports a write error. */
+int scenario_describe(FILE *out, scenario_doc_t part);
 
 
 #endif /* SCENARIO_H */

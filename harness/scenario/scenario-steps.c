@@ -1,0 +1,339 @@
+/*
+ * The step kinds: one definition per row of SCENARIO_STEP_MAP, named
+ * step_<name>. A definition says what the value of the step's key may be
+ * (keys, types, whether required, defaults as written in YAML) and which
+ * member of scenario_step_t each value fills; the schema walk, the builder
+ * and the generated reference all read it. A hook adds what a row cannot
+ * say (fork accounting, a trigger's `do`, checks against other sections).
+ *
+ * Adding a step kind: a row in SCENARIO_STEP_MAP (scenario.h), its
+ * step_<name> here, its runner__step_<name> in harness/runner/.
+ */
+#include "scenario-internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define T(x) (&scenario__t_##x)
+#define REQ SCENARIO__REQUIRED
+#define AT(m) SCENARIO__TO(scenario_step_t, m)
+#define LOAD(m) SCENARIO__TO(scenario_load_spec_t, m)
+
+/* ---------------------------------------------------------------------- */
+/* Types only steps use                                                    */
+
+static const scenario__type_t t_step = {.kind = SCENARIO__T_STEP,
+                                        .what = "a step"};
+const scenario__type_t scenario__t_steps = {
+  .kind = SCENARIO__T_SEQ, .what = "a list of steps", .item = &t_step};
+
+/* A trigger's actions: the walk checks them as steps inside `do`. */
+static const scenario__type_t t_do = {
+  .kind = SCENARIO__T_ONEOF, .what = "an action or a list of actions",
+  .alts = (const scenario__type_t *const[]){
+      &t_step, SCENARIO__SEQ("a list of actions", &t_step), NULL},
+  .flags = SCENARIO__DO};
+
+static const scenario__type_t t_load_word = {
+  .kind = SCENARIO__T_ENUM, .what = "load command",
+  .words = (const char *const[]){"stop", "wait", NULL}};
+
+#define WORKER_ONLY(what_)                                                   \
+  SCENARIO__MAP(what_, {"worker", T(wref), REQ, NULL, AT(worker)})
+
+static const scenario__type_t t_send = SCENARIO__MAP_OF(
+    "a send", {"worker", T(wref), REQ, NULL, AT(worker)},
+    {"message", T(any), REQ, NULL, AT(message)});
+
+const scenario__field_t scenario__step_common[] = {
+  {"name", T(str), 0, NULL, {0}},   /* a free label */
+  {0}};
+
+/* ---------------------------------------------------------------------- */
+/* Hooks                                                                   */
+
+/* A fork may give its workers another behaviour; every fork raises the
+ * number of workers that can exist. */
+static int fork_build(scenario__build_t *b, const scenario__at_t *at,
+                      scenario_step_t *st)
+{
+  struct fy_node *w = scenario__node_get(at->value, "worker");
+  int rc = 0;
+
+  if (w != NULL) {
+    st->behaviour = cJSON_Duplicate(b->s->behaviour, true);
+    if (st->behaviour == NULL)
+      return UV_ENOMEM;
+    rc = scenario__json_fill(&scenario__t_behaviour, w, st->behaviour, false);
+  }
+  b->bound += st->count;
+  return rc;
+}
+
+static int hold_build(scenario__build_t *b, const scenario__at_t *at,
+                      scenario_step_t *st)
+{
+  if (st->port == 0 && b->s->n_servers == 0)
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "hold needs a port or a worker server");
+  return 0;
+}
+
+static int connect_build(scenario__build_t *b, const scenario__at_t *at,
+                         scenario_step_t *st)
+{
+  if (st->port == 0 && b->s->n_servers == 0)
+    scenario__errs_add(b->errs, at->loc, at->sub,
+                       "connect needs a port or a worker server");
+  return 0;
+}
+
+static int load_start_build(scenario__build_t *b, const scenario__at_t *at,
+                            scenario_step_t *st)
+{
+  unsigned n = b->s->n_servers;
+
+  if (st->load.port_index >= n)
+    scenario__errs_add(b->errs, at->loc, at->sub,
+                       "load needs server %u of the worker behaviour, and it "
+                       "has %u server%s", st->load.port_index, n,
+                       n == 1 ? "" : "s");
+  return 0;
+}
+
+/* A rolling restart replaces every worker once. */
+static int rolling_restart_build(scenario__build_t *b,
+                                 const scenario__at_t *at,
+                                 scenario_step_t *st)
+{
+  (void)at;
+  (void)st;
+  b->bound += b->bound;
+  return 0;
+}
+
+/* A shutdown step always waits for the primary to exit. */
+static int shutdown_build(scenario__build_t *b, const scenario__at_t *at,
+                          scenario_step_t *st)
+{
+  (void)b;
+  (void)at;
+  st->wait_done = true;
+  return 0;
+}
+
+static int trigger_build(scenario__build_t *b, const scenario__at_t *at,
+                         scenario_step_t *st)
+{
+  struct fy_node *d = scenario__node_get(at->node, "do");
+  unsigned before = b->bound;
+  char sub[512];
+  size_t i;
+  int rc;
+
+  snprintf(sub, sizeof(sub), "%s/do", at->path);
+  if (fy_node_get_type(d) == FYNT_MAPPING) {
+    st->actions = calloc(1, sizeof(*st->actions));
+    if (st->actions == NULL)
+      return UV_ENOMEM;
+    st->n_actions = 1;
+    rc = scenario__build_step(b, d, sub, true, &st->actions[0]);
+  } else {
+    rc = scenario__build_steps(b, d, sub, true, &st->actions,
+                               &st->n_actions);
+  }
+  /* forks of a trigger happen up to `times` times, or without end */
+  if (b->bound > before) {
+    if (st->times == 0)
+      b->unbounded = true;
+    else
+      b->bound = before + (b->bound - before) * st->times;
+  }
+  for (i = 0; i < st->n_actions; i++)
+    if (st->actions[i].kind == SCENARIO_STEP_ROLLING_RESTART)
+      b->unbounded = true;
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The kinds, in the order of SCENARIO_STEP_MAP                            */
+
+static const scenario__step_def_t step_fork = {
+  .value = SCENARIO__ONEOF(
+      "a number of workers or a mapping", T(nfork),
+      SCENARIO__MAP("a fork",
+                    {"count", T(nfork), 0, "1", AT(count)},
+                    {"env", T(env), 0, NULL, AT(env)},
+                    /* replaces keys of the scenario's `worker` */
+                    {"worker", T(behaviour), 0, NULL, {0}})),
+  .shorthand = AT(count),
+  .build = fork_build};
+
+static const scenario__step_def_t step_wait = {
+  .value = SCENARIO__MAP(
+      "a wait",
+      {"event", T(event), REQ, NULL, AT(event)},
+      {"worker", T(wref_wait), 0, "any", AT(worker)},
+      /* counted from the start of the run */
+      {"count", T(count), 0, "1", AT(count)},
+      {"within", T(dur), 0, "5s", AT(ms)},
+      {"emitter", T(emitter), 0, "worker", AT(cluster_emitter)}),
+  .in_do = SCENARIO__NOT_IN_DO_WAITS};
+
+static const scenario__step_def_t step_sleep = {
+  .value = T(dur), .shorthand = AT(ms),
+  .in_do = SCENARIO__NOT_IN_DO_WAITS};
+
+static const scenario__step_def_t step_send = {.value = &t_send};
+
+static const scenario__step_def_t step_disconnect = {
+  .value = WORKER_ONLY("a disconnect")};
+
+static const scenario__step_def_t step_kill = {
+  .value = SCENARIO__MAP("a kill",
+                         {"worker", T(wref), REQ, NULL, AT(worker)},
+                         {"signal", T(signal), 0, "SIGTERM", AT(signal)})};
+
+static const scenario__step_def_t step_cluster_disconnect = {
+  .value = SCENARIO__ONEOF("nothing or an empty mapping", T(null),
+                           T(empty_map))};
+
+static const scenario__step_def_t step_signal = {
+  .value = SCENARIO__MAP("a signal",
+                         {"to", T(wref_signal), REQ, NULL, AT(worker)},
+                         {"signal", T(signal), REQ, NULL, AT(signal)})};
+
+static const scenario__step_def_t step_pause = {
+  .value = SCENARIO__MAP("a pause",
+                         {"to", T(wref_signal), REQ, NULL, AT(worker)},
+                         {"for", T(dur), REQ, NULL, AT(ms)})};
+
+static const scenario__step_def_t step_crash = {
+  .value = SCENARIO__MAP("a crash fault",
+                         {"worker", T(wref), REQ, NULL, AT(worker)},
+                         {"code", T(code), 0, "1", AT(code)})};
+
+static const scenario__step_def_t step_throw = {
+  .value = WORKER_ONLY("a throw fault")};
+
+static const scenario__step_def_t step_hang = {
+  .value = SCENARIO__MAP("a hang fault",
+                         {"worker", T(wref), REQ, NULL, AT(worker)},
+                         {"for", T(dur), REQ, NULL, AT(ms)})};
+
+static const scenario__step_def_t step_ipc_disconnect = {
+  .value = WORKER_ONLY("an ipc-disconnect fault")};
+
+static const scenario__step_def_t step_worker_kill = {
+  .value = WORKER_ONLY("a worker-kill fault")};
+
+static const scenario__step_def_t step_worker_disconnect = {
+  .value = WORKER_ONLY("a worker-disconnect fault")};
+
+static const scenario__step_def_t step_close_servers = {
+  .value = WORKER_ONLY("a close-servers fault")};
+
+static const scenario__step_def_t step_hold = {
+  .value = SCENARIO__MAP("a hold fault",
+                         {"worker", T(wref), REQ, NULL, AT(worker)},
+                         {"connections", T(conns), 0, "1", AT(count)},
+                         /* 0: the cluster's first server */
+                         {"port", T(port), 0, "0", AT(port)}),
+  .build = hold_build};
+
+static const scenario__step_def_t step_worker_send = {.value = &t_send};
+
+static const scenario__step_def_t step_connect = {
+  .value = SCENARIO__MAP("client connections",
+                         {"connections", T(conns), 0, "1", AT(count)},
+                         {"hold", T(dur), REQ, NULL, AT(ms)},
+                         {"port", T(port), 0, "0", AT(port)}),
+  .build = connect_build};
+
+static const scenario__step_def_t step_load_start = {
+  .value = SCENARIO__MAP(
+      "a load command",
+      {"start",
+       SCENARIO__MAP("load settings",
+                     {"connections", T(conns), 0, "4", LOAD(connections)},
+                     {"keepalive", T(bool), 0, "true", LOAD(keepalive)},
+                     /* 0 (and no duration): until stopped */
+                     {"requests", T(limit), 0, "0", LOAD(requests)},
+                     {"duration", T(dur), 0, NULL, LOAD(duration_ms)},
+                     {"timeout", T(dur), 0, "2s", LOAD(timeout_ms)},
+                     {"server", T(server_index), 0, "0", LOAD(port_index)},
+                     {"path", T(str), 0, "/", LOAD(path)}),
+       REQ, NULL, AT(load)}),
+  .either = "stop, wait or {start: ...}",
+  .build = load_start_build};
+
+static const scenario__step_def_t step_load_stop = {
+  .value = &t_load_word, .shorthand = AT(wait_done)};
+
+static const scenario__step_def_t step_rolling_restart = {
+  .value = SCENARIO__ONEOF(
+      "nothing or a mapping", T(null),
+      SCENARIO__MAP("a rolling restart",
+                    /* per old worker, before SIGKILL */
+                    {"timeout", T(dur), 0, "2s", AT(ms)},
+                    {"wait", T(bool), 0, "true", AT(wait_done)},
+                    {"within", T(dur), 0, "10s", AT(after_ms)})),
+  .build = rolling_restart_build};
+
+static const scenario__step_def_t step_shutdown = {
+  .value = SCENARIO__ONEOF("nothing or a mapping", T(null),
+                           SCENARIO__MAP("a shutdown",
+                                         {"timeout", T(dur), 0, "2s", AT(ms)},
+                                         {"within", T(dur), 0, "5s",
+                                          AT(after_ms)})),
+  .build = shutdown_build};
+
+static const scenario__step_def_t step_trigger = {
+  .value = SCENARIO__MAP(
+      "a trigger condition",
+      {"event", T(event), REQ, NULL, AT(event)},
+      {"worker", T(wref_wait), 0, "any", AT(worker)},
+      /* the Nth such event after arming */
+      {"count", T(count), 0, "1", AT(count)},
+      {"emitter", T(emitter), 0, "worker", AT(cluster_emitter)}),
+  .beside = (const scenario__field_t[]){
+      {"do", &t_do, REQ, NULL, {0}},
+      {"after", T(dur), 0, "0ms", AT(after_ms)},
+      /* plus a delay drawn from the run's seed */
+      {"jitter", T(dur), 0, "0ms", AT(jitter_ms)},
+      /* 0: every time */
+      {"times", T(times), 0, "1", AT(times)},
+      {0}},
+  .in_do = SCENARIO__NOT_IN_DO_NESTS,
+  .build = trigger_build};
+
+const scenario__step_def_t *const scenario__steps[SCENARIO_STEP_KIND_COUNT] =
+    {
+#define XX(ID, name, key, doc) [SCENARIO_STEP_##ID] = &step_##name,
+        SCENARIO_STEP_MAP(XX)
+#undef XX
+};
+
+static const char *const step_keys[SCENARIO_STEP_KIND_COUNT] = {
+#define XX(ID, name, key, doc) key,
+  SCENARIO_STEP_MAP(XX)
+#undef XX
+};
+
+static const char *const step_docs[SCENARIO_STEP_KIND_COUNT] = {
+#define XX(ID, name, key, doc) doc,
+  SCENARIO_STEP_MAP(XX)
+#undef XX
+};
+
+const char *scenario_step_name(scenario_step_kind_t kind)
+{
+  if ((int)kind < 0 || kind >= SCENARIO_STEP_KIND_COUNT)
+    return "?";
+  return step_keys[kind];
+}
+
+const char *scenario__step_doc(scenario_step_kind_t kind)
+{
+  return step_docs[kind];
+}
