@@ -1,7 +1,8 @@
 'use strict';
 // Lifecycle events and flags through the primary agent: fork, online,
 // listening, messages, primary disconnect, primary kill, worker-side kill and
-// crash (docs/protocol.md §2-§4; research §2.3 for the expected flags).
+// crash (docs/protocol.md §2-§4; the flags are Node v20's, as the scenarios
+// state them).
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
