@@ -210,7 +210,6 @@ static void record_fork(runner_run_t *run, const runner__req_t *req,
 {
   const cJSON *w = cJSON_GetObjectItemCaseSensitive(reply, "worker");
   const cJSON *ol;
-  runner__worker_t *rw;
   unsigned id;
   cJSON *x;
 
@@ -222,11 +221,7 @@ static void record_fork(runner_run_t *run, const runner__req_t *req,
   if (cJSON_IsString(ol))
     cJSON_AddStringToObject(x, "on_listening", ol->valuestring);
   runner__queue_action(run, "fork", req->st, id, x);
-  if (id > run->cluster.last_forked)
-    run->cluster.last_forked = id;
-  rw = runner__cluster_worker(run, id);
-  if (rw != NULL)
-    rw->known = true;
+  runner__cluster_forked(run, id);
 }
 
 void runner__act_on_reply(runner_run_t *run, const runner__req_t *req,

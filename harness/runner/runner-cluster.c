@@ -31,6 +31,24 @@ runner__worker_t *runner__cluster_worker(runner_run_t *run, unsigned id)
   return &cl->workers[id - 1];
 }
 
+void runner__cluster_forked(runner_run_t *run, unsigned id)
+{
+  runner__worker_t *w = runner__cluster_worker(run, id);
+
+  if (id > run->cluster.last_forked)
+    run->cluster.last_forked = id;
+  if (w != NULL)
+    w->known = true;
+}
+
+void runner__cluster_expect(runner_run_t *run, unsigned id)
+{
+  runner__worker_t *w = runner__cluster_worker(run, id);
+
+  if (w != NULL)
+    w->known = true;
+}
+
 static bool is_worker_hello(const trace_event_t *e)
 {
   const cJSON *from = cJSON_GetObjectItemCaseSensitive(e->json, "from");

@@ -96,7 +96,7 @@ static int fault(runner_run_t *run, const scenario_step_t *st, unsigned id,
   cJSON_AddNumberToObject(msg, "req", fault_number(run, st));
   rc = runner__control_send_worker(run, id, msg);
   if (rc == UV_ENOTCONN) {
-    w->known = true;
+    runner__cluster_expect(run, id);
     return hold(run, st, id, msg);
   }
   cJSON_Delete(msg);

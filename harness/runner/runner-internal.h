@@ -31,7 +31,8 @@
  *
  * Ownership. runner_run_t holds one sub-struct per concern; the file that
  * owns a sub-struct is the only one that writes it (others may read it).
- * The run itself, its phase and `agent` belong to runner.c.
+ * The run itself, its phase and `agent` belong to runner.c; `report` and
+ * `res` collect what any file notes (failures, errors, load totals).
  */
 #ifndef RUNNER_INTERNAL_H
 #define RUNNER_INTERNAL_H
@@ -150,7 +151,8 @@ void runner__queue_wake(runner_run_t *run);
 void runner__queue_close(runner_run_t *run, uv_close_cb cb);
 void runner__queue_free(runner_run_t *run);
 
-void runner__timer_init(runner_run_t *run, runner__timer_id_t id);
+/* Opens every timer of the run (stopped). */
+void runner__timers_init(runner_run_t *run);
 void runner__timer_start(runner_run_t *run, runner__timer_id_t id,
                          uint64_t ms, uint64_t repeat);
 void runner__timer_stop(runner_run_t *run, runner__timer_id_t id);
@@ -307,6 +309,10 @@ typedef struct {
 
 /* Worker `id` (grown on demand); NULL for 0 or an absurd id. */
 runner__worker_t *runner__cluster_worker(runner_run_t *run, unsigned id);
+/* The primary says it forked worker `id` (before any record of it). */
+void runner__cluster_forked(runner_run_t *run, unsigned id);
+/* The harness addressed worker `id`: it exists, or is about to. */
+void runner__cluster_expect(runner_run_t *run, unsigned id);
 /* Takes in what a record of the trace says. */
 void runner__cluster_learn(runner_run_t *run, const trace_event_t *e);
 /* How often the event of a wait or trigger (`st`) has happened, for

@@ -174,17 +174,21 @@ static void on_timer(uv_timer_t *h)
   runner__queue_push(t->run, &t->expired);
 }
 
-void runner__timer_init(runner_run_t *run, runner__timer_id_t id)
+void runner__timers_init(runner_run_t *run)
 {
-  runner__timer_t *t = &run->timers[id];
+  unsigned i;
 
-  uv_timer_init(run->loop, &t->handle);
-  t->handle.data = t;
-  t->run = run;
-  t->expired.kind = RUNNER__EV_TIMER;
-  t->expired.embedded = true;
-  t->expired.worker = (unsigned)id;
-  runner__handle_opened(run);
+  for (i = 0; i < RUNNER__TIMER_COUNT; i++) {
+    runner__timer_t *t = &run->timers[i];
+    uv_timer_init(run->loop, &t->handle);
+    t->handle.data = t;
+    t->run = run;
+    t->expired.kind = RUNNER__EV_TIMER;
+    t->expired.embedded = true;
+    t->expired.worker = i;
+    runner__handle_opened(run);
+  }
+  run->timers_open = true;
 }
 
 void runner__timer_start(runner_run_t *run, runner__timer_id_t id,

@@ -117,6 +117,7 @@ runner__go_t runner__setup_begin(runner_run_t *run)
 {
   run->steps.setup = SETUP_SETUP;
   run->steps.forks_left = run->s->workers;
+  run->steps.rng = run->opts.seed ^ 0x9E3779B97F4A7C15ull;
   return setup_send(run);
 }
 

@@ -622,7 +622,6 @@ static runner_run_t *run_new(uv_loop_t *loop, const scenario_t *s,
   if (opts->trace_path != NULL)
     run->trace_path = strdup(opts->trace_path);
   run->opts.trace_path = run->trace_path;
-  run->steps.rng = opts->seed ^ 0x9E3779B97F4A7C15ull;
   embed(&run->agent.exit_ev, RUNNER__EV_AGENT_EXIT);
   embed(&run->agent.done_ev, RUNNER__EV_SUPER_DONE);
   embed(&run->agent.abort_ev, RUNNER__EV_ABORT);
@@ -666,7 +665,6 @@ int runner_run_start(uv_loop_t *loop, const scenario_t *s,
                      runner_run_t **out)
 {
   runner_run_t *run;
-  unsigned i;
   int rc;
 
   if (out != NULL)
@@ -684,9 +682,7 @@ int runner_run_start(uv_loop_t *loop, const scenario_t *s,
   /* from here on, handles are open: a failure is the run's error and
    * reaches `done` like any other end */
   runner__queue_init(run, dispatch);
-  for (i = 0; i < RUNNER__TIMER_COUNT; i++)
-    runner__timer_init(run, (runner__timer_id_t)i);
-  run->timers_open = true;
+  runner__timers_init(run);
   rc = runner__control_listen(run);
   if (rc == 0)
     rc = start_agent(run);
@@ -703,18 +699,4 @@ int runner_run_start(uv_loop_t *loop, const scenario_t *s,
   if (out != NULL)
     *out = run;
   return 0;
-}
-
-void runner_result_free(runner_result_t *r)
-{
-  if (r == NULL)
-    return;
-  free(r->reason);
-  free(r->detail);
-  oracle_findings_free(&r->findings);
-  trace_free(&r->trace);
-  free(r->runtime);
-  free(r->version);
-  free(r->log);
-  memset(r, 0, sizeof(*r));
 }
