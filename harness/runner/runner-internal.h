@@ -65,7 +65,7 @@ typedef enum {
   RUNNER__EV_SUPER_DONE,   /* the supervisor is gone: `status` processes
                               it had to kill, `failed` */
   RUNNER__EV_LOAD_DONE,    /* the load generator stopped */
-  RUNNER__EV_TIMER,        /* run timer `worker` expired at start `gen` */
+  RUNNER__EV_TIMER,        /* run timer `timer` expired (its start `gen`) */
   RUNNER__EV_TRIGGER,      /* trigger `st` is due, fired by `worker` */
   RUNNER__EV_ABORT,        /* runner_run_abort() */
   RUNNER__EV_COUNT
@@ -82,6 +82,7 @@ struct runner__event_s {
   runner__req_t *req;      /* owned */
   const scenario_step_t *st;
   unsigned worker;
+  unsigned timer;          /* a runner__timer_id_t */
   unsigned gen;
   int status;
   bool failed;

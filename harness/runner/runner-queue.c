@@ -185,7 +185,7 @@ void runner__timers_init(runner_run_t *run)
     t->run = run;
     t->expired.kind = RUNNER__EV_TIMER;
     t->expired.embedded = true;
-    t->expired.worker = i;
+    t->expired.timer = i;
     runner__handle_opened(run);
   }
   run->timers_open = true;
@@ -215,8 +215,8 @@ void runner__timer_stop(runner_run_t *run, runner__timer_id_t id)
 bool runner__timer_current(const runner_run_t *run,
                            const runner__event_t *ev)
 {
-  return run->timers_open && ev->worker < RUNNER__TIMER_COUNT &&
-         ev->gen == run->timers[ev->worker].gen;
+  return run->timers_open && ev->timer < RUNNER__TIMER_COUNT &&
+         ev->gen == run->timers[ev->timer].gen;
 }
 
 static void on_handle_closed(uv_handle_t *h)

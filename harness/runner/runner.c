@@ -448,13 +448,13 @@ static void on_timer(runner_run_t *run, runner__event_t *ev)
   if (!runner__timer_current(run, ev))
     return;
   /* held faults fail on time whatever the phase, up to the close */
-  if (ev->worker == RUNNER__TIMER_TICK) {
+  if (ev->timer == RUNNER__TIMER_TICK) {
     runner__faults_tick(run);
     return;
   }
   if (run->phase >= RUNNER__PHASE_KILL)
     return;
-  switch ((runner__timer_id_t)ev->worker) {
+  switch ((runner__timer_id_t)ev->timer) {
   case RUNNER__TIMER_DEADLINE:
     on_deadline(run);
     break;
