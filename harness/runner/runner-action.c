@@ -1,8 +1,8 @@
 /*
- * Actions of steps and triggers: agent commands, worker faults over the
- * control socket (held until the worker connects), signals, client
- * connections, and the run's one-shot timers (trigger delays, SIGCONT
- * after a pause, the end of held connections).
+ * Step handlers that act from outside the workers: commands to the primary
+ * agent, signals, client connections held open. And what an action leaves
+ * for later (a trigger's delay, SIGCONT after a pause, the end of held
+ * connections): deferred timers owned by the run.
  */
 #include "runner-internal.h"
 
@@ -12,236 +12,438 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How long a fault may wait for its worker's control connection. */
-#define FAULT_CONNECT_MS 3000
-
-static void on_rt_timer(uv_timer_t *t);
-
-static const char *who(const runner_run_t *run, unsigned id, char *buf,
-                       size_t len)
-{
-  (void)run;
-  snprintf(buf, len, "worker %u", id);
-  return buf;
-}
-
 /* ---------------------------------------------------------------------- */
-/* Timers owned by the run                                                 */
+/* Deferred actions                                                        */
 
-static void free_timer(runner__timer_t *rt)
+static void free_deferred(runner__deferred_t *d)
 {
-  runner_run_t *run = rt->run;
-  runner__timer_t **pp;
+  runner__deferred_t **pp;
 
-  for (pp = &run->timers; *pp; pp = &(*pp)->next)
-    if (*pp == rt) {
-      *pp = rt->next;
+  for (pp = &d->run->act.deferred; *pp; pp = &(*pp)->next)
+    if (*pp == d) {
+      *pp = d->next;
       break;
     }
-  free(rt->tcp);
-  free(rt);
+  free(d->tcp);
+  free(d);
 }
 
-static void on_rt_closed(uv_handle_t *h)
+static void on_deferred_closed(uv_handle_t *h)
 {
-  runner__timer_t *rt = h->data;
-  runner_run_t *run = rt->run;
+  runner__deferred_t *d = h->data;
+  runner_run_t *run = d->run;
 
   /* libuv runs close callbacks in no promised order: the object goes with
    * its last handle */
-  if (--rt->open == 0)
-    free_timer(rt);
-  runner__handle_gone(run);
+  if (--d->open == 0)
+    free_deferred(d);
+  runner__handle_closed(run);
 }
 
-void runner__action_timer_close(runner__timer_t *rt)
+/* Never leaves a process stopped. */
+static void resume(runner__deferred_t *d)
 {
-  runner_run_t *run = rt->run;
+  if (d->fired || d->pid <= 0)
+    return;
+  d->fired = true;
+  (void)kill(d->pid, SIGCONT);
+  runner__queue_action(d->run, "resume", d->st, d->worker, NULL);
+}
+
+static void deferred_close(runner__deferred_t *d)
+{
   unsigned i;
 
-  if (uv_is_closing((uv_handle_t *)&rt->timer))
+  if (uv_is_closing((uv_handle_t *)&d->timer))
     return;
-  if (rt->kind == TIMER_RESUME && !rt->fired && rt->pid > 0) {
-    /* never leave a process stopped */
-    (void)kill(rt->pid, SIGCONT);
-    rt->fired = true;
-    runner__action(run, "resume", rt->step, rt->worker, NULL);
-  }
-  for (i = 0; i < rt->n_tcp; i++)
-    if (!uv_is_closing((uv_handle_t *)&rt->tcp[i]))
-      uv_close((uv_handle_t *)&rt->tcp[i], on_rt_closed);
-  uv_close((uv_handle_t *)&rt->timer, on_rt_closed);
+  if (d->kind == RUNNER__DEFER_RESUME)
+    resume(d);
+  for (i = 0; i < d->n_tcp; i++)
+    if (!uv_is_closing((uv_handle_t *)&d->tcp[i]))
+      uv_close((uv_handle_t *)&d->tcp[i], on_deferred_closed);
+  uv_close((uv_handle_t *)&d->timer, on_deferred_closed);
 }
 
-static runner__timer_t *new_rt(runner_run_t *run, runner__timer_kind_t kind,
-                           const scenario_step_t *st, unsigned worker)
+static void on_deferred(uv_timer_t *t)
 {
-  runner__timer_t *rt = calloc(1, sizeof(*rt));
+  runner__deferred_t *d = t->data;
+  runner__event_t *ev;
 
-  if (rt == NULL)
+  switch (d->kind) {
+  case RUNNER__DEFER_TRIGGER:
+    d->fired = true;
+    ev = runner__event_new(RUNNER__EV_TRIGGER);
+    if (ev != NULL) {
+      ev->st = d->st;
+      ev->worker = d->worker;
+      runner__queue_push(d->run, ev);
+    }
+    break;
+  case RUNNER__DEFER_RESUME:
+    resume(d);
+    break;
+  case RUNNER__DEFER_CONNECT:
+    runner__queue_action(d->run, "disconnect-clients", d->st, 0, NULL);
+    break;
+  }
+  deferred_close(d);
+}
+
+static runner__deferred_t *deferred_new(runner_run_t *run,
+                                        runner__defer_kind_t kind,
+                                        const scenario_step_t *st,
+                                        unsigned worker)
+{
+  runner__deferred_t *d = calloc(1, sizeof(*d));
+
+  if (d == NULL)
     return NULL;
-  rt->run = run;
-  rt->kind = kind;
-  rt->step = st;
-  rt->worker = worker;
-  uv_timer_init(run->loop, &rt->timer);
-  rt->timer.data = rt;
-  rt->open = 1;
-  run->handles++;
-  rt->next = run->timers;
-  run->timers = rt;
-  return rt;
+  d->run = run;
+  d->kind = kind;
+  d->st = st;
+  d->worker = worker;
+  uv_timer_init(run->loop, &d->timer);
+  d->timer.data = d;
+  d->open = 1;
+  runner__handle_opened(run);
+  d->next = run->act.deferred;
+  run->act.deferred = d;
+  return d;
 }
 
-void runner__step_timers_close(runner_run_t *run)
+void runner__act_defer_trigger(runner_run_t *run, const scenario_step_t *st,
+                               unsigned worker, uint64_t ms)
 {
-  runner__timer_t *rt;
+  runner__deferred_t *d = deferred_new(run, RUNNER__DEFER_TRIGGER, st,
+                                       worker);
 
-  for (rt = run->timers; rt; rt = rt->next)
-    runner__action_timer_close(rt);
+  if (d != NULL)
+    uv_timer_start(&d->timer, on_deferred, ms, 0);
 }
 
-/* ---------------------------------------------------------------------- */
-/* Resolving workers                                                       */
-
-int runner__action_resolve(runner_run_t *run, const scenario_step_t *st,
-                   scenario_wref_t ref, unsigned trig, unsigned *id)
+void runner__act_cancel(runner_run_t *run)
 {
-  switch (ref.kind) {
-  case SCENARIO_W_ID:
-    *id = ref.id;
-    return 0;
-  case SCENARIO_W_LAST:
-    if (run->last_forked == 0) {
-      runner__fail(run, st, "'last' names no worker: none was forked yet");
-      return -1;
-    }
-    *id = run->last_forked;
-    return 0;
-  case SCENARIO_W_TRIGGER:
-    if (trig == 0) {
-      runner__fail(run, st, "the trigger's event has no worker");
-      return -1;
-    }
-    *id = trig;
-    return 0;
-  default:
-    *id = 0;
-    return 0;
-  }
+  runner__deferred_t *d;
+
+  for (d = run->act.deferred; d; d = d->next)
+    if (d->kind != RUNNER__DEFER_CONNECT)
+      deferred_close(d);
 }
 
-/* A worker still alive, with a pid. */
-static int worker_pid(runner_run_t *run, const scenario_step_t *st,
-                      unsigned id)
+void runner__act_close(runner_run_t *run)
 {
-  runner__worker_t *w = runner__worker(run, id);
+  runner__deferred_t *d;
 
-  if (w == NULL || !w->known) {
-    runner__fail(run, st, "worker %u does not exist (yet)", id);
-    return -1;
-  }
-  if (w->exited) {
-    runner__fail(run, st, "worker %u has already exited", id);
-    return -1;
-  }
-  if (w->pid <= 0) {
-    runner__fail(run, st, "the pid of worker %u is not known yet", id);
-    return -1;
-  }
-  return w->pid;
+  for (d = run->act.deferred; d; d = d->next)
+    deferred_close(d);
 }
 
 /* ---------------------------------------------------------------------- */
-/* Faults through the worker's control connection                          */
+/* Commands to the primary                                                 */
 
-static int fault(runner_run_t *run, const scenario_step_t *st, unsigned id,
-                 cJSON *msg)
+cJSON *runner__act_command_new(const char *name)
 {
-  runner__worker_t *w = runner__worker(run, id);
-  char buf[32];
+  cJSON *c = cJSON_CreateObject();
 
-  if (w == NULL) {
-    cJSON_Delete(msg);
-    runner__fail(run, st, "worker %u does not exist", id);
-    return ACT_FAIL;
-  }
-  if (w->exited) {
-    cJSON_Delete(msg);
-    runner__fail(run, st, "%s has already exited", who(run, id, buf,
-                                                   sizeof(buf)));
-    return ACT_FAIL;
-  }
-  runner__action(run, scenario_step_name(st->kind), st, id, NULL);
-  /* a worker refuses an inapplicable fault with a reply to this number */
-  cJSON_AddNumberToObject(msg, "req", runner__fault_req(run, st));
-  if (w->conn != NULL) {
-    int rc = runner__send_worker(run, id, msg);
-    cJSON_Delete(msg);
-    if (rc != 0) {
-      runner__fail(run, st, "cannot reach worker %u: %s", id, uv_strerror(rc));
-      return ACT_FAIL;
+  if (c != NULL)
+    cJSON_AddStringToObject(c, "cmd", name);
+  return c;
+}
+
+int runner__act_command(runner_run_t *run, cJSON *cmd,
+                        runner__req_kind_t kind, const scenario_step_t *st,
+                        cJSON *behaviour)
+{
+  if (run->agent.exited || run->agent.primary_gone)
+    return UV_EPIPE;
+  return runner__control_command(run, cmd, kind, st, behaviour);
+}
+
+cJSON *runner__act_fork_command(const scenario_step_t *st)
+{
+  cJSON *cmd = runner__act_command_new("fork");
+  cJSON *env;
+
+  if (cmd == NULL)
+    return NULL;
+  env = st != NULL && st->env != NULL ? cJSON_Duplicate(st->env, true)
+                                      : cJSON_CreateObject();
+  if (st != NULL && st->behaviour != NULL) {
+    char *b = cJSON_PrintUnformatted(st->behaviour);
+    if (b != NULL) {
+      cJSON_AddStringToObject(env, "CLUSTERSIM_WORKER", b);
+      free(b);
     }
-    return ACT_DONE;
   }
-  /* not connected yet (a trigger on `fork` or `online` can be that fast):
-   * held until its hello, bounded by the tick */
-  if (w->n_pending >= RUN_MAX_PENDING) {
-    cJSON_Delete(msg);
-    runner__fail(run, st, "too many faults wait for worker %u", id);
-    return ACT_FAIL;
-  }
-  if (w->n_pending == 0)
-    w->pending_since = uv_hrtime();
-  w->pending[w->n_pending] = msg;
-  w->pending_step[w->n_pending++] = st;
-  w->known = true;
-  return ACT_DONE;
+  cJSON_AddItemToObject(cmd, "env", env);
+  return cmd;
 }
 
-void runner__action_flush_pending(runner_run_t *run, unsigned id)
+/* Sends a step's command (owned); a step waits for its reply, a trigger
+ * does not. */
+static int send_command(runner_run_t *run, const scenario_step_t *st,
+                        const runner__call_t *call, cJSON *cmd,
+                        cJSON *behaviour)
 {
-  runner__worker_t *w = runner__worker(run, id);
-  unsigned i;
+  int rc = cmd == NULL ? UV_ENOMEM
+                       : runner__act_command(run, cmd,
+                                             call->trigger ? RUNNER__REQ_TRIGGER
+                                                           : RUNNER__REQ_STEP,
+                                             st, behaviour);
+  const cJSON *name = cJSON_GetObjectItemCaseSensitive(cmd, "cmd");
 
-  if (w == NULL || w->conn == NULL)
+  if (rc != 0) {
+    runner__fail(run, st, "cannot send '%s' to the primary: %s",
+                 cJSON_IsString(name) ? name->valuestring : "?",
+                 run->agent.exited ? "it has exited" : uv_strerror(rc));
+    cJSON_Delete(cmd);
+    return RUNNER__STEP_FAILED;
+  }
+  cJSON_Delete(cmd);
+  return call->trigger ? RUNNER__WAIT_NONE : RUNNER__WAIT_REPLY;
+}
+
+/* The fork action is recorded when the primary says which worker it made,
+ * dated when it was sent: it comes before anything of the worker. */
+static void record_fork(runner_run_t *run, const runner__req_t *req,
+                        const cJSON *reply)
+{
+  const cJSON *w = cJSON_GetObjectItemCaseSensitive(reply, "worker");
+  const cJSON *ol;
+  unsigned id;
+  cJSON *x;
+
+  if (!cJSON_IsNumber(w) || (x = cJSON_CreateObject()) == NULL)
     return;
-  for (i = 0; i < w->n_pending; i++) {
-    if (runner__send_worker(run, id, w->pending[i]) != 0)
-      runner__fail(run, w->pending_step[i], "cannot reach worker %u", id);
-    cJSON_Delete(w->pending[i]);
-    w->pending[i] = NULL;
-  }
-  w->n_pending = 0;
+  id = (unsigned)w->valuedouble;
+  cJSON_AddNumberToObject(x, "t", (double)req->sent);
+  ol = cJSON_GetObjectItemCaseSensitive(req->behaviour, "on_listening");
+  if (cJSON_IsString(ol))
+    cJSON_AddStringToObject(x, "on_listening", ol->valuestring);
+  runner__queue_action(run, "fork", req->st, id, x);
+  runner__cluster_forked(run, id);
 }
 
-void runner__action_drop_pending(runner_run_t *run, unsigned id, const char *why)
+void runner__act_on_reply(runner_run_t *run, const runner__req_t *req,
+                          const cJSON *reply)
 {
-  runner__worker_t *w = runner__worker(run, id);
-  unsigned i;
+  bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"));
+  const cJSON *err = cJSON_GetObjectItemCaseSensitive(reply, "error");
 
-  if (w == NULL)
-    return;
-  for (i = 0; i < w->n_pending; i++) {
-    runner__fail(run, w->pending_step[i], "worker %u %s before the fault "
-             "reached it", id, why);
-    cJSON_Delete(w->pending[i]);
-    w->pending[i] = NULL;
-  }
-  w->n_pending = 0;
+  if (ok && strcmp(req->cmd, "fork") == 0)
+    record_fork(run, req, reply);
+  if (!ok && req->kind == RUNNER__REQ_TRIGGER)
+    runner__fail(run, req->st, "the primary refused %s: %s", req->cmd,
+                 cJSON_IsString(err) ? err->valuestring : "refused");
 }
 
-void runner__step_tick(runner_run_t *run)
+static cJSON *behaviour_of(const runner_run_t *run, const scenario_step_t *st)
+{
+  return st->behaviour ? st->behaviour : run->s->behaviour;
+}
+
+int runner__step_fork(runner_run_t *run, const scenario_step_t *st,
+                      const runner__call_t *call)
 {
   unsigned i;
 
-  for (i = 0; i < run->n_workers; i++) {
-    runner__worker_t *w = &run->workers[i];
-    if (w->n_pending > 0 &&
-        uv_hrtime() - w->pending_since >
-            runner__scaled(run, FAULT_CONNECT_MS) * 1000000ull)
-      runner__action_drop_pending(run, i + 1, "never connected its control socket");
+  /* a step forks one at a time, each after the reply to the last */
+  if (!call->trigger)
+    return call->replies >= st->count
+               ? RUNNER__WAIT_NONE
+               : send_command(run, st, call, runner__act_fork_command(st),
+                              behaviour_of(run, st));
+  for (i = 0; i < st->count; i++)
+    if (send_command(run, st, call, runner__act_fork_command(st),
+                     behaviour_of(run, st)) != RUNNER__WAIT_NONE)
+      return RUNNER__STEP_FAILED;
+  return RUNNER__WAIT_NONE;
+}
+
+/* A command to worker `call->worker`. */
+static int worker_command(runner_run_t *run, const scenario_step_t *st,
+                          const runner__call_t *call, const char *name,
+                          cJSON *extra)
+{
+  cJSON *cmd;
+
+  if (call->replies > 0) {
+    cJSON_Delete(extra);
+    return RUNNER__WAIT_NONE;
   }
+  cmd = runner__act_command_new(name);
+  if (cmd != NULL)
+    cJSON_AddNumberToObject(cmd, "worker", call->worker);
+  runner__queue_action(run, name, st, call->worker, extra);
+  return send_command(run, st, call, cmd, NULL);
+}
+
+int runner__step_send(runner_run_t *run, const scenario_step_t *st,
+                      const runner__call_t *call)
+{
+  cJSON *cmd;
+
+  if (call->replies > 0)
+    return RUNNER__WAIT_NONE;
+  cmd = runner__act_command_new("send");
+  if (cmd != NULL) {
+    cJSON_AddNumberToObject(cmd, "worker", call->worker);
+    cJSON_AddItemToObject(cmd, "message", cJSON_Duplicate(st->message, true));
+  }
+  runner__queue_action(run, "send", st, call->worker, NULL);
+  return send_command(run, st, call, cmd, NULL);
+}
+
+int runner__step_disconnect(runner_run_t *run, const scenario_step_t *st,
+                            const runner__call_t *call)
+{
+  return worker_command(run, st, call, "disconnect", NULL);
+}
+
+int runner__step_kill(runner_run_t *run, const scenario_step_t *st,
+                      const runner__call_t *call)
+{
+  const char *sig = base_signal_name(st->signal);
+  cJSON *x, *cmd;
+
+  if (call->replies > 0)
+    return RUNNER__WAIT_NONE;
+  cmd = runner__act_command_new("kill");
+  if (cmd != NULL) {
+    cJSON_AddNumberToObject(cmd, "worker", call->worker);
+    cJSON_AddStringToObject(cmd, "signal", sig);
+  }
+  x = cJSON_CreateObject();
+  if (x != NULL)
+    cJSON_AddStringToObject(x, "signal", sig);
+  runner__queue_action(run, "kill", st, call->worker, x);
+  return send_command(run, st, call, cmd, NULL);
+}
+
+int runner__step_cluster_disconnect(runner_run_t *run,
+                                    const scenario_step_t *st,
+                                    const runner__call_t *call)
+{
+  if (call->replies > 0)
+    return RUNNER__WAIT_NONE;
+  runner__queue_action(run, "cluster-disconnect", st, 0, NULL);
+  return send_command(run, st, call,
+                      runner__act_command_new("cluster-disconnect"), NULL);
+}
+
+/* A primary policy command with a timeout ("rolling-restart",
+ * "shutdown"). */
+static cJSON *timed_command(runner_run_t *run, const char *name, int64_t ms)
+{
+  cJSON *cmd = runner__act_command_new(name);
+
+  if (cmd != NULL)
+    cJSON_AddNumberToObject(cmd, "timeout_ms",
+                            (double)runner__scaled(run, ms));
+  return cmd;
+}
+
+int runner__step_rolling_restart(runner_run_t *run, const scenario_step_t *st,
+                                 const runner__call_t *call)
+{
+  if (call->replies > 0)
+    return st->wait_done && run->cluster.restart_done_count <
+                                run->act.restart_wait_target
+               ? RUNNER__WAIT_RESTART
+               : RUNNER__WAIT_NONE;
+  runner__queue_action(run, "rolling-restart", st, 0, NULL);
+  run->act.restart_wait_target = run->cluster.restart_done_count + 1;
+  return send_command(run, st, call,
+                      timed_command(run, "rolling-restart", st->ms), NULL);
+}
+
+int runner__step_shutdown(runner_run_t *run, const scenario_step_t *st,
+                          const runner__call_t *call)
+{
+  if (call->replies > 0)
+    return st->wait_done && !run->agent.exited ? RUNNER__WAIT_EXIT
+                                               : RUNNER__WAIT_NONE;
+  runner__queue_action(run, "shutdown", st, 0, NULL);
+  run->report.shutdown_sent = true;
+  return send_command(run, st, call, timed_command(run, "shutdown", st->ms),
+                      NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Signals                                                                 */
+
+/* The pid a signal step aims at (a failure is noted when there is none);
+ * *id becomes 0 for the primary. */
+static int signal_target(runner_run_t *run, const scenario_step_t *st,
+                         unsigned *id, cJSON *x)
+{
+  if (st->worker.kind != SCENARIO_W_PRIMARY)
+    return runner__cluster_pid(run, st, *id);
+  if (run->agent.exited) {
+    runner__fail(run, st, "the primary has already exited");
+    return -1;
+  }
+  cJSON_AddStringToObject(x, "to", "primary");
+  *id = 0;
+  return run->agent.hello_pid > 0 ? run->agent.hello_pid : run->agent.pid;
+}
+
+/* Sends `sig` as step `st` says; the pid it went to, or -1. */
+static int send_signal(runner_run_t *run, const scenario_step_t *st,
+                       unsigned *id, int sig, const char *action)
+{
+  const char *sname = base_signal_name(sig);
+  cJSON *x = cJSON_CreateObject();
+  int pid;
+
+  if (x == NULL)
+    return -1;
+  pid = signal_target(run, st, id, x);
+  if (pid < 0) {
+    cJSON_Delete(x);
+    return -1;
+  }
+  cJSON_AddStringToObject(x, "signal", sname ? sname : "?");
+  cJSON_AddNumberToObject(x, "pid", pid);
+  /* the primary asked to end: its exit is the end the trace expects */
+  if (st->worker.kind == SCENARIO_W_PRIMARY &&
+      (sig == SIGTERM || sig == SIGINT || sig == SIGKILL))
+    run->report.shutdown_sent = true;
+  runner__queue_action(run, action, st, *id, x);
+  if (kill(pid, sig) != 0) {
+    runner__fail(run, st, "kill(%d, %s): %s", pid, sname, strerror(errno));
+    return -1;
+  }
+  return pid;
+}
+
+int runner__step_signal(runner_run_t *run, const scenario_step_t *st,
+                        const runner__call_t *call)
+{
+  unsigned id = call->worker;
+
+  return send_signal(run, st, &id, st->signal, "signal") < 0
+             ? RUNNER__STEP_FAILED
+             : RUNNER__WAIT_NONE;
+}
+
+int runner__step_pause(runner_run_t *run, const scenario_step_t *st,
+                       const runner__call_t *call)
+{
+  unsigned id = call->worker;
+  int pid = send_signal(run, st, &id, SIGSTOP, "pause");
+  runner__deferred_t *d;
+
+  if (pid < 0)
+    return RUNNER__STEP_FAILED;
+  d = deferred_new(run, RUNNER__DEFER_RESUME, st, id);
+  if (d == NULL) {
+    (void)kill(pid, SIGCONT);
+    return RUNNER__STEP_FAILED;
+  }
+  d->pid = pid;
+  uv_timer_start(&d->timer, on_deferred, (uint64_t)st->ms, 0);
+  return RUNNER__WAIT_NONE;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -270,311 +472,54 @@ static void on_tcp_connect(uv_connect_t *req, int status)
   free(req);
 }
 
-static void on_rt_timer(uv_timer_t *t);
-
-static int connect_action(runner_run_t *run, const scenario_step_t *st)
+static void open_connections(runner__deferred_t *d, unsigned n, int port)
 {
-  int port = st->port > 0 ? st->port : run->ports[0];
+  runner_run_t *run = d->run;
   struct sockaddr_in addr;
-  runner__timer_t *rt;
   unsigned i;
 
-  if (port <= 0) {
-    runner__fail(run, st, "no port is known yet: no worker listens");
-    return ACT_FAIL;
-  }
-  rt = new_rt(run, TIMER_CONNECT, st, 0);
-  if (rt == NULL)
-    return ACT_FAIL;
-  rt->tcp = calloc(st->count, sizeof(*rt->tcp));
-  if (rt->tcp == NULL) {
-    runner__action_timer_close(rt);
-    return ACT_FAIL;
-  }
   uv_ip4_addr("127.0.0.1", port, &addr);
-  for (i = 0; i < st->count; i++) {
+  for (i = 0; i < n; i++) {
     uv_connect_t *req = malloc(sizeof(*req));
-    uv_tcp_init(run->loop, &rt->tcp[i]);
-    rt->tcp[i].data = rt;
-    rt->open++;
-    run->handles++;
-    rt->n_tcp++;
+    uv_tcp_init(run->loop, &d->tcp[i]);
+    d->tcp[i].data = d;
+    d->open++;
+    runner__handle_opened(run);
+    d->n_tcp++;
     if (req == NULL ||
-        uv_tcp_connect(req, &rt->tcp[i], (const struct sockaddr *)&addr,
+        uv_tcp_connect(req, &d->tcp[i], (const struct sockaddr *)&addr,
                        on_tcp_connect) != 0)
       free(req);
   }
-  {
-    cJSON *x = cJSON_CreateObject();
+}
+
+int runner__step_connect(runner_run_t *run, const scenario_step_t *st,
+                         const runner__call_t *call)
+{
+  int port = st->port > 0 ? st->port : runner__cluster_port(run, 0);
+  runner__deferred_t *d;
+  cJSON *x;
+
+  (void)call;
+  if (port <= 0) {
+    runner__fail(run, st, "no port is known yet: no worker listens");
+    return RUNNER__STEP_FAILED;
+  }
+  d = deferred_new(run, RUNNER__DEFER_CONNECT, st, 0);
+  if (d == NULL)
+    return RUNNER__STEP_FAILED;
+  d->tcp = calloc(st->count, sizeof(*d->tcp));
+  if (d->tcp == NULL) {
+    deferred_close(d);
+    return RUNNER__STEP_FAILED;
+  }
+  open_connections(d, st->count, port);
+  x = cJSON_CreateObject();
+  if (x != NULL) {
     cJSON_AddNumberToObject(x, "connections", st->count);
     cJSON_AddNumberToObject(x, "port", port);
-    runner__action(run, "connect", st, 0, x);
   }
-  uv_timer_start(&rt->timer, on_rt_timer, (uint64_t)st->ms, 0);
-  return ACT_DONE;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Actions                                                                 */
-
-cJSON *runner__action_command(const char *name)
-{
-  cJSON *c = cJSON_CreateObject();
-
-  if (c != NULL)
-    cJSON_AddStringToObject(c, "cmd", name);
-  return c;
-}
-
-static int send_command(runner_run_t *run, const scenario_step_t *st,
-                        cJSON *cmd, bool trigger, cJSON *behaviour)
-{
-  int rc = runner__command(run, cmd, trigger ? REQ_TRIGGER : REQ_STEP, st,
-                       behaviour);
-  const cJSON *name = cJSON_GetObjectItemCaseSensitive(cmd, "cmd");
-
-  if (rc != 0) {
-    runner__fail(run, st, "cannot send '%s' to the primary: %s",
-             cJSON_IsString(name) ? name->valuestring : "?",
-             run->agent_exited ? "it has exited" : uv_strerror(rc));
-    cJSON_Delete(cmd);
-    return ACT_FAIL;
-  }
-  cJSON_Delete(cmd);
-  if (trigger)
-    return ACT_DONE;
-  run->wait = WAIT_REPLY;
-  return ACT_ASYNC;
-}
-
-cJSON *runner__action_fork_command(const runner_run_t *run, const scenario_step_t *st)
-{
-  cJSON *cmd = runner__action_command("fork");
-  cJSON *env;
-
-  if (cmd == NULL)
-    return NULL;
-  env = st != NULL && st->env != NULL ? cJSON_Duplicate(st->env, true)
-                                      : cJSON_CreateObject();
-  if (st != NULL && st->behaviour != NULL) {
-    char *b = cJSON_PrintUnformatted(st->behaviour);
-    if (b != NULL) {
-      cJSON_AddStringToObject(env, "CLUSTERSIM_WORKER", b);
-      free(b);
-    }
-  }
-  (void)run;
-  cJSON_AddItemToObject(cmd, "env", env);
-  return cmd;
-}
-
-int runner__action_exec(runner_run_t *run, const scenario_step_t *st,
-                       unsigned trig, bool trigger)
-{
-  cJSON *cmd, *x;
-  unsigned id = 0;
-  int pid;
-
-  if (runner__action_resolve(run, st, st->worker, trig, &id) != 0)
-    return ACT_FAIL;
-
-  switch (st->kind) {
-  case SCENARIO_STEP_FORK:
-    if (trigger) {
-      unsigned i;
-      for (i = 0; i < st->count; i++) {
-        cmd = runner__action_fork_command(run, st);
-        if (cmd == NULL ||
-            send_command(run, st, cmd, true,
-                         st->behaviour ? st->behaviour
-                                       : run->s->behaviour) != ACT_DONE)
-          return ACT_FAIL;
-      }
-      return ACT_DONE;
-    }
-    run->fork_left = st->count;
-    cmd = runner__action_fork_command(run, st);
-    return cmd ? send_command(run, st, cmd, false,
-                              st->behaviour ? st->behaviour
-                                            : run->s->behaviour)
-               : ACT_FAIL;
-  case SCENARIO_STEP_SEND:
-    cmd = runner__action_command("send");
-    cJSON_AddNumberToObject(cmd, "worker", id);
-    cJSON_AddItemToObject(cmd, "message", cJSON_Duplicate(st->message, true));
-    runner__action(run, "send", st, id, NULL);
-    return send_command(run, st, cmd, trigger, NULL);
-  case SCENARIO_STEP_DISCONNECT:
-    cmd = runner__action_command("disconnect");
-    cJSON_AddNumberToObject(cmd, "worker", id);
-    runner__action(run, "disconnect", st, id, NULL);
-    return send_command(run, st, cmd, trigger, NULL);
-  case SCENARIO_STEP_KILL:
-    cmd = runner__action_command("kill");
-    cJSON_AddNumberToObject(cmd, "worker", id);
-    cJSON_AddStringToObject(cmd, "signal", base_signal_name(st->signal));
-    x = cJSON_CreateObject();
-    cJSON_AddStringToObject(x, "signal", base_signal_name(st->signal));
-    runner__action(run, "kill", st, id, x);
-    return send_command(run, st, cmd, trigger, NULL);
-  case SCENARIO_STEP_CLUSTER_DISCONNECT:
-    runner__action(run, "cluster-disconnect", st, 0, NULL);
-    return send_command(run, st, runner__action_command("cluster-disconnect"), trigger,
-                        NULL);
-  case SCENARIO_STEP_ROLLING_RESTART:
-    cmd = runner__action_command("rolling-restart");
-    cJSON_AddNumberToObject(cmd, "timeout_ms",
-                            (double)runner__scaled(run, st->ms));
-    runner__action(run, "rolling-restart", st, 0, NULL);
-    run->restart_wait_target = run->restart_done_count + 1;
-    return send_command(run, st, cmd, trigger, NULL);
-  case SCENARIO_STEP_SHUTDOWN:
-    cmd = runner__action_command("shutdown");
-    cJSON_AddNumberToObject(cmd, "timeout_ms",
-                            (double)runner__scaled(run, st->ms));
-    runner__action(run, "shutdown", st, 0, NULL);
-    run->shutdown_sent = true;
-    return send_command(run, st, cmd, trigger, NULL);
-  case SCENARIO_STEP_SIGNAL:
-  case SCENARIO_STEP_PAUSE: {
-    int sig = st->kind == SCENARIO_STEP_PAUSE ? SIGSTOP : st->signal;
-    const char *sname = base_signal_name(sig);
-    x = cJSON_CreateObject();
-    if (st->worker.kind == SCENARIO_W_PRIMARY) {
-      pid = run->hello_pid > 0 ? run->hello_pid : run->agent_pid;
-      if (run->agent_exited) {
-        cJSON_Delete(x);
-        runner__fail(run, st, "the primary has already exited");
-        return ACT_FAIL;
-      }
-      cJSON_AddStringToObject(x, "to", "primary");
-      id = 0;
-    } else {
-      pid = worker_pid(run, st, id);
-      if (pid < 0) {
-        cJSON_Delete(x);
-        return ACT_FAIL;
-      }
-    }
-    cJSON_AddStringToObject(x, "signal", sname ? sname : "?");
-    cJSON_AddNumberToObject(x, "pid", pid);
-    if (st->worker.kind == SCENARIO_W_PRIMARY &&
-        (sig == SIGTERM || sig == SIGINT || sig == SIGKILL))
-      run->shutdown_sent = true;
-    runner__action(run, st->kind == SCENARIO_STEP_PAUSE ? "pause" : "signal", st,
-               id, x);
-    if (kill(pid, sig) != 0) {
-      runner__fail(run, st, "kill(%d, %s): %s", pid, sname, strerror(errno));
-      return ACT_FAIL;
-    }
-    if (st->kind == SCENARIO_STEP_PAUSE) {
-      runner__timer_t *rt = new_rt(run, TIMER_RESUME, st, id);
-      if (rt == NULL) {
-        (void)kill(pid, SIGCONT);
-        return ACT_FAIL;
-      }
-      rt->pid = pid;
-      uv_timer_start(&rt->timer, on_rt_timer, (uint64_t)st->ms, 0);
-    }
-    return ACT_DONE;
-  }
-  case SCENARIO_STEP_CRASH:
-    cmd = runner__action_command("crash");
-    cJSON_AddNumberToObject(cmd, "code", st->code);
-    return fault(run, st, id, cmd);
-  case SCENARIO_STEP_THROW:
-    return fault(run, st, id, runner__action_command("throw"));
-  case SCENARIO_STEP_HANG:
-    cmd = runner__action_command("hang");
-    cJSON_AddNumberToObject(cmd, "ms", (double)st->ms);
-    return fault(run, st, id, cmd);
-  case SCENARIO_STEP_IPC_DISCONNECT:
-    return fault(run, st, id, runner__action_command("ipc-disconnect"));
-  case SCENARIO_STEP_WORKER_KILL:
-    return fault(run, st, id, runner__action_command("kill"));
-  case SCENARIO_STEP_WORKER_DISCONNECT:
-    return fault(run, st, id, runner__action_command("disconnect"));
-  case SCENARIO_STEP_CLOSE_SERVERS:
-    return fault(run, st, id, runner__action_command("close-servers"));
-  case SCENARIO_STEP_WORKER_SEND:
-    cmd = runner__action_command("send");
-    cJSON_AddItemToObject(cmd, "message", cJSON_Duplicate(st->message, true));
-    return fault(run, st, id, cmd);
-  case SCENARIO_STEP_HOLD: {
-    int port = st->port > 0 ? st->port : run->ports[0];
-    if (port <= 0) {
-      runner__fail(run, st, "no port is known yet: no worker listens");
-      return ACT_FAIL;
-    }
-    cmd = runner__action_command("hold");
-    cJSON_AddNumberToObject(cmd, "connections", st->count);
-    cJSON_AddNumberToObject(cmd, "port", port);
-    return fault(run, st, id, cmd);
-  }
-  case SCENARIO_STEP_CONNECT:
-    return connect_action(run, st);
-  case SCENARIO_STEP_LOAD_START:
-    return runner__loadgen_start(run, st);
-  case SCENARIO_STEP_LOAD_STOP:
-    if (!run->load_running)
-      return ACT_DONE;
-    if (!st->wait_done)
-      runner__step_load_stop(run);
-    if (trigger)
-      return ACT_DONE;
-    run->wait = WAIT_LOAD;
-    return ACT_ASYNC;
-  default:
-    runner__fail(run, st, "'%s' cannot run here", scenario_step_name(st->kind));
-    return ACT_FAIL;
-  }
-}
-
-/* ---------------------------------------------------------------------- */
-/* Triggers' actions and the timers                                        */
-
-static void trigger_actions(runner_run_t *run, const scenario_step_t *st,
-                                unsigned worker)
-{
-  size_t i;
-
-  for (i = 0; i < st->n_actions; i++)
-    if (runner__action_exec(run, &st->actions[i], worker, true) == ACT_FAIL)
-      break;
-}
-
-static void on_rt_timer(uv_timer_t *t)
-{
-  runner__timer_t *rt = t->data;
-  runner_run_t *run = rt->run;
-
-  switch (rt->kind) {
-  case TIMER_TRIGGER:
-    rt->fired = true;
-    if (run->phase == PHASE_STEPS)
-      trigger_actions(run, rt->step, rt->worker);
-    break;
-  case TIMER_RESUME:
-    if (!rt->fired) {
-      rt->fired = true;
-      (void)kill(rt->pid, SIGCONT);
-      runner__action(run, "resume", rt->step, rt->worker, NULL);
-    }
-    break;
-  case TIMER_CONNECT:
-    runner__action(run, "disconnect-clients", rt->step, 0, NULL);
-    break;
-  }
-  runner__action_timer_close(rt);
-}
-
-runner__timer_t *runner__action_timer_new(runner_run_t *run, runner__timer_kind_t kind,
-                              const scenario_step_t *st, unsigned worker,
-                              uint64_t ms)
-{
-  runner__timer_t *rt = new_rt(run, kind, st, worker);
-
-  if (rt != NULL)
-    uv_timer_start(&rt->timer, on_rt_timer, ms, 0);
-  return rt;
+  runner__queue_action(run, "connect", st, 0, x);
+  uv_timer_start(&d->timer, on_deferred, (uint64_t)st->ms, 0);
+  return RUNNER__WAIT_NONE;
 }

@@ -1,7 +1,38 @@
 /*
- * runner-internal.h - the state of one run, shared by runner.c (the
- * agent, the control socket, the records, the end of a run) and
- * runner-step.c (steps, triggers and actions). Private to the module.
+ * runner-internal.h - the inside of one run. Private to harness/runner/.
+ *
+ * Layering. A file calls functions of its own level or of lower levels
+ * only, and no two files call each other. A lower level reports upwards by
+ * queueing an event (runner__queue_*), which the dispatcher of runner.c
+ * hands out on its next turn, or through a callback the level above set
+ * (the supervisor's). So an input (a record, a reply, a timer, a process
+ * exit) never runs the rest of the run inside its own call stack, and the
+ * run's phase changes in one place only.
+ *
+ *   1  runner.c          runner_run_start/abort; the dispatcher and the
+ *                        phase machine: start, setup, steps, end, drain or
+ *                        kill, close, verdict
+ *   2  runner-step.c     the setup, the step sequence, waits, triggers and
+ *                        the step handler table
+ *      runner-verdict.c  the verdict of a run whose processes are all gone
+ *   3  runner-action.c   step handlers: commands to the primary, signals,
+ *                        client connections; deferred actions
+ *      runner-fault.c    step handlers: faults a worker injects into
+ *                        itself, held until its control connection is up
+ *      runner-loadgen.c  step handlers: the load generator
+ *   4  runner-cluster.c  what the records say: workers, counts, ports
+ *      runner-control.c  the control socket: connections, hellos, commands
+ *                        and their replies
+ *      runner-super.c    the supervisor process and the agent's output
+ *   5  runner-queue.c    the event queue, the run's timers, failures and
+ *                        the accounting of handles
+ *
+ * runner-target.c and runner-result.c know nothing of a run.
+ *
+ * Ownership. runner_run_t holds one sub-struct per concern; the file that
+ * owns a sub-struct is the only one that writes it (others may read it).
+ * The run itself, its phase and `agent` belong to runner.c; `report` and
+ * `res` collect what any file notes (failures, errors, load totals).
  */
 #ifndef RUNNER_INTERNAL_H
 #define RUNNER_INTERNAL_H
@@ -9,10 +40,145 @@
 #include "runner.h"
 #include "load.h"
 
-/* ---------------------------------------------------------------------- */
-/* The per-run supervisor (runner-super.c)                                */
+#define RUNNER__MAX_SERVERS 16
+/* Faults held for one worker that has not connected yet. */
+#define RUNNER__MAX_HELD 16
+/* How long the primary has to answer a command. */
+#define RUNNER__REPLY_MS 5000
 
+typedef struct runner__req_s runner__req_t;
+typedef struct runner__conn_s runner__conn_t;
+typedef struct runner__deferred_s runner__deferred_t;
 typedef struct runner__super_s runner__super_t;
+
+/* ====================================================================== */
+/* Level 5: runner-queue.c                                                */
+
+/* What the dispatcher is handed. Every input of a run becomes one. */
+typedef enum {
+  RUNNER__EV_RECORD = 0,   /* a record for the trace (rec) */
+  RUNNER__EV_HELLO,        /* the primary agent's hello (rec) */
+  RUNNER__EV_REPLY,        /* the primary's reply (rec) to a command (req) */
+  RUNNER__EV_REFUSAL,      /* worker `worker` refused a fault (rec) */
+  RUNNER__EV_PRIMARY_EOF,  /* the primary's control connection ended */
+  RUNNER__EV_AGENT_EXIT,   /* the agent was reaped: `status` at time `t` */
+  RUNNER__EV_SUPER_DONE,   /* the supervisor is gone: `status` processes
+                              it had to kill, `failed` */
+  RUNNER__EV_LOAD_DONE,    /* the load generator stopped */
+  RUNNER__EV_TIMER,        /* run timer `timer` expired (its start `gen`) */
+  RUNNER__EV_TRIGGER,      /* trigger `st` is due, fired by `worker` */
+  RUNNER__EV_ABORT,        /* runner_run_abort() */
+  RUNNER__EV_COUNT
+} runner__ev_kind_t;
+
+typedef struct runner__event_s runner__event_t;
+struct runner__event_s {
+  runner__event_t *next;
+  runner__ev_kind_t kind;
+  bool queued;
+  bool embedded;           /* part of its source, never freed; else
+                              freed (with rec and req) after dispatch */
+  cJSON *rec;              /* owned */
+  runner__req_t *req;      /* owned */
+  const scenario_step_t *st;
+  unsigned worker;
+  unsigned timer;          /* a runner__timer_id_t */
+  unsigned gen;
+  int status;
+  bool failed;
+  uint64_t t;
+};
+
+/* The run's own timers. An expiry is queued; the dispatcher drops an
+ * expiry that a later start or stop has made stale. */
+typedef enum {
+  RUNNER__TIMER_DEADLINE = 0,  /* the whole run (runner.c) */
+  RUNNER__TIMER_BOUND,         /* the bound of the current phase (runner.c) */
+  RUNNER__TIMER_STEP,          /* the setup's and the steps' waits */
+  RUNNER__TIMER_TICK,          /* periodic: faults held too long */
+  RUNNER__TIMER_COUNT
+} runner__timer_id_t;
+
+typedef struct {
+  uv_timer_t handle;
+  runner_run_t *run;
+  runner__event_t expired;
+  unsigned gen;            /* bumped by every start and stop */
+} runner__timer_t;
+
+typedef struct {
+  runner__event_t *head, *tail;
+  uv_check_t check;        /* the dispatcher: once per loop turn, after
+                              the loop's I/O */
+  uv_idle_t idle;          /* active while events wait, so that the loop
+                              does not block before the check */
+  bool open;
+  unsigned closing;        /* of check and idle, not closed yet */
+  uv_close_cb closed;      /* when both have closed */
+} runner__queue_t;
+
+/* What the verdict needs besides the trace. Failures and errors may be
+ * noted from any level. */
+typedef struct {
+  char *error;             /* the harness could not run the scenario: the
+                              outcome is an error, not a failure */
+  char *step_failure;      /* the first failure of a step or trigger */
+  char *abort_reason;      /* runner_run_abort() */
+  bool timed_out;
+  bool killed;             /* ended by SIGKILL rather than gracefully */
+  bool shutdown_sent;      /* a shutdown command or signal went out */
+} runner__report_t;
+
+/* Sets up the dispatcher: `dispatch` runs once per loop turn. */
+void runner__queue_init(runner_run_t *run, uv_check_cb dispatch);
+/* Queues `ev`; an event already queued stays where it is. */
+void runner__queue_push(runner_run_t *run, runner__event_t *ev);
+runner__event_t *runner__queue_pop(runner_run_t *run);
+/* An event of `kind` to fill in and push; NULL when memory ran out. */
+runner__event_t *runner__event_new(runner__ev_kind_t kind);
+/* Frees an event after its dispatch (nothing if it is embedded). */
+void runner__event_release(runner__event_t *ev);
+/* Queues a record for the trace (takes ownership; stamps "t" now when it
+ * has none). */
+void runner__queue_record(runner_run_t *run, cJSON *rec);
+/* Queues an action record: what the harness did, for the trace. `extra`
+ * (owned, or NULL) carries more fields. */
+void runner__queue_action(runner_run_t *run, const char *name,
+                          const scenario_step_t *st, unsigned worker,
+                          cJSON *extra);
+/* Makes the dispatcher run on this loop turn or the next. */
+void runner__queue_wake(runner_run_t *run);
+/* Closes the dispatcher's handles; `cb` runs when both have closed. */
+void runner__queue_close(runner_run_t *run, uv_close_cb cb);
+void runner__queue_free(runner_run_t *run);
+
+/* Opens every timer of the run (stopped). */
+void runner__timers_init(runner_run_t *run);
+void runner__timer_start(runner_run_t *run, runner__timer_id_t id,
+                         uint64_t ms, uint64_t repeat);
+void runner__timer_stop(runner_run_t *run, runner__timer_id_t id);
+/* Whether an expiry event is from the timer's current start. */
+bool runner__timer_current(const runner_run_t *run,
+                           const runner__event_t *ev);
+void runner__timers_close(runner_run_t *run);
+
+/* A step (or trigger, or with st NULL the run) failed: a finding; the
+ * first one is the run's reason. */
+void runner__fail(runner_run_t *run, const scenario_step_t *st,
+                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The harness could not run the scenario (the agent did not start, broke
+ * the protocol): the first error is the reason. */
+void runner__error(runner_run_t *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A deadline in ms of the scenario, times --time-scale. */
+uint64_t runner__scaled(const runner_run_t *run, int64_t ms);
+/* A libuv handle of the run was opened / has closed (its close
+ * callback). The run ends only when every one has closed. */
+void runner__handle_opened(runner_run_t *run);
+void runner__handle_closed(runner_run_t *run);
+
+/* ====================================================================== */
+/* Level 4: runner-super.c                                                */
 
 typedef struct {
   /* a process of the run was reaped: status as from waitpid() */
@@ -20,34 +186,36 @@ typedef struct {
   /* the supervisor has exited: every process of the run is gone. `killed`
    * counts the processes it had to SIGKILL at the end (leftovers). */
   void (*done)(runner__super_t *s, unsigned killed, int failed, void *arg);
+  /* the pipe of the agent's output has closed (after runner__super_close) */
+  void (*closed)(runner__super_t *s, void *arg);
 } runner__super_cbs_t;
 
 /* Forks the supervisor, which forks the agent (argv, extra environment
  * `env` of "K=V" strings) in its own process group with the supervisor as
- * subreaper. The agent's stdout and stderr go to *log_fd (the read end,
- * owned by the caller). */
+ * subreaper, and reads the agent's stdout and stderr (their tail is kept).
+ * `cbs` and `arg` are kept. */
 int runner__super_start(uv_loop_t *loop, char *const *argv, char *const *env,
                         const runner__super_cbs_t *cbs, void *arg,
-                        runner__super_t **out, int *agent_pid, int *log_fd);
+                        runner__super_t **out, int *agent_pid);
 /* Lets the run's processes end by themselves for up to grace_ms, then
  * SIGKILLs what is left; `done` follows. */
 void runner__super_drain(runner__super_t *s, unsigned grace_ms);
 /* SIGKILLs every process of the run now; `done` follows. */
 void runner__super_kill(runner__super_t *s);
-/* Frees the supervisor object after `done`. */
+/* Stops reading the agent's output; `closed` follows. */
+void runner__super_close(runner__super_t *s);
+/* The tail of the agent's output (a copy, the caller frees it), or NULL. */
+char *runner__super_log(const runner__super_t *s);
+/* Frees the supervisor object after `done` and `closed`. */
 void runner__super_free(runner__super_t *s);
 
-
-#define RUN_MAX_SERVERS 16
-#define RUN_MAX_PENDING 16
-
-typedef struct runner__conn_s runner__conn_t;
-typedef struct runner__timer_s runner__timer_t;
+/* ====================================================================== */
+/* Level 4: runner-control.c                                              */
 
 typedef enum {
-  ROLE_UNKNOWN = 0,
-  ROLE_PRIMARY,
-  ROLE_WORKER
+  RUNNER__ROLE_UNKNOWN = 0,
+  RUNNER__ROLE_PRIMARY,
+  RUNNER__ROLE_WORKER
 } runner__role_t;
 
 struct runner__conn_s {
@@ -61,58 +229,16 @@ struct runner__conn_s {
   bool closing;
 };
 
-typedef struct {
-  bool known;
-  bool forked;
-  bool exited;               /* the agent reported its exit */
-  int pid;
-  runner__conn_t *conn;
-  cJSON *pending[RUN_MAX_PENDING];  /* faults waiting for the connection */
-  const scenario_step_t *pending_step[RUN_MAX_PENDING];
-  unsigned n_pending;
-  uint64_t pending_since;
-  unsigned counts[TRACE_EV_COUNT][2];
-} runner__worker_t;
-
+/* Which part of the run a command belongs to: its reply goes there. */
 typedef enum {
-  TIMER_TRIGGER = 0,         /* run a trigger's actions */
-  TIMER_RESUME,              /* SIGCONT after a pause */
-  TIMER_CONNECT              /* close held client connections */
-} runner__timer_kind_t;
-
-struct runner__timer_s {
-  uv_timer_t timer;
-  runner_run_t *run;
-  runner__timer_t *next;
-  runner__timer_kind_t kind;
-  const scenario_step_t *step;
-  unsigned worker;
-  int pid;
-  uv_tcp_t *tcp;
-  unsigned n_tcp;
-  unsigned open;             /* handles not yet closed */
-  bool fired;
-};
-
-typedef struct {
-  const scenario_step_t *st;
-  unsigned worker;           /* 0: any */
-  unsigned seen;
-  unsigned fired;
-  bool armed;
-} runner__trigger_t;
-
-/* What a request's reply continues. */
-typedef enum {
-  REQ_SETUP = 0,
-  REQ_POLICY,
-  REQ_INITIAL_FORK,
-  REQ_STEP,
-  REQ_TRIGGER,
-  REQ_END
+  RUNNER__REQ_SETUP = 0,
+  RUNNER__REQ_POLICY,
+  RUNNER__REQ_INITIAL_FORK,
+  RUNNER__REQ_STEP,
+  RUNNER__REQ_TRIGGER,
+  RUNNER__REQ_END
 } runner__req_kind_t;
 
-typedef struct runner__req_s runner__req_t;
 struct runner__req_s {
   unsigned req;
   runner__req_kind_t kind;
@@ -123,32 +249,319 @@ struct runner__req_s {
   runner__req_t *next;
 };
 
-typedef enum {
-  PHASE_START = 0,           /* waiting for the agent's hello */
-  PHASE_SETUP,               /* setup, policy, initial forks */
-  PHASE_STEPS,
-  PHASE_END_LOAD,            /* stopping the load */
-  PHASE_END_SETTLE,          /* cluster-disconnect, waiting for every
-                                worker's disconnect and exit */
-  PHASE_END_EXIT,            /* shutdown sent, waiting for the exit */
-  PHASE_END_EOF,             /* agent gone, reading what is left */
-  PHASE_DRAIN,               /* the supervisor lets the rest end */
-  PHASE_KILL,                /* the supervisor kills everything */
-  PHASE_CLOSE,               /* closing handles */
-  PHASE_DONE
-} runner__phase_t;
+typedef struct {
+  char dir[256];             /* private: parallel runs never share it */
+  char sock[300];
+  uv_pipe_t server;
+  bool listening;
+  runner__conn_t *conns;
+  runner__conn_t *primary;   /* NULL: not connected yet, or gone */
+  bool had_primary;          /* a second primary is an error */
+  bool refuse;               /* the run is ending: no new connection */
+  runner__event_t primary_eof;
+  unsigned next_req;
+  runner__req_t *reqs;       /* sent, not answered yet */
+} runner__control_t;
 
+/* The run's private directory and the socket's path (no handle yet). */
+int runner__control_prepare(runner_run_t *run);
+/* Listens on the socket: every record, hello and reply is queued. */
+int runner__control_listen(runner_run_t *run);
+/* Refuses connections from now on (the run is ending). */
+void runner__control_refuse(runner_run_t *run);
+/* Closes the server and every connection. */
+void runner__control_close(runner_run_t *run);
+/* After the close: removes the socket and the directory, frees requests. */
+void runner__control_cleanup(runner_run_t *run);
+/* Sends a command to the primary (adds "req"); its reply is queued with
+ * the request. `st` and `behaviour` are borrowed. UV_EPIPE: no primary. */
+int runner__control_command(runner_run_t *run, cJSON *cmd,
+                            runner__req_kind_t kind,
+                            const scenario_step_t *st, cJSON *behaviour);
+/* UV_ENOTCONN: worker `id` has no control connection (yet). */
+int runner__control_send_worker(runner_run_t *run, unsigned id,
+                                const cJSON *msg);
+/* Forgets every request the primary did not answer (it has exited);
+ * true, with the command's name in `cmd`, if one was of step `st`. */
+bool runner__control_forget(runner_run_t *run, const scenario_step_t *st,
+                            char *cmd, size_t len);
+
+/* ====================================================================== */
+/* Level 4: runner-cluster.c                                              */
+
+typedef struct {
+  bool known;
+  bool forked;
+  bool exited;               /* the agent reported its exit */
+  int pid;
+  /* occurrences by event, [0] on the Worker, [1] on `cluster` */
+  unsigned counts[TRACE_EV_COUNT][2];
+} runner__worker_t;
+
+typedef struct {
+  runner__worker_t *workers; /* index id-1 */
+  unsigned n_workers;
+  unsigned last_forked;
+  int ports[RUNNER__MAX_SERVERS];   /* by listen index */
+  unsigned counts[TRACE_EV_COUNT][2];
+  bool shutdown_done_seen;
+  unsigned restart_done_count;
+} runner__cluster_t;
+
+/* Worker `id` (grown on demand); NULL for 0 or an absurd id. */
+runner__worker_t *runner__cluster_worker(runner_run_t *run, unsigned id);
+/* The primary says it forked worker `id` (before any record of it). */
+void runner__cluster_forked(runner_run_t *run, unsigned id);
+/* The harness addressed worker `id`: it exists, or is about to. */
+void runner__cluster_expect(runner_run_t *run, unsigned id);
+/* Takes in what a record of the trace says. */
+void runner__cluster_learn(runner_run_t *run, const trace_event_t *e);
+/* How often the event of a wait or trigger (`st`) has happened, for
+ * worker `id` (0: any). */
+unsigned runner__cluster_count(const runner_run_t *run,
+                               const scenario_step_t *st, unsigned id);
+/* Every forked worker has both its disconnect and its exit. */
+bool runner__cluster_settled(const runner_run_t *run);
+/* A step's worker: its id, `last`, or `trig`, the worker whose event fired
+ * the trigger; 0 for none or any. -1 (a failure noted) when it names none. */
+int runner__cluster_resolve(runner_run_t *run, const scenario_step_t *st,
+                            unsigned trig, unsigned *id);
+/* The pid of worker `id`, alive; -1 (a failure noted) otherwise. */
+int runner__cluster_pid(runner_run_t *run, const scenario_step_t *st,
+                        unsigned id);
+/* The port of the cluster's server `index`; 0 when none is known. */
+int runner__cluster_port(const runner_run_t *run, unsigned index);
+void runner__cluster_free(runner_run_t *run);
+
+/* ====================================================================== */
+/* Level 3: the step handlers (runner-action.c, -fault.c, -loadgen.c,    */
+/* and wait, sleep and on in runner-step.c)                               */
+
+/* What a step waits for once its handler has returned. */
 typedef enum {
-  WAIT_NONE = 0,
-  WAIT_REPLY,
-  WAIT_EVENT,
-  WAIT_SLEEP,
-  WAIT_LOAD,
-  WAIT_RESTART,
-  WAIT_EXIT
+  RUNNER__WAIT_NONE = 0,     /* nothing: the step is done */
+  RUNNER__WAIT_REPLY,        /* the primary's reply to its command */
+  RUNNER__WAIT_EVENT,        /* `wait`: enough of its event */
+  RUNNER__WAIT_SLEEP,        /* `sleep`: its time */
+  RUNNER__WAIT_LOAD,         /* the load to stop */
+  RUNNER__WAIT_RESTART,      /* the rolling restart to finish */
+  RUNNER__WAIT_EXIT,         /* the primary to exit */
+  RUNNER__WAIT_COUNT
 } runner__wait_t;
 
+/* A handler's failure (noted with runner__fail). */
+#define RUNNER__STEP_FAILED (-1)
+
+/* How a handler is called. */
+typedef struct {
+  bool trigger;              /* from a trigger's `do`: it never waits */
+  unsigned worker;           /* the step's worker, resolved (0: none) */
+  unsigned replies;          /* the primary's ok replies to it so far */
+} runner__call_t;
+
+/* One handler per step kind, bound by name to SCENARIO_STEP_MAP: it runs
+ * step `st` and returns what the step now waits for, or
+ * RUNNER__STEP_FAILED. A handler that returned RUNNER__WAIT_REPLY is
+ * called again after each ok reply, with call->replies counting them. */
+typedef int (*runner__step_fn)(runner_run_t *run, const scenario_step_t *st,
+                               const runner__call_t *call);
+
+/* The binding to the step table; the only code here that knows its
+ * columns (an ID, then the kind's C name). A row without a handler does
+ * not link. */
+#define RUNNER__STEP_PROTO(ID, name, ...)                                      \
+  int runner__step_##name(runner_run_t *run, const scenario_step_t *st,        \
+                          const runner__call_t *call);
+#define RUNNER__STEP_ENTRY(ID, name, ...)                                      \
+  [SCENARIO_STEP_##ID] = runner__step_##name,
+SCENARIO_STEP_MAP(RUNNER__STEP_PROTO)
+
+/* runner-action.c */
+
+typedef enum {
+  RUNNER__DEFER_TRIGGER = 0, /* queue a trigger's actions */
+  RUNNER__DEFER_RESUME,      /* SIGCONT after a pause */
+  RUNNER__DEFER_CONNECT      /* close held client connections */
+} runner__defer_kind_t;
+
+struct runner__deferred_s {
+  uv_timer_t timer;
+  runner_run_t *run;
+  runner__deferred_t *next;
+  runner__defer_kind_t kind;
+  const scenario_step_t *st;
+  unsigned worker;
+  int pid;
+  uv_tcp_t *tcp;
+  unsigned n_tcp;
+  unsigned open;             /* handles not yet closed */
+  bool fired;
+};
+
+typedef struct {
+  runner__deferred_t *deferred;
+  /* the restart-done count the current rolling restart waits for */
+  unsigned restart_wait_target;
+} runner__actions_t;
+
+/* A command to the primary, unless the agent is known to be gone. */
+int runner__act_command(runner_run_t *run, cJSON *cmd,
+                        runner__req_kind_t kind, const scenario_step_t *st,
+                        cJSON *behaviour);
+/* {"cmd": name}; NULL when memory ran out. */
+cJSON *runner__act_command_new(const char *name);
+/* A fork command: the step's env and behaviour (st NULL: the scenario's
+ * own workers). */
+cJSON *runner__act_fork_command(const scenario_step_t *st);
+/* What every reply says to the actions: a fork made a worker; a
+ * trigger's command was refused. */
+void runner__act_on_reply(runner_run_t *run, const runner__req_t *req,
+                          const cJSON *reply);
+/* Queues trigger `st` (fired by `worker`) after `ms`. */
+void runner__act_defer_trigger(runner_run_t *run, const scenario_step_t *st,
+                               unsigned worker, uint64_t ms);
+/* Cancels what a trigger or a pause left for later (a paused process is
+ * resumed); held client connections stay until their time. */
+void runner__act_cancel(runner_run_t *run);
+/* Closes everything deferred, held connections too. */
+void runner__act_close(runner_run_t *run);
+
+/* runner-fault.c */
+
+typedef struct {
+  unsigned worker;
+  cJSON *msg;
+  const scenario_step_t *st;
+  uint64_t since;
+} runner__held_t;
+
+typedef struct {
+  runner__held_t *held;      /* waiting for their worker's connection */
+  size_t n_held, cap;
+  const scenario_step_t **sent;   /* by fault number - 1: for a refusal */
+  unsigned n_sent;
+} runner__faults_t;
+
+/* A worker's hello sends what was held for it; its exit fails it. */
+void runner__faults_on_record(runner_run_t *run, const trace_event_t *e);
+/* A worker refused fault `msg.req`. */
+void runner__faults_on_refusal(runner_run_t *run, unsigned worker,
+                               const cJSON *msg);
+/* Fails faults held longer than their bound. */
+void runner__faults_tick(runner_run_t *run);
+void runner__faults_free(runner_run_t *run);
+
+/* runner-loadgen.c */
+
+typedef struct {
+  load_t *load;
+  bool running;
+  bool stopping;
+  uint64_t failed_records;
+} runner__loadgen_t;
+
+/* Asks a running load to stop; RUNNER__EV_LOAD_DONE follows. */
+void runner__loadgen_stop(runner_run_t *run);
+void runner__loadgen_free(runner_run_t *run);
+
+/* ====================================================================== */
+/* Level 2: runner-step.c, runner-verdict.c                               */
+
+/* What the setup or the step sequence asks of the phase machine. */
+typedef enum {
+  RUNNER__GO_WAIT = 0,       /* waiting for something: nothing to do */
+  RUNNER__GO_NEXT,           /* over: the run moves on */
+  RUNNER__GO_END,            /* failed: the run ends gracefully */
+  RUNNER__GO_KILL            /* failed: every process is killed */
+} runner__go_t;
+
+typedef struct {
+  const scenario_step_t *st;
+  unsigned worker;           /* 0: any */
+  unsigned seen;
+  unsigned fired;
+  bool armed;
+} runner__trigger_t;
+
+typedef struct {
+  int setup;                 /* the setup's stage */
+  unsigned forks_left;       /* initial forks still to send */
+  size_t next;               /* the step to run next */
+  const scenario_step_t *cur;     /* the step under way (the last one
+                                     started), or NULL */
+  runner__call_t call;       /* how cur was called */
+  runner__wait_t wait;       /* what cur waits for */
+  unsigned wait_worker;      /* `wait`: its worker (0: any) */
+  runner__trigger_t *triggers;
+  size_t n_triggers;
+  uint64_t rng;              /* trigger jitter, from the seed */
+} runner__steps_t;
+
+/* The setup: `setup`, the scenario's policy, then its workers forked one
+ * by one. */
+runner__go_t runner__setup_begin(runner_run_t *run);
+runner__go_t runner__setup_on_reply(runner_run_t *run,
+                                    const runner__req_t *req,
+                                    const cJSON *reply);
+runner__go_t runner__setup_on_timer(runner_run_t *run);
+
+/* The steps, in order, until one waits (GO_WAIT) or none is left
+ * (GO_NEXT) or one failed (GO_END). Each on_* continues the sequence when
+ * it ends the current wait. */
+runner__go_t runner__steps_run(runner_run_t *run);
+runner__go_t runner__steps_on_record(runner_run_t *run,
+                                     const trace_event_t *e);
+runner__go_t runner__steps_on_reply(runner_run_t *run,
+                                    const runner__req_t *req,
+                                    const cJSON *reply);
+runner__go_t runner__steps_on_timer(runner_run_t *run);
+runner__go_t runner__steps_on_agent_exit(runner_run_t *run);
+runner__go_t runner__steps_on_load_done(runner_run_t *run);
+/* Runs a trigger's `do` (its failures are noted; the run goes on). */
+void runner__steps_trigger(runner_run_t *run, const scenario_step_t *st,
+                           unsigned worker);
+/* The steps are over: triggers disarmed, waits and what they deferred
+ * cancelled. */
+void runner__steps_stop(runner_run_t *run);
+void runner__steps_free(runner_run_t *run);
+
+/* The outcome of a run whose processes are all gone and whose handles are
+ * all closed: the oracle, the expectations, hygiene, the trace file. */
+void runner__verdict(runner_run_t *run);
+
+/* ====================================================================== */
+/* Level 1: runner.c                                                      */
+
+typedef enum {
+  RUNNER__PHASE_START = 0,   /* waiting for the agent's hello */
+  RUNNER__PHASE_SETUP,       /* setup, policy, initial forks */
+  RUNNER__PHASE_STEPS,
+  RUNNER__PHASE_END_LOAD,    /* stopping the load */
+  RUNNER__PHASE_END_SETTLE,  /* cluster-disconnect: waiting for every
+                                worker's disconnect and exit */
+  RUNNER__PHASE_END_EXIT,    /* shutdown sent: waiting for the exit */
+  RUNNER__PHASE_END_EOF,     /* agent gone: reading what it said last */
+  RUNNER__PHASE_DRAIN,       /* the supervisor lets the rest end */
+  RUNNER__PHASE_KILL,        /* the supervisor kills everything */
+  RUNNER__PHASE_CLOSE,       /* closing the run's handles */
+  RUNNER__PHASE_VERDICT      /* all closed: the verdict, then `done` */
+} runner__phase_t;
+
+/* The agent process, as runner.c learns of it from the dispatched events. */
+typedef struct {
+  runner__super_t *sup;
+  bool sup_done;
+  int pid;                   /* as forked */
+  int hello_pid;             /* as its hello says */
+  bool said_hello;
+  bool exited;
+  int status;                /* as from waitpid() */
+  bool primary_gone;         /* its control connection has ended */
+  runner__event_t exit_ev, done_ev, abort_ev;
+} runner__agent_t;
+
 struct runner_run_s {
+  /* given to runner_run_start (s and target are borrowed) */
   uv_loop_t *loop;
   const scenario_t *s;
   const runner_target_t *target;
@@ -156,153 +569,22 @@ struct runner_run_s {
   char *trace_path;
   runner_done_cb done;
   void *done_arg;
-  runner_result_t res;
 
+  runner_result_t res;       /* the trace and findings, built up */
   runner__phase_t phase;
-  unsigned handles;          /* open libuv handles of this run */
-  uint64_t rng;
+  unsigned handles;          /* open libuv handles of the run */
 
-  char dir[256];
-  char sock[300];
-  uv_pipe_t server;
-  runner__conn_t *conns;
-  runner__conn_t *primary;
-
-  runner__super_t *sup;
-  bool sup_done;
-  int agent_pid;             /* as forked */
-  int hello_pid;             /* as the agent says */
-  bool agent_exited;
-  int agent_status;
-  uv_pipe_t log;
-  bool log_open;
-  char *logbuf;
-  size_t loglen;
-
-  uv_timer_t deadline;       /* the whole run */
-  uv_timer_t step_timer;     /* step deadlines and sleeps */
-  uv_timer_t kick;           /* continue on the next loop turn */
-  uv_timer_t tick;           /* periodic checks */
-  uv_timer_t end_timer;      /* bounds each end phase */
+  runner__queue_t queue;     /* runner-queue.c */
+  runner__timer_t timers[RUNNER__TIMER_COUNT];
   bool timers_open;
-
-  runner__worker_t *workers;     /* index id-1 */
-  unsigned n_workers;
-  unsigned last_forked;
-  int ports[RUN_MAX_SERVERS];
-
-  unsigned next_req;
-  runner__req_t *reqs;
-  /* faults sent, by request number, for a worker's refusal */
-  const scenario_step_t **fault_steps;
-  unsigned n_fault_steps;
-  unsigned initial_forks_left;
-
-  bool started;              /* the agent said hello */
-  unsigned setup_state;
-  unsigned counts_all[TRACE_EV_COUNT][2];
-  size_t step_i;
-  const scenario_step_t *cur;
-  runner__wait_t wait;
-  unsigned wait_worker;
-  unsigned fork_left;
-
-  runner__trigger_t *triggers;
-  size_t n_triggers;
-  runner__timer_t *timers;
-
-  load_t *load;
-  bool load_running;
-  bool load_stopping;
-  uint64_t load_failed_records;
-
-  bool shutdown_sent;        /* a shutdown command or signal went out */
-  bool shutdown_done_seen;
-  bool restart_done_seen;
-  unsigned restart_done_count;
-  unsigned restart_wait_target;
-  bool killed_path;          /* ended by SIGKILL rather than gracefully */
-  bool timed_out;
-  char *abort_reason;        /* runner_run_abort() */
-  char *error;               /* the harness could not run it */
-  char *step_failure;        /* a step (or trigger) failed */
+  runner__report_t report;
+  runner__agent_t agent;     /* runner.c */
+  runner__control_t ctl;     /* runner-control.c */
+  runner__cluster_t cluster; /* runner-cluster.c */
+  runner__actions_t act;     /* runner-action.c */
+  runner__faults_t faults;   /* runner-fault.c */
+  runner__loadgen_t loadgen; /* runner-loadgen.c */
+  runner__steps_t steps;     /* runner-step.c */
 };
-
-/* runner-control.c */
-void runner__on_connection(uv_stream_t *server, int status);
-void runner__conn_close(runner__conn_t *c);
-
-/* runner-verdict.c: the outcome of a run whose processes are all gone */
-void runner__verdict(runner_run_t *run);
-
-/* runner.c */
-/* The agent's control connection reached its end. */
-void runner__agent_eof(runner_run_t *run);
-/* During the end of the run: go on once every worker has left. */
-void runner__settle_check(runner_run_t *run);
-void runner__record(runner_run_t *run, cJSON *rec);
-void runner__action(runner_run_t *run, const char *name,
-                const scenario_step_t *st, unsigned worker, cJSON *extra);
-int runner__command(runner_run_t *run, cJSON *cmd, runner__req_kind_t kind,
-                const scenario_step_t *st, cJSON *behaviour);
-int runner__send_worker(runner_run_t *run, unsigned id, cJSON *msg);
-/* A request number for a fault of step `st` (kept for the run). */
-unsigned runner__fault_req(runner_run_t *run, const scenario_step_t *st);
-runner__worker_t *runner__worker(runner_run_t *run, unsigned id);
-void runner__fail(runner_run_t *run, const scenario_step_t *st,
-              const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* The harness could not run the scenario (the agent did not start, broke
- * the protocol): the outcome is an error, not a failure. */
-void runner__error(runner_run_t *run, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Kills every process of the run at once and ends it. */
-void runner__abort_error(runner_run_t *run);
-void runner__kick(runner_run_t *run);
-void runner__end(runner_run_t *run);
-uint64_t runner__scaled(const runner_run_t *run, int64_t ms);
-/* A handle of the run has closed (its close callback). */
-void runner__handle_gone(runner_run_t *run);
-/* Finishes the run if it is closing and nothing is left open. */
-void runner__maybe_finish(runner_run_t *run);
-
-/* How long the primary has to answer a command. */
-#define REPLY_MS 5000
-
-/* What an action did: finished, started something the step waits for,
- * or failed (the failure is recorded). */
-enum { ACT_DONE = 0, ACT_ASYNC = 1, ACT_FAIL = -1 };
-
-/* runner-action.c */
-int runner__action_exec(runner_run_t *run, const scenario_step_t *st, unsigned trig,
-                bool trigger);
-/* A step's worker: its id, `last`, or the trigger's worker `trig`. */
-int runner__action_resolve(runner_run_t *run, const scenario_step_t *st,
-                   scenario_wref_t ref, unsigned trig, unsigned *id);
-cJSON *runner__action_command(const char *name);
-cJSON *runner__action_fork_command(const runner_run_t *run, const scenario_step_t *st);
-/* Faults held for a worker's control connection: sent on its hello,
- * failed when it exits first. */
-void runner__action_flush_pending(runner_run_t *run, unsigned id);
-void runner__action_drop_pending(runner_run_t *run, unsigned id, const char *why);
-runner__timer_t *runner__action_timer_new(runner_run_t *run, runner__timer_kind_t kind,
-                              const scenario_step_t *st, unsigned worker,
-                              uint64_t ms);
-void runner__action_timer_close(runner__timer_t *rt);
-
-/* runner-loadgen.c */
-int runner__loadgen_start(runner_run_t *run, const scenario_step_t *st);
-
-/* runner-step.c */
-/* The current step has finished: the next one follows. */
-void runner__step_done(runner_run_t *run);
-void runner__step_continue(runner_run_t *run);
-void runner__step_on_record(runner_run_t *run, const trace_event_t *e);
-void runner__step_on_reply(runner_run_t *run, runner__req_t *req, const cJSON *reply);
-void runner__step_on_timeout(runner_run_t *run);
-void runner__step_on_agent_exit(runner_run_t *run);
-void runner__step_stop_all(runner_run_t *run);
-void runner__step_load_stop(runner_run_t *run);
-void runner__step_timers_close(runner_run_t *run);
-void runner__step_tick(runner_run_t *run);
 
 #endif /* RUNNER_INTERNAL_H */

@@ -1,6 +1,7 @@
 /*
- * The load generator (load/) inside a run: started and stopped by steps,
- * every failed or retried request and the totals recorded in the trace.
+ * Step handlers for the load generator (harness/load/) inside a run: it is
+ * started and stopped by steps; every failed or retried request and the
+ * totals are queued as records, and its end as an event.
  */
 #include "runner-internal.h"
 
@@ -17,7 +18,7 @@ static void on_load_request(load_t *load, const load_record_t *r, void *arg)
   if (r->outcome == LOAD_OK || r->outcome == LOAD_CANCELLED)
     return;
   /* every failure and every retry is in the trace, up to a bound */
-  if (++run->load_failed_records > 5000)
+  if (++run->loadgen.failed_records > 5000)
     return;
   j = cJSON_CreateObject();
   if (j == NULL)
@@ -36,118 +37,138 @@ static void on_load_request(load_t *load, const load_record_t *r, void *arg)
   cJSON_AddNumberToObject(j, "connection", (double)r->conn_seq);
   if (r->error != 0)
     cJSON_AddStringToObject(j, "error", uv_err_name(r->error));
-  runner__record(run, j);
+  runner__queue_record(run, j);
+}
+
+static void add_totals(trace_load_totals_t *t, const load_counters_t *c)
+{
+  t->ran = true;
+  t->sent += c->finished - c->outcome[LOAD_CANCELLED];
+  t->ok += c->outcome[LOAD_OK];
+  t->retried += c->outcome[LOAD_RETRIED];
+  t->refused += c->outcome[LOAD_REFUSED];
+  t->reset += c->outcome[LOAD_RESET];
+  t->timeout += c->outcome[LOAD_TIMEOUT];
+  t->bad_status += c->outcome[LOAD_BAD_STATUS];
+  t->truncated += c->outcome[LOAD_TRUNCATED];
+  t->error += c->outcome[LOAD_ERROR];
+  t->failed += c->failed;
+}
+
+static cJSON *totals_record(runner_run_t *run, load_t *load,
+                            const load_counters_t *c)
+{
+  const trace_load_totals_t *t = &run->res.load;
+  cJSON *j = cJSON_CreateObject(), *per;
+  unsigned id;
+
+  if (j == NULL)
+    return NULL;
+  cJSON_AddStringToObject(j, "type", "load");
+  cJSON_AddStringToObject(j, "what", "totals");
+  cJSON_AddNumberToObject(j, "sent", (double)t->sent);
+  cJSON_AddNumberToObject(j, "ok", (double)t->ok);
+  cJSON_AddNumberToObject(j, "retried", (double)t->retried);
+  cJSON_AddNumberToObject(j, "refused", (double)t->refused);
+  cJSON_AddNumberToObject(j, "reset", (double)t->reset);
+  cJSON_AddNumberToObject(j, "timeout", (double)t->timeout);
+  cJSON_AddNumberToObject(j, "bad_status", (double)t->bad_status);
+  cJSON_AddNumberToObject(j, "truncated", (double)t->truncated);
+  cJSON_AddNumberToObject(j, "error", (double)t->error);
+  cJSON_AddNumberToObject(j, "failed", (double)t->failed);
+  cJSON_AddNumberToObject(j, "connections", (double)c->connections);
+  per = cJSON_AddObjectToObject(j, "served_by");
+  for (id = 1; id <= run->cluster.last_forked && id <= LOAD_MAX_WORKER_ID;
+       id++) {
+    uint64_t n = load_worker_responses(load, id);
+    char key[16];
+    if (n == 0)
+      continue;
+    snprintf(key, sizeof(key), "%u", id);
+    cJSON_AddNumberToObject(per, key, (double)n);
+  }
+  return j;
 }
 
 static void on_load_done(load_t *load, void *arg)
 {
   runner_run_t *run = arg;
-  trace_load_totals_t *t = &run->res.load;
+  runner__event_t *ev;
   load_counters_t c;
-  cJSON *j, *per;
-  unsigned id;
+  cJSON *j;
 
   load_counters(load, &c);
-  t->ran = true;
-  t->sent += c.finished - c.outcome[LOAD_CANCELLED];
-  t->ok += c.outcome[LOAD_OK];
-  t->retried += c.outcome[LOAD_RETRIED];
-  t->refused += c.outcome[LOAD_REFUSED];
-  t->reset += c.outcome[LOAD_RESET];
-  t->timeout += c.outcome[LOAD_TIMEOUT];
-  t->bad_status += c.outcome[LOAD_BAD_STATUS];
-  t->truncated += c.outcome[LOAD_TRUNCATED];
-  t->error += c.outcome[LOAD_ERROR];
-  t->failed += c.failed;
-  run->load_running = false;
-  run->load_stopping = false;
-
+  add_totals(&run->res.load, &c);
+  run->loadgen.running = false;
+  run->loadgen.stopping = false;
   j = cJSON_CreateObject();
   if (j != NULL) {
     cJSON_AddStringToObject(j, "type", "load");
     cJSON_AddStringToObject(j, "what", "done");
-    runner__record(run, j);
+    runner__queue_record(run, j);
   }
-  j = cJSON_CreateObject();
-  if (j != NULL) {
-    cJSON_AddStringToObject(j, "type", "load");
-    cJSON_AddStringToObject(j, "what", "totals");
-    cJSON_AddNumberToObject(j, "sent", (double)t->sent);
-    cJSON_AddNumberToObject(j, "ok", (double)t->ok);
-    cJSON_AddNumberToObject(j, "retried", (double)t->retried);
-    cJSON_AddNumberToObject(j, "refused", (double)t->refused);
-    cJSON_AddNumberToObject(j, "reset", (double)t->reset);
-    cJSON_AddNumberToObject(j, "timeout", (double)t->timeout);
-    cJSON_AddNumberToObject(j, "bad_status", (double)t->bad_status);
-    cJSON_AddNumberToObject(j, "truncated", (double)t->truncated);
-    cJSON_AddNumberToObject(j, "error", (double)t->error);
-    cJSON_AddNumberToObject(j, "failed", (double)t->failed);
-    cJSON_AddNumberToObject(j, "connections", (double)c.connections);
-    per = cJSON_AddObjectToObject(j, "served_by");
-    for (id = 1; id <= run->last_forked && id <= LOAD_MAX_WORKER_ID; id++) {
-      uint64_t n = load_worker_responses(load, id);
-      char key[16];
-      if (n == 0)
-        continue;
-      snprintf(key, sizeof(key), "%u", id);
-      cJSON_AddNumberToObject(per, key, (double)n);
-    }
-    runner__record(run, j);
-  }
-  if (run->phase == PHASE_STEPS && run->wait == WAIT_LOAD)
-    runner__step_done(run);
+  runner__queue_record(run, totals_record(run, load, &c));
+  ev = runner__event_new(RUNNER__EV_LOAD_DONE);
+  if (ev != NULL)
+    runner__queue_push(run, ev);
   else
-    runner__kick(run);
-  /* a load stopped by the end of a killed run: the close may proceed */
-  if (run->phase == PHASE_CLOSE)
-    runner__maybe_finish(run);
+    /* the run's end waits for no load that is not running */
+    runner__queue_wake(run);
 }
 
-int runner__loadgen_start(runner_run_t *run, const scenario_step_t *st)
+static void load_options(runner_run_t *run, const scenario_load_spec_t *ls,
+                         int port, load_opts_t *o)
+{
+  uint64_t left_ms = runner__scaled(run, run->s->timeout_ms);
+
+  memset(o, 0, sizeof(*o));
+  o->host = "127.0.0.1";
+  o->port = port;
+  o->path = ls->path;
+  o->connections = ls->connections;
+  o->keepalive = ls->keepalive;
+  o->requests = ls->requests;
+  /* bounded by its own settings, and by the run's deadline at most */
+  o->duration_ms = (unsigned)(ls->duration_ms > 0 ? (uint64_t)ls->duration_ms
+                                                  : left_ms);
+  if (o->duration_ms > LOAD_MAX_DURATION_MS)
+    o->duration_ms = LOAD_MAX_DURATION_MS;
+  o->timeout_ms = (unsigned)runner__scaled(run, ls->timeout_ms);
+  o->request_cb = on_load_request;
+  o->arg = run;
+}
+
+int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
+                            const runner__call_t *call)
 {
   const scenario_load_spec_t *ls = &st->load;
+  int port = runner__cluster_port(run, ls->port_index);
   load_opts_t o;
-  int port = ls->port_index < RUN_MAX_SERVERS ? run->ports[ls->port_index]
-                                              : 0;
-  uint64_t left_ms;
   cJSON *j;
   int rc;
 
-  if (run->load_running) {
+  (void)call;
+  if (run->loadgen.running) {
     runner__fail(run, st, "a load is already running");
-    return ACT_FAIL;
+    return RUNNER__STEP_FAILED;
   }
   if (port <= 0) {
     runner__fail(run, st, "no port is known for server %u: no worker listens "
-             "on it yet (wait for listening first)", ls->port_index);
-    return ACT_FAIL;
+                          "on it yet (wait for listening first)",
+                 ls->port_index);
+    return RUNNER__STEP_FAILED;
   }
-  if (run->load == NULL && (rc = load_new(&run->load)) != 0) {
+  if (run->loadgen.load == NULL && (rc = load_new(&run->loadgen.load)) != 0) {
     runner__fail(run, st, "cannot create the load: %s", uv_strerror(rc));
-    return ACT_FAIL;
+    return RUNNER__STEP_FAILED;
   }
-  memset(&o, 0, sizeof(o));
-  o.host = "127.0.0.1";
-  o.port = port;
-  o.path = ls->path;
-  o.connections = ls->connections;
-  o.keepalive = ls->keepalive;
-  o.requests = ls->requests;
-  /* bounded by its own settings, and by the run's deadline at most */
-  left_ms = runner__scaled(run, run->s->timeout_ms);
-  o.duration_ms = (unsigned)(ls->duration_ms > 0 ? (uint64_t)ls->duration_ms
-                                                 : left_ms);
-  if (o.duration_ms > LOAD_MAX_DURATION_MS)
-    o.duration_ms = LOAD_MAX_DURATION_MS;
-  o.timeout_ms = (unsigned)runner__scaled(run, ls->timeout_ms);
-  o.request_cb = on_load_request;
-  o.arg = run;
-  rc = load_start(run->load, run->loop, &o, on_load_done);
+  load_options(run, ls, port, &o);
+  rc = load_start(run->loadgen.load, run->loop, &o, on_load_done);
   if (rc != 0) {
     runner__fail(run, st, "cannot start the load: %s", uv_strerror(rc));
-    return ACT_FAIL;
+    return RUNNER__STEP_FAILED;
   }
-  run->load_running = true;
+  run->loadgen.running = true;
   j = cJSON_CreateObject();
   if (j != NULL) {
     cJSON_AddStringToObject(j, "type", "load");
@@ -156,16 +177,36 @@ int runner__loadgen_start(runner_run_t *run, const scenario_step_t *st)
     cJSON_AddNumberToObject(j, "connections", o.connections);
     cJSON_AddBoolToObject(j, "keepalive", o.keepalive);
     cJSON_AddNumberToObject(j, "line", st->line);
-    runner__record(run, j);
+    runner__queue_record(run, j);
   }
-  return ACT_DONE;
+  return RUNNER__WAIT_NONE;
 }
 
-void runner__step_load_stop(runner_run_t *run)
+/* Stops the load, or (wait_done) waits for it to end by itself. */
+int runner__step_load_stop(runner_run_t *run, const scenario_step_t *st,
+                           const runner__call_t *call)
 {
-  if (!run->load_running || run->load_stopping)
+  if (!run->loadgen.running)
+    return RUNNER__WAIT_NONE;
+  if (!st->wait_done)
+    runner__loadgen_stop(run);
+  return call->trigger ? RUNNER__WAIT_NONE : RUNNER__WAIT_LOAD;
+}
+
+void runner__loadgen_stop(runner_run_t *run)
+{
+  runner__loadgen_t *lg = &run->loadgen;
+
+  if (!lg->running || lg->stopping)
     return;
-  run->load_stopping = true;
-  if (load_stop(run->load) != 0)
-    run->load_stopping = false;
+  lg->stopping = true;
+  if (load_stop(lg->load) != 0)
+    lg->stopping = false;
+}
+
+void runner__loadgen_free(runner_run_t *run)
+{
+  if (run->loadgen.load != NULL)
+    load_free(run->loadgen.load);
+  run->loadgen.load = NULL;
 }

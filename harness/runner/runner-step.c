@@ -1,6 +1,10 @@
 /*
- * The steps of a run in order (and the setup before them), waits and
- * their deadlines, and triggers armed by steps.
+ * The setup of a run and its steps in order: each step runs through the
+ * handler of its kind (the table below, bound to SCENARIO_STEP_MAP), then
+ * the sequence waits for what the handler says, within a deadline. Triggers
+ * armed by steps fire on records. The phase machine (runner.c) calls in
+ * here and is told, by the value returned, when the setup or the steps are
+ * over.
  */
 #include "runner-internal.h"
 
@@ -8,16 +12,236 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How long a load may take to stop when a step waits for it. */
+#define LOAD_STOP_MS 10000
+
+static const runner__step_fn handlers[SCENARIO_STEP_KIND_COUNT] = {
+  SCENARIO_STEP_MAP(RUNNER__STEP_ENTRY)
+};
+
+/* ---------------------------------------------------------------------- */
+/* The setup                                                               */
+
+enum { SETUP_SETUP = 0, SETUP_POLICY, SETUP_FORKS, SETUP_DONE };
+
+/* A mixed target names the other runtime's worker program; the scenario's
+ * args follow its own (a scenario with an exec of its own is skipped on
+ * mixed targets). */
+static void mixed_worker(const runner_target_t *t, cJSON *settings)
+{
+  cJSON *args, *given, *a;
+  size_t i;
+
+  if (t->worker_exec == NULL ||
+      cJSON_GetObjectItemCaseSensitive(settings, "exec") != NULL)
+    return;
+  args = cJSON_CreateArray();
+  given = cJSON_DetachItemFromObjectCaseSensitive(settings, "args");
+  for (i = 0; args != NULL && t->worker_args != NULL &&
+              t->worker_args[i] != NULL; i++)
+    cJSON_AddItemToArray(args, cJSON_CreateString(t->worker_args[i]));
+  cJSON_ArrayForEach(a, given)
+    cJSON_AddItemToArray(args, cJSON_Duplicate(a, true));
+  cJSON_Delete(given);
+  cJSON_AddStringToObject(settings, "exec", t->worker_exec);
+  if (args != NULL)
+    cJSON_AddItemToObject(settings, "args", args);
+}
+
+static cJSON *setup_command(const runner_run_t *run)
+{
+  const scenario_t *s = run->s;
+  cJSON *cmd = runner__act_command_new("setup");
+  cJSON *settings, *env;
+  char *b;
+
+  if (cmd == NULL)
+    return NULL;
+  if (s->scheduling != NULL)
+    cJSON_AddStringToObject(cmd, "scheduling", s->scheduling);
+  settings = cJSON_Duplicate(s->settings, true);
+  if (settings == NULL) {
+    cJSON_Delete(cmd);
+    return NULL;
+  }
+  mixed_worker(run->target, settings);
+  env = cJSON_GetObjectItemCaseSensitive(settings, "env");
+  if (env == NULL)
+    env = cJSON_AddObjectToObject(settings, "env");
+  b = cJSON_PrintUnformatted(s->behaviour);
+  if (b != NULL) {
+    cJSON_AddStringToObject(env, "CLUSTERSIM_WORKER", b);
+    free(b);
+  }
+  cJSON_AddItemToObject(cmd, "settings", settings);
+  return cmd;
+}
+
+/* Sends the setup's next command; GO_NEXT when none is left. */
+static runner__go_t setup_send(runner_run_t *run)
+{
+  runner__steps_t *sp = &run->steps;
+  static const char *const what[] = {"setup", "the policy", "fork"};
+  static const runner__req_kind_t kinds[] = {
+    RUNNER__REQ_SETUP, RUNNER__REQ_POLICY, RUNNER__REQ_INITIAL_FORK};
+  cJSON *cmd = NULL;
+  int rc;
+
+  if (sp->setup == SETUP_POLICY && run->s->policy == NULL)
+    sp->setup = SETUP_FORKS;
+  if (sp->setup == SETUP_FORKS && sp->forks_left == 0)
+    sp->setup = SETUP_DONE;
+  if (sp->setup == SETUP_DONE) {
+    runner__timer_stop(run, RUNNER__TIMER_STEP);
+    return RUNNER__GO_NEXT;
+  }
+  cmd = sp->setup == SETUP_SETUP    ? setup_command(run)
+        : sp->setup == SETUP_POLICY ? cJSON_Duplicate(run->s->policy, true)
+                                    : runner__act_fork_command(NULL);
+  rc = cmd == NULL ? UV_ENOMEM
+                   : runner__act_command(run, cmd, kinds[sp->setup], NULL,
+                                         sp->setup == SETUP_FORKS
+                                             ? run->s->behaviour
+                                             : NULL);
+  cJSON_Delete(cmd);
+  if (rc != 0) {
+    runner__error(run, "cannot send %s to the primary", what[sp->setup]);
+    return RUNNER__GO_END;
+  }
+  runner__timer_start(run, RUNNER__TIMER_STEP,
+                      runner__scaled(run, RUNNER__REPLY_MS), 0);
+  return RUNNER__GO_WAIT;
+}
+
+runner__go_t runner__setup_begin(runner_run_t *run)
+{
+  run->steps.setup = SETUP_SETUP;
+  run->steps.forks_left = run->s->workers;
+  run->steps.rng = run->opts.seed ^ 0x9E3779B97F4A7C15ull;
+  return setup_send(run);
+}
+
+runner__go_t runner__setup_on_reply(runner_run_t *run,
+                                    const runner__req_t *req,
+                                    const cJSON *reply)
+{
+  const cJSON *err = cJSON_GetObjectItemCaseSensitive(reply, "error");
+
+  if (req->kind != RUNNER__REQ_SETUP && req->kind != RUNNER__REQ_POLICY &&
+      req->kind != RUNNER__REQ_INITIAL_FORK)
+    return RUNNER__GO_WAIT;
+  if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
+    /* a scenario the agent cannot even set up cannot be run */
+    runner__error(run, "the primary refused %s: %s", req->cmd,
+                  cJSON_IsString(err) ? err->valuestring : "refused");
+    return RUNNER__GO_END;
+  }
+  runner__timer_stop(run, RUNNER__TIMER_STEP);
+  if (req->kind == RUNNER__REQ_INITIAL_FORK)
+    run->steps.forks_left--;
+  else
+    run->steps.setup++;
+  return setup_send(run);
+}
+
+runner__go_t runner__setup_on_timer(runner_run_t *run)
+{
+  runner__error(run, "the primary did not answer its setup within %.3f s",
+                (double)runner__scaled(run, RUNNER__REPLY_MS) / 1e3);
+  return RUNNER__GO_KILL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Waits                                                                   */
+
+/* How long the current step may wait for `wait`. */
+static uint64_t wait_ms(const runner_run_t *run, const scenario_step_t *st,
+                        runner__wait_t wait)
+{
+  switch (wait) {
+  case RUNNER__WAIT_REPLY:
+    return runner__scaled(run, RUNNER__REPLY_MS);
+  case RUNNER__WAIT_EVENT:
+    return runner__scaled(run, st->ms);
+  case RUNNER__WAIT_SLEEP:
+    /* a sleep is the scenario's own time, not a deadline */
+    return (uint64_t)st->ms;
+  case RUNNER__WAIT_LOAD:
+    return runner__scaled(run, LOAD_STOP_MS);
+  default:
+    return runner__scaled(run, st->after_ms);
+  }
+}
+
+static void begin_wait(runner_run_t *run, runner__wait_t wait)
+{
+  run->steps.wait = wait;
+  runner__timer_start(run, RUNNER__TIMER_STEP,
+                      wait_ms(run, run->steps.cur, wait), 0);
+}
+
+static runner__go_t step_failed(runner_run_t *run)
+{
+  runner__timer_stop(run, RUNNER__TIMER_STEP);
+  run->steps.wait = RUNNER__WAIT_NONE;
+  return RUNNER__GO_END;
+}
+
+/* What a handler returned, for the sequence. */
+static runner__go_t step_went(runner_run_t *run, int rc)
+{
+  if (rc == RUNNER__STEP_FAILED)
+    return step_failed(run);
+  if (rc == RUNNER__WAIT_NONE)
+    return RUNNER__GO_NEXT;
+  begin_wait(run, (runner__wait_t)rc);
+  return RUNNER__GO_WAIT;
+}
+
+/* The current step's wait is over: the sequence goes on. */
+static runner__go_t step_done(runner_run_t *run)
+{
+  runner__timer_stop(run, RUNNER__TIMER_STEP);
+  run->steps.wait = RUNNER__WAIT_NONE;
+  run->steps.cur = NULL;
+  run->steps.next++;
+  return runner__steps_run(run);
+}
+
+runner__go_t runner__steps_run(runner_run_t *run)
+{
+  runner__steps_t *sp = &run->steps;
+  runner__go_t go;
+
+  while (sp->next < run->s->n_steps) {
+    const scenario_step_t *st = &run->s->steps[sp->next];
+    sp->cur = st;
+    memset(&sp->call, 0, sizeof(sp->call));
+    if (runner__cluster_resolve(run, st, 0, &sp->call.worker) != 0)
+      return step_failed(run);
+    go = step_went(run, handlers[st->kind](run, st, &sp->call));
+    if (go != RUNNER__GO_NEXT)
+      return go;
+    sp->next++;
+  }
+  return RUNNER__GO_NEXT;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Triggers                                                                */
+
 static uint64_t next_random(runner_run_t *run)
 {
   /* splitmix64: the run's decisions follow from its seed */
-  uint64_t z = (run->rng += 0x9E3779B97F4A7C15ull);
+  uint64_t z = (run->steps.rng += 0x9E3779B97F4A7C15ull);
 
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
 
+/* The actions always run from a timer, never inside the record that fired
+ * them. */
 static void fire(runner_run_t *run, runner__trigger_t *tg, unsigned worker)
 {
   const scenario_step_t *st = tg->st;
@@ -27,20 +251,20 @@ static void fire(runner_run_t *run, runner__trigger_t *tg, unsigned worker)
   if (st->jitter_ms > 0)
     delay += next_random(run) % (uint64_t)(st->jitter_ms + 1);
   x = cJSON_CreateObject();
-  cJSON_AddStringToObject(x, "on", trace_ev_name(st->event));
-  cJSON_AddNumberToObject(x, "delay_ms", (double)delay);
-  runner__action(run, "trigger", st, worker, x);
-  /* always from a timer: an action never runs inside the record that
-   * fired it */
-  (void)runner__action_timer_new(run, TIMER_TRIGGER, st, worker, delay);
+  if (x != NULL) {
+    cJSON_AddStringToObject(x, "on", trace_ev_name(st->event));
+    cJSON_AddNumberToObject(x, "delay_ms", (double)delay);
+  }
+  runner__queue_action(run, "trigger", st, worker, x);
+  runner__act_defer_trigger(run, st, worker, delay);
 }
 
 static void triggers_on_record(runner_run_t *run, const trace_event_t *e)
 {
   size_t i;
 
-  for (i = 0; i < run->n_triggers; i++) {
-    runner__trigger_t *tg = &run->triggers[i];
+  for (i = 0; i < run->steps.n_triggers; i++) {
+    runner__trigger_t *tg = &run->steps.triggers[i];
     if (!tg->armed ||
         !trace_event_is(e, tg->st->event, tg->st->cluster_emitter) ||
         (tg->worker != 0 && e->worker != tg->worker))
@@ -55,499 +279,215 @@ static void triggers_on_record(runner_run_t *run, const trace_event_t *e)
   }
 }
 
-void runner__step_stop_all(runner_run_t *run)
-{
-  runner__timer_t *rt;
-  size_t i;
-
-  for (i = 0; i < run->n_triggers; i++)
-    run->triggers[i].armed = false;
-  /* delayed trigger actions are cancelled; paused processes resumed */
-  for (rt = run->timers; rt; rt = rt->next)
-    if (rt->kind != TIMER_CONNECT || run->phase >= PHASE_KILL)
-      runner__action_timer_close(rt);
-  run->wait = WAIT_NONE;
-}
-
-/* ---------------------------------------------------------------------- */
-/* The step sequence                                                       */
-
-static unsigned wait_count(const runner_run_t *run, const scenario_step_t *st,
+void runner__steps_trigger(runner_run_t *run, const scenario_step_t *st,
                            unsigned worker)
 {
-  int slot;
+  runner__call_t call = {.trigger = true};
+  size_t i;
 
-  switch (st->event) {
-  case TRACE_EV_SETUP:
-  case TRACE_EV_FORK:
-  case TRACE_EV_DISCONNECT_CALLBACK:
-    slot = 1;
-    break;
-  default:
-    slot = st->cluster_emitter ? 1 : 0;
-  }
-  if (worker == 0)
-    return run->counts_all[st->event][slot];
-  if (worker > run->n_workers)
-    return 0;
-  return run->workers[worker - 1].counts[st->event][slot];
-}
-
-void runner__step_done(runner_run_t *run)
-{
-  uv_timer_stop(&run->step_timer);
-  run->wait = WAIT_NONE;
-  run->cur = NULL;
-  run->step_i++;
-  runner__kick(run);
-}
-
-static void step_failed(runner_run_t *run)
-{
-  uv_timer_stop(&run->step_timer);
-  run->wait = WAIT_NONE;
-  runner__end(run);
-}
-
-static void arm_wait_timer(runner_run_t *run, uint64_t ms);
-
-static int exec_step(runner_run_t *run, const scenario_step_t *st)
-{
-  unsigned id = 0;
-
-  switch (st->kind) {
-  case SCENARIO_STEP_WAIT:
-    if (runner__action_resolve(run, st, st->worker, 0, &id) != 0)
-      return ACT_FAIL;
-    run->wait_worker = id;
-    if (wait_count(run, st, id) >= st->count)
-      return ACT_DONE;
-    run->wait = WAIT_EVENT;
-    arm_wait_timer(run, runner__scaled(run, st->ms));
-    return ACT_ASYNC;
-  case SCENARIO_STEP_SLEEP:
-    run->wait = WAIT_SLEEP;
-    arm_wait_timer(run, (uint64_t)st->ms);
-    return ACT_ASYNC;
-  case SCENARIO_STEP_TRIGGER: {
-    runner__trigger_t *tg;
-    runner__trigger_t *b = realloc(run->triggers,
-                               (run->n_triggers + 1) * sizeof(*b));
-    if (b == NULL)
-      return ACT_FAIL;
-    run->triggers = b;
-    tg = &b[run->n_triggers++];
-    memset(tg, 0, sizeof(*tg));
-    tg->st = st;
-    tg->armed = true;
-    if (runner__action_resolve(run, st, st->worker, 0, &id) != 0)
-      return ACT_FAIL;
-    tg->worker = id;
-    runner__action(run, "arm", st, id, NULL);
-    return ACT_DONE;
-  }
-  default: {
-    int rc = runner__action_exec(run, st, 0, false);
-    if (rc == ACT_ASYNC && run->wait == WAIT_REPLY)
-      arm_wait_timer(run, runner__scaled(run, REPLY_MS));
-    else if (rc == ACT_ASYNC && run->wait == WAIT_LOAD)
-      arm_wait_timer(run, runner__scaled(run, 10000));
-    return rc;
-  }
+  for (i = 0; i < st->n_actions; i++) {
+    const scenario_step_t *a = &st->actions[i];
+    if (runner__cluster_resolve(run, a, worker, &call.worker) != 0 ||
+        handlers[a->kind](run, a, &call) == RUNNER__STEP_FAILED)
+      break;
   }
 }
 
-static void on_step_deadline(uv_timer_t *t)
+void runner__steps_stop(runner_run_t *run)
 {
-  runner__step_on_timeout(t->data);
+  size_t i;
+
+  for (i = 0; i < run->steps.n_triggers; i++)
+    run->steps.triggers[i].armed = false;
+  runner__act_cancel(run);
+  runner__timer_stop(run, RUNNER__TIMER_STEP);
+  run->steps.wait = RUNNER__WAIT_NONE;
 }
 
-static void arm_wait_timer(runner_run_t *run, uint64_t ms)
+void runner__steps_free(runner_run_t *run)
 {
-  uv_timer_start(&run->step_timer, on_step_deadline, ms, 0);
-}
-
-static cJSON *setup_command(const runner_run_t *run)
-{
-  const scenario_t *s = run->s;
-  cJSON *cmd = runner__action_command("setup");
-  cJSON *settings, *env;
-  char *b;
-
-  if (cmd == NULL)
-    return NULL;
-  if (s->scheduling != NULL)
-    cJSON_AddStringToObject(cmd, "scheduling", s->scheduling);
-  settings = cJSON_Duplicate(s->settings, true);
-  if (settings == NULL) {
-    cJSON_Delete(cmd);
-    return NULL;
-  }
-  /* a mixed target names the other runtime's worker agent; the
-   * scenario's args follow its own (a scenario with an exec of its own
-   * is skipped on mixed targets) */
-  if (run->target->worker_exec != NULL &&
-      cJSON_GetObjectItemCaseSensitive(settings, "exec") == NULL) {
-    cJSON *args = cJSON_CreateArray();
-    cJSON *given = cJSON_DetachItemFromObjectCaseSensitive(settings, "args");
-    cJSON *a;
-    size_t i;
-    for (i = 0; args != NULL && run->target->worker_args != NULL &&
-                run->target->worker_args[i] != NULL; i++)
-      cJSON_AddItemToArray(args,
-                           cJSON_CreateString(run->target->worker_args[i]));
-    cJSON_ArrayForEach(a, given)
-      cJSON_AddItemToArray(args, cJSON_Duplicate(a, true));
-    cJSON_Delete(given);
-    cJSON_AddStringToObject(settings, "exec", run->target->worker_exec);
-    if (args != NULL)
-      cJSON_AddItemToObject(settings, "args", args);
-  }
-  env = cJSON_GetObjectItemCaseSensitive(settings, "env");
-  if (env == NULL)
-    env = cJSON_AddObjectToObject(settings, "env");
-  b = cJSON_PrintUnformatted(s->behaviour);
-  if (b != NULL) {
-    cJSON_AddStringToObject(env, "CLUSTERSIM_WORKER", b);
-    free(b);
-  }
-  cJSON_AddItemToObject(cmd, "settings", settings);
-  return cmd;
-}
-
-static void setup_continue(runner_run_t *run)
-{
-  cJSON *cmd;
-
-  for (;;) {
-    switch (run->setup_state) {
-    case 0:
-      run->setup_state = 1;
-      cmd = setup_command(run);
-      if (cmd == NULL || runner__command(run, cmd, REQ_SETUP, NULL, NULL) != 0) {
-        cJSON_Delete(cmd);
-        runner__error(run, "cannot send setup to the primary");
-        runner__end(run);
-        return;
-      }
-      cJSON_Delete(cmd);
-      arm_wait_timer(run, runner__scaled(run, REPLY_MS));
-      return;
-    case 1:
-      return; /* waiting for the setup reply */
-    case 2:
-      if (run->s->policy == NULL) {
-        run->setup_state = 4;
-        continue;
-      }
-      run->setup_state = 3;
-      cmd = cJSON_Duplicate(run->s->policy, true);
-      if (cmd == NULL || runner__command(run, cmd, REQ_POLICY, NULL, NULL) != 0) {
-        cJSON_Delete(cmd);
-        runner__error(run, "cannot send the policy to the primary");
-        runner__end(run);
-        return;
-      }
-      cJSON_Delete(cmd);
-      arm_wait_timer(run, runner__scaled(run, REPLY_MS));
-      return;
-    case 3:
-      return; /* waiting for the policy reply */
-    case 4:
-      run->setup_state = 5;
-      run->initial_forks_left = run->s->workers;
-      /* fall through */
-    case 5:
-      if (run->initial_forks_left == 0) {
-        run->setup_state = 7;
-        continue;
-      }
-      run->setup_state = 6;
-      cmd = runner__action_fork_command(run, NULL);
-      if (cmd == NULL ||
-          runner__command(run, cmd, REQ_INITIAL_FORK, NULL,
-                      run->s->behaviour) != 0) {
-        cJSON_Delete(cmd);
-        runner__error(run, "cannot send fork to the primary");
-        runner__end(run);
-        return;
-      }
-      cJSON_Delete(cmd);
-      arm_wait_timer(run, runner__scaled(run, REPLY_MS));
-      return;
-    case 6:
-      return; /* waiting for a fork reply */
-    default:
-      uv_timer_stop(&run->step_timer);
-      run->phase = PHASE_STEPS;
-      run->step_i = 0;
-      run->wait = WAIT_NONE;
-      return;
-    }
-  }
-}
-
-void runner__step_continue(runner_run_t *run)
-{
-  if (run->phase == PHASE_SETUP) {
-    setup_continue(run);
-    if (run->phase != PHASE_STEPS)
-      return;
-  }
-  while (run->phase == PHASE_STEPS && run->wait == WAIT_NONE) {
-    const scenario_step_t *st;
-    int rc;
-
-    if (run->step_i >= run->s->n_steps) {
-      runner__end(run);
-      return;
-    }
-    st = &run->s->steps[run->step_i];
-    run->cur = st;
-    rc = exec_step(run, st);
-    if (rc == ACT_FAIL) {
-      step_failed(run);
-      return;
-    }
-    if (rc == ACT_ASYNC)
-      return;
-    run->step_i++;
-  }
+  free(run->steps.triggers);
+  run->steps.triggers = NULL;
+  run->steps.n_triggers = 0;
 }
 
 /* ---------------------------------------------------------------------- */
-/* Events from the run                                                     */
+/* What ends a wait                                                        */
 
-static void record_fork(runner_run_t *run, runner__req_t *req,
-                        const cJSON *reply)
+static bool restart_failed(const trace_event_t *e)
 {
-  const cJSON *w = cJSON_GetObjectItemCaseSensitive(reply, "worker");
-  const cJSON *ol;
-  cJSON *x;
-
-  if (!cJSON_IsNumber(w))
-    return;
-  x = cJSON_CreateObject();
-  if (x == NULL)
-    return;
-  /* dated when it was sent: it comes before anything of the worker */
-  cJSON_AddNumberToObject(x, "t", (double)req->sent);
-  ol = cJSON_GetObjectItemCaseSensitive(req->behaviour, "on_listening");
-  if (cJSON_IsString(ol))
-    cJSON_AddStringToObject(x, "on_listening", ol->valuestring);
-  runner__action(run, "fork", req->st, (unsigned)w->valuedouble, x);
-  if ((unsigned)w->valuedouble > run->last_forked)
-    run->last_forked = (unsigned)w->valuedouble;
-  {
-    runner__worker_t *rw = runner__worker(run, (unsigned)w->valuedouble);
-    if (rw != NULL)
-      rw->known = true;
-  }
+  return e->ev == TRACE_EV_RESTART_FAILED ||
+         (e->ev == TRACE_EV_RESTART_DONE &&
+          cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(e->json, "ok")));
 }
 
-void runner__step_on_reply(runner_run_t *run, runner__req_t *req, const cJSON *reply)
+runner__go_t runner__steps_on_record(runner_run_t *run,
+                                     const trace_event_t *e)
 {
-  bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"));
-  const cJSON *err = cJSON_GetObjectItemCaseSensitive(reply, "error");
-  const char *why = cJSON_IsString(err) ? err->valuestring : "refused";
+  runner__steps_t *sp = &run->steps;
+  const cJSON *why;
 
-  if (ok && strcmp(req->cmd, "fork") == 0)
-    record_fork(run, req, reply);
-  switch (req->kind) {
-  case REQ_SETUP:
-  case REQ_POLICY:
-  case REQ_INITIAL_FORK:
-    if (run->phase != PHASE_SETUP)
-      return;
-    if (!ok) {
-      /* a scenario the agent cannot even set up cannot be run */
-      runner__error(run, "the primary refused %s: %s", req->cmd, why);
-      runner__end(run);
-      return;
-    }
-    uv_timer_stop(&run->step_timer);
-    if (req->kind == REQ_INITIAL_FORK)
-      run->initial_forks_left--;
-    run->setup_state = req->kind == REQ_SETUP ? 2
-                       : req->kind == REQ_POLICY ? 4 : 5;
-    runner__kick(run);
-    return;
-  case REQ_TRIGGER:
-    if (!ok)
-      runner__fail(run, req->st, "the primary refused %s: %s", req->cmd, why);
-    return;
-  case REQ_END:
-    return;
-  case REQ_STEP:
-    break;
-  }
-  if (run->phase != PHASE_STEPS || run->wait != WAIT_REPLY ||
-      req->st != run->cur)
-    return;
-  if (!ok) {
-    runner__fail(run, req->st, "the primary refused %s: %s", req->cmd, why);
-    step_failed(run);
-    return;
-  }
-  switch (req->st->kind) {
-  case SCENARIO_STEP_FORK:
-    if (--run->fork_left > 0) {
-      cJSON *cmd = runner__action_fork_command(run, req->st);
-      if (cmd == NULL ||
-          runner__command(run, cmd, REQ_STEP, req->st,
-                      req->st->behaviour ? req->st->behaviour
-                                         : run->s->behaviour) != 0) {
-        cJSON_Delete(cmd);
-        runner__fail(run, req->st, "cannot send fork to the primary");
-        step_failed(run);
-        return;
-      }
-      cJSON_Delete(cmd);
-      arm_wait_timer(run, runner__scaled(run, REPLY_MS));
-      return;
-    }
-    break;
-  case SCENARIO_STEP_ROLLING_RESTART:
-    if (req->st->wait_done &&
-        run->restart_done_count < run->restart_wait_target) {
-      run->wait = WAIT_RESTART;
-      arm_wait_timer(run, runner__scaled(run, req->st->after_ms));
-      return;
-    }
-    break;
-  case SCENARIO_STEP_SHUTDOWN:
-    if (req->st->wait_done && !run->agent_exited) {
-      run->wait = WAIT_EXIT;
-      arm_wait_timer(run, runner__scaled(run, req->st->after_ms));
-      return;
-    }
-    break;
-  default:
-    break;
-  }
-  runner__step_done(run);
-}
-
-void runner__step_on_record(runner_run_t *run, const trace_event_t *e)
-{
-  const cJSON *from;
-
-  /* a worker's hello: faults waiting for it can go */
-  if (e->src == TRACE_SRC_LOG && strcmp(e->name, "hello") == 0) {
-    from = cJSON_GetObjectItemCaseSensitive(e->json, "from");
-    if (cJSON_IsString(from) && strcmp(from->valuestring, "worker") == 0)
-      runner__action_flush_pending(run, e->worker);
-  }
-  if (trace_event_is(e, TRACE_EV_EXIT, false))
-    runner__action_drop_pending(run, e->worker, "exited");
-  if (run->phase != PHASE_STEPS)
-    return;
   triggers_on_record(run, e);
-  switch (run->wait) {
-  case WAIT_EVENT:
-    if (run->cur != NULL &&
-        wait_count(run, run->cur, run->wait_worker) >= run->cur->count)
-      runner__step_done(run);
-    break;
-  case WAIT_RESTART:
-    if (e->ev == TRACE_EV_RESTART_FAILED ||
-        (e->ev == TRACE_EV_RESTART_DONE &&
-         cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(e->json, "ok")))) {
-      const cJSON *why = cJSON_GetObjectItemCaseSensitive(e->json, "error");
-      runner__fail(run, run->cur, "the rolling restart failed: %s",
-               cJSON_IsString(why) ? why->valuestring : "no reason given");
-      step_failed(run);
-    } else if (run->restart_done_count >= run->restart_wait_target) {
-      runner__step_done(run);
-    }
-    break;
-  default:
-    break;
+  if (sp->wait == RUNNER__WAIT_EVENT &&
+      runner__cluster_count(run, sp->cur, sp->wait_worker) >= sp->cur->count)
+    return step_done(run);
+  if (sp->wait != RUNNER__WAIT_RESTART)
+    return RUNNER__GO_WAIT;
+  if (restart_failed(e)) {
+    why = cJSON_GetObjectItemCaseSensitive(e->json, "error");
+    runner__fail(run, sp->cur, "the rolling restart failed: %s",
+                 cJSON_IsString(why) ? why->valuestring : "no reason given");
+    return step_failed(run);
   }
+  if (run->cluster.restart_done_count >= run->act.restart_wait_target)
+    return step_done(run);
+  return RUNNER__GO_WAIT;
 }
 
-void runner__step_on_agent_exit(runner_run_t *run)
+runner__go_t runner__steps_on_reply(runner_run_t *run,
+                                    const runner__req_t *req,
+                                    const cJSON *reply)
 {
-  runner__req_t *r;
+  runner__steps_t *sp = &run->steps;
+  const cJSON *err = cJSON_GetObjectItemCaseSensitive(reply, "error");
+  runner__go_t go;
 
-  if (run->phase != PHASE_STEPS)
-    return;
+  if (req->kind != RUNNER__REQ_STEP || sp->wait != RUNNER__WAIT_REPLY ||
+      req->st != sp->cur)
+    return RUNNER__GO_WAIT;
+  if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
+    runner__fail(run, req->st, "the primary refused %s: %s", req->cmd,
+                 cJSON_IsString(err) ? err->valuestring : "refused");
+    return step_failed(run);
+  }
+  runner__timer_stop(run, RUNNER__TIMER_STEP);
+  sp->wait = RUNNER__WAIT_NONE;
+  sp->call.replies++;
+  go = step_went(run, handlers[sp->cur->kind](run, sp->cur, &sp->call));
+  return go == RUNNER__GO_NEXT ? step_done(run) : go;
+}
+
+runner__go_t runner__steps_on_agent_exit(runner_run_t *run)
+{
+  runner__steps_t *sp = &run->steps;
+  char cmd[24];
+
   /* the requests of the dead agent are never answered */
-  while ((r = run->reqs) != NULL) {
-    run->reqs = r->next;
-    if (run->wait == WAIT_REPLY && r->st == run->cur && r->st != NULL) {
-      runner__fail(run, r->st, "the primary exited before it answered '%s'",
-               r->cmd);
-      free(r);
-      while ((r = run->reqs) != NULL) {
-        run->reqs = r->next;
-        free(r);
-      }
-      step_failed(run);
-      return;
-    }
-    free(r);
+  if (runner__control_forget(run,
+                             sp->wait == RUNNER__WAIT_REPLY ? sp->cur : NULL,
+                             cmd, sizeof(cmd))) {
+    runner__fail(run, sp->cur, "the primary exited before it answered '%s'",
+                 cmd);
+    return step_failed(run);
   }
-  if (run->wait == WAIT_EXIT)
-    runner__step_done(run);
-  else if (run->wait == WAIT_RESTART) {
-    runner__fail(run, run->cur, "the primary exited during the rolling restart");
-    step_failed(run);
+  if (sp->wait == RUNNER__WAIT_EXIT)
+    return step_done(run);
+  if (sp->wait == RUNNER__WAIT_RESTART) {
+    runner__fail(run, sp->cur,
+                 "the primary exited during the rolling restart");
+    return step_failed(run);
   }
+  return RUNNER__GO_WAIT;
 }
 
-void runner__step_on_timeout(runner_run_t *run)
+runner__go_t runner__steps_on_load_done(runner_run_t *run)
 {
-  const scenario_step_t *st = run->cur;
+  if (run->steps.wait != RUNNER__WAIT_LOAD)
+    return RUNNER__GO_WAIT;
+  return step_done(run);
+}
+
+static void wait_failed(runner_run_t *run, const scenario_step_t *st)
+{
+  unsigned w = run->steps.wait_worker;
   char wname[32];
 
-  switch (run->phase) {
-  case PHASE_START:
-    runner__error(run, "the agent did not connect to the control socket "
-              "within %.3f s", (double)runner__scaled(run, 10000) / 1e3);
-    runner__abort_error(run);
-    return;
-  case PHASE_SETUP:
-    runner__error(run, "the primary did not answer its setup within %.3f s",
-              (double)runner__scaled(run, REPLY_MS) / 1e3);
-    runner__abort_error(run);
-    return;
-  case PHASE_STEPS:
+  if (w != 0)
+    snprintf(wname, sizeof(wname), "worker %u", w);
+  else
+    snprintf(wname, sizeof(wname), "any worker");
+  runner__fail(run, st, "waited %.3f s for %u %s event%s of %s, saw %u",
+               (double)runner__scaled(run, st->ms) / 1e3, st->count,
+               trace_ev_name(st->event), st->count == 1 ? "" : "s", wname,
+               runner__cluster_count(run, st, w));
+}
+
+runner__go_t runner__steps_on_timer(runner_run_t *run)
+{
+  const scenario_step_t *st = run->steps.cur;
+  double s = st != NULL ? (double)wait_ms(run, st, run->steps.wait) / 1e3
+                        : 0;
+
+  switch (run->steps.wait) {
+  case RUNNER__WAIT_SLEEP:
+    return step_done(run);
+  case RUNNER__WAIT_EVENT:
+    wait_failed(run, st);
     break;
-  default:
-    return;
-  }
-  switch (run->wait) {
-  case WAIT_SLEEP:
-    runner__step_done(run);
-    return;
-  case WAIT_EVENT:
-    if (run->wait_worker != 0)
-      snprintf(wname, sizeof(wname), "worker %u", run->wait_worker);
-    else
-      snprintf(wname, sizeof(wname), "any worker");
-    runner__fail(run, st, "waited %.3f s for %u %s event%s of %s, saw %u",
-             (double)runner__scaled(run, st->ms) / 1e3, st->count,
-             trace_ev_name(st->event), st->count == 1 ? "" : "s", wname,
-             wait_count(run, st, run->wait_worker));
+  case RUNNER__WAIT_REPLY:
+    runner__fail(run, st, "the primary did not answer within %.3f s", s);
     break;
-  case WAIT_REPLY:
-    runner__fail(run, st, "the primary did not answer within %.3f s",
-             (double)runner__scaled(run, REPLY_MS) / 1e3);
-    break;
-  case WAIT_RESTART:
+  case RUNNER__WAIT_RESTART:
     runner__fail(run, st, "the rolling restart did not finish within %.3f s",
-             (double)runner__scaled(run, st->after_ms) / 1e3);
+                 s);
     break;
-  case WAIT_EXIT:
-    runner__fail(run, st, "the primary did not exit within %.3f s",
-             (double)runner__scaled(run, st->after_ms) / 1e3);
+  case RUNNER__WAIT_EXIT:
+    runner__fail(run, st, "the primary did not exit within %.3f s", s);
     break;
-  case WAIT_LOAD:
+  case RUNNER__WAIT_LOAD:
     runner__fail(run, st, "the load did not stop in time");
     break;
   default:
-    return;
+    return RUNNER__GO_WAIT;
   }
-  step_failed(run);
+  return step_failed(run);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The handlers of the sequence's own kinds                                */
+
+static int sequence_only(runner_run_t *run, const scenario_step_t *st)
+{
+  runner__fail(run, st, "'%s' cannot run here", scenario_step_name(st->kind));
+  return RUNNER__STEP_FAILED;
+}
+
+int runner__step_wait(runner_run_t *run, const scenario_step_t *st,
+                      const runner__call_t *call)
+{
+  if (call->trigger)
+    return sequence_only(run, st);
+  run->steps.wait_worker = call->worker;
+  if (runner__cluster_count(run, st, call->worker) >= st->count)
+    return RUNNER__WAIT_NONE;
+  return RUNNER__WAIT_EVENT;
+}
+
+int runner__step_sleep(runner_run_t *run, const scenario_step_t *st,
+                       const runner__call_t *call)
+{
+  if (call->trigger)
+    return sequence_only(run, st);
+  return RUNNER__WAIT_SLEEP;
+}
+
+int runner__step_trigger(runner_run_t *run, const scenario_step_t *st,
+                         const runner__call_t *call)
+{
+  runner__steps_t *sp = &run->steps;
+  runner__trigger_t *b;
+
+  if (call->trigger)
+    return sequence_only(run, st);
+  b = realloc(sp->triggers, (sp->n_triggers + 1) * sizeof(*b));
+  if (b == NULL)
+    return RUNNER__STEP_FAILED;
+  sp->triggers = b;
+  b = &b[sp->n_triggers++];
+  memset(b, 0, sizeof(*b));
+  b->st = st;
+  b->worker = call->worker;
+  b->armed = true;
+  runner__queue_action(run, "arm", st, call->worker, NULL);
+  return RUNNER__WAIT_NONE;
 }

@@ -13,6 +13,9 @@
  * SIGKILL of the supervisor takes the agent with it (and the workers then
  * leave on their IPC channel's EOF, as Node's do). docs/harness.md
  * describes the mechanism.
+ *
+ * The agent's stdout and stderr (and so its workers') go to one pipe that
+ * the harness reads; its tail is kept for the report.
  */
 #include "runner-internal.h"
 
@@ -45,6 +48,9 @@ typedef struct {
 #define CMD_DRAIN 'D'   /* followed by a uint32_t grace in ms */
 #define CMD_KILL  'K'
 
+/* Agent output kept for the report (the tail). */
+#define LOG_KEEP (32 * 1024)
+
 /* Fixed descriptors inside the supervisor. */
 #define FD_CMD    3
 #define FD_STATUS 4
@@ -63,6 +69,10 @@ struct runner__super_s {
   bool done_seen;
   unsigned killed;
   int failed;
+  uv_pipe_t log;
+  bool log_open;
+  char *logbuf;
+  size_t loglen;
 };
 
 /* ---------------------------------------------------------------------- */
@@ -424,35 +434,26 @@ static int read_agent_pid(int fd, int *pid)
   return 0;
 }
 
-int runner__super_start(uv_loop_t *loop, char *const *argv, char *const *env,
-                        const runner__super_cbs_t *cbs, void *arg,
-                        runner__super_t **out, int *agent_pid, int *log_fd)
+/* The agent's environment: the harness's, with the extra "K=V" strings
+ * replacing variables of the same name. Built before the fork: the
+ * supervisor only calls exec. The strings are borrowed. */
+static char **agent_env(char *const *env)
 {
   extern char **environ;
-  runner__super_t *s = NULL;
-  int cmd[2] = {-1, -1}, status[2] = {-1, -1}, log[2] = {-1, -1};
-  char **envp = NULL;
-  size_t n_env = 0, n_extra = 0, i, k;
-  int rc, pid;
+  size_t n_env = 0, n_extra = 0, i, j, k;
+  char **envp;
 
-  *out = NULL;
   while (environ[n_env] != NULL)
     n_env++;
   while (env != NULL && env[n_extra] != NULL)
     n_extra++;
-  /* Built before the fork: the supervisor only calls exec. The extra
-   * variables replace inherited ones of the same name. */
   envp = calloc(n_env + n_extra + 1, sizeof(char *));
-  s = calloc(1, sizeof(*s));
-  if (envp == NULL || s == NULL) {
-    rc = UV_ENOMEM;
-    goto out;
-  }
+  if (envp == NULL)
+    return NULL;
   for (i = 0, k = 0; i < n_env; i++) {
-    size_t j;
-    bool replaced = false;
     const char *eq = strchr(environ[i], '=');
     size_t name_len = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+    bool replaced = false;
     for (j = 0; j < n_extra && !replaced; j++)
       replaced = strncmp(env[j], environ[i], name_len) == 0 &&
                  env[j][name_len] == '=';
@@ -462,7 +463,78 @@ int runner__super_start(uv_loop_t *loop, char *const *argv, char *const *env,
   for (i = 0; i < n_extra; i++)
     envp[k++] = env[i];
   envp[k] = NULL;
+  return envp;
+}
 
+static void on_log_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+  static char scratch[16384];
+
+  (void)h;
+  (void)hint;
+  buf->base = scratch;
+  buf->len = sizeof(scratch);
+}
+
+static void on_log_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+  runner__super_t *s = st->data;
+
+  if (n < 0) {
+    uv_read_stop(st);
+    return;
+  }
+  if (s->logbuf == NULL)
+    s->logbuf = malloc(LOG_KEEP * 2);
+  if (s->logbuf == NULL)
+    return;
+  /* keep the tail: the end of a log says why a process died */
+  if ((size_t)n >= LOG_KEEP) {
+    memcpy(s->logbuf, buf->base + n - LOG_KEEP, LOG_KEEP);
+    s->loglen = LOG_KEEP;
+    return;
+  }
+  if (s->loglen + (size_t)n > LOG_KEEP * 2) {
+    size_t drop = s->loglen + (size_t)n - LOG_KEEP;
+    memmove(s->logbuf, s->logbuf + drop, s->loglen - drop);
+    s->loglen -= drop;
+  }
+  memcpy(s->logbuf + s->loglen, buf->base, (size_t)n);
+  s->loglen += (size_t)n;
+}
+
+/* The harness's side once the supervisor has said the agent's pid. */
+static void watch(runner__super_t *s, int status_fd, int log_fd)
+{
+  uv_pipe_init(s->loop, &s->status, 0);
+  s->status.data = s;
+  uv_pipe_open(&s->status, status_fd);
+  s->status_open = true;
+  uv_read_start((uv_stream_t *)&s->status, on_status_alloc, on_status_read);
+  uv_pipe_init(s->loop, &s->log, 0);
+  s->log.data = s;
+  s->log_open = true;
+  if (uv_pipe_open(&s->log, log_fd) == 0)
+    uv_read_start((uv_stream_t *)&s->log, on_log_alloc, on_log_read);
+  else
+    close(log_fd);
+}
+
+int runner__super_start(uv_loop_t *loop, char *const *argv, char *const *env,
+                        const runner__super_cbs_t *cbs, void *arg,
+                        runner__super_t **out, int *agent_pid)
+{
+  runner__super_t *s = NULL;
+  int cmd[2] = {-1, -1}, status[2] = {-1, -1}, log[2] = {-1, -1};
+  char **envp = agent_env(env);
+  int rc, pid, i;
+
+  *out = NULL;
+  s = calloc(1, sizeof(*s));
+  if (envp == NULL || s == NULL) {
+    rc = UV_ENOMEM;
+    goto out;
+  }
   if (pipe2(cmd, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0 ||
       pipe2(log, O_CLOEXEC) != 0) {
     rc = -errno;
@@ -490,28 +562,15 @@ int runner__super_start(uv_loop_t *loop, char *const *argv, char *const *env,
   if (rc != 0) {
     int st;
     close(s->cmd_fd);
-    close(status[0]);
     kill(pid, SIGKILL);
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
       ;
-    free(s);
-    s = NULL;
-    close(log[0]);
-    log[0] = -1;
-    status[0] = -1;
     goto out;
   }
-  uv_pipe_init(loop, &s->status, 0);
-  s->status.data = s;
-  uv_pipe_open(&s->status, status[0]);
-  s->status_open = true;
-  status[0] = -1;
-  uv_read_start((uv_stream_t *)&s->status, on_status_alloc, on_status_read);
-  *log_fd = log[0];
-  log[0] = -1;
+  watch(s, status[0], log[0]);
+  status[0] = log[0] = -1;
   *out = s;
   s = NULL;
-  rc = 0;
 
 out:
   for (i = 0; i < 2; i++) {
@@ -555,11 +614,35 @@ void runner__super_kill(runner__super_t *s)
   send_cmd(s, &c, 1);
 }
 
+static void on_log_closed(uv_handle_t *h)
+{
+  runner__super_t *s = h->data;
+
+  if (s->cbs.closed != NULL)
+    s->cbs.closed(s, s->arg);
+}
+
+void runner__super_close(runner__super_t *s)
+{
+  if (s == NULL || !s->log_open)
+    return;
+  s->log_open = false;
+  uv_close((uv_handle_t *)&s->log, on_log_closed);
+}
+
+char *runner__super_log(const runner__super_t *s)
+{
+  if (s == NULL || s->logbuf == NULL || s->loglen == 0)
+    return NULL;
+  return strndup(s->logbuf, s->loglen);
+}
+
 void runner__super_free(runner__super_t *s)
 {
   if (s == NULL)
     return;
   if (s->cmd_fd >= 0)
     close(s->cmd_fd);
+  free(s->logbuf);
   free(s);
 }

@@ -78,87 +78,164 @@ static const char *runtime_of(const char *spec, size_t prefix,
   return runtime != NULL ? runtime : "node";
 }
 
-static bool has_prefix(const char *spec, const char *word)
-{
-  size_t n = strlen(word);
+/* What every target is built from. */
+typedef struct {
+  const char *spec;
+  size_t word;             /* length of the kind's word in spec */
+  const char *self;        /* the clustersim executable */
+  const char *runtime;     /* --runtime, or NULL */
+  const char *src;         /* holds agents/node/ */
+  base_diag_t *diag;
+} target_in_t;
 
-  return strncmp(spec, word, n) == 0 && (spec[n] == '\0' || spec[n] == ':');
+static int build_builtin(const target_in_t *in, runner_target_t *out)
+{
+  out->argv = strv_of(in->self, "primary", NULL);
+  return 0;
+}
+
+static int build_node(const target_in_t *in, runner_target_t *out)
+{
+  char *a = base_asprintf("%s/agents/node/primary.js", in->src);
+
+  if (a != NULL)
+    out->argv = strv_of(runtime_of(in->spec, in->word, in->runtime), a, NULL);
+  free(a);
+  return 0;
+}
+
+/* cluster.fork() spawns process.execPath: the preload points it at
+ * clustersim, and the setup's exec "worker" makes every fork
+ * `clustersim worker ...` */
+static int build_node_c(const target_in_t *in, runner_target_t *out)
+{
+  char *a = base_asprintf("%s/agents/node/primary.js", in->src);
+  char *b = base_asprintf("%s/agents/node/node-c-preload.js", in->src);
+  char *env = base_asprintf("CLUSTERSIM_WORKER_EXEC_PATH=%s", in->self);
+  int rc = UV_ENOMEM;
+
+  if (a != NULL && b != NULL && env != NULL) {
+    out->argv = strv_of(runtime_of(in->spec, in->word, in->runtime),
+                        "--require", b, a, NULL);
+    out->env = strv_of(env, NULL);
+    out->worker_exec = strdup("worker");
+    out->worker_args = strv_of(NULL);
+    if (out->env != NULL && out->worker_exec != NULL &&
+        out->worker_args != NULL)
+      rc = 0;
+  }
+  free(a);
+  free(b);
+  free(env);
+  return rc;
+}
+
+static int build_c_node(const target_in_t *in, runner_target_t *out)
+{
+  char *a = base_asprintf("%s/agents/node/worker.js", in->src);
+  int rc = UV_ENOMEM;
+
+  out->argv = strv_of(in->self, "primary", NULL);
+  if (a != NULL) {
+    out->worker_exec = strdup(runtime_of(in->spec, in->word, in->runtime));
+    out->worker_args = strv_of(a, NULL);
+    if (out->worker_exec != NULL && out->worker_args != NULL)
+      rc = 0;
+  }
+  free(a);
+  return rc;
+}
+
+static int build_exec(const target_in_t *in, runner_target_t *out)
+{
+  if (in->spec[in->word] == '\0') {
+    base_diag_addf(in->diag, "--target exec: needs a command, as in "
+                             "exec:'python3 agent.py'");
+    return UV_EINVAL;
+  }
+  out->argv = strv_of("/bin/sh", "-c", in->spec + in->word, NULL);
+  return 0;
+}
+
+/* The --target vocabulary. `word` is how a value starts; `arg` says what
+ * may follow it: nothing, an optional ":PATH", or (a word ending in ':')
+ * the rest of the value. */
+typedef enum { ARG_NONE, ARG_PATH, ARG_REST } target_arg_t;
+
+static const struct {
+  const char *word;
+  target_arg_t arg;
+  runner_target_kind_t kind;
+  int (*build)(const target_in_t *in, runner_target_t *out);
+} targets[] = {
+  {"builtin", ARG_NONE, RUNNER_TARGET_BUILTIN, build_builtin},
+  {"node", ARG_PATH, RUNNER_TARGET_NODE, build_node},
+  {"node-c", ARG_PATH, RUNNER_TARGET_NODE_C, build_node_c},
+  {"c-node", ARG_PATH, RUNNER_TARGET_C_NODE, build_c_node},
+  {"exec:", ARG_REST, RUNNER_TARGET_EXEC, build_exec},
+};
+#define N_TARGETS (sizeof(targets) / sizeof(targets[0]))
+
+static bool target_matches(const char *spec, size_t i)
+{
+  size_t n = strlen(targets[i].word);
+
+  if (strncmp(spec, targets[i].word, n) != 0)
+    return false;
+  switch (targets[i].arg) {
+  case ARG_NONE:
+    return spec[n] == '\0';
+  case ARG_PATH:
+    return spec[n] == '\0' || spec[n] == ':';
+  default:
+    return true;
+  }
+}
+
+static void unknown_target(const char *spec, base_diag_t *diag)
+{
+  const char *words[N_TARGETS + 1];
+  const char *hint;
+  size_t i;
+
+  for (i = 0; i < N_TARGETS; i++)
+    words[i] = targets[i].word;
+  words[N_TARGETS] = NULL;
+  hint = base_suggest(spec, words);
+  if (hint != NULL)
+    base_diag_addf(diag, "unknown target '%s' (did you mean '%s'?)", spec,
+                   hint);
+  else
+    base_diag_addf(diag, "unknown target '%s' (expected builtin, node, "
+                         "node:PATH, node-c, c-node or exec:CMD)", spec);
 }
 
 int runner_target_parse(const char *spec, const char *self,
                          const char *runtime, const char *source_dir,
                          runner_target_t *out, base_diag_t *diag)
 {
-  const char *src = source_dir ? source_dir : ".";
-  const char *me = self ? self : "clustersim";
-  char *a = NULL, *b = NULL;
-  int rc = 0;
+  target_in_t in = {spec, 0, self ? self : "clustersim", runtime,
+                    source_dir ? source_dir : ".", diag};
+  size_t i;
+  int rc;
 
   memset(out, 0, sizeof(*out));
   if (spec == NULL)
     return UV_EINVAL;
-  if (strcmp(spec, "builtin") == 0) {
-    out->kind = RUNNER_TARGET_BUILTIN;
-    out->argv = strv_of(me, "primary", NULL);
-  } else if (has_prefix(spec, "node")) {
-    a = base_asprintf("%s/agents/node/primary.js", src);
-    out->kind = RUNNER_TARGET_NODE;
-    if (a != NULL)
-      out->argv = strv_of(runtime_of(spec, 4, runtime), a, NULL);
-  } else if (has_prefix(spec, "node-c")) {
-    /* cluster.fork() spawns process.execPath: the preload points it at
-     * clustersim, and the setup's exec "worker" makes every fork
-     * `clustersim worker ...` */
-    a = base_asprintf("%s/agents/node/primary.js", src);
-    b = base_asprintf("%s/agents/node/node-c-preload.js", src);
-    out->kind = RUNNER_TARGET_NODE_C;
-    if (a != NULL && b != NULL) {
-      char *env = base_asprintf("CLUSTERSIM_WORKER_EXEC_PATH=%s", me);
-      out->argv = strv_of(runtime_of(spec, 6, runtime), "--require", b, a,
-                          NULL);
-      out->env = env ? strv_of(env, NULL) : NULL;
-      free(env);
-      out->worker_exec = strdup("worker");
-      out->worker_args = strv_of(NULL);
-      if (out->env == NULL || out->worker_exec == NULL ||
-          out->worker_args == NULL)
-        rc = UV_ENOMEM;
-    }
-  } else if (has_prefix(spec, "c-node")) {
-    a = base_asprintf("%s/agents/node/worker.js", src);
-    out->kind = RUNNER_TARGET_C_NODE;
-    out->argv = strv_of(me, "primary", NULL);
-    if (a != NULL) {
-      out->worker_exec = strdup(runtime_of(spec, 6, runtime));
-      out->worker_args = strv_of(a, NULL);
-      if (out->worker_exec == NULL || out->worker_args == NULL)
-        rc = UV_ENOMEM;
-    }
-  } else if (strncmp(spec, "exec:", 5) == 0) {
-    if (spec[5] == '\0') {
-      base_diag_addf(diag, "--target exec: needs a command, as in "
-                        "exec:'python3 agent.py'");
-      return UV_EINVAL;
-    }
-    out->kind = RUNNER_TARGET_EXEC;
-    out->argv = strv_of("/bin/sh", "-c", spec + 5, NULL);
-  } else {
-    const char *const kinds[] = {"builtin", "node", "node-c", "c-node",
-                                 "exec:", NULL};
-    const char *hint = base_suggest(spec, kinds);
-    if (hint != NULL)
-      base_diag_addf(diag, "unknown target '%s' (did you mean '%s'?)",
-                        spec, hint);
-    else
-      base_diag_addf(diag, "unknown target '%s' (expected builtin, node, "
-                        "node:PATH, node-c, c-node or exec:CMD)", spec);
+  for (i = 0; i < N_TARGETS && !target_matches(spec, i); i++)
+    ;
+  if (i == N_TARGETS) {
+    unknown_target(spec, diag);
     return UV_EINVAL;
   }
+  in.word = strlen(targets[i].word);
+  out->kind = targets[i].kind;
+  rc = targets[i].build(&in, out);
+  if (rc == UV_EINVAL)
+    return rc;
   out->spec = strdup(spec);
   if (rc == 0 && (out->argv == NULL || out->spec == NULL))
     rc = UV_ENOMEM;
-  free(a);
-  free(b);
   if (rc != 0)
     runner_target_free(out);
   return rc;

@@ -1,7 +1,8 @@
 /*
- * The verdict of a run: the oracle, the expectations and the hygiene
- * checks on the finished trace, the outcome and its reason, and the trace
- * file.
+ * The verdict of a run whose processes are all gone: the oracle, the
+ * expectations and the hygiene checks on the finished trace, the outcome
+ * and its reason, and the trace file. It only reads the run and fills in
+ * its result.
  */
 #include "runner-internal.h"
 
@@ -55,12 +56,12 @@ static void hygiene(runner_run_t *run)
                          run->res.leftovers == 1 ? "" : "es",
                          run->res.leftovers == 1 ? "was" : "were",
                          (double)runner__scaled(run, 1000) / 1e3);
-  for (i = 0; i < RUN_MAX_SERVERS; i++)
-    if (run->ports[i] > 0 && port_listening(run->ports[i]))
+  for (i = 0; i < RUNNER__MAX_SERVERS; i++)
+    if (run->cluster.ports[i] > 0 && port_listening(run->cluster.ports[i]))
       oracle_findings_add(&run->res.findings, ORACLE_FINDING_FAIL,
                            "hygiene", 0, -1, 0,
                            "port %d is still listening after every process "
-                           "of the run was reaped", run->ports[i]);
+                           "of the run was reaped", run->cluster.ports[i]);
 }
 
 static char *join_findings(const oracle_findings_t *f)
@@ -147,49 +148,65 @@ static void divergence(runner_run_t *run)
   }
 }
 
-void runner__verdict(runner_run_t *run)
+/* Whether every worker's lifecycle is in the trace: the run ended
+ * normally, by a shutdown, and the agent exited 0 leaving nothing behind. */
+static bool trace_complete(const runner_run_t *run)
+{
+  const runner__report_t *rp = &run->report;
+  const runner__agent_t *a = &run->agent;
+
+  return !rp->killed && !rp->timed_out && a->exited &&
+         WIFEXITED(a->status) && WEXITSTATUS(a->status) == 0 &&
+         (rp->shutdown_sent || run->cluster.shutdown_done_seen) &&
+         run->res.leftovers == 0;
+}
+
+/* The oracle's invariants, the scenario's expectations and hygiene, on a
+ * run that got far enough to say something. */
+static void check(runner_run_t *run)
 {
   runner_result_t *r = &run->res;
   oracle_opts_t oo;
-  size_t i;
-  bool checked = run->started && run->error == NULL &&
-                 run->abort_reason == NULL;
+  size_t from = r->findings.count;
 
-  r->ended_ns = uv_hrtime();
-  r->trace.complete = !run->killed_path && !run->timed_out &&
-                      run->agent_exited && WIFEXITED(run->agent_status) &&
-                      WEXITSTATUS(run->agent_status) == 0 &&
-                      (run->shutdown_sent || run->shutdown_done_seen) &&
-                      r->leftovers == 0;
-  trace_finish(&r->trace);
-  if (run->logbuf != NULL && run->loglen > 0)
-    r->log = strndup(run->logbuf, run->loglen);
-  if (checked || run->step_failure != NULL || run->timed_out) {
-    memset(&oo, 0, sizeof(oo));
-    oo.allow_exit_without_disconnect = run->s->allow_exit_without_disconnect;
-    i = r->findings.count;
-    oracle_check(&r->trace, &oo, &r->findings);
-    locate_findings(run, i);
-    oracle_expect_check(run->s, &r->trace, &r->load, &r->findings);
-    hygiene(run);
-  }
-  if (run->abort_reason != NULL) {
+  memset(&oo, 0, sizeof(oo));
+  oo.allow_exit_without_disconnect = run->s->allow_exit_without_disconnect;
+  oracle_check(&r->trace, &oo, &r->findings);
+  locate_findings(run, from);
+  oracle_expect_check(run->s, &r->trace, &r->load, &r->findings);
+  hygiene(run);
+}
+
+static char *first_finding(const oracle_findings_t *f, oracle_finding_kind_t k)
+{
+  size_t i;
+
+  for (i = 0; i < f->count; i++)
+    if (f->items[i].kind == k)
+      return strdup(f->items[i].message);
+  return NULL;
+}
+
+/* The outcome, by precedence: an abort, an error of the harness, a
+ * timeout, a failure, an inconclusive finding, a pass. */
+static void outcome(runner_run_t *run)
+{
+  const runner__report_t *rp = &run->report;
+  runner_result_t *r = &run->res;
+
+  if (rp->abort_reason != NULL) {
     r->outcome = RUNNER_ERROR;
     r->interrupted = true;
-    r->reason = strdup(run->abort_reason);
-  } else if (run->error != NULL) {
+    r->reason = strdup(rp->abort_reason);
+  } else if (rp->error != NULL) {
     r->outcome = RUNNER_ERROR;
-    r->reason = strdup(run->error);
-  } else if (run->timed_out) {
+    r->reason = strdup(rp->error);
+  } else if (rp->timed_out) {
     r->outcome = RUNNER_TIMEOUT;
-    r->reason = strdup(run->step_failure ? run->step_failure : "timed out");
+    r->reason = strdup(rp->step_failure ? rp->step_failure : "timed out");
   } else if (oracle_findings_count(&r->findings, ORACLE_FINDING_FAIL) > 0) {
     r->outcome = RUNNER_FAIL;
-    for (i = 0; i < r->findings.count; i++)
-      if (r->findings.items[i].kind == ORACLE_FINDING_FAIL) {
-        r->reason = strdup(r->findings.items[i].message);
-        break;
-      }
+    r->reason = first_finding(&r->findings, ORACLE_FINDING_FAIL);
   } else if (oracle_findings_count(&r->findings,
                                     ORACLE_FINDING_INCONCLUSIVE) > 0) {
     r->outcome = RUNNER_INCONCLUSIVE;
@@ -198,51 +215,78 @@ void runner__verdict(runner_run_t *run)
     r->outcome = RUNNER_PASS;
     r->reason = strdup("pass");
   }
-  divergence(run);
+}
+
+/* Every finding, one per line, and what the load counted. */
+static void detail(runner_result_t *r)
+{
+  const trace_load_totals_t *l = &r->load;
+  char *d;
+
   r->detail = join_findings(&r->findings);
-  if (r->load.ran && r->detail != NULL) {
-    /* closed keep-alive connections retried are shown, not hidden */
-    const trace_load_totals_t *l = &r->load;
-    char *d = base_asprintf(
-        "%sload: %llu requests: %llu ok, %llu retried, %llu failed "
-        "(refused %llu, reset %llu, timeout %llu, bad status %llu, "
-        "truncated %llu, error %llu)\n", r->detail,
-        (unsigned long long)l->sent, (unsigned long long)l->ok,
-        (unsigned long long)l->retried, (unsigned long long)l->failed,
-        (unsigned long long)l->refused, (unsigned long long)l->reset,
-        (unsigned long long)l->timeout, (unsigned long long)l->bad_status,
-        (unsigned long long)l->truncated, (unsigned long long)l->error);
-    if (d != NULL) {
-      free(r->detail);
-      r->detail = d;
-    }
-  }
-  if (run->trace_path != NULL) {
-    cJSON *meta = cJSON_CreateObject();
-    if (meta != NULL) {
-      cJSON_AddStringToObject(meta, "scenario", run->s->name);
-      cJSON_AddStringToObject(meta, "file", run->s->file);
-      cJSON_AddStringToObject(meta, "target", run->target->spec);
-      if (r->runtime != NULL)
-        cJSON_AddStringToObject(meta, "runtime", r->runtime);
-      if (r->version != NULL)
-        cJSON_AddStringToObject(meta, "runtime_version", r->version);
-      cJSON_AddNumberToObject(meta, "seed", (double)run->opts.seed);
-      cJSON_AddNumberToObject(meta, "attempt", run->opts.attempt);
-      cJSON_AddStringToObject(meta, "outcome", runner_outcome_name(
-                                                   r->outcome));
-      cJSON_Delete(r->trace.meta);
-      r->trace.meta = meta;
-    }
-    if (trace_write(&r->trace, run->trace_path) != 0 &&
-        r->outcome == RUNNER_PASS) {
-      r->outcome = RUNNER_ERROR;
-      free(r->reason);
-      r->reason = base_asprintf("cannot write the trace to %s",
-                                   run->trace_path);
-    }
+  if (!r->load.ran || r->detail == NULL)
+    return;
+  /* closed keep-alive connections retried are shown, not hidden */
+  d = base_asprintf(
+      "%sload: %llu requests: %llu ok, %llu retried, %llu failed "
+      "(refused %llu, reset %llu, timeout %llu, bad status %llu, "
+      "truncated %llu, error %llu)\n", r->detail,
+      (unsigned long long)l->sent, (unsigned long long)l->ok,
+      (unsigned long long)l->retried, (unsigned long long)l->failed,
+      (unsigned long long)l->refused, (unsigned long long)l->reset,
+      (unsigned long long)l->timeout, (unsigned long long)l->bad_status,
+      (unsigned long long)l->truncated, (unsigned long long)l->error);
+  if (d != NULL) {
+    free(r->detail);
+    r->detail = d;
   }
 }
 
-/* Closes every handle once the processes are gone; the last close calls
- * the done callback. */
+static void write_trace(runner_run_t *run)
+{
+  runner_result_t *r = &run->res;
+  cJSON *meta = cJSON_CreateObject();
+
+  if (meta != NULL) {
+    cJSON_AddStringToObject(meta, "scenario", run->s->name);
+    cJSON_AddStringToObject(meta, "file", run->s->file);
+    cJSON_AddStringToObject(meta, "target", run->target->spec);
+    if (r->runtime != NULL)
+      cJSON_AddStringToObject(meta, "runtime", r->runtime);
+    if (r->version != NULL)
+      cJSON_AddStringToObject(meta, "runtime_version", r->version);
+    cJSON_AddNumberToObject(meta, "seed", (double)run->opts.seed);
+    cJSON_AddNumberToObject(meta, "attempt", run->opts.attempt);
+    cJSON_AddStringToObject(meta, "outcome", runner_outcome_name(r->outcome));
+    cJSON_Delete(r->trace.meta);
+    r->trace.meta = meta;
+  }
+  if (trace_write(&r->trace, run->trace_path) != 0 &&
+      r->outcome == RUNNER_PASS) {
+    r->outcome = RUNNER_ERROR;
+    free(r->reason);
+    r->reason = base_asprintf("cannot write the trace to %s", run->trace_path);
+  }
+}
+
+void runner__verdict(runner_run_t *run)
+{
+  const runner__report_t *rp = &run->report;
+  runner_result_t *r = &run->res;
+
+  r->ended_ns = uv_hrtime();
+  r->trace.complete = trace_complete(run);
+  trace_finish(&r->trace);
+  r->log = runner__super_log(run->agent.sup);
+  /* an error of the harness says nothing of the cluster; a failed or
+   * timed-out run is checked all the same */
+  if ((run->agent.said_hello && rp->error == NULL &&
+       rp->abort_reason == NULL) ||
+      rp->step_failure != NULL || rp->timed_out)
+    check(run);
+  outcome(run);
+  divergence(run);
+  detail(r);
+  if (run->trace_path != NULL)
+    write_trace(run);
+}

@@ -1,0 +1,218 @@
+/*
+ * What the records of a run say about its cluster: the workers (pids,
+ * forked, exited), how often each event happened, the ports its servers
+ * listen on. The dispatcher feeds every record in; steps and actions read
+ * it to wait, resolve `last` and aim signals and load.
+ */
+#include "runner-internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A worker id above this is not a worker of a test cluster. */
+#define MAX_WORKER_ID 100000
+
+runner__worker_t *runner__cluster_worker(runner_run_t *run, unsigned id)
+{
+  runner__cluster_t *cl = &run->cluster;
+
+  if (id == 0 || id > MAX_WORKER_ID)
+    return NULL;
+  if (id > cl->n_workers) {
+    unsigned n = id + 16, i;
+    runner__worker_t *b = realloc(cl->workers, n * sizeof(*b));
+    if (b == NULL)
+      return NULL;
+    for (i = cl->n_workers; i < n; i++)
+      memset(&b[i], 0, sizeof(b[i]));
+    cl->workers = b;
+    cl->n_workers = n;
+  }
+  return &cl->workers[id - 1];
+}
+
+void runner__cluster_forked(runner_run_t *run, unsigned id)
+{
+  runner__worker_t *w = runner__cluster_worker(run, id);
+
+  if (id > run->cluster.last_forked)
+    run->cluster.last_forked = id;
+  if (w != NULL)
+    w->known = true;
+}
+
+void runner__cluster_expect(runner_run_t *run, unsigned id)
+{
+  runner__worker_t *w = runner__cluster_worker(run, id);
+
+  if (w != NULL)
+    w->known = true;
+}
+
+static bool is_worker_hello(const trace_event_t *e)
+{
+  const cJSON *from = cJSON_GetObjectItemCaseSensitive(e->json, "from");
+
+  return e->src == TRACE_SRC_LOG && strcmp(e->name, "hello") == 0 &&
+         cJSON_IsString(from) && strcmp(from->valuestring, "worker") == 0;
+}
+
+static void learn_worker(runner_run_t *run, runner__worker_t *w,
+                         const trace_event_t *e)
+{
+  w->known = true;
+  if (e->ev != TRACE_EV_NONE && e->ev < TRACE_EV_COUNT)
+    w->counts[e->ev][e->cluster_emitter ? 1 : 0]++;
+  if (e->src == TRACE_SRC_AGENT && e->ev == TRACE_EV_FORK) {
+    w->forked = true;
+    if (e->worker > run->cluster.last_forked)
+      run->cluster.last_forked = e->worker;
+  }
+  if (e->src == TRACE_SRC_AGENT && e->ev == TRACE_EV_EXIT)
+    w->exited = true;
+  /* the worker's own word on its pid wins */
+  if (e->pid > 0 && (w->pid == 0 || is_worker_hello(e)))
+    w->pid = e->pid;
+}
+
+/* The ports of the cluster's servers, by listen index: a worker says which
+ * server it is; the primary's `listening` gives the first one. */
+static void learn_ports(runner_run_t *run, const trace_event_t *e)
+{
+  int *ports = run->cluster.ports;
+  const cJSON *idx, *v;
+
+  if (e->ev == TRACE_EV_W_LISTENING) {
+    idx = cJSON_GetObjectItemCaseSensitive(e->json, "index");
+    v = cJSON_GetObjectItemCaseSensitive(e->json, "port");
+    if (cJSON_IsNumber(idx) && cJSON_IsNumber(v) && idx->valuedouble >= 0 &&
+        idx->valuedouble < RUNNER__MAX_SERVERS &&
+        ports[(int)idx->valuedouble] == 0)
+      ports[(int)idx->valuedouble] = (int)v->valuedouble;
+  }
+  if (e->src == TRACE_SRC_AGENT && e->ev == TRACE_EV_LISTENING &&
+      ports[0] == 0) {
+    v = cJSON_GetObjectItemCaseSensitive(e->json, "address");
+    v = cJSON_GetObjectItemCaseSensitive(v, "port");
+    if (cJSON_IsNumber(v) && v->valuedouble > 0)
+      ports[0] = (int)v->valuedouble;
+  }
+}
+
+void runner__cluster_learn(runner_run_t *run, const trace_event_t *e)
+{
+  runner__cluster_t *cl = &run->cluster;
+  runner__worker_t *w = runner__cluster_worker(run, e->worker);
+
+  if (e->ev != TRACE_EV_NONE && e->ev < TRACE_EV_COUNT)
+    cl->counts[e->ev][e->cluster_emitter ? 1 : 0]++;
+  if (e->ev == TRACE_EV_SHUTDOWN_DONE)
+    cl->shutdown_done_seen = true;
+  if (e->ev == TRACE_EV_RESTART_DONE)
+    cl->restart_done_count++;
+  /* records of no worker (the primary's own) say nothing of ports */
+  if (w == NULL)
+    return;
+  learn_worker(run, w, e);
+  learn_ports(run, e);
+}
+
+unsigned runner__cluster_count(const runner_run_t *run,
+                               const scenario_step_t *st, unsigned id)
+{
+  const runner__cluster_t *cl = &run->cluster;
+  int slot;
+
+  /* setup, fork and the disconnect callback exist on `cluster` only */
+  switch (st->event) {
+  case TRACE_EV_SETUP:
+  case TRACE_EV_FORK:
+  case TRACE_EV_DISCONNECT_CALLBACK:
+    slot = 1;
+    break;
+  default:
+    slot = st->cluster_emitter ? 1 : 0;
+  }
+  if (id == 0)
+    return cl->counts[st->event][slot];
+  if (id > cl->n_workers)
+    return 0;
+  return cl->workers[id - 1].counts[st->event][slot];
+}
+
+bool runner__cluster_settled(const runner_run_t *run)
+{
+  const runner__cluster_t *cl = &run->cluster;
+  unsigned i;
+
+  for (i = 0; i < cl->n_workers; i++) {
+    const runner__worker_t *w = &cl->workers[i];
+    if (!w->forked)
+      continue;
+    if (w->counts[TRACE_EV_EXIT][0] == 0)
+      return false;
+    if (w->counts[TRACE_EV_DISCONNECT][0] == 0 &&
+        !run->s->allow_exit_without_disconnect)
+      return false;
+  }
+  return true;
+}
+
+int runner__cluster_resolve(runner_run_t *run, const scenario_step_t *st,
+                            unsigned trig, unsigned *id)
+{
+  *id = 0;
+  switch (st->worker.kind) {
+  case SCENARIO_W_ID:
+    *id = st->worker.id;
+    return 0;
+  case SCENARIO_W_LAST:
+    if (run->cluster.last_forked == 0) {
+      runner__fail(run, st, "'last' names no worker: none was forked yet");
+      return -1;
+    }
+    *id = run->cluster.last_forked;
+    return 0;
+  case SCENARIO_W_TRIGGER:
+    if (trig == 0) {
+      runner__fail(run, st, "the trigger's event has no worker");
+      return -1;
+    }
+    *id = trig;
+    return 0;
+  default:
+    return 0;
+  }
+}
+
+int runner__cluster_pid(runner_run_t *run, const scenario_step_t *st,
+                        unsigned id)
+{
+  runner__worker_t *w = runner__cluster_worker(run, id);
+
+  if (w == NULL || !w->known) {
+    runner__fail(run, st, "worker %u does not exist (yet)", id);
+    return -1;
+  }
+  if (w->exited) {
+    runner__fail(run, st, "worker %u has already exited", id);
+    return -1;
+  }
+  if (w->pid <= 0) {
+    runner__fail(run, st, "the pid of worker %u is not known yet", id);
+    return -1;
+  }
+  return w->pid;
+}
+
+int runner__cluster_port(const runner_run_t *run, unsigned index)
+{
+  return index < RUNNER__MAX_SERVERS ? run->cluster.ports[index] : 0;
+}
+
+void runner__cluster_free(runner_run_t *run)
+{
+  free(run->cluster.workers);
+  run->cluster.workers = NULL;
+  run->cluster.n_workers = 0;
+}
