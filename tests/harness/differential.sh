@@ -40,7 +40,7 @@ has() {
 # that need the disconnect, on the oracle's both-ends invariant.
 expect 1 "$exe" run -q --target "$deviant drop-disconnect:1 $builtin_agent" \
 	"$scen/lifecycle-primary-disconnect.yaml" "$scen/kill-default-signal.yaml"
-has "lifecycle-primary-disconnect.yaml:10: worker 1: expected a disconnect as well as the exit"
+has "lifecycle-primary-disconnect.yaml:11: worker 1: expected a disconnect as well as the exit"
 has "[invariant both-ends]"
 [ "$(grep -c '^fail ' "$dir/out.txt")" -eq 2 ] || fail "both scenarios should fail"
 
