@@ -224,6 +224,26 @@ static void record_fork(runner_run_t *run, const runner__req_t *req,
   runner__cluster_forked(run, id);
 }
 
+/* What a `status` probe saw goes into the trace as the action itself,
+ * dated when it was sent: the agent sampled it in that turn. */
+static void record_status(runner_run_t *run, const runner__req_t *req,
+                          const cJSON *reply)
+{
+  static const char *const keys[] = {"workers", "probe"};
+  cJSON *x = cJSON_CreateObject();
+  size_t i;
+
+  if (x == NULL)
+    return;
+  cJSON_AddNumberToObject(x, "t", (double)req->sent);
+  for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, keys[i]);
+    if (v != NULL)
+      cJSON_AddItemToObject(x, keys[i], cJSON_Duplicate(v, true));
+  }
+  runner__queue_action(run, "status", req->st, 0, x);
+}
+
 void runner__act_on_reply(runner_run_t *run, const runner__req_t *req,
                           const cJSON *reply)
 {
@@ -232,6 +252,8 @@ void runner__act_on_reply(runner_run_t *run, const runner__req_t *req,
 
   if (ok && strcmp(req->cmd, "fork") == 0)
     record_fork(run, req, reply);
+  if (ok && strcmp(req->cmd, "status") == 0)
+    record_status(run, req, reply);
   if (!ok && req->kind == RUNNER__REQ_TRIGGER)
     runner__fail(run, req->st, "the primary refused %s: %s", req->cmd,
                  cJSON_IsString(err) ? err->valuestring : "refused");
@@ -329,6 +351,19 @@ int runner__step_cluster_disconnect(runner_run_t *run,
   runner__queue_action(run, "cluster-disconnect", st, 0, NULL);
   return send_command(run, st, call,
                       runner__act_command_new("cluster-disconnect"), NULL);
+}
+
+int runner__step_status(runner_run_t *run, const scenario_step_t *st,
+                        const runner__call_t *call)
+{
+  cJSON *cmd;
+
+  if (call->replies > 0)
+    return RUNNER__WAIT_NONE;
+  cmd = runner__act_command_new("status");
+  if (cmd != NULL && call->worker != 0)
+    cJSON_AddNumberToObject(cmd, "worker", call->worker);
+  return send_command(run, st, call, cmd, NULL);
 }
 
 /* A primary policy command with a timeout ("rolling-restart",

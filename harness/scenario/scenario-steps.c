@@ -288,6 +288,12 @@ static const scenario__step_def_t step_shutdown = {
                                           AT(after_ms)})),
   .build = shutdown_build};
 
+static const scenario__step_def_t step_status = {
+  .value = SCENARIO__ONEOF("nothing or a mapping", T(null),
+                           SCENARIO__MAP("a status probe",
+                                         {"worker", T(wref_wait), 0, "any",
+                                          AT(worker)}))};
+
 static const scenario__step_def_t step_trigger = {
   .value = SCENARIO__MAP(
       "a trigger condition",

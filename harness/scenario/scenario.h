@@ -109,6 +109,9 @@ typedef struct {
   XX(SHUTDOWN, shutdown, "shutdown",                                          \
      "the primary's graceful shutdown; waits for the primary to exit for "    \
      "`within` (scaled)")                                                     \
+  XX(STATUS, status, "status",                                                \
+     "asks the primary for `cluster.workers` and each worker's flags "        \
+     "(`worker`: one, default every worker forked), recorded in the trace")  \
   XX(TRIGGER, trigger, "on",                                                  \
      "arms a trigger: runs `do` when the event happens (below)")
 

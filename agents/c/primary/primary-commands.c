@@ -255,19 +255,41 @@ static void primary_command_add_member(sim_worker_t *w, void *arg)
   cJSON_AddItemToArray(arg, cJSON_CreateNumber(sim_worker_id(w)));
 }
 
+/* The flags of one worker, or of every worker the agent forked, sampled in
+ * the turn the command runs (protocol §2: `status`). */
+static int primary_command_probe(const cJSON *msg, cJSON *extras, char *err,
+                                 size_t n)
+{
+  cJSON *probe = cJSON_AddArrayToObject(extras, "probe");
+  primary__record_t *only = NULL, *rec;
+  cJSON *m;
+
+  if (probe == NULL)
+    return UV_ENOMEM;
+  if (cJSON_GetObjectItemCaseSensitive(msg, "worker") != NULL &&
+      primary_command_worker(msg, &only, err, n) != 0)
+    return UV_EINVAL;
+  for (rec = primary__agent.records; rec != NULL; rec = rec->next) {
+    if (only != NULL && rec != only)
+      continue;
+    if ((m = cJSON_CreateObject()) == NULL)
+      return UV_ENOMEM;
+    cJSON_AddItemToArray(probe, m);
+    primary__report_flags(m, rec->worker);
+  }
+  return 0;
+}
+
 static int primary_command_status(const cJSON *msg, cJSON *extras, char *err,
                                   size_t n)
 {
   cJSON *ids = cJSON_AddArrayToObject(extras, "workers");
 
-  (void)msg;
-  (void)err;
-  (void)n;
   if (ids == NULL)
     return UV_ENOMEM;
   sim_cluster_foreach(&primary__agent.cluster, primary_command_add_member,
                       ids);
-  return 0;
+  return primary_command_probe(msg, extras, err, n);
 }
 
 /* ---------------------------------------------------------------------- */

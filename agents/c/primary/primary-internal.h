@@ -76,6 +76,9 @@ void primary__exit(int code);
 /* primary-report.c */
 void primary__report_event(const sim_event_t *ev);
 void primary__report_disconnect_callback(sim_cluster_t *c, void *arg);
+/* The worker's id, pid and flags as the events carry them (protocol §3),
+ * sampled now. */
+void primary__report_flags(cJSON *m, const sim_worker_t *w);
 
 /* primary-state.c */
 /* cluster.fork(setup env + envStrings(env)); `env` may be NULL. */

@@ -17,7 +17,7 @@ static void primary_report_close_free(uv_handle_t *h)
   free(h);
 }
 
-static void primary_report_flags(cJSON *m, const sim_worker_t *w)
+void primary__report_flags(cJSON *m, const sim_worker_t *w)
 {
   int ead = sim_worker_exited_after_disconnect(w);
   int pid = sim_worker_pid(w);
@@ -70,7 +70,7 @@ void primary__report_event(const sim_event_t *ev)
   cJSON_AddStringToObject(m, "emitter",
                           ev->emitter == SIM_ON_WORKER ? "worker" : "cluster");
   if (ev->worker != NULL)
-    primary_report_flags(m, ev->worker);
+    primary__report_flags(m, ev->worker);
   switch (ev->type) {
   case SIM_EV_EXIT: {
     const char *sig = ev->term_signal != 0 ? sim_signal_name(ev->term_signal)

@@ -5,6 +5,7 @@
 const cluster = require('node:cluster');
 const { RESPAWN_KEYS } = require('./respawn');
 const { envStrings } = require('./primary-state');
+const { flags } = require('./report');
 
 const SETTINGS = { exec: 'string', args: 'array', cwd: 'string', silent: 'boolean', env: 'object' };
 const POLICY_KEYS = [...RESPAWN_KEYS, 'shutdown', 'heartbeat', 'metrics'];
@@ -110,8 +111,14 @@ function createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling 
       return {};
     },
 
-    status() {
-      return { workers: state.members().map((w) => w.id) };
+    // The flags of one worker, or of every worker ever forked, sampled in
+    // the turn the command runs.
+    status(msg) {
+      const only = msg.worker === undefined ? null : workerOf(msg);
+      const probe = [...state.records.values()]
+        .filter((rec) => only === null || rec.worker === only)
+        .map((rec) => flags(rec.worker));
+      return { workers: state.members().map((w) => w.id), probe };
     },
 
     shutdown(msg) {
