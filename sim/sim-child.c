@@ -249,8 +249,7 @@ static void on_newconn(struct sim__child_priv *p, const cJSON *msg,
 
   if (cJSON_IsString(key))
     server = registry_find(p, key->valuestring);
-  accepted = server != NULL && handle != NULL && handle->type == UV_TCP &&
-             sim__server_accepts(server);
+  accepted = server != NULL && sim__server_accepts(server, handle);
   reply = cJSON_CreateObject();
   if (reply != NULL) {
     cJSON_AddNumberToObject(reply, "ack",
@@ -260,7 +259,7 @@ static void on_newconn(struct sim__child_priv *p, const cJSON *msg,
     (void)sim__channel_send_cluster(&p->channel, reply, NULL, NULL, NULL);
   }
   if (accepted)
-    sim__server_on_connection(server, (uv_tcp_t *)handle);
+    sim__server_on_connection(server, handle);
   else if (handle != NULL)
     uv_close((uv_handle_t *)handle, sim__close_free);
 }

@@ -226,13 +226,18 @@ typedef struct sim__handle_s sim__handle_t;
 typedef void (*sim__reply_fn)(sim_worker_t *worker, int err, int err_null,
                               cJSON *extra, uv_stream_t *handle, void *arg);
 
+/* A queryServer as primary.js reads it. */
 typedef struct {
-  const char *address;       /* NULL for null */
+  const char *address;       /* NULL for null; for a UNIX socket the path
+                                to bind (shortened as primary.js does) */
   int port;
-  int address_type;
+  int address_type;          /* 4, 6, or -1 for a UNIX socket */
+  int udp;                   /* 4 or 6 for addressType "udp4"/"udp6" */
   int flags;
   int backlog;
   int fd;                    /* -1: undefined */
+  int readable_all;          /* UNIX socket modes (RR listens only) */
+  int writable_all;
 } sim__query_t;
 
 struct sim__handle_s {
@@ -252,12 +257,28 @@ int sim__rr_new(sim_cluster_t *c, const char *key, const sim__query_t *q,
 int sim__shared_new(sim_cluster_t *c, const char *key, const sim__query_t *q,
                     sim__handle_t **ret);
 
-/* Resolve Node's listen address: NULL means "::" with a fallback to
- * "0.0.0.0" when IPv6 is not available. */
+/* sim-net.c (net.js). Resolve Node's listen address: NULL means "::"
+ * with a fallback to "0.0.0.0" when IPv6 is not available. */
 int sim__tcp_bind(uv_tcp_t *tcp, const char *address, int address_type,
                   int port, int flags);
 /* {address, family, port} as Node's getsockname() gives it. */
 cJSON *sim__tcp_sockname(uv_tcp_t *tcp);
+/* uv_pipe_bind(), then the modes of readableAll/writableAll. */
+int sim__pipe_bind(uv_pipe_t *pipe, const char *path, int readable_all,
+                   int writable_all);
+/* path.resolve(path) and path.relative(process.cwd(), path), lexically as
+ * Node's path module computes them. Malloc'ed; NULL when out of memory
+ * (or without a cwd). */
+char *sim__path_resolve(const char *path);
+char *sim__path_relative(const char *path);
+
+/* sim-dgram.c (dgram.js). dgram._createSocketHandle(): a UDP socket of
+ * family `udp` (4 or 6) bound to address (NULL: "0.0.0.0" or "::") and
+ * port, with Node's flags (UV_UDP_IPV6ONLY 1, UV_UDP_REUSEADDR 4). */
+int sim__udp_bind(uv_udp_t *udp, const char *address, int family, int port,
+                  int flags);
+/* The port a UDP socket is bound to, 0 if unknown. */
+int sim__udp_port(const uv_udp_t *udp);
 
 /* Cluster internals used by the handle files. */
 sim__channel_t *sim__worker_channel(sim_worker_t *w);
@@ -266,7 +287,7 @@ int sim__worker_send_cluster(sim_worker_t *w, cJSON *fields,
 uv_loop_t *sim__cluster_loop(sim_cluster_t *c);
 /* Connections whose newconn reply never came (worker died): kept open as
  * in Node, closed at sim_cluster_close(). */
-void sim__cluster_orphan(sim_cluster_t *c, uv_tcp_t *conn);
+void sim__cluster_orphan(sim_cluster_t *c, uv_stream_t *conn);
 void sim__cluster_close_ref(sim_cluster_t *c);
 void sim__cluster_close_unref(sim_cluster_t *c);
 
@@ -282,8 +303,17 @@ void sim__child_set_listening(sim_child_t *child);
 /* Called by sim-child.c. */
 void sim__server_on_reply(sim_server_t *server, const cJSON *reply,
                           uv_stream_t *handle);
-void sim__server_on_connection(sim_server_t *server, uv_tcp_t *conn);
-int sim__server_accepts(const sim_server_t *server);
+void sim__server_on_connection(sim_server_t *server, uv_stream_t *conn);
+/* 1 when the server takes `conn` now: open, of the server's type (TCP or
+ * UNIX socket), under maxConnections. */
+int sim__server_accepts(const sim_server_t *server, const uv_stream_t *conn);
+/* Called by sim-dgram.c: a datagram for a UDP server. */
+void sim__server_on_datagram(sim_server_t *server, const char *data,
+                             size_t len, const struct sockaddr *from);
+/* sim-dgram.c: receive into server's datagram callback; send a copy. */
+int sim__udp_start(sim_server_t *server, uv_udp_t *udp);
+int sim__udp_send(uv_udp_t *udp, const void *data, size_t len,
+                  const struct sockaddr *to);
 const char *sim__server_key(const sim_server_t *server);
 /* Close for a disconnect: like sim_server_close(), then cb(arg). */
 int sim__server_close_for_disconnect(sim_server_t *server,

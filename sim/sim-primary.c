@@ -28,7 +28,7 @@ typedef struct dcb_s {
 } dcb_t;
 
 typedef struct orphan_s {
-  uv_tcp_t *conn;
+  uv_stream_t *conn;
   struct orphan_s *next;
 } orphan_t;
 
@@ -199,7 +199,7 @@ uv_loop_t *sim__cluster_loop(sim_cluster_t *c)
   return c->loop;
 }
 
-void sim__cluster_orphan(sim_cluster_t *c, uv_tcp_t *conn)
+void sim__cluster_orphan(sim_cluster_t *c, uv_stream_t *conn)
 {
   orphan_t *o = malloc(sizeof(*o));
 
@@ -383,18 +383,62 @@ static int num_or(const cJSON *o, const char *k, int dflt)
   return cJSON_IsNumber(v) ? (int)v->valuedouble : dflt;
 }
 
+/* "udp4" -> 4, "udp6" -> 6, anything else 0. */
+static int udp_family(const cJSON *atype)
+{
+  if (!cJSON_IsString(atype))
+    return 0;
+  if (strcmp(atype->valuestring, "udp4") == 0)
+    return 4;
+  return strcmp(atype->valuestring, "udp6") == 0 ? 6 : 0;
+}
+
+/* A new handle for a query: RoundRobinHandle, or SharedHandle under
+ * SCHED_NONE and for UDP ("UDP is exempt from round-robin connection
+ * balancing for what should be obvious reasons: it's connectionless"). */
+static int handle_new(sim_cluster_t *c, const char *key, const cJSON *msg,
+                      sim__handle_t **h)
+{
+  const cJSON *addr = cJSON_GetObjectItemCaseSensitive(msg, "address");
+  const cJSON *atype = cJSON_GetObjectItemCaseSensitive(msg, "addressType");
+  sim__query_t q = { 0 };
+  char *shorter = NULL;
+  int err;
+
+  q.address = cJSON_IsString(addr) ? addr->valuestring : NULL;
+  q.port = num_or(msg, "port", 0);
+  q.address_type = cJSON_IsNumber(atype) ? (int)atype->valuedouble : 0;
+  q.udp = udp_family(atype);
+  q.flags = num_or(msg, "flags", 0);
+  q.backlog = num_or(msg, "backlog", 0);
+  q.fd = num_or(msg, "fd", -1);
+  q.readable_all =
+      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "readableAll"));
+  q.writable_all =
+      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "writableAll"));
+  /* The shortest path for UNIX sockets, because of the ~100 byte limit. */
+  if (q.port < 0 && q.address != NULL) {
+    shorter = sim__path_relative(q.address);
+    if (shorter != NULL && strlen(shorter) < strlen(q.address))
+      q.address = shorter;
+  }
+  if (c->scheduling_policy == SIM_SCHED_RR && !cJSON_IsString(atype))
+    err = sim__rr_new(c, key, &q, h);
+  else
+    err = sim__shared_new(c, key, &q, h);
+  free(shorter);
+  return err;
+}
+
 static void query_server(sim_worker_t *w, const cJSON *msg)
 {
   sim_cluster_t *c = w->cluster;
   const char *names[] = { "address", "port", "addressType", "fd", "index" };
   char parts[5][256];
   char key[1400];
-  const cJSON *addr = cJSON_GetObjectItemCaseSensitive(msg, "address");
-  const cJSON *atype = cJSON_GetObjectItemCaseSensitive(msg, "addressType");
   const cJSON *data = cJSON_GetObjectItemCaseSensitive(msg, "data");
   sim__handle_t *h;
   cJSON *query;
-  int err;
 
   /* Stop processing if the worker is already disconnecting. */
   if (w->ead == 1)
@@ -409,18 +453,7 @@ static void query_server(sim_worker_t *w, const cJSON *msg)
     if (strcmp(h->key, key) == 0)
       break;
   if (h == NULL) {
-    sim__query_t q = { 0 };
-    q.address = cJSON_IsString(addr) ? addr->valuestring : NULL;
-    q.port = num_or(msg, "port", 0);
-    q.address_type = cJSON_IsNumber(atype) ? (int)atype->valuedouble : 0;
-    q.flags = num_or(msg, "flags", 0);
-    q.backlog = num_or(msg, "backlog", 0);
-    q.fd = num_or(msg, "fd", -1);
-    if (c->scheduling_policy == SIM_SCHED_RR && !cJSON_IsString(atype))
-      err = sim__rr_new(c, key, &q, &h);
-    else
-      err = sim__shared_new(c, key, &q, &h);
-    if (err != 0)
+    if (handle_new(c, key, msg, &h) != 0)
       return;
     h->next = c->priv->handles;
     c->priv->handles = h;
@@ -459,11 +492,14 @@ static void on_channel_internal(sim__channel_t *ch, const cJSON *msg,
   } else if (strcmp(act->valuestring, "listening") == 0) {
     const cJSON *addr = cJSON_GetObjectItemCaseSensitive(msg, "address");
     const cJSON *atype = cJSON_GetObjectItemCaseSensitive(msg, "addressType");
+    const cJSON *fd = cJSON_GetObjectItemCaseSensitive(msg, "fd");
     sim_address_t a;
-    a.address_type = cJSON_IsNumber(atype) ? (int)atype->valuedouble : 0;
+    a.udp = udp_family(atype);
+    a.address_type = cJSON_IsNumber(atype) ? (int)atype->valuedouble : a.udp;
     a.address = cJSON_IsString(addr) ? addr->valuestring : NULL;
     a.port = num_or(msg, "port", 0);
-    a.fd = num_or(msg, "fd", -1);
+    a.fd = cJSON_IsNumber(fd) ? (int)fd->valuedouble : -1;
+    a.fd_defined = cJSON_IsNumber(fd);
     w->state = W_LISTENING;
     ev.type = SIM_EV_LISTENING;
     ev.address = &a;

@@ -1,5 +1,6 @@
 /*
  * sim-rr.c - SCHED_RR: the primary accepts and hands connections out.
+ * TCP and UNIX sockets alike (UDP is always shared: sim-shared.c).
  *
  * As round_robin_handle.js: a worker has at most one connection in flight;
  * connections wait in a FIFO; the first idle worker takes the next one. A
@@ -13,7 +14,7 @@
 #include "sim-internal.h"
 
 typedef struct conn_s {
-  uv_tcp_t *tcp;
+  uv_stream_t *tcp;          /* a uv_tcp_t, or a uv_pipe_t */
   struct conn_s *next;
 } conn_t;
 
@@ -27,7 +28,13 @@ typedef struct member_s {
 
 typedef struct {
   sim__handle_t base;
-  uv_tcp_t server;
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } server;
+  int pipe;                  /* a UNIX socket: no sockname */
   int err;
   cJSON *sockname;
   member_t **by_id;          /* workers on this handle, by id (dense) */
@@ -44,12 +51,12 @@ typedef struct {
 typedef struct {
   rr_t *rr;
   sim_worker_t *worker;
-  uv_tcp_t *conn;
+  uv_stream_t *conn;
 } inflight_t;
 
 static void handoff(rr_t *rr, sim_worker_t *w);
 
-static void close_conn(uv_tcp_t *t)
+static void close_conn(uv_stream_t *t)
 {
   uv_close((uv_handle_t *)t, sim__close_free);
 }
@@ -118,7 +125,7 @@ static void rr_release(rr_t *rr)
     rr_free(rr);
 }
 
-static void distribute(rr_t *rr, uv_tcp_t *tcp)
+static void distribute(rr_t *rr, uv_stream_t *tcp)
 {
   conn_t *c = malloc(sizeof(*c));
 
@@ -198,8 +205,7 @@ static void handoff(rr_t *rr, sim_worker_t *w)
   cJSON_AddStringToObject(msg, "act", "newconn");
   cJSON_AddStringToObject(msg, "key", rr->base.key);
   rr->refs++;
-  err = sim__worker_send_cluster(w, msg, (uv_stream_t *)f->conn,
-                                 on_newconn_reply, f);
+  err = sim__worker_send_cluster(w, msg, f->conn, on_newconn_reply, f);
   if (err != 0) {
     /* sendHelper() drops the message when the worker is not connected;
      * Node then never hears back and the connection stays open. */
@@ -209,21 +215,35 @@ static void handoff(rr_t *rr, sim_worker_t *w)
   }
 }
 
+/* A connection handle of the listener's type, initialised; NULL when out
+ * of memory. */
+static uv_stream_t *conn_new(const rr_t *rr, uv_loop_t *loop)
+{
+  uv_stream_t *t = malloc(rr->pipe ? sizeof(uv_pipe_t) : sizeof(uv_tcp_t));
+  int err;
+
+  if (t == NULL)
+    return NULL;
+  err = rr->pipe ? uv_pipe_init(loop, (uv_pipe_t *)t, 0)
+                 : uv_tcp_init(loop, (uv_tcp_t *)t);
+  if (err != 0) {
+    free(t);
+    return NULL;
+  }
+  return t;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
   rr_t *rr = server->data;
-  uv_tcp_t *t;
+  uv_stream_t *t;
 
   if (status != 0)
     return;                    /* Accept errors are ignored, as in Node. */
-  t = malloc(sizeof(*t));
+  t = conn_new(rr, server->loop);
   if (t == NULL)
     return;
-  if (uv_tcp_init(server->loop, t) != 0) {
-    free(t);
-    return;
-  }
-  if (uv_accept(server, (uv_stream_t *)t) != 0) {
+  if (uv_accept(server, t) != 0) {
     close_conn(t);
     return;
   }
@@ -299,7 +319,37 @@ static void rr_destroy(sim__handle_t *h)
   }
   rr->queue_tail = &rr->queue;
   rr->destroyed = 1;
-  uv_close((uv_handle_t *)&rr->server, on_server_closed);
+  uv_close(&rr->server.handle, on_server_closed);
+}
+
+/* The listening socket, as RoundRobinHandle's net.Server makes it; the
+ * error of bind or listen is the handle's errno. */
+static int rr_listen(rr_t *rr, uv_loop_t *loop, const sim__query_t *q)
+{
+  int backlog = q->backlog > 0 ? q->backlog : 511;
+  int err;
+
+  if (q->address_type == -1) {
+    rr->pipe = 1;
+    err = uv_pipe_init(loop, &rr->server.pipe, 0);
+    if (err != 0)
+      return err;
+    rr->err = q->address == NULL
+                  ? UV_EINVAL
+                  : sim__pipe_bind(&rr->server.pipe, q->address,
+                                   q->readable_all, q->writable_all);
+  } else {
+    err = uv_tcp_init(loop, &rr->server.tcp);
+    if (err != 0)
+      return err;
+    rr->err = sim__tcp_bind(&rr->server.tcp, q->address, q->address_type,
+                            q->port, q->flags);
+  }
+  if (rr->err == 0)
+    rr->err = uv_listen(&rr->server.stream, backlog, on_connection);
+  if (rr->err == 0 && !rr->pipe)
+    rr->sockname = sim__tcp_sockname(&rr->server.tcp);
+  return 0;
 }
 
 int sim__rr_new(sim_cluster_t *c, const char *key, const sim__query_t *q,
@@ -321,26 +371,14 @@ int sim__rr_new(sim_cluster_t *c, const char *key, const sim__query_t *q,
   rr->base.remove = rr_remove;
   rr->base.destroy = rr_destroy;
   rr->queue_tail = &rr->queue;
-  err = uv_tcp_init(sim__cluster_loop(c), &rr->server);
+  err = rr_listen(rr, sim__cluster_loop(c), q);
   if (err != 0) {
     free(rr->base.key);
     free(rr);
     return err;
   }
-  rr->server.data = rr;
+  rr->server.handle.data = rr;
   sim__cluster_close_ref(c);
-  if (q->address_type == -1) {
-    rr->err = UV_ENOTSUP;      /* UNIX socket servers: not supported yet */
-  } else {
-    err = sim__tcp_bind(&rr->server, q->address, q->address_type, q->port,
-                        q->flags);
-    if (err == 0)
-      err = uv_listen((uv_stream_t *)&rr->server,
-                      q->backlog > 0 ? q->backlog : 511, on_connection);
-    rr->err = err;
-    if (err == 0)
-      rr->sockname = sim__tcp_sockname(&rr->server);
-  }
   *ret = &rr->base;
   return 0;
 }

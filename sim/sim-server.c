@@ -1,12 +1,14 @@
 /*
- * sim-server.c - a net.Server inside a worker.
+ * sim-server.c - a net.Server (or a dgram socket) inside a worker.
  *
  * A listen goes through the primary (queryServer) unless exclusive: the
- * reply either carries a bound socket (SCHED_NONE: listen on it here) or
- * nothing (SCHED_RR: connections arrive as newconn handles; a timer stands
- * in for Node's fake handle so the server keeps the process alive). As in
- * Node, the user's listen callback runs before `listening` is reported, and
- * close() waits for every open connection.
+ * reply either carries a bound socket (SCHED_NONE, and UDP always: listen
+ * or receive on it here) or nothing (SCHED_RR: connections arrive as
+ * newconn handles; a timer stands in for Node's fake handle so the server
+ * keeps the process alive). As in Node, the user's listen callback runs
+ * before `listening` is reported, and close() waits for every open
+ * connection. TCP, UNIX-socket paths and UDP share all of it: they are
+ * one `obj` to child.js; only the handle's type differs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 #include "sim-internal.h"
 
 enum { M_NONE, M_EXCLUSIVE, M_SHARED, M_RR };
+/* What the server listens on: the type its handles must have. */
+enum { K_TCP, K_PIPE, K_UDP };
 
 typedef struct index_s {
   char *key;
@@ -25,7 +29,9 @@ typedef struct index_s {
 struct sim__server_priv {
   sim_child_t *child;
   int mode;
-  uv_tcp_t *listener;        /* exclusive and shared modes */
+  int kind;                  /* K_* */
+  uv_handle_t *listener;     /* exclusive and shared modes: a malloc'ed
+                                uv_tcp_t, uv_pipe_t or uv_udp_t */
   uv_timer_t *keepalive;     /* round-robin mode */
   uv_timer_t *deferred;      /* runs the listen callback later */
   int deferred_status;
@@ -35,6 +41,7 @@ struct sim__server_priv {
   cJSON *query;              /* the fields sent with queryServer */
   sim_listen_cb listen_cb;
   sim_connection_cb connection_cb;
+  sim_datagram_cb datagram_cb;
   sim_server_close_cb close_cb;
   void (*disc_cb)(void *arg);
   void *disc_arg;
@@ -128,7 +135,7 @@ static int start_close(sim_server_t *server)
   p->pending_closes--;
   if (p->listener != NULL) {
     p->pending_closes++;
-    uv_close((uv_handle_t *)p->listener, on_part_closed);
+    uv_close(p->listener, on_part_closed);
     p->listener = NULL;
   }
   if (p->deferred != NULL) {
@@ -190,22 +197,48 @@ void sim_server_unhold(sim_server_t *server)
     finish_close(server);
 }
 
-int sim__server_accepts(const sim_server_t *server)
+/* The handle type a server's connections (and listeners) have. */
+static uv_handle_type kind_type(int kind)
+{
+  return kind == K_PIPE ? UV_NAMED_PIPE : kind == K_UDP ? UV_UDP : UV_TCP;
+}
+
+int sim__server_accepts(const sim_server_t *server, const uv_stream_t *conn)
 {
   const struct sim__server_priv *p = server->priv;
 
-  return p != NULL && !p->closing &&
+  return p != NULL && !p->closing && p->kind != K_UDP && conn != NULL &&
+         conn->type == kind_type(p->kind) &&
          !(p->max_connections > 0 &&
            server->connections >= p->max_connections);
 }
 
-void sim__server_on_connection(sim_server_t *server, uv_tcp_t *conn)
+void sim__server_on_connection(sim_server_t *server, uv_stream_t *conn)
 {
   server->connections++;
   server->priv->connection_cb(server, conn);
 }
 
-void sim_server_conn_close(sim_server_t *server, uv_tcp_t *conn)
+void sim__server_on_datagram(sim_server_t *server, const char *data,
+                             size_t len, const struct sockaddr *from)
+{
+  struct sim__server_priv *p = server->priv;
+
+  if (p != NULL && !p->closing && p->datagram_cb != NULL)
+    p->datagram_cb(server, data, len, from);
+}
+
+int sim_server_send_udp(sim_server_t *server, const void *data, size_t len,
+                        const struct sockaddr *to)
+{
+  struct sim__server_priv *p = server->priv;
+
+  if (p == NULL || p->closing || p->kind != K_UDP || p->listener == NULL)
+    return UV_EBADF;
+  return sim__udp_send((uv_udp_t *)p->listener, data, len, to);
+}
+
+void sim_server_conn_close(sim_server_t *server, uv_stream_t *conn)
 {
   if (!uv_is_closing((uv_handle_t *)conn))
     uv_close((uv_handle_t *)conn, sim__close_free);
@@ -214,23 +247,40 @@ void sim_server_conn_close(sim_server_t *server, uv_tcp_t *conn)
     finish_close(server);
 }
 
+/* A stream handle of the type of `listener`, initialised; NULL when out of
+ * memory. */
+static uv_stream_t *stream_new(uv_loop_t *loop, uv_handle_type type)
+{
+  uv_stream_t *t = malloc(type == UV_NAMED_PIPE ? sizeof(uv_pipe_t)
+                                                : sizeof(uv_tcp_t));
+  int err;
+
+  if (t == NULL)
+    return NULL;
+  err = type == UV_NAMED_PIPE ? uv_pipe_init(loop, (uv_pipe_t *)t, 0)
+                              : uv_tcp_init(loop, (uv_tcp_t *)t);
+  if (err != 0) {
+    free(t);
+    return NULL;
+  }
+  return t;
+}
+
 static void on_local_connection(uv_stream_t *listener, int status)
 {
   sim_server_t *server = listener->data;
-  uv_tcp_t *t;
+  uv_stream_t *t;
 
   if (status != 0 || server->priv == NULL || server->priv->closing)
     return;
-  t = malloc(sizeof(*t));
-  if (t == NULL || uv_tcp_init(listener->loop, t) != 0) {
-    free(t);
+  t = stream_new(listener->loop, listener->type);
+  if (t == NULL)
     return;
-  }
-  if (uv_accept(listener, (uv_stream_t *)t) != 0) {
+  if (uv_accept(listener, t) != 0) {
     uv_close((uv_handle_t *)t, sim__close_free);
     return;
   }
-  if (!sim__server_accepts(server)) {
+  if (!sim__server_accepts(server, t)) {
     /* net.js: over maxConnections the connection is closed at once. */
     uv_close((uv_handle_t *)t, sim__close_free);
     return;
@@ -241,12 +291,19 @@ static void on_local_connection(uv_stream_t *listener, int status)
 /* ---------------------------------------------------------------------- */
 /* Listening                                                               */
 
-static int local_port(uv_tcp_t *tcp)
+/* The port a listener is bound to; -1 for a UNIX socket, as Node's
+ * `listening` reports it. */
+static int local_port(const uv_handle_t *h)
 {
   struct sockaddr_storage ss;
   int len = sizeof(ss);
 
-  if (uv_tcp_getsockname(tcp, (struct sockaddr *)&ss, &len) != 0)
+  if (h->type == UV_NAMED_PIPE)
+    return -1;
+  if (h->type == UV_UDP)
+    return sim__udp_port((const uv_udp_t *)h);
+  if (uv_tcp_getsockname((const uv_tcp_t *)h, (struct sockaddr *)&ss,
+                         &len) != 0)
     return 0;
   if (ss.ss_family == AF_INET6)
     return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
@@ -307,16 +364,67 @@ static void defer_listening(sim_server_t *server, int status)
   (void)uv_timer_start(t, on_deferred, 0, 0);
 }
 
+/* dgram's bind flags: UV_UDP_IPV6ONLY and UV_UDP_REUSEADDR. */
+static int udp_flags(const sim_listen_opts_t *o)
+{
+  return (o->ipv6_only ? UV_UDP_IPV6ONLY : 0) |
+         (o->reuse_addr ? UV_UDP_REUSEADDR : 0);
+}
+
 static void on_keepalive(uv_timer_t *t)
 {
   (void)t;
+}
+
+/* Starts a bound listener: listen() for TCP and UNIX sockets, receiving
+ * for UDP. */
+static int listener_start(sim_server_t *server, int backlog)
+{
+  struct sim__server_priv *p = server->priv;
+  int err;
+
+  p->listener->data = server;
+  if (p->listener->type != kind_type(p->kind))
+    return UV_EINVAL;          /* a handle of the wrong type */
+  if (p->kind == K_UDP)
+    err = sim__udp_start(server, (uv_udp_t *)p->listener);
+  else
+    err = uv_listen((uv_stream_t *)p->listener, backlog > 0 ? backlog : 511,
+                    on_local_connection);
+  if (err == 0)
+    server->port = local_port(p->listener);
+  return err;
+}
+
+/* Round-robin: no handle here; Node's fake handle keeps the process alive
+ * (a timer), and getsockname() answers with the primary's sockname. */
+static void start_rr(sim_server_t *server, const cJSON *reply)
+{
+  struct sim__server_priv *p = server->priv;
+  const cJSON *sockname = cJSON_GetObjectItemCaseSensitive(reply, "sockname");
+
+  p->mode = M_RR;
+  if (cJSON_IsObject(sockname)) {
+    const cJSON *port = cJSON_GetObjectItemCaseSensitive(sockname, "port");
+    if (cJSON_IsNumber(port))
+      server->port = (int)port->valuedouble;
+  }
+  p->keepalive = malloc(sizeof(*p->keepalive));
+  if (p->keepalive != NULL &&
+      uv_timer_init(p->child->loop, p->keepalive) == 0) {
+    p->keepalive->data = server;
+    (void)uv_timer_start(p->keepalive, on_keepalive, 1u << 30, 1u << 30);
+  } else {
+    free(p->keepalive);
+    p->keepalive = NULL;
+  }
 }
 
 void sim__server_on_reply(sim_server_t *server, const cJSON *reply,
                           uv_stream_t *handle)
 {
   struct sim__server_priv *p = server->priv;
-  const cJSON *key, *err, *sockname;
+  const cJSON *key, *err;
   int status = 0;
 
   p->pending_query = 0;
@@ -335,34 +443,14 @@ void sim__server_on_reply(sim_server_t *server, const cJSON *reply,
   err = cJSON_GetObjectItemCaseSensitive(reply, "errno");
   if (handle != NULL) {
     p->mode = M_SHARED;
-    p->listener = (uv_tcp_t *)handle;
-    handle->data = server;
-    if (handle->type != UV_TCP)
-      status = UV_EINVAL;
-    else
-      status = uv_listen(handle, p->backlog > 0 ? p->backlog : 511,
-                         on_local_connection);
-    if (status == 0)
-      server->port = local_port(p->listener);
+    p->listener = (uv_handle_t *)handle;
+    status = listener_start(server, p->backlog);
   } else if (cJSON_IsNumber(err) && err->valuedouble != 0) {
     status = (int)err->valuedouble;
+  } else if (p->kind == K_UDP) {
+    status = UV_EINVAL;        /* UDP is always a shared handle */
   } else {
-    p->mode = M_RR;
-    sockname = cJSON_GetObjectItemCaseSensitive(reply, "sockname");
-    if (cJSON_IsObject(sockname)) {
-      const cJSON *port = cJSON_GetObjectItemCaseSensitive(sockname, "port");
-      if (cJSON_IsNumber(port))
-        server->port = (int)port->valuedouble;
-    }
-    p->keepalive = malloc(sizeof(*p->keepalive));
-    if (p->keepalive != NULL &&
-        uv_timer_init(p->child->loop, p->keepalive) == 0) {
-      p->keepalive->data = server;
-      (void)uv_timer_start(p->keepalive, on_keepalive, 1u << 30, 1u << 30);
-    } else {
-      free(p->keepalive);
-      p->keepalive = NULL;
-    }
+    start_rr(server, reply);
   }
   defer_listening(server, status);
 }
@@ -372,6 +460,40 @@ const char *sim__server_key(const sim_server_t *server)
   return server->priv != NULL ? server->priv->key : NULL;
 }
 
+/* Binds a new listener of the server's kind here, as Node's _listen2 and
+ * dgram's own bind do for a listen that does not ask the primary. */
+static int bind_here(uv_loop_t *loop, struct sim__server_priv *p,
+                     const sim_listen_opts_t *o)
+{
+  size_t size = p->kind == K_PIPE  ? sizeof(uv_pipe_t)
+                : p->kind == K_UDP ? sizeof(uv_udp_t)
+                                   : sizeof(uv_tcp_t);
+  int err;
+
+  p->listener = malloc(size);
+  if (p->listener == NULL)
+    return UV_ENOMEM;
+  err = p->kind == K_PIPE  ? uv_pipe_init(loop, (uv_pipe_t *)p->listener, 0)
+        : p->kind == K_UDP ? uv_udp_init(loop, (uv_udp_t *)p->listener)
+                           : uv_tcp_init(loop, (uv_tcp_t *)p->listener);
+  if (err != 0) {
+    free(p->listener);
+    p->listener = NULL;
+    return err;
+  }
+  if (p->kind == K_PIPE)
+    return sim__pipe_bind((uv_pipe_t *)p->listener, o->path, o->readable_all,
+                          o->writable_all);
+  if (p->kind == K_UDP)
+    return sim__udp_bind((uv_udp_t *)p->listener, o->address,
+                         o->address_type == 6 ? 6 : 4, o->port,
+                         udp_flags(o));
+  return sim__tcp_bind((uv_tcp_t *)p->listener, o->address, o->address_type,
+                       o->port, o->ipv6_only ? 1 : 0);
+}
+
+/* An error of the bind or the listen reaches listen_cb; only a failure to
+ * make the handle at all is the caller's. */
 static int listen_exclusive(uv_loop_t *loop, sim_server_t *server,
                             const sim_listen_opts_t *opts)
 {
@@ -379,30 +501,19 @@ static int listen_exclusive(uv_loop_t *loop, sim_server_t *server,
   int err;
 
   p->mode = M_EXCLUSIVE;
-  p->listener = malloc(sizeof(*p->listener));
-  if (p->listener == NULL)
-    return UV_ENOMEM;
-  err = uv_tcp_init(loop, p->listener);
-  if (err != 0) {
-    free(p->listener);
-    p->listener = NULL;
+  err = bind_here(loop, p, opts);
+  if (err != 0 && p->listener == NULL)
     return err;
-  }
-  p->listener->data = server;
-  err = sim__tcp_bind(p->listener, opts->address, opts->address_type,
-                      opts->port, opts->ipv6_only ? 1 : 0);
   if (err == 0)
-    err = uv_listen((uv_stream_t *)p->listener,
-                    opts->backlog > 0 ? opts->backlog : 511,
-                    on_local_connection);
-  if (err == 0)
-    server->port = local_port(p->listener);
+    err = listener_start(server, opts->backlog);
   defer_listening(server, err);
   return 0;
 }
 
-static cJSON *build_query(const sim_listen_opts_t *o, int address_type,
-                          int index)
+/* The queryServer fields, in the order Node's listenInCluster() (or
+ * dgram's bindServerHandle) puts them. */
+static cJSON *build_query(const sim_listen_opts_t *o, int kind,
+                          const char *address, int address_type, int index)
 {
   cJSON *q = cJSON_CreateObject();
 
@@ -411,54 +522,42 @@ static cJSON *build_query(const sim_listen_opts_t *o, int address_type,
   cJSON_AddStringToObject(q, "act", "queryServer");
   cJSON_AddNumberToObject(q, "index", index);
   cJSON_AddNullToObject(q, "data");
-  if (o->address != NULL)
-    cJSON_AddStringToObject(q, "address", o->address);
+  if (address != NULL)
+    cJSON_AddStringToObject(q, "address", address);
   else
     cJSON_AddNullToObject(q, "address");
-  cJSON_AddNumberToObject(q, "port", o->port);
+  cJSON_AddNumberToObject(q, "port", kind == K_PIPE ? -1 : o->port);
+  if (kind == K_UDP) {
+    cJSON_AddStringToObject(q, "addressType",
+                            address_type == 6 ? "udp6" : "udp4");
+    cJSON_AddNumberToObject(q, "fd", -1);
+    cJSON_AddNumberToObject(q, "flags", udp_flags(o));
+    return q;
+  }
   cJSON_AddNumberToObject(q, "addressType", address_type);
   /* net.js passes flags only for a listen with a host. */
-  if (o->address != NULL)
+  if (kind == K_TCP && address != NULL)
     cJSON_AddNumberToObject(q, "flags", o->ipv6_only ? 1 : 0);
   cJSON_AddNumberToObject(q, "backlog", o->backlog);
+  if (kind == K_PIPE && o->readable_all)
+    cJSON_AddBoolToObject(q, "readableAll", 1);
+  if (kind == K_PIPE && o->writable_all)
+    cJSON_AddBoolToObject(q, "writableAll", 1);
   return q;
 }
 
-int sim_server_listen(sim_child_t *child, sim_server_t *server,
-                      const sim_listen_opts_t *opts, sim_listen_cb listen_cb,
-                      sim_connection_cb connection_cb)
+/* child.js _getServer(): the listen's index among the listens of the same
+ * [address, port, addressType, fd] in this process. */
+static int take_index(struct sim__server_priv *p, const char *address,
+                      int port, const char *atype, const char *fd)
 {
-  struct sim__server_priv *p;
-  char ikey[512];
+  char ikey[4200];
   index_t *e;
-  int atype;
-  cJSON *q;
-  int err;
 
-  if (server->priv != NULL)
-    return UV_EALREADY;
-  p = calloc(1, sizeof(*p));
-  if (p == NULL)
-    return UV_ENOMEM;
-  server->priv = p;
-  server->child = child;
-  server->port = 0;
-  server->connections = 0;
-  p->child = child;
-  p->listen_cb = listen_cb;
-  p->connection_cb = connection_cb;
-  p->max_connections = opts->max_connections;
-  p->backlog = opts->backlog;
-  if (child == NULL || opts->exclusive)
-    return listen_exclusive(child != NULL ? child->loop : uv_default_loop(),
-                            server, opts);
-
-  atype = opts->address_type;
-  if (atype == 0)
-    atype = (opts->address != NULL && strchr(opts->address, ':')) ? 6 : 4;
-  /* Array.prototype.join renders null as the empty string. */
-  snprintf(ikey, sizeof(ikey), "%s:%d:%d:", opts->address ? opts->address : "",
-           opts->port, atype);
+  /* Array.prototype.join renders null and undefined as the empty
+   * string. */
+  snprintf(ikey, sizeof(ikey), "%s:%d:%s:%s", address ? address : "", port,
+           atype, fd);
   for (e = indexes; e != NULL; e = e->next)
     if (strcmp(e->key, ikey) == 0)
       break;
@@ -466,8 +565,7 @@ int sim_server_listen(sim_child_t *child, sim_server_t *server,
     e = calloc(1, sizeof(*e));
     if (e == NULL || (e->key = strdup(ikey)) == NULL) {
       free(e);
-      err = UV_ENOMEM;
-      goto fail;
+      return UV_ENOMEM;
     }
     e->next = indexes;
     indexes = e;
@@ -475,25 +573,148 @@ int sim_server_listen(sim_child_t *child, sim_server_t *server,
   p->index = e->next_index++;
   e->active++;
   p->index_entry = e;
-  q = build_query(opts, atype, p->index);
+  return 0;
+}
+
+/* The query through the primary. */
+static int listen_cluster(sim_child_t *child, sim_server_t *server,
+                          const sim_listen_opts_t *opts)
+{
+  struct sim__server_priv *p = server->priv;
+  char *resolved = NULL;
+  const char *address = opts->address;
+  char atext[16];
+  int atype = opts->address_type, err;
+  cJSON *q;
+
+  if (atype == 0)
+    atype = (address != NULL && strchr(address, ':')) ? 6 : 4;
+  if (p->kind == K_PIPE) {
+    /* Resolve unix socket paths to absolute paths (child.js). */
+    address = resolved = sim__path_resolve(opts->path);
+    if (resolved == NULL)
+      return UV_ENOMEM;
+    atype = -1;
+  } else if (p->kind == K_UDP && address == NULL) {
+    address = atype == 6 ? "::" : "0.0.0.0";
+  }
+  if (p->kind == K_UDP)
+    snprintf(atext, sizeof(atext), "udp%d", atype == 6 ? 6 : 4);
+  else
+    snprintf(atext, sizeof(atext), "%d", atype);
+  err = take_index(p, address, p->kind == K_PIPE ? -1 : opts->port, atext,
+                   p->kind == K_UDP ? "-1" : "");
+  q = err == 0 ? build_query(opts, p->kind, address, atype, p->index) : NULL;
+  free(resolved);
+  if (q == NULL)
+    return UV_ENOMEM;
   p->query = cJSON_Duplicate(q, 1);
-  if (q == NULL || p->query == NULL) {
+  if (p->query == NULL) {
     cJSON_Delete(q);
-    err = UV_ENOMEM;
-    goto fail;
+    return UV_ENOMEM;
   }
   p->pending_query = 1;
-  err = sim__child_query(child, server, q);
-  if (err != 0) {
+  if (sim__child_query(child, server, q) != 0) {
     /* Not connected: sendHelper drops it and Node never calls back. */
     p->pending_query = 0;
   }
   return 0;
+}
 
-fail:
-  release_index(p);
-  cJSON_Delete(p->query);
-  free(p);
-  server->priv = NULL;
+static int server_start(sim_child_t *child, sim_server_t *server,
+                        const sim_listen_opts_t *opts, int kind,
+                        sim_listen_cb listen_cb)
+{
+  struct sim__server_priv *p;
+  int err;
+
+  if (server->priv != NULL)
+    return UV_EALREADY;
+  if (kind == K_PIPE && (opts->path == NULL || opts->path[0] == '\0'))
+    return UV_EINVAL;
+  p = calloc(1, sizeof(*p));
+  if (p == NULL)
+    return UV_ENOMEM;
+  server->priv = p;
+  server->child = child;
+  server->port = kind == K_PIPE ? -1 : 0;
+  server->connections = 0;
+  p->child = child;
+  p->kind = kind;
+  p->listen_cb = listen_cb;
+  p->max_connections = opts->max_connections;
+  p->backlog = opts->backlog;
+  if (child == NULL || opts->exclusive)
+    err = listen_exclusive(child != NULL ? child->loop : uv_default_loop(),
+                           server, opts);
+  else
+    err = listen_cluster(child, server, opts);
+  if (err != 0) {
+    release_index(p);
+    cJSON_Delete(p->query);
+    if (p->listener != NULL)
+      uv_close(p->listener, sim__close_free);
+    free(p);
+    server->priv = NULL;
+  }
   return err;
+}
+
+int sim_server_listen(sim_child_t *child, sim_server_t *server,
+                      const sim_listen_opts_t *opts, sim_listen_cb listen_cb,
+                      sim_connection_cb connection_cb)
+{
+  int err = server_start(child, server, opts,
+                         opts->path != NULL ? K_PIPE : K_TCP, listen_cb);
+
+  if (err == 0)
+    server->priv->connection_cb = connection_cb;
+  return err;
+}
+
+int sim_server_bind_udp(sim_child_t *child, sim_server_t *server,
+                        const sim_listen_opts_t *opts, sim_listen_cb listen_cb,
+                        sim_datagram_cb datagram_cb)
+{
+  int err;
+
+  if (opts->path != NULL)
+    return UV_EINVAL;
+  err = server_start(child, server, opts, K_UDP, listen_cb);
+  if (err == 0)
+    server->priv->datagram_cb = datagram_cb;
+  return err;
+}
+
+int sim_server_listen_handle(sim_child_t *child, sim_server_t *server,
+                             uv_stream_t *handle, sim_listen_cb listen_cb,
+                             sim_connection_cb connection_cb)
+{
+  struct sim__server_priv *p;
+  int err;
+
+  if (server->priv != NULL || handle == NULL ||
+      (handle->type != UV_TCP && handle->type != UV_NAMED_PIPE)) {
+    if (handle != NULL)
+      uv_close((uv_handle_t *)handle, sim__close_free);
+    return server->priv != NULL ? UV_EALREADY : UV_EINVAL;
+  }
+  p = calloc(1, sizeof(*p));
+  if (p == NULL) {
+    uv_close((uv_handle_t *)handle, sim__close_free);
+    return UV_ENOMEM;
+  }
+  server->priv = p;
+  server->child = child;
+  server->port = 0;
+  server->connections = 0;
+  p->child = child;
+  p->kind = handle->type == UV_NAMED_PIPE ? K_PIPE : K_TCP;
+  p->mode = M_EXCLUSIVE;
+  p->listener = (uv_handle_t *)handle;
+  p->listen_cb = listen_cb;
+  p->connection_cb = connection_cb;
+  err = listener_start(server, 0);
+  defer_listening(server, err);
+  return 0;
 }

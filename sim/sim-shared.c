@@ -1,10 +1,11 @@
 /*
- * sim-shared.c - SCHED_NONE: one bound socket passed to every worker.
+ * sim-shared.c - SCHED_NONE, and UDP under any policy: one bound socket
+ * passed to every worker.
  *
- * As shared_handle.js: the primary binds but does not listen; each worker
- * receives the fd with its queryServer reply (errno 0) and listens on it
- * itself, so the kernel spreads connections. A bind error is sent instead
- * of the handle.
+ * As shared_handle.js: the primary binds (TCP, UNIX socket or UDP) but
+ * does not listen; each worker receives the fd with its queryServer reply
+ * (errno 0) and listens on it (or receives datagrams on it) itself, so the
+ * kernel spreads the traffic. A bind error is sent instead of the handle.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,12 @@
 
 typedef struct {
   sim__handle_t base;
-  uv_tcp_t tcp;
+  union {
+    uv_handle_t handle;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+    uv_udp_t udp;
+  } u;
   int err;
   unsigned char *on;         /* by worker id (dense): on this handle */
   unsigned cap;
@@ -43,7 +49,8 @@ static int shared_add(sim__handle_t *h, sim_worker_t *w, sim__reply_fn reply,
     s->n++;
   }
   /* On error the reply destroys this handle: nothing may follow it. */
-  reply(w, s->err, 0, NULL, s->err ? NULL : (uv_stream_t *)&s->tcp, arg);
+  reply(w, s->err, 0, NULL, s->err ? NULL : (uv_stream_t *)&s->u.handle,
+        arg);
   return 0;
 }
 
@@ -75,7 +82,33 @@ static void shared_destroy(sim__handle_t *h)
 {
   shared_t *s = (shared_t *)h;
 
-  uv_close((uv_handle_t *)&s->tcp, on_closed);
+  uv_close(&s->u.handle, on_closed);
+}
+
+/* net._createServerHandle() or dgram._createSocketHandle(): the handle,
+ * bound; the bind error is the handle's errno. */
+static int shared_bind(shared_t *s, uv_loop_t *loop, const sim__query_t *q)
+{
+  int err;
+
+  if (q->udp != 0) {
+    err = uv_udp_init(loop, &s->u.udp);
+    if (err == 0)
+      s->err = sim__udp_bind(&s->u.udp, q->address, q->udp, q->port,
+                             q->flags);
+  } else if (q->address_type == -1) {
+    err = uv_pipe_init(loop, &s->u.pipe, 0);
+    if (err == 0)
+      s->err = q->address == NULL ? UV_EINVAL
+                                  : sim__pipe_bind(&s->u.pipe, q->address,
+                                                   0, 0);
+  } else {
+    err = uv_tcp_init(loop, &s->u.tcp);
+    if (err == 0)
+      s->err = sim__tcp_bind(&s->u.tcp, q->address, q->address_type,
+                             q->port, q->flags);
+  }
+  return err;
 }
 
 int sim__shared_new(sim_cluster_t *c, const char *key, const sim__query_t *q,
@@ -95,19 +128,14 @@ int sim__shared_new(sim_cluster_t *c, const char *key, const sim__query_t *q,
   s->base.add = shared_add;
   s->base.remove = shared_remove;
   s->base.destroy = shared_destroy;
-  err = uv_tcp_init(sim__cluster_loop(c), &s->tcp);
+  err = shared_bind(s, sim__cluster_loop(c), q);
   if (err != 0) {
     free(s->base.key);
     free(s);
     return err;
   }
-  s->tcp.data = s;
+  s->u.handle.data = s;
   sim__cluster_close_ref(c);
-  if (q->address_type == -1)
-    s->err = UV_ENOTSUP;       /* UNIX socket servers: not supported yet */
-  else
-    s->err = sim__tcp_bind(&s->tcp, q->address, q->address_type, q->port,
-                           q->flags);
   *ret = &s->base;
   return 0;
 }

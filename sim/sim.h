@@ -94,10 +94,15 @@ typedef enum {
 
 /* The `listening` address object: {addressType, address, port, fd}. */
 typedef struct {
-  int address_type;          /* 4, 6, or -1 for a UNIX socket path */
-  const char *address;       /* NULL for Node's `address: null` */
+  int address_type;          /* 4, 6, or -1 for a UNIX socket path; for
+                                UDP the family (4 or 6) */
+  int udp;                   /* 4 or 6 when Node's addressType is the
+                                string "udp4" or "udp6", else 0 */
+  const char *address;       /* NULL for Node's `address: null`; the path
+                                of a UNIX socket (then port is -1) */
   int port;
-  int fd;                    /* -1 when Node's value is `undefined` */
+  int fd;                    /* the message's fd (UDP sends -1) */
+  int fd_defined;            /* 0 when Node's value is `undefined` */
 } sim_address_t;
 
 typedef struct {
@@ -353,20 +358,33 @@ void sim_child_close(sim_child_t *child);
 /* Servers inside a worker                                                 */
 
 typedef struct {
-  const char *address;       /* NULL: Node's listen(port) without host */
+  const char *address;       /* NULL: Node's listen(port) without host;
+                                for UDP the wildcard of the family */
   int port;                  /* 0 for an ephemeral port shared by index */
-  int address_type;          /* 4 or 6; 0: derived from address */
+  int address_type;          /* 4 or 6; 0: derived from address (UDP:
+                                udp4 unless 6) */
+  const char *path;          /* a UNIX socket: listen(path), resolved to
+                                an absolute path as Node does; address,
+                                port and address_type are then unused */
+  int readable_all;          /* UNIX socket: readableAll, writableAll */
+  int writable_all;
   int backlog;               /* 0: Node's default (511) */
   int ipv6_only;
+  int reuse_addr;            /* UDP: reuseAddr */
   int exclusive;             /* bind in the worker, no primary involved */
   int max_connections;       /* 0: unlimited */
 } sim_listen_opts_t;
 
 typedef void (*sim_listen_cb)(sim_server_t *server, int status);
-/* A new connection. `conn` is heap-allocated and owned by the callee, who
- * must end it with sim_server_conn_close() (never uv_close() or free()).
- * conn->data is the callee's. */
-typedef void (*sim_connection_cb)(sim_server_t *server, uv_tcp_t *conn);
+/* A new connection: a uv_tcp_t, or a uv_pipe_t for a UNIX-socket server
+ * (conn->type says which). `conn` is heap-allocated and owned by the
+ * callee, who must end it with sim_server_conn_close() (never uv_close()
+ * or free()). conn->data is the callee's. */
+typedef void (*sim_connection_cb)(sim_server_t *server, uv_stream_t *conn);
+/* A datagram on a UDP socket (sim_server_bind_udp()): `data` is borrowed
+ * for the call, `from` is the sender. */
+typedef void (*sim_datagram_cb)(sim_server_t *server, const char *data,
+                                size_t len, const struct sockaddr *from);
 typedef void (*sim_server_close_cb)(sim_server_t *server);
 
 struct sim_server_s {
@@ -378,7 +396,8 @@ struct sim_server_s {
   sim_server_close_cb on_closing;
   /* read-only */
   sim_child_t *child;        /* NULL for a server of a non-worker process */
-  int port;                  /* the real port once listening */
+  int port;                  /* the real port once listening; -1 for a
+                                UNIX socket */
   int connections;           /* open connections handed to the callee */
   /* private */
   struct sim__server_priv *priv;
@@ -393,14 +412,48 @@ struct sim_server_s {
  * and listen(2) here or in the primary, which answers with an errno) reach
  * listen_cb with that status on a later loop turn, never from inside this
  * call. Without a connected channel the query is dropped, as Node's
- * sendHelper drops it: listen_cb never runs.
+ * sendHelper drops it: listen_cb never runs. With `path`, a UNIX-socket
+ * server: the primary binds the path (RR: listens and hands connections
+ * out; SCHED_NONE: passes the bound socket), the `listening` address is
+ * {addressType: -1, address: <absolute path>, port: -1}, connections are
+ * uv_pipe_t, and closing the last handle on a path removes it.
  * Errors (the server is not listening and may be freed): UV_EALREADY when
  * `server` was listened on before and its close has not ended (a failed
- * listen included); UV_ENOMEM; uv_tcp_init()'s error for an exclusive
- * listen. */
+ * listen included); UV_EINVAL for an empty path; UV_ENOMEM; the
+ * uv_*_init() error for an exclusive listen. */
 int sim_server_listen(sim_child_t *child, sim_server_t *server,
                       const sim_listen_opts_t *opts, sim_listen_cb listen_cb,
                       sim_connection_cb connection_cb);
+
+/* dgram socket.bind() in a worker: through the primary, which always
+ * shares one bound UDP socket between the workers that bind the same
+ * address, port and family (whatever the scheduling policy, as in Node),
+ * unless `exclusive`. Everything else is as for sim_server_listen():
+ * listen_cb, `listening` reported to the primary (addressType "udp4" or
+ * "udp6"), closed by a cluster disconnect; datagrams reach datagram_cb.
+ * Errors: those of sim_server_listen(); UV_EINVAL for a `path`. */
+int sim_server_bind_udp(sim_child_t *child, sim_server_t *server,
+                        const sim_listen_opts_t *opts,
+                        sim_listen_cb listen_cb, sim_datagram_cb datagram_cb);
+
+/* socket.send() on a UDP socket of sim_server_bind_udp(): one datagram to
+ * `to`, copied (fire and forget). Errors: UV_EBADF when the server is not
+ * a bound UDP socket (or is closing); UV_EMSGSIZE past 64 KiB; the error
+ * of uv_udp_send(); UV_ENOMEM. */
+int sim_server_send_udp(sim_server_t *server, const void *data, size_t len,
+                        const struct sockaddr *to);
+
+/* server.listen(handle) in a worker, on a listening socket received with a
+ * message (a server sent by worker.send(msg, server)): as in Node, an
+ * exclusive listen (no primary involved, no `listening` in the primary,
+ * not closed by a disconnect). The server owns `handle` from this call on
+ * (on error too: it is closed and freed). listen_cb runs on a later loop
+ * turn with the listen's status.
+ * Errors: UV_EALREADY as for sim_server_listen(); UV_EINVAL for a handle
+ * that is not a TCP or UNIX stream; UV_ENOMEM. */
+int sim_server_listen_handle(sim_child_t *child, sim_server_t *server,
+                             uv_stream_t *handle, sim_listen_cb listen_cb,
+                             sim_connection_cb connection_cb);
 
 /* server.close(cb): stops accepting at once; `cb` (optional) runs from the
  * loop when every handle of the server is closed and every open connection
@@ -416,7 +469,7 @@ int sim_server_close(sim_server_t *server, sim_server_close_cb cb);
 /* Ends a connection received through connection_cb and frees it (the
  * memory goes once its close callback has run; `conn` must not be used
  * after this call). May end a close of the server that waited for it. */
-void sim_server_conn_close(sim_server_t *server, uv_tcp_t *conn);
+void sim_server_conn_close(sim_server_t *server, uv_stream_t *conn);
 
 /* Delay the end of a close as an open connection would (a slow close);
  * every hold needs one unhold, which may end the close (and run its

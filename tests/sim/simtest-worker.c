@@ -14,7 +14,7 @@ static sim_child_t hchild;
 static sim_server_t hserver;
 static const char *hmode;
 
-static void h_connection(sim_server_t *server, uv_tcp_t *conn)
+static void h_connection(sim_server_t *server, uv_stream_t *conn)
 {
   sim_server_conn_close(server, conn);
 }

@@ -59,7 +59,7 @@ static void on_timer_closed(uv_handle_t *handle)
 
 static void conn_update_busy(http__conn_t *conn)
 {
-  bool busy = conn->tcp != NULL && conn_busy(conn);
+  bool busy = conn->stream != NULL && conn_busy(conn);
 
   if (busy == conn->busy_counted)
     return;
@@ -73,19 +73,19 @@ static void conn_update_busy(http__conn_t *conn)
 void http__conn_destroy(http__conn_t *conn)
 {
   http_group_t *group = conn->group;
-  uv_tcp_t *tcp = conn->tcp;
+  uv_stream_t *tcp = conn->stream;
 
   if (tcp == NULL)
     return;
-  uv_read_stop((uv_stream_t *)tcp);
+  uv_read_stop(tcp);
   tcp->data = conn->saved_data;
-  conn->tcp = NULL;
+  conn->stream = NULL;
   conn->reading = false;
   conn_update_busy(conn);
   group->stats.connections--;
   uv_timer_stop(&conn->timer);
   uv_close((uv_handle_t *)&conn->timer, on_timer_closed);
-  group->opts.release(tcp, group->opts.release_arg);
+  http__release(group, tcp);
 }
 
 static void on_linger_timeout(uv_timer_t *timer)
@@ -97,7 +97,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 {
   http__conn_t *conn = req->data;
 
-  if (conn->tcp != NULL) {
+  if (conn->stream != NULL) {
     conn->shutting = false;
     /* Node's destroySoon() for HTTP; for the TCP kind the socket stays
      * until the peer ends too (allowHalfOpen false), bounded by the
@@ -120,7 +120,7 @@ static int conn_shutdown(http__conn_t *conn)
   int rc;
 
   conn->shutdown_req.data = conn;
-  rc = uv_shutdown(&conn->shutdown_req, (uv_stream_t *)conn->tcp,
+  rc = uv_shutdown(&conn->shutdown_req, conn->stream,
                    on_shutdown);
   if (rc < 0)
     return rc;
@@ -141,7 +141,7 @@ static int conn_send(http__conn_t *conn, const char *data, size_t len,
   http_write_t *w;
   int n, rc;
 
-  n = uv_try_write((uv_stream_t *)conn->tcp, &buf, 1);
+  n = uv_try_write(conn->stream, &buf, 1);
   if (n == (int)len) {
     conn->group->stats.responses += responses;
     return 0;
@@ -157,7 +157,7 @@ static int conn_send(http__conn_t *conn, const char *data, size_t len,
   w->conn = conn;
   w->responses = responses;
   buf = uv_buf_init(w->buf, (unsigned)(len - (size_t)n));
-  rc = uv_write(&w->req, (uv_stream_t *)conn->tcp, &buf, 1, on_write);
+  rc = uv_write(&w->req, conn->stream, &buf, 1, on_write);
   if (rc < 0) {
     free(w);
     return rc;
@@ -206,7 +206,7 @@ static void conn_flush(http__conn_t *conn)
   bool last;
   int rc = 0;
 
-  while (rc == 0 && conn->tcp != NULL && !conn->shutting &&
+  while (rc == 0 && conn->stream != NULL && !conn->shutting &&
          (count = conn_gather(conn, buf, &len, &last)) > 0) {
     rc = conn_send(conn, buf, len, count);
     if (rc == 0 && last)
@@ -228,7 +228,7 @@ static void conn_arm(http__conn_t *conn)
   uint64_t now = uv_now(conn->group->loop);
   uint64_t timeout;
 
-  if (conn->tcp == NULL || conn->lingering)
+  if (conn->stream == NULL || conn->lingering)
     return;
   if (conn->q_len > 0 && !conn->shutting &&
       conn->queue[conn->q_head].ready_at > now)
@@ -254,13 +254,13 @@ static void conn_settle(http__conn_t *conn)
   conn_flush(conn);
   /* Responses the kernel took at once may have drained a full backlog:
    * parse what was kept, which may queue more to flush. */
-  while (conn->tcp != NULL && conn->paused && !conn->ending &&
+  while (conn->stream != NULL && conn->paused && !conn->ending &&
          conn_backlog(conn) < HTTP_MAX_BACKLOG) {
     conn_resume(conn);
-    if (conn->tcp != NULL)
+    if (conn->stream != NULL)
       conn_flush(conn);
   }
-  if (conn->tcp == NULL)
+  if (conn->stream == NULL)
     return;
   if ((conn->closing || conn->ending) && !conn_busy(conn) &&
       !conn->lingering) {
@@ -356,7 +356,7 @@ static int on_message_complete(http_parser *parser)
 static void conn_stop_reading(http__conn_t *conn)
 {
   if (conn->reading)
-    uv_read_stop((uv_stream_t *)conn->tcp);
+    uv_read_stop(conn->stream);
   conn->reading = false;
 }
 
@@ -369,7 +369,7 @@ static int conn_start_reading(http__conn_t *conn)
 
   if (conn->reading || conn->peer_ended)
     return 0;
-  rc = uv_read_start((uv_stream_t *)conn->tcp, on_alloc, on_read);
+  rc = uv_read_start(conn->stream, on_alloc, on_read);
   if (rc < 0)
     return rc;
   conn->reading = true;
@@ -431,7 +431,7 @@ static void conn_resume(http__conn_t *conn)
     conn_parse(conn, kept + off, len - off);
     free(kept);
   }
-  if (conn->tcp != NULL && !conn->paused && conn_start_reading(conn) < 0)
+  if (conn->stream != NULL && !conn->paused && conn_start_reading(conn) < 0)
     http__conn_destroy(conn);
 }
 
@@ -444,13 +444,13 @@ static void on_write(uv_write_t *req, int status)
 
   free(w);
   conn->writes--;
-  if (conn->tcp != NULL) {
+  if (conn->stream != NULL) {
     if (status < 0) {
       http__conn_destroy(conn);
     } else {
       conn->group->stats.responses += responses;
       conn_resume(conn);
-      if (conn->tcp != NULL)
+      if (conn->stream != NULL)
         conn_settle(conn);
     }
   }
@@ -501,13 +501,13 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
       conn->group->opts.kind == HTTP_KIND_TCP)
     return;
   conn_parse(conn, buf->base, (size_t)nread);
-  if (conn->tcp != NULL)
+  if (conn->stream != NULL)
     conn_settle(conn);
 }
 
 void http__conn_close_gracefully(http__conn_t *conn)
 {
-  if (conn->tcp == NULL || conn->closing)
+  if (conn->stream == NULL || conn->closing)
     return;
   conn->closing = true;
   if (conn->lingering || !conn_busy(conn)) {
@@ -533,25 +533,25 @@ void http__conn_close_gracefully(http__conn_t *conn)
   conn_settle(conn);
 }
 
-int http__conn_start(http_group_t *group, uv_tcp_t *tcp)
+int http__conn_start(http_group_t *group, uv_stream_t *tcp)
 {
   const http_opts_t *opts = &group->opts;
   http__conn_t *conn;
   int rc;
 
   if (group->closing) {
-    opts->release(tcp, opts->release_arg);
+    http__release(group, tcp);
     return UV_ECANCELED;
   }
   conn = calloc(1, sizeof(*conn));
   if (conn == NULL) {
-    opts->release(tcp, opts->release_arg);
+    http__release(group, tcp);
     return UV_ENOMEM;
   }
   rc = uv_timer_init(group->loop, &conn->timer);
   if (rc < 0) {
     free(conn);
-    opts->release(tcp, opts->release_arg);
+    http__release(group, tcp);
     return rc;
   }
   conn->timer.data = conn;
@@ -561,7 +561,7 @@ int http__conn_start(http_group_t *group, uv_tcp_t *tcp)
   if (group->conns != NULL)
     group->conns->prev = conn;
   group->conns = conn;
-  conn->tcp = tcp;
+  conn->stream = tcp;
   conn->saved_data = tcp->data;
   tcp->data = conn;
   group->stats.connections++;

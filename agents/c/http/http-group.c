@@ -54,7 +54,7 @@ int http_group_new(uv_loop_t *loop, const http_opts_t *opts,
   int rc;
 
   if (loop == NULL || opts == NULL || ret_group == NULL ||
-      opts->release == NULL ||
+      (opts->release == NULL && opts->release_stream == NULL) ||
       (opts->kind != HTTP_KIND_HTTP && opts->kind != HTTP_KIND_TCP))
     return UV_EINVAL;
 
@@ -109,9 +109,26 @@ void http__group_conn_gone(http_group_t *group, http__conn_t *conn)
   maybe_finish(group);
 }
 
+void http__release(http_group_t *group, uv_stream_t *stream)
+{
+  if (group->opts.release_stream != NULL)
+    group->opts.release_stream(stream, group->opts.release_arg);
+  else
+    group->opts.release((uv_tcp_t *)stream, group->opts.release_arg);
+}
+
 int http_group_serve(http_group_t *group, uv_tcp_t *conn)
 {
   if (group == NULL || conn == NULL)
+    return UV_EINVAL;
+  return http__conn_start(group, (uv_stream_t *)conn);
+}
+
+int http_group_serve_stream(http_group_t *group, uv_stream_t *conn)
+{
+  if (group == NULL || conn == NULL ||
+      (conn->type != UV_TCP && conn->type != UV_NAMED_PIPE) ||
+      (conn->type != UV_TCP && group->opts.release_stream == NULL))
     return UV_EINVAL;
   return http__conn_start(group, conn);
 }

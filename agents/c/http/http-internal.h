@@ -62,7 +62,8 @@ typedef struct {
 struct http__conn_s {
   http_group_t *group;
   http__conn_t *prev, *next;
-  uv_tcp_t *tcp;            /* NULL once released */
+  uv_stream_t *stream;      /* a uv_tcp_t or uv_pipe_t; NULL once
+                               released */
   void *saved_data;         /* tcp->data at serve time */
   uv_timer_t timer;         /* delay, keep-alive, request and linger */
   uint64_t deadline;        /* loop time when the current wait ends */
@@ -90,7 +91,9 @@ struct http__conn_s {
 };
 
 /* http-conn.c */
-int http__conn_start(http_group_t *group, uv_tcp_t *tcp);
+int http__conn_start(http_group_t *group, uv_stream_t *stream);
+/* Gives a connection back through release_stream, or release for TCP. */
+void http__release(http_group_t *group, uv_stream_t *stream);
 /* Ends the connection gracefully (group close). */
 void http__conn_close_gracefully(http__conn_t *conn);
 /* Ends the connection at once. */

@@ -60,6 +60,8 @@ typedef struct http_group_s http_group_t;
  * http_group_serve(); writes still queued on it are cancelled by the close
  * and the group copes with that. */
 typedef void (*http_release_cb)(uv_tcp_t *conn, void *arg);
+/* The same for any stream (TCP or UNIX socket). */
+typedef void (*http_release_stream_cb)(uv_stream_t *conn, void *arg);
 
 /* Runs once, when the group has been closed and its last connection is
  * gone. The group is freed right after this callback returns. */
@@ -74,7 +76,9 @@ typedef struct {
   unsigned keepalive_timeout_ms;  /* idle keep-alive connection ends after
                                      this; 0: HTTP_KEEPALIVE_TIMEOUT_MS */
   unsigned request_timeout_ms;    /* 0: HTTP_REQUEST_TIMEOUT_MS */
-  http_release_cb release;        /* required */
+  http_release_cb release;        /* required unless release_stream */
+  http_release_stream_cb release_stream; /* when set, used instead of
+                                            release for every connection */
   void *release_arg;
 } http_opts_t;
 
@@ -89,7 +93,7 @@ typedef struct {
 } http_stats_t;
 
 /* Creates a group on `loop`. `opts` is copied. UV_EINVAL without a release
- * callback or with an unknown kind, UV_ENOMEM. The group is owned by the
+ * callback (either) or with an unknown kind, UV_ENOMEM. The group is owned by the
  * caller until http_group_close(), then by itself. */
 int http_group_new(uv_loop_t *loop, const http_opts_t *opts,
                    http_group_t **ret_group);
@@ -100,6 +104,9 @@ int http_group_new(uv_loop_t *loop, const http_opts_t *opts,
  * closeIdleConnections would end it), release has been called before this
  * returns. The group uses conn->data while it holds the connection. */
 int http_group_serve(http_group_t *group, uv_tcp_t *conn);
+/* http_group_serve() for a TCP or UNIX-socket stream (conn->type); a UNIX
+ * socket needs release_stream. UV_EINVAL for another type. */
+int http_group_serve_stream(http_group_t *group, uv_stream_t *conn);
 
 /* Starts the graceful close described above. `cb` (optional) runs from
  * the loop, never from inside this call, once every connection is gone,

@@ -9,7 +9,7 @@
 
 #include "worker-internal.h"
 
-static void worker_server_release(uv_tcp_t *conn, void *arg)
+static void worker_server_release(uv_stream_t *conn, void *arg)
 {
   worker__server_t *s = arg;
 
@@ -75,7 +75,8 @@ static void worker_server_on_closing(sim_server_t *server)
   worker_server_end_group(s);
 }
 
-static void worker_server_on_connection(sim_server_t *server, uv_tcp_t *conn)
+static void worker_server_on_connection(sim_server_t *server,
+                                        uv_stream_t *conn)
 {
   worker__server_t *s = server->data;
 
@@ -83,7 +84,7 @@ static void worker_server_on_connection(sim_server_t *server, uv_tcp_t *conn)
     sim_server_conn_close(server, conn);
     return;
   }
-  (void)http_group_serve(s->group, conn);
+  (void)http_group_serve_stream(s->group, conn);
 }
 
 /* Reported rather than fatal, so that a failed listen is an observation
@@ -149,7 +150,7 @@ void worker__servers_start(void)
     hopts.kind = (http_kind_t)c->kind;
     /* Outside a cluster there is no id; 0 is never a cluster worker's. */
     hopts.worker_id = worker__agent.in_cluster ? worker__agent.child.id : 0;
-    hopts.release = worker_server_release;
+    hopts.release_stream = worker_server_release;
     hopts.release_arg = s;
     rc = http_group_new(worker__agent.loop, &hopts, &s->group);
     if (rc == 0) {
