@@ -44,13 +44,16 @@ static void primary_report_address(cJSON *m, const sim_address_t *a)
 
   if (o == NULL)
     return;
-  cJSON_AddNumberToObject(o, "addressType", a->address_type);
+  if (a->udp != 0)
+    cJSON_AddStringToObject(o, "addressType", a->udp == 6 ? "udp6" : "udp4");
+  else
+    cJSON_AddNumberToObject(o, "addressType", a->address_type);
   if (a->address != NULL)
     cJSON_AddStringToObject(o, "address", a->address);
   else
     cJSON_AddNullToObject(o, "address");
   cJSON_AddNumberToObject(o, "port", a->port);
-  if (a->fd >= 0)
+  if (a->fd_defined)
     cJSON_AddNumberToObject(o, "fd", a->fd);
   else
     cJSON_AddNullToObject(o, "fd");

@@ -104,15 +104,63 @@ static const char *worker_conf_unknown_key(const cJSON *obj,
   return NULL;
 }
 
+/* kind: "http" and "tcp" (the responders of http/), "udp4" and "udp6". */
+static int worker_conf_server_kind(const cJSON *v, worker__server_conf_t *srv,
+                                   const char *at, char *err, size_t n)
+{
+  http_kind_t kind = HTTP_KIND_TCP;
+
+  if (cJSON_IsString(v) && strcmp(v->valuestring, "udp4") == 0)
+    srv->udp = 4;
+  else if (cJSON_IsString(v) && strcmp(v->valuestring, "udp6") == 0)
+    srv->udp = 6;
+  else if (!cJSON_IsString(v) ||
+           http_kind_from_name(v->valuestring, &kind) != 0)
+    return worker_conf_fail(err, n, "%s.kind must be one of \"http\", "
+                            "\"tcp\", \"udp4\", \"udp6\"", at);
+  srv->kind = kind;
+  return 0;
+}
+
+/* host (an address) or path (a UNIX socket of an http or tcp server). */
+static int worker_conf_server_where(const cJSON *s, worker__server_conf_t *srv,
+                                    const char *at, char *err, size_t n)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(s, "host");
+
+  if (v != NULL && !cJSON_IsNull(v)) {
+    if (!cJSON_IsString(v))
+      return worker_conf_fail(err, n, "%s.host must be a string", at);
+    if (strlen(v->valuestring) >= sizeof(srv->host))
+      return worker_conf_fail(err, n, "%s.host is too long", at);
+    snprintf(srv->host, sizeof(srv->host), "%s", v->valuestring);
+    srv->has_host = 1;
+  }
+  v = cJSON_GetObjectItemCaseSensitive(s, "path");
+  if (v == NULL || cJSON_IsNull(v))
+    return 0;
+  if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
+    return worker_conf_fail(err, n, "%s.path must be a non-empty string",
+                            at);
+  if (strlen(v->valuestring) >= sizeof(srv->path))
+    return worker_conf_fail(err, n, "%s.path is too long", at);
+  if (srv->udp != 0 || srv->has_host ||
+      cJSON_GetObjectItemCaseSensitive(s, "port") != NULL)
+    return worker_conf_fail(err, n, "%s.path is for an http or tcp server "
+                            "without host or port", at);
+  snprintf(srv->path, sizeof(srv->path), "%s", v->valuestring);
+  srv->has_path = 1;
+  return 0;
+}
+
 static int worker_conf_server(const cJSON *s, int i,
                               worker__server_conf_t *srv, char *err, size_t n)
 {
-  static const char *const keys[] = { "kind", "port", "host", "exclusive",
-                                      "close_delay_ms", "max_connections",
-                                      NULL };
+  static const char *const keys[] = { "kind", "port", "host", "path",
+                                      "exclusive", "close_delay_ms",
+                                      "max_connections", NULL };
   const char *unknown;
   const cJSON *v;
-  http_kind_t kind;
   char at[48], name[96];
   int delay = 0;
 
@@ -123,20 +171,10 @@ static int worker_conf_server(const cJSON *s, int i,
   unknown = worker_conf_unknown_key(s, keys);
   if (unknown != NULL)
     return worker_conf_fail(err, n, "%s: unknown key \"%s\"", at, unknown);
-  v = cJSON_GetObjectItemCaseSensitive(s, "kind");
-  if (!cJSON_IsString(v) || http_kind_from_name(v->valuestring, &kind) != 0)
-    return worker_conf_fail(err, n, "%s.kind must be \"http\" or \"tcp\"",
-                            at);
-  srv->kind = kind;
-  v = cJSON_GetObjectItemCaseSensitive(s, "host");
-  if (v != NULL && !cJSON_IsNull(v)) {
-    if (!cJSON_IsString(v))
-      return worker_conf_fail(err, n, "%s.host must be a string", at);
-    if (strlen(v->valuestring) >= sizeof(srv->host))
-      return worker_conf_fail(err, n, "%s.host is too long", at);
-    snprintf(srv->host, sizeof(srv->host), "%s", v->valuestring);
-    srv->has_host = 1;
-  }
+  if (worker_conf_server_kind(cJSON_GetObjectItemCaseSensitive(s, "kind"),
+                              srv, at, err, n) != 0 ||
+      worker_conf_server_where(s, srv, at, err, n) != 0)
+    return UV_EINVAL;
   v = cJSON_GetObjectItemCaseSensitive(s, "exclusive");
   if (v != NULL && !cJSON_IsBool(v))
     return worker_conf_fail(err, n, "%s.exclusive must be a boolean", at);

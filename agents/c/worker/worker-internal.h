@@ -31,9 +31,12 @@ typedef enum {
 } worker__act_t;
 
 typedef struct {
-  int kind;                  /* http_kind_t */
+  int kind;                  /* http_kind_t (for a UDP socket: unused) */
+  int udp;                   /* 4 or 6: a UDP socket (kind udp4/udp6) */
   char host[256];
   int has_host;              /* 0: Node's listen(port) without a host */
+  char path[1024];           /* a UNIX socket (http and tcp only) */
+  int has_path;
   int port;
   int exclusive;
   unsigned close_delay_ms;
@@ -75,6 +78,7 @@ typedef struct {
   int listening;             /* sim_server_listen() succeeded */
   int closing;               /* close started, by anyone */
   int closed;                /* server-close observed */
+  unsigned long datagrams;   /* UDP: datagrams received */
 } worker__server_t;
 
 typedef struct {

@@ -1,6 +1,7 @@
 /*
  * worker-servers.c - the worker agent's servers (docs/protocol.md §4.1):
- * sim servers with the http/ responder behind them; sharing them is the
+ * sim servers with the http/ responder behind them (TCP or UNIX socket),
+ * and UDP sockets that answer each datagram; sharing them is the
  * cluster's business.
  */
 #include <stdio.h>
@@ -27,14 +28,18 @@ static void worker_server_on_group_closed(http_group_t *g, void *arg)
     return;
   s->closed = 1;
   m = worker__observation("server-close");
-  if (m != NULL)
+  if (m != NULL) {
     cJSON_AddNumberToObject(m, "index", s->index);
+    if (s->conf->udp != 0)
+      cJSON_AddNumberToObject(m, "datagrams", (double)s->datagrams);
+  }
   worker__observe(m);
 }
 
+/* A UDP socket has no connections to wait for: it is closed at once. */
 static void worker_server_end_group(worker__server_t *s)
 {
-  if (s->group != NULL &&
+  if (s->group == NULL ||
       http_group_close(s->group, worker_server_on_group_closed, s) != 0)
     worker_server_on_group_closed(s->group, s);
 }
@@ -87,6 +92,23 @@ static void worker_server_on_connection(sim_server_t *server,
   (void)http_group_serve_stream(s->group, conn);
 }
 
+/* Every datagram is answered `worker <id>\n`, so that the sender knows who
+ * received it (the X-Worker of UDP). */
+static void worker_server_on_datagram(sim_server_t *server, const char *data,
+                                      size_t len, const struct sockaddr *from)
+{
+  worker__server_t *s = server->data;
+  char line[32];
+  int n;
+
+  (void)data;
+  (void)len;
+  s->datagrams++;
+  n = snprintf(line, sizeof(line), "worker %u\n",
+               worker__agent.in_cluster ? worker__agent.child.id : 0);
+  (void)sim_server_send_udp(server, line, (size_t)n, from);
+}
+
 /* Reported rather than fatal, so that a failed listen is an observation
  * (the Node agent's `server-error`). */
 static void worker_server_error(worker__server_t *s, int status)
@@ -120,6 +142,8 @@ static void worker_server_on_listen(sim_server_t *server, int status)
   if (m != NULL) {
     cJSON_AddNumberToObject(m, "index", s->index);
     cJSON_AddNumberToObject(m, "port", server->port);
+    if (s->conf->has_path)
+      cJSON_AddStringToObject(m, "path", s->conf->path);
   }
   worker__observe(m);
   if (s->index != 0 || worker__agent.conf.on_listening_act == WORKER_ACT_NONE)
@@ -134,35 +158,49 @@ static void worker_server_on_listen(sim_server_t *server, int status)
               worker__agent.conf.on_listening_code, s);
 }
 
+/* The listen (or bind) of one server; its responder first. */
+static int worker_server_start(worker__server_t *s)
+{
+  const worker__server_conf_t *c = s->conf;
+  sim_child_t *child = worker__agent.in_cluster ? &worker__agent.child : NULL;
+  sim_listen_opts_t opts = { 0 };
+  http_opts_t hopts = { 0 };
+  int rc;
+
+  opts.address = c->has_host ? c->host : NULL;
+  opts.port = c->port;
+  opts.path = c->has_path ? c->path : NULL;
+  opts.exclusive = c->exclusive;
+  opts.max_connections = c->max_connections;
+  if (c->udp != 0) {
+    opts.address_type = c->udp;
+    return sim_server_bind_udp(child, &s->server, &opts,
+                               worker_server_on_listen,
+                               worker_server_on_datagram);
+  }
+  hopts.kind = (http_kind_t)c->kind;
+  /* Outside a cluster there is no id; 0 is never a cluster worker's. */
+  hopts.worker_id = worker__agent.in_cluster ? worker__agent.child.id : 0;
+  hopts.release_stream = worker_server_release;
+  hopts.release_arg = s;
+  rc = http_group_new(worker__agent.loop, &hopts, &s->group);
+  if (rc == 0)
+    rc = sim_server_listen(child, &s->server, &opts, worker_server_on_listen,
+                           worker_server_on_connection);
+  return rc;
+}
+
 void worker__servers_start(void)
 {
   for (int i = 0; i < worker__agent.conf.nservers; i++) {
     worker__server_t *s = &worker__agent.servers[i];
-    const worker__server_conf_t *c = &worker__agent.conf.servers[i];
-    sim_listen_opts_t opts = { 0 };
-    http_opts_t hopts = { 0 };
     int rc;
 
-    s->conf = c;
+    s->conf = &worker__agent.conf.servers[i];
     s->index = i;
     s->server.data = s;
     s->server.on_closing = worker_server_on_closing;
-    hopts.kind = (http_kind_t)c->kind;
-    /* Outside a cluster there is no id; 0 is never a cluster worker's. */
-    hopts.worker_id = worker__agent.in_cluster ? worker__agent.child.id : 0;
-    hopts.release_stream = worker_server_release;
-    hopts.release_arg = s;
-    rc = http_group_new(worker__agent.loop, &hopts, &s->group);
-    if (rc == 0) {
-      opts.address = c->has_host ? c->host : NULL;
-      opts.port = c->port;
-      opts.exclusive = c->exclusive;
-      opts.max_connections = c->max_connections;
-      rc = sim_server_listen(worker__agent.in_cluster ? &worker__agent.child
-                                                      : NULL,
-                             &s->server, &opts, worker_server_on_listen,
-                             worker_server_on_connection);
-    }
+    rc = worker_server_start(s);
     if (rc != 0) {
       if (s->group != NULL)
         (void)http_group_close(s->group, NULL, NULL);

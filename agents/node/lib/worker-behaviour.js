@@ -7,7 +7,10 @@ const os = require('node:os');
 
 const MESSAGE_MODES = ['none', 'echo', 'count', 'reply'];
 const ACTIONS = ['disconnect', 'kill', 'ipc-disconnect', 'close'];
-const SERVER_KEYS = ['kind', 'port', 'host', 'exclusive', 'close_delay_ms', 'max_connections'];
+const SERVER_KEYS = ['kind', 'port', 'host', 'path', 'exclusive', 'close_delay_ms', 'max_connections'];
+const SERVER_KINDS = ['http', 'tcp', 'udp4', 'udp6'];
+// A UNIX socket path longer than this cannot be a sockaddr_un anyway.
+const MAX_PATH = 1023;
 const TOP_KEYS = ['servers', 'messages', 'startup_delay_ms', 'signals', 'on_listening'];
 const MAX_DELAY_MS = 600000;
 
@@ -32,17 +35,31 @@ function parseServer(s, i) {
   const at = `servers[${i}]`;
   if (!isObject(s)) throw new Error(`${at} must be an object`);
   for (const k of Object.keys(s)) if (!SERVER_KEYS.includes(k)) throw new Error(`${at}: unknown key "${k}"`);
-  if (s.kind !== 'http' && s.kind !== 'tcp') throw new Error(`${at}.kind must be "http" or "tcp"`);
+  if (!SERVER_KINDS.includes(s.kind)) throw new Error(`${at}.kind must be one of "http", "tcp", "udp4", "udp6"`);
   if (s.host !== undefined && s.host !== null && typeof s.host !== 'string') throw new Error(`${at}.host must be a string`);
+  if (typeof s.host === 'string' && Buffer.byteLength(s.host) > 255) throw new Error(`${at}.host is too long`);
+  const path = parsePath(s, at);
   if (s.exclusive !== undefined && typeof s.exclusive !== 'boolean') throw new Error(`${at}.exclusive must be a boolean`);
   return {
     kind: s.kind,
     port: int(s.port === undefined ? 0 : s.port, `${at}.port`, 0, 65535),
     host: s.host === undefined ? null : s.host,
+    path,
     exclusive: s.exclusive === true,
     close_delay_ms: int(s.close_delay_ms === undefined ? 0 : s.close_delay_ms, `${at}.close_delay_ms`, 0, MAX_DELAY_MS),
     max_connections: int(s.max_connections === undefined ? 0 : s.max_connections, `${at}.max_connections`, 0, 1 << 30),
   };
+}
+
+// A UNIX socket for an http or tcp server, instead of host and port.
+function parsePath(s, at) {
+  if (s.path === undefined || s.path === null) return null;
+  if (typeof s.path !== 'string' || s.path === '') throw new Error(`${at}.path must be a non-empty string`);
+  if (Buffer.byteLength(s.path) > MAX_PATH) throw new Error(`${at}.path is too long`);
+  if (s.kind.startsWith('udp') || (s.host !== undefined && s.host !== null) || s.port !== undefined) {
+    throw new Error(`${at}.path is for an http or tcp server without host or port`);
+  }
+  return s.path;
 }
 
 function parseSignals(sig) {

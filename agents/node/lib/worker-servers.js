@@ -1,13 +1,27 @@
 'use strict';
 // The worker agent's servers (docs/protocol.md §4.1): plain node:http and
-// node:net servers; sharing them is node:cluster's business.
+// node:net servers (on a port or a UNIX socket) and node:dgram sockets;
+// sharing them is node:cluster's business.
 
+const dgram = require('node:dgram');
 const http = require('node:http');
 const net = require('node:net');
 
 // Outside a cluster there is no id; 0 is never a cluster worker's.
 function idText(id) {
   return String(id === null ? 0 : id);
+}
+
+// Every datagram is answered `worker <id>\n`, so that the sender knows who
+// received it (the X-Worker of UDP).
+function createSocket(spec, id, rec) {
+  const socket = dgram.createSocket(spec.kind);
+  const reply = Buffer.from(`worker ${idText(id)}\n`);
+  socket.on('message', (msg, rinfo) => {
+    rec.datagrams++;
+    socket.send(reply, rinfo.port, rinfo.address);
+  });
+  return socket;
 }
 
 function createServer(spec, id) {
@@ -33,8 +47,10 @@ function createServer(spec, id) {
 // 'listening' listener (net.Server.listen adds the callback first).
 function startServers(specs, id, observe, onFirstListening) {
   const servers = specs.map((spec, index) => {
-    const server = createServer(spec, id);
-    const rec = { server, index, closing: false };
+    const udp = spec.kind.startsWith('udp');
+    const rec = { server: null, index, closing: false, datagrams: 0 };
+    const server = udp ? createSocket(spec, id, rec) : createServer(spec, id);
+    rec.server = server;
     if (spec.max_connections > 0) server.maxConnections = spec.max_connections;
     if (spec.close_delay_ms > 0) {
       // A slow close: node:cluster's disconnect calls server.close() too, so
@@ -50,16 +66,25 @@ function startServers(specs, id, observe, onFirstListening) {
       rec.closing = true;
       return close.call(server, cb);
     };
-    server.on('close', () => observe('server-close', { index }));
+    server.on('close', () => observe('server-close', udp ? { index, datagrams: rec.datagrams } : { index }));
     // Reported rather than thrown, so that a failed listen is an observation
     // and not an uncaught error that exits the worker.
     server.on('error', (err) => observe('server-error', { index, code: err.code || null, message: err.message }));
-    const opts = { port: spec.port, exclusive: spec.exclusive };
-    if (spec.host !== null) opts.host = spec.host;
-    server.listen(opts, () => {
-      observe('listening', { index, port: server.address().port });
+    const onListening = () => {
+      const where = spec.path !== null ? { port: -1, path: spec.path } : { port: server.address().port };
+      observe('listening', { index, ...where });
       if (index === 0 && onFirstListening) onFirstListening(server);
-    });
+    };
+    if (udp) {
+      const opts = { port: spec.port, exclusive: spec.exclusive };
+      if (spec.host !== null) opts.address = spec.host;
+      server.bind(opts, onListening);
+    } else {
+      const opts = spec.path !== null ? { path: spec.path } : { port: spec.port };
+      opts.exclusive = spec.exclusive;
+      if (spec.host !== null) opts.host = spec.host;
+      server.listen(opts, onListening);
+    }
     return rec;
   });
 
