@@ -32,9 +32,22 @@ typedef struct orphan_s {
   struct orphan_s *next;
 } orphan_t;
 
+/* The settings one setupPrimary() call left, for its `setup` event. */
+typedef struct snap_s {
+  sim_cluster_t *cluster;
+  sim_settings_t view;       /* points into the copies below */
+  char *exec;
+  char **args;
+  char **exec_argv;
+  char *cwd;
+  struct snap_s *next;
+} snap_t;
+
 struct sim__cluster_priv {
   char *exec;
   char **args;
+  char **exec_argv;          /* between the program and args */
+  snap_t *snaps;             /* `setup` events not yet emitted */
   char *cwd;
   char **env;
   int silent;
@@ -176,6 +189,7 @@ static void maybe_closed(sim_cluster_t *c)
   free(p->by_id);
   free(p->exec);
   sim__strv_free(p->args);
+  sim__strv_free(p->exec_argv);
   free(p->cwd);
   sim__strv_free(p->env);
   c->priv = NULL;
@@ -551,14 +565,63 @@ int sim__worker_send_cluster(sim_worker_t *w, cJSON *fields,
 /* ---------------------------------------------------------------------- */
 /* Settings and fork                                                       */
 
+static void snap_free(snap_t *n)
+{
+  free(n->exec);
+  sim__strv_free(n->args);
+  sim__strv_free(n->exec_argv);
+  free(n->cwd);
+  free(n);
+}
+
 static void emit_setup(void *arg)
 {
-  sim_cluster_t *c = arg;
+  snap_t *n = arg;
+  sim_cluster_t *c = n->cluster;
   sim_event_t ev = { 0 };
 
+  for (snap_t **pp = &c->priv->snaps; *pp != NULL; pp = &(*pp)->next)
+    if (*pp == n) {
+      *pp = n->next;
+      break;
+    }
   ev.type = SIM_EV_SETUP;
   ev.emitter = SIM_ON_CLUSTER;
+  ev.settings = &n->view;
   emit(c, &ev);
+  snap_free(n);
+}
+
+/* Node emits each call's own settings object on the next tick. */
+static int snap_defer(sim_cluster_t *c)
+{
+  struct sim__cluster_priv *p = c->priv;
+  snap_t *n = calloc(1, sizeof(*n));
+  int err = UV_ENOMEM;
+
+  if (n == NULL)
+    return UV_ENOMEM;
+  n->cluster = c;
+  n->exec = strdup(p->exec);
+  n->args = sim__strv_dup((const char *const *)p->args);
+  n->exec_argv = sim__strv_dup((const char *const *)p->exec_argv);
+  n->cwd = p->cwd != NULL ? strdup(p->cwd) : NULL;
+  if (n->exec != NULL && n->args != NULL && n->exec_argv != NULL &&
+      (p->cwd == NULL || n->cwd != NULL))
+    err = sim__tick_defer(&p->tick, emit_setup, n);
+  if (err != 0) {
+    snap_free(n);
+    return err;
+  }
+  n->view.exec = n->exec;
+  n->view.args = (const char *const *)n->args;
+  n->view.exec_argv = (const char *const *)n->exec_argv;
+  n->view.cwd = n->cwd;
+  n->view.silent = p->silent;
+  n->view.serialization = "json";
+  n->next = p->snaps;
+  p->snaps = n;
+  return 0;
 }
 
 static void emit_fork(void *arg)
@@ -570,6 +633,58 @@ static void emit_fork(void *arg)
   ev.emitter = SIM_ON_CLUSTER;
   ev.worker = w;
   emit(w->cluster, &ev);
+}
+
+/* A list setting: replaced when given (or when `set` asks for an empty
+ * one). */
+static int merge_strv(char ***into, const char *const *v, int set)
+{
+  const char *const empty[] = { NULL };
+  char **a;
+
+  if (v == NULL && !set)
+    return 0;
+  a = sim__strv_dup(v != NULL ? v : empty);
+  if (a == NULL)
+    return UV_ENOMEM;
+  sim__strv_free(*into);
+  *into = a;
+  return 0;
+}
+
+static int merge_str(char **into, const char *v)
+{
+  char *d;
+
+  if (v == NULL)
+    return 0;
+  d = strdup(v);
+  if (d == NULL)
+    return UV_ENOMEM;
+  free(*into);
+  *into = d;
+  return 0;
+}
+
+/* {...cluster.settings, ...settings}: each given field in turn; what was
+ * merged before a failure stays. */
+static int merge_settings(struct sim__cluster_priv *p, const sim_settings_t *s)
+{
+  if (merge_str(&p->exec, s->exec) != 0 ||
+      merge_strv(&p->args, s->args, s->args_set) != 0 ||
+      merge_strv(&p->exec_argv, s->exec_argv, s->exec_argv_set) != 0 ||
+      merge_str(&p->cwd, s->cwd) != 0)
+    return UV_ENOMEM;
+  if (s->env != NULL) {
+    char **e = sim__env_merge(p->env, s->env, NULL, NULL);
+    if (e == NULL)
+      return UV_ENOMEM;
+    sim__strv_free(p->env);
+    p->env = e;
+  }
+  if (s->silent != 0)
+    p->silent = s->silent > 0;
+  return 0;
 }
 
 int sim_cluster_setup(sim_cluster_t *c, const sim_settings_t *s)
@@ -590,40 +705,9 @@ int sim_cluster_setup(sim_cluster_t *c, const sim_settings_t *s)
       return UV_EINVAL;
     p->initialized = 1;
   }
-  if (s != NULL) {
-    if (s->exec != NULL) {
-      char *e = strdup(s->exec);
-      if (e == NULL)
-        return UV_ENOMEM;
-      free(p->exec);
-      p->exec = e;
-    }
-    if (s->args != NULL || s->args_set) {
-      const char *const empty[] = { NULL };
-      char **a = sim__strv_dup(s->args != NULL ? s->args : empty);
-      if (a == NULL)
-        return UV_ENOMEM;
-      sim__strv_free(p->args);
-      p->args = a;
-    }
-    if (s->cwd != NULL) {
-      char *d = strdup(s->cwd);
-      if (d == NULL)
-        return UV_ENOMEM;
-      free(p->cwd);
-      p->cwd = d;
-    }
-    if (s->env != NULL) {
-      char **e = sim__env_merge(p->env, s->env, NULL, NULL);
-      if (e == NULL)
-        return UV_ENOMEM;
-      sim__strv_free(p->env);
-      p->env = e;
-    }
-    if (s->silent != 0)
-      p->silent = s->silent > 0;
-  }
-  return sim__tick_defer(&p->tick, emit_setup, c);
+  if (s != NULL && merge_settings(p, s) != 0)
+    return UV_ENOMEM;
+  return snap_defer(c);
 }
 
 static void on_out_closed(uv_handle_t *h)
@@ -634,17 +718,31 @@ static void on_out_closed(uv_handle_t *h)
 
 static void on_alloc_out(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-  static char sink[4096];
-  /* Silent workers' output is drained and dropped; the loop is single
-   * threaded, so one sink buffer serves every pipe. */
-  buf->base = sink;
-  buf->len = sizeof(sink);
+  static char chunk[65536];
+  /* The loop is single threaded and each read is handed over before the
+   * next: one buffer serves every pipe. */
+  (void)h;
+  (void)hint;
+  buf->base = chunk;
+  buf->len = sizeof(chunk);
 }
 
+/* A silent worker's stdout or stderr: to output_cb (or dropped), then its
+ * end once. */
 static void on_read_out(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
+  sim_worker_t *w = s->data;
+  sim_cluster_t *c = w->cluster;
+  int fd = s == (uv_stream_t *)&w->out[0] ? 1 : 2;
+
+  if (nread == 0)
+    return;
   if (nread < 0)
     uv_read_stop(s);
+  if (c->priv->closing || c->output_cb == NULL)
+    return;
+  c->output_cb(c, w, fd, nread > 0 ? buf->base : NULL,
+               nread > 0 ? (size_t)nread : 0);
 }
 
 static int spawn_worker(sim_cluster_t *c, sim_worker_t *w)
@@ -656,17 +754,23 @@ static int spawn_worker(sim_cluster_t *c, sim_worker_t *w)
   const char *extra[4];
   char **env = NULL;
   char **argv = NULL;
-  size_t nargs = 0;
+  size_t nargs = 0, nexec = 0;
   int err;
 
   while (p->args != NULL && p->args[nargs] != NULL)
     nargs++;
-  argv = calloc(nargs + 2, sizeof(*argv));
+  while (p->exec_argv != NULL && p->exec_argv[nexec] != NULL)
+    nexec++;
+  argv = calloc(nexec + nargs + 2, sizeof(*argv));
   if (argv == NULL)
     return UV_ENOMEM;
+  /* Node's layout: the program, its own options (execArgv), then args
+   * (whose first is the script, or clustersim's command). */
   argv[0] = p->exec;
+  for (size_t i = 0; i < nexec; i++)
+    argv[i + 1] = p->exec_argv[i];
   for (size_t i = 0; i < nargs; i++)
-    argv[i + 1] = p->args[i];
+    argv[nexec + i + 1] = p->args[i];
 
   snprintf(idbuf, sizeof(idbuf), "NODE_UNIQUE_ID=%u", w->id);
   extra[0] = idbuf;
@@ -1022,7 +1126,9 @@ int sim_cluster_init(uv_loop_t *loop, sim_cluster_t *c, sim_event_cb cb)
   if (err == 0)
     p->exec = strdup(exe);
   p->args = sim__strv_dup((const char *const[]){ "worker", NULL });
-  if (err != 0 || p->exec == NULL || p->args == NULL) {
+  p->exec_argv = sim__strv_dup((const char *const[]){ NULL });
+  if (err != 0 || p->exec == NULL || p->args == NULL ||
+      p->exec_argv == NULL) {
     err = err != 0 ? err : UV_ENOMEM;
     goto fail;
   }
@@ -1035,6 +1141,7 @@ int sim_cluster_init(uv_loop_t *loop, sim_cluster_t *c, sim_event_cb cb)
 fail:
   free(p->exec);
   sim__strv_free(p->args);
+  sim__strv_free(p->exec_argv);
   free(p);
   return err;
 }
@@ -1088,6 +1195,11 @@ void sim_cluster_close(sim_cluster_t *c, void (*cb)(sim_cluster_t *c))
     }
   }
   intercom_disconnect(c);              /* frees the callbacks, unrun */
+  while (p->snaps != NULL) {           /* `setup` events never emitted */
+    snap_t *n = p->snaps;
+    p->snaps = n->next;
+    snap_free(n);
+  }
   sim__cluster_close_ref(c);
   sim__tick_close(&p->tick, on_tick_closed, c);
   sim__cluster_close_unref(c);

@@ -122,9 +122,18 @@ typedef struct {
   const char *error_code;    /* SIM_EV_ERROR: Node-style code, e.g.
                                 "ERR_IPC_CHANNEL_CLOSED" */
   const char *error_message; /* SIM_EV_ERROR: human-readable detail */
+  const struct sim_settings_s *settings; /* SIM_EV_SETUP: the settings as
+                                that setup call merged them (every list
+                                and string set; env NULL; silent 0 or 1;
+                                serialization "json"), borrowed */
 } sim_event_t;
 
 typedef void (*sim_event_cb)(sim_cluster_t *cluster, const sim_event_t *ev);
+/* Output of a silent worker: `len` bytes on its stdout (fd 1) or stderr
+ * (fd 2), borrowed for the call, as they were read (not split in lines);
+ * then once per stream data NULL and len 0 at its end. */
+typedef void (*sim_output_cb)(sim_cluster_t *cluster, sim_worker_t *worker,
+                              int fd, const char *data, size_t len);
 typedef void (*sim_send_cb)(int status, void *arg);
 typedef void (*sim_disconnect_cb)(sim_cluster_t *cluster, void *arg);
 
@@ -132,18 +141,25 @@ typedef void (*sim_disconnect_cb)(sim_cluster_t *cluster, void *arg);
 /* Primary side                                                            */
 
 /* setupPrimary() settings. Every field is optional (NULL/0 = keep the
- * current value); calls are cumulative, as in Node. Strings are copied. */
-typedef struct {
+ * current value); calls are cumulative, as in Node. Strings are copied.
+ * A worker runs `exec [exec_argv...] [args...]`, the layout of Node's
+ * fork() (execPath, execArgv, the script and its args). */
+typedef struct sim_settings_s {
   const char *exec;          /* program to run; default: this executable */
-  const char *const *args;   /* NULL-terminated argv after the program;
+  const char *const *args;   /* NULL-terminated argv after exec_argv;
                                 default: {"worker", NULL} */
   int args_set;              /* non-zero: `args` replaces the current list
                                 (lets a caller set an empty list) */
+  const char *const *exec_argv; /* NULL-terminated options for the program
+                                before args (Node's execArgv); default:
+                                none */
+  int exec_argv_set;         /* as args_set, for exec_argv */
   const char *cwd;           /* default: inherit */
   const char *const *env;    /* NULL-terminated "K=V" pairs merged under
                                 fork(env) (an extension: Node has none) */
   int silent;                /* 1: workers' stdout/stderr go to pipes that
-                                the primary drains; -1: back to inherit */
+                                the primary reads (output_cb); -1: back
+                                to inherit */
   const char *serialization; /* "json" only; "advanced" is UV_ENOTSUP */
 } sim_settings_t;
 
@@ -151,6 +167,9 @@ struct sim_cluster_s {
   /* public */
   void *data;
   sim_event_cb event_cb;
+  sim_output_cb output_cb;   /* optional: silent workers' output (else
+                                drained and dropped); set it before the
+                                first fork */
   /* read-only */
   uv_loop_t *loop;
   int scheduling_policy;     /* SIM_SCHED_*; frozen at the first setup */
@@ -166,7 +185,8 @@ int sim_cluster_init(uv_loop_t *loop, sim_cluster_t *cluster,
                      sim_event_cb event_cb);
 
 /* cluster.setupPrimary(settings): merges settings, emits `setup` on the
- * next loop turn. `settings` may be NULL (only the `setup` event).
+ * next loop turn with the settings as merged by this call. `settings` may
+ * be NULL (only the `setup` event).
  * Errors: UV_EINVAL for a cluster not initialised or closing, an unknown
  * serialization name, or (at the first setup or fork) a scheduling_policy
  * other than SIM_SCHED_NONE or SIM_SCHED_RR; UV_ENOTSUP for
