@@ -68,7 +68,7 @@ static int primary_command_check_settings(const cJSON *s, char *err, size_t n)
     } else if (strcmp(k, "env") == 0) {
       if (!ctl_is_object(item))
         return primary_command_fail(err, n, "settings.%s must be a object", k);
-    } else if (strcmp(k, "args") == 0) {
+    } else if (strcmp(k, "args") == 0 || strcmp(k, "execArgv") == 0) {
       const cJSON *a;
       int ok = cJSON_IsArray(item);
       cJSON_ArrayForEach(a, item) ok = ok && cJSON_IsString(a);
@@ -106,6 +106,23 @@ static const char **primary_command_args(const cJSON *args, int exec_now,
   return v;
 }
 
+/* A NULL-terminated view of an array of strings (the strings stay the
+ * array's); NULL for NULL or when out of memory. */
+static const char **primary_command_strv(const cJSON *a)
+{
+  const char **v;
+  const cJSON *item;
+  int i = 0;
+
+  if (a == NULL)
+    return NULL;
+  v = calloc((size_t)cJSON_GetArraySize(a) + 1, sizeof(*v));
+  if (v == NULL)
+    return NULL;
+  cJSON_ArrayForEach(item, a) v[i++] = item->valuestring;
+  return v;
+}
+
 static int primary_command_setup(const cJSON *msg, cJSON *extras, char *err,
                                  size_t n)
 {
@@ -113,7 +130,7 @@ static int primary_command_setup(const cJSON *msg, cJSON *extras, char *err,
   const cJSON *st = cJSON_GetObjectItemCaseSensitive(msg, "settings");
   const cJSON *exec, *args, *cwd, *silent, *env;
   sim_settings_t s = { 0 };
-  const char **argv;
+  const char **argv, **exec_argv;
   int policy = 0, rc;
 
   (void)extras;
@@ -141,6 +158,15 @@ static int primary_command_setup(const cJSON *msg, cJSON *extras, char *err,
   argv = primary_command_args(args, exec != NULL, &s.args_set);
   if (s.args_set && argv == NULL)
     return UV_ENOMEM;
+  exec_argv = primary_command_strv(
+      cJSON_GetObjectItemCaseSensitive(st, "execArgv"));
+  if (cJSON_GetObjectItemCaseSensitive(st, "execArgv") != NULL &&
+      exec_argv == NULL) {
+    free(argv);
+    return UV_ENOMEM;
+  }
+  s.exec_argv = exec_argv;
+  s.exec_argv_set = exec_argv != NULL;
   s.args = argv;
   s.exec = exec != NULL ? exec->valuestring : NULL;
   s.cwd = cwd != NULL ? cwd->valuestring : NULL;
@@ -149,11 +175,13 @@ static int primary_command_setup(const cJSON *msg, cJSON *extras, char *err,
     primary__agent.cluster.scheduling_policy = policy;
   if (env != NULL && primary__env_merge(primary__agent.setup_env, env) != 0) {
     free(argv);
+    free(exec_argv);
     return UV_ENOMEM;
   }
   primary__freeze();
   rc = sim_cluster_setup(&primary__agent.cluster, &s);
   free(argv);
+  free(exec_argv);
   if (rc != 0)
     return primary_command_fail(err, n, "setup: %s", uv_strerror(rc));
   primary__agent.exec_set |= exec != NULL;
@@ -235,6 +263,31 @@ static int primary_command_send(const cJSON *msg, cJSON *extras, char *err,
   return 0;
 }
 
+static int primary_command_serve(const cJSON *msg, cJSON *extras, char *err,
+                                 size_t n)
+{
+  (void)extras;
+  return primary__handles_serve(msg, err, n);
+}
+
+static int primary_command_send_handle(const cJSON *msg, cJSON *extras,
+                                       char *err, size_t n)
+{
+  primary__record_t *rec;
+
+  (void)extras;
+  if (primary_command_worker(msg, &rec, err, n) != 0)
+    return UV_EINVAL;
+  return primary__handles_send(msg, rec->worker, err, n);
+}
+
+static int primary_command_close_handle(const cJSON *msg, cJSON *extras,
+                                        char *err, size_t n)
+{
+  (void)extras;
+  return primary__handles_close(msg, err, n);
+}
+
 static int primary_command_cluster_disconnect(const cJSON *msg, cJSON *extras,
                                               char *err, size_t n)
 {
@@ -312,10 +365,12 @@ static int primary_command_policy(const cJSON *msg, cJSON *extras, char *err,
   static const char *const keys[] = { "respawn", "backoff_ms",
                                       "backoff_max_ms", "startup_window_ms",
                                       "shutdown", "heartbeat", "metrics",
-                                      NULL };
+                                      "sticky", NULL };
   const cJSON *sd = cJSON_GetObjectItemCaseSensitive(msg, "shutdown");
   const cJSON *hb = cJSON_GetObjectItemCaseSensitive(msg, "heartbeat");
   const cJSON *mt = cJSON_GetObjectItemCaseSensitive(msg, "metrics");
+  const cJSON *st = cJSON_GetObjectItemCaseSensitive(msg, "sticky");
+  primary__sticky_conf_t sticky;
   primary__respawn_conf_t respawn;
   primary__shutdown_conf_t shutdown;
   primary__heartbeat_conf_t heartbeat;
@@ -351,6 +406,13 @@ static int primary_command_policy(const cJSON *msg, cJSON *extras, char *err,
   }
   if (mt != NULL && primary__metrics_configure(mt, &metrics, err, n) != 0)
     return UV_EINVAL;
+  if (st != NULL) {
+    if (primary_command_is_truthy(st) &&
+        primary_command_not_winding(err, n) != 0)
+      return UV_EINVAL;
+    if (primary__sticky_configure(st, &sticky, err, n) != 0)
+      return UV_EINVAL;
+  }
   primary__respawn_apply(&respawn);
   if (sd != NULL)
     primary__shutdown_apply(&shutdown);
@@ -358,6 +420,8 @@ static int primary_command_policy(const cJSON *msg, cJSON *extras, char *err,
     primary__heartbeat_apply(&heartbeat);
   if (mt != NULL)
     primary__metrics_apply(&metrics);
+  if (st != NULL)
+    primary__sticky_apply(&sticky);
   return 0;
 }
 
@@ -408,6 +472,9 @@ static const struct {
   { "disconnect", primary_command_disconnect },
   { "kill", primary_command_kill },
   { "send", primary_command_send },
+  { "serve", primary_command_serve },
+  { "send-handle", primary_command_send_handle },
+  { "close-handle", primary_command_close_handle },
   { "cluster-disconnect", primary_command_cluster_disconnect },
   { "policy", primary_command_policy },
   { "rolling-restart", primary_command_rolling_restart },

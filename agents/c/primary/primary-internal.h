@@ -22,6 +22,13 @@
 #define PRIMARY_FLUSH_MS 1000u
 /* The largest millisecond value a command may give. */
 #define PRIMARY_MAX_MS 2147483647.0
+/* Silent workers' output: the longest line reported (bytes, without its
+ * newline; longer ones are dropped) and the line bytes reported per
+ * worker, after which everything is dropped (and counted). */
+#define PRIMARY_OUTPUT_LINE 4096
+#define PRIMARY_OUTPUT_CAP 65536
+
+struct primary__output_s;
 
 /* Everything the agent knows of a worker it forked, for as long as it
  * runs: the harness may still name a worker that left cluster.workers. */
@@ -37,6 +44,7 @@ typedef struct primary__record_s {
   int hb_seen;               /* heartbeat: pinged at least once */
   int hb_killed;
   uint64_t hb_last;          /* last pong, or the first ping */
+  struct primary__output_s *output; /* silent: its output so far */
   struct primary__record_s *next;
 } primary__record_t;
 
@@ -151,5 +159,56 @@ void primary__shutdown_on_event(const sim_event_t *ev);
 int primary__rolling_start(const cJSON *timeout_ms, char *err, size_t n);
 void primary__rolling_abort(void);
 void primary__rolling_on_event(const sim_event_t *ev);
+
+/* primary-output.c: sim's output_cb. */
+void primary__output_on_data(sim_cluster_t *c, sim_worker_t *w, int fd,
+                             const char *data, size_t len);
+
+/* primary-handles.c */
+#define PRIMARY_HANDLE_NAME_MAX 64
+/* A handle the primary holds: a server of its own, a connection one of
+ * them accepted (unread), or a handle a worker sent. */
+typedef struct primary__held_s primary__held_t;
+/* A server's new connection, in the table from now on. */
+typedef void (*primary__server_cb)(primary__held_t *server,
+                                   primary__held_t *conn, void *arg);
+/* {"type":"handle","what":what} for the caller to complete. */
+cJSON *primary__handle_record(const char *what);
+/* Listens (pauseOnConnect) on host:port or a path; the entry is in the
+ * table (*ret, NULL only on UV_ENOMEM) even when the listen failed. */
+int primary__server_open(const char *name, const char *host, int port,
+                         const char *path, primary__server_cb on_connection,
+                         void *arg, primary__held_t **ret);
+int primary__server_port(const primary__held_t *e);
+/* The remote address of a TCP connection ("" if none). */
+const char *primary__held_remote(const primary__held_t *e, char *buf,
+                                 size_t n);
+/* worker.send(message, handle, {keepOpen}); a socket sent without
+ * keep_open leaves the table and closes once written. */
+int primary__held_send(primary__held_t *e, sim_worker_t *w,
+                       const cJSON *message, int keep_open);
+/* Leaves the table; closed once no send needs it. */
+void primary__held_drop(primary__held_t *e);
+/* The commands serve, send-handle, close-handle. */
+int primary__handles_serve(const cJSON *msg, char *err, size_t n);
+int primary__handles_send(const cJSON *msg, sim_worker_t *w, char *err,
+                          size_t n);
+int primary__handles_close(const cJSON *msg, char *err, size_t n);
+/* "socket" or "server": what a received descriptor is (a listening
+ * socket is a server), as the type of Node's handle would say. */
+const char *primary__handle_kind(const uv_stream_t *h);
+/* A handle that came with a worker's message: held and reported. */
+void primary__handles_received(const sim_event_t *ev);
+
+/* primary-sticky.c */
+typedef struct {
+  int on;
+  int port;
+  char host[64];
+} primary__sticky_conf_t;
+int primary__sticky_configure(const cJSON *v, primary__sticky_conf_t *next,
+                              char *err, size_t n);
+void primary__sticky_apply(const primary__sticky_conf_t *next);
+void primary__sticky_on_event(const sim_event_t *ev);
 
 #endif /* PRIMARY_INTERNAL_H */

@@ -12,11 +12,6 @@ static const char *const primary_event_names[SIM_EV_MAX] = {
   "error"
 };
 
-static void primary_report_close_free(uv_handle_t *h)
-{
-  free(h);
-}
-
 void primary__report_flags(cJSON *m, const sim_worker_t *w)
 {
   int ead = sim_worker_exited_after_disconnect(w);
@@ -59,15 +54,38 @@ static void primary_report_address(cJSON *m, const sim_address_t *a)
     cJSON_AddNullToObject(o, "fd");
 }
 
+/* The settings of a `setup` event that mean the same on every target
+ * (docs/protocol.md §3): exec and args name each target's own worker
+ * program, so they are left out. */
+static void primary_report_settings(cJSON *m, const sim_settings_t *s)
+{
+  cJSON *o = cJSON_AddObjectToObject(m, "settings");
+  cJSON *a = o != NULL ? cJSON_AddArrayToObject(o, "execArgv") : NULL;
+
+  if (a == NULL)
+    return;
+  for (int i = 0; s->exec_argv[i] != NULL; i++)
+    cJSON_AddItemToArray(a, cJSON_CreateString(s->exec_argv[i]));
+  cJSON_AddBoolToObject(o, "silent", s->silent);
+  if (s->cwd != NULL)
+    cJSON_AddStringToObject(o, "cwd", s->cwd);
+  else
+    cJSON_AddNullToObject(o, "cwd");
+}
+
+/* The kind of the handle of the message being emitted: sim gives the
+ * handle to the cluster's listener (the first) only, Node to both. */
+static const char *primary_report_handle;
+
 void primary__report_event(const sim_event_t *ev)
 {
   cJSON *m = cJSON_CreateObject();
 
-  if (ev->type == SIM_EV_MESSAGE && ev->handle != NULL)
-    /* The protocol carries no handles: a passed one is not kept open. */
-    uv_close((uv_handle_t *)ev->handle, primary_report_close_free);
-  if (m == NULL)
+  if (m == NULL) {
+    if (ev->type == SIM_EV_MESSAGE && ev->handle != NULL)
+      primary__handles_received(ev);
     return;
+  }
   cJSON_AddStringToObject(m, "type", "event");
   cJSON_AddStringToObject(m, "event", primary_event_names[ev->type]);
   cJSON_AddStringToObject(m, "emitter",
@@ -91,8 +109,17 @@ void primary__report_event(const sim_event_t *ev)
   case SIM_EV_LISTENING:
     primary_report_address(m, ev->address);
     break;
+  case SIM_EV_SETUP:
+    primary_report_settings(m, ev->settings);
+    break;
   case SIM_EV_MESSAGE:
     cJSON_AddItemToObject(m, "message", cJSON_Duplicate(ev->message, 1));
+    if (ev->handle != NULL)
+      primary_report_handle = primary__handle_kind(ev->handle);
+    else if (ev->emitter == SIM_ON_CLUSTER)
+      primary_report_handle = NULL;
+    if (primary_report_handle != NULL)
+      cJSON_AddStringToObject(m, "handle", primary_report_handle);
     break;
   case SIM_EV_ERROR: {
     cJSON *e = cJSON_AddObjectToObject(m, "error");
@@ -111,6 +138,12 @@ void primary__report_event(const sim_event_t *ev)
     break;
   }
   primary__send(m);
+  /* The cluster's event, the handle held (its record), then the Worker's
+   * event: the order of the Node agent's listeners. */
+  if (ev->type == SIM_EV_MESSAGE && ev->handle != NULL)
+    primary__handles_received(ev);
+  if (ev->type == SIM_EV_MESSAGE && ev->emitter == SIM_ON_WORKER)
+    primary_report_handle = NULL;
 }
 
 void primary__report_disconnect_callback(sim_cluster_t *c, void *arg)

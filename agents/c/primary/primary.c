@@ -117,6 +117,7 @@ static void primary_on_event(sim_cluster_t *c, const sim_event_t *ev)
   primary__heartbeat_on_event(ev);
   primary__shutdown_on_event(ev);
   primary__rolling_on_event(ev);
+  primary__sticky_on_event(ev);
 }
 
 static void primary_on_line(ctl_t *ctl, const char *line, size_t len)
@@ -175,6 +176,7 @@ int primary_main(int argc, char **argv)
     fprintf(stderr, "clustersim primary agent: %s\n", uv_strerror(rc));
     return 2;
   }
+  primary__agent.cluster.output_cb = primary__output_on_data;
   rc = ctl_open(primary__agent.loop, &primary__agent.ctl, path,
                 primary_on_line, primary_on_lost);
   if (rc != 0) {

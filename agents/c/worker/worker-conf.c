@@ -283,6 +283,88 @@ static int worker_conf_signals(worker__conf_t *c, const cJSON *signals,
   return 0;
 }
 
+/* adopt: {"kind": "http"|"tcp"}, the responder of received handles. */
+static int worker_conf_adopt(worker__conf_t *c, const cJSON *v, char *err,
+                             size_t n)
+{
+  static const char *const keys[] = { "kind", NULL };
+  const cJSON *kind;
+  http_kind_t k;
+
+  if (v == NULL || cJSON_IsNull(v))
+    return 0;
+  if (!ctl_is_object(v))
+    return worker_conf_fail(err, n, "adopt must be an object");
+  if (worker_conf_unknown_key(v, keys) != NULL)
+    return worker_conf_fail(err, n, "adopt: unknown key \"%s\"",
+                            worker_conf_unknown_key(v, keys));
+  kind = cJSON_GetObjectItemCaseSensitive(v, "kind");
+  if (!cJSON_IsString(kind) || http_kind_from_name(kind->valuestring, &k) != 0)
+    return worker_conf_fail(err, n, "adopt.kind must be \"http\" or "
+                            "\"tcp\"");
+  c->adopt = 1;
+  c->adopt_kind = (int)k;
+  return 0;
+}
+
+int worker__conf_output(const cJSON *v, const char *at,
+                        worker__output_conf_t *o, char *err, size_t n)
+{
+  static const char *const keys[] = { "stream", "line", "repeat", NULL };
+  const cJSON *stream, *line;
+  char name[64];
+  int repeat = 1;
+
+  if (!ctl_is_object(v))
+    return worker_conf_fail(err, n, "%s must be an object", at);
+  if (worker_conf_unknown_key(v, keys) != NULL)
+    return worker_conf_fail(err, n, "%s: unknown key \"%s\"", at,
+                            worker_conf_unknown_key(v, keys));
+  stream = cJSON_GetObjectItemCaseSensitive(v, "stream");
+  if (!cJSON_IsString(stream) || (strcmp(stream->valuestring, "stdout") != 0 &&
+                                  strcmp(stream->valuestring, "stderr") != 0))
+    return worker_conf_fail(err, n, "%s.stream must be \"stdout\" or "
+                            "\"stderr\"", at);
+  line = cJSON_GetObjectItemCaseSensitive(v, "line");
+  if (!cJSON_IsString(line) || strlen(line->valuestring) > WORKER_MAX_LINE)
+    return worker_conf_fail(err, n, "%s.line must be a string of at most "
+                            "%d bytes", at, WORKER_MAX_LINE);
+  snprintf(name, sizeof(name), "%s.repeat", at);
+  if (cJSON_GetObjectItemCaseSensitive(v, "repeat") != NULL &&
+      (worker_conf_int(cJSON_GetObjectItemCaseSensitive(v, "repeat"), 1,
+                       name, WORKER_MAX_REPEAT, &repeat, err, n) != 0 ||
+       repeat < 1))
+    return worker_conf_fail(err, n, "%s must be an integer in 1..%d", name,
+                            WORKER_MAX_REPEAT);
+  o->fd = stream->valuestring[3] == 'o' ? 1 : 2;
+  snprintf(o->line, sizeof(o->line), "%s", line->valuestring);
+  o->repeat = repeat;
+  return 0;
+}
+
+/* output: lines written at start-up, in order. */
+static int worker_conf_outputs(worker__conf_t *c, const cJSON *v, char *err,
+                               size_t n)
+{
+  const cJSON *item;
+  char at[32];
+
+  if (v == NULL || cJSON_IsNull(v))
+    return 0;
+  if (!cJSON_IsArray(v))
+    return worker_conf_fail(err, n, "output must be an array");
+  cJSON_ArrayForEach(item, v) {
+    if (c->noutput == WORKER_MAX_OUTPUTS)
+      return worker_conf_fail(err, n, "output: at most %d",
+                              WORKER_MAX_OUTPUTS);
+    snprintf(at, sizeof(at), "output[%d]", c->noutput);
+    if (worker__conf_output(item, at, &c->output[c->noutput], err, n) != 0)
+      return UV_EINVAL;
+    c->noutput++;
+  }
+  return 0;
+}
+
 /* The keys of the object, checked in the order Node's agent checks them. */
 static int worker_conf_fields(worker__conf_t *c, const cJSON *root,
                               char *err, size_t n)
@@ -316,10 +398,16 @@ static int worker_conf_fields(worker__conf_t *c, const cJSON *root,
   if (rc != 0)
     return rc;
   v = cJSON_GetObjectItemCaseSensitive(root, "on_listening");
-  if (v == NULL || cJSON_IsNull(v))
-    return 0;
-  return worker_conf_on_listening(c, cJSON_IsString(v) ? v->valuestring
-                                                        : NULL, err, n);
+  if (v != NULL && !cJSON_IsNull(v) &&
+      worker_conf_on_listening(c, cJSON_IsString(v) ? v->valuestring : NULL,
+                               err, n) != 0)
+    return UV_EINVAL;
+  if (worker_conf_adopt(c, cJSON_GetObjectItemCaseSensitive(root, "adopt"),
+                        err, n) != 0)
+    return UV_EINVAL;
+  return worker_conf_outputs(c, cJSON_GetObjectItemCaseSensitive(root,
+                                                                "output"),
+                             err, n);
 }
 
 static int worker_conf_json(worker__conf_t *c, const char *json, char *err,
@@ -327,7 +415,8 @@ static int worker_conf_json(worker__conf_t *c, const char *json, char *err,
 {
   static const char *const keys[] = { "servers", "messages",
                                       "startup_delay_ms", "signals",
-                                      "on_listening", NULL };
+                                      "on_listening", "adopt", "output",
+                                      NULL };
   cJSON *root = cJSON_ParseWithOpts(json, NULL, 1);
   const char *unknown;
   int rc;
@@ -550,5 +639,7 @@ int worker__conf_parse(worker__conf_t *c, const char *json, int argc,
     if (rc != 0)
       return rc;
   }
+  c->argc = argc;
+  c->argv = argv;
   return worker_conf_argv(c, argc, argv, err, n);
 }

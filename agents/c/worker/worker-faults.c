@@ -16,12 +16,12 @@ typedef enum {
   WORKER_FAULT_CRASH, WORKER_FAULT_THROW, WORKER_FAULT_HANG,
   WORKER_FAULT_IPC_DISCONNECT, WORKER_FAULT_KILL, WORKER_FAULT_DISCONNECT,
   WORKER_FAULT_CLOSE_SERVERS, WORKER_FAULT_SEND, WORKER_FAULT_HOLD,
-  WORKER_FAULT_MAX
+  WORKER_FAULT_SEND_HANDLE, WORKER_FAULT_OUTPUT, WORKER_FAULT_MAX
 } worker_fault_t;
 
 static const char *const worker_fault_names[WORKER_FAULT_MAX] = {
   "crash", "throw", "hang", "ipc-disconnect", "kill", "disconnect",
-  "close-servers", "send", "hold"
+  "close-servers", "send", "hold", "send-handle", "output"
 };
 
 typedef struct {
@@ -31,6 +31,7 @@ typedef struct {
   int connections;
   int port;
   const cJSON *message;
+  worker__output_conf_t output;
 } worker_fault_args_t;
 
 static int worker_fault_refuse(char *err, size_t n, const char *text)
@@ -67,6 +68,23 @@ static int worker_fault_need_channel(char *err, size_t n)
   return 0;
 }
 
+/* The fields of an output fault are those of a behaviour's output entry
+ * (cmd and req aside). */
+static int worker_fault_output(const cJSON *m, worker__output_conf_t *o,
+                               char *err, size_t n)
+{
+  cJSON *fields = cJSON_Duplicate(m, 1);
+  int rc;
+
+  if (fields == NULL)
+    return worker_fault_refuse(err, n, "out of memory");
+  cJSON_DeleteItemFromObjectCaseSensitive(fields, "cmd");
+  cJSON_DeleteItemFromObjectCaseSensitive(fields, "req");
+  rc = worker__conf_output(fields, "output", o, err, n);
+  cJSON_Delete(fields);
+  return rc;
+}
+
 static int worker_fault_prepare(const cJSON *m, worker_fault_args_t *a,
                                 char *err, size_t n)
 {
@@ -100,6 +118,15 @@ static int worker_fault_prepare(const cJSON *m, worker_fault_args_t *a,
     if (a->port == 0)
       return worker_fault_refuse(err, n, "missing \"port\"");
     return 0;
+  case WORKER_FAULT_SEND_HANDLE:
+    if (worker_fault_int(m, "port", 1, 65535, 0, &a->port, err, n) != 0)
+      return UV_EINVAL;
+    if (a->port == 0)
+      return worker_fault_refuse(err, n, "missing \"port\"");
+    a->message = cJSON_GetObjectItemCaseSensitive(m, "message");
+    return worker_fault_need_channel(err, n);
+  case WORKER_FAULT_OUTPUT:
+    return worker_fault_output(m, &a->output, err, n);
   default:
     return 0;
   }
@@ -213,6 +240,12 @@ static void worker_fault_apply(const worker_fault_args_t *a)
     break;
   case WORKER_FAULT_HOLD:
     worker_fault_hold(a->connections, a->port);
+    break;
+  case WORKER_FAULT_SEND_HANDLE:
+    worker__handles_send_up(a->port, a->message);
+    break;
+  case WORKER_FAULT_OUTPUT:
+    worker__output(&a->output);
     break;
   default:
     break;

@@ -15,6 +15,10 @@
 #define WORKER_MAX_SIGNALS 40
 /* The longest delay a behaviour or a fault may ask for. */
 #define WORKER_MAX_DELAY_MS 600000u
+/* Output lines of a behaviour or a fault: entries, bytes, repeats. */
+#define WORKER_MAX_OUTPUTS 16
+#define WORKER_MAX_LINE 1024
+#define WORKER_MAX_REPEAT 10000
 
 typedef enum { WORKER_MSG_NONE, WORKER_MSG_ECHO, WORKER_MSG_COUNT,
                WORKER_MSG_REPLY } worker__messages_t;
@@ -43,6 +47,13 @@ typedef struct {
   int max_connections;
 } worker__server_conf_t;
 
+/* One output entry: `line` written `repeat` times to fd 1 or 2. */
+typedef struct {
+  int fd;
+  char line[WORKER_MAX_LINE + 1];
+  int repeat;
+} worker__output_conf_t;
+
 typedef struct {
   worker__server_conf_t servers[WORKER_MAX_SERVERS];
   int nservers;
@@ -58,6 +69,12 @@ typedef struct {
   char on_listening[32];     /* the text as given, "" for none */
   worker__act_t on_listening_act;
   int on_listening_code;
+  int adopt;                 /* received handles are served (adopt) */
+  int adopt_kind;            /* http_kind_t */
+  worker__output_conf_t output[WORKER_MAX_OUTPUTS];
+  int noutput;
+  int argc;                  /* the arguments after `worker` */
+  char **argv;
 } worker__conf_t;
 
 /* Fills `conf` from a CLUSTERSIM_WORKER JSON text (NULL or "" means {})
@@ -65,6 +82,10 @@ typedef struct {
  * message to `err` and returns UV_EINVAL. */
 int worker__conf_parse(worker__conf_t *conf, const char *json, int argc,
                        char **argv, char *err, size_t errlen);
+/* One {"stream","line","repeat"} (of `output`, or of the output fault);
+ * `at` names it in errors. */
+int worker__conf_output(const cJSON *v, const char *at,
+                        worker__output_conf_t *o, char *err, size_t n);
 
 /* Outbound connections the `hold` fault may keep open, in all. */
 #define WORKER_MAX_HELD 1000
@@ -115,6 +136,19 @@ void worker__servers_start(void);
 /* Closes every server not already closing; returns how many it closed. */
 int worker__servers_close_all(void);
 void worker__server_close(worker__server_t *s);
+
+/* worker-handles.c */
+/* A handle that came with a message: served (socket) or listened on
+ * (server) when the behaviour adopts, closed otherwise; observed. Takes
+ * `h`. */
+void worker__handle_received(const cJSON *message, uv_stream_t *h);
+/* Closes every received server listened on; returns how many. */
+int worker__handles_close_all(void);
+/* The send-handle fault: connects to 127.0.0.1:port and sends that socket
+ * to the primary with `message` (NULL: {"clustersim":"handle"}). */
+void worker__handles_send_up(int port, const cJSON *message);
+/* Writes an output entry (blocking). */
+void worker__output(const worker__output_conf_t *o);
 
 /* worker-faults.c */
 void worker__faults_on_line(ctl_t *ctl, const char *line, size_t len);

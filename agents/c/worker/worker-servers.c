@@ -220,7 +220,7 @@ void worker__server_close(worker__server_t *s)
 
 int worker__servers_close_all(void)
 {
-  int n = 0;
+  int n = worker__handles_close_all();
 
   for (int i = 0; i < worker__agent.conf.nservers; i++) {
     worker__server_t *s = &worker__agent.servers[i];

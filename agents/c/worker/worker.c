@@ -16,11 +16,6 @@
 
 worker__agent_t worker__agent;
 
-static void worker_close_free(uv_handle_t *h)
-{
-  free(h);
-}
-
 /* ---------------------------------------------------------------------- */
 /* Observations                                                            */
 
@@ -171,9 +166,12 @@ static void worker_on_child_event(sim_child_t *child,
 {
   switch (ev->type) {
   case SIM_CHILD_EV_MESSAGE:
+    /* A message with a handle is the handle's: observed as `handle`,
+     * never echoed or counted. */
     if (ev->handle != NULL)
-      uv_close((uv_handle_t *)ev->handle, worker_close_free);
-    worker_on_message(ev->message);
+      worker__handle_received(ev->message, ev->handle);
+    else
+      worker_on_message(ev->message);
     break;
   case SIM_CHILD_EV_DISCONNECT:
     worker__observe(worker__observation("disconnect"));
@@ -227,12 +225,30 @@ static void worker_on_startup_delay(uv_timer_t *t)
   worker__servers_start();
 }
 
+/* `started`, with the arguments after the program (process.argv.slice(2))
+ * and the runtime's own (process.execArgv: none for clustersim, which
+ * takes no option before its command). */
+static void worker_observe_started(void)
+{
+  cJSON *m = worker__observation("started");
+  cJSON *args = m != NULL ? cJSON_AddArrayToObject(m, "args") : NULL;
+
+  for (int i = 0; args != NULL && i < worker__agent.conf.argc; i++)
+    cJSON_AddItemToArray(args,
+                         cJSON_CreateString(worker__agent.conf.argv[i]));
+  if (m != NULL)
+    cJSON_AddArrayToObject(m, "execArgv");
+  worker__observe(m);
+}
+
 static void worker_start(void)
 {
   if (worker__agent.started)
     return;
   worker__agent.started = 1;
-  worker__observe(worker__observation("started"));
+  worker_observe_started();
+  for (int i = 0; i < worker__agent.conf.noutput; i++)
+    worker__output(&worker__agent.conf.output[i]);
   if (worker__agent.conf.startup_delay_ms > 0 &&
       uv_timer_init(worker__agent.loop, &worker__agent.startup) == 0) {
     (void)uv_timer_start(&worker__agent.startup, worker_on_startup_delay,
