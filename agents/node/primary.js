@@ -14,6 +14,8 @@ const { createMetrics } = require('./lib/metrics');
 const { createShutdown } = require('./lib/shutdown');
 const { createRollingRestart } = require('./lib/rolling-restart');
 const { createCommands } = require('./lib/commands');
+const { createHandles } = require('./lib/handles');
+const { createSticky } = require('./lib/sticky');
 
 // Losing the harness means nobody is left to end the workers: give them this
 // long to leave gracefully before SIGKILL.
@@ -52,6 +54,13 @@ function main() {
   const heartbeat = createHeartbeat(state);
   const metrics = createMetrics(state);
   const rolling = createRollingRestart(state);
+  const handles = createHandles(state);
+  const sticky = createSticky(state, handles);
+  // After the reporters: the cluster's `message` event, then the handle
+  // held, then the Worker's event.
+  cluster.on('message', (w, m, handle) => {
+    if (handle) handles.received(w, handle);
+  });
 
   let exiting = false;
   function exit(code) {
@@ -68,10 +77,11 @@ function main() {
       respawn.cancel();
       heartbeat.stop();
       rolling.abort();
+      sticky.stop();
     },
     exit,
   });
-  const commands = createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling });
+  const commands = createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling, handles, sticky });
 
   function onLine(line) {
     const parsed = line === null ? { error: 'line too long', req: null } : parseCommand(line);

@@ -6,21 +6,31 @@
 
 const cluster = require('node:cluster');
 const { connect, parseCommand } = require('./lib/control');
-const { parseBehaviour } = require('./lib/worker-behaviour');
+const { parseBehaviour, applyArgs, UsageError } = require('./lib/worker-behaviour');
 const { startServers } = require('./lib/worker-servers');
 const { createFaults } = require('./lib/worker-faults');
+const { createWorkerHandles, writeOutput } = require('./lib/worker-handles');
 
 // Bounds the wait for the control connection before the behaviour starts.
 const CONNECT_BOUND_MS = 1000;
 
 const id = cluster.worker ? cluster.worker.id : null;
 
+// A bad CLUSTERSIM_WORKER is the protocol's exit 2; a bad option is a bad
+// command line (64), as for `clustersim worker`.
 let behaviour;
 try {
   behaviour = parseBehaviour(process.env.CLUSTERSIM_WORKER);
 } catch (err) {
   process.stderr.write(`clustersim worker agent: ${err.message}\n`);
   process.exit(2);
+}
+try {
+  applyArgs(behaviour, process.argv.slice(2));
+} catch (err) {
+  if (!(err instanceof UsageError)) throw err;
+  process.stderr.write(`clustersim worker: ${err.message}\n`);
+  process.exit(64);
 }
 
 let control = null;
@@ -31,10 +41,14 @@ function observe(what, extra) {
   send({ type: 'observe', what, worker: id, pid: process.pid, ...extra });
 }
 
+const handles = createWorkerHandles(behaviour, id, observe);
+
 // Pings first: they must be answered from the first moment, and never count
-// as user messages.
+// as user messages. A message with a handle is the handle's: observed as
+// `handle`, never echoed or counted.
 let count = 0;
-process.on('message', (m) => {
+process.on('message', (m, handle) => {
+  if (handle) return handles.received(m, handle);
   if (m && m.clustersim === 'ping') {
     if (process.connected) process.send({ clustersim: 'pong', n: m.n });
     return;
@@ -69,7 +83,7 @@ function applyAction(a, server) {
 
 let servers = { closeAll: () => 0 };
 const held = [];
-const faults = createFaults(() => servers, held);
+const faults = createFaults(() => servers, held, handles);
 
 function onCommand(line) {
   const parsed = line === null ? { error: 'line too long', req: null } : parseCommand(line);
@@ -91,7 +105,9 @@ let started = false;
 function start() {
   if (started) return;
   started = true;
-  observe('started');
+  // The arguments after the script, and the runtime's own options.
+  observe('started', { args: process.argv.slice(2), execArgv: process.execArgv });
+  for (const o of behaviour.output) writeOutput(o);
   const onFirst = behaviour.on_listening && ((server) => {
     observe('fault', { fault: 'on_listening', action: behaviour.on_listening.text });
     applyAction(behaviour.on_listening, server);

@@ -275,9 +275,14 @@ static void primary_handles_sent(int status, void *arg)
 int primary__held_send(primary__held_t *e, sim_worker_t *w,
                        const cJSON *message, int keep_open)
 {
-  primary_send_t *s = malloc(sizeof(*s));
+  primary_send_t *s;
   int err;
 
+  /* As Node's send() on a closed channel: the worker's `error`, and the
+   * handle stays where it was. */
+  if (!sim_worker_is_connected(w))
+    return sim_worker_send(w, message, NULL, NULL, NULL);
+  s = malloc(sizeof(*s));
   if (s == NULL)
     return UV_ENOMEM;
   s->e = e;

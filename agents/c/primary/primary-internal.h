@@ -210,5 +210,7 @@ int primary__sticky_configure(const cJSON *v, primary__sticky_conf_t *next,
                               char *err, size_t n);
 void primary__sticky_apply(const primary__sticky_conf_t *next);
 void primary__sticky_on_event(const sim_event_t *ev);
+/* Closes the server and forgets the table (a shutdown stops it). */
+void primary__sticky_stop(void);
 
 #endif /* PRIMARY_INTERNAL_H */

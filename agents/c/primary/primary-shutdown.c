@@ -222,6 +222,7 @@ int primary__shutdown_start(const char *signal, double timeout_ms, int report)
   primary__respawn_cancel();
   primary__heartbeat_stop();
   primary__rolling_abort();
+  primary__sticky_stop();
   run.pending = 1;
   run.report = report;
   if (report) {

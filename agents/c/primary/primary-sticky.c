@@ -188,7 +188,7 @@ static void primary_sticky_on_connection(primary__held_t *server,
   cJSON_Delete(msg);
 }
 
-static void primary_sticky_stop(void)
+void primary__sticky_stop(void)
 {
   if (primary_sticky_server != NULL)
     primary__held_drop(primary_sticky_server);
@@ -214,7 +214,7 @@ void primary__sticky_apply(const primary__sticky_conf_t *next)
   cJSON *m;
   int rc;
 
-  primary_sticky_stop();
+  primary__sticky_stop();
   if (!next->on)
     return;
   rc = primary__server_open("", next->host, next->port, NULL,
@@ -228,8 +228,11 @@ void primary__sticky_apply(const primary__sticky_conf_t *next)
   } else {
     if (e != NULL)
       primary__held_drop(e);
-    if (m != NULL)
-      cJSON_AddStringToObject(m, "error", uv_err_name(rc));
+    cJSON *o = m != NULL ? cJSON_AddObjectToObject(m, "error") : NULL;
+    if (o != NULL) {
+      cJSON_AddStringToObject(o, "code", uv_err_name(rc));
+      cJSON_AddStringToObject(o, "message", uv_strerror(rc));
+    }
   }
   primary__send(m);
 }

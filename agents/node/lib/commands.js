@@ -7,8 +7,8 @@ const { RESPAWN_KEYS } = require('./respawn');
 const { envStrings } = require('./primary-state');
 const { flags } = require('./report');
 
-const SETTINGS = { exec: 'string', args: 'array', cwd: 'string', silent: 'boolean', env: 'object' };
-const POLICY_KEYS = [...RESPAWN_KEYS, 'shutdown', 'heartbeat', 'metrics'];
+const SETTINGS = { exec: 'string', args: 'array', execArgv: 'array', cwd: 'string', silent: 'boolean', env: 'object' };
+const POLICY_KEYS = [...RESPAWN_KEYS, 'shutdown', 'heartbeat', 'metrics', 'sticky'];
 
 function isObject(v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -25,7 +25,7 @@ function checkSettings(s) {
   }
 }
 
-function createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling }) {
+function createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling, handles, sticky }) {
   function workerOf(msg) {
     if (!Number.isInteger(msg.worker)) throw new Error('"worker" must be an integer id');
     const w = state.worker(msg.worker);
@@ -84,6 +84,21 @@ function createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling 
       return {};
     },
 
+    serve(msg) {
+      handles.serve(msg);
+      return {};
+    },
+
+    'send-handle'(msg) {
+      handles.sendHandle(msg, workerOf(msg));
+      return {};
+    },
+
+    'close-handle'(msg) {
+      handles.closeHandle(msg);
+      return {};
+    },
+
     'cluster-disconnect'() {
       cluster.disconnect(() => state.send({ type: 'event', event: 'disconnect-callback', emitter: 'cluster' }));
       return {};
@@ -102,6 +117,10 @@ function createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling 
         apply.push(heartbeat.configure(msg.heartbeat));
       }
       if ('metrics' in msg) apply.push(metrics.configure(msg.metrics));
+      if ('sticky' in msg) {
+        if (msg.sticky) notWinding();
+        apply.push(sticky.configure(msg.sticky));
+      }
       apply.forEach((f) => f());
       return {};
     },

@@ -8,6 +8,7 @@ const cluster = require('node:cluster');
 const path = require('node:path');
 const { now } = require('./control');
 const { watchWorker } = require('./report');
+const { watchOutput } = require('./output');
 
 const WORKER_AGENT = path.join(__dirname, '..', 'worker.js');
 
@@ -39,10 +40,9 @@ function createState(send) {
       state.freeze();
       const worker = cluster.fork(full);
       watchWorker(worker, send);
-      // With `silent: true` Node gives the worker pipes instead of our fds;
-      // drained into ours so a chatty worker never blocks on a full pipe.
-      if (worker.process.stdout) worker.process.stdout.pipe(process.stdout, { end: false });
-      if (worker.process.stderr) worker.process.stderr.pipe(process.stderr, { end: false });
+      // With `silent: true` Node gives the worker pipes instead of our fds:
+      // their lines become `output` records.
+      watchOutput(worker, send);
       const rec = { worker, env: full, forkedAt: now(), streak: 0, retired: false };
       state.records.set(worker.id, rec);
       state.alive.add(worker.id);

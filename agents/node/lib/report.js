@@ -3,6 +3,7 @@
 // §3), with the worker's flags sampled inside the listener itself.
 
 const cluster = require('node:cluster');
+const { handleKind } = require('./handles');
 
 function flags(worker) {
   const ead = worker.exitedAfterDisconnect;
@@ -23,6 +24,17 @@ function address(a) {
   return { addressType: v(a.addressType), address: v(a.address), port: v(a.port), fd: v(a.fd) };
 }
 
+// The settings of a `setup` event that mean the same on every target: exec
+// and args name each target's own worker program, so they are left out.
+function settingsInfo(s) {
+  return { execArgv: [...(s.execArgv || [])], silent: !!s.silent, cwd: s.cwd === undefined ? null : s.cwd };
+}
+
+// A message event carries the kind of the handle that came with it.
+function messageInfo(m, handle) {
+  return handle ? { message: m, handle: handleKind(handle) } : { message: m };
+}
+
 function errorInfo(err) {
   return { code: err && err.code !== undefined ? err.code : null, message: String(err && err.message) };
 }
@@ -33,11 +45,11 @@ function errorInfo(err) {
 function installClusterReporters(send) {
   const ev = (event, worker, extra) =>
     send({ type: 'event', event, emitter: 'cluster', ...flags(worker), ...extra });
-  cluster.on('setup', () => send({ type: 'event', event: 'setup', emitter: 'cluster' }));
+  cluster.on('setup', (s) => send({ type: 'event', event: 'setup', emitter: 'cluster', settings: settingsInfo(s) }));
   cluster.on('fork', (w) => ev('fork', w));
   cluster.on('online', (w) => ev('online', w));
   cluster.on('listening', (w, a) => ev('listening', w, { address: address(a) }));
-  cluster.on('message', (w, m) => ev('message', w, { message: m }));
+  cluster.on('message', (w, m, h) => ev('message', w, messageInfo(m, h)));
   cluster.on('disconnect', (w) => ev('disconnect', w));
   cluster.on('exit', (w, code, signal) => ev('exit', w, { code, signal }));
 }
@@ -49,7 +61,7 @@ function watchWorker(worker, send) {
     send({ type: 'event', event, emitter: 'worker', ...flags(worker), ...extra });
   worker.on('online', () => ev('online'));
   worker.on('listening', (a) => ev('listening', { address: address(a) }));
-  worker.on('message', (m) => ev('message', { message: m }));
+  worker.on('message', (m, h) => ev('message', messageInfo(m, h)));
   worker.on('disconnect', () => ev('disconnect'));
   worker.on('exit', (code, signal) => ev('exit', { code, signal }));
   worker.on('error', (err) => ev('error', { error: errorInfo(err) }));

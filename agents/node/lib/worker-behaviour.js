@@ -11,8 +11,13 @@ const SERVER_KEYS = ['kind', 'port', 'host', 'path', 'exclusive', 'close_delay_m
 const SERVER_KINDS = ['http', 'tcp', 'udp4', 'udp6'];
 // A UNIX socket path longer than this cannot be a sockaddr_un anyway.
 const MAX_PATH = 1023;
-const TOP_KEYS = ['servers', 'messages', 'startup_delay_ms', 'signals', 'on_listening'];
+const TOP_KEYS = ['servers', 'messages', 'startup_delay_ms', 'signals', 'on_listening', 'adopt', 'output'];
 const MAX_DELAY_MS = 600000;
+const MAX_SERVERS = 64;
+// Output lines of a behaviour or a fault: entries, bytes, repeats.
+const MAX_OUTPUTS = 16;
+const MAX_LINE = 1024;
+const MAX_REPEAT = 10000;
 
 function isObject(v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -76,6 +81,39 @@ function parseSignals(sig) {
   return out;
 }
 
+// adopt: {"kind": "http"|"tcp"}, the responder of received handles.
+function parseAdopt(a) {
+  if (a === undefined || a === null) return null;
+  if (!isObject(a)) throw new Error('adopt must be an object');
+  for (const k of Object.keys(a)) if (k !== 'kind') throw new Error(`adopt: unknown key "${k}"`);
+  if (a.kind !== 'http' && a.kind !== 'tcp') throw new Error('adopt.kind must be "http" or "tcp"');
+  return { kind: a.kind };
+}
+
+// One {"stream","line","repeat"} of `output` or of the output fault.
+function parseOutput(o, at, extraKeys = []) {
+  if (!isObject(o)) throw new Error(`${at} must be an object`);
+  for (const k of Object.keys(o)) {
+    if (!['stream', 'line', 'repeat', ...extraKeys].includes(k)) throw new Error(`${at}: unknown key "${k}"`);
+  }
+  if (o.stream !== 'stdout' && o.stream !== 'stderr') throw new Error(`${at}.stream must be "stdout" or "stderr"`);
+  if (typeof o.line !== 'string' || Buffer.byteLength(o.line) > MAX_LINE) {
+    throw new Error(`${at}.line must be a string of at most ${MAX_LINE} bytes`);
+  }
+  const repeat = o.repeat === undefined ? 1 : o.repeat;
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > MAX_REPEAT) {
+    throw new Error(`${at}.repeat must be an integer in 1..${MAX_REPEAT}`);
+  }
+  return { stream: o.stream, line: o.line, repeat };
+}
+
+function parseOutputs(v) {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new Error('output must be an array');
+  if (v.length > MAX_OUTPUTS) throw new Error(`output: at most ${MAX_OUTPUTS}`);
+  return v.map((o, i) => parseOutput(o, `output[${i}]`));
+}
+
 function parseBehaviour(text) {
   if (text === undefined || text === '') text = '{}';
   let b;
@@ -98,7 +136,89 @@ function parseBehaviour(text) {
     on_listening: b.on_listening === undefined || b.on_listening === null
       ? null
       : { text: b.on_listening, ...parseAction(b.on_listening, 'on_listening', ACTIONS) },
+    adopt: parseAdopt(b.adopt),
+    output: parseOutputs(b.output),
   };
 }
 
-module.exports = { parseBehaviour, MAX_DELAY_MS };
+// ---------------------------------------------------------------------------
+// Command-line options: the worker's arguments say what CLUSTERSIM_WORKER
+// says, as `clustersim worker`'s do (one row each; an option for a server
+// applies to the last --http or --tcp). A bad option is a usage error.
+
+class UsageError extends Error {}
+
+const usage = (text) => new UsageError(text);
+const incomplete = (opt) => usage(`unknown or incomplete option '${opt}'`);
+
+function uint(v, max, opt) {
+  if (!/^\d+$/.test(v) || Number(v) > max) throw incomplete(opt);
+  return Number(v);
+}
+
+// [HOST:]PORT of --http and --tcp.
+function hostPort(v) {
+  const colon = v.lastIndexOf(':');
+  const host = colon === -1 ? null : v.slice(0, colon);
+  const port = colon === -1 ? v : v.slice(colon + 1);
+  if ((host !== null && (host === '' || Buffer.byteLength(host) > 255)) || !/^\d+$/.test(port) || Number(port) > 65535) {
+    throw usage(`bad [HOST:]PORT '${v}'`);
+  }
+  return { host, port: Number(port) };
+}
+
+const OPTIONS = {
+  '--http': { value: true, apply: (b, v, opt) => addServer(b, 'http', v, opt) },
+  '--tcp': { value: true, apply: (b, v, opt) => addServer(b, 'tcp', v, opt) },
+  '--exclusive': { server: true, apply: (b) => { last(b).exclusive = true; } },
+  '--close-delay': { value: true, server: true, apply: (b, v, opt) => { last(b).close_delay_ms = uint(v, MAX_DELAY_MS, opt); } },
+  '--max-connections': { value: true, server: true, apply: (b, v, opt) => { last(b).max_connections = uint(v, 1 << 30, opt); } },
+  '--messages': {
+    value: true,
+    apply: (b, v, opt) => {
+      if (!MESSAGE_MODES.includes(v)) throw incomplete(opt);
+      b.messages = v;
+    },
+  },
+  '--startup-delay': { value: true, apply: (b, v, opt) => { b.startup_delay_ms = uint(v, MAX_DELAY_MS, opt); } },
+  '--signal': { value: true, apply: (b, v) => addSignal(b, v) },
+  '--on-listening': {
+    value: true,
+    apply: (b, v) => { b.on_listening = { text: v, ...parseAction(v, 'on_listening', ACTIONS) }; },
+  },
+};
+
+function last(b) {
+  return b.servers[b.servers.length - 1];
+}
+
+function addServer(b, kind, v, opt) {
+  if (v === undefined || b.servers.length === MAX_SERVERS) throw usage(`${opt} needs [HOST:]PORT`);
+  const { host, port } = hostPort(v);
+  b.servers.push({ kind, port, host, path: null, exclusive: false, close_delay_ms: 0, max_connections: 0 });
+}
+
+function addSignal(b, v) {
+  const eq = v.indexOf('=');
+  if (eq === -1 || eq >= 16) throw usage(`--signal needs SIG=ACTION, got '${v}'`);
+  Object.assign(b.signals, parseSignals({ [v.slice(0, eq)]: v.slice(eq + 1) }));
+}
+
+// Applies argv (the arguments after the script) to a parsed behaviour.
+function applyArgs(b, argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const opt = OPTIONS[argv[i]];
+    const v = argv[i + 1];
+    if (!Object.hasOwn(OPTIONS, argv[i]) || (opt.server && b.servers.length === 0)) throw incomplete(argv[i]);
+    if (opt.value && v === undefined && argv[i] !== '--http' && argv[i] !== '--tcp') throw incomplete(argv[i]);
+    try {
+      opt.apply(b, v, argv[i]);
+    } catch (err) {
+      throw err instanceof UsageError ? err : usage(err.message);
+    }
+    if (opt.value) i++;
+  }
+  return b;
+}
+
+module.exports = { parseBehaviour, parseOutput, applyArgs, UsageError, MAX_DELAY_MS };

@@ -4,7 +4,8 @@
 
 const cluster = require('node:cluster');
 const net = require('node:net');
-const { MAX_DELAY_MS } = require('./worker-behaviour');
+const { MAX_DELAY_MS, parseOutput } = require('./worker-behaviour');
+const { writeOutput } = require('./worker-handles');
 
 const MAX_HELD = 1000;
 
@@ -33,7 +34,7 @@ function block(ms) {
 
 // Returns {cmd: prepare(msg)}; prepare validates and returns the function
 // that applies the fault, so the `fault` observation can go out in between.
-function createFaults(servers, held) {
+function createFaults(servers, held, handles) {
   return {
     crash(m) {
       const code = int(m.code, 'code', 0, 255, 1);
@@ -62,12 +63,23 @@ function createFaults(servers, held) {
       return () => w.disconnect();
     },
     'close-servers'() {
-      return () => servers().closeAll();
+      return () => servers().closeAll() + handles.closeAll();
     },
     send(m) {
       if (!('message' in m)) throw new Error('missing "message"');
       needChannel();
       return () => process.send(m.message);
+    },
+    'send-handle'(m) {
+      const port = int(m.port, 'port', 1, 65535, undefined);
+      if (port === undefined) throw new Error('missing "port"');
+      needChannel();
+      const message = 'message' in m ? m.message : { clustersim: 'handle' };
+      return () => handles.sendUp(port, message);
+    },
+    output(m) {
+      const o = parseOutput(m, 'output', ['cmd', 'req']);
+      return () => writeOutput(o);
     },
     hold(m) {
       const n = int(m.connections, 'connections', 1, MAX_HELD, 1);
