@@ -30,6 +30,19 @@ function workerCommand() {
   return commandFromEnv('CLUSTERSIM_WORKER_CMD', [process.execPath, path.join(ROOT, 'agents/node/worker.js')]);
 }
 
+// A mixed target (node-c, c-node) names the other runtime's worker program
+// in the setup, as the harness does: CLUSTERSIM_TARGET_SETTINGS (JSON, an
+// exec and the args before the test's own), and CLUSTERSIM_AGENT_ENV (JSON)
+// for the agent's environment.
+function jsonFromEnv(name) {
+  return process.env[name] ? JSON.parse(process.env[name]) : {};
+}
+
+// Whether the workers of this target are clustersim's (builtin, node-c).
+function cWorkers() {
+  return process.env.CLUSTERSIM_C_WORKERS === '1';
+}
+
 function splitter(onMessage) {
   let buf = '';
   return (chunk) => {
@@ -63,7 +76,7 @@ class Harness {
   constructor({ env = {} } = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clustersim-agent-'));
     this.sockPath = path.join(this.dir, 'control.sock');
-    this.env = env;
+    this.env = { ...jsonFromEnv('CLUSTERSIM_AGENT_ENV'), ...env };
     this.log = []; // {from, msg} in arrival order
     this.waiters = [];
     this.workers = new Map(); // id -> socket
@@ -167,6 +180,15 @@ class Harness {
       `reply to ${obj.cmd} #${req}`);
     if (ok !== null) assert.equal(reply.ok, ok, `${obj.cmd} #${req}: ${JSON.stringify(reply)}`);
     return reply;
+  }
+
+  // `setup` with the target's worker program first (mixed targets), the
+  // test's args after the target's own.
+  setup(settings = {}, extra = {}) {
+    const target = jsonFromEnv('CLUSTERSIM_TARGET_SETTINGS');
+    const merged = { ...target, ...settings };
+    if (target.args !== undefined || settings.args !== undefined) merged.args = [...(target.args || []), ...(settings.args || [])];
+    return this.cmd({ cmd: 'setup', settings: merged, ...extra });
   }
 
   // Waits for the worker's own hello first: it travels on another socket
@@ -353,5 +375,5 @@ const HTTP = behaviour({ servers: [{ kind: 'http', port: 0 }], messages: 'echo' 
 
 module.exports = {
   Harness, scenario, runScenarios, checkInvariants, expectFlags, behaviour, HTTP,
-  sleep, pidAlive, workerCommand, agentCommand, ROOT,
+  sleep, pidAlive, workerCommand, agentCommand, ROOT, cWorkers, jsonFromEnv,
 };
