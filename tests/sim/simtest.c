@@ -188,8 +188,6 @@ static void on_sim_event(sim_cluster_t *c, const sim_event_t *ev)
       snprintf(r->text, sizeof(r->text), "%s", s != NULL ? s : "");
       cJSON_free(s);
     }
-    if (ev->handle != NULL)
-      uv_close((uv_handle_t *)ev->handle, (uv_close_cb)free);
     break;
   case SIM_EV_ERROR:
     snprintf(r->text, sizeof(r->text), "%s",
@@ -198,8 +196,12 @@ static void on_sim_event(sim_cluster_t *c, const sim_event_t *ev)
   default:
     break;
   }
+  t->handle_taken = 0;
   if (t->on_event != NULL && !t->finishing)
     t->on_event(t, ev, r);
+  /* A handle that came with a message is the case's if it took it. */
+  if (ev->type == SIM_EV_MESSAGE && ev->handle != NULL && !t->handle_taken)
+    uv_close((uv_handle_t *)ev->handle, (uv_close_cb)free);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -252,8 +254,13 @@ void st_init(st_ctx_t *t, int policy, const char *exec,
 
 sim_worker_t *st_fork(st_ctx_t *t)
 {
+  return st_fork_env(t, NULL);
+}
+
+sim_worker_t *st_fork_env(st_ctx_t *t, const char *const *env)
+{
   sim_worker_t *w = NULL;
-  int err = sim_cluster_fork(&t->cluster, NULL, &w);
+  int err = sim_cluster_fork(&t->cluster, env, &w);
 
   TEST_CHECK(err == 0 && w != NULL, "sim_cluster_fork: %s", uv_strerror(err));
   return w;

@@ -157,6 +157,9 @@ struct st_ctx_s {
   int nclients;
   st_timer_slot_t timers[ST_MAX_TIMERS];
   int ntimers;
+  /* Set by on_event to keep the handle of a message event (ev->handle);
+   * otherwise it is closed after on_event returns. */
+  int handle_taken;
 };
 
 /* The expected life of one worker, as seen by the primary. */
@@ -202,6 +205,8 @@ void st_init(st_ctx_t *t, int policy, const char *exec,
 /* Sets the worker argv for later forks (cumulative setupPrimary). */
 void st_setup(st_ctx_t *t, const char *exec, const char *const *args);
 sim_worker_t *st_fork(st_ctx_t *t);
+/* st_fork() with fork(env): NULL-terminated "K=V" pairs or NULL. */
+sim_worker_t *st_fork_env(st_ctx_t *t, const char *const *env);
 /* Every case runs a control socket (CLUSTERSIM_CONTROL in the workers'
  * environment): each observation of a worker agent is recorded as an
  * ST_EV_MARK event "observe:<what>" and passed to t->on_observe.
