@@ -184,7 +184,9 @@ static int worker_handles_is_server(const uv_stream_t *h)
 void worker__handle_received(const cJSON *message, uv_stream_t *h)
 {
   int server = worker_handles_is_server(h);
-  int adopt = worker__agent.conf.adopt;
+  /* Only streams are adopted (a UDP socket is closed). */
+  int adopt = worker__agent.conf.adopt &&
+              (h->type == UV_TCP || h->type == UV_NAMED_PIPE);
 
   if (server && adopt && worker_handles_listen(message, h) == 0)
     return;                  /* observed once it listens */
