@@ -41,8 +41,9 @@
  *   process about to exit; the struct is never released.
  * - A handle received with a message (sim_event_t.handle,
  *   sim_child_event_t.handle) is a malloc()ed uv_tcp_t or uv_pipe_t (see
- *   handle->type) initialised on the receiver's loop and owned by the
- *   callback that gets it. To drop it: uv_close(handle, cb) with a cb that
+ *   handle->type; a connection or a listening socket: to listen on one,
+ *   sim_server_listen_handle()) initialised on the receiver's loop and owned
+ *   by the callback that gets it. To drop it: uv_close(handle, cb) with a cb that
  *   calls free(handle); never free it before that callback.
  * - A connection handed to sim_connection_cb is owned by the callee until
  *   sim_server_conn_close(), which closes and frees it: never uv_close() or
@@ -254,8 +255,11 @@ int sim_worker_term_signal(const sim_worker_t *worker);
 void *sim_worker_get_data(const sim_worker_t *worker);
 void sim_worker_set_data(sim_worker_t *worker, void *data);
 
-/* worker.send(message[, handle][, cb]). `handle` (TCP or pipe) is sent as
- * net.Native with SCM_RIGHTS; the caller keeps its own copy. Returns
+/* worker.send(message[, handle][, cb]). `handle` (TCP or pipe: a
+ * connection or a listening socket; UDP too) is sent as net.Native with
+ * SCM_RIGHTS; the caller keeps its own copy, borrowed by the library until
+ * cb runs: Node's keepOpen: false is closing it then (Node closes it at the
+ * peer's ACK; the peer's descriptor is its own from the write on). Returns
  * UV_EPIPE when not connected: the cb (if any) then gets UV_EPIPE on the
  * next loop turn, otherwise the worker emits `error`
  * ERR_IPC_CHANNEL_CLOSED. While a handle awaits NODE_HANDLE_ACK later
