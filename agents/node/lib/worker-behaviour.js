@@ -97,14 +97,16 @@ function parseOutput(o, at, extraKeys = []) {
     if (!['stream', 'line', 'repeat', ...extraKeys].includes(k)) throw new Error(`${at}: unknown key "${k}"`);
   }
   if (o.stream !== 'stdout' && o.stream !== 'stderr') throw new Error(`${at}.stream must be "stdout" or "stderr"`);
-  if (typeof o.line !== 'string' || Buffer.byteLength(o.line) > MAX_LINE) {
+  // A line ends at a U+0000, as a C string does in the C worker agent.
+  const line = typeof o.line === 'string' ? o.line.split('\0')[0] : null;
+  if (line === null || Buffer.byteLength(line) > MAX_LINE) {
     throw new Error(`${at}.line must be a string of at most ${MAX_LINE} bytes`);
   }
   const repeat = o.repeat === undefined ? 1 : o.repeat;
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > MAX_REPEAT) {
     throw new Error(`${at}.repeat must be an integer in 1..${MAX_REPEAT}`);
   }
-  return { stream: o.stream, line: o.line, repeat };
+  return { stream: o.stream, line, repeat };
 }
 
 function parseOutputs(v) {
