@@ -68,6 +68,26 @@ const capped = scenario('output is bounded per worker; what is dropped is counte
   assert.deepEqual([e.stderr.bytes, e.stderr.dropped], [6, 6]);
 });
 
+// Lines as Node's Buffer#toString() decodes them, whoever reads the pipe:
+// a worker of its own writes the bytes (not on the mixed targets, whose
+// setup names the worker program).
+const decoding = scenario('output lines are decoded as Node decodes UTF-8; U+0000 and CR kept', async (h) => {
+  if (jsonFromEnv('CLUSTERSIM_TARGET_SETTINGS').exec !== undefined) return;
+  const hello = h.messages((m) => m.type === 'hello' && m.role === 'primary')[0];
+  const script = path.join(__dirname, 'write-bytes.js');
+  await h.cmd({
+    cmd: 'setup',
+    settings: hello.runtime === 'node' ? { exec: script, args: [], silent: true }
+      : { exec: process.execPath, args: [script], silent: true },
+  });
+  const { worker } = await h.cmd({ cmd: 'fork' });
+  await h.ended(worker);
+  const e = await h.waitFor((m) => m.type === 'output' && m.worker === worker && m.stream === 'stdout' && m.end, 'end');
+  assert.deepEqual(outputs(h, worker, 'stdout').filter((m) => !m.end).map((m) => m.line),
+    ['a\u0000b', '\ufffd\ufffd x \ufffd y \u{1f600} z\ufffd\ufffd\ufffd', 't\tq"\\\r', '\ufffd', 'end\ufffd']);
+  assert.deepEqual([e.bytes, e.dropped], [38, 0]);
+});
+
 const notSilent = scenario('without silent no output record', async (h) => {
   await h.setup();
   const { worker } = await h.cmd({ cmd: 'fork', env: behaviour({ output: [{ stream: 'stdout', line: 'to the log' }] }) });
@@ -125,4 +145,4 @@ const options = scenario('the worker agents take the same options', async () => 
   assert.equal(ok.status, 0, ok.stderr);
 });
 
-runScenarios([lines, capped, notSilent, setupSettings, args, options], { timeoutMs: 80000 });
+runScenarios([lines, capped, decoding, notSilent, setupSettings, args, options], { timeoutMs: 80000 });
