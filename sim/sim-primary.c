@@ -85,7 +85,7 @@ struct sim_worker_s {
   uv_process_t process;
   sim__channel_t channel;
   uv_pipe_t out[2];          /* silent: stdout, stderr */
-  int out_open;
+  int out_open;              /* bit 0: out[0] open, bit 1: out[1] */
   char **fork_env;
   void *data;
   sim_worker_t *next;
@@ -737,8 +737,12 @@ static void on_read_out(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
   if (nread == 0)
     return;
-  if (nread < 0)
-    uv_read_stop(s);
+  if (nread < 0 && (w->out_open & (1 << (fd - 1)))) {
+    /* A stream that ended holds nothing more: closed now, not with the
+     * cluster (a primary may outlive thousands of silent workers). */
+    w->out_open &= ~(1 << (fd - 1));
+    uv_close((uv_handle_t *)s, on_out_closed);
+  }
   if (c->priv->closing || c->output_cb == NULL)
     return;
   c->output_cb(c, w, fd, nread > 0 ? buf->base : NULL,
@@ -896,7 +900,7 @@ int sim_cluster_fork(sim_cluster_t *c, const char *const *env,
       w->out[i].data = w;
       sim__cluster_close_ref(c);
     }
-    w->out_open = 1;
+    w->out_open = 3;
   }
   w->id = ++p->ids;
   p->by_id[w->id] = w;
@@ -1188,11 +1192,10 @@ void sim_cluster_close(sim_cluster_t *c, void (*cb)(sim_cluster_t *c))
     }
     if (!w->channel.pipe_closing)
       sim__channel_close(&w->channel);
-    if (w->out_open) {
-      w->out_open = 0;
-      for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++)
+      if (w->out_open & (1 << i))
         uv_close((uv_handle_t *)&w->out[i], on_out_closed);
-    }
+    w->out_open = 0;
   }
   intercom_disconnect(c);              /* frees the callbacks, unrun */
   while (p->snaps != NULL) {           /* `setup` events never emitted */

@@ -79,8 +79,8 @@ static unsigned primary_output_lead(unsigned char b, unsigned *cp,
 }
 
 /* `in` decoded and re-encoded into `out` (room for 3 bytes per input
- * byte, plus one); NUL-terminated. */
-static void primary_output_utf8(const char *in, size_t n, char *out)
+ * byte); returns the length. */
+static size_t primary_output_utf8(const char *in, size_t n, char *out)
 {
   unsigned cp = 0, needed = 0, seen = 0;
   unsigned char lower = 0x80, upper = 0xBF;
@@ -114,6 +114,41 @@ static void primary_output_utf8(const char *in, size_t n, char *out)
   }
   if (needed != 0)
     o += primary_output_put(out + o, 0xFFFD);
+  return o;
+}
+
+/* The JSON string of n bytes of UTF-8, quotes included (room for 6 bytes
+ * per byte, plus 3): written by hand because a line may hold U+0000,
+ * which a cJSON string cannot. */
+static void primary_output_json(const char *in, size_t n, char *out)
+{
+  static const char hex[] = "0123456789abcdef";
+  size_t o = 0;
+
+  out[o++] = '"';
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)in[i];
+    if (c == '"' || c == '\\') {
+      out[o++] = '\\';
+      out[o++] = (char)c;
+    } else if (c < 0x20) {
+      const char *short_form = c == '\n' ? "n" : c == '\r' ? "r"
+                               : c == '\t' ? "t" : c == '\b' ? "b"
+                               : c == '\f' ? "f" : NULL;
+      out[o++] = '\\';
+      if (short_form != NULL) {
+        out[o++] = short_form[0];
+      } else {
+        memcpy(out + o, "u00", 3);
+        o += 3;
+        out[o++] = hex[c >> 4];
+        out[o++] = hex[c & 15];
+      }
+    } else {
+      out[o++] = (char)c;
+    }
+  }
+  out[o++] = '"';
   out[o] = '\0';
 }
 
@@ -146,7 +181,8 @@ static void primary_output_line(primary__record_t *rec, int i, size_t nl)
 {
   struct primary__output_s *o = rec->output;
   primary_output_stream_t *st = &o->s[i];
-  char text[PRIMARY_OUTPUT_LINE * 3 + 1];
+  static char text[PRIMARY_OUTPUT_LINE * 3];
+  static char json[PRIMARY_OUTPUT_LINE * 3 * 6 + 3];
   cJSON *m;
 
   if (!st->overlong && !o->full &&
@@ -157,10 +193,11 @@ static void primary_output_line(primary__record_t *rec, int i, size_t nl)
     return;
   }
   o->reported += st->len + nl;
-  primary_output_utf8(st->line, st->len, text);
+  primary_output_json(text, primary_output_utf8(st->line, st->len, text),
+                      json);
   m = primary_output_record(rec, i);
   if (m != NULL)
-    cJSON_AddStringToObject(m, "line", text);
+    cJSON_AddRawToObject(m, "line", json);
   primary__send(m);
 }
 
