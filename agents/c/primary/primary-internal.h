@@ -22,6 +22,13 @@
 #define PRIMARY_FLUSH_MS 1000u
 /* The largest millisecond value a command may give. */
 #define PRIMARY_MAX_MS 2147483647.0
+/* Backpressure: above this much output not yet taken by the harness, a
+ * worker whose message (or online/listening) is reported is paused
+ * (sim_worker_pause()); every paused worker resumes once the output is
+ * down to PRIMARY_CTL_LOW. A flooding worker waits on its own socket;
+ * the agent's memory stays bounded. */
+#define PRIMARY_CTL_HIGH (4u * 1024u * 1024u)
+#define PRIMARY_CTL_LOW (1u * 1024u * 1024u)
 
 /* Everything the agent knows of a worker it forked, for as long as it
  * runs: the harness may still name a worker that left cluster.workers. */
@@ -37,6 +44,7 @@ typedef struct primary__record_s {
   int hb_seen;               /* heartbeat: pinged at least once */
   int hb_killed;
   uint64_t hb_last;          /* last pong, or the first ping */
+  int paused;                /* sim_worker_pause()d for backpressure */
   struct primary__record_s *next;
 } primary__record_t;
 
