@@ -830,8 +830,9 @@ static void process_line(sim__channel_t *ch, const char *line, size_t n)
 /* Reading: 'advanced' frames                                              */
 
 /* The string property `name` of an object (or an array's extra
- * properties), as Latin-1 bytes in buf (a character above U+00FF becomes
- * 0x1A); its length in *n, NULL when absent or not a string. */
+ * properties), as ASCII in buf (any other character becomes '?', which no
+ * name compared with has: the text may go into an error message); its
+ * length in *n, NULL when absent or not a string. */
 static const char *value_str(const sim_value_t *v, const char *name,
                              char *buf, size_t cap, size_t *n)
 {
@@ -857,7 +858,7 @@ static const char *value_str(const sim_value_t *v, const char *name,
   for (uint32_t i = 0; i < s->u.string.length && i < cap; i++) {
     unsigned c = s->u.string.two_byte ? s->u.string.utf16[i]
                                       : s->u.string.latin1[i];
-    buf[i] = (char)(c <= 0xff ? c : 0x1a);
+    buf[i] = (char)(c >= 0x20 && c < 0x7f ? c : '?');
   }
   return buf;
 }
