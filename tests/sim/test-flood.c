@@ -5,7 +5,7 @@
  * The harness's end is this program (a bare control-socket server). The
  * agent forks a well-behaved worker agent serving HTTP through the
  * primary, then a flooder (this program in a helper role) that writes a
- * million messages to its channel as fast as it can. The harness stops
+ * million messages (FLOOD) to its channel as fast as it can. The harness stops
  * reading for a while: the agent must throttle the flooder (stop reading
  * its channel) instead of buffering the relayed events - which used to
  * grow it by hundreds of MiB until it decided the harness was gone and
@@ -30,8 +30,16 @@
 
 #include "simtest.h"
 
-#define TIMEOUT_MS 110000u
+#define TIMEOUT_MS 280000u
+/* A million, as the finding had it; under the sanitizers (ten times
+ * slower a message) a tenth, still far past the agent's marks. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FLOOD 100000
+#define SANITIZED 1
+#else
 #define FLOOD 1000000
+#define SANITIZED 0
+#endif
 #define STALL_MS 3000
 /* What the agent may grow to: its buffers and the kernel's, not the
  * flood's. */
@@ -89,7 +97,7 @@ static char *conn_line(conn_t *c, int ms)
       c->len -= used;
       c->line = NULL;
     }
-    if ((nl = memchr(c->buf, '\n', c->len)) != NULL) {
+    if (c->len > 0 && (nl = memchr(c->buf, '\n', c->len)) != NULL) {
       *nl = '\0';
       c->line = c->buf;
       return c->line;
@@ -286,8 +294,10 @@ static void flood_body(void)
   printf("\nflood of %d messages: primary agent RSS %ld KiB while the "
          "harness was stalled, peak RSS %ld KiB\n", FLOOD, rss_stalled,
          peak);
-  TEST_CHECK(peak > 0 && peak < MAX_PEAK_KB, "peak RSS %ld KiB, want < %d",
-             peak, MAX_PEAK_KB);
+  /* The sanitizers' shadow memory and quarantine are RSS too: the bound
+   * holds for a plain build only. */
+  TEST_CHECK(peak > 0 && (SANITIZED || peak < MAX_PEAK_KB),
+             "peak RSS %ld KiB, want < %d", peak, MAX_PEAK_KB);
   conn_send(&c, "{\"cmd\":\"shutdown\",\"req\":5}");
   while (conn_line(&c, 10000) != NULL)
     ;
