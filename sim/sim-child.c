@@ -335,19 +335,22 @@ int sim_child_init(uv_loop_t *loop, sim_child_t *child,
   cJSON *online;
   char *end;
   long n;
-  int err;
+  int err, advanced;
 
   memset(child, 0, sizeof(*child));
   child->loop = loop;
   child->event_cb = event_cb;
   if (id == NULL || fd == NULL)
     return UV_ENOENT;
-  if (mode != NULL && strcmp(mode, "json") != 0)
+  /* As Node's child: unset or empty is 'json'. */
+  if (mode != NULL && *mode != '\0' && strcmp(mode, "json") != 0 &&
+      strcmp(mode, "advanced") != 0)
     return UV_ENOTSUP;
   n = strtol(fd, &end, 10);
   if (*fd == '\0' || *end != '\0' || n < 0)
     return UV_EINVAL;
   child->id = (unsigned)strtoul(id, NULL, 10);
+  advanced = mode != NULL && strcmp(mode, "advanced") == 0;
   /* Grandchildren of a worker are not cluster workers. */
   unsetenv("NODE_UNIQUE_ID");
   unsetenv("NODE_CHANNEL_FD");
@@ -366,6 +369,8 @@ int sim_child_init(uv_loop_t *loop, sim_child_t *child,
   if (err != 0)
     goto fail;
   p->channel.data = p;
+  if (advanced)
+    sim__channel_set_advanced(&p->channel);
   err = sim__channel_open(&p->channel, (int)n);
   if (err == 0)
     err = sim__channel_start(&p->channel);

@@ -121,7 +121,13 @@ int64_t sim__keyset_add(sim__keyset_t *ks, const sim_prop_t *at,
 void sim__keyset_free(sim__keyset_t *ks);
 
 /* ---------------------------------------------------------------------- */
-/* The IPC channel: Node's child_process channel (json serialization).     */
+/* The IPC channel: Node's child_process channel, both serializations.     */
+
+/* Bounds on descriptors from a peer (docs/ipc.md): a conforming peer sends
+ * one fd with each NODE_HANDLE message, in the write that carries the
+ * message, and no other until it is acknowledged. */
+#define SIM__MAX_FDS_PER_MESSAGE 1
+#define SIM__MAX_FDS_WAITING 1
 
 typedef struct sim__channel_s sim__channel_t;
 
@@ -131,6 +137,10 @@ typedef struct sim__channel_s sim__channel_t;
 typedef void (*sim__ack_fn)(sim__channel_t *ch, const cJSON *msg,
                             uv_stream_t *handle, void *arg);
 
+/* Messages reach these callbacks as cJSON in both serializations: in
+ * 'advanced' mode a user message is its JSON form (sim_value_to_json()),
+ * an internal one the JSON a Node peer would have sent in 'json' mode
+ * (its `undefined` members left out). */
 typedef struct {
   /* A user message (not internal). `handle` owned by the callee. */
   void (*message)(sim__channel_t *ch, const cJSON *msg, uv_stream_t *handle);
@@ -138,7 +148,8 @@ typedef struct {
   void (*internal)(sim__channel_t *ch, const cJSON *msg, uv_stream_t *handle);
   /* Node's 'disconnect' on the ChildProcess/process object. */
   void (*disconnect)(sim__channel_t *ch);
-  /* Malformed input from the peer; reading has stopped. */
+  /* Malformed input from the peer; reading has stopped. `text` is valid
+   * for the call. */
   void (*error)(sim__channel_t *ch, int err, const char *code,
                 const char *text);
   /* The pipe handle is closed; the channel memory may be released. */
@@ -164,16 +175,18 @@ struct sim__channel_s {
   sim__tick_t *tick;
   unsigned *seq;             /* the process's NODE_CLUSTER counter */
 
-  /* Reading: complete lines are parsed where they were read (a chunk
+  /* Reading: complete messages are decoded where they were read (a chunk
    * shared by every channel of the process); only the unfinished end of
-   * a chunk is kept here, and the next read completes it in place. */
+   * a chunk is kept here, and the next read completes it in place. While
+   * paused, the messages of the last chunk not yet delivered wait here
+   * too. */
   sim__buf_t in;
 
-  /* Writing: lines sent during a loop turn are coalesced here and leave
-   * in one write at the end of the turn (the first one of a turn leaves
-   * at once, as Node writes it). */
+  /* Writing: messages sent during a loop turn are coalesced here and
+   * leave in one write at the end of the turn (the first one of a turn
+   * leaves at once, as Node writes it). */
   sim__buf_t out;
-  sim__sents_t out_cbs;      /* callbacks of the lines in `out` */
+  sim__sents_t out_cbs;      /* callbacks of the messages in `out` */
   sim__sents_t done;         /* written; run on the next tick */
   sim__late_t late;          /* end-of-turn flush */
 
@@ -183,6 +196,10 @@ struct sim__channel_s {
   unsigned failed : 1;       /* malformed input seen */
   unsigned queue_active : 1; /* Node's _handleQueue != null */
   unsigned done_queued : 1;
+  unsigned advanced : 1;     /* serialization 'advanced' (else 'json') */
+  unsigned reading : 1;      /* uv_read_start() in effect */
+  unsigned paused : 1;       /* sim__channel_pause() */
+  unsigned resume_queued : 1;
   unsigned wrote_turn;       /* tick->turn of the last immediate write */
 
   sim__send_t *queue;        /* sends held back until NODE_HANDLE_ACK */
@@ -190,23 +207,32 @@ struct sim__channel_s {
   sim__ack_t *acks;          /* reply callbacks by seq */
   sim__rx_t *rx;             /* received fds not yet claimed */
   sim__rx_t **rx_tail;
+  unsigned nrx;
 };
 
-/* `tick` and `seq` must outlive the channel. */
+/* `tick` and `seq` must outlive the channel. The channel speaks 'json'
+ * until sim__channel_set_advanced(). */
 int sim__channel_init(uv_loop_t *loop, sim__channel_t *ch,
                       const sim__channel_ops_t *ops, sim__tick_t *tick,
                       unsigned *seq);
+/* Serialization 'advanced' (V8 frames); before sim__channel_start(). */
+void sim__channel_set_advanced(sim__channel_t *ch);
 /* Worker side: adopt an inherited fd. */
 int sim__channel_open(sim__channel_t *ch, int fd);
 /* Start reading (after spawn on the primary side, after open on the
  * worker side); marks the channel connected. */
 int sim__channel_start(sim__channel_t *ch);
-/* target.send(): any JSON value; NODE_HANDLE wrapping when `handle`. */
+/* target.send(): a JSON value ('advanced': its JSON form, tagged where
+ * JSON cannot hold it); NODE_HANDLE wrapping when `handle`. UV_EINVAL for
+ * a message that cannot be written (a malformed tagged form), UV_E2BIG for
+ * one past the caps of docs/ipc.md, UV_ENOMEM, UV_EPIPE. */
 int sim__channel_send(sim__channel_t *ch, const cJSON *msg,
                       uv_stream_t *handle, sim_send_cb cb, void *arg);
 /* sendHelper(): {cmd:'NODE_CLUSTER', ...fields, seq}. Takes ownership of
- * `fields`. `fn` (optional) runs on the reply whose ack is this seq.
- * Silently dropped (returns UV_EPIPE) when not connected, as in Node. */
+ * `fields`; a field whose value is sim__json_undefined() is Node's
+ * `undefined` member: left out in 'json', written in 'advanced'. `fn`
+ * (optional) runs on the reply whose ack is this seq. Silently dropped
+ * (returns UV_EPIPE) when not connected, as in Node. */
 int sim__channel_send_cluster(sim__channel_t *ch, cJSON *fields,
                               uv_stream_t *handle, sim__ack_fn fn, void *arg);
 /* target.disconnect(): postponed while a handle awaits its ACK. */
@@ -215,6 +241,16 @@ void sim__channel_disconnect(sim__channel_t *ch);
  * reply callbacks are dropped. */
 void sim__channel_close(sim__channel_t *ch);
 int sim__channel_has_pending_handle(const sim__channel_t *ch);
+/* Backpressure: stop delivering messages after the one being delivered
+ * (if any) and stop reading, so that the peer's writes wait in the kernel;
+ * resume delivers what was held from a later loop turn, then reads on. */
+void sim__channel_pause(sim__channel_t *ch);
+void sim__channel_resume(sim__channel_t *ch);
+
+/* {"$v8":"undefined"}, the JSON form of `undefined`, for a NODE_CLUSTER
+ * field (NULL when out of memory); and the test for it. */
+cJSON *sim__json_undefined(void);
+int sim__json_is_undefined(const cJSON *v);
 
 /* ---------------------------------------------------------------------- */
 /* Primary-side server handles (RoundRobinHandle / SharedHandle).          */

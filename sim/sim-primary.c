@@ -51,6 +51,7 @@ struct sim__cluster_priv {
   char *cwd;
   char **env;
   int silent;
+  int advanced;              /* serialization 'advanced' */
   int initialized;
   unsigned ids;
   unsigned seq;
@@ -618,7 +619,7 @@ static int snap_defer(sim_cluster_t *c)
   n->view.exec_argv = (const char *const *)n->exec_argv;
   n->view.cwd = n->cwd;
   n->view.silent = p->silent;
-  n->view.serialization = "json";
+  n->view.serialization = p->advanced ? "advanced" : "json";
   n->next = p->snaps;
   p->snaps = n;
   return 0;
@@ -684,6 +685,8 @@ static int merge_settings(struct sim__cluster_priv *p, const sim_settings_t *s)
   }
   if (s->silent != 0)
     p->silent = s->silent > 0;
+  if (s->serialization != NULL)
+    p->advanced = strcmp(s->serialization, "advanced") == 0;
   return 0;
 }
 
@@ -693,12 +696,10 @@ int sim_cluster_setup(sim_cluster_t *c, const sim_settings_t *s)
 
   if (p == NULL || p->closing)
     return UV_EINVAL;
-  if (s != NULL && s->serialization != NULL) {
-    if (strcmp(s->serialization, "advanced") == 0)
-      return UV_ENOTSUP;
-    if (strcmp(s->serialization, "json") != 0)
-      return UV_EINVAL;
-  }
+  if (s != NULL && s->serialization != NULL &&
+      strcmp(s->serialization, "advanced") != 0 &&
+      strcmp(s->serialization, "json") != 0)
+    return UV_EINVAL;
   if (!p->initialized) {
     if (c->scheduling_policy != SIM_SCHED_NONE &&
         c->scheduling_policy != SIM_SCHED_RR)
@@ -779,7 +780,8 @@ static int spawn_worker(sim_cluster_t *c, sim_worker_t *w)
   snprintf(idbuf, sizeof(idbuf), "NODE_UNIQUE_ID=%u", w->id);
   extra[0] = idbuf;
   extra[1] = "NODE_CHANNEL_FD=3";
-  extra[2] = "NODE_CHANNEL_SERIALIZATION_MODE=json";
+  extra[2] = p->advanced ? "NODE_CHANNEL_SERIALIZATION_MODE=advanced"
+                         : "NODE_CHANNEL_SERIALIZATION_MODE=json";
   extra[3] = NULL;
   env = sim__env_merge(environ, (const char *const *)p->env,
                        (const char *const *)w->fork_env, extra);
@@ -893,6 +895,8 @@ int sim_cluster_fork(sim_cluster_t *c, const char *const *env,
     return err;
   }
   w->channel.data = w;
+  if (p->advanced)
+    sim__channel_set_advanced(&w->channel);
   sim__cluster_close_ref(c);           /* the channel's pipe */
   if (p->silent) {
     for (int i = 0; i < 2; i++) {
@@ -1073,6 +1077,16 @@ int sim_worker_send(sim_worker_t *w, const cJSON *message,
     return UV_EPIPE;
   }
   return sim__channel_send(&w->channel, message, handle, cb, arg);
+}
+
+void sim_worker_pause(sim_worker_t *w)
+{
+  sim__channel_pause(&w->channel);
+}
+
+void sim_worker_resume(sim_worker_t *w)
+{
+  sim__channel_resume(&w->channel);
 }
 
 int sim_worker_disconnect(sim_worker_t *w)

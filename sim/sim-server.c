@@ -535,9 +535,14 @@ static cJSON *build_query(const sim_listen_opts_t *o, int kind,
     return q;
   }
   cJSON_AddNumberToObject(q, "addressType", address_type);
-  /* net.js passes flags only for a listen with a host. */
+  /* net.js's listenInCluster() has fd and flags members, undefined
+   * unless given ('advanced' writes them; 'json' leaves them out); flags
+   * only come with a host. */
+  cJSON_AddItemToObject(q, "fd", sim__json_undefined());
   if (kind == K_TCP && address != NULL)
     cJSON_AddNumberToObject(q, "flags", o->ipv6_only ? 1 : 0);
+  else
+    cJSON_AddItemToObject(q, "flags", sim__json_undefined());
   cJSON_AddNumberToObject(q, "backlog", o->backlog);
   if (kind == K_PIPE && o->readable_all)
     cJSON_AddBoolToObject(q, "readableAll", 1);

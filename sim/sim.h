@@ -15,7 +15,12 @@
  * - Functions return 0 or a negative UV_E* code.
  * - Messages are cJSON values. A message passed in is borrowed (the library
  *   serialises it before returning); a message handed to a callback is
- *   borrowed for the duration of that callback only.
+ *   borrowed for the duration of that callback only. With serialization
+ *   'advanced' a message is the JSON form of its value (docs/ipc.md):
+ *   plain JSON where JSON holds the value exactly, a {"$v8": type, ...}
+ *   object where it does not (a Map, a BigInt, `undefined`, a cycle...);
+ *   what is sent is read the same way, so plain JSON goes out as the value
+ *   JSON.parse() would give, as from a Node peer.
  * - Every object is owned by the caller's loop: one loop per process, no
  *   threads. Callbacks never run re-entrantly from inside an API call except
  *   where stated; events that Node emits on process.nextTick are deferred to
@@ -59,8 +64,9 @@
 #define SIM_SCHED_NONE 1
 #define SIM_SCHED_RR   2
 
-/* Largest message line accepted on a channel. A peer that sends a longer
- * line gets an `error` event and is treated as broken (see docs/ipc.md). */
+/* Largest message accepted on a channel (a 'json' line without its newline,
+ * an 'advanced' payload without its length). A peer that sends a longer
+ * one gets an `error` event and is treated as broken (see docs/ipc.md). */
 #define SIM_MAX_MESSAGE (16u * 1024u * 1024u)
 
 typedef struct sim_cluster_s sim_cluster_t;
@@ -161,7 +167,8 @@ typedef struct sim_settings_s {
   int silent;                /* 1: workers' stdout/stderr go to pipes that
                                 the primary reads (output_cb); -1: back
                                 to inherit */
-  const char *serialization; /* "json" only; "advanced" is UV_ENOTSUP */
+  const char *serialization; /* "json" (the default) or "advanced": how
+                                later forks' channels frame messages */
 } sim_settings_t;
 
 struct sim_cluster_s {
@@ -190,13 +197,13 @@ int sim_cluster_init(uv_loop_t *loop, sim_cluster_t *cluster,
  * be NULL (only the `setup` event).
  * Errors: UV_EINVAL for a cluster not initialised or closing, an unknown
  * serialization name, or (at the first setup or fork) a scheduling_policy
- * other than SIM_SCHED_NONE or SIM_SCHED_RR; UV_ENOTSUP for
- * "advanced"; UV_ENOMEM (settings merged before the failure stay). */
+ * other than SIM_SCHED_NONE or SIM_SCHED_RR; UV_ENOMEM (settings merged
+ * before the failure stay). */
 int sim_cluster_setup(sim_cluster_t *cluster, const sim_settings_t *settings);
 
 /* cluster.fork(env): spawns a worker with ids 1, 2, 3... (never reused),
- * NODE_UNIQUE_ID, NODE_CHANNEL_FD=3 and NODE_CHANNEL_SERIALIZATION_MODE=json
- * in its environment, adds it to cluster.workers and emits `setup` and
+ * NODE_UNIQUE_ID, NODE_CHANNEL_FD=3 and NODE_CHANNEL_SERIALIZATION_MODE
+ * (json or advanced, from the settings) in its environment, adds it to cluster.workers and emits `setup` and
  * `fork` on the next loop turn. `env` is NULL-terminated "K=V" pairs or
  * NULL. A spawn failure still returns the worker (*ret_worker) and 0; the
  * worker then emits `error` and leaves cluster.workers, as a failed
@@ -268,9 +275,23 @@ void sim_worker_set_data(sim_worker_t *worker, void *data);
  * Errors: UV_EPIPE as above; UV_ENOMEM (cb does not run); the error of
  * uv_write() or uv_write2() (UV_EBADF for a handle without a descriptor,
  * UV_EINVAL for a handle that cannot be sent), with which cb has already
- * run when the call returns. */
+ * run when the call returns; with serialization 'advanced' also UV_EINVAL
+ * for a malformed tagged form and UV_E2BIG past the caps of docs/ipc.md
+ * (cb does not run). */
 int sim_worker_send(sim_worker_t *worker, const cJSON *message,
                     uv_stream_t *handle, sim_send_cb cb, void *arg);
+
+/* Backpressure for a consumer of this worker's messages that cannot keep
+ * up (an agent relaying them over a slower socket): after the message
+ * being delivered, if any, no message, `online` or `listening` of this
+ * worker is delivered and its channel is not read, so what it writes
+ * waits in the kernel and a flooding worker is throttled by its own
+ * socket instead of growing this process. Its `exit` still comes, its
+ * `disconnect` not before it is resumed. Other workers are not affected.
+ * Does nothing when already paused. sim_worker_resume() delivers what was
+ * held, from a later loop turn, then reads on. */
+void sim_worker_pause(sim_worker_t *worker);
+void sim_worker_resume(sim_worker_t *worker);
 
 /* worker.disconnect() from the primary: sets exitedAfterDisconnect, sends
  * {act:'disconnect'}, removes the worker from its server handles and from
@@ -332,7 +353,8 @@ struct sim_child_s {
  * loop (see the conventions).
  * Errors: UV_ENOENT when this process is not a cluster worker
  * (NODE_UNIQUE_ID or NODE_CHANNEL_FD unset; nothing was changed);
- * UV_ENOTSUP for a serialization mode other than json; UV_EINVAL for a
+ * UV_ENOTSUP for a serialization mode other than json or advanced (unset
+ * or empty is json, as in Node); UV_EINVAL for a
  * NODE_CHANNEL_FD that is not a descriptor number; UV_ENOMEM; the error of
  * uv_idle_init(), uv_pipe_init(), uv_pipe_open() or uv_read_start() on the
  * channel, or of sending `online` (UV_EPIPE). After any error but
@@ -514,7 +536,8 @@ const char *sim_signal_name(int signum);
 /* ====================================================================== */
 /* V8 value serialization: Node's `serialization: 'advanced'`             */
 /*
- * A self-contained codec; the channel does not use it yet.
+ * The channel of a cluster set up with serialization "advanced" uses it;
+ * it also stands alone (tests/fuzz builds it without the rest of sim/).
  *
  * Node's advanced IPC mode (lib/internal/child_process/serialization.js)
  * sends each message as a 4-byte big-endian payload length, then the

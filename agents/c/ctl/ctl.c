@@ -102,6 +102,7 @@ static void ctl_kick(ctl_t *ctl);
 static void ctl_on_written(uv_write_t *req, int status)
 {
   ctl_t *ctl = req->data;
+  ctl_drain_cb cb = ctl->on_drain;
 
   ctl->writing = 0;
   ctl->flight.len = 0;
@@ -110,6 +111,21 @@ static void ctl_on_written(uv_write_t *req, int status)
     return;
   }
   ctl_kick(ctl);
+  if (cb != NULL && ctl->open && ctl_pending(ctl) <= ctl->drain_low) {
+    ctl->on_drain = NULL;
+    cb(ctl);
+  }
+}
+
+size_t ctl_pending(const ctl_t *ctl)
+{
+  return ctl->out.len + ctl->flight.len;
+}
+
+void ctl_on_drain(ctl_t *ctl, ctl_drain_cb cb, size_t low)
+{
+  ctl->on_drain = cb;
+  ctl->drain_low = low;
 }
 
 /* One write in flight at a time; lines sent meanwhile gather in `out`, so

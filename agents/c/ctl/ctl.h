@@ -40,6 +40,9 @@ typedef void (*ctl_line_cb)(ctl_t *ctl, const char *line, size_t len);
 /* The connection is gone (EOF, error, or too much unread output). Runs at
  * most once; sends are dropped from then on. */
 typedef void (*ctl_lost_cb)(ctl_t *ctl);
+/* The output not yet taken by the harness is down to the mark given to
+ * ctl_on_drain(). */
+typedef void (*ctl_drain_cb)(ctl_t *ctl);
 
 struct ctl_s {
   /* public */
@@ -53,6 +56,8 @@ struct ctl_s {
   base_buf_t out;            /* lines not yet handed to the pipe */
   base_buf_t flight;         /* the bytes of the write in progress */
   char chunk[65536];
+  ctl_drain_cb on_drain;
+  size_t drain_low;
   unsigned writing : 1;
   unsigned open : 1;         /* lines may be sent and received */
   unsigned handle_init : 1;
@@ -69,6 +74,15 @@ int ctl_open(uv_loop_t *loop, ctl_t *ctl, const char *path,
 int ctl_send(ctl_t *ctl, const cJSON *msg);
 /* As ctl_send(), stamped with `t` (a uv_hrtime() taken earlier). */
 int ctl_send_at(ctl_t *ctl, const cJSON *msg, uint64_t t);
+
+/* Bytes sent and not yet taken by the harness's socket: the measure of
+ * backpressure (a sender slows down its sources above a mark of its own,
+ * well below CTL_MAX_PENDING). */
+size_t ctl_pending(const ctl_t *ctl);
+/* cb(ctl) runs once, from the loop after a write, as soon as
+ * ctl_pending() is at most `low`; a later call replaces it, NULL cancels.
+ * It does not run once the connection is gone. */
+void ctl_on_drain(ctl_t *ctl, ctl_drain_cb cb, size_t low);
 
 /* Writes everything sent so far before returning, waiting at most `ms`:
  * for a process about to exit(). Only from loop callbacks. */

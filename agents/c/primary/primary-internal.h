@@ -29,6 +29,13 @@
 #define PRIMARY_OUTPUT_CAP 65536
 
 struct primary__output_s;
+/* Backpressure: above this much output not yet taken by the harness, a
+ * worker whose message (or online/listening) is reported is paused
+ * (sim_worker_pause()); every paused worker resumes once the output is
+ * down to PRIMARY_CTL_LOW. A flooding worker waits on its own socket;
+ * the agent's memory stays bounded. */
+#define PRIMARY_CTL_HIGH (4u * 1024u * 1024u)
+#define PRIMARY_CTL_LOW (1u * 1024u * 1024u)
 
 /* Everything the agent knows of a worker it forked, for as long as it
  * runs: the harness may still name a worker that left cluster.workers. */
@@ -45,6 +52,7 @@ typedef struct primary__record_s {
   int hb_killed;
   uint64_t hb_last;          /* last pong, or the first ping */
   struct primary__output_s *output; /* silent: its output so far */
+  int paused;                /* sim_worker_pause()d for backpressure */
   struct primary__record_s *next;
 } primary__record_t;
 

@@ -104,12 +104,45 @@ void primary__exit(int code)
   exit(code);
 }
 
+static void primary_on_drain(ctl_t *ctl)
+{
+  (void)ctl;
+  for (primary__record_t *r = primary__agent.records; r != NULL;
+       r = r->next) {
+    if (r->paused) {
+      r->paused = 0;
+      sim_worker_resume(r->worker);
+    }
+  }
+}
+
+/* A worker's channel brought an event while the harness is behind: that
+ * worker is read no more until the harness catches up (PRIMARY_CTL_*);
+ * the others are read on. */
+static void primary_throttle(const sim_event_t *ev)
+{
+  primary__record_t *r;
+
+  if (ev->worker == NULL ||
+      (ev->type != SIM_EV_MESSAGE && ev->type != SIM_EV_ONLINE &&
+       ev->type != SIM_EV_LISTENING) ||
+      ctl_pending(&primary__agent.ctl) <= PRIMARY_CTL_HIGH)
+    return;
+  r = primary__record_of(ev->worker);
+  if (r == NULL || r->paused)
+    return;
+  r->paused = 1;
+  sim_worker_pause(ev->worker);
+  ctl_on_drain(&primary__agent.ctl, primary_on_drain, PRIMARY_CTL_LOW);
+}
+
 /* Reporters first, then the policies in the order the Node agent installs
  * its listeners, so that a policy's reaction follows the event. */
 static void primary_on_event(sim_cluster_t *c, const sim_event_t *ev)
 {
   (void)c;
   primary__report_event(ev);
+  primary_throttle(ev);
   primary__state_on_event(ev);
   if (ev->emitter != SIM_ON_CLUSTER)
     return;
