@@ -11,6 +11,7 @@
  */
 #include "scenario-internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -188,6 +189,88 @@ static int build_sections(scenario__build_t *b, struct fy_node *root)
   return build_primary(b, scenario__node_get(root, "primary"));
 }
 
+/* ---------------------------------------------------------------------- */
+/* Servers listen on loopback only                                          */
+
+/* NULL for 127.0.0.0/8, ::1 (and ::ffff:127.x.y.z) or the name
+ * localhost, what no other machine can reach; else what the host is. */
+static const char *not_loopback(const char *host)
+{
+  unsigned char a[16];
+  struct in6_addr *a6 = (struct in6_addr *)a;
+
+  if (strcmp(host, "localhost") == 0)
+    return NULL;
+  if (host[0] == '\0')
+    return "is every interface of the machine";
+  if (inet_pton(AF_INET, host, a) == 1)
+    return a[0] == 127 ? NULL
+           : memcmp(a, "\0\0\0\0", 4) == 0
+               ? "is every interface of the machine"
+               : "can be reached from other machines";
+  if (inet_pton(AF_INET6, host, a) != 1)
+    return "can be reached from other machines";
+  if (IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a[12] == 127))
+    return NULL;
+  return IN6_IS_ADDR_UNSPECIFIED(a6) ? "is every interface of the machine"
+                                     : "can be reached from other machines";
+}
+
+static void check_server_hosts(scenario__errs_t *errs, struct fy_node *seq,
+                               const char *path)
+{
+  struct fy_node *item;
+  void *it = NULL;
+  unsigned i = 0;
+
+  while ((item = fy_node_sequence_iterate(seq, &it)) != NULL) {
+    struct fy_node *h = scenario__node_get(item, "host");
+    const char *host = scenario__node_str(h);
+    char sub[160];
+    const char *why;
+
+    snprintf(sub, sizeof(sub), "%.100s/%u/host", path, i++);
+    if (h == NULL || fy_node_get_type(h) != FYNT_SCALAR ||
+        (why = not_loopback(host)) == NULL)
+      continue;
+    scenario__errs_add(errs, scenario__node_loc(h, (scenario__loc_t){1, 1}),
+                       sub, "a server listens on loopback only (127.0.0.1, "
+                       "::1 or localhost): '%s' %s", host, why);
+  }
+}
+
+/* Every `servers` list of the document, at the top or in a fork, with its
+ * path. The walk is as deep as the loader lets a document be. */
+static void check_hosts(scenario__errs_t *errs, struct fy_node *n,
+                        const char *path)
+{
+  struct fy_node_pair *p;
+  struct fy_node *item;
+  void *it = NULL;
+  unsigned i = 0;
+  char sub[160];
+
+  if (n == NULL || fy_node_get_type(n) == FYNT_SCALAR)
+    return;
+  if (fy_node_get_type(n) == FYNT_SEQUENCE) {
+    while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
+      snprintf(sub, sizeof(sub), "%.100s/%u", path, i++);
+      check_hosts(errs, item, sub);
+    }
+    return;
+  }
+  while ((p = fy_node_mapping_iterate(n, &it)) != NULL) {
+    const char *key = scenario__node_str(fy_node_pair_key(p));
+    struct fy_node *v = fy_node_pair_value(p);
+    snprintf(sub, sizeof(sub), "%.100s/%.40s", path, key);
+    if (strcmp(key, "servers") == 0 && v != NULL &&
+        fy_node_get_type(v) == FYNT_SEQUENCE)
+      check_server_hosts(errs, v, sub);
+    else
+      check_hosts(errs, v, sub);
+  }
+}
+
 static int build(scenario__build_t *b, struct fy_node *root, const char *file)
 {
   scenario_t *s = b->s;
@@ -214,6 +297,7 @@ static int build(scenario__build_t *b, struct fy_node *root, const char *file)
       (rc = scenario__build_expect(b, v)) != 0)
     return rc;
   scenario__check_ids(b);
+  check_hosts(b->errs, root, "");
   return 0;
 }
 
