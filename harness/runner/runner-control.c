@@ -7,13 +7,17 @@
  */
 #include "runner-internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A control line longer than this is a broken peer. */
@@ -31,6 +35,10 @@
 #define MAX_LOG_BYTES (1024u * 1024)
 /* How long a connection may take to say hello (scaled). */
 #define HELLO_MS 3000
+/* The control directories: TMPDIR/clustersim-ctl-XXXXXX. One with no
+ * socket bound in it, older than this, is a killed harness's. */
+#define DIR_PREFIX "clustersim-ctl-"
+#define STALE_S 10
 
 /* ---------------------------------------------------------------------- */
 /* Sending                                                                 */
@@ -614,6 +622,62 @@ static void on_connection(uv_stream_t *server, int status)
 /* ---------------------------------------------------------------------- */
 /* The socket                                                              */
 
+/* Whether a UNIX socket is bound at `path` now (/proc/net/unix lists
+ * every bound path, one per line, last). */
+static bool socket_bound(const char *table, const char *path)
+{
+  size_t n = strlen(path);
+  const char *p = table;
+
+  while ((p = strstr(p, path)) != NULL) {
+    if (p > table && p[-1] == ' ' && (p[n] == '\n' || p[n] == '\0'))
+      return true;
+    p += n;
+  }
+  return false;
+}
+
+/* Control directories a harness killed outright left in `tmp` (its
+ * supervisors remove their own, but a supervisor may be killed too):
+ * ours, older than STALE_S, and with no socket bound at their path. Once
+ * per process, at its first run. */
+static void sweep_stale(const char *tmp)
+{
+  static bool swept;
+  base_buf_t table = BASE_BUF_INIT;
+  char chunk[65536];
+  struct dirent *de;
+  ssize_t r;
+  DIR *d;
+  int fd;
+
+  if (swept || (d = opendir(tmp)) == NULL)
+    return;
+  swept = true;
+  fd = open("/proc/net/unix", O_RDONLY | O_CLOEXEC);
+  while (fd >= 0 && (r = read(fd, chunk, sizeof(chunk))) > 0)
+    if (base_buf_append(&table, chunk, (size_t)r) != 0)
+      break;
+  if (fd >= 0)
+    close(fd);
+  while (table.base != NULL && (de = readdir(d)) != NULL) {
+    char dir[512], sock[600];
+    struct stat st;
+    if (strncmp(de->d_name, DIR_PREFIX, strlen(DIR_PREFIX)) != 0)
+      continue;
+    snprintf(dir, sizeof(dir), "%s/%s", tmp, de->d_name);
+    snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != getuid() || st.st_mtime + STALE_S > time(NULL) ||
+        socket_bound(table.base, sock))
+      continue;
+    (void)unlink(sock);
+    (void)rmdir(dir);
+  }
+  closedir(d);
+  base_buf_free(&table);
+}
+
 int runner__control_prepare(runner_run_t *run)
 {
   runner__control_t *ctl = &run->ctl;
@@ -621,18 +685,20 @@ int runner__control_prepare(runner_run_t *run)
 
   ctl->primary_eof.kind = RUNNER__EV_PRIMARY_EOF;
   ctl->primary_eof.embedded = true;
+  if (tmp == NULL || tmp[0] == '\0')
+    tmp = "/tmp";
+  /* sun_path holds 108 bytes: never a silent fallback to another place */
+  if (strlen(tmp) + sizeof("/" DIR_PREFIX "XXXXXX/ctl.sock") > 108)
+    return UV_ENAMETOOLONG;
+  sweep_stale(tmp);
   /* A private directory for the socket: parallel runs never share a path,
    * and nobody else can connect. */
-  snprintf(ctl->dir, sizeof(ctl->dir), "%s/clustersim-XXXXXX",
-           tmp && tmp[0] && strlen(tmp) < 150 ? tmp : "/tmp");
+  snprintf(ctl->dir, sizeof(ctl->dir), "%s/" DIR_PREFIX "XXXXXX", tmp);
   if (mkdtemp(ctl->dir) == NULL) {
     ctl->dir[0] = '\0';
     return -errno;
   }
   snprintf(ctl->sock, sizeof(ctl->sock), "%s/ctl.sock", ctl->dir);
-  /* sun_path holds 108 bytes */
-  if (strlen(ctl->sock) >= 100)
-    return UV_ENAMETOOLONG;
   return 0;
 }
 
