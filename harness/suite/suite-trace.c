@@ -33,6 +33,17 @@ static void print_escaped(FILE *f, const char *prefix, const char *s)
   free(e);
 }
 
+/* A counter of a record: a whole number, 0 for anything else (a trace
+ * file is anyone's: NaN or 1e300 must not reach a conversion). */
+static uint64_t counter_of(const cJSON *j, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+
+  if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0))
+    return 0;
+  return v->valuedouble < 1e18 ? (uint64_t)v->valuedouble : (uint64_t)1e18;
+}
+
 /* The load generator's totals, as the run recorded them. */
 static void load_totals_of(const trace_t *tr, trace_load_totals_t *load)
 {
@@ -44,9 +55,7 @@ static void load_totals_of(const trace_t *tr, trace_load_totals_t *load)
     const cJSON *j = e->json;
     if (e->src != TRACE_SRC_LOAD || strcmp(e->name, "totals") != 0)
       continue;
-#define GET(field)                                                            \
-  load->field = (uint64_t)cJSON_GetNumberValue(                               \
-      cJSON_GetObjectItemCaseSensitive(j, #field))
+#define GET(field) load->field = counter_of(j, #field)
     load->ran = true;
     GET(sent);
     GET(ok);
