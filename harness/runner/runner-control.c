@@ -218,6 +218,14 @@ static void decode_hello(cJSON *msg, runner__line_t *out)
   out->kind = RUNNER__LINE_HELLO;
 }
 
+/* A record's time: absent (the harness stamps it), or CLOCK_MONOTONIC
+ * nanoseconds, which fit in 63 bits. */
+static bool is_time(const cJSON *t)
+{
+  return t == NULL ||
+         (cJSON_IsNumber(t) && t->valuedouble >= 0 && t->valuedouble < 9e18);
+}
+
 /* A JSON object with a "type", from a connection in role `from`. */
 static void decode_typed(cJSON *msg, const char *type, runner__role_t from,
                          runner__line_t *out)
@@ -242,10 +250,14 @@ void runner__control_decode(const char *line, size_t len,
 {
   const char *end = NULL;
   const cJSON *type;
+  size_t blanks = 0;
   cJSON *msg;
 
   memset(out, 0, sizeof(*out));
-  if (strspn(line, " \t\r") >= len) {
+  while (blanks < len && strchr(" \t\r", line[blanks]) != NULL &&
+         line[blanks] != '\0')
+    blanks++;
+  if (blanks == len) {
     out->kind = RUNNER__LINE_BLANK;
     return;
   }
@@ -263,6 +275,8 @@ void runner__control_decode(const char *line, size_t len,
   else if (from == RUNNER__ROLE_UNKNOWN &&
            strcmp(type->valuestring, "hello") != 0)
     bad(out, msg, "a line before its hello");
+  else if (!is_time(cJSON_GetObjectItemCaseSensitive(msg, "t")))
+    bad(out, msg, "a record whose \"t\" is not a time in nanoseconds");
   else
     decode_typed(msg, type->valuestring, from, out);
 }
