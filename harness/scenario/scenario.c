@@ -413,17 +413,24 @@ static bool known_version(const char *v, size_t n)
          (n == 3 && memcmp(v, "1.1", 3) == 0);
 }
 
+/* Bytes of the `n` at `s` that are (or, with `in` false, are not) in
+ * `set`: the text has no NUL to stop at. */
+static size_t span(const char *s, size_t n, const char *set, bool in)
+{
+  size_t i = 0;
+
+  while (i < n && (s[i] != '\0' && strchr(set, s[i]) != NULL) == in)
+    i++;
+  return i;
+}
+
 /* A `%YAML` directive line: refused unless it names a version read here. */
 static int check_version(scenario__errs_t *errs, const char *text,
                          const char *line, size_t n)
 {
-  size_t v = 5 + strspn(line + 5, " \t"), vn;
+  size_t v = 5 + span(line + 5, n - 5, " \t", true);
+  size_t vn = span(line + v, n - v, " \t\r#", false);
 
-  if (v > n)
-    v = n;
-  vn = strcspn(line + v, " \t\r#\n");
-  if (v + vn > n)
-    vn = n - v;
   if (known_version(line + v, vn))
     return 0;
   if (vn == 0)
@@ -452,19 +459,19 @@ static int check_directives(scenario__errs_t *errs, const char *text,
 
     off += n + 1;
     if (n >= 3 && memcmp(line, "...", 3) == 0 &&
-        strspn(line + 3, " \t\r") == n - 3) {
+        span(line + 3, n - 3, " \t\r", true) == n - 3) {
       directives = true;        /* a document ended: directives may follow */
       continue;
     }
     if (!directives || n == 0 || line[0] == '#' ||
-        strspn(line, " \t\r") == n)
+        span(line, n, " \t\r", true) == n)
       continue;
     if (line[0] != '%') {
       directives = false;       /* a document starts */
       continue;
     }
     if (n >= 5 && memcmp(line, "%YAML", 5) == 0 &&
-        (n == 5 || strchr(" \t\r", line[5]) != NULL) &&
+        (n == 5 || span(line + 5, 1, " \t\r", true) == 1) &&
         check_version(errs, text, line, n) != 0)
       return UV_EINVAL;
   }
