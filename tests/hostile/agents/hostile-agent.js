@@ -61,7 +61,6 @@ sock.on('connect', () => {
   send({type: 'hello', role: 'primary',
         pid: mode === 'foreign-primary' ? foreign : process.pid,
         runtime: 'hostile', version: mode});
-  /* commands wait until the flood is out: the run must see all of it */
   if (mode === 'record-flood')
     flood(150000, (i) => ({type: 'observe', what: 'noise', n: i}), ready);
   else if (mode === 'log-flood')
@@ -100,7 +99,8 @@ sock.on('data', (d) => {
   while ((i = buf.indexOf('\n')) >= 0) {
     const cmd = JSON.parse(buf.slice(0, i));
     buf = buf.slice(i + 1);
-    if (flooded)
+    /* the end waits until the flood is out: the run must see all of it */
+    if (flooded || cmd.cmd !== 'shutdown')
       answer(cmd);
     else
       waiting.push(cmd);
