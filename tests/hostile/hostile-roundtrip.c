@@ -30,35 +30,44 @@ static int differ(rt_t *rt, const char *fmt, ...)
   return -1;
 }
 
-/* Printable UTF-8 to the last byte, decoded the long way round. */
+/* The code point of the UTF-8 sequence at s[0..n), decoded the long way
+ * round (its length in *w); -1 when it is not one. */
+static long decode(const unsigned char *s, size_t n, size_t *w)
+{
+  unsigned c = s[0], min;
+  long cp;
+  size_t k;
+
+  *w = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+       : (c & 0xf8) == 0xf0 ? 4 : c < 0x80 ? 1 : 0;
+  if (*w == 0 || *w > n)
+    return -1;
+  if (*w == 1)
+    return c;
+  cp = c & (0xffu >> (*w + 1));
+  for (k = 1; k < *w; k++) {
+    if ((s[k] & 0xc0) != 0x80)
+      return -1;
+    cp = (cp << 6) | (s[k] & 0x3f);
+  }
+  min = *w == 2 ? 0x80 : *w == 3 ? 0x800 : 0x10000;
+  return cp < (long)min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)
+             ? -1 : cp;
+}
+
+/* Printable UTF-8 to the last byte (YAML's c-printable). */
 static bool printable_utf8(const unsigned char *s, size_t len)
 {
-  size_t i = 0, k, n;
+  size_t i = 0, w;
 
   while (i < len) {
-    unsigned c = s[i], cp, min;
-    if (c < 0x80) {
-      if (!(c == 9 || c == 10 || c == 13 || (c >= 0x20 && c < 0x7f)))
-        return false;
-      i++;
-      continue;
-    }
-    n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-        : (c & 0xf8) == 0xf0 ? 4 : 0;
-    if (n == 0 || i + n > len)
-      return false;
-    cp = c & (0xffu >> (n + 1));
-    for (k = 1; k < n; k++) {
-      if ((s[i + k] & 0xc0) != 0x80)
-        return false;
-      cp = (cp << 6) | (s[i + k] & 0x3fu);
-    }
-    min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-        (cp >= 0x80 && cp <= 0x9f && cp != 0x85) || cp == 0xfffe ||
+    long cp = decode(s + i, len - i, &w);
+    if (cp < 0 ||
+        (cp < 0x20 && cp != 9 && cp != 10 && cp != 13) ||
+        (cp >= 0x7f && cp <= 0x9f && cp != 0x85) || cp == 0xfffe ||
         cp == 0xffff)
       return false;
-    i += n;
+    i += w;
   }
   return true;
 }
