@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,8 +36,8 @@
 #define MAX_LOG_BYTES (1024u * 1024)
 /* How long a connection may take to say hello (scaled). */
 #define HELLO_MS 3000
-/* The control directories: TMPDIR/clustersim-ctl-XXXXXX. One with no
- * socket bound in it, older than this, is a killed harness's. */
+/* The control directories: TMPDIR/clustersim-ctl-XXXXXX. One older than
+ * this where nobody listens is a killed harness's. */
 #define DIR_PREFIX "clustersim-ctl-"
 #define STALE_S 10
 
@@ -636,45 +637,40 @@ static void on_connection(uv_stream_t *server, int status)
 /* ---------------------------------------------------------------------- */
 /* The socket                                                              */
 
-/* Whether a UNIX socket is bound at `path` now (/proc/net/unix lists
- * every bound path, one per line, last). */
-static bool socket_bound(const char *table, const char *path)
+/* Whether a harness still listens at `path`: a connection that is closed
+ * at once costs a live run nothing (it never said hello, and it is gone
+ * before its bound). Refused, or no socket at all: nobody listens. */
+static bool listened(const char *path)
 {
-  size_t n = strlen(path);
-  const char *p = table;
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  int fd, rc;
 
-  while ((p = strstr(p, path)) != NULL) {
-    if (p > table && p[-1] == ' ' && (p[n] == '\n' || p[n] == '\0'))
-      return true;
-    p += n;
-  }
-  return false;
+  if (strlen(path) >= sizeof(sa.sun_path))
+    return true;
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return true;
+  rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+  rc = rc == 0 ? 0 : errno;
+  close(fd);
+  return rc != ECONNREFUSED && rc != ENOENT;
 }
 
 /* Control directories a harness killed outright left in `tmp` (its
  * supervisors remove their own, but a supervisor may be killed too):
- * ours, older than STALE_S, and with no socket bound at their path. Once
- * per process, at its first run. */
+ * ours, older than STALE_S, and with nobody listening at their socket.
+ * Once per process, at its first run. */
 static void sweep_stale(const char *tmp)
 {
   static bool swept;
-  base_buf_t table = BASE_BUF_INIT;
-  char chunk[65536];
   struct dirent *de;
-  ssize_t r;
   DIR *d;
-  int fd;
 
   if (swept || (d = opendir(tmp)) == NULL)
     return;
   swept = true;
-  fd = open("/proc/net/unix", O_RDONLY | O_CLOEXEC);
-  while (fd >= 0 && (r = read(fd, chunk, sizeof(chunk))) > 0)
-    if (base_buf_append(&table, chunk, (size_t)r) != 0)
-      break;
-  if (fd >= 0)
-    close(fd);
-  while (table.base != NULL && (de = readdir(d)) != NULL) {
+  while ((de = readdir(d)) != NULL) {
     char dir[512], sock[600];
     struct stat st;
     if (strncmp(de->d_name, DIR_PREFIX, strlen(DIR_PREFIX)) != 0)
@@ -683,13 +679,12 @@ static void sweep_stale(const char *tmp)
     snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
     if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
         st.st_uid != getuid() || st.st_mtime + STALE_S > time(NULL) ||
-        socket_bound(table.base, sock))
+        listened(sock))
       continue;
     (void)unlink(sock);
     (void)rmdir(dir);
   }
   closedir(d);
-  base_buf_free(&table);
 }
 
 int runner__control_prepare(runner_run_t *run)

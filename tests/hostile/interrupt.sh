@@ -63,6 +63,18 @@ mkdir "$TMPDIR/clustersim-ctl-stale1" "$TMPDIR/clustersim-ctl-young1" \
 	"$TMPDIR/unrelated" || exit 99
 : > "$TMPDIR/clustersim-ctl-stale1/ctl.sock"
 touch -d '1 hour ago' "$TMPDIR/clustersim-ctl-stale1"
+# and an old one where somebody still listens (a harness of another
+# network namespace, say): kept
+live=
+if command -v node > /dev/null 2>&1; then
+	mkdir "$TMPDIR/clustersim-ctl-live1" || exit 99
+	node -e 'require("net").createServer().listen(process.argv[1]);
+		setTimeout(() => process.exit(0), 60000)' \
+		"$TMPDIR/clustersim-ctl-live1/ctl.sock" &
+	live=$!
+	while [ ! -S "$TMPDIR/clustersim-ctl-live1/ctl.sock" ]; do sleep 0.1; done
+	touch -d '1 hour ago' "$TMPDIR/clustersim-ctl-live1"
+fi
 
 # two scenarios, so that two runs go at once
 mkdir "$TMPDIR/runs" || exit 99
@@ -86,7 +98,13 @@ swept=yes
 [ -e "$TMPDIR/clustersim-ctl-stale1" ] && swept=no
 [ -d "$TMPDIR/clustersim-ctl-young1" ] && [ -d "$TMPDIR/unrelated" ] ||
 	swept=too-much
-rm -rf "$TMPDIR/clustersim-ctl-young1" "$TMPDIR/clustersim-ctl-stale1"
+if [ -n "$live" ]; then
+	[ -S "$TMPDIR/clustersim-ctl-live1/ctl.sock" ] || swept=too-much
+	kill "$live"
+	wait "$live" 2> /dev/null
+fi
+rm -rf "$TMPDIR/clustersim-ctl-young1" "$TMPDIR/clustersim-ctl-stale1" \
+	"$TMPDIR/clustersim-ctl-live1"
 echo "$(marked) processes, $(dirs | wc -l) control directories; $mode to group $pgid"
 case $mode in
 int-kill)
