@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Sets up (quick when already done), builds, and runs the whole test suite
 # twice: on the normal build (build/) and on an ASan+UBSan build
-# (build-asan/). `--plain` or `--sanitize` runs only one of them.
+# (build-asan/); then the fuzz targets of tests/fuzz, each for a bounded
+# time, from build-fuzz/ (clang and libFuzzer; skipped, and said so, where
+# clang cannot be had). `--plain`, `--sanitize` or `--fuzz` runs only one.
 set -uo pipefail
 cd "$(dirname "$0")"
 
-variants=(plain sanitize)
+variants=(plain sanitize fuzz)
 case "${1:-}" in
 --plain) variants=(plain) ;;
 --sanitize) variants=(sanitize) ;;
+--fuzz) variants=(fuzz) ;;
 "") ;;
-*) echo "usage: ./test.sh [--plain|--sanitize]" >&2; exit 2 ;;
+*) echo "usage: ./test.sh [--plain|--sanitize|--fuzz]" >&2; exit 2 ;;
 esac
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -19,15 +22,29 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 rc=0
 passed=0 failed=0 skipped=0
 for v in "${variants[@]}"; do
+	suite=()
 	if [ "$v" = sanitize ]; then
 		builddir=build-asan
 		./setup.sh --sanitize || exit 1
+	elif [ "$v" = fuzz ]; then
+		builddir=build-fuzz
+		./setup.sh --fuzz
+		st=$?
+		if [ $st -eq 77 ]; then
+			echo "== fuzz targets: skipped (clang and libFuzzer are not installed)"
+			skipped=$((skipped + 1))
+			continue
+		fi
+		[ $st -eq 0 ] || exit 1
+		# only the targets were built: run them, bounded, as they are
+		suite=(--suite fuzz --no-rebuild)
 	else
 		builddir=build
 		./setup.sh || exit 1
 	fi
 	echo "== test suite on $builddir ($v)"
-	meson test -C "$builddir" --print-errorlogs --num-processes 2 || rc=1
+	meson test -C "$builddir" --print-errorlogs --num-processes 2 \
+		${suite[@]+"${suite[@]}"} || rc=1
 	log="$builddir/meson-logs/testlog.json"
 	if [ -f "$log" ]; then
 		p=$(grep -cE '"result": "(OK|EXPECTEDFAIL)"' "$log")

@@ -99,6 +99,14 @@ char *base_vasprintf(const char *fmt, va_list ap);
 char *base_asprintf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 char *base_strdup(const char *s);
+/* Text from elsewhere (a scenario, an agent, a trace: `s` may hold any
+ * bytes) made safe for one line of a terminal, in the reports' notation:
+ * printable ASCII and printable UTF-8 stay; control characters (tab and
+ * newline included), ESC, DEL and bytes that are not UTF-8 become \xNN; C1
+ * controls, bidirectional controls (U+061C, U+200E, U+200F,
+ * U+202A-U+202E, U+2066-U+2069) and U+2028, U+2029 become \uXXXX. NULL
+ * reads as "". */
+char *base_text_escape(const char *s);
 
 /* ---------------------------------------------------------------------- */
 /* Growable buffers and arrays                                             */

@@ -124,14 +124,61 @@ SUITE_COMMAND(cli__diff, "diff",
 /* ---------------------------------------------------------------------- */
 /* Printing a selection                                                    */
 
+/* The byte where character `col` (1-based) of a line starts. */
+static size_t col_offset(const char *line, unsigned col)
+{
+  size_t i = 0;
+  unsigned c = 1;
+
+  for (; line[i] != '\0' && c < col; c++)
+    for (i++; ((unsigned char)line[i] & 0xc0) == 0x80; i++)
+      ;
+  return i;
+}
+
+/* The characters of an escaped text, for the caret's column. */
+static unsigned width(const char *s)
+{
+  unsigned w = 0;
+
+  for (; *s; s++)
+    w += ((unsigned char)*s & 0xc0) != 0x80;
+  return w;
+}
+
+/* Line `l` of `file`, escaped as base_text_escape does, with a caret under
+ * its character `c`. */
+static void show_line(const char *file, unsigned l, unsigned c)
+{
+  char buf[4096], *line = NULL, *head = NULL;
+  unsigned i;
+  FILE *f = fopen(file, "r");
+
+  if (f == NULL)
+    return;
+  for (i = 1; fgets(buf, sizeof(buf), f) != NULL; i++)
+    if (i == l) {
+      buf[strcspn(buf, "\r\n")] = '\0';
+      line = base_text_escape(buf);
+      buf[col_offset(buf, c)] = '\0';
+      head = base_text_escape(buf);
+      break;
+    }
+  fclose(f);
+  if (line != NULL && head != NULL)
+    fprintf(stderr, "%5u | %s\n      | %*s^\n", l, line, (int)width(head),
+            "");
+  free(line);
+  free(head);
+}
+
 /* "FILE:L:C: error: ..." -> line L of FILE, with a caret under column C. */
 static void show_source(const char *line_text)
 {
-  char file[4096], buf[1024];
+  char file[4096];
   const char *p = strstr(line_text, ": error: ");
   const char *q;
-  unsigned l, c, i;
-  FILE *f;
+  unsigned l, c;
 
   if (p == NULL)
     return;
@@ -147,17 +194,17 @@ static void show_source(const char *line_text)
     return;
   memcpy(file, line_text, (size_t)(q - 1 - line_text));
   file[q - 1 - line_text] = '\0';
-  f = fopen(file, "r");
-  if (f == NULL)
-    return;
-  for (i = 1; fgets(buf, sizeof(buf), f) != NULL; i++)
-    if (i == l) {
-      buf[strcspn(buf, "\r\n")] = '\0';
-      fprintf(stderr, "%5u | %s\n      | %*s^\n", l, buf,
-              c > 1 ? (int)c - 1 : 0, "");
-      break;
-    }
-  fclose(f);
+  show_line(file, l, c);
+}
+
+/* What a file says goes to a terminal escaped: control characters, ESC
+ * and bidirectional overrides are shown, not obeyed. */
+static void print_safe(FILE *f, const char *fmt, const char *s)
+{
+  char *e = base_text_escape(s);
+
+  fprintf(f, fmt, e ? e : "?");
+  free(e);
 }
 
 static void print_diag(const base_diag_t *d)
@@ -165,7 +212,7 @@ static void print_diag(const base_diag_t *d)
   size_t i;
 
   for (i = 0; i < d->count; i++) {
-    fprintf(stderr, "%s\n", d->lines[i]);
+    print_safe(stderr, "%s\n", d->lines[i]);
     show_source(d->lines[i]);
   }
 }
@@ -176,15 +223,18 @@ static int list_selection(const suite_selection_t *sel)
 
   for (i = 0; i < sel->n_scenarios; i++) {
     const scenario_t *s = sel->scenarios[i];
-    printf("%-40s %s", s->name, s->file);
+    char *name = base_text_escape(s->name);
+    printf("%-40s ", name ? name : "?");
+    free(name);
+    print_safe(stdout, "%s", s->file);
     if (s->n_tags > 0) {
       printf("  [");
       for (j = 0; j < s->n_tags; j++)
-        printf("%s%s", j ? ", " : "", s->tags[j]);
+        print_safe(stdout, j ? ", %s" : "%s", s->tags[j]);
       printf("]");
     }
     if (s->skip != NULL)
-      printf("  (skip: %s)", s->skip);
+      print_safe(stdout, "  (skip: %s)", s->skip);
     printf("\n");
   }
   return sel->invalid > 0 ? BASE_EXIT_SCENARIO : BASE_EXIT_PASS;

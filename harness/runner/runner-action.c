@@ -46,7 +46,7 @@ static void resume(runner__deferred_t *d)
   if (d->fired || d->pid <= 0)
     return;
   d->fired = true;
-  (void)kill(d->pid, SIGCONT);
+  (void)runner__super_signal(d->run->agent.sup, d->pid, SIGCONT);
   runner__queue_action(d->run, "resume", d->st, d->worker, NULL);
 }
 
@@ -423,13 +423,28 @@ static int signal_target(runner_run_t *run, const scenario_step_t *st,
   return run->agent.hello_pid > 0 ? run->agent.hello_pid : run->agent.pid;
 }
 
+/* A pid the agents got wrong or made up is never signalled: an error of
+ * the run, naming who gave it. */
+static void foreign_pid(runner_run_t *run, unsigned id, int pid,
+                        const char *sname)
+{
+  if (id == 0)
+    runner__error(run, "the primary agent said its pid is %d, which is not "
+                  "a process of this run: %s was not sent", pid,
+                  sname ? sname : "the signal");
+  else
+    runner__error(run, "the agents said worker %u is pid %d, which is not "
+                  "a process of this run: %s was not sent", id, pid,
+                  sname ? sname : "the signal");
+}
+
 /* Sends `sig` as step `st` says; the pid it went to, or -1. */
 static int send_signal(runner_run_t *run, const scenario_step_t *st,
                        unsigned *id, int sig, const char *action)
 {
   const char *sname = base_signal_name(sig);
   cJSON *x = cJSON_CreateObject();
-  int pid;
+  int pid, rc;
 
   if (x == NULL)
     return -1;
@@ -444,9 +459,18 @@ static int send_signal(runner_run_t *run, const scenario_step_t *st,
   if (st->worker.kind == SCENARIO_W_PRIMARY &&
       (sig == SIGTERM || sig == SIGINT || sig == SIGKILL))
     run->report.shutdown_sent = true;
+  /* stamped before it goes, queued once it went: the trace never shows a
+   * signal to a process that is not the run's */
+  cJSON_AddNumberToObject(x, "t", (double)uv_hrtime());
+  rc = runner__super_signal(run->agent.sup, pid, sig);
+  if (rc == UV_EPERM) {
+    cJSON_Delete(x);
+    foreign_pid(run, *id, pid, sname);
+    return -1;
+  }
   runner__queue_action(run, action, st, *id, x);
-  if (kill(pid, sig) != 0) {
-    runner__fail(run, st, "kill(%d, %s): %s", pid, sname, strerror(errno));
+  if (rc != 0) {
+    runner__fail(run, st, "kill(%d, %s): %s", pid, sname, uv_strerror(rc));
     return -1;
   }
   return pid;
@@ -473,7 +497,7 @@ int runner__step_pause(runner_run_t *run, const scenario_step_t *st,
     return RUNNER__STEP_FAILED;
   d = deferred_new(run, RUNNER__DEFER_RESUME, st, id);
   if (d == NULL) {
-    (void)kill(pid, SIGCONT);
+    (void)runner__super_signal(run->agent.sup, pid, SIGCONT);
     return RUNNER__STEP_FAILED;
   }
   d->pid = pid;

@@ -7,10 +7,18 @@
  */
 #include "runner-internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A control line longer than this is a broken peer. */
@@ -19,6 +27,19 @@
 #define MAX_CONNS 1024
 /* A worker id above this is a broken peer. */
 #define MAX_WORKER_ID 100000
+/* What the agents may make the harness keep of one run: past this the
+ * trace is truncated and the run is an error that says so. */
+#define MAX_RECORDS 100000
+#define MAX_RECORD_BYTES (64u * 1024 * 1024)
+/* Log records kept of one run; the rest are counted. */
+#define MAX_LOGS 1000
+#define MAX_LOG_BYTES (1024u * 1024)
+/* How long a connection may take to say hello (scaled). */
+#define HELLO_MS 3000
+/* The control directories: TMPDIR/clustersim-ctl-XXXXXX. One older than
+ * this where nobody listens is a killed harness's. */
+#define DIR_PREFIX "clustersim-ctl-"
+#define STALE_S 10
 
 /* ---------------------------------------------------------------------- */
 /* Sending                                                                 */
@@ -87,6 +108,11 @@ int runner__control_command(runner_run_t *run, cJSON *cmd,
   r = calloc(1, sizeof(*r));
   if (r == NULL)
     return UV_ENOMEM;
+  if (base_array_grow(&ctl->cmds, &ctl->cmds_cap, ctl->next_req + 1,
+                      sizeof(*ctl->cmds)) != 0) {
+    free(r);
+    return UV_ENOMEM;
+  }
   r->req = ++ctl->next_req;
   r->kind = kind;
   r->st = st;
@@ -94,6 +120,7 @@ int runner__control_command(runner_run_t *run, cJSON *cmd,
   r->behaviour = behaviour;
   snprintf(r->cmd, sizeof(r->cmd), "%s",
            cJSON_IsString(name) ? name->valuestring : "?");
+  memcpy(ctl->cmds[r->req - 1], r->cmd, sizeof(r->cmd));
   cJSON_AddNumberToObject(cmd, "req", r->req);
   rc = conn_send(ctl->primary, cmd);
   if (rc != 0) {
@@ -153,6 +180,109 @@ bool runner__control_forget(runner_run_t *run, const scenario_step_t *st,
 }
 
 /* ---------------------------------------------------------------------- */
+/* Decoding a line                                                         */
+
+static void bad(runner__line_t *out, cJSON *msg, const char *why)
+{
+  cJSON_Delete(msg);
+  out->kind = RUNNER__LINE_BAD;
+  out->msg = NULL;
+  snprintf(out->why, sizeof(out->why), "%s", why);
+}
+
+/* A number that is a whole number in [lo, hi]. */
+static bool whole(const cJSON *v, double lo, double hi)
+{
+  return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= hi &&
+         v->valuedouble == (double)(unsigned)v->valuedouble;
+}
+
+static void decode_hello(cJSON *msg, runner__line_t *out)
+{
+  const cJSON *role = cJSON_GetObjectItemCaseSensitive(msg, "role");
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+
+  if (cJSON_IsString(role) && strcmp(role->valuestring, "primary") == 0) {
+    out->role = RUNNER__ROLE_PRIMARY;
+  } else if (cJSON_IsString(role) &&
+             strcmp(role->valuestring, "worker") == 0) {
+    if (!whole(id, 1, MAX_WORKER_ID)) {
+      bad(out, msg, "a worker's hello without a valid id");
+      return;
+    }
+    out->role = RUNNER__ROLE_WORKER;
+    out->worker = (unsigned)id->valuedouble;
+  } else {
+    bad(out, msg, "a hello without a role");
+    return;
+  }
+  out->kind = RUNNER__LINE_HELLO;
+}
+
+/* A record's time: absent (the harness stamps it), or CLOCK_MONOTONIC
+ * nanoseconds, which fit in 63 bits. */
+static bool is_time(const cJSON *t)
+{
+  return t == NULL ||
+         (cJSON_IsNumber(t) && t->valuedouble >= 0 && t->valuedouble < 9e18);
+}
+
+/* A JSON object with a "type", from a connection in role `from`. */
+static void decode_typed(cJSON *msg, const char *type, runner__role_t from,
+                         runner__line_t *out)
+{
+  const cJSON *req = cJSON_GetObjectItemCaseSensitive(msg, "req");
+
+  out->msg = msg;
+  if (from == RUNNER__ROLE_UNKNOWN)
+    decode_hello(msg, out);
+  else if (strcmp(type, "reply") == 0) {
+    out->kind = RUNNER__LINE_REPLY;
+    out->req = whole(req, 1, UINT32_MAX) ? (unsigned)req->valuedouble : 0;
+  } else if (strcmp(type, "log") == 0) {
+    out->kind = RUNNER__LINE_LOG;
+  } else {
+    out->kind = RUNNER__LINE_RECORD;
+  }
+}
+
+void runner__control_decode(const char *line, size_t len,
+                            runner__role_t from, runner__line_t *out)
+{
+  const char *end = NULL;
+  const cJSON *type;
+  size_t blanks = 0;
+  cJSON *msg;
+
+  memset(out, 0, sizeof(*out));
+  while (blanks < len && strchr(" \t\r", line[blanks]) != NULL &&
+         line[blanks] != '\0')
+    blanks++;
+  if (blanks == len) {
+    out->kind = RUNNER__LINE_BLANK;
+    return;
+  }
+  msg = cJSON_ParseWithLengthOpts(line, len, &end, false);
+  while (msg != NULL && end < line + len &&
+         (*end == ' ' || *end == '\t' || *end == '\r'))
+    end++;
+  type = cJSON_GetObjectItemCaseSensitive(msg, "type");
+  if (msg == NULL)
+    bad(out, NULL, "a line that is not JSON");
+  else if (end != line + len)
+    bad(out, msg, "a line with bytes after its JSON value");
+  else if (!cJSON_IsObject(msg) || !cJSON_IsString(type))
+    bad(out, msg, "a line that is not a JSON object with a \"type\"");
+  else if (from == RUNNER__ROLE_UNKNOWN &&
+           strcmp(type->valuestring, "hello") != 0)
+    bad(out, msg, "a line before its hello");
+  else if (!is_time(cJSON_GetObjectItemCaseSensitive(msg, "t")))
+    bad(out, msg, "a record whose \"t\" is not a time in nanoseconds");
+  else
+    decode_typed(msg, type->valuestring, from, out);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Receiving                                                               */
 
 static void on_conn_closed(uv_handle_t *h)
@@ -161,6 +291,9 @@ static void on_conn_closed(uv_handle_t *h)
   runner_run_t *run = c->run;
   runner__conn_t **pp;
 
+  runner__handle_closed(run);
+  if (--c->open > 0)
+    return;
   for (pp = &run->ctl.conns; *pp; pp = &(*pp)->next)
     if (*pp == c) {
       *pp = c->next;
@@ -168,7 +301,6 @@ static void on_conn_closed(uv_handle_t *h)
     }
   free(c->buf);
   free(c);
-  runner__handle_closed(run);
 }
 
 static void conn_close(runner__conn_t *c)
@@ -184,13 +316,41 @@ static void conn_close(runner__conn_t *c)
     runner__queue_push(run, &run->ctl.primary_eof);
   }
   uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+  uv_close((uv_handle_t *)&c->hello, on_conn_closed);
 }
 
-/* A protocol error: the run is an error, the connection is dropped. */
-static void conn_broken(runner__conn_t *c, cJSON *msg, const char *fmt,
-                        const char *arg)
+/* Who is at the other end, for messages. */
+static const char *peer_name(const runner__conn_t *c, char *buf, size_t len)
 {
-  runner__error(c->run, fmt, arg);
+  if (c->role == RUNNER__ROLE_PRIMARY)
+    snprintf(buf, len, "the primary agent");
+  else if (c->role == RUNNER__ROLE_WORKER)
+    snprintf(buf, len, "worker %u", c->worker);
+  else if (c->peer_pid > 0 && c->peer_pid == c->run->agent.pid)
+    snprintf(buf, len, "the agent (pid %d)", c->peer_pid);
+  else if (c->peer_pid > 0)
+    snprintf(buf, len, "a process of the run (pid %d)", c->peer_pid);
+  else
+    snprintf(buf, len, "a control connection");
+  return buf;
+}
+
+/* A protocol error: the run is an error, the connection is dropped. The
+ * message is "<peer> <what>". */
+static void conn_broken(runner__conn_t *c, cJSON *msg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void conn_broken(runner__conn_t *c, cJSON *msg, const char *fmt, ...)
+{
+  char who[64], *what;
+  va_list ap;
+
+  va_start(ap, fmt);
+  what = base_vasprintf(fmt, ap);
+  va_end(ap);
+  runner__error(c->run, "%s %s", peer_name(c, who, sizeof(who)),
+                what ? what : "broke the protocol");
+  free(what);
   cJSON_Delete(msg);
   conn_close(c);
 }
@@ -213,107 +373,162 @@ static void queue_with(runner_run_t *run, runner__ev_kind_t kind,
   runner__queue_push(run, ev);
 }
 
-static void on_primary_hello(runner__conn_t *c, cJSON *msg)
+/* A record for the trace, within the bounds of a run: past them the run is
+ * an error that says so, and the connection that sent it is dropped. */
+static bool keep_record(runner__conn_t *c, cJSON *msg, size_t len)
 {
   runner__control_t *ctl = &c->run->ctl;
 
-  if (ctl->had_primary) {
-    conn_broken(c, msg, "a second %s agent connected", "primary");
-    return;
+  if (ctl->records >= MAX_RECORDS ||
+      ctl->record_bytes + len > MAX_RECORD_BYTES) {
+    if (!ctl->truncated)
+      conn_broken(c, msg, "sent more than a run records: the trace was "
+                  "truncated at %u records (%zu bytes)", ctl->records,
+                  ctl->record_bytes);
+    else
+      cJSON_Delete(msg);
+    ctl->truncated = true;
+    conn_close(c);
+    return false;
   }
-  c->role = RUNNER__ROLE_PRIMARY;
-  ctl->primary = c;
-  ctl->had_primary = true;
-  cJSON_AddStringToObject(msg, "from", "primary");
-  queue_with(c->run, RUNNER__EV_HELLO, msg, NULL, 0);
+  ctl->records++;
+  ctl->record_bytes += len;
+  runner__queue_record(c->run, msg);
+  return true;
 }
 
-static void on_worker_hello(runner__conn_t *c, cJSON *msg)
+/* A note of the harness in the trace, as a log record. */
+static void log_note(runner_run_t *run, const char *text, unsigned dropped)
 {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(msg, "id");
+  cJSON *j = cJSON_CreateObject();
 
-  if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
-      v->valuedouble > MAX_WORKER_ID) {
-    conn_broken(c, msg, "a %s connected without a valid id", "worker");
+  if (j == NULL)
+    return;
+  cJSON_AddStringToObject(j, "type", "log");
+  cJSON_AddStringToObject(j, "from", "harness");
+  cJSON_AddStringToObject(j, "text", text);
+  if (dropped > 0)
+    cJSON_AddNumberToObject(j, "dropped", dropped);
+  runner__queue_record(run, j);
+}
+
+/* Logs are kept up to a bound; the rest are counted, and the trace says so
+ * twice: when the first one is not kept, and how many at the end. */
+static void on_log(runner__conn_t *c, cJSON *msg, size_t len)
+{
+  runner__control_t *ctl = &c->run->ctl;
+
+  if (ctl->logs < MAX_LOGS && ctl->log_bytes + len <= MAX_LOG_BYTES) {
+    if (keep_record(c, msg, len)) {
+      ctl->logs++;
+      ctl->log_bytes += len;
+    }
+    return;
+  }
+  cJSON_Delete(msg);
+  if (ctl->logs_dropped++ == 0)
+    log_note(c->run, "clustersim: the agents sent more log records than "
+             "a run keeps; the rest are counted, not kept", 0);
+}
+
+static void on_hello(runner__conn_t *c, runner__line_t *l)
+{
+  runner__control_t *ctl = &c->run->ctl;
+
+  uv_timer_stop(&c->hello);
+  if (l->role == RUNNER__ROLE_PRIMARY) {
+    if (ctl->had_primary) {
+      conn_broken(c, l->msg, "connected as a second primary agent");
+      return;
+    }
+    c->role = RUNNER__ROLE_PRIMARY;
+    ctl->primary = c;
+    ctl->had_primary = true;
+    cJSON_AddStringToObject(l->msg, "from", "primary");
+    queue_with(c->run, RUNNER__EV_HELLO, l->msg, NULL, 0);
     return;
   }
   c->role = RUNNER__ROLE_WORKER;
-  c->worker = (unsigned)v->valuedouble;
-  cJSON_AddNumberToObject(msg, "worker", c->worker);
-  cJSON_AddStringToObject(msg, "from", "worker");
-  runner__queue_record(c->run, msg);
+  c->worker = l->worker;
+  cJSON_AddNumberToObject(l->msg, "worker", c->worker);
+  cJSON_AddStringToObject(l->msg, "from", "worker");
+  runner__queue_record(c->run, l->msg);
 }
 
-static void on_hello(runner__conn_t *c, cJSON *msg)
+/* A reply that answers no command that waits for one: a second reply, or
+ * a req the harness never sent. */
+static void stray_reply(runner__conn_t *c, cJSON *msg, unsigned req)
 {
-  const cJSON *role = cJSON_GetObjectItemCaseSensitive(msg, "role");
+  runner__control_t *ctl = &c->run->ctl;
+  const cJSON *r = cJSON_GetObjectItemCaseSensitive(msg, "req");
+  char *text;
 
-  if (cJSON_IsString(role) && strcmp(role->valuestring, "primary") == 0)
-    on_primary_hello(c, msg);
-  else if (cJSON_IsString(role) && strcmp(role->valuestring, "worker") == 0)
-    on_worker_hello(c, msg);
-  else
-    conn_broken(c, msg, "a control connection sent a %s without a role",
-                "hello");
+  if (req >= 1 && req <= ctl->next_req && req <= ctl->cmds_cap) {
+    conn_broken(c, msg, "replied twice to command %u ('%s'): one reply per "
+                "command (docs/protocol.md, 2.)", req, ctl->cmds[req - 1]);
+    return;
+  }
+  text = r != NULL ? cJSON_PrintUnformatted(r) : NULL;
+  conn_broken(c, msg, "sent a reply with req %.40s, which names no command "
+              "the harness sent (the last was %u)",
+              text ? text : "(none)", ctl->next_req);
+  free(text);
 }
 
 /* The primary's reply goes with its request; a worker answers only a
  * fault it refuses. */
-static void on_reply(runner__conn_t *c, cJSON *msg)
+static void on_reply(runner__conn_t *c, runner__line_t *l)
 {
   runner_run_t *run = c->run;
-  const cJSON *req = cJSON_GetObjectItemCaseSensitive(msg, "req");
   runner__req_t **pp, *r = NULL;
 
   if (c->role == RUNNER__ROLE_WORKER) {
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "ok")))
-      cJSON_Delete(msg);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(l->msg, "ok")))
+      cJSON_Delete(l->msg);
     else
-      queue_with(run, RUNNER__EV_REFUSAL, msg, NULL, c->worker);
+      queue_with(run, RUNNER__EV_REFUSAL, l->msg, NULL, c->worker);
     return;
   }
-  for (pp = &run->ctl.reqs; cJSON_IsNumber(req) && *pp; pp = &(*pp)->next)
-    if ((*pp)->req == (unsigned)req->valuedouble) {
+  for (pp = &run->ctl.reqs; l->req != 0 && *pp; pp = &(*pp)->next)
+    if ((*pp)->req == l->req) {
       r = *pp;
       *pp = r->next;
       break;
     }
   if (r == NULL) {
-    cJSON_Delete(msg);
+    stray_reply(c, l->msg, l->req);
     return;
   }
-  queue_with(run, RUNNER__EV_REPLY, msg, r, 0);
-}
-
-static const char *role_name(runner__role_t role)
-{
-  return role == RUNNER__ROLE_PRIMARY  ? "primary agent"
-         : role == RUNNER__ROLE_WORKER ? "worker"
-                                       : "control connection";
+  queue_with(run, RUNNER__EV_REPLY, l->msg, r, 0);
 }
 
 static void on_line(runner__conn_t *c, const char *line, size_t len)
 {
-  cJSON *msg = cJSON_ParseWithLength(line, len);
-  const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
+  runner__line_t l;
 
-  if (!cJSON_IsObject(msg) || !cJSON_IsString(type)) {
-    runner__error(c->run, "a %s sent a line that is not a JSON object: %.*s",
-                  role_name(c->role), (int)(len < 60 ? len : 60), line);
-    cJSON_Delete(msg);
-    conn_close(c);
-  } else if (c->role == RUNNER__ROLE_UNKNOWN) {
-    if (strcmp(type->valuestring, "hello") == 0)
-      on_hello(c, msg);
-    else
-      conn_broken(c, msg, "a control connection sent '%s' before hello",
-                  type->valuestring);
-  } else if (strcmp(type->valuestring, "reply") == 0) {
-    on_reply(c, msg);
-  } else {
-    if (c->role == RUNNER__ROLE_WORKER && !cJSON_HasObjectItem(msg, "worker"))
-      cJSON_AddNumberToObject(msg, "worker", c->worker);
-    runner__queue_record(c->run, msg);
+  runner__control_decode(line, len, c->role, &l);
+  switch (l.kind) {
+  case RUNNER__LINE_BLANK:
+    break;
+  case RUNNER__LINE_BAD:
+    conn_broken(c, NULL, "sent %s: %.*s", l.why, (int)(len < 60 ? len : 60),
+                line);
+    break;
+  case RUNNER__LINE_HELLO:
+    on_hello(c, &l);
+    break;
+  case RUNNER__LINE_REPLY:
+    on_reply(c, &l);
+    break;
+  case RUNNER__LINE_LOG:
+    on_log(c, l.msg, len);
+    break;
+  case RUNNER__LINE_RECORD:
+    if (c->role == RUNNER__ROLE_WORKER &&
+        !cJSON_HasObjectItem(l.msg, "worker"))
+      cJSON_AddNumberToObject(l.msg, "worker", c->worker);
+    keep_record(c, l.msg, len);
+    break;
   }
 }
 
@@ -360,11 +575,30 @@ static void on_conn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     memmove(c->buf, c->buf + off, c->len - off);
     c->len -= off;
   }
-  if (c->len > MAX_LINE && !c->closing) {
-    runner__error(c->run, "a control line is longer than %d bytes",
-                  MAX_LINE);
-    conn_close(c);
-  }
+  if (c->len > MAX_LINE && !c->closing)
+    conn_broken(c, NULL, "sent a line longer than %d bytes", MAX_LINE);
+}
+
+static void on_hello_bound(uv_timer_t *t)
+{
+  runner__conn_t *c = t->data;
+
+  if (c->role == RUNNER__ROLE_UNKNOWN && !c->closing)
+    conn_broken(c, NULL, "connected to the control socket and sent no "
+                "hello within %.3f s (docs/protocol.md, 1.: hello first)",
+                (double)runner__scaled(c->run, HELLO_MS) / 1e3);
+}
+
+static int peer_pid(uv_pipe_t *p)
+{
+  struct ucred cred;
+  socklen_t len = sizeof(cred);
+  uv_os_fd_t fd;
+
+  if (uv_fileno((uv_handle_t *)p, &fd) != 0 ||
+      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return 0;
+  return (int)cred.pid;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -382,7 +616,10 @@ static void on_connection(uv_stream_t *server, int status)
     return;
   c->run = run;
   uv_pipe_init(run->loop, &c->pipe, 0);
-  c->pipe.data = c;
+  uv_timer_init(run->loop, &c->hello);
+  c->pipe.data = c->hello.data = c;
+  c->open = 2;
+  runner__handle_opened(run);
   runner__handle_opened(run);
   c->next = run->ctl.conns;
   run->ctl.conns = c;
@@ -391,11 +628,64 @@ static void on_connection(uv_stream_t *server, int status)
     conn_close(c);
     return;
   }
+  c->peer_pid = peer_pid(&c->pipe);
+  uv_timer_start(&c->hello, on_hello_bound, runner__scaled(run, HELLO_MS),
+                 0);
   uv_read_start((uv_stream_t *)&c->pipe, on_conn_alloc, on_conn_read);
 }
 
 /* ---------------------------------------------------------------------- */
 /* The socket                                                              */
+
+/* Whether a harness still listens at `path`: a connection that is closed
+ * at once costs a live run nothing (it never said hello, and it is gone
+ * before its bound). Refused, or no socket at all: nobody listens. */
+static bool listened(const char *path)
+{
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  int fd, rc;
+
+  if (strlen(path) >= sizeof(sa.sun_path))
+    return true;
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return true;
+  rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+  rc = rc == 0 ? 0 : errno;
+  close(fd);
+  return rc != ECONNREFUSED && rc != ENOENT;
+}
+
+/* Control directories a harness killed outright left in `tmp` (its
+ * supervisors remove their own, but a supervisor may be killed too):
+ * ours, older than STALE_S, and with nobody listening at their socket.
+ * Once per process, at its first run. */
+static void sweep_stale(const char *tmp)
+{
+  static bool swept;
+  struct dirent *de;
+  DIR *d;
+
+  if (swept || (d = opendir(tmp)) == NULL)
+    return;
+  swept = true;
+  while ((de = readdir(d)) != NULL) {
+    char dir[512], sock[600];
+    struct stat st;
+    if (strncmp(de->d_name, DIR_PREFIX, strlen(DIR_PREFIX)) != 0)
+      continue;
+    snprintf(dir, sizeof(dir), "%s/%s", tmp, de->d_name);
+    snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != getuid() || st.st_mtime + STALE_S > time(NULL) ||
+        listened(sock))
+      continue;
+    (void)unlink(sock);
+    (void)rmdir(dir);
+  }
+  closedir(d);
+}
 
 int runner__control_prepare(runner_run_t *run)
 {
@@ -404,18 +694,20 @@ int runner__control_prepare(runner_run_t *run)
 
   ctl->primary_eof.kind = RUNNER__EV_PRIMARY_EOF;
   ctl->primary_eof.embedded = true;
+  if (tmp == NULL || tmp[0] == '\0')
+    tmp = "/tmp";
+  /* sun_path holds 108 bytes: never a silent fallback to another place */
+  if (strlen(tmp) + sizeof("/" DIR_PREFIX "XXXXXX/ctl.sock") > 108)
+    return UV_ENAMETOOLONG;
+  sweep_stale(tmp);
   /* A private directory for the socket: parallel runs never share a path,
    * and nobody else can connect. */
-  snprintf(ctl->dir, sizeof(ctl->dir), "%s/clustersim-XXXXXX",
-           tmp && tmp[0] && strlen(tmp) < 150 ? tmp : "/tmp");
+  snprintf(ctl->dir, sizeof(ctl->dir), "%s/" DIR_PREFIX "XXXXXX", tmp);
   if (mkdtemp(ctl->dir) == NULL) {
     ctl->dir[0] = '\0';
     return -errno;
   }
   snprintf(ctl->sock, sizeof(ctl->sock), "%s/ctl.sock", ctl->dir);
-  /* sun_path holds 108 bytes */
-  if (strlen(ctl->sock) >= 100)
-    return UV_ENAMETOOLONG;
   return 0;
 }
 
@@ -447,7 +739,14 @@ static void on_server_closed(uv_handle_t *h)
 void runner__control_close(runner_run_t *run)
 {
   runner__conn_t *c;
+  char note[128];
 
+  /* once: the server closes here */
+  if (run->ctl.logs_dropped > 0 && run->ctl.listening) {
+    snprintf(note, sizeof(note), "clustersim: %u log records were not kept",
+             run->ctl.logs_dropped);
+    log_note(run, note, run->ctl.logs_dropped);
+  }
   run->ctl.refuse = true;
   for (c = run->ctl.conns; c; c = c->next)
     conn_close(c);
@@ -468,4 +767,7 @@ void runner__control_cleanup(runner_run_t *run)
   ctl->sock[0] = ctl->dir[0] = '\0';
   free_reqs(ctl->reqs);
   ctl->reqs = NULL;
+  free(ctl->cmds);
+  ctl->cmds = NULL;
+  ctl->cmds_cap = 0;
 }

@@ -200,6 +200,12 @@ int runner__super_start(uv_loop_t *loop, char *const *argv, char *const *env,
 /* Lets the run's processes end by themselves for up to grace_ms, then
  * SIGKILLs what is left; `done` follows. */
 void runner__super_drain(runner__super_t *s, unsigned grace_ms);
+/* Sends `sig` to `pid` if, at this moment, it is a process of the run (a
+ * descendant of the supervisor): 0; UV_EPERM, and nothing is sent, when it
+ * is not (a pid an agent got wrong or made up); UV_ESRCH when it is gone.
+ * Every signal the harness sends to a pid it learnt from an agent goes
+ * through here. */
+int runner__super_signal(const runner__super_t *s, int pid, int sig);
 /* SIGKILLs every process of the run now; `done` follows. */
 void runner__super_kill(runner__super_t *s);
 /* Stops reading the agent's output; `closed` follows. */
@@ -220,14 +226,36 @@ typedef enum {
 
 struct runner__conn_s {
   uv_pipe_t pipe;
+  uv_timer_t hello;          /* the bound of its hello */
+  unsigned open;             /* of pipe and hello, not closed yet */
   runner_run_t *run;
   runner__conn_t *next;
   char *buf;
   size_t len, cap;
   runner__role_t role;
   unsigned worker;
+  int peer_pid;              /* the process that connected (0: unknown) */
   bool closing;
 };
+
+/* What one line of the control socket is (runner__control_decode). */
+typedef enum {
+  RUNNER__LINE_BAD = 0,      /* a protocol error; `why` says which */
+  RUNNER__LINE_BLANK,        /* nothing but blanks: ignored */
+  RUNNER__LINE_HELLO,        /* `role`, and `worker` for a worker */
+  RUNNER__LINE_REPLY,        /* `req` (0: null, absent or not a number) */
+  RUNNER__LINE_LOG,          /* {"type":"log"} */
+  RUNNER__LINE_RECORD        /* any other record, for the trace */
+} runner__line_kind_t;
+
+typedef struct {
+  runner__line_kind_t kind;
+  cJSON *msg;                /* the object (owned; NULL for BAD, BLANK) */
+  runner__role_t role;       /* HELLO */
+  unsigned worker;           /* HELLO of a worker */
+  unsigned req;              /* REPLY */
+  char why[80];              /* BAD: "a line that is not JSON" */
+} runner__line_t;
 
 /* Which part of the run a command belongs to: its reply goes there. */
 typedef enum {
@@ -261,6 +289,15 @@ typedef struct {
   runner__event_t primary_eof;
   unsigned next_req;
   runner__req_t *reqs;       /* sent, not answered yet */
+  char (*cmds)[24];          /* the command of each req, by req - 1 */
+  size_t cmds_cap;
+  /* bounds of what the agents may make the harness keep */
+  unsigned records;          /* records queued for the trace */
+  size_t record_bytes;
+  bool truncated;            /* one more was refused: the run's error */
+  unsigned logs;             /* log records kept */
+  size_t log_bytes;
+  unsigned logs_dropped;     /* log records past the bound, counted */
 } runner__control_t;
 
 /* The run's private directory and the socket's path (no handle yet). */
@@ -281,6 +318,13 @@ int runner__control_command(runner_run_t *run, cJSON *cmd,
 /* UV_ENOTCONN: worker `id` has no control connection (yet). */
 int runner__control_send_worker(runner_run_t *run, unsigned id,
                                 const cJSON *msg);
+/* Decodes one line (without its newline) from a connection whose role is
+ * `from`: exactly one JSON object with a string "type" and nothing after
+ * it but blanks; before the hello, only a hello. Never fails otherwise:
+ * out->kind is RUNNER__LINE_BAD with the reason in out->why. The caller
+ * owns out->msg. */
+void runner__control_decode(const char *line, size_t len,
+                            runner__role_t from, runner__line_t *out);
 /* Forgets every request the primary did not answer (it has exited);
  * true, with the command's name in `cmd`, if one was of step `st`. */
 bool runner__control_forget(runner_run_t *run, const scenario_step_t *st,

@@ -1,18 +1,26 @@
 /*
  * The per-run supervisor: a forked copy of the harness that runs no libuv
- * code, makes itself a child subreaper, and forks the agent into a new
- * process group. Every process of the run therefore stays below it: when
- * the agent dies, its orphans are reparented to the supervisor rather than
- * to init. The supervisor reports every reaped process to the harness over
- * a pipe, and at the end SIGKILLs whatever is left of the tree.
+ * code, leaves the harness's session (setsid: a terminal's Ctrl-C, and a
+ * signal or SIGKILL to the harness's process group, do not reach it),
+ * makes itself a child subreaper, and forks the agent into a new process
+ * group. Every process of the run therefore stays below it: when the agent
+ * dies, its orphans are reparented to the supervisor rather than to init.
+ * The supervisor reports every reaped process to the harness over a pipe,
+ * and at the end SIGKILLs whatever is left of the tree and removes the
+ * run's control socket and its directory.
  *
  * The harness holds the write end of the supervisor's command pipe. When
  * the harness dies in any way (SIGKILL included) the pipe reads EOF and
- * the supervisor kills and reaps the whole run before it exits itself. The
- * agent has PR_SET_PDEATHSIG=SIGKILL towards the supervisor, so even a
+ * the supervisor kills and reaps the whole run before it exits itself; so
+ * does SIGINT, SIGTERM, SIGHUP or SIGQUIT sent to the supervisor itself.
+ * The agent has PR_SET_PDEATHSIG=SIGKILL towards the supervisor, so even a
  * SIGKILL of the supervisor takes the agent with it (and the workers then
  * leave on their IPC channel's EOF, as Node's do). docs/harness.md
  * describes the mechanism.
+ *
+ * The harness signals a process of the run only through
+ * runner__super_signal, which checks, at the moment of the signal, that
+ * the process is below the supervisor.
  *
  * The agent's stdout and stderr (and so its workers') go to one pipe that
  * the harness reads; its tail is kept for the report.
@@ -59,6 +67,7 @@ typedef struct {
 struct runner__super_s {
   uv_loop_t *loop;
   int pid;
+  char sock[300];            /* the run's control socket ("": none) */
   int cmd_fd;
   uv_pipe_t status;
   bool status_open;
@@ -194,9 +203,40 @@ static pid_t plain_fork(void)
   return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 }
 
-static void supervise(int agent, int sfd) __attribute__((noreturn));
+/* Reads the signals that arrived; true if one asks the run to end. */
+static bool drain_signals(int sfd)
+{
+  struct signalfd_siginfo si;
+  bool end = false;
 
-static void supervise(int agent, int sfd)
+  while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+    if (si.ssi_signo != SIGCHLD)
+      end = true;
+  return end;
+}
+
+/* The control socket and its private directory: nothing of the run is
+ * left in TMPDIR, whoever ended it. */
+static void remove_socket(const char *sock)
+{
+  char dir[300];
+  char *slash;
+
+  if (sock[0] == '\0')
+    return;
+  (void)unlink(sock);
+  snprintf(dir, sizeof(dir), "%s", sock);
+  slash = strrchr(dir, '/');
+  if (slash != NULL && slash != dir) {
+    *slash = '\0';
+    (void)rmdir(dir);
+  }
+}
+
+static void supervise(int agent, int sfd, const char *sock)
+    __attribute__((noreturn));
+
+static void supervise(int agent, int sfd, const char *sock)
 {
   int self = getpid();
   uint64_t deadline = 0;
@@ -222,12 +262,10 @@ static void supervise(int agent, int sfd)
     }
     if (poll(p, 2, timeout) < 0 && errno != EINTR)
       kill_now = true;
-    if (p[1].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-        ;
+    if ((p[1].revents & POLLIN) && drain_signals(sfd))
+      kill_now = true;          /* interrupted: the run ends here */
+    if (p[1].revents & POLLIN)
       (void)reap(agent);
-    }
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       char c;
       ssize_t n = read(FD_CMD, &c, 1);
@@ -249,6 +287,7 @@ static void supervise(int agent, int sfd)
     }
   }
   (void)reap(agent);
+  remove_socket(sock);
   put(FD_STATUS, REC_DONE, 0, (int32_t)killed, 0);
   _exit(0);
 }
@@ -293,23 +332,32 @@ static void start_agent(char *const *argv, char *const *envp, int sfd)
 }
 
 static void supervisor_main(int cmd, int status, int log, char *const *argv,
-                            char *const *envp) __attribute__((noreturn));
+                            char *const *envp, const char *sock)
+    __attribute__((noreturn));
 
 static void supervisor_main(int cmd, int status, int log, char *const *argv,
-                            char *const *envp)
+                            char *const *envp, const char *sock)
 {
+  static const int ends[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
   sigset_t chld;
   int fds[3] = {cmd, status, log}, hi[3], i, agent, sfd;
 
+  /* Out of the harness's session and process group: what a terminal or a
+   * kill(-pgrp) sends the harness must not end the supervisor before it
+   * has ended the run. */
+  (void)setsid();
   /* Signal dispositions and masks are the harness's (libuv's handlers):
    * back to the defaults, SIGPIPE ignored so that a dead harness shows as
-   * EPIPE. */
+   * EPIPE. SIGCHLD and the signals that end a process are read from the
+   * signalfd: an interruption kills and reaps the run first. */
   for (i = 1; i < NSIG; i++)
     if (i != SIGKILL && i != SIGSTOP)
       signal(i, SIG_DFL);
   signal(SIGPIPE, SIG_IGN);
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
+  for (i = 0; i < (int)(sizeof(ends) / sizeof(ends[0])); i++)
+    sigaddset(&chld, ends[i]);
   sigprocmask(SIG_SETMASK, &chld, NULL);
 
   /* Keep three descriptors at 3, 4, 5 and close everything else: the
@@ -345,7 +393,7 @@ static void supervisor_main(int cmd, int status, int log, char *const *argv,
   (void)setpgid(agent, agent);
   close(FD_LOG);
   put(FD_STATUS, REC_AGENT, agent, 0, 0);
-  supervise(agent, sfd);
+  supervise(agent, sfd, sock);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -520,6 +568,18 @@ static void watch(runner__super_t *s, int status_fd, int log_fd)
     close(log_fd);
 }
 
+/* The path of the run's control socket, from the agent's environment. */
+static void control_socket(char *const *env, char *buf, size_t len)
+{
+  static const char key[] = "CLUSTERSIM_CONTROL=";
+  size_t i;
+
+  buf[0] = '\0';
+  for (i = 0; env != NULL && env[i] != NULL; i++)
+    if (strncmp(env[i], key, sizeof(key) - 1) == 0)
+      snprintf(buf, len, "%s", env[i] + sizeof(key) - 1);
+}
+
 int runner__super_start(uv_loop_t *loop, char *const *argv, char *const *env,
                         const runner__super_cbs_t *cbs, void *arg,
                         runner__super_t **out, int *agent_pid)
@@ -535,6 +595,7 @@ int runner__super_start(uv_loop_t *loop, char *const *argv, char *const *env,
     rc = UV_ENOMEM;
     goto out;
   }
+  control_socket(env, s->sock, sizeof(s->sock));
   if (pipe2(cmd, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0 ||
       pipe2(log, O_CLOEXEC) != 0) {
     rc = -errno;
@@ -546,7 +607,7 @@ int runner__super_start(uv_loop_t *loop, char *const *argv, char *const *env,
     goto out;
   }
   if (pid == 0)
-    supervisor_main(cmd[0], status[1], log[1], argv, envp);
+    supervisor_main(cmd[0], status[1], log[1], argv, envp, s->sock);
 
   close(cmd[0]);
   close(status[1]);
@@ -583,6 +644,66 @@ out:
   }
   free(s);
   free(envp);
+  return rc;
+}
+
+/* The parent of `pid` by /proc/<pid>/stat ("pid (comm) S ppid ..."); -1
+ * when it is gone. */
+static int parent_of(int pid)
+{
+  char path[64], buf[512], *p, state;
+  int fd, ppid;
+  ssize_t len;
+
+  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  len = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (len <= 0)
+    return -1;
+  buf[len] = '\0';
+  p = strrchr(buf, ')');
+  if (p == NULL || sscanf(p + 1, " %c %d", &state, &ppid) != 2)
+    return -1;
+  return ppid;
+}
+
+/* Whether `pid` is a descendant of `ancestor` (not `ancestor` itself). */
+static bool below(int pid, int ancestor)
+{
+  int depth;
+
+  /* a run's tree is shallow; a longer chain is not the run's */
+  for (depth = 0; depth < 64 && pid > 1; depth++) {
+    pid = parent_of(pid);
+    if (pid == ancestor)
+      return true;
+  }
+  return false;
+}
+
+int runner__super_signal(const runner__super_t *s, int pid, int sig)
+{
+  int fd, rc = 0;
+
+  if (s == NULL || pid <= 0)
+    return UV_ESRCH;
+  /* The pidfd pins the process: if it dies after the check and its pid
+   * is reused, the signal goes nowhere (ESRCH) rather than to the
+   * newcomer. */
+  fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0 && errno != ENOSYS)
+    return -errno;
+  if (!below(pid, s->pid))
+    rc = UV_EPERM;
+  else if (fd >= 0 && syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) != 0)
+    rc = -errno;
+  else if (fd < 0 && kill(pid, sig) != 0)
+    rc = -errno;
+  if (fd >= 0)
+    close(fd);
   return rc;
 }
 

@@ -46,8 +46,12 @@ void scenario__errs_add(scenario__errs_t *e, scenario__loc_t loc,
 scenario__loc_t scenario__node_loc(struct fy_node *n,
                                    scenario__loc_t fallback);
 
-/* A scalar's text, NUL-terminated and cut at 255 bytes, in a static ring of
- * 8 buffers: valid until 8 more calls. "" for NULL or a collection. */
+/* The longest scalar a scenario may hold (scenario.c refuses longer ones
+ * before any node is read), so that scenario__node_str never cuts one. */
+#define SCENARIO__MAX_SCALAR 65535
+
+/* A scalar's text, NUL-terminated, in a static ring of 8 buffers: valid
+ * until 8 more calls. "" for NULL or a collection. */
 const char *scenario__node_str(struct fy_node *n);
 bool scenario__node_is_quoted(struct fy_node *n);
 bool scenario__node_is_nullish(struct fy_node *n);

@@ -69,7 +69,7 @@ scenario__loc_t scenario__node_loc(struct fy_node *n, scenario__loc_t fallback)
 const char *scenario__node_str(struct fy_node *n)
 {
   /* A ring of buffers: a message may quote a few scalars at once. */
-  static char ring[8][256];
+  static char ring[8][SCENARIO__MAX_SCALAR + 1];
   static unsigned next;
   char *buf = ring[next++ % 8];
   const char *s;
@@ -81,8 +81,9 @@ const char *scenario__node_str(struct fy_node *n)
   s = fy_node_get_scalar(n, &len);
   if (s == NULL)
     return buf;
-  if (len >= 256)
-    len = 255;
+  /* never true of a loaded file: the loader refuses longer scalars */
+  if (len > SCENARIO__MAX_SCALAR)
+    len = SCENARIO__MAX_SCALAR;
   memcpy(buf, s, len);
   buf[len] = '\0';
   return buf;

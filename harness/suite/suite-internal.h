@@ -2,7 +2,8 @@
  * suite-internal.h - one `run` of a selection, shared by the files of
  * harness/suite/: suite.c schedules the jobs on the loop, suite-attempt.c
  * turns an ended attempt into report entries, suite-trace.c compares the
- * targets' traces.
+ * targets' traces, suite-env.c checks the environment before the first
+ * case.
  */
 #ifndef SUITE_INTERNAL_H
 #define SUITE_INTERNAL_H
@@ -65,6 +66,16 @@ char *suite__replay_command(const suite_t *su, const suite__job_t *j);
 /* Adds the ended attempt `r` to the job's case: outcome, reason, the
  * timeline, and the trace around the failure. */
 void suite__record_attempt(suite_t *su, suite__job_t *j, runner_result_t *r);
+
+/* suite-env.c */
+/* TMPDIR and the report files, checked before the first case: a problem
+ * is said with its cause on stderr; BASE_EXIT_USAGE then. */
+int suite__check_environment(const suite_opts_t *opts);
+/* "clustersim: --junit PATH: cannot write it: <cause of rc>" on stderr. */
+void suite__cannot_write(const char *opt, const char *path, int rc);
+/* The reason of a run that could not start (runner_run_start's rc), with
+ * its cause; the caller frees it (NULL when memory ran out). */
+char *suite__start_error(int rc);
 
 /* suite-trace.c */
 /* --diff: every scenario's runs on each target against the same attempt

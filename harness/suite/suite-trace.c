@@ -15,10 +15,33 @@ static void print_findings(const oracle_findings_t *f)
 {
   size_t i;
 
-  for (i = 0; i < f->count; i++)
+  for (i = 0; i < f->count; i++) {
+    char *m = base_text_escape(f->items[i].message);
     printf("%s: %s\n",
            f->items[i].kind == ORACLE_FINDING_FAIL ? "FAIL" : "INCONCLUSIVE",
-           f->items[i].message);
+           m ? m : "?");
+    free(m);
+  }
+}
+
+/* A line of text from a trace or a scenario, escaped for the terminal. */
+static void print_escaped(FILE *f, const char *prefix, const char *s)
+{
+  char *e = base_text_escape(s);
+
+  fprintf(f, "%s%s\n", prefix, e ? e : "?");
+  free(e);
+}
+
+/* A counter of a record: a whole number, 0 for anything else (a trace
+ * file is anyone's: NaN or 1e300 must not reach a conversion). */
+static uint64_t counter_of(const cJSON *j, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+
+  if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0))
+    return 0;
+  return v->valuedouble < 1e18 ? (uint64_t)v->valuedouble : (uint64_t)1e18;
 }
 
 /* The load generator's totals, as the run recorded them. */
@@ -32,9 +55,7 @@ static void load_totals_of(const trace_t *tr, trace_load_totals_t *load)
     const cJSON *j = e->json;
     if (e->src != TRACE_SRC_LOAD || strcmp(e->name, "totals") != 0)
       continue;
-#define GET(field)                                                            \
-  load->field = (uint64_t)cJSON_GetNumberValue(                               \
-      cJSON_GetObjectItemCaseSensitive(j, #field))
+#define GET(field) load->field = counter_of(j, #field)
     load->ran = true;
     GET(sent);
     GET(ok);
@@ -82,7 +103,7 @@ int suite_check_trace(const suite_selection_t *sel, const char *trace,
   oracle_findings_init(&f);
   if (trace_read(trace, &tr, &diag) != 0) {
     for (i = 0; i < diag.count; i++)
-      fprintf(stderr, "%s\n", diag.lines[i]);
+      print_escaped(stderr, "", diag.lines[i]);
     ret = BASE_EXIT_SCENARIO;
     goto out;
   }
@@ -93,11 +114,14 @@ int suite_check_trace(const suite_selection_t *sel, const char *trace,
   oracle_expect_check(s, &tr, &load, &f);
   print_findings(&f);
   ret = verdict_of(&f);
-  if (!quiet)
-    printf("%s: %s (%zu events)\n", s->name,
+  if (!quiet) {
+    char *name = base_text_escape(s->name);
+    printf("%s: %s (%zu events)\n", name ? name : "?",
            ret == BASE_EXIT_PASS ? "pass"
            : ret == BASE_EXIT_FAIL ? "fail" : "inconclusive",
            tr.count);
+    free(name);
+  }
 out:
   oracle_findings_free(&f);
   base_diag_free(&diag);
@@ -119,9 +143,14 @@ static char *trace_label(const trace_t *tr, const char *path)
   if (strlen(t->valuestring) >= sizeof(target))
     snprintf(target, sizeof(target), "%.*s",
              (int)strcspn(t->valuestring, ":"), t->valuestring);
-  if (cJSON_IsNumber(a) && a->valuedouble > 1)
-    return base_asprintf("%s (attempt %.0f)", target, a->valuedouble);
-  return strdup(target);
+  /* a recorded trace is anyone's file: what it says is escaped */
+  if (cJSON_IsNumber(a) && a->valuedouble > 1 && a->valuedouble < 1e9) {
+    char *l = base_asprintf("%s (attempt %.0f)", target, a->valuedouble);
+    char *e = base_text_escape(l);
+    free(l);
+    return e;
+  }
+  return base_text_escape(target);
 }
 
 int suite_diff_traces(const char *a, const char *b, bool quiet)
@@ -139,7 +168,7 @@ int suite_diff_traces(const char *a, const char *b, bool quiet)
   if (trace_read(a, &ta, &diag) != 0 ||
       trace_read(b, &tb, &diag) != 0) {
     for (i = 0; i < diag.count; i++)
-      fprintf(stderr, "clustersim: %s\n", diag.lines[i]);
+      print_escaped(stderr, "clustersim: ", diag.lines[i]);
     goto out;
   }
   la = trace_label(&ta, a);
@@ -162,7 +191,7 @@ int suite_diff_traces(const char *a, const char *b, bool quiet)
   else if (!quiet || diag.count > 0)
     printf("%s vs %s: the same\n", la, lb);
   for (i = 0; i < diag.count; i++)
-    printf("%s\n", diag.lines[i]);
+    print_escaped(stdout, "", diag.lines[i]);
   ret = w > 0 ? BASE_EXIT_FAIL : BASE_EXIT_PASS;
 out:
   trace_projection_free(pa);
@@ -220,10 +249,11 @@ static int compare_attempt(const suite_t *su, const suite__job_t *x,
   base_diag_t d;
   size_t l;
   int w;
-  char head[512], la[24], lb[24];
+  char head[512], la[24], lb[24], *name = base_text_escape(x->s->name);
 
-  snprintf(head, sizeof(head), "%s: %s vs %s", x->s->name, x->target->spec,
-           y->target->spec);
+  snprintf(head, sizeof(head), "%s: %s vs %s", name ? name : "?",
+           x->target->spec, y->target->spec);
+  free(name);
   if (su->opts->repeat > 1)
     snprintf(head + strlen(head), sizeof(head) - strlen(head),
              " (attempt %u)", a + 1);
@@ -246,8 +276,11 @@ static int compare_attempt(const suite_t *su, const suite__job_t *x,
         w == 1 ? "s" : "");
   else if (!su->opts->quiet || d.count > 0)
     say(su, "%s: the same\n", head);
-  for (l = 0; l < d.count; l++)
-    say(su, "%s\n", d.lines[l]);
+  for (l = 0; l < d.count; l++) {
+    char *e = base_text_escape(d.lines[l]);
+    say(su, "%s\n", e ? e : "?");
+    free(e);
+  }
   base_diag_free(&d);
   return w > 0;
 }

@@ -83,11 +83,13 @@ static void on_run_hello(runner_run_t *run, const char *runtime,
  * the run, decides whether the file could be written. */
 static void junit_checkpoint(suite_t *su)
 {
+  int rc;
+
   if (su->opts->junit == NULL)
     return;
-  if (report_junit_write(su->report, su->opts->junit) != 0 &&
-      !su->junit_failed) {
-    fprintf(stderr, "clustersim: cannot write %s\n", su->opts->junit);
+  rc = report_junit_write(su->report, su->opts->junit);
+  if (rc != 0 && !su->junit_failed) {
+    suite__cannot_write("--junit", su->opts->junit, rc);
     su->junit_failed = true;
   }
 }
@@ -107,6 +109,25 @@ static void case_ended(suite_t *su, suite__job_t *j)
 
 static int begin_attempt(suite_t *su, suite__job_t *j);
 
+/* A bad run in one line, and its replay command. Names, targets and
+ * reasons come from files and agents: escaped for the terminal. */
+static void quiet_line(const suite__job_t *j, const runner_result_t *r)
+{
+  char *name = base_text_escape(j->s->name);
+  char *spec = base_text_escape(j->target->spec);
+  char *why = base_text_escape(r->reason);
+  char *replay = base_text_escape(j->replay);
+
+  printf("%s %s [%s] attempt %u: %s\n  replay: %s\n",
+         r->interrupted ? "interrupted" : runner_outcome_name(r->outcome),
+         name ? name : "?", spec ? spec : "?", j->attempt, why ? why : "",
+         replay ? replay : "");
+  free(name);
+  free(spec);
+  free(why);
+  free(replay);
+}
+
 /* The result of an attempt, into the case (and the --diff projections). */
 static void attempt_ended(suite_t *su, suite__job_t *j, runner_result_t *r)
 {
@@ -123,10 +144,7 @@ static void attempt_ended(suite_t *su, suite__job_t *j, runner_result_t *r)
   /* quiet still names what went wrong, one line per bad run */
   if (su->opts->quiet && r->outcome != RUNNER_PASS &&
       r->outcome != RUNNER_SKIP)
-    printf("%s %s [%s] attempt %u: %s\n  replay: %s\n",
-           r->interrupted ? "interrupted" : runner_outcome_name(r->outcome),
-           j->s->name, j->target->spec, j->attempt,
-           r->reason ? r->reason : "", j->replay);
+    quiet_line(j, r);
 }
 
 /* Starts the job's next attempt, if --repeat asks for one; false when the
@@ -169,32 +187,55 @@ static void on_run_done(runner_run_t *run, runner_result_t *r, void *arg)
   start_more(su);
 }
 
-/* Names and targets are free text: only [A-Za-z0-9._-] reach a file name. */
-static void file_safe(char *s)
+/* The longest a name or a target may be in a file name; past it, its
+ * head and a hash of the whole. */
+#define FILE_PART_MAX 100
+
+/* Names and targets are free text. In a file name, [A-Za-z0-9.-] stay as
+ * they are and any other byte becomes _XX (its hex): two names never make
+ * one file name ("a<b" is a_3cb, "a>b" a_3eb). A long one keeps its head
+ * and ends with ~ and a 64-bit FNV-1a hash of the whole. */
+static void file_part(char *out, const char *s)
 {
-  for (; *s; s++)
-    if (!(isalnum_c(*s) || *s == '-' || *s == '.' || *s == '_'))
-      *s = '_';
+  static const char hex[] = "0123456789abcdef";
+  uint64_t h = 14695981039346656037ull;
+  size_t n = 0;
+  const unsigned char *p;
+
+  for (p = (const unsigned char *)s; *p; p++) {
+    h = (h ^ *p) * 1099511628211ull;
+    if (n + 3 >= FILE_PART_MAX + 20)
+      continue;
+    if (isalnum_c((char)*p) || *p == '-' || *p == '.') {
+      out[n++] = (char)*p;
+    } else {
+      out[n++] = '_';
+      out[n++] = hex[*p >> 4];
+      out[n++] = hex[*p & 15];
+    }
+  }
+  out[n] = '\0';
+  if (n > FILE_PART_MAX)
+    snprintf(out + FILE_PART_MAX - 17, 18, "~%016llx",
+             (unsigned long long)h);
 }
 
 static char *trace_file(const suite_t *su, const suite__job_t *j)
 {
-  char target[64], name[128];
+  char target[FILE_PART_MAX + 24], name[FILE_PART_MAX + 24];
 
   if (su->opts->trace_dir == NULL)
     return NULL;
-  snprintf(target, sizeof(target), "%s", j->target->spec);
-  snprintf(name, sizeof(name), "%s", j->s->name);
-  file_safe(target);
-  file_safe(name);
+  file_part(target, j->target->spec);
+  file_part(name, j->s->name);
   return base_asprintf("%s/%s.%s.%u.jsonl", su->opts->trace_dir, name,
-                          target, j->attempt);
+                       target, j->attempt);
 }
 
 static int begin_attempt(suite_t *su, suite__job_t *j)
 {
   runner_opts_t o;
-  char *path = trace_file(su, j);
+  char *path = trace_file(su, j), *reason;
   int rc;
 
   j->attempt_start_unix_ns = now_unix_ns();
@@ -213,9 +254,12 @@ static int begin_attempt(suite_t *su, suite__job_t *j)
       return rc;
     memset(&rr, 0, sizeof(rr));
     rr.outcome = REPORT_ERROR;
-    rr.reason = "the harness could not start the run";
+    reason = suite__start_error(rc);
+    rr.reason = reason ? reason : "the harness could not start the run";
     rr.failed_event = -1;
     report_attempt_add(j->rc, &rr);
+    fprintf(stderr, "clustersim: %s\n", rr.reason);
+    free(reason);
     su->outcomes[RUNNER_ERROR]++;
     su->internal_error = true;
     return rc;
@@ -327,6 +371,16 @@ static int open_targets(suite_t *su)
     return BASE_EXIT_INTERNAL;
   base_diag_init(&diag);
   for (i = 0; i < o->n_targets; i++) {
+    for (k = 0; k < i; k++)
+      if (strcmp(o->targets[k], o->targets[i]) == 0)
+        break;
+    if (k < i) {
+      /* its runs would have the same names, their traces one file */
+      fprintf(stderr, "clustersim: --target %s is given twice\n",
+              o->targets[i]);
+      ret = BASE_EXIT_USAGE;
+      break;
+    }
     if (runner_target_parse(o->targets[i], o->self, o->runtime,
                             CLUSTERSIM_SOURCE_DIR, &su->targets[i],
                             &diag) != 0) {
@@ -501,14 +555,15 @@ static void run_loop(suite_t *su)
 static void close_reports(suite_t *su)
 {
   const suite_opts_t *o = su->opts;
+  int rc;
 
-  if (o->junit != NULL && report_junit_write(su->report, o->junit) != 0) {
+  if (o->junit != NULL && (rc = report_junit_write(su->report, o->junit))) {
     if (!su->junit_failed)
-      fprintf(stderr, "clustersim: cannot write %s\n", o->junit);
+      suite__cannot_write("--junit", o->junit, rc);
     su->internal_error = true;
   }
-  if (o->html != NULL && report_html_write(su->report, o->html) != 0) {
-    fprintf(stderr, "clustersim: cannot write %s\n", o->html);
+  if (o->html != NULL && (rc = report_html_write(su->report, o->html))) {
+    suite__cannot_write("--html", o->html, rc);
     su->internal_error = true;
   }
   if (su->tap != NULL)
@@ -579,6 +634,8 @@ int suite_run(const suite_opts_t *opts, const suite_selection_t *sel)
   /* a peer closing its end must be an error, not the harness's death */
   signal(SIGPIPE, SIG_IGN);
   ret = open_targets(&su);
+  if (ret == BASE_EXIT_PASS)
+    ret = suite__check_environment(opts);
   if (ret == BASE_EXIT_PASS)
     ret = make_trace_dir(opts);
   if (ret == BASE_EXIT_PASS) {

@@ -51,6 +51,14 @@ static void copy_str(char *dst, size_t len, const cJSON *j, const char *key)
     snprintf(dst, len, "%s", v->valuestring);
 }
 
+/* A number of a record as a whole number in [lo, hi]: a trace file or an
+ * agent may write 1e300 (or -1e300), and a conversion out of range is
+ * undefined behaviour. */
+static double within(double v, double lo, double hi)
+{
+  return !(v >= lo) ? lo : v > hi ? hi : v;
+}
+
 static unsigned uint_of(const cJSON *j, const char *key)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
@@ -115,7 +123,8 @@ static void read_exit(trace_event_t *e, const cJSON *json)
   if (code == NULL && sig == NULL)
     return;
   e->has_exit = true;
-  e->code = cJSON_IsNumber(code) ? (int64_t)code->valuedouble : -1;
+  e->code = cJSON_IsNumber(code)
+                ? (int64_t)within(code->valuedouble, -1e15, 1e15) : -1;
   if (!cJSON_IsString(sig))
     return;
   e->signal = base_signal_from_name(sig->valuestring);
@@ -128,7 +137,7 @@ static void read_fields(trace_event_t *e, const cJSON *json)
   const cJSON *t = cJSON_GetObjectItemCaseSensitive(json, "t");
 
   if (cJSON_IsNumber(t) && t->valuedouble > 0)
-    e->t = (uint64_t)t->valuedouble;
+    e->t = (uint64_t)within(t->valuedouble, 0, 9e18);
   e->worker = uint_of(json, "worker");
   /* a replacement names its worker as "new" */
   if (e->src == TRACE_SRC_POLICY && e->worker == 0)
@@ -331,7 +340,7 @@ int trace_parse(const char *text, trace_t *tr,
     if (cJSON_IsString(type) && strcmp(type->valuestring, "trace") == 0) {
       cJSON *t0 = cJSON_GetObjectItemCaseSensitive(j, "t0");
       if (cJSON_IsNumber(t0))
-        tr->t0 = (uint64_t)t0->valuedouble;
+        tr->t0 = (uint64_t)within(t0->valuedouble, 0, 9e18);
       tr->complete =
           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "complete"));
       cJSON_Delete(tr->meta);
