@@ -146,11 +146,13 @@ static char *strip_keys(const char *path, base_diag_t *diag)
     return NULL;
   }
   for (i = 0; drop[i] != NULL; i++) {
-    struct fy_node *key = fy_node_create_scalar(d, drop[i], FY_NT);
-    struct fy_node *value = key ? fy_node_mapping_remove_by_key(root, key)
-                                : NULL;
-    fy_node_free(value);
-    fy_node_free(key);
+    /* libfyaml frees the key it is given when it finds the pair (and the
+     * pair); the value is ours */
+    struct fy_node *key;
+    if (fy_node_mapping_lookup_by_string(root, drop[i], FY_NT) == NULL)
+      continue;
+    key = fy_node_create_scalar(d, drop[i], FY_NT);
+    fy_node_free(key ? fy_node_mapping_remove_by_key(root, key) : NULL);
   }
   text = fy_emit_document_to_string(d, FYECF_MODE_BLOCK);
   fy_document_destroy(d);

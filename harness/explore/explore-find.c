@@ -347,18 +347,29 @@ static unsigned fails(explore_t *ex, explore__finding_t *f,
   return n;
 }
 
+/* A candidate still fails: when the finding reproduced every time, it
+ * must fail twice in a row (a deterministic failure shrinks to a
+ * deterministic one); else once in --shrink-tries runs. */
 static int still_fails(const explore_schedule_t *cand, void *arg)
 {
   shrink_arg_t *a = arg;
+  const explore__finding_t *f = a->f;
   unsigned tries = a->ex->opts->shrink_tries ? a->ex->opts->shrink_tries : 3;
-  unsigned n;
+  bool strict = f->repro_fail == f->repro_runs;
+  unsigned n = 0, i;
 
   if (a->ex->interrupted)
     return -1;
-  n = fails(a->ex, a->f, cand, tries, true, NULL, &a->f->shrink_runs);
+  if (!strict)
+    n = fails(a->ex, a->f, cand, tries, true, NULL, &a->f->shrink_runs);
+  for (i = 0; strict && i < 2; i++) {
+    if (fails(a->ex, a->f, cand, 1, true, NULL, &a->f->shrink_runs) == 0)
+      break;
+    n++;
+  }
   if (a->ex->interrupted)
     return -1;
-  return n > 0 ? 1 : 0;
+  return strict ? n == 2 : n > 0;
 }
 
 static unsigned confirm_runs(const explore_t *ex)
@@ -465,11 +476,32 @@ static char *write_yaml(explore_t *ex, const explore__finding_t *f,
   return path;
 }
 
+/* The trace of a run of the finding, next to its scenario. */
+static void write_trace(explore_t *ex, const explore__finding_t *f,
+                        const runner_result_t *r, const char *suffix)
+{
+  char name[64], *file, *path;
+
+  if (r == NULL)
+    return;
+  file = base_asprintf("%s-%s%s", explore__name(&f->original, name,
+                                                sizeof(name)),
+                       explore_prop_name(f->prop), suffix);
+  path = file ? explore__out_path(ex, file) : NULL;
+  if (path == NULL || trace_write(&r->trace, path) != 0)
+    fprintf(stderr, "clustersim explore: cannot write %s\n",
+            path ? path : "a trace");
+  free(file);
+  free(path);
+}
+
 static void write_finding(explore_t *ex, explore__finding_t *f,
                           base_buf_t *log)
 {
   char name[64], *file;
 
+  write_trace(ex, f, f->seen, ".original.jsonl");
+  write_trace(ex, f, f->shown, ".jsonl");
   f->original_file = write_yaml(ex, f, false, ".original.yaml");
   f->scenario_file = write_yaml(ex, f, true, ".yaml");
   file = base_asprintf("%s-%s.shrink.log",
