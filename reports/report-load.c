@@ -14,12 +14,15 @@
 
 /* Each plot's height, the gap above it, and the room of its labels. */
 #define PLOT_H 64
-#define PLOT_GAP 14
+#define LAT_H 88
+#define PLOT_GAP 18
 #define LABEL_X 8
+/* Decade labels of the latency scale at least this far apart. */
+#define TICK_GAP 13
 
 long report__load_height(const report__attempt_t *a)
 {
-  return a->nload > 0 ? 2 * (PLOT_GAP + PLOT_H) + 4 : 0;
+  return a->nload > 0 ? 2 * PLOT_GAP + PLOT_H + LAT_H + 4 : 0;
 }
 
 static long x_at(const report__axis_t *ax, uint64_t t)
@@ -91,10 +94,11 @@ static void requests(report__hw_t *h, const report__attempt_t *a,
     rect(h, "ld-failed", x, y - (hh > 0 ? hh : b->failed ? 2 : 0), w,
          hh > 0 ? hh : b->failed ? 2 : 0);
   }
-  text(h, "plot-label", LABEL_X, top + 12, NULL, "requests");
-  snprintf(buf, sizeof(buf), "%" PRIu64 " / %" PRIu64 " ms", most,
+  text(h, "plot-label", LABEL_X, top - 3, NULL, "requests");
+  snprintf(buf, sizeof(buf), "%" PRIu64 " per %" PRIu64 " ms", most,
            a->load_width_ns / 1000000u);
-  text(h, "plot-tick", LABEL_X, top + 26, NULL, buf);
+  text(h, "plot-tick", ax->left - 4, top + 8, "end", buf);
+  text(h, "plot-tick", ax->left - 4, top + PLOT_H, "end", "0");
   text(h, "plot-key ld-ok-t", ax->right - 130, top - 3, NULL, "ok");
   text(h, "plot-key ld-retried-t", ax->right - 100, top - 3, NULL,
        "retried");
@@ -132,7 +136,7 @@ static long y_lat(const lat_scale_t *s, uint64_t us)
     f = 0;
   if (f > 1)
     f = 1;
-  return s->top + PLOT_H - (long)(f * PLOT_H + 0.5);
+  return s->top + LAT_H - (long)(f * LAT_H + 0.5);
 }
 
 /* The decades from 10 us (or lower) to the max (or higher). */
@@ -168,6 +172,7 @@ static void lat_grid(report__hw_t *h, const report__axis_t *ax,
                      const lat_scale_t *s, uint64_t lo, uint64_t hi)
 {
   char buf[32];
+  long last = -1000;
   uint64_t d;
 
   for (d = lo; d <= hi; d *= 10) {
@@ -178,8 +183,12 @@ static void lat_grid(report__hw_t *h, const report__axis_t *ax,
     report__hw_attri(h, "x2", ax->right);
     report__hw_attri(h, "y2", y);
     report__hw_end_svg(h);
+    /* labels bottom up, none too close to the one below */
+    if (last - y < TICK_GAP && last > 0)
+      continue;
     decade_label(buf, sizeof(buf), d);
     text(h, "plot-tick", ax->left - 4, y + 4, "end", buf);
+    last = y;
   }
 }
 
@@ -218,7 +227,7 @@ static void latency(report__hw_t *h, const report__attempt_t *a,
   s.lo = log2_of(lo);
   s.hi = log2_of(hi);
   s.top = top;
-  rect(h, "plot-bg", ax->left, top, ax->right - ax->left, PLOT_H);
+  rect(h, "plot-bg", ax->left, top, ax->right - ax->left, LAT_H);
   lat_grid(h, ax, &s, lo, hi);
   for (i = 0; i < a->nload; i++) {
     const report_bucket_t *b = &a->load[i];
@@ -229,7 +238,7 @@ static void latency(report__hw_t *h, const report__attempt_t *a,
   }
   lat_line(h, a, ax, &s, false, "lat-p50");
   lat_line(h, a, ax, &s, true, "lat-p99");
-  text(h, "plot-label", LABEL_X, top + 12, NULL, "latency");
+  text(h, "plot-label", LABEL_X, top - 3, NULL, "latency");
   text(h, "plot-key lat-p50-t", ax->right - 130, top - 3, NULL, "p50");
   text(h, "plot-key lat-p99-t", ax->right - 100, top - 3, NULL, "p99");
   text(h, "plot-key lat-max-t", ax->right - 70, top - 3, NULL, "max");
