@@ -514,6 +514,30 @@ static void write_finding(explore_t *ex, explore__finding_t *f,
     ex->internal_error = true;
 }
 
+/* The log's head: the property, where it was found, the schedule. */
+static void log_head(const explore_t *ex, const explore__finding_t *f,
+                     base_buf_t *log)
+{
+  char *text = explore_schedule_text(&f->original);
+
+  base_buf_appendf(log, "property %s, seed %llu, run %llu, target %s\n"
+                        "%s\nschedule:\n%s\n",
+                   explore_prop_name(f->prop),
+                   (unsigned long long)f->original.seed,
+                   (unsigned long long)f->original.run,
+                   ex->targets[f->target].spec, f->message ? f->message : "",
+                   text ? text : "");
+  free(text);
+}
+
+static void log_tail(const explore__finding_t *f, base_buf_t *log)
+{
+  char *text = explore_schedule_text(&f->small);
+
+  base_buf_appendf(log, "\nshrunk schedule:\n%s", text ? text : "");
+  free(text);
+}
+
 void explore__findings_work(explore_t *ex)
 {
   explore__state_t *st = ex->st;
@@ -521,33 +545,29 @@ void explore__findings_work(explore_t *ex)
 
   for (i = 0; i < st->n_diffs && !ex->interrupted; i++)
     confirm_diff(ex, &st->diffs[i]);
-  for (i = 0; i < EXPLORE_PROP_COUNT && !ex->interrupted; i++) {
+  for (i = 0; i < EXPLORE_PROP_COUNT; i++) {
     explore__finding_t *f = &st->findings[i];
     base_buf_t log = BASE_BUF_INIT;
-    char *text;
     if (!f->set)
       continue;
-    text = explore_schedule_text(&f->original);
-    base_buf_appendf(&log, "property %s, seed %llu, run %llu, target %s\n"
-                           "%s\nschedule:\n%s\n",
-                     explore_prop_name(f->prop),
-                     (unsigned long long)f->original.seed,
-                     (unsigned long long)f->original.run,
-                     ex->targets[f->target].spec,
-                     f->message ? f->message : "", text ? text : "");
-    free(text);
-    if (!ex->opts->quiet)
-      printf("shrinking the %s finding of run %llu...\n",
-             explore_prop_name(f->prop), (unsigned long long)f->original.run);
-    fflush(stdout);
-    ex->st->shrinking = f;
-    work_one(ex, f, &log);
-    ex->st->shrinking = NULL;
-    if (ex->st->tty && !ex->opts->quiet)
-      fprintf(stderr, "\n");
-    text = explore_schedule_text(&f->small);
-    base_buf_appendf(&log, "\nshrunk schedule:\n%s", text ? text : "");
-    free(text);
+    log_head(ex, f, &log);
+    /* interrupted: what was found is written as drawn */
+    if (ex->interrupted) {
+      f->small = f->original;
+      base_buf_appends(&log, "interrupted before it was shrunk\n");
+    } else {
+      if (!ex->opts->quiet)
+        printf("shrinking the %s finding of run %llu...\n",
+               explore_prop_name(f->prop),
+               (unsigned long long)f->original.run);
+      fflush(stdout);
+      st->shrinking = f;
+      work_one(ex, f, &log);
+      st->shrinking = NULL;
+      if (st->tty && !ex->opts->quiet)
+        fprintf(stderr, "\n");
+    }
+    log_tail(f, &log);
     write_finding(ex, f, &log);
     base_buf_free(&log);
   }

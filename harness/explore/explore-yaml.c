@@ -176,23 +176,23 @@ char *explore_schedule_yaml(const explore_base_t *b,
                             const char *comment)
 {
   base_buf_t out = BASE_BUF_INIT;
-  size_t len;
+  size_t len = strlen(b->text);
 
+  /* room for all of it at once: the appends below then cannot fail (a
+   * step is at most a few hundred bytes) */
+  if (base_buf_reserve(&out, len + (comment ? 2 * strlen(comment) : 0) +
+                                 1024 + EXPLORE_MAX_STEPS * 512) != 0)
+    return NULL;
   comment_yaml(&out, comment);
   base_buf_appendf(&out, "name: %s\n", name);
   base_buf_appendf(&out, "tags: [explore]\n");
   base_buf_appendf(&out, "timeout: %lldms\n", (long long)timeout_ms(b, s));
   base_buf_appends(&out, b->text);
-  len = strlen(b->text);
   if (len > 0 && b->text[len - 1] != '\n')
     base_buf_appends(&out, "\n");
   if (exit_only(b, s))
     base_buf_appends(&out, "oracle: {allow-exit-without-disconnect: true}\n");
   steps_yaml(&out, b, s);
   expect_yaml(&out, b, o, s);
-  if (base_buf_appends(&out, "") != 0) {
-    base_buf_free(&out);
-    return NULL;
-  }
   return base_buf_detach(&out);
 }

@@ -389,8 +389,8 @@ static int run_all(explore_t *ex)
   if (explore__exec_open(ex) != 0)
     return BASE_EXIT_INTERNAL;
   explore_runs(ex);
-  if (!ex->interrupted)
-    explore__findings_work(ex);
+  /* interrupted, it still writes what it found */
+  explore__findings_work(ex);
   ex->tick = NULL;
   explore__exec_close(ex);
   if (explore__summary_write(ex) != 0)
@@ -405,17 +405,20 @@ static int run_all(explore_t *ex)
 
 int explore_main(const explore_opts_t *o)
 {
-  explore__state_t st;
+  /* on the heap: each finding holds two schedules */
+  explore__state_t *st = calloc(1, sizeof(*st));
   explore_t ex;
   int rc;
 
+  if (st == NULL)
+    return BASE_EXIT_INTERNAL;
   memset(&ex, 0, sizeof(ex));
-  memset(&st, 0, sizeof(st));
-  ex.st = &st;
+  ex.st = st;
   rc = setup(&ex, o);
   if (rc == 0)
     rc = o->dry_run ? dry_run(&ex) : run_all(&ex);
   teardown(&ex);
+  free(st);
   fflush(stdout);
   return rc;
 }

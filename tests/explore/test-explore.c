@@ -676,6 +676,54 @@ static void test_measure_latency(void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* docs/explore.md                                                         */
+
+static char *read_all(const char *path)
+{
+  FILE *f = fopen(path, "r");
+  char *text = NULL;
+  long n;
+
+  if (f == NULL)
+    return NULL;
+  if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
+      fseek(f, 0, SEEK_SET) == 0 && (text = calloc(1, (size_t)n + 1)) != NULL &&
+      fread(text, 1, (size_t)n, f) != (size_t)n) {
+    free(text);
+    text = NULL;
+  }
+  fclose(f);
+  return text;
+}
+
+/* The docs name every action and every property as the tables do. */
+static void test_docs(void)
+{
+  const char *path = getenv("EXPLORE_DOCS");
+  char *text, name[64];
+  size_t i;
+  int p;
+
+  if (path == NULL) {
+    printf("EXPLORE_DOCS is not set: not checked\n");
+    return;
+  }
+  text = read_all(path);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+  for (i = 0; i < explore_action_count(); i++) {
+    snprintf(name, sizeof(name), "| `%s` |", explore_action_name(i));
+    TEST_CHECK(strstr(text, name) != NULL, "%s: no row for the action %s",
+               path, explore_action_name(i));
+  }
+  for (p = 0; p < EXPLORE_PROP_COUNT; p++) {
+    snprintf(name, sizeof(name), "`%s`", explore_prop_name((explore_prop_t)p));
+    TEST_CHECK(strstr(text, name) != NULL, "%s: the property %s is missing",
+               path, explore_prop_name((explore_prop_t)p));
+  }
+  free(text);
+}
+
+/* ---------------------------------------------------------------------- */
 
 static CU_TestInfo base_tests[sizeof(base_cases) / sizeof(base_cases[0]) + 1];
 static CU_TestInfo shrink_tests[sizeof(shrink_cases) / sizeof(shrink_cases[0]) +
@@ -695,6 +743,7 @@ static CU_TestInfo misc_tests[] = {
   {"the table of properties", test_prop_table},
   {"listeners, recovery, availability", test_measure},
   {"latency around a fault", test_measure_latency},
+  {"docs/explore.md names every action and property", test_docs},
   CU_TEST_INFO_NULL,
 };
 
