@@ -41,8 +41,8 @@ static const cli_command_t help_cmd = {
 /* In the order of `clustersim --help`. */
 static const cli_command_t *const commands[] = {
     &cli__run,          &cli__check,   &cli__list,   &cli__diff,
-    &cli__report_merge, &cli__primary, &cli__worker, &version_cmd,
-    &help_cmd,
+    &cli__explore,      &cli__report_merge, &cli__primary, &cli__worker,
+    &version_cmd,       &help_cmd,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

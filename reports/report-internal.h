@@ -114,6 +114,9 @@ typedef struct {
   char *replay;
   report__mark_t *marks;
   size_t nmarks, capmarks;
+  report_bucket_t *load;     /* report_load_set */
+  size_t nload;
+  uint64_t load_width_ns;
 } report__attempt_t;
 
 struct report_case_s {
@@ -245,5 +248,17 @@ void report__hw_element(report__hw_t *h, const char *name, const char *cls,
 /* report-timeline.c */
 void report__timeline_write(report__hw_t *h, const report__attempt_t *a);
 void report__timeline_legend(report__hw_t *h);
+
+/* report-load.c: the load's plots under a timeline, on its time axis
+ * ([t0, t1] across x from `left` to `right`), from y = `top`. */
+typedef struct {
+  uint64_t t0, t1;
+  long left, right, top;
+} report__axis_t;
+
+/* The height the plots take (0 without load). */
+long report__load_height(const report__attempt_t *a);
+void report__load_write(report__hw_t *h, const report__attempt_t *a,
+                        const report__axis_t *ax);
 
 #endif /* REPORT_INTERNAL_H */

@@ -76,6 +76,7 @@ static void attempt_clear(report__attempt_t *a)
     free(a->marks[i].label);
   }
   free(a->marks);
+  free(a->load);
 }
 
 static void case_free(report_case_t *c)
@@ -230,6 +231,29 @@ int report_event_add(report_case_t *c, const report_event_t *ev)
   m->lane = ev->lane;
   m->flags = ev->flags;
   a->nmarks++;
+  return 0;
+}
+
+int report_load_set(report_case_t *c, const report_bucket_t *b, size_t n,
+                    uint64_t width_ns)
+{
+  report__attempt_t *a;
+  report_bucket_t *copy = NULL;
+
+  if (c == NULL || c->nattempts == 0 || (n > 0 && (b == NULL ||
+                                                   width_ns == 0)))
+    return UV_EINVAL;
+  if (n > 0) {
+    if (n > SIZE_MAX / sizeof(*copy) || (copy = malloc(n * sizeof(*copy))) ==
+                                            NULL)
+      return UV_ENOMEM;
+    memcpy(copy, b, n * sizeof(*copy));
+  }
+  a = &c->attempts[c->nattempts - 1];
+  free(a->load);
+  a->load = copy;
+  a->nload = n;
+  a->load_width_ns = width_ns;
   return 0;
 }
 

@@ -402,12 +402,15 @@ static void pointer(report__hw_t *h, const tl_geom_t *g,
 void report__timeline_write(report__hw_t *h, const report__attempt_t *a)
 {
   tl_geom_t g;
+  report__axis_t ax;
   char vb[64], buf[32];
-  long height, bottom;
+  long height, bottom, lanes;
   size_t i;
 
   geometry(a, &g);
-  bottom = TOP_H + AXIS_H + (long)g.nlanes * LANE_H;
+  lanes = TOP_H + AXIS_H + (long)g.nlanes * LANE_H;
+  /* the load's plots go under the lanes, on the same time axis */
+  bottom = lanes + report__load_height(a);
   height = bottom + 6;
   snprintf(vb, sizeof(vb), "0 0 %d %ld", SVG_W, height);
   report__hw_start(h, "svg", "timeline");
@@ -431,6 +434,12 @@ void report__timeline_write(report__hw_t *h, const report__attempt_t *a)
   names(h, &g, a);
   for (i = 0; i < a->nmarks; i++)
     mark(h, &g, &a->marks[i], i);
+  ax.t0 = g.t0;
+  ax.t1 = g.t1;
+  ax.left = GUTTER;
+  ax.right = SVG_W - PAD_R;
+  ax.top = lanes;
+  report__load_write(h, a, &ax);
   pointer(h, &g, a, bottom);
   report__hw_end_svg(h);
 }

@@ -156,6 +156,22 @@ int report_case_add(report_t *r, const report_case_info_t *info,
  * running, or, after report_attempt_add, the one that ended last). */
 int report_event_add(report_case_t *c, const report_event_t *ev);
 
+/* One time slice of the load an attempt put on the cluster: its requests
+ * by outcome and the latency of its ok and retried ones. */
+typedef struct {
+  uint64_t t_ns;        /* the slice's start, CLOCK_MONOTONIC as the marks */
+  uint32_t ok, retried, failed;
+  uint32_t p50_us, p99_us, max_us;   /* 0: no latency in the slice */
+} report_bucket_t;
+
+/* The load of the case's current attempt (the one running, or the one
+ * that ended last): `n` slices of `width_ns` each, copied. The HTML page
+ * draws them under the attempt's timeline, on its time axis: the requests
+ * per slice (ok, retried, failed) and their latency (p50, p99, max).
+ * Replaces what an earlier call gave; n = 0 removes it. */
+int report_load_set(report_case_t *c, const report_bucket_t *b, size_t n,
+                    uint64_t width_ns);
+
 /* Ends the current attempt with its result. UV_EINVAL when no attempt is
  * running. */
 int report_attempt_add(report_case_t *c, const report_result_t *res);

@@ -73,6 +73,7 @@ struct load_s {
   size_t nrecords;
   size_t records_cap;
   uint64_t workers[LOAD_MAX_WORKER_ID + 1];
+  load_measure_t measure;   /* latencies and 100 ms buckets */
   /* One loop, one read at a time: a single buffer serves every slot. */
   char rbuf[64 * 1024];
 };
@@ -97,5 +98,12 @@ bool load_run_take_request(load_t *load, uint64_t *seq);
 void load_run_record(load_t *load, const load_record_t *record);
 void load_run_slot_idle(load_t *load);
 void load_run_handle_closed(load_t *load);
+
+/* load-measure.c */
+/* Empties the measurement (keeping its memory); bucket 0 starts at
+ * start_ns. */
+void load__measure_reset(load_measure_t *m, uint64_t start_ns);
+/* Counts one outcome: its latency, and its time bucket. */
+void load__measure_record(load_measure_t *m, const load_record_t *r);
 
 #endif /* LOAD_PRIVATE_H */

@@ -30,6 +30,7 @@ void load_free(load_t *load)
   free(load->slots);
   free(load->records);
   free(load->request);
+  load_measure_free(&load->measure);
   free(load);
 }
 
@@ -227,6 +228,7 @@ int load_start(load_t *load, uv_loop_t *loop, const load_opts_t *opts,
   load->interval_ns = load->opts.rate > 0 ? 1000000000u / load->opts.rate : 0;
   load->counters.start_ns = uv_hrtime();
   load->next_permit_ns = load->counters.start_ns;
+  load__measure_reset(&load->measure, load->counters.start_ns);
 
   /* uv_timer_init only registers the handle and cannot fail, so a start
    * that got this far leaves no handle half made. */
@@ -289,6 +291,7 @@ void load_run_record(load_t *load, const load_record_t *record)
   if (record->worker > 0 && record->worker <= LOAD_MAX_WORKER_ID &&
       (record->outcome == LOAD_OK || record->outcome == LOAD_RETRIED))
     load->workers[record->worker]++;
+  load__measure_record(&load->measure, record);
   if (load->nrecords < load->records_cap)
     load->records[load->nrecords++] = *record;
   else

@@ -152,4 +152,96 @@ const char *load_outcome_name(load_outcome_t outcome);
 /* True for the outcomes counted in `failed`. */
 bool load_outcome_failed(load_outcome_t outcome);
 
+/* ---------------------------------------------------------------------- */
+/* Measurements (load-measure.c)                                          */
+
+/* Latencies go into log-linear histograms, as HdrHistogram lays them out:
+ * with B bits, values below 2^B microseconds each have a cell of their
+ * own (exact); above, every power of two is cut into 2^(B-1) equal cells,
+ * so a cell is at most 1/2^(B-1) of its values wide. Values of
+ * LOAD_HIST_MAX_US and more are counted in the last cell. The memory is
+ * fixed: it does not grow with the number of requests. */
+#define LOAD_HIST_MAX_BITS 36       /* values up to 2^36 us (19 h) */
+#define LOAD_HIST_MAX_US ((uint64_t)1 << LOAD_HIST_MAX_BITS)
+/* Cells of a histogram of `bits` bits (2 <= bits <= 16). */
+#define LOAD_HIST_CELLS(bits)                                                 \
+  ((1u << (bits)) + (LOAD_HIST_MAX_BITS - (bits)) * (1u << ((bits) - 1)))
+/* The whole load's histogram: exact below 128 us, 1.6 % above. */
+#define LOAD_HIST_BITS 7
+/* A time bucket's: exact below 16 us, 12.5 % above (windows around an
+ * instant merge buckets; their percentiles carry that error). */
+#define LOAD_BUCKET_BITS 4
+#define LOAD_BUCKET_MS 100u
+
+typedef struct {
+  uint64_t count;            /* values recorded */
+  uint64_t min, max;         /* exact (0 when empty) */
+  uint64_t sum;              /* for the mean */
+  uint64_t cells[LOAD_HIST_CELLS(LOAD_HIST_BITS)];
+} load_hist_t;
+
+/* One LOAD_BUCKET_MS slice of the load, by the time each request's
+ * outcome was known. Latencies are those of the ok and retried requests
+ * (a retried one's includes both attempts); failed ones are counted only;
+ * cancelled ones not at all. */
+typedef struct {
+  uint32_t ok, retried, failed;
+  uint32_t max_us;           /* the longest latency of the slice */
+  uint32_t cells[LOAD_HIST_CELLS(LOAD_BUCKET_BITS)];
+} load_bucket_t;
+
+/* What a load measured: the latency of every request, and the load slice
+ * by slice. Embedded in the load (load_measure()) or owned by a caller
+ * that read one back (load_measure_from_json, load_measure_merge), which
+ * then releases it with load_measure_free. A zeroed struct is empty. */
+typedef struct {
+  load_hist_t latency;       /* ok and retried requests, microseconds */
+  uint64_t start_ns;         /* uv_hrtime() at the start of bucket 0 */
+  unsigned bucket_ms;        /* LOAD_BUCKET_MS */
+  load_bucket_t *buckets;    /* buckets[i] covers start + i * bucket_ms */
+  size_t nbuckets;           /* up to the last one with an outcome */
+  size_t capbuckets;         /* allocated */
+} load_measure_t;
+
+/* The cell of value `v` in a histogram of `bits` bits, and the lowest and
+ * highest value that cell holds. */
+size_t load_hist_cell(unsigned bits, uint64_t v);
+uint64_t load_hist_cell_low(unsigned bits, size_t cell);
+uint64_t load_hist_cell_high(unsigned bits, size_t cell);
+
+void load_hist_init(load_hist_t *h);
+void load_hist_record(load_hist_t *h, uint64_t us);
+void load_hist_merge(load_hist_t *into, const load_hist_t *from);
+/* The value at percentile `p` (0 < p <= 100): the smallest recorded value
+ * v such that p % of the values are v or less, given as the highest value
+ * of v's cell, but never outside [min, max]. So it is exact below 2^B us
+ * and for p = 100 (the max), and at most one cell wide above. 0 when
+ * empty. */
+uint64_t load_hist_percentile(const load_hist_t *h, double p);
+/* The same over the cells of a time bucket histogram (LOAD_BUCKET_BITS
+ * bits, `count` values, the largest being `max`). */
+uint64_t load_bucket_percentile(const uint32_t *cells, uint64_t count,
+                                uint64_t max, double p);
+
+/* The measurement of a load, valid until the next load_start() or
+ * load_free(); it keeps counting while the load runs. NULL for NULL. */
+const load_measure_t *load_measure(const load_t *load);
+/* Adds what `from` measured to `into` (a caller's, zeroed or earlier
+ * filled): the histograms merged, the buckets aligned on their times
+ * (into's start moves back when from starts earlier). UV_ENOMEM leaves
+ * `into` as it was. */
+int load_measure_merge(load_measure_t *into, const load_measure_t *from);
+void load_measure_free(load_measure_t *m);
+
+/* The trace record of a measurement ({"type":"load","what":"latency",
+ * "t":t_ns, ...}: docs/explore.md describes its fields), for the caller
+ * to own; NULL when memory runs out. Only the cells that hold something
+ * are written. */
+struct cJSON;
+struct cJSON *load_measure_json(const load_measure_t *m, uint64_t t_ns);
+/* Reads such a record back into *out (zeroed first; load_measure_free
+ * releases it, also on failure). UV_EINVAL for a record that is not one
+ * or is malformed (cells out of range, buckets not arrays), UV_ENOMEM. */
+int load_measure_from_json(const struct cJSON *rec, load_measure_t *out);
+
 #endif /* LOAD_H */

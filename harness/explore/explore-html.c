@@ -1,0 +1,215 @@
+/*
+ * explore-html.c - the report of an exploration (--html): for each
+ * finding, a run of its shrunk schedule and the run it was found in, then
+ * a few runs under load; each with its timeline (reports/) and, under it
+ * on the same time axis, the load's requests and latency per 100 ms.
+ */
+#include "explore-internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Timeline marks kept per run. */
+#define MAX_MARKS 3000
+
+static report_outcome_t outcome_of(runner_outcome_t o)
+{
+  switch (o) {
+  case RUNNER_PASS:
+    return REPORT_PASS;
+  case RUNNER_FAIL:
+    return REPORT_FAIL;
+  case RUNNER_INCONCLUSIVE:
+    return REPORT_INCONCLUSIVE;
+  case RUNNER_SKIP:
+    return REPORT_SKIP;
+  case RUNNER_TIMEOUT:
+    return REPORT_TIMEOUT;
+  default:
+    return REPORT_ERROR;
+  }
+}
+
+static bool fault_name(const char *name)
+{
+  static const char *const faults[] = {
+      "crash", "throw", "hang", "pause", "resume", "signal",
+      "ipc-disconnect", "worker-kill", "worker-disconnect", "close-servers",
+      "hold", "kill", "disconnect", NULL};
+  size_t i;
+
+  for (i = 0; faults[i] != NULL; i++)
+    if (strcmp(name, faults[i]) == 0)
+      return true;
+  return false;
+}
+
+static int lane_of(const trace_event_t *e)
+{
+  if (e->src == TRACE_SRC_AGENT || e->src == TRACE_SRC_WORKER)
+    return e->worker != 0 ? (int)e->worker : REPORT_LANE_PRIMARY;
+  if (e->src == TRACE_SRC_POLICY)
+    return REPORT_LANE_PRIMARY;
+  return REPORT_LANE_HARNESS;
+}
+
+static unsigned flags_of(const trace_event_t *e)
+{
+  const cJSON *o = cJSON_GetObjectItemCaseSensitive(e->json, "outcome");
+  const cJSON *end = cJSON_GetObjectItemCaseSensitive(e->json, "end");
+
+  if (e->src == TRACE_SRC_HARNESS && e->ev == TRACE_EV_NONE &&
+      !cJSON_IsTrue(end) && fault_name(e->name))
+    return REPORT_EVENT_FAULT;
+  if (e->src == TRACE_SRC_LOAD && strcmp(e->name, "request") == 0 &&
+      cJSON_IsString(o) && strcmp(o->valuestring, "retried") != 0)
+    return REPORT_EVENT_FAILED_REQUEST;
+  return 0;
+}
+
+static void add_marks(report_case_t *rc, const trace_t *tr)
+{
+  size_t i, n = 0;
+
+  for (i = 0; i < tr->count && n < MAX_MARKS; i++) {
+    const trace_event_t *e = &tr->events[i];
+    report_event_t ev;
+    char label[96];
+    /* logs say nothing on a timeline; nor does a Worker event's twin */
+    if (e->src == TRACE_SRC_LOG ||
+        (e->src == TRACE_SRC_AGENT && e->cluster_emitter &&
+         e->ev != TRACE_EV_FORK && e->ev != TRACE_EV_SETUP))
+      continue;
+    memset(&ev, 0, sizeof(ev));
+    ev.t_ns = e->t;
+    ev.kind = e->name[0] ? e->name : "?";
+    ev.lane = lane_of(e);
+    ev.flags = flags_of(e);
+    snprintf(label, sizeof(label), "#%u %s", e->index, e->name);
+    ev.label = label;
+    if (report_event_add(rc, &ev) != 0)
+      return;
+    n++;
+  }
+}
+
+/* The run's load, slice by slice. */
+static void add_load(report_case_t *rc, const trace_t *tr, int64_t window)
+{
+  explore_measure_t m;
+  report_bucket_t *b;
+  size_t i;
+
+  if (explore_measure(tr, window, &m) != 0)
+    return;
+  b = m.latency.nbuckets ? calloc(m.latency.nbuckets, sizeof(*b)) : NULL;
+  for (i = 0; b != NULL && i < m.latency.nbuckets; i++) {
+    const load_bucket_t *lb = &m.latency.buckets[i];
+    uint64_t n = (uint64_t)lb->ok + lb->retried;
+    b[i].t_ns = m.latency.start_ns +
+                (uint64_t)i * m.latency.bucket_ms * 1000000u;
+    b[i].ok = lb->ok;
+    b[i].retried = lb->retried;
+    b[i].failed = lb->failed;
+    b[i].p50_us = (uint32_t)load_bucket_percentile(lb->cells, n, lb->max_us,
+                                                   50);
+    b[i].p99_us = (uint32_t)load_bucket_percentile(lb->cells, n, lb->max_us,
+                                                   99);
+    b[i].max_us = lb->max_us;
+  }
+  if (b != NULL)
+    report_load_set(rc, b, m.latency.nbuckets,
+                    (uint64_t)m.latency.bucket_ms * 1000000u);
+  free(b);
+  explore_measure_free(&m);
+}
+
+static void add_case(explore_t *ex, report_t *r, const char *title,
+                     const explore_schedule_t *s, size_t target,
+                     const runner_result_t *res, const char *why)
+{
+  char *replay = explore__replay(ex, s), *text = explore_schedule_text(s);
+  char *detail = base_asprintf("%s\nschedule:\n%s%s", why ? why : "",
+                               text ? text : "",
+                               res->detail ? res->detail : "");
+  report_case_info_t ci;
+  report_result_t rr;
+  report_case_t *rc = NULL;
+
+  memset(&ci, 0, sizeof(ci));
+  ci.scenario = title;
+  ci.target = ex->targets[target].spec;
+  ci.runtime = res->runtime;
+  ci.runtime_version = res->version;
+  ci.seed = s->seed;
+  ci.replay = replay;
+  if (report_case_add(r, &ci, &rc) == 0) {
+    add_marks(rc, &res->trace);
+    add_load(rc, &res->trace, ex->opts->window_ms);
+    memset(&rr, 0, sizeof(rr));
+    rr.outcome = outcome_of(res->outcome);
+    rr.reason = why ? why : res->reason;
+    rr.detail = detail;
+    rr.failed_event = -1;
+    rr.duration_s = (double)(res->ended_ns - res->started_ns) / 1e9;
+    report_attempt_add(rc, &rr);
+  }
+  free(replay);
+  free(text);
+  free(detail);
+}
+
+static void add_findings(explore_t *ex, report_t *r)
+{
+  size_t p;
+  char title[160];
+
+  for (p = 0; p < EXPLORE_PROP_COUNT; p++) {
+    const explore__finding_t *f = &ex->st->findings[p];
+    if (!f->set)
+      continue;
+    if (f->shown != NULL) {
+      snprintf(title, sizeof(title), "%s: shrunk (run %llu, %zu actions)",
+               explore_prop_name(f->prop),
+               (unsigned long long)f->original.run, f->small.n_steps);
+      add_case(ex, r, title, &f->small, f->target, f->shown, f->message);
+    }
+    if (f->seen != NULL) {
+      snprintf(title, sizeof(title), "%s: as found (run %llu)",
+               explore_prop_name(f->prop),
+               (unsigned long long)f->original.run);
+      add_case(ex, r, title, &f->original, f->target, f->seen, f->message);
+    }
+  }
+}
+
+int explore__html_write(explore_t *ex)
+{
+  explore__state_t *st = ex->st;
+  report_run_info_t info;
+  report_t *r = NULL;
+  char title[64], targets[256] = "";
+  size_t i;
+  int rc;
+
+  for (i = 0; i < ex->n_targets; i++)
+    snprintf(targets + strlen(targets), sizeof(targets) - strlen(targets),
+             "%s%s", i ? "," : "", ex->targets[i].spec);
+  memset(&info, 0, sizeof(info));
+  info.name = "clustersim explore";
+  info.command_line = ex->opts->command_line;
+  info.targets = targets;
+  info.seed = ex->seed;
+  if ((rc = report_new(&r, &info)) != 0)
+    return rc;
+  add_findings(ex, r);
+  for (i = 0; i < st->n_samples; i++) {
+    snprintf(title, sizeof(title), "run %llu (under load)",
+             (unsigned long long)st->sample_sched[i].run);
+    add_case(ex, r, title, &st->sample_sched[i], st->sample_target[i],
+             st->samples[i], NULL);
+  }
+  rc = report_html_write(r, ex->opts->html);
+  report_free(r);
+  return rc;
+}
