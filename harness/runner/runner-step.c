@@ -217,6 +217,8 @@ runner__go_t runner__steps_run(runner_run_t *run)
     const scenario_step_t *st = &run->s->steps[sp->next];
     sp->cur = st;
     memset(&sp->call, 0, sizeof(sp->call));
+    /* the moment the step began: what `{step: N}` points at */
+    runner__queue_action(run, "step", st, 0, NULL);
     if (runner__cluster_resolve(run, st, 0, &sp->call.worker) != 0)
       return step_failed(run);
     go = step_went(run, handlers[st->kind](run, st, &sp->call));
@@ -287,6 +289,7 @@ void runner__steps_trigger(runner_run_t *run, const scenario_step_t *st,
 
   for (i = 0; i < st->n_actions; i++) {
     const scenario_step_t *a = &st->actions[i];
+    runner__queue_action(run, "step", a, worker, NULL);
     if (runner__cluster_resolve(run, a, worker, &call.worker) != 0 ||
         handlers[a->kind](run, a, &call) == RUNNER__STEP_FAILED)
       break;

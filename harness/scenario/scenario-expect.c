@@ -79,22 +79,65 @@ static int order_build(scenario__build_t *b, const scenario__at_t *at,
   return parse_pattern(e, x);
 }
 
+bool scenario__ev_of_no_worker(trace_ev_t ev)
+{
+  static const trace_ev_t none[] = {
+    TRACE_EV_SETUP, TRACE_EV_DISCONNECT_CALLBACK, TRACE_EV_PRIMARY_EXIT,
+    TRACE_EV_SHUTDOWN_START, TRACE_EV_SHUTDOWN_FORCE, TRACE_EV_SHUTDOWN_DONE,
+    TRACE_EV_METRICS_LISTENING, TRACE_EV_METRICS_ERROR,
+    TRACE_EV_RESTART_DONE, TRACE_EV_RESTART_FAILED};
+  size_t i;
+
+  for (i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+    if (none[i] == ev)
+      return true;
+  return false;
+}
+
+/* The checks a flags item (or one of its `one-of` alternatives) may make:
+ * the oracle reads their values from the item's JSON. */
+static const char *const flag_checks[] = {
+  "exitedAfterDisconnect", "isConnected", "isDead", "member", "state",
+  "code", "signal", "error", "fields", NULL};
+
+static bool has_a_check(struct fy_node *n)
+{
+  size_t i;
+
+  for (i = 0; flag_checks[i] != NULL; i++)
+    if (scenario__node_get(n, flag_checks[i]) != NULL)
+      return true;
+  return false;
+}
+
 static int flags_build(scenario__build_t *b, const scenario__at_t *at,
                        scenario_expect_t *e)
 {
-  /* the primary's exit belongs to no worker */
-  if (e->event == TRACE_EV_PRIMARY_EXIT) {
+  struct fy_node *alts = scenario__node_get(at->node, "one-of"), *alt;
+  void *it = NULL;
+
+  /* the primary's exit, `setup`, the disconnect callback and the shutdown
+   * belong to no worker */
+  if (scenario__ev_of_no_worker(e->event)) {
     if (scenario__node_get(at->node, "worker") != NULL)
       scenario__errs_add(b->errs, at->loc, at->path,
-                         "primary-exit belongs to no worker: drop 'worker'");
+                         "%s belongs to no worker: drop 'worker'",
+                         trace_ev_name(e->event));
     e->worker.kind = SCENARIO_W_NONE;
   }
-  if (!e->ead.set && !e->connected.set && !e->dead.set && !e->member.set &&
-      e->state == NULL && !e->code.set && !e->signal.set)
+  if (alts != NULL && has_a_check(at->node))
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "checks go either next to 'at' or in 'one-of', not "
+                       "both");
+  else if (alts == NULL && !has_a_check(at->node))
     scenario__errs_add(b->errs, at->loc, at->path,
                        "a flags check needs at least one of "
                        "exitedAfterDisconnect, isConnected, isDead, member, "
-                       "state, code, signal");
+                       "state, code, signal, error, fields (or one-of)");
+  while (alts != NULL && (alt = fy_node_sequence_iterate(alts, &it)) != NULL)
+    if (!has_a_check(alt))
+      scenario__errs_add(b->errs, scenario__node_loc(alt, at->loc), at->path,
+                         "an alternative of one-of needs at least one check");
   return 0;
 }
 
@@ -140,15 +183,129 @@ static int availability_build(scenario__build_t *b, const scenario__at_t *at,
   return 0;
 }
 
+/* A step named by its index or its name, anywhere in `steps`. */
+static const scenario_step_t *step_named(const scenario_step_t *st, size_t n,
+                                         const char *name)
+{
+  const scenario_step_t *x;
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    if (strcmp(st[i].name, name) == 0)
+      return &st[i];
+    if ((x = step_named(st[i].actions, st[i].n_actions, name)) != NULL)
+      return x;
+  }
+  return NULL;
+}
+
+#define MAX_NAMES 64
+
+/* The names of the steps, for suggestions. */
+static void step_names(const scenario_step_t *st, size_t n_st,
+                       const char **names, size_t *n)
+{
+  size_t i;
+
+  for (i = 0; i < n_st && *n < MAX_NAMES; i++) {
+    if (st[i].name[0] != '\0')
+      names[(*n)++] = st[i].name;
+    step_names(st[i].actions, st[i].n_actions, names, n);
+  }
+}
+
+/* `step: N` or `step: NAME` -> the step's path. */
+static void resolve_step(scenario__build_t *b, struct fy_node *v,
+                         scenario__loc_t loc, const char *path, char *step)
+{
+  const scenario_t *s = b->s;
+  const scenario_step_t *st;
+  const char *names[MAX_NAMES + 1], *hint;
+  size_t n = 0;
+  int64_t i;
+
+  if (!scenario__node_is_quoted(v) &&
+      scenario__parse_int(scenario__node_str(v), &i)) {
+    if (i >= (int64_t)s->n_steps)
+      scenario__errs_add(b->errs, loc, path,
+                         "step %lld does not exist: this scenario has %zu "
+                         "step%s (counted from 0, as in /steps/N)",
+                         (long long)i, s->n_steps, s->n_steps == 1 ? "" : "s");
+    else
+      snprintf(step, 64, "%s", s->steps[i].path);
+    return;
+  }
+  st = step_named(s->steps, s->n_steps, scenario__node_str(v));
+  if (st != NULL) {
+    snprintf(step, 64, "%s", st->path);
+    return;
+  }
+  step_names(s->steps, s->n_steps, names, &n);
+  names[n] = NULL;
+  hint = base_suggest(scenario__node_str(v), names);
+  if (hint != NULL)
+    scenario__errs_add(b->errs, loc, path,
+                       "no step is named '%s' (did you mean '%s'?)",
+                       scenario__node_str(v), hint);
+  else
+    scenario__errs_add(b->errs, loc, path, "no step is named '%s'",
+                       scenario__node_str(v));
+}
+
+/* A point names an event or a step; `worker` and `emitter` go with an
+ * event. */
+static void point_build(scenario__build_t *b, const scenario__at_t *at,
+                        const char *key, scenario_point_t *p)
+{
+  struct fy_node *n = scenario__node_get(at->node, key), *step;
+  scenario__loc_t loc;
+  char path[512];
+
+  if (n == NULL)
+    return;
+  loc = scenario__node_loc(n, at->loc);
+  snprintf(path, sizeof(path), "%s/%s", at->path, key);
+  step = scenario__node_get(n, "step");
+  p->step[0] = '\0';
+  if (step != NULL && scenario__node_get(n, "event") != NULL)
+    scenario__errs_add(b->errs, loc, path,
+                       "a point is an event or a step, not both");
+  else if (step == NULL && scenario__node_get(n, "event") == NULL)
+    scenario__errs_add(b->errs, loc, path,
+                       "a point needs 'event' or 'step'");
+  else if (step != NULL && (scenario__node_get(n, "worker") != NULL ||
+                            scenario__node_get(n, "emitter") != NULL))
+    scenario__errs_add(b->errs, loc, path,
+                       "'worker' and 'emitter' go with 'event', not with "
+                       "'step'");
+  else if (step != NULL)
+    resolve_step(b, step, scenario__node_loc(step, loc), path, p->step);
+}
+
 static int timing_build(scenario__build_t *b, const scenario__at_t *at,
                         scenario_expect_t *e)
 {
+  point_build(b, at, "from", &e->from);
+  point_build(b, at, "to", &e->to);
   if (e->min_ms < 0 && e->max_ms < 0)
     scenario__errs_add(b->errs, at->loc, at->path,
                        "a timing bound needs 'within' or 'at-least'");
   else if (e->min_ms >= 0 && e->max_ms >= 0 && e->min_ms > e->max_ms)
     scenario__errs_add(b->errs, at->loc, at->path,
                        "at-least is longer than within");
+  return 0;
+}
+
+static int precedes_build(scenario__build_t *b, const scenario__at_t *at,
+                          scenario_expect_t *e)
+{
+  point_build(b, at, "first", &e->from);
+  point_build(b, at, "then", &e->to);
+  if (e->before_each && (e->from.worker.kind == SCENARIO_W_EACH ||
+                         e->to.worker.kind == SCENARIO_W_EACH))
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "before-each pairs every 'then' with the 'first' "
+                       "before it: 'worker: each' does not go with it");
   return 0;
 }
 
@@ -174,6 +331,30 @@ static const scenario__expect_def_t expect_absent = {
                      AT(cluster_emitter)},
                     DURING("steps")))};
 
+/* What a flags item checks; each value may be a list of the values Node
+ * may give. `error` is the code of an `error` event (or of a
+ * worker-server-error); `fields` the record's own fields (objects
+ * compared by the keys written). */
+#define FLAG_CHECKS                                                         \
+  {"exitedAfterDisconnect", T(bool_null_alts), 0, NULL, {0}},               \
+  {"isConnected", T(bool_alts), 0, NULL, {0}},                              \
+  {"isDead", T(bool_alts), 0, NULL, {0}},                                   \
+  {"member", T(bool_alts), 0, NULL, {0}},                                   \
+  {"state", T(str_alts), 0, NULL, {0}},                                     \
+  {"code", T(code_alts), 0, NULL, {0}},                                     \
+  {"signal", T(signal_alts), 0, NULL, {0}},                                 \
+  {"error", T(str_alts), 0, NULL, {0}},                                     \
+  {"fields", T(any), 0, NULL, {0}}
+
+static const scenario__type_t t_nth_each = {
+  .kind = SCENARIO__T_ONEOF, .what = "an occurrence or each",
+  .alts = (const scenario__type_t *const[]){
+      T(nth),
+      &(const scenario__type_t){.kind = SCENARIO__T_ENUM,
+                                .what = "an occurrence or each",
+                                .words = (const char *const[]){"each", NULL}},
+      NULL}};
+
 static const scenario__expect_def_t expect_flags = {
   .value = SCENARIO__SEQ(
       "a list of flag checks",
@@ -181,15 +362,17 @@ static const scenario__expect_def_t expect_flags = {
           "a flags check",
           {"at", T(event), REQ, NULL, AT(event)},
           {"worker", T(wref_each), 0, "each", AT(worker)},
-          {"nth", T(nth), 0, "1", AT(nth)},
+          /* each: every occurrence */
+          {"nth", &t_nth_each, 0, "1", AT(nth)},
           {"emitter", T(emitter), 0, "worker", AT(cluster_emitter)},
-          {"exitedAfterDisconnect", T(bool_null), 0, NULL, AT(ead)},
-          {"isConnected", T(bool), 0, NULL, AT(connected)},
-          {"isDead", T(bool), 0, NULL, AT(dead)},
-          {"member", T(bool), 0, NULL, AT(member)},
-          {"state", T(str), 0, NULL, AT(state)},
-          {"code", T(code_null), 0, NULL, AT(code)},
-          {"signal", T(signal_null), 0, NULL, AT(signal)},
+          /* the event may not happen; when it does, the checks hold */
+          {"optional", T(bool), 0, "false", AT(optional)},
+          FLAG_CHECKS,
+          /* any one of these sets of checks */
+          {"one-of", SCENARIO__SEQ("a list of checks",
+                                   SCENARIO__MAP("a set of checks",
+                                                 FLAG_CHECKS)),
+           0, NULL, {0}},
           DURING("run"))),
   .build = flags_build};
 
@@ -217,11 +400,14 @@ static const scenario__expect_def_t expect_availability = {
       {"always-listening", T(bool), 0, "false", AT(always_listening)}),
   .build = availability_build};
 
+/* An event (of a worker, any worker or each worker) or a step. */
 static const scenario__type_t t_point = SCENARIO__MAP_OF(
-    "an event",
-    {"event", T(event), REQ, NULL, POINT(event)},
-    {"worker", T(wref_point), 0, "any", POINT(worker)},
-    {"nth", T(nth), 0, "1", POINT(nth)});
+    "an event or a step",
+    {"event", T(events), 0, NULL, POINT(events)},
+    {"step", T(stepref), 0, NULL, POINT(step)},
+    {"worker", T(wref_points), 0, "any", POINT(worker)},
+    {"nth", T(nth), 0, "1", POINT(nth)},
+    {"emitter", T(emitter), 0, "worker", POINT(cluster_emitter)});
 
 static const scenario__expect_def_t expect_timing = {
   .value = SCENARIO__SEQ(
@@ -234,6 +420,18 @@ static const scenario__expect_def_t expect_timing = {
                     {"at-least", T(dur), 0, NULL, AT(min_ms)},
                     DURING("run"))),
   .build = timing_build};
+
+static const scenario__expect_def_t expect_precedes = {
+  .value = SCENARIO__SEQ(
+      "a list of orders",
+      SCENARIO__MAP("an order of two points",
+                    {"first", &t_point, REQ, NULL, AT(from)},
+                    {"then", &t_point, REQ, NULL, AT(to)},
+                    /* every `then` event has a `first` since the one
+                       before */
+                    {"before-each", T(bool), 0, "false", AT(before_each)},
+                    DURING("run"))),
+  .build = precedes_build};
 
 const scenario__expect_def_t *const
     scenario__expects[SCENARIO_EXPECT_KIND_COUNT] = {
@@ -253,6 +451,14 @@ static const char *const expect_docs[SCENARIO_EXPECT_KIND_COUNT] = {
   SCENARIO_EXPECT_MAP(XX)
 #undef XX
 };
+
+void scenario__expect_release(scenario_expect_t *e)
+{
+  free(e->path);
+  free(e->pattern);
+  free(e->pattern_text);
+  cJSON_Delete(e->item);
+}
 
 const char *scenario__expect_key(scenario_expect_kind_t kind)
 {

@@ -46,7 +46,8 @@ static const scenario__type_t t_send = SCENARIO__MAP_OF(
     {"message", T(any), REQ, NULL, AT(message)});
 
 const scenario__field_t scenario__step_common[] = {
-  {"name", T(str), 0, NULL, {0}},   /* a free label */
+  /* a label; timings and orders name the step by it */
+  {"name", T(str), 0, NULL, AT(name)},
   {0}};
 
 /* ---------------------------------------------------------------------- */

@@ -158,6 +158,7 @@ struct scenario_step_s {
   cJSON *behaviour;            /* fork: worker behaviour override or NULL */
   scenario_load_spec_t load;    /* load start */
   /* trigger */
+  char name[64];               /* `name`, or "" */
   int64_t after_ms;            /* delay before the actions */
   int64_t jitter_ms;           /* + uniform [0, jitter] drawn from the seed */
   unsigned times;              /* how often it may fire (0: unlimited) */
@@ -188,7 +189,11 @@ typedef struct {
   XX(AVAILABILITY, availability, "availability",                              \
      "failed-request budgets: `max-failed` and/or `always-listening`")        \
   XX(TIMING, timing, "timing",                                                \
-     "time bounds between two events: `within` and/or `at-least`")
+     "time bounds between two points (events or steps): `within` and/or "     \
+     "`at-least`")                                                            \
+  XX(PRECEDES, precedes, "precedes",                                          \
+     "orders across workers and of cluster-level events: `first` before "     \
+     "`then`")
 
 typedef enum {
 #define XX(ID, name, key, doc) SCENARIO_EXPECT_##ID,
@@ -197,18 +202,17 @@ typedef enum {
   SCENARIO_EXPECT_KIND_COUNT
 } scenario_expect_kind_t;
 
-/* A tri-state expected value: unset, null, or a value. */
+/* A moment of the run that timings and orders name: the nth event (one
+ * of alternatives, as "disconnect|exit") of a worker, or of each worker,
+ * or the nth record of a step (when the harness began it, or a trigger
+ * ran it). Neither: the start of the run. */
 typedef struct {
-  bool set;
-  bool is_null;
-  int64_t value;
-} scenario_opt_t;
-
-/* One end of a timing bound: the nth event of a worker, or the run start. */
-typedef struct {
-  trace_ev_t event;          /* TRACE_EV_NONE: the start of the run */
-  scenario_wref_t worker;
+  uint64_t events;             /* bit (1 << trace_ev_t) per alternative;
+                                  0: not an event */
+  scenario_wref_t worker;      /* an id, any (0) or each */
   unsigned nth;                /* 1-based */
+  bool cluster_emitter;        /* the `cluster` twin */
+  char step[64];               /* "" or the step's path ("/steps/3") */
 } scenario_point_t;
 
 typedef struct {
@@ -221,23 +225,26 @@ typedef struct {
                                   steps */
   trace_ev_t event;          /* absent, flags `at`, count */
   bool cluster_emitter;
-  unsigned nth;                /* flags: which occurrence (1-based) */
+  unsigned nth;                /* flags: which occurrence (1-based; 0:
+                                  every one) */
+  bool optional;               /* flags: the event may not happen */
   /* order */
   scenario_pattern_elem_t *pattern;
   size_t n_pattern;
   char *pattern_text;          /* as written, for messages */
-  /* flags */
-  scenario_opt_t ead, connected, dead, member, code, signal;
-  char *state;
   /* count */
   int64_t min, max;            /* -1: unbounded */
   /* availability */
   int64_t max_failed;          /* -1: not checked */
   int64_t min_requests;        /* fewer served: inconclusive */
   bool always_listening;
-  /* timing */
+  /* timing (from, to), precedes (first: from, then: to) */
   scenario_point_t from, to;
   int64_t min_ms, max_ms;      /* -1: unbounded */
+  bool before_each;            /* precedes: a `from` before every `to` */
+  /* The item as written, as JSON: what the checks of values read
+   * (alternatives, fields, messages, settings...). Owned. */
+  cJSON *item;
 } scenario_expect_t;
 
 typedef enum {

@@ -67,6 +67,45 @@ static const char roll_gap[] =
   EV(30000000, "listening", "worker", 4, LIVE)
   REC("{\"type\":\"load\",\"t\":50000000,\"what\":\"done\"}");
 
+/* The harness's steps, `setup` before each fork (the second with its
+ * settings), then a cluster.disconnect() (step 2, named "bye") whose
+ * callback comes after worker 1 has left and before worker 2 exits 1,
+ * with a late EPIPE on worker 2. */
+#define STEP(t, path) \
+  REC("{\"type\":\"action\",\"t\":" #t ",\"action\":\"step\"," \
+      "\"step\":\"" path "\"}")
+#define SETUP(t, args) \
+  REC("{\"type\":\"event\",\"t\":" #t ",\"event\":\"setup\"," \
+      "\"emitter\":\"cluster\",\"settings\":{\"args\":" args "," \
+      "\"cwd\":null,\"silent\":false}}")
+#define CLUSTER_HEAD                                                       \
+  STEP(1000000, "/steps/0")                                                \
+  SETUP(2000000, "[]")                                                     \
+  EV(3000000, "fork", "cluster", 1, LIVE)
+#define CLUSTER_TAIL                                                       \
+  EV(5000000, "fork", "cluster", 2, LIVE)                                  \
+  EV(6000000, "online", "worker", 1, LIVE)                                 \
+  EV(7000000, "online", "worker", 2, LIVE)                                 \
+  STEP(10000000, "/steps/2")                                               \
+  EV(20000000, "disconnect", "worker", 1, DISC("true"))                    \
+  EV(25000000, "exit", "worker", 1, EXIT("true", "0", "null"))             \
+  REC("{\"type\":\"event\",\"t\":30000000,"                           \
+      "\"event\":\"disconnect-callback\",\"emitter\":\"cluster\"}")     \
+  EV(35000000, "exit", "worker", 2, EXIT("true", "1", "null"))             \
+  EV(38000000, "error", "worker", 2,                                       \
+     ",\"error\":{\"code\":\"EPIPE\",\"message\":\"write EPIPE\"}")     \
+  EV(40000000, "disconnect", "worker", 2,                                  \
+     ",\"ead\":true,\"connected\":false,\"dead\":true,\"member\":false")
+static const char cluster_run[] = CLUSTER_HEAD SETUP(4000000, "[\"a\"]")
+    CLUSTER_TAIL;
+/* the same without the setup of the second fork */
+static const char cluster_run_one_setup[] = CLUSTER_HEAD CLUSTER_TAIL;
+
+/* The steps the cluster_run traces come from. */
+#define CLUSTER_STEPS \
+  "steps:\n  - sleep: 1ms\n  - fork: 1\n" \
+  "  - {name: bye, cluster-disconnect: }\n"
+
 typedef struct {
   scenario_expect_kind_t kind; /* what the case is about */
   const char *name;
@@ -159,6 +198,46 @@ static const expect_case_t cases[] = {
    {"t.yaml:4: expected exit code 1 at primary-exit, got 0 at primary-exit "
     "at 0.120 s (event #20)", NULL}, false},
 
+  {SCENARIO_EXPECT_FLAGS, "flags: alternatives, error codes, fields",
+   "expect:\n  flags:\n    - {at: exit, code: [0, 1], signal: null}\n"
+   "    - {at: error, worker: 1, optional: true, error: EPIPE}\n"
+   "    - {at: error, worker: 2, nth: each, error: [EPIPE, ECONNRESET]}\n"
+   "    - {at: exit, worker: 1, fields: {code: 0, signal: null}}\n"
+   "    - {at: setup, nth: 2, fields: {settings: {args: [a]}}}\n"
+   "    - {at: exit, worker: 2, one-of: [{code: 0}, {code: 1, "
+   "exitedAfterDisconnect: [true, false]}]}\n",
+   cluster_run, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_FLAGS, "flags: none of the alternatives",
+   "expect:\n  flags:\n    - {at: exit, worker: 2, code: [0, 3], "
+   "exitedAfterDisconnect: [false, null]}\n",
+   cluster_run, {0},
+   {"t.yaml:4: worker 2: expected exitedAfterDisconnect false or null at "
+    "exit, got true at exit at 0.035 s (event #11)",
+    "t.yaml:4: worker 2: expected exit code 0 or 3 at exit, got 1 at exit at "
+    "0.035 s (event #11)", NULL}, false},
+  {SCENARIO_EXPECT_FLAGS, "flags: no set of one-of holds",
+   "expect:\n  flags:\n    - {at: exit, worker: 2, one-of: [{code: 0}, "
+   "{signal: SIGTERM, exitedAfterDisconnect: [true, false]}]}\n",
+   cluster_run, {0},
+   {"t.yaml:4: worker 2: expected one of (exit code 0) or (signal SIGTERM, "
+    "exitedAfterDisconnect true or false) at exit, got exit code 1 at exit "
+    "at 0.035 s (event #11)", NULL}, false},
+  {SCENARIO_EXPECT_FLAGS, "flags: an error code and fields that differ",
+   "expect:\n  flags:\n    - {at: error, worker: 2, error: "
+   "ERR_IPC_DISCONNECTED}\n"
+   "    - {at: setup, nth: 2, fields: {settings: {args: [b]}}}\n",
+   cluster_run, {0},
+   {"t.yaml:4: worker 2: expected error ERR_IPC_DISCONNECTED at error, got "
+    "EPIPE at error at 0.038 s (event #12)",
+    "t.yaml:5: expected fields {\"settings\":{\"args\":[\"b\"]}} at setup, "
+    "got {\"settings\":{\"args\":[\"a\"],\"cwd\":null,\"silent\":false}} "
+    "at setup at 0.004 s (event #3)", NULL}, false},
+  {SCENARIO_EXPECT_FLAGS, "flags: an event that must happen did not",
+   "expect:\n  flags:\n    - {at: error, worker: 1, error: EPIPE}\n",
+   cluster_run, {0},
+   {"t.yaml:4: worker 1: expected error #1 to check its flags, got none",
+    NULL}, false},
+
   /* counts */
   {SCENARIO_EXPECT_COUNT, "counts: as expected",
    "expect:\n  counts:\n    - {event: exit, count: 2}\n"
@@ -237,6 +316,63 @@ static const expect_case_t cases[] = {
    "expect:\n  timing:\n    - {to: {event: respawn}, within: 1s}\n",
    two_workers, {0},
    {"t.yaml:4: expected respawn #1, got none", NULL}, false},
+  {SCENARIO_EXPECT_TIMING, "timing: from a step, by index and by name",
+   CLUSTER_STEPS "expect:\n  timing:\n"
+   "    - {from: {step: 2}, to: {event: exit, worker: 2}, within: 30ms}\n"
+   "    - {from: {step: bye}, to: {event: disconnect|exit, worker: 1, nth: "
+   "2}, within: 20ms, at-least: 10ms}\n",
+   cluster_run, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_TIMING, "timing: too slow after a step",
+   CLUSTER_STEPS "expect:\n  timing:\n"
+   "    - {from: {step: bye}, to: {event: exit, worker: 2}, within: 20ms}\n",
+   cluster_run, {0},
+   {"t.yaml:8: expected exit #1 of worker 2 within 0.020 s of step "
+    "/steps/2, got 0.025 s (exit at 0.035 s (event #11))", NULL}, false},
+  {SCENARIO_EXPECT_TIMING, "timing: for each worker",
+   "expect:\n  timing:\n    - {from: {event: online, worker: each}, to: "
+   "{event: disconnect|exit, worker: each}, within: 20ms}\n",
+   cluster_run, {0},
+   {"t.yaml:4: expected disconnect|exit #1 of worker 2 within 0.020 s of "
+    "online #1 of worker 2, got 0.028 s (exit at 0.035 s (event #11))",
+    NULL}, false},
+
+  /* precedes */
+  {SCENARIO_EXPECT_PRECEDES, "precedes: orders that hold",
+   CLUSTER_STEPS "expect:\n  precedes:\n"
+   "    - {first: {event: setup}, then: {event: fork}, before-each: true}\n"
+   "    - {first: {event: fork, worker: 1}, then: {event: exit, worker: 2}}\n"
+   "    - {first: {step: bye}, then: {event: disconnect, worker: each}}\n"
+   "    - {first: {event: disconnect|exit, worker: any}, then: {event: "
+   "disconnect-callback}}\n"
+   "    - {first: {event: disconnect-callback}, then: {event: "
+   "disconnect|exit, worker: 2, nth: 2}}\n",
+   cluster_run, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_PRECEDES, "precedes: A's exit after B's fork",
+   "expect:\n  precedes:\n    - {first: {event: exit, worker: 1}, then: "
+   "{event: fork, worker: 2}}\n",
+   cluster_run, {0},
+   {"t.yaml:4: expected exit #1 of worker 1 before fork #1 of worker 2, got "
+    "exit at 0.025 s (event #9) after fork at 0.005 s (event #4)", NULL},
+   false},
+  {SCENARIO_EXPECT_PRECEDES, "precedes: the callback after a worker's end",
+   "expect:\n  precedes:\n    - {first: {event: disconnect-callback}, "
+   "then: {event: disconnect|exit, worker: each, nth: 2}}\n",
+   cluster_run, {0},
+   {"t.yaml:4: expected disconnect-callback #1 before disconnect|exit #2 of "
+    "worker 1, got disconnect-callback at 0.030 s (event #10) after exit at "
+    "0.025 s (event #9)", NULL}, false},
+  {SCENARIO_EXPECT_PRECEDES, "precedes: a fork without its setup",
+   "expect:\n  precedes:\n    - {first: {event: setup}, then: {event: "
+   "fork}, before-each: true}\n",
+   cluster_run_one_setup, {0},
+   {"t.yaml:4: expected setup #1 before each fork #1, got none before fork "
+    "at 0.005 s (event #3) since fork at 0.003 s (event #2)", NULL}, false},
+  {SCENARIO_EXPECT_PRECEDES, "precedes: a point that never came",
+   "expect:\n  precedes:\n    - {first: {event: respawn}, then: {event: "
+   "exit, worker: each}}\n",
+   cluster_run, {0},
+   {"t.yaml:4: expected respawn #1, got none",
+    "t.yaml:4: expected respawn #1, got none", NULL}, false},
 };
 
 static const char *const expect_keys[SCENARIO_EXPECT_KIND_COUNT] = {
@@ -275,8 +411,10 @@ static void test_cases(void)
     /* every finding is the expectation's, of the case's kind */
     snprintf(rule, sizeof(rule), "expect.%s", expect_keys[c->kind]);
     for (k = 0; k < f.count; k++) {
+      unsigned line = 0;
       CU_ASSERT_STRING_EQUAL(f.items[k].rule, rule);
-      CU_ASSERT_EQUAL(f.items[k].line, 4);
+      CU_ASSERT(sscanf(f.items[k].message, "t.yaml:%u:", &line) == 1);
+      CU_ASSERT_EQUAL(f.items[k].line, line);
     }
     scenario_free(s);
     oracle_findings_free(&f);
