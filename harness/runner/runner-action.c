@@ -303,7 +303,7 @@ static int worker_command(runner_run_t *run, const scenario_step_t *st,
 int runner__step_send(runner_run_t *run, const scenario_step_t *st,
                       const runner__call_t *call)
 {
-  cJSON *cmd;
+  cJSON *cmd, *x;
 
   if (call->replies > 0)
     return RUNNER__WAIT_NONE;
@@ -312,7 +312,11 @@ int runner__step_send(runner_run_t *run, const scenario_step_t *st,
     cJSON_AddNumberToObject(cmd, "worker", call->worker);
     cJSON_AddItemToObject(cmd, "message", cJSON_Duplicate(st->message, true));
   }
-  runner__queue_action(run, "send", st, call->worker, NULL);
+  /* what was sent, for `messages` checks of echoes */
+  x = cJSON_CreateObject();
+  if (x != NULL)
+    cJSON_AddItemToObject(x, "message", cJSON_Duplicate(st->message, true));
+  runner__queue_action(run, "send", st, call->worker, x);
   return send_command(run, st, call, cmd, NULL);
 }
 

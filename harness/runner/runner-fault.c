@@ -74,6 +74,18 @@ static int hold(runner_run_t *run, const scenario_step_t *st, unsigned id,
   return RUNNER__WAIT_NONE;
 }
 
+/* What the trace says of a fault besides its name: a message sent. */
+static cJSON *fault_record(const cJSON *msg)
+{
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(msg, "message");
+  cJSON *x;
+
+  if (m == NULL || (x = cJSON_CreateObject()) == NULL)
+    return NULL;
+  cJSON_AddItemToObject(x, "message", cJSON_Duplicate(m, true));
+  return x;
+}
+
 /* Sends fault `msg` (owned) of step `st` to worker `id`, or holds it. */
 static int fault(runner_run_t *run, const scenario_step_t *st, unsigned id,
                  cJSON *msg)
@@ -91,7 +103,8 @@ static int fault(runner_run_t *run, const scenario_step_t *st, unsigned id,
       runner__fail(run, st, "worker %u has already exited", id);
     return RUNNER__STEP_FAILED;
   }
-  runner__queue_action(run, scenario_step_name(st->kind), st, id, NULL);
+  runner__queue_action(run, scenario_step_name(st->kind), st, id,
+                       fault_record(msg));
   /* a worker refuses an inapplicable fault with a reply to this number */
   cJSON_AddNumberToObject(msg, "req", fault_number(run, st));
   rc = runner__control_send_worker(run, id, msg);

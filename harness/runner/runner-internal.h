@@ -296,13 +296,18 @@ typedef struct {
   int pid;
   /* occurrences by event, [0] on the Worker, [1] on `cluster` */
   unsigned counts[TRACE_EV_COUNT][2];
+  /* by listen index, the shared port it serves (0: none, or no more) */
+  int serves[RUNNER__MAX_SERVERS];
 } runner__worker_t;
 
 typedef struct {
   runner__worker_t *workers; /* index id-1 */
   unsigned n_workers;
   unsigned last_forked;
-  int ports[RUNNER__MAX_SERVERS];   /* by listen index */
+  /* by listen index, the port the cluster serves it on: the first one
+   * reported, until no worker serves that one any more and a worker
+   * reports another (a new listen(0) after every worker left) */
+  int ports[RUNNER__MAX_SERVERS];
   unsigned counts[TRACE_EV_COUNT][2];
   bool shutdown_done_seen;
   unsigned restart_done_count;
@@ -458,10 +463,16 @@ typedef struct {
   bool running;
   bool stopping;
   uint64_t failed_records;
+  bool dropped;              /* request records past the bound */
+  unsigned index;            /* the server the load aims at */
+  int port;                  /* and the port it goes to now */
 } runner__loadgen_t;
 
 /* Asks a running load to stop; RUNNER__EV_LOAD_DONE follows. */
 void runner__loadgen_stop(runner_run_t *run);
+/* New connections of a running load go where its server listens now
+ * (runner__cluster_port): the cluster may have moved it. */
+void runner__loadgen_follow(runner_run_t *run);
 void runner__loadgen_free(runner_run_t *run);
 
 /* ====================================================================== */

@@ -256,6 +256,7 @@ static void on_record(runner_run_t *run, runner__event_t *ev)
   ev->rec = NULL;
   e = &tr->events[tr->count - 1];
   runner__cluster_learn(run, e);
+  runner__loadgen_follow(run);
   if (run->phase <= RUNNER__PHASE_END_EXIT)
     runner__faults_on_record(run, e);
   if (run->phase == RUNNER__PHASE_STEPS)

@@ -309,6 +309,79 @@ static int precedes_build(scenario__build_t *b, const scenario__at_t *at,
   return 0;
 }
 
+/* Whether some step (also in a trigger's `do`) is of `kind`. */
+static bool has_step(const scenario_step_t *st, size_t n,
+                     scenario_step_kind_t kind)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    if (st[i].kind == kind || has_step(st[i].actions, st[i].n_actions, kind))
+      return true;
+  return false;
+}
+
+static int served_build(scenario__build_t *b, const scenario__at_t *at,
+                        scenario_expect_t *e)
+{
+  bool bound = scenario__node_get(at->node, "count") != NULL ||
+               scenario__node_get(at->node, "min") != NULL ||
+               scenario__node_get(at->node, "max") != NULL;
+
+  if (bound)
+    count_build(b, at, e);
+  else if (scenario__node_get(at->node, "rotation") == NULL &&
+           scenario__node_get(at->node, "affinity") == NULL)
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "a served check needs 'count', 'min', 'max', "
+                       "'rotation' or 'affinity'");
+  point_build(b, at, "after", &e->from);
+  point_build(b, at, "before", &e->to);
+  if (!has_step(b->s->steps, b->s->n_steps, SCENARIO_STEP_LOAD_START))
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "served needs a load step (load: {start: ...})");
+  b->s->record_requests = true;
+  return 0;
+}
+
+static int messages_build(scenario__build_t *b, const scenario__at_t *at,
+                          scenario_expect_t *e)
+{
+  static const char *const checks[] = {"values", "includes", "increasing",
+                                       "echoes", NULL};
+  size_t i;
+
+  (void)e;
+  for (i = 0; checks[i] != NULL; i++)
+    if (scenario__node_get(at->node, checks[i]) != NULL)
+      return 0;
+  scenario__errs_add(b->errs, at->loc, at->path,
+                     "a messages check needs 'values', 'includes', "
+                     "'increasing' or 'echoes'");
+  return 0;
+}
+
+static int addresses_build(scenario__build_t *b, const scenario__at_t *at,
+                           scenario_expect_t *e)
+{
+  static const char *const checks[] = {"addressType", "address", "port",
+                                       "fd", NULL};
+  size_t i;
+
+  (void)e;
+  if (b->s->n_servers == 0)
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "addresses needs a worker server (worker: {servers: "
+                       "[...]})");
+  for (i = 0; checks[i] != NULL; i++)
+    if (scenario__node_get(at->node, checks[i]) != NULL)
+      return 0;
+  scenario__errs_add(b->errs, at->loc, at->path,
+                     "an address check needs 'addressType', 'address', "
+                     "'port' or 'fd'");
+  return 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* The kinds, in the order of SCENARIO_EXPECT_MAP                          */
 
@@ -432,6 +505,118 @@ static const scenario__expect_def_t expect_precedes = {
                     {"before-each", T(bool), 0, "false", AT(before_each)},
                     DURING("run"))),
   .build = precedes_build};
+
+#define WORDS(what_, ...)                                                   \
+  (&(const scenario__type_t){.kind = SCENARIO__T_ENUM, .what = what_,       \
+                             .words = (const char *const[]){__VA_ARGS__,    \
+                                                           NULL}})
+#define ALTS_OF(what_, one)                                                 \
+  (&(const scenario__type_t){                                               \
+      .kind = SCENARIO__T_ONEOF, .what = what_,                             \
+      .alts = (const scenario__type_t *const[]){                            \
+          one, SCENARIO__SEQ("a list of alternatives", one), NULL}})
+
+static const scenario__type_t t_str_null = {
+  .kind = SCENARIO__T_STR, .what = "a string or null",
+  .flags = SCENARIO__NULLABLE};
+static const scenario__type_t t_addr_type = {
+  .kind = SCENARIO__T_INT, .what = "an address type", .min = -1, .max = 6};
+
+static const scenario__expect_def_t expect_addresses = {
+  .value = SCENARIO__SEQ(
+      "a list of address checks",
+      SCENARIO__MAP("an address check",
+                    {"worker", T(wref_each), 0, "each", AT(worker)},
+                    /* which server of the behaviour */
+                    {"index", T(server_index), 0, "0", {0}},
+                    /* a re-listen on the same index is its second */
+                    {"nth", T(nth), 0, "1", AT(nth)},
+                    {"addressType",
+                     ALTS_OF("an address type or a list of them",
+                             &t_addr_type), 0, NULL, {0}},
+                    {"address",
+                     ALTS_OF("a string, null or a list of them", &t_str_null),
+                     0, NULL, {0}},
+                    {"port", ALTS_OF("a port or a list of them", T(port)), 0,
+                     NULL, {0}},
+                    {"fd", T(any), 0, NULL, {0}},
+                    DURING("run"))),
+  .build = addresses_build};
+
+static const scenario__expect_def_t expect_ports = {
+  .value = SCENARIO__SEQ(
+      "a list of port checks",
+      SCENARIO__MAP(
+          "a port check",
+          /* the primary's `listening`, or what workers report (exclusive
+             servers too) */
+          {"from", WORDS("source", "listening", "worker-listening"), 0,
+           "listening", {0}},
+          {"across-workers", WORDS("relation", "same", "distinct", "any"),
+           0, "same", {0}},
+          {"across-indexes", WORDS("relation", "distinct", "same", "any"),
+           0, "distinct", {0}},
+          DURING("run")))};
+
+static const scenario__expect_def_t expect_served = {
+  .value = SCENARIO__SEQ(
+      "a list of served checks",
+      SCENARIO__MAP(
+          "a served check",
+          {"worker", T(wref_count), 0, "any", AT(worker)},
+          {"outcome",
+           WORDS("outcome", "ok", "failed", "refused", "reset", "timeout",
+                 "bad-status", "truncated", "error", "retried"),
+           0, "ok", {0}},
+          {"count", T(count0), 0, NULL, {0}},
+          {"min", T(count0), 0, NULL, AT(min)},
+          {"max", T(count0), 0, NULL, AT(max)},
+          /* requests started from this point on, or before it */
+          {"after", &t_point, 0, NULL, AT(from)},
+          {"before", &t_point, 0, NULL, AT(to)},
+          {"rotation", WORDS("rotation", "strict"), 0, NULL, {0}},
+          {"affinity", WORDS("affinity", "client", "connection"), 0, NULL,
+           {0}},
+          DURING("run"))),
+  .build = served_build};
+
+static const scenario__expect_def_t expect_messages = {
+  .value = SCENARIO__SEQ(
+      "a list of message checks",
+      SCENARIO__MAP(
+          "a message check",
+          {"worker", T(wref_each), 0, "each", AT(worker)},
+          /* the primary's `message` events, or what the worker got */
+          {"to", WORDS("receiver", "primary", "worker"), 0, "primary",
+           {0}},
+          {"emitter", T(emitter), 0, "worker", AT(cluster_emitter)},
+          /* exactly these, in this order */
+          {"values", SCENARIO__SEQ("a list of messages", T(any)), 0, NULL,
+           {0}},
+          /* these, in this order, among others */
+          {"includes", SCENARIO__SEQ("a list of messages", T(any)), 0, NULL,
+           {0}},
+          {"increasing",
+           SCENARIO__MAP("an increasing sequence",
+                         /* a dotted path into each message; "": itself */
+                         {"path", T(str), 0, "\"\"", {0}},
+                         /* each the one before plus this */
+                         {"by", T(limit), 0, NULL, {0}}),
+           0, NULL, {0}},
+          /* what the other side sent, as such, or under this key */
+          {"echoes", WORDS("echo", "same", "echo", "reply"), 0, NULL,
+           {0}},
+          DURING("run"))),
+  .build = messages_build};
+
+static const scenario__expect_def_t expect_twins = {
+  .value = SCENARIO__SEQ(
+      "a list of emitter orders",
+      SCENARIO__MAP("an emitter order",
+                    {"event", T(event), REQ, NULL, AT(event)},
+                    {"first", T(emitter), REQ, NULL, AT(cluster_emitter)},
+                    {"worker", T(wref_each), 0, "each", AT(worker)},
+                    DURING("run")))};
 
 const scenario__expect_def_t *const
     scenario__expects[SCENARIO_EXPECT_KIND_COUNT] = {

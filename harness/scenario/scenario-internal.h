@@ -185,7 +185,7 @@ extern const scenario__type_t scenario__t_str, scenario__t_bool,
     scenario__t_root, scenario__t_steps, scenario__t_expect,
     scenario__t_events, scenario__t_stepref, scenario__t_wref_points,
     scenario__t_bool_alts, scenario__t_bool_null_alts, scenario__t_code_alts,
-    scenario__t_signal_alts, scenario__t_str_alts,
+    scenario__t_signal_alts, scenario__t_str_alts, scenario__t_clients,
     scenario__t_cluster, scenario__t_primary, scenario__t_respawn_map,
     scenario__t_metrics_map;
 

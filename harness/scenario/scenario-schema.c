@@ -58,6 +58,8 @@ const scenario__type_t scenario__t_code_null = {
   .kind = SCENARIO__T_INT, .what = "an exit code or null", .min = 0,
   .max = 255, .flags = SCENARIO__NULLABLE};
 const scenario__type_t scenario__t_limit = INT("a number", 0, 1000000000);
+const scenario__type_t scenario__t_clients = INT("a number of client "
+                                                 "addresses", 0, 250);
 
 #define WORDS(kind_, what_, ...)                                            \
   {.kind = kind_, .what = what_,                                            \

@@ -263,6 +263,8 @@ static const scenario__step_def_t step_load_start = {
                      {"duration", T(dur), 0, NULL, LOAD(duration_ms)},
                      {"timeout", T(dur), 0, "2s", LOAD(timeout_ms)},
                      {"server", T(server_index), 0, "0", LOAD(port_index)},
+                     /* requests from 127.0.0.2, 127.0.0.3... */
+                     {"clients", T(clients), 0, "0", LOAD(clients)},
                      {"path", T(str), 0, "/", LOAD(path)}),
        REQ, NULL, AT(load)}),
   .either = "stop, wait or {start: ...}",

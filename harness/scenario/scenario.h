@@ -133,6 +133,7 @@ typedef struct {
   int64_t duration_ms;    /* stop after this time (0: until stopped) */
   int64_t timeout_ms;     /* per request */
   unsigned port_index;    /* which server of the worker behaviour */
+  unsigned clients;       /* client addresses (0: any) */
   char path[64];          /* request target, default "/" */
 } scenario_load_spec_t;
 
@@ -193,7 +194,20 @@ typedef struct {
      "`at-least`")                                                            \
   XX(PRECEDES, precedes, "precedes",                                          \
      "orders across workers and of cluster-level events: `first` before "     \
-     "`then`")
+     "`then`")                                                                \
+  XX(ADDRESSES, addresses, "addresses",                                       \
+     "the `listening` address of a worker's listen index")                    \
+  XX(PORTS, ports, "ports",                                                   \
+     "ports shared or not: across workers for one listen index, across "      \
+     "indexes")                                                               \
+  XX(SERVED, served, "served",                                                \
+     "who served the load's requests: counts per worker, strict rotation, "   \
+     "affinity, outcomes")                                                    \
+  XX(MESSAGES, messages, "messages",                                          \
+     "message contents and order, either way: exact values, increasing "      \
+     "sequences, echoes")                                                     \
+  XX(TWINS, twins, "twins",                                                   \
+     "emitter order: which of the Worker and `cluster` emits an event first")
 
 typedef enum {
 #define XX(ID, name, key, doc) SCENARIO_EXPECT_##ID,
@@ -289,6 +303,9 @@ typedef struct scenario_s {
   cJSON *policy;               /* the `policy` command, or NULL */
   /* the oracle's one documented exception */
   bool allow_exit_without_disconnect;
+  /* a `served` expectation reads every request of the load, not only
+   * the failed ones: the trace records them all */
+  bool record_requests;
   scenario_step_t *steps;
   size_t n_steps;
   scenario_expect_t *expects;

@@ -106,13 +106,63 @@ static const char cluster_run_one_setup[] = CLUSTER_HEAD CLUSTER_TAIL;
   "steps:\n  - sleep: 1ms\n  - fork: 1\n" \
   "  - {name: bye, cluster-disconnect: }\n"
 
+/* Two workers with two servers on port 0: each reports its listens
+ * (index, port), then the primary's `listening` with the address. Worker
+ * 2's index 1 lands on a port of its own. Then worker 1 sends 1, 2, 2 and
+ * gets {"echo": "x"} after the primary sent it "x"; its message twins
+ * come cluster first, but for the last one. */
+#define ADDRESS(port)                                                     \
+  LIVE ",\"address\":{\"addressType\":4,\"address\":\"127.0.0.1\","    \
+  "\"port\":" #port ",\"fd\":null}"
+#define LISTENED(t, t2, t3, w, index, port)                               \
+  OBS(t, "listening", w, ",\"index\":" #index ",\"port\":" #port)     \
+  EV(t2, "listening", "worker", w, ADDRESS(port))                        \
+  EV(t3, "listening", "cluster", w, ADDRESS(port))
+#define MSG(t, em, w, m) EV(t, "message", em, w, LIVE ",\"message\":" m)
+static const char listens_and_messages[] =
+  EV(1000000, "fork", "cluster", 1, LIVE)
+  EV(2000000, "fork", "cluster", 2, LIVE)
+  LISTENED(10000000, 10100000, 10200000, 1, 0, 4000)
+  LISTENED(11000000, 11100000, 11200000, 1, 1, 4001)
+  LISTENED(12000000, 12100000, 12200000, 2, 1, 4002)
+  LISTENED(13000000, 13100000, 13200000, 2, 0, 4000)
+  REC("{\"type\":\"action\",\"t\":20000000,\"action\":\"send\","
+      "\"worker\":1,\"message\":\"x\"}")
+  OBS(21000000, "message", 1, ",\"message\":\"x\"")
+  MSG(22000000, "cluster", 1, "1") MSG(22100000, "worker", 1, "1")
+  MSG(23000000, "cluster", 1, "2") MSG(23100000, "worker", 1, "2")
+  MSG(24000000, "cluster", 1, "2") MSG(24100000, "worker", 1, "2")
+  MSG(25000000, "cluster", 1, "{\"echo\":\"y\"}")
+  MSG(25100000, "worker", 1, "{\"echo\":\"y\"}")
+  MSG(26000000, "worker", 1, "{\"clustersim\":\"pong\",\"n\":1}")
+  MSG(27000000, "worker", 1, "3") MSG(27100000, "cluster", 1, "3");
+
+/* A load of six requests, one connection each from two client addresses:
+ * workers 1, 2, 1, 2, then 1 twice (the rotation breaks), after worker
+ * 2's exit at 50 ms; one refused. */
+#define REQ(t, seq, w, client, outcome)                                    \
+  REC("{\"type\":\"load\",\"t\":" #t "000,\"what\":\"request\",\"start\":" \
+      #t "000,\"seq\":" #seq ",\"outcome\":\"" outcome "\",\"served_by\":" \
+      #w ",\"connection\":" #seq ",\"client\":\"127.0.0." #client "\"}")
+static const char requests[] =
+  EV(1000000, "fork", "cluster", 1, LIVE)
+  EV(2000000, "fork", "cluster", 2, LIVE)
+  REC("{\"type\":\"load\",\"t\":5000000,\"what\":\"start\"}")
+  REQ(10000, 0, 1, 2, "ok") REQ(20000, 1, 2, 3, "ok")
+  REQ(30000, 2, 1, 2, "ok") REQ(40000, 3, 2, 3, "retried")
+  EV(50000000, "exit", "worker", 2, EXIT("false", "null", "\"SIGKILL\""))
+  REQ(60000, 4, 1, 2, "ok") REQ(70000, 5, 1, 3, "ok")
+  REQ(80000, 6, 0, 2, "refused")
+  REC("{\"type\":\"load\",\"t\":90000000,\"what\":\"done\"}");
+#define LOAD_STEP SERVER "steps:\n  - load: {start: {requests: 7}}\n"
+
 typedef struct {
   scenario_expect_kind_t kind; /* what the case is about */
   const char *name;
   const char *scenario;        /* the `expect:` section and what it needs */
   const char *trace;
   trace_load_totals_t load;
-  const char *expected[4];     /* every finding in order; NULL-ended */
+  const char *expected[6];     /* every finding in order; NULL-ended */
   bool inconclusive;           /* the findings are inconclusive ones */
 } expect_case_t;
 
@@ -335,6 +385,99 @@ static const expect_case_t cases[] = {
    {"t.yaml:4: expected disconnect|exit #1 of worker 2 within 0.020 s of "
     "online #1 of worker 2, got 0.028 s (exit at 0.035 s (event #11))",
     NULL}, false},
+
+  /* addresses */
+  {SCENARIO_EXPECT_ADDRESSES, "addresses: as expected",
+   "worker: {servers: [{port: 0}, {port: 0}]}\nexpect:\n  addresses:\n"
+   "    - {index: 0, addressType: 4, address: 127.0.0.1, port: 4000, fd: "
+   "null}\n"
+   "    - {worker: 1, index: 1, addressType: [4, 6], port: 4001}\n",
+   listens_and_messages, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_ADDRESSES, "addresses: another port, a missing listen",
+   "worker: {servers: [{port: 0}, {port: 0}]}\nexpect:\n  addresses:\n"
+   "    - {index: 1, port: 4001}\n"
+   "    - {worker: 1, index: 1, nth: 2, address: \"::1\"}\n",
+   listens_and_messages, {0},
+   {"t.yaml:5: worker 2: expected port 4001 at listening of index 1, got "
+    "4002 at listening at 0.012 s (event #9)",
+    "t.yaml:6: worker 1: expected listening #2 of index 1, got 1", NULL},
+   false},
+
+  /* ports */
+  {SCENARIO_EXPECT_PORTS, "ports: distinct for each worker's exclusive",
+   "expect:\n  ports:\n    - {from: worker-listening, across-workers: any, "
+   "across-indexes: distinct}\n",
+   listens_and_messages, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_PORTS, "ports: an index that is not shared",
+   "expect:\n  ports:\n    - {across-workers: same, across-indexes: "
+   "distinct}\n",
+   listens_and_messages, {0},
+   {"t.yaml:4: expected the same port for one index on every worker, got "
+    "4001 for worker 1 index 1 (listening at 0.011 s (event #6)) and 4002 "
+    "for worker 2 index 1 (listening at 0.012 s (event #9))", NULL}, false},
+
+  /* served */
+  {SCENARIO_EXPECT_SERVED, "served: counts, windows, affinity by connection",
+   LOAD_STEP "expect:\n  served:\n    - {count: 6}\n"
+   "    - {worker: 1, min: 4}\n"
+   "    - {worker: 2, after: {event: exit, worker: 2}, count: 0}\n"
+   "    - {worker: each, before: {event: exit, worker: 2}, count: 2}\n"
+   "    - {outcome: refused, count: 1}\n"
+   "    - {outcome: retried, count: 1}\n"
+   "    - {affinity: connection}\n"
+   "    - {rotation: strict, before: {event: exit, worker: 2}}\n",
+   requests, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_SERVED, "served: rotation, affinity and a count broken",
+   LOAD_STEP "expect:\n  served:\n    - {rotation: strict}\n"
+   "    - {affinity: client}\n"
+   "    - {worker: 1, after: {event: exit, worker: 2}, max: 1}\n",
+   requests, {0},
+   {"t.yaml:7: expected the requests served in strict rotation over 2 "
+    "workers, got request seq 5 served by worker 1 where worker 2 was due "
+    "(request at 0.070 s (event #9))",
+    "t.yaml:8: expected every request of client \"127.0.0.3\" served by one "
+    "worker, got worker 2 (seq 3) and worker 1 (seq 5, request at 0.070 s "
+    "(event #9))",
+    "t.yaml:9: expected at most 1 served request by worker 1 started after "
+    "exit #1 of worker 2, got 2", NULL}, false},
+  {SCENARIO_EXPECT_SERVED, "served: no load ran",
+   LOAD_STEP "expect:\n  served:\n    - {count: 1}\n",
+   two_workers, {0}, {"t.yaml:7: served: no load ran", NULL}, true},
+
+  /* messages */
+  {SCENARIO_EXPECT_MESSAGES, "messages: values, includes, echoes",
+   "expect:\n  messages:\n"
+   "    - {worker: 1, values: [1, 2, 2, {echo: y}, 3]}\n"
+   "    - {worker: 1, includes: [1, {echo: y}]}\n"
+   "    - {worker: 1, to: worker, echoes: same}\n"
+   "    - {worker: 1, emitter: cluster, values: [1, 2, 2, {echo: y}, 3]}\n",
+   listens_and_messages, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_MESSAGES, "messages: a value, an order, a sequence",
+   "expect:\n  messages:\n"
+   "    - {worker: 1, values: [1, 2, 3]}\n"
+   "    - {worker: 1, includes: [2, 1]}\n"
+   "    - {worker: 1, increasing: {}}\n"
+   "    - {worker: 1, echoes: echo}\n",
+   listens_and_messages, {0},
+   {"t.yaml:4: expected message #3 sent to the primary by worker 1 to be 3, "
+    "got 2 (message at 0.024 s (event #21))",
+    "t.yaml:5: expected 1 (value 2 of includes) among the messages sent to "
+    "the primary by worker 1, got it not in order",
+    "t.yaml:6: expected the message of message #3 sent to the primary by "
+    "worker 1 to be more than 2, got 2 (message at 0.024 s (event #21))",
+    "t.yaml:7: expected message #1 sent to the primary by worker 1 to be "
+    "{\"echo\":\"x\"}, got 1 (message at 0.022 s (event #17))", NULL},
+   false},
+
+  /* twins */
+  {SCENARIO_EXPECT_TWINS, "twins: listening on the Worker first",
+   "expect:\n  twins:\n    - {event: listening, first: worker}\n",
+   listens_and_messages, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_TWINS, "twins: a message on the Worker first",
+   "expect:\n  twins:\n    - {event: message, first: cluster, worker: 1}\n",
+   listens_and_messages, {0},
+   {"t.yaml:4: worker 1: expected message on cluster first, got message at "
+    "0.027 s (event #25)", NULL}, false},
 
   /* precedes */
   {SCENARIO_EXPECT_PRECEDES, "precedes: orders that hold",

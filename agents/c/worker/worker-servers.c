@@ -119,6 +119,7 @@ static void worker_server_on_listen(sim_server_t *server, int status)
   if (m != NULL) {
     cJSON_AddNumberToObject(m, "index", s->index);
     cJSON_AddNumberToObject(m, "port", server->port);
+    cJSON_AddBoolToObject(m, "exclusive", s->conf->exclusive);
   }
   worker__observe(m);
   if (s->index != 0 || worker__agent.conf.on_listening_act == WORKER_ACT_NONE)

@@ -57,7 +57,7 @@ function startServers(specs, id, observe, onFirstListening) {
     const opts = { port: spec.port, exclusive: spec.exclusive };
     if (spec.host !== null) opts.host = spec.host;
     server.listen(opts, () => {
-      observe('listening', { index, port: server.address().port });
+      observe('listening', { index, port: server.address().port, exclusive: spec.exclusive });
       if (index === 0 && onFirstListening) onFirstListening(server);
     });
     return rec;
