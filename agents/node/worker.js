@@ -27,8 +27,30 @@ let control = null;
 function send(obj) {
   if (control) control.send(obj);
 }
+// The worker's own view of itself, sampled with every observation.
+function view() {
+  const w = cluster.worker;
+  if (!w) return {};
+  const ead = w.exitedAfterDisconnect;
+  return { state: w.state, ead: ead === undefined ? null : ead, connected: w.isConnected(), dead: w.isDead() };
+}
 function observe(what, extra) {
-  send({ type: 'observe', what, worker: id, pid: process.pid, ...extra });
+  send({ type: 'observe', what, worker: id, pid: process.pid, ...view(), ...extra });
+}
+
+// The Worker object in a probe: its id.
+function returnedValue(v) {
+  if (v === undefined) return null;
+  if (v !== null && typeof v === 'object' && Number.isInteger(v.id)) return { worker: v.id };
+  return v;
+}
+
+// What the worker was started with: its environment (the harness's own
+// variables aside), its arguments after its program, its directory.
+function startInfo() {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CLUSTERSIM_')) env[k] = v;
+  return { env, args: process.argv.slice(2), cwd: process.cwd() };
 }
 
 // Pings first: they must be answered from the first moment, and never count
@@ -69,7 +91,7 @@ function applyAction(a, server) {
 
 let servers = { closeAll: () => 0 };
 const held = [];
-const faults = createFaults(() => servers, held);
+const faults = createFaults(() => servers, held, observe);
 
 function onCommand(line) {
   const parsed = line === null ? { error: 'line too long', req: null } : parseCommand(line);
@@ -84,14 +106,16 @@ function onCommand(line) {
     return refuse(err.message);
   }
   observe('fault', { fault: cmd, ...params });
-  apply();
+  const returned = apply();
+  // `probe`: the worker's view right after the call, in the same turn
+  if (parsed.msg.probe === true) observe('probe', { fault: cmd, req, returned: returnedValue(returned) });
 }
 
 let started = false;
 function start() {
   if (started) return;
   started = true;
-  observe('started');
+  observe('started', startInfo());
   const onFirst = behaviour.on_listening && ((server) => {
     observe('fault', { fault: 'on_listening', action: behaviour.on_listening.text });
     applyAction(behaviour.on_listening, server);

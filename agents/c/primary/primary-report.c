@@ -56,6 +56,27 @@ static void primary_report_address(cJSON *m, const sim_address_t *a)
     cJSON_AddNullToObject(o, "fd");
 }
 
+void primary__report_setup_snapshot(void)
+{
+  cJSON *copy = cJSON_Duplicate(primary__agent.settings, 1);
+
+  if (copy != NULL && primary__agent.setup_snapshots != NULL)
+    cJSON_AddItemToArray(primary__agent.setup_snapshots, copy);
+  else
+    cJSON_Delete(copy);
+}
+
+/* The settings of the oldest setupPrimary() whose event had not come. */
+static void primary_report_settings(cJSON *m)
+{
+  cJSON *s = cJSON_DetachItemFromArray(primary__agent.setup_snapshots, 0);
+
+  if (s == NULL)
+    s = cJSON_Duplicate(primary__agent.settings, 1);
+  if (s != NULL)
+    cJSON_AddItemToObject(m, "settings", s);
+}
+
 void primary__report_event(const sim_event_t *ev)
 {
   cJSON *m = cJSON_CreateObject();
@@ -91,6 +112,9 @@ void primary__report_event(const sim_event_t *ev)
   case SIM_EV_MESSAGE:
     cJSON_AddItemToObject(m, "message", cJSON_Duplicate(ev->message, 1));
     break;
+  case SIM_EV_SETUP:
+    primary_report_settings(m);
+    break;
   case SIM_EV_ERROR: {
     cJSON *e = cJSON_AddObjectToObject(m, "error");
     if (e == NULL)
@@ -116,6 +140,7 @@ void primary__report_disconnect_callback(sim_cluster_t *c, void *arg)
 
   (void)c;
   (void)arg;
+  primary__agent.callbacks++;
   if (m == NULL)
     return;
   cJSON_AddStringToObject(m, "type", "event");

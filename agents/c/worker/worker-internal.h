@@ -55,6 +55,10 @@ typedef struct {
   char on_listening[32];     /* the text as given, "" for none */
   worker__act_t on_listening_act;
   int on_listening_code;
+  /* the program's own arguments, after the options (borrowed from
+   * argv) */
+  char **args;
+  int nargs;
 } worker__conf_t;
 
 /* Fills `conf` from a CLUSTERSIM_WORKER JSON text (NULL or "" means {})
@@ -90,6 +94,8 @@ typedef struct {
   int started;
   unsigned long count;       /* messages counted by "count" */
   unsigned held;
+  int natural_exit;          /* the loop ran out of work */
+  int exit_code_set;         /* exiting by an exit(code): isDead() */
 } worker__agent_t;
 
 /* The agent: one per process, as the process has one loop and one control
