@@ -27,6 +27,7 @@ static const struct {
   {"error", NULL, "error", false},
   {"returned", "returned", "return value", false},
   {"workers", "workers", "cluster.workers", false},
+  {"callbacks", "callbacks", "disconnect callbacks run", false},
   {"fields", NULL, "fields", false},
 };
 
@@ -354,4 +355,133 @@ void oracle__expect_flags(oracle__expect_t *c)
   if (found == 0 && !e->optional)
     oracle__expect_fail(c, 0, NULL, "expected %s of some worker to check its "
                         "flags, got none", trace_ev_name(e->event));
+}
+
+/* ---------------------------------------------------------------------- */
+/* probes                                                                  */
+
+static bool step_is(const trace_event_t *e, const char *path)
+{
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(e->json, "step");
+
+  return e->src == TRACE_SRC_HARNESS && cJSON_IsString(s) &&
+         strcmp(s->valuestring, path) == 0;
+}
+
+/* The nth record of the step that is a primary's probe ("probe",
+ * "status") or a fault sent to a worker (with its number, "req"). */
+static const trace_event_t *probe_action(const oracle__expect_t *c)
+{
+  const scenario_expect_t *e = c->e;
+  unsigned seen = 0;
+  size_t i;
+
+  for (i = 0; i < c->tr->count; i++) {
+    const trace_event_t *x = &c->tr->events[i];
+    if (!step_is(x, e->from.step) || strcmp(x->name, "step") == 0 ||
+        (strcmp(x->name, "probe") != 0 && strcmp(x->name, "status") != 0 &&
+         !cJSON_HasObjectItem(x->json, "req")))
+      continue;
+    if (++seen == e->nth)
+      return x;
+  }
+  return NULL;
+}
+
+/* A worker's own probe: its observation answering the fault `a`. */
+static const trace_event_t *worker_probe(const oracle__expect_t *c,
+                                         const trace_event_t *a)
+{
+  const cJSON *req = cJSON_GetObjectItemCaseSensitive(a->json, "req");
+  size_t i;
+
+  for (i = 0; i < c->tr->count; i++) {
+    const trace_event_t *x = &c->tr->events[i];
+    if (x->ev == TRACE_EV_W_PROBE && x->worker == a->worker &&
+        cJSON_Compare(cJSON_GetObjectItemCaseSensitive(x->json, "req"), req,
+                      true))
+      return x;
+  }
+  return NULL;
+}
+
+typedef struct {
+  oracle__expect_t *c;
+  const trace_event_t *at;
+  unsigned worker;
+} probe_fail_t;
+
+static void probe_failed(void *arg, const char *want, const char *have)
+{
+  probe_fail_t *f = arg;
+  char who[40] = "";
+
+  if (f->worker != 0)
+    snprintf(who, sizeof(who), " of worker %u", f->worker);
+  oracle__expect_fail(f->c, f->worker, f->at, "expected %s in the probe%s "
+                      "of %s, got %s (%s)", want, who, f->c->e->from.step,
+                      have, oracle__describe(f->c, f->at));
+}
+
+/* The primary's probe: each worker's flags asked for, with what the call
+ * returned, cluster.workers and the callbacks beside them. */
+static void primary_probe(oracle__expect_t *c, const trace_event_t *a)
+{
+  const scenario_expect_t *e = c->e;
+  const cJSON *entries = cJSON_GetObjectItemCaseSensitive(a->json, "probe");
+  const cJSON *entry, *k;
+  unsigned only = e->worker.kind == SCENARIO_W_ID ? e->worker.id
+                  : e->worker.kind == SCENARIO_W_EACH ? 0 : a->worker;
+  int checked = 0;
+
+  cJSON_ArrayForEach(entry, entries) {
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(entry, "worker");
+    unsigned id = cJSON_IsNumber(w) ? (unsigned)w->valuedouble : 0;
+    cJSON *rec;
+    probe_fail_t f = {c, a, id};
+    if (only != 0 && id != only)
+      continue;
+    if ((rec = cJSON_Duplicate(entry, true)) == NULL)
+      return;
+    cJSON_ArrayForEach(k, a->json)
+      if (!cJSON_HasObjectItem(rec, k->string))
+        cJSON_AddItemToObject(rec, k->string, cJSON_Duplicate(k, true));
+    (void)oracle__values_check(rec, e->item, probe_failed, &f);
+    cJSON_Delete(rec);
+    checked++;
+  }
+  if (checked == 0) {
+    probe_fail_t f = {c, a, 0};
+    /* no worker was probed: what the call itself says */
+    if (only != 0)
+      oracle__expect_fail(c, only, a, "expected worker %u in the probe of "
+                          "%s, got none (%s)", only, e->from.step,
+                          oracle__describe(c, a));
+    else
+      (void)oracle__values_check(a->json, e->item, probe_failed, &f);
+  }
+}
+
+void oracle__expect_probes(oracle__expect_t *c)
+{
+  const trace_event_t *a = probe_action(c), *p;
+  probe_fail_t f = {c, NULL, 0};
+
+  if (a == NULL) {
+    oracle__expect_fail(c, 0, NULL, "expected a probe of %s #%u, got none",
+                        c->e->from.step, c->e->nth);
+    return;
+  }
+  if (strcmp(a->name, "probe") == 0 || strcmp(a->name, "status") == 0) {
+    primary_probe(c, a);
+    return;
+  }
+  if ((p = worker_probe(c, a)) == NULL) {
+    oracle__expect_fail(c, a->worker, a, "expected worker %u's probe of %s, "
+                        "got none", a->worker, c->e->from.step);
+    return;
+  }
+  f.at = p;
+  f.worker = p->worker;
+  (void)oracle__values_check(p->json, c->e->item, probe_failed, &f);
 }

@@ -15,7 +15,9 @@
  *   2  runner-step.c     the setup, the step sequence, waits, triggers and
  *                        the step handler table
  *      runner-verdict.c  the verdict of a run whose processes are all gone
- *   3  runner-action.c   step handlers: commands to the primary, signals,
+ *   3  runner-batch.c    step handlers of the primary program: setup,
+ *                        together (commands in one turn), its own end
+ *      runner-action.c   step handlers: commands to the primary, signals,
  *                        client connections; deferred actions
  *      runner-fault.c    step handlers: faults a worker injects into
  *                        itself, held until its control connection is up
@@ -360,6 +362,7 @@ typedef enum {
 /* How a handler is called. */
 typedef struct {
   bool trigger;              /* from a trigger's `do`: it never waits */
+  unsigned trig;             /* then, the worker whose event fired it */
   unsigned worker;           /* the step's worker, resolved (0: none) */
   unsigned replies;          /* the primary's ok replies to it so far */
 } runner__call_t;
@@ -422,6 +425,32 @@ cJSON *runner__act_fork_command(const scenario_step_t *st);
  * trigger's command was refused. */
 void runner__act_on_reply(runner_run_t *run, const runner__req_t *req,
                           const cJSON *reply);
+/* Sends step `st`'s command `cmd` (owned; with `probe` when the step
+ * asks); returns what the step waits for (the reply, unless in a
+ * trigger), or RUNNER__STEP_FAILED. */
+int runner__act_send(runner_run_t *run, const scenario_step_t *st,
+                     const runner__call_t *call, cJSON *cmd,
+                     cJSON *behaviour);
+/* The records of what a reply says, dated `sent`: a fork's worker, what
+ * a `status` or a `probe` sampled (named so in the trace). */
+void runner__act_record_fork(runner_run_t *run, uint64_t sent,
+                             const scenario_step_t *st,
+                             const cJSON *behaviour, const cJSON *reply);
+void runner__act_record_probe(runner_run_t *run, const char *name,
+                              uint64_t sent, const scenario_step_t *st,
+                              const cJSON *reply);
+/* A `setup` command's settings made the target's (a mixed target's
+ * worker program and its own args first, `own_args` in `cmd`); `initial`
+ * for the run's first setup. */
+void runner__act_mixed_worker(const runner_run_t *run, cJSON *cmd,
+                              cJSON *settings, bool initial);
+
+/* runner-batch.c: the primary program's steps (setup, together,
+ * primary-throw, primary-crash) */
+
+/* A `together` step's reply: the records of every command it ran. */
+void runner__batch_on_reply(runner_run_t *run, const runner__req_t *req,
+                            const cJSON *reply);
 /* Queues trigger `st` (fired by `worker`) after `ms`. */
 void runner__act_defer_trigger(runner_run_t *run, const scenario_step_t *st,
                                unsigned worker, uint64_t ms);
@@ -447,6 +476,11 @@ typedef struct {
   unsigned n_sent;
 } runner__faults_t;
 
+/* A fault or a signal for worker `id`, which is gone (`why`): recorded,
+ * with `tolerate: gone`; else the step's failure. What the step now waits
+ * for (nothing), or RUNNER__STEP_FAILED. */
+int runner__fault_gone(runner_run_t *run, const scenario_step_t *st,
+                       unsigned id, const char *why);
 /* A worker's hello sends what was held for it; its exit fails it. */
 void runner__faults_on_record(runner_run_t *run, const trace_event_t *e);
 /* A worker refused fault `msg.req`. */

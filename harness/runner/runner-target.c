@@ -119,7 +119,8 @@ static int build_node_c(const target_in_t *in, runner_target_t *out)
                         "--require", b, a, NULL);
     out->env = strv_of(env, NULL);
     out->worker_exec = strdup("worker");
-    out->worker_args = strv_of(NULL);
+    /* the C worker's options end at "--": the scenario's args follow */
+    out->worker_args = strv_of("--", NULL);
     if (out->env != NULL && out->worker_exec != NULL &&
         out->worker_args != NULL)
       rc = 0;

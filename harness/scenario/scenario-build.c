@@ -99,7 +99,7 @@ static scenario_wref_t wref(value_t v)
     scenario_wref_kind_t kind;
   } words[] = {{"any", SCENARIO_W_ANY},         {"each", SCENARIO_W_EACH},
                {"last", SCENARIO_W_LAST},       {"trigger", SCENARIO_W_TRIGGER},
-               {"primary", SCENARIO_W_PRIMARY}};
+               {"primary", SCENARIO_W_PRIMARY}, {"group", SCENARIO_W_GROUP}};
   scenario_wref_t r = {SCENARIO_W_ID, 0, 0, 0};
   scenario__loc_t loc = scenario__node_loc(v.node, (scenario__loc_t){0, 0});
   int64_t id = 0;

@@ -15,6 +15,7 @@
 typedef struct {
   scenario__errs_t *errs;
   bool in_do;          /* inside a trigger's `do` */
+  bool in_together;    /* inside `together` */
 } walk_t;
 
 static void walk(walk_t *w, struct fy_node *n, const scenario__type_t *t,
@@ -522,6 +523,8 @@ static bool first_of_key(size_t k)
 
 static bool allowed_here(const walk_t *w, size_t k)
 {
+  if (w->in_together && !scenario__steps[k]->together)
+    return false;
   return !w->in_do || scenario__steps[k]->in_do == SCENARIO__IN_DO;
 }
 
@@ -602,7 +605,13 @@ static void report_not_in_do(walk_t *w, int kind, scenario__loc_t kloc,
 {
   const char *key = scenario_step_name(kind);
 
-  if (scenario__steps[kind]->in_do == SCENARIO__NOT_IN_DO_NESTS)
+  if (w->in_together && !scenario__steps[kind]->together)
+    scenario__errs_add(w->errs, kloc, sub,
+                       "'%s' cannot be used inside 'together' (it runs "
+                       "commands of the primary in one turn: fork, send, "
+                       "disconnect, kill, cluster-disconnect, status, setup)",
+                       key);
+  else if (scenario__steps[kind]->in_do == SCENARIO__NOT_IN_DO_NESTS)
     scenario__errs_add(w->errs, kloc, sub,
                        "triggers cannot be nested: '%s' inside 'do'", key);
   else
@@ -855,7 +864,7 @@ static void walk(walk_t *w, struct fy_node *n, const scenario__type_t *t,
                  const char *path, scenario__loc_t loc)
 {
   scenario__loc_t here = scenario__node_loc(n, loc);
-  bool in_do = w->in_do;
+  bool in_do = w->in_do, in_together = w->in_together;
 
   if (n != NULL && (fy_node_is_alias(n) || fy_node_get_anchor(n) != NULL)) {
     scenario__errs_add(w->errs, here, path,
@@ -869,6 +878,8 @@ static void walk(walk_t *w, struct fy_node *n, const scenario__type_t *t,
   }
   if (t->flags & SCENARIO__DO)
     w->in_do = true;
+  if (t->flags & SCENARIO__TOGETHER)
+    w->in_together = true;
   if (t->kind == SCENARIO__T_ONEOF)
     walk_oneof(w, n, t, path, loc, here);
   else if (!scenario__shape_matches(t, n))
@@ -877,6 +888,7 @@ static void walk(walk_t *w, struct fy_node *n, const scenario__type_t *t,
   else
     walk_shaped(w, n, t, path, here);
   w->in_do = in_do;
+  w->in_together = in_together;
 }
 
 unsigned scenario__schema_check(struct fy_node *root, scenario__errs_t *errs)

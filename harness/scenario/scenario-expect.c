@@ -17,6 +17,12 @@
 #define REQ SCENARIO__REQUIRED
 #define AT(m) SCENARIO__TO(scenario_expect_t, m)
 #define POINT(m) SCENARIO__TO(scenario_point_t, m)
+/* a probe check's step, as the step of its `from` point */
+#define POINT_STEP                                                          \
+  {.off = offsetof(scenario_expect_t, from) +                               \
+          offsetof(scenario_point_t, step),                                 \
+   .size = sizeof(((scenario_point_t *)0)->step),                           \
+   .how = SCENARIO__TO_CHARS}
 
 const scenario__type_t scenario__t_expect = {.kind = SCENARIO__T_EXPECT,
                                              .what = "expectations"};
@@ -252,6 +258,22 @@ static void resolve_step(scenario__build_t *b, struct fy_node *v,
                        scenario__node_str(v));
 }
 
+/* The step at a path, anywhere in `steps`. */
+static const scenario_step_t *step_at(const scenario_step_t *st, size_t n,
+                                      const char *path)
+{
+  const scenario_step_t *x;
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    if (strcmp(st[i].path, path) == 0)
+      return &st[i];
+    if ((x = step_at(st[i].actions, st[i].n_actions, path)) != NULL)
+      return x;
+  }
+  return NULL;
+}
+
 /* A point names an event or a step; `worker` and `emitter` go with an
  * event. */
 static void point_build(scenario__build_t *b, const scenario__at_t *at,
@@ -358,6 +380,37 @@ static int messages_build(scenario__build_t *b, const scenario__at_t *at,
   scenario__errs_add(b->errs, at->loc, at->path,
                      "a messages check needs 'values', 'includes', "
                      "'increasing' or 'echoes'");
+  return 0;
+}
+
+/* The step a probe check names: it must probe (a `status`, or `probe:
+ * true`); a worker's own probe (of a fault) knows nothing of the
+ * primary's membership, workers or callbacks. */
+static int probes_build(scenario__build_t *b, const scenario__at_t *at,
+                        scenario_expect_t *e)
+{
+  static const char *const primary_only[] = {"member", "workers",
+                                             "callbacks", NULL};
+  struct fy_node *v = scenario__node_get(at->node, "step");
+  const scenario_step_t *st;
+  size_t i;
+
+  resolve_step(b, v, scenario__node_loc(v, at->loc), at->path, e->from.step);
+  if (e->from.step[0] == '\0' ||
+      (st = step_at(b->s->steps, b->s->n_steps, e->from.step)) == NULL)
+    return 0;
+  if (!st->probe && st->kind != SCENARIO_STEP_STATUS) {
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "step %s takes no probe: give it 'probe: true'",
+                       st->path);
+    return 0;
+  }
+  for (i = 0; scenario__step_is_fault(st->kind) && primary_only[i]; i++)
+    if (scenario__node_get(at->node, primary_only[i]) != NULL)
+      scenario__errs_add(b->errs, at->loc, at->path,
+                         "a worker's own probe (of %s) has no '%s': that is "
+                         "the primary's", scenario_step_name(st->kind),
+                         primary_only[i]);
   return 0;
 }
 
@@ -608,6 +661,37 @@ static const scenario__expect_def_t expect_messages = {
            {0}},
           DURING("run"))),
   .build = messages_build};
+
+/* What a probe can be asked: the flags of a worker, what the call
+ * returned (a Worker object as {worker: id}), the ids in cluster.workers,
+ * the cluster.disconnect() callbacks run so far. */
+#define PROBE_CHECKS                                                        \
+  {"exitedAfterDisconnect", T(bool_null_alts), 0, NULL, {0}},               \
+  {"isConnected", T(bool_alts), 0, NULL, {0}},                              \
+  {"isDead", T(bool_alts), 0, NULL, {0}},                                   \
+  {"member", T(bool_alts), 0, NULL, {0}},                                   \
+  {"state", T(str_alts), 0, NULL, {0}},                                     \
+  {"returned", T(any), 0, NULL, {0}},                                       \
+  {"workers", SCENARIO__SEQ("a list of worker ids", T(nth)), 0, NULL, {0}}, \
+  {"callbacks", T(count0), 0, NULL, {0}},                                   \
+  {"fields", T(any), 0, NULL, {0}}
+
+static const scenario__expect_def_t expect_probes = {
+  .value = SCENARIO__SEQ(
+      "a list of probe checks",
+      SCENARIO__MAP("a probe check",
+                    {"step", T(stepref), REQ, NULL, POINT_STEP},
+                    /* which time the step ran (in a trigger) */
+                    {"nth", T(nth), 0, "1", AT(nth)},
+                    /* default: the step's own worker, or each probed */
+                    {"worker", T(wref_each), 0, NULL, AT(worker)},
+                    PROBE_CHECKS,
+                    {"one-of", SCENARIO__SEQ("a list of checks",
+                                             SCENARIO__MAP("a set of checks",
+                                                           PROBE_CHECKS)),
+                     0, NULL, {0}},
+                    DURING("run"))),
+  .build = probes_build};
 
 static const scenario__expect_def_t expect_twins = {
   .value = SCENARIO__SEQ(

@@ -90,6 +90,8 @@ typedef enum {
 #define SCENARIO__NULLABLE 0x1u   /* type flag: null is a value (code: null) */
 #define SCENARIO__DO       0x2u   /* type flag: its steps run in a trigger's
                                      `do` */
+#define SCENARIO__TOGETHER 0x4u   /* type flag: its steps run in one turn of
+                                     the primary (`together`) */
 #define SCENARIO__REQUIRED 0x1u   /* field flag */
 
 /* How a value lands in a model member; chosen from the member's C type by
@@ -232,6 +234,7 @@ typedef struct {
   const scenario__field_t *beside; /* keys of the step next to the action
                                       key, owned by this kind (`on`: `do`) */
   scenario__in_do_t in_do;
+  bool together;                   /* a primary command `together` runs */
   const char *either;              /* kinds sharing a key: what the key
                                       takes, for a value of neither shape */
   /* Semantics no row can say (fork accounting, `do`, cross-checks); runs
@@ -259,6 +262,9 @@ const char *scenario__expect_key(scenario_expect_kind_t kind);
 /* Events that belong to no worker (setup, the disconnect callback, the
  * primary's exit, the shutdown...). */
 bool scenario__ev_of_no_worker(trace_ev_t ev);
+/* Whether a step kind is a fault the worker applies to itself (crash to
+ * worker-send, hold, timer): a probe of it is the worker's. */
+bool scenario__step_is_fault(scenario_step_kind_t kind);
 /* Frees what an expectation owns (not the struct itself). */
 void scenario__expect_release(scenario_expect_t *e);
 const char *scenario__step_doc(scenario_step_kind_t kind);

@@ -33,7 +33,8 @@ typedef enum {
   SCENARIO_W_EACH,      /* every worker, separately (expectations) */
   SCENARIO_W_LAST,      /* the most recently forked worker */
   SCENARIO_W_TRIGGER,   /* the worker whose event fired the trigger */
-  SCENARIO_W_PRIMARY    /* the primary (signal steps) */
+  SCENARIO_W_PRIMARY,   /* the primary (signal steps) */
+  SCENARIO_W_GROUP      /* the primary's process group (signal steps) */
 } scenario_wref_kind_t;
 
 typedef struct {
@@ -112,6 +113,20 @@ typedef struct {
   XX(STATUS, status, "status",                                                \
      "asks the primary for `cluster.workers` and each worker's flags "        \
      "(`worker`: one, default every worker forked), recorded in the trace")  \
+  XX(SETUP, setup, "setup",                                                   \
+     "`cluster.setupPrimary(settings)` again: cumulative, as Node's; `env` "  \
+     "is added to later forks' environment")                                  \
+  XX(TOGETHER, together, "together",                                          \
+     "the primary runs these commands in one turn of its event loop, in "     \
+     "order, as one synchronous piece of a primary program")                  \
+  XX(PRIMARY_THROW, primary_throw, "primary-throw",                           \
+     "an uncaught error in the primary program (Node: exit code 1; its "      \
+     "workers leave when their channels end)")                                \
+  XX(PRIMARY_CRASH, primary_crash, "primary-crash",                           \
+     "`process.exit(code)` in the primary program")                           \
+  XX(TIMER, timer, "timer",                                                   \
+     "the worker sets a timer of `for` (a pending timer keeps a process "     \
+     "alive), observed as `worker-timer` when it fires")                      \
   XX(TRIGGER, trigger, "on",                                                  \
      "arms a trigger: runs `do` when the event happens (below)")
 
@@ -154,9 +169,12 @@ struct scenario_step_s {
   int code;                    /* crash */
   int port;                    /* hold/connect port (0: the cluster's) */
   bool wait_done;              /* rolling-restart/load: wait until done */
+  bool probe;                  /* sample the flags right after the call */
+  bool tolerate_gone;          /* a worker already gone is not a failure */
   cJSON *message;              /* send, worker-send */
   cJSON *env;                  /* fork: env object or NULL */
-  cJSON *behaviour;            /* fork: worker behaviour override or NULL */
+  cJSON *behaviour;            /* fork: worker behaviour override or NULL;
+                                  setup: the settings */
   scenario_load_spec_t load;    /* load start */
   /* trigger */
   char name[64];               /* `name`, or "" */
@@ -207,7 +225,10 @@ typedef struct {
      "message contents and order, either way: exact values, increasing "      \
      "sequences, echoes")                                                     \
   XX(TWINS, twins, "twins",                                                   \
-     "emitter order: which of the Worker and `cluster` emits an event first")
+     "emitter order: which of the Worker and `cluster` emits an event first")  \
+  XX(PROBES, probes, "probes",                                                \
+     "what a step's probe sampled in the turn of its call: flags, "           \
+     "membership, the return value, callbacks run")
 
 typedef enum {
 #define XX(ID, name, key, doc) SCENARIO_EXPECT_##ID,

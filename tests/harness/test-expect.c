@@ -156,6 +156,26 @@ static const char requests[] =
   REC("{\"type\":\"load\",\"t\":90000000,\"what\":\"done\"}");
 #define LOAD_STEP SERVER "steps:\n  - load: {start: {requests: 7}}\n"
 
+/* A kill with its probe (step 1), and worker 2's own disconnect with its
+ * (step 2): the worker's answer carries the fault's number. */
+static const char probes[] =
+  EV(1000000, "fork", "cluster", 1, LIVE)
+  EV(2000000, "fork", "cluster", 2, LIVE)
+  REC("{\"type\":\"action\",\"t\":10000000,\"action\":\"probe\","
+      "\"step\":\"/steps/1\",\"worker\":1,\"returned\":null,"
+      "\"workers\":[1,2],\"callbacks\":0,\"probe\":[{\"worker\":1,"
+      "\"ead\":null,\"connected\":true,\"dead\":false,\"member\":true,"
+      "\"state\":\"listening\"}]}")
+  REC("{\"type\":\"action\",\"t\":20000000,\"action\":"
+      "\"worker-disconnect\",\"step\":\"/steps/2\",\"worker\":2,"
+      "\"req\":1}")
+  OBS(21000000, "probe", 2, ",\"req\":1,\"returned\":{\"worker\":2},"
+      "\"state\":\"disconnecting\",\"ead\":true,\"connected\":true,"
+      "\"dead\":false");
+#define PROBE_STEPS                                                        \
+  "steps:\n  - sleep: 1ms\n  - kill: {worker: 1, probe: true}\n"         \
+  "  - worker-disconnect: {worker: 2, probe: true}\n  - sleep: 1ms\n"
+
 typedef struct {
   scenario_expect_kind_t kind; /* what the case is about */
   const char *name;
@@ -468,6 +488,28 @@ static const expect_case_t cases[] = {
     "t.yaml:7: expected message #1 sent to the primary by worker 1 to be "
     "{\"echo\":\"x\"}, got 1 (message at 0.022 s (event #17))", NULL},
    false},
+
+  /* probes */
+  {SCENARIO_EXPECT_PROBES, "probes: the primary's and a worker's",
+   PROBE_STEPS "expect:\n  probes:\n"
+   "    - {step: 1, returned: null, isConnected: true, member: true, "
+   "workers: [1, 2], callbacks: 0, exitedAfterDisconnect: null}\n"
+   "    - {step: 2, returned: {worker: 2}, state: [disconnecting, "
+   "destroying], exitedAfterDisconnect: true}\n",
+   probes, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_PROBES, "probes: what was sampled differs",
+   PROBE_STEPS "expect:\n  probes:\n"
+   "    - {step: 1, isConnected: false, workers: [2]}\n"
+   "    - {step: 2, state: online}\n"
+   "    - {step: 1, nth: 2, returned: null}\n",
+   probes, {0},
+   {"t.yaml:9: expected isConnected() false in the probe of worker 1 of "
+    "/steps/1, got true (probe at 0.010 s (event #2))",
+    "t.yaml:9: expected cluster.workers [2] in the probe of worker 1 of "
+    "/steps/1, got [1,2] (probe at 0.010 s (event #2))",
+    "t.yaml:10: expected state 'online' in the probe of worker 2 of "
+    "/steps/2, got 'disconnecting' (worker-probe at 0.021 s (event #4))",
+    "t.yaml:11: expected a probe of /steps/1 #2, got none", NULL}, false},
 
   /* twins */
   {SCENARIO_EXPECT_TWINS, "twins: listening on the Worker first",
