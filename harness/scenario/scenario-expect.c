@@ -116,6 +116,24 @@ static bool has_a_check(struct fy_node *n)
   return false;
 }
 
+static bool fields_not_a_mapping(struct fy_node *n)
+{
+  struct fy_node *f = scenario__node_get(n, "fields");
+
+  return f != NULL && fy_node_get_type(f) != FYNT_MAPPING;
+}
+
+static bool some_fields_not_a_mapping(struct fy_node *alts)
+{
+  struct fy_node *alt;
+  void *it = NULL;
+
+  while ((alt = fy_node_sequence_iterate(alts, &it)) != NULL)
+    if (fields_not_a_mapping(alt))
+      return true;
+  return false;
+}
+
 static int flags_build(scenario__build_t *b, const scenario__at_t *at,
                        scenario_expect_t *e)
 {
@@ -131,6 +149,11 @@ static int flags_build(scenario__build_t *b, const scenario__at_t *at,
                          trace_ev_name(e->event));
     e->worker.kind = SCENARIO_W_NONE;
   }
+  if (fields_not_a_mapping(at->node) || (alts != NULL &&
+                                          some_fields_not_a_mapping(alts)))
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "fields is a mapping of the record's fields and "
+                       "their values");
   if (alts != NULL && has_a_check(at->node))
     scenario__errs_add(b->errs, at->loc, at->path,
                        "checks go either next to 'at' or in 'one-of', not "
@@ -395,6 +418,10 @@ static int probes_build(scenario__build_t *b, const scenario__at_t *at,
   const scenario_step_t *st;
   size_t i;
 
+  if (fields_not_a_mapping(at->node))
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "fields is a mapping of the record's fields and "
+                       "their values");
   resolve_step(b, v, scenario__node_loc(v, at->loc), at->path, e->from.step);
   if (e->from.step[0] == '\0' ||
       (st = step_at(b->s->steps, b->s->n_steps, e->from.step)) == NULL)
