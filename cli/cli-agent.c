@@ -77,7 +77,7 @@ static int worker_command(const cli_command_t *cmd, int argc, char **argv);
 const cli_command_t cli__worker = {
     "Roles (started by clustersim itself or by a cluster primary)",
     "worker",
-    "[options]",
+    "[options] [--] [ARGS...]",
     "a cluster worker (docs/protocol.md section 4)",
     NULL,
     "A cluster worker on sim/, forked by a primary (or alone, outside a\n"
@@ -86,7 +86,9 @@ const cli_command_t cli__worker = {
     "--http [HOST:]PORT or --tcp [HOST:]PORT per server (then\n"
     "--exclusive, --close-delay MS and --max-connections N for it),\n"
     "--messages none|echo|count|reply, --startup-delay MS,\n"
-    "--signal SIG=ignore|exit:N|default, --on-listening ACTION.\n",
+    "--signal SIG=ignore|exit:N|default, --on-listening ACTION. The\n"
+    "options end at -- or at the first argument that is not one: the rest\n"
+    "are the program's own (setupPrimary's args).\n",
     NULL,
     0,
     worker_exits,

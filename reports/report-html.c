@@ -223,6 +223,9 @@ static void case_heading(report__hw_t *h, const report_case_t *c,
   report__hw_text(h, " [");
   report__hw_text(h, c->target);
   report__hw_text(h, "]");
+  if (c->nattempts > 1)
+    report__hw_textf(h, " (%u/%zu passed)", report_case_passed(c),
+                     c->nattempts);
   report__hw_end(h);
   if (!dec->ended)
     report__hw_element(h, "p", "reason",

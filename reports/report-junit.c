@@ -204,7 +204,8 @@ static const char *type_of(const report__attempt_t *a)
 static int case_properties(jw_t *j, const report_case_t *c,
                            report_verdict_t v)
 {
-  char iso[40], seed[32], *tags = strdup(""), *outcomes = strdup("");
+  char iso[40], seed[32], passed[48], *tags = strdup(""),
+      *outcomes = strdup("");
   size_t i;
   int rc = UV_ENOMEM;
 
@@ -219,9 +220,12 @@ static int case_properties(jw_t *j, const report_case_t *c,
       {"runtime.version", c->runtime_version}, {"seed", seed},
       {"replay", c->replay}, {"timestamp", iso},
       {"verdict", report_verdict_name(v)}, {"attempts", outcomes},
+      {"passed", passed},
       {"tags", c->ntags ? tags : NULL}};
     report__fmt_iso(iso, sizeof(iso), c->start_unix_ns);
     snprintf(seed, sizeof(seed), "%" PRIu64, c->seed);
+    snprintf(passed, sizeof(passed), "%u/%zu", report_case_passed(c),
+             c->nattempts);
     rc = props(j->w, p, N_PAIRS(p));
   }
   free(tags);

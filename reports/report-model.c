@@ -416,10 +416,37 @@ static const report__attempt_t *first_bad(const report_case_t *c)
   return NULL;
 }
 
+unsigned report_case_passed(const report_case_t *c)
+{
+  unsigned n = 0;
+  size_t i;
+
+  for (i = 0; c != NULL && i < c->nattempts; i++)
+    n += c->attempts[i].ended && c->attempts[i].outcome == REPORT_PASS;
+  return n;
+}
+
+/* The first ended attempt with `outcome`, or NULL. */
+static const report__attempt_t *first_with(const report_case_t *c,
+                                           report_outcome_t outcome)
+{
+  size_t i;
+
+  for (i = 0; i < c->nattempts; i++)
+    if (c->attempts[i].ended && c->attempts[i].outcome == outcome)
+      return &c->attempts[i];
+  return NULL;
+}
+
 /*
- * Surefire's shape decides: the first bad attempt is the <failure> or
- * <error>, later bad ones are reruns; a pass at the end after a bad attempt
- * is flaky. A bad attempt is never hidden by a later skip or inconclusive.
+ * The verdict depends on which outcomes the attempts had, never on their
+ * order: a bad attempt (fail, timeout, error) and a pass make the case
+ * flaky, whichever came first; bad attempts alone give the first bad
+ * one's verdict; otherwise a pass is a pass, and a case that never passed
+ * nor failed is inconclusive if one attempt was, else skipped. A bad
+ * attempt is never hidden. Surefire's shape follows: the first bad
+ * attempt is the <failure> or <error>, later bad ones are reruns, and a
+ * flaky case passes with a flaky element per bad attempt.
  */
 report_verdict_t report_case_verdict(const report_case_t *c)
 {
@@ -431,22 +458,42 @@ report_verdict_t report_case_verdict(const report_case_t *c)
   if (!last->ended)
     return REPORT_V_INTERRUPTED;
   bad = first_bad(c);
-  if (last->outcome == REPORT_PASS)
-    return bad ? REPORT_V_FLAKY : REPORT_V_PASS;
-  if (bad)
-    return verdict_of(bad->outcome);
-  return verdict_of(last->outcome);
+  if (bad != NULL)
+    return report_case_passed(c) > 0 ? REPORT_V_FLAKY
+                                     : verdict_of(bad->outcome);
+  if (report_case_passed(c) > 0)
+    return REPORT_V_PASS;
+  return first_with(c, REPORT_INCONCLUSIVE) != NULL ? REPORT_V_INCONCLUSIVE
+                                                    : REPORT_V_SKIP;
 }
 
 const report__attempt_t *report__case_deciding(const report_case_t *c)
 {
   const report__attempt_t *last = &c->attempts[c->nattempts - 1];
-  const report__attempt_t *bad;
+  const report__attempt_t *a = NULL;
+  size_t i;
 
-  if (!last->ended || last->outcome == REPORT_PASS)
+  if (!last->ended)
     return last;
-  bad = first_bad(c);
-  return bad ? bad : last;
+  switch (report_case_verdict(c)) {
+  case REPORT_V_PASS:
+  case REPORT_V_FLAKY:
+    /* the last pass */
+    for (i = c->nattempts; i-- > 0 && a == NULL;)
+      if (c->attempts[i].ended && c->attempts[i].outcome == REPORT_PASS)
+        a = &c->attempts[i];
+    break;
+  case REPORT_V_INCONCLUSIVE:
+    a = first_bad(c) ? first_bad(c) : first_with(c, REPORT_INCONCLUSIVE);
+    break;
+  case REPORT_V_SKIP:
+    a = first_with(c, REPORT_SKIP);
+    break;
+  default:
+    a = first_bad(c);
+    break;
+  }
+  return a != NULL ? a : last;
 }
 
 const report__attempt_t *report__case_shown(const report_case_t *c)

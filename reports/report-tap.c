@@ -122,6 +122,7 @@ static void put_diag(report_tap_t *t, const report_case_t *c,
   put_yaml_kv(f, "replay", report__attempt_replay_of(c, shown));
   fprintf(f, "  duration_ms: %.0f\n", report__case_duration(c) * 1000.0);
   if (c->nattempts > 1) {
+    fprintf(f, "  passed: %u/%zu\n", report_case_passed(c), c->nattempts);
     fputs("  attempts:\n", f);
     for (i = 0; i < c->nattempts; i++) {
       const report__attempt_t *a = &c->attempts[i];

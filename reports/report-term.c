@@ -250,7 +250,10 @@ int report_term_case_end(report_term_t *t, const report_case_t *c,
     fprintf(t->f, "] %s%-12s%s %s [", col(t, verdict_color(v)),
             report_verdict_name(v), col(t, RESET), name ? name : "?");
     put_line(t->f, c->target);
-    fprintf(t->f, "] %ss", secs);
+    fputc(']', t->f);
+    if (c->nattempts > 1)
+      fprintf(t->f, " %u/%zu passed,", report_case_passed(c), c->nattempts);
+    fprintf(t->f, " %ss", secs);
     if (v != REPORT_V_PASS && reason && *reason)
       fprintf(t->f, ": %s", reason);
     fputc('\n', t->f);
@@ -282,6 +285,8 @@ static void summary_case(report_term_t *t, const report_case_t *c,
           report_verdict_name(v), col(t, RESET), name ? name : "?");
   put_line(t->f, c->target);
   fputc(']', t->f);
+  if (c->nattempts > 1)
+    fprintf(t->f, " %u/%zu passed", report_case_passed(c), c->nattempts);
   if (c->file) {
     fputs(" (", t->f);
     put_line(t->f, c->file);

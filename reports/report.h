@@ -201,7 +201,11 @@ report_case_t *report_case_at(const report_t *r, size_t i);
 /* True while the case's current attempt has not ended. */
 bool report_case_running(const report_case_t *c);
 
+/* The case's verdict from the outcomes of its attempts, whatever their
+ * order: flaky when some passed and some failed (docs/reports.md). */
 report_verdict_t report_case_verdict(const report_case_t *c);
+/* How many of the case's attempts passed (of c->nattempts, "k/N"). */
+unsigned report_case_passed(const report_case_t *c);
 const char *report_verdict_name(report_verdict_t v);  /* "pass", "flaky"... */
 
 /* Totals over all cases, by verdict, in JUnit's terms. */

@@ -48,8 +48,9 @@ function main() {
     else if (control !== null) control.send(obj);
   };
   // Reporters first: every policy listener added later runs after them.
-  installClusterReporters(send);
-  const state = createState(send);
+  let state = null;
+  installClusterReporters(send, () => (state ? state.ownArgs : 0));
+  state = createState(send);
   const respawn = createRespawn(state);
   const heartbeat = createHeartbeat(state);
   const metrics = createMetrics(state);
@@ -81,20 +82,29 @@ function main() {
     },
     exit,
   });
-  const commands = createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling, handles, sticky });
+  // The primary program ends by itself (an uncaught error, process.exit):
+  // after the reply, without the agent's own safety nets, so that the
+  // workers leave as Node's do when their primary is gone.
+  function die(fn) {
+    state.dying = true;
+    process.removeAllListeners('uncaughtException');
+    setImmediate(fn);
+  }
+  const { commands, run } = createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling, handles, sticky, die });
 
   function onLine(line) {
     const parsed = line === null ? { error: 'line too long', req: null } : parseCommand(line);
     const reply = { type: 'reply', req: parsed.req };
     if (parsed.error) return send({ ...reply, ok: false, error: parsed.error });
-    const handler = Object.hasOwn(commands, parsed.msg.cmd) ? commands[parsed.msg.cmd] : null;
-    if (!handler) return send({ ...reply, ok: false, error: `unknown command "${parsed.msg.cmd}"` });
+    if (!Object.hasOwn(commands, parsed.msg.cmd)) {
+      return send({ ...reply, ok: false, error: `unknown command "${parsed.msg.cmd}"` });
+    }
     let result;
     held = [];
     try {
-      result = { ...reply, ok: true, ...handler(parsed.msg) };
+      result = { ...reply, ok: true, ...run(parsed.msg) };
     } catch (err) {
-      result = { ...reply, ok: false, error: String(err && err.message) };
+      result = { ...reply, ok: false, error: String(err && err.message), ...(err && err.extras) };
     }
     const caused = held;
     held = null;
@@ -120,8 +130,11 @@ function main() {
     },
   });
 
-  // Whatever ends this process, no worker may outlive it.
-  process.on('exit', () => state.killAll('SIGKILL'));
+  // Whatever ends this process, no worker may outlive it; but for the
+  // primary program's own end, where Node's workers leave on their own.
+  process.on('exit', () => {
+    if (!state.dying) state.killAll('SIGKILL');
+  });
   process.on('uncaughtException', (err) => {
     process.stderr.write(`clustersim primary agent: ${err && err.stack}\n`);
     state.killAll('SIGKILL');

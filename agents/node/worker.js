@@ -37,8 +37,31 @@ let control = null;
 function send(obj) {
   if (control) control.send(obj);
 }
+// The worker's own view of itself, sampled with every observation.
+function view() {
+  const w = cluster.worker;
+  if (!w) return {};
+  const ead = w.exitedAfterDisconnect;
+  return { state: w.state, ead: ead === undefined ? null : ead, connected: w.isConnected(), dead: w.isDead() };
+}
 function observe(what, extra) {
-  send({ type: 'observe', what, worker: id, pid: process.pid, ...extra });
+  send({ type: 'observe', what, worker: id, pid: process.pid, ...view(), ...extra });
+}
+
+// The Worker object in a probe: its id.
+function returnedValue(v) {
+  if (v === undefined) return null;
+  if (v !== null && typeof v === 'object' && Number.isInteger(v.id)) return { worker: v.id };
+  return v;
+}
+
+// What the worker was started with: its environment (the harness's own
+// variables aside), its arguments (process.argv.slice(2): the agent's
+// options, then the program's own), its directory.
+function startInfo() {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CLUSTERSIM_')) env[k] = v;
+  return { env, args: process.argv.slice(2), cwd: process.cwd() };
 }
 
 const handles = createWorkerHandles(behaviour, id, observe);
@@ -83,7 +106,7 @@ function applyAction(a, server) {
 
 let servers = { closeAll: () => 0 };
 const held = [];
-const faults = createFaults(() => servers, held, handles);
+const faults = createFaults(() => servers, held, handles, observe);
 
 function onCommand(line) {
   const parsed = line === null ? { error: 'line too long', req: null } : parseCommand(line);
@@ -98,15 +121,16 @@ function onCommand(line) {
     return refuse(err.message);
   }
   observe('fault', { fault: cmd, ...params });
-  apply();
+  const returned = apply();
+  // `probe`: the worker's view right after the call, in the same turn
+  if (parsed.msg.probe === true) observe('probe', { fault: cmd, req, returned: returnedValue(returned) });
 }
 
 let started = false;
 function start() {
   if (started) return;
   started = true;
-  // The arguments after the script, and the runtime's own options.
-  observe('started', { args: process.argv.slice(2), execArgv: process.execArgv });
+  observe('started', { ...startInfo(), execArgv: process.execArgv });
   for (const o of behaviour.output) writeOutput(o);
   const onFirst = behaviour.on_listening && ((server) => {
     observe('fault', { fault: 'on_listening', action: behaviour.on_listening.text });

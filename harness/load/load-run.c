@@ -106,6 +106,8 @@ static int check_opts(const load_opts_t *opts)
     return UV_EINVAL;
   if (opts->rate > 1000000u)
     return UV_EINVAL;
+  if (opts->clients > 250)
+    return UV_EINVAL;
   return 0;
 }
 
@@ -303,6 +305,22 @@ void load_run_record(load_t *load, const load_record_t *record)
 bool load_running(const load_t *load)
 {
   return load != NULL && load->running;
+}
+
+int load_retarget(load_t *load, int port)
+{
+  struct sockaddr_in *in4;
+  struct sockaddr_in6 *in6;
+
+  if (load == NULL || !load->running || port <= 0 || port > 65535)
+    return UV_EINVAL;
+  in4 = (struct sockaddr_in *)&load->addr;
+  in6 = (struct sockaddr_in6 *)&load->addr;
+  if (load->addr.ss_family == AF_INET)
+    in4->sin_port = htons((uint16_t)port);
+  else
+    in6->sin6_port = htons((uint16_t)port);
+  return 0;
 }
 
 void load_counters(const load_t *load, load_counters_t *counters)

@@ -151,6 +151,8 @@ static void slot_finish(load_slot_t *slot, load_outcome_t outcome, int error)
     .status = (int)slot->parser.status_code,
     .worker = slot->worker,
     .connection = slot->index,
+    .client = slot->load->opts.clients > 0
+                  ? 1 + slot->index % slot->load->opts.clients : 0,
     .conn_seq = slot->conn_seq,
     .error = error,
   };
@@ -319,6 +321,19 @@ static void on_connect(uv_connect_t *req, int status)
   slot_send(slot);
 }
 
+/* A client address of its own: 127.0.0.(2 + k % clients), any port. */
+static int slot_bind_client(load_slot_t *slot)
+{
+  struct sockaddr_in src;
+  char ip[32];
+
+  snprintf(ip, sizeof(ip), "127.0.0.%u",
+           2 + slot->index % slot->load->opts.clients);
+  if (uv_ip4_addr(ip, 0, &src) != 0)
+    return UV_EINVAL;
+  return uv_tcp_bind(&slot->tcp, (const struct sockaddr *)&src, 0);
+}
+
 static void slot_connect(load_slot_t *slot)
 {
   load_t *load = slot->load;
@@ -337,6 +352,10 @@ static void slot_connect(load_slot_t *slot)
   slot->no_reuse = false;
   load->counters.connections++;
   uv_tcp_nodelay(&slot->tcp, 1);
+  if (load->opts.clients > 0 && (rc = slot_bind_client(slot)) < 0) {
+    slot_fail(slot, rc);
+    return;
+  }
   slot->connect_req.data = slot;
   rc = uv_tcp_connect(&slot->connect_req, &slot->tcp,
                       (const struct sockaddr *)&load->addr, on_connect);

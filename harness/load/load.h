@@ -76,6 +76,8 @@ typedef struct {
   unsigned worker;          /* X-Worker of the (even partial) response,
                                0 if none */
   unsigned connection;      /* slot index, 0..connections-1 */
+  unsigned client;          /* with opts.clients: 1..clients, the source
+                               address 127.0.0.(1 + client); 0 otherwise */
   uint64_t conn_seq;        /* the TCP connection (1, 2... in order of
                                opening) that gave the outcome; 0 if none */
   int error;                /* UV_E* behind a failure, 0 otherwise */
@@ -96,6 +98,10 @@ typedef struct {
   uint64_t requests;        /* stop after this many; 0: no count bound */
   unsigned duration_ms;     /* stop issuing after this; 0: no time bound */
   unsigned rate;            /* requests/s over all slots; 0: unlimited */
+  unsigned clients;         /* 0: connect from any address; 1..250: slot
+                               k connects from 127.0.0.(2 + k % clients),
+                               so that a server sees that many client
+                               addresses (an IPv4 target only) */
   unsigned timeout_ms;      /* per attempt; 0: LOAD_DEFAULT_TIMEOUT_MS */
   unsigned drain_ms;        /* after a stop, how long requests in flight
                                may finish; 0: timeout_ms */
@@ -138,6 +144,10 @@ int load_start(load_t *load, uv_loop_t *loop, const load_opts_t *opts,
 int load_stop(load_t *load);
 
 bool load_running(const load_t *load);
+/* Connections opened from now on go to `port` (the same host); those
+ * open stay where they are. For a cluster whose serving port changes
+ * under the load. UV_EINVAL when not running or for a bad port. */
+int load_retarget(load_t *load, int port);
 void load_counters(const load_t *load, load_counters_t *counters);
 /* The kept records, in order of outcome; valid until the next
  * load_start() or load_free(). */

@@ -148,4 +148,30 @@ const trace_event_t *oracle__nth_event(const oracle__expect_t *c,
                                        trace_ev_t ev, bool cluster,
                                        unsigned worker, unsigned nth);
 
+/* oracle-values.c */
+/* Whether `have` holds what `want` says: objects by the keys written,
+ * lists item by item, scalars equal (null: absent or null). */
+bool oracle__json_has(const cJSON *want, const cJSON *have);
+/* The checks of an expectation item on a record: exitedAfterDisconnect,
+ * isConnected, isDead, member, state, code, signal, error, returned,
+ * workers, fields (a list of values for alternatives), or `one-of` sets.
+ * `fail` is called with what was expected and what the record had, for
+ * each check that breaks (in a fixed order), or once for a `one-of` none
+ * of whose sets holds. Returns how many times. */
+typedef void (*oracle__value_fail_fn)(void *arg, const char *want,
+                                      const char *have);
+int oracle__values_check(const cJSON *rec, const cJSON *item,
+                         oracle__value_fail_fn fail, void *arg);
+
+/* oracle-sequence.c */
+/* Whether `e` is one of the events of the mask (or their cluster twin). */
+bool oracle__event_in(const trace_event_t *e, uint64_t events, bool cluster);
+/* The record a point names (its worker `w` when it says each), or NULL;
+ * and how messages name it. */
+const trace_event_t *oracle__point_event(const oracle__expect_t *c,
+                                         const scenario_point_t *p,
+                                         unsigned w);
+void oracle__point_text(char *buf, size_t len, const scenario_point_t *p,
+                        unsigned w);
+
 #endif /* ORACLE_INTERNAL_H */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------------- */
 /* Deferred actions                                                        */
@@ -159,6 +160,37 @@ int runner__act_command(runner_run_t *run, cJSON *cmd,
   return runner__control_command(run, cmd, kind, st, behaviour);
 }
 
+/* A mixed target names the other runtime's worker program, whose own
+ * arguments come first: the agents leave `own_args` of them out of what a
+ * `setup` event reports. `initial`: the run's first setup, which also
+ * names the program; later ones only restate the arguments they change.
+ * `settings` is changed in place. */
+void runner__act_mixed_worker(const runner_run_t *run, cJSON *cmd,
+                              cJSON *settings, bool initial)
+{
+  const runner_target_t *t = run->target;
+  cJSON *args, *given, *a;
+  size_t i;
+
+  if (t->worker_exec == NULL ||
+      cJSON_GetObjectItemCaseSensitive(settings, "exec") != NULL ||
+      (!initial && !cJSON_HasObjectItem(settings, "args")))
+    return;
+  args = cJSON_CreateArray();
+  given = cJSON_DetachItemFromObjectCaseSensitive(settings, "args");
+  for (i = 0; args != NULL && t->worker_args != NULL &&
+              t->worker_args[i] != NULL; i++)
+    cJSON_AddItemToArray(args, cJSON_CreateString(t->worker_args[i]));
+  cJSON_AddNumberToObject(cmd, "own_args", (double)i);
+  cJSON_ArrayForEach(a, given)
+    cJSON_AddItemToArray(args, cJSON_Duplicate(a, true));
+  cJSON_Delete(given);
+  if (initial)
+    cJSON_AddStringToObject(settings, "exec", t->worker_exec);
+  if (args != NULL)
+    cJSON_AddItemToObject(settings, "args", args);
+}
+
 cJSON *runner__act_fork_command(const scenario_step_t *st)
 {
   cJSON *cmd = runner__act_command_new("fork");
@@ -181,11 +213,15 @@ cJSON *runner__act_fork_command(const scenario_step_t *st)
 
 /* Sends a step's command (owned); a step waits for its reply, a trigger
  * does not. */
-static int send_command(runner_run_t *run, const scenario_step_t *st,
-                        const runner__call_t *call, cJSON *cmd,
-                        cJSON *behaviour)
+int runner__act_send(runner_run_t *run, const scenario_step_t *st,
+                     const runner__call_t *call, cJSON *cmd,
+                     cJSON *behaviour)
 {
-  int rc = cmd == NULL ? UV_ENOMEM
+  int rc;
+
+  if (cmd != NULL && st->probe)
+    cJSON_AddBoolToObject(cmd, "probe", true);
+  rc = cmd == NULL ? UV_ENOMEM
                        : runner__act_command(run, cmd,
                                              call->trigger ? RUNNER__REQ_TRIGGER
                                                            : RUNNER__REQ_STEP,
@@ -205,8 +241,9 @@ static int send_command(runner_run_t *run, const scenario_step_t *st,
 
 /* The fork action is recorded when the primary says which worker it made,
  * dated when it was sent: it comes before anything of the worker. */
-static void record_fork(runner_run_t *run, const runner__req_t *req,
-                        const cJSON *reply)
+void runner__act_record_fork(runner_run_t *run, uint64_t sent,
+                             const scenario_step_t *st,
+                             const cJSON *behaviour, const cJSON *reply)
 {
   const cJSON *w = cJSON_GetObjectItemCaseSensitive(reply, "worker");
   const cJSON *ol;
@@ -216,32 +253,37 @@ static void record_fork(runner_run_t *run, const runner__req_t *req,
   if (!cJSON_IsNumber(w) || (x = cJSON_CreateObject()) == NULL)
     return;
   id = (unsigned)w->valuedouble;
-  cJSON_AddNumberToObject(x, "t", (double)req->sent);
-  ol = cJSON_GetObjectItemCaseSensitive(req->behaviour, "on_listening");
+  cJSON_AddNumberToObject(x, "t", (double)sent);
+  ol = cJSON_GetObjectItemCaseSensitive(behaviour, "on_listening");
   if (cJSON_IsString(ol))
     cJSON_AddStringToObject(x, "on_listening", ol->valuestring);
-  runner__queue_action(run, "fork", req->st, id, x);
+  runner__queue_action(run, "fork", st, id, x);
   runner__cluster_forked(run, id);
 }
 
-/* What a `status` probe saw goes into the trace as the action itself,
- * dated when it was sent: the agent sampled it in that turn. */
-static void record_status(runner_run_t *run, const runner__req_t *req,
-                          const cJSON *reply)
+/* What a `status`, or a command with `probe`, saw goes into the trace as
+ * an action of its own ("status", "probe"), dated when it was sent: the
+ * agent sampled it in that turn. */
+void runner__act_record_probe(runner_run_t *run, const char *name,
+                              uint64_t sent, const scenario_step_t *st,
+                              const cJSON *reply)
 {
-  static const char *const keys[] = {"workers", "probe"};
+  static const char *const keys[] = {"workers", "probe", "callbacks",
+                                     "returned"};
+  const cJSON *w = cJSON_GetObjectItemCaseSensitive(reply, "worker");
   cJSON *x = cJSON_CreateObject();
   size_t i;
 
   if (x == NULL)
     return;
-  cJSON_AddNumberToObject(x, "t", (double)req->sent);
+  cJSON_AddNumberToObject(x, "t", (double)sent);
   for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, keys[i]);
     if (v != NULL)
       cJSON_AddItemToObject(x, keys[i], cJSON_Duplicate(v, true));
   }
-  runner__queue_action(run, "status", req->st, 0, x);
+  runner__queue_action(run, name, st,
+                       cJSON_IsNumber(w) ? (unsigned)w->valuedouble : 0, x);
 }
 
 void runner__act_on_reply(runner_run_t *run, const runner__req_t *req,
@@ -251,9 +293,11 @@ void runner__act_on_reply(runner_run_t *run, const runner__req_t *req,
   const cJSON *err = cJSON_GetObjectItemCaseSensitive(reply, "error");
 
   if (ok && strcmp(req->cmd, "fork") == 0)
-    record_fork(run, req, reply);
+    runner__act_record_fork(run, req->sent, req->st, req->behaviour, reply);
   if (ok && strcmp(req->cmd, "status") == 0)
-    record_status(run, req, reply);
+    runner__act_record_probe(run, "status", req->sent, req->st, reply);
+  else if (ok && req->st != NULL && req->st->probe)
+    runner__act_record_probe(run, "probe", req->sent, req->st, reply);
   if (!ok && req->kind == RUNNER__REQ_TRIGGER)
     runner__fail(run, req->st, "the primary refused %s: %s", req->cmd,
                  cJSON_IsString(err) ? err->valuestring : "refused");
@@ -273,10 +317,10 @@ int runner__step_fork(runner_run_t *run, const scenario_step_t *st,
   if (!call->trigger)
     return call->replies >= st->count
                ? RUNNER__WAIT_NONE
-               : send_command(run, st, call, runner__act_fork_command(st),
+               : runner__act_send(run, st, call, runner__act_fork_command(st),
                               behaviour_of(run, st));
   for (i = 0; i < st->count; i++)
-    if (send_command(run, st, call, runner__act_fork_command(st),
+    if (runner__act_send(run, st, call, runner__act_fork_command(st),
                      behaviour_of(run, st)) != RUNNER__WAIT_NONE)
       return RUNNER__STEP_FAILED;
   return RUNNER__WAIT_NONE;
@@ -297,13 +341,13 @@ static int worker_command(runner_run_t *run, const scenario_step_t *st,
   if (cmd != NULL)
     cJSON_AddNumberToObject(cmd, "worker", call->worker);
   runner__queue_action(run, name, st, call->worker, extra);
-  return send_command(run, st, call, cmd, NULL);
+  return runner__act_send(run, st, call, cmd, NULL);
 }
 
 int runner__step_send(runner_run_t *run, const scenario_step_t *st,
                       const runner__call_t *call)
 {
-  cJSON *cmd;
+  cJSON *cmd, *x;
 
   if (call->replies > 0)
     return RUNNER__WAIT_NONE;
@@ -312,8 +356,12 @@ int runner__step_send(runner_run_t *run, const scenario_step_t *st,
     cJSON_AddNumberToObject(cmd, "worker", call->worker);
     cJSON_AddItemToObject(cmd, "message", cJSON_Duplicate(st->message, true));
   }
-  runner__queue_action(run, "send", st, call->worker, NULL);
-  return send_command(run, st, call, cmd, NULL);
+  /* what was sent, for `messages` checks of echoes */
+  x = cJSON_CreateObject();
+  if (x != NULL)
+    cJSON_AddItemToObject(x, "message", cJSON_Duplicate(st->message, true));
+  runner__queue_action(run, "send", st, call->worker, x);
+  return runner__act_send(run, st, call, cmd, NULL);
 }
 
 int runner__step_disconnect(runner_run_t *run, const scenario_step_t *st,
@@ -339,7 +387,7 @@ int runner__step_kill(runner_run_t *run, const scenario_step_t *st,
   if (x != NULL)
     cJSON_AddStringToObject(x, "signal", sig);
   runner__queue_action(run, "kill", st, call->worker, x);
-  return send_command(run, st, call, cmd, NULL);
+  return runner__act_send(run, st, call, cmd, NULL);
 }
 
 int runner__step_cluster_disconnect(runner_run_t *run,
@@ -349,7 +397,7 @@ int runner__step_cluster_disconnect(runner_run_t *run,
   if (call->replies > 0)
     return RUNNER__WAIT_NONE;
   runner__queue_action(run, "cluster-disconnect", st, 0, NULL);
-  return send_command(run, st, call,
+  return runner__act_send(run, st, call,
                       runner__act_command_new("cluster-disconnect"), NULL);
 }
 
@@ -363,7 +411,7 @@ int runner__step_status(runner_run_t *run, const scenario_step_t *st,
   cmd = runner__act_command_new("status");
   if (cmd != NULL && call->worker != 0)
     cJSON_AddNumberToObject(cmd, "worker", call->worker);
-  return send_command(run, st, call, cmd, NULL);
+  return runner__act_send(run, st, call, cmd, NULL);
 }
 
 /* A primary policy command with a timeout ("rolling-restart",
@@ -388,7 +436,7 @@ int runner__step_rolling_restart(runner_run_t *run, const scenario_step_t *st,
                : RUNNER__WAIT_NONE;
   runner__queue_action(run, "rolling-restart", st, 0, NULL);
   run->act.restart_wait_target = run->cluster.restart_done_count + 1;
-  return send_command(run, st, call,
+  return runner__act_send(run, st, call,
                       timed_command(run, "rolling-restart", st->ms), NULL);
 }
 
@@ -400,27 +448,26 @@ int runner__step_shutdown(runner_run_t *run, const scenario_step_t *st,
                                                : RUNNER__WAIT_NONE;
   runner__queue_action(run, "shutdown", st, 0, NULL);
   run->report.shutdown_sent = true;
-  return send_command(run, st, call, timed_command(run, "shutdown", st->ms),
+  return runner__act_send(run, st, call, timed_command(run, "shutdown", st->ms),
                       NULL);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Signals                                                                 */
 
-/* The pid a signal step aims at (a failure is noted when there is none);
- * *id becomes 0 for the primary. */
-static int signal_target(runner_run_t *run, const scenario_step_t *st,
-                         unsigned *id, cJSON *x)
+/* The primary's process group, as -pgid for kill(2): only when the agent
+ * leads a group of its own (the supervisor makes it so), which the
+ * harness is never in. 0 (a failure noted) otherwise. */
+static int group_of(runner_run_t *run, const scenario_step_t *st)
 {
-  if (st->worker.kind != SCENARIO_W_PRIMARY)
-    return runner__cluster_pid(run, st, *id);
-  if (run->agent.exited) {
-    runner__fail(run, st, "the primary has already exited");
-    return -1;
+  int pid = run->agent.pid;
+
+  if (pid <= 0 || getpgid(pid) != pid || getpgid(pid) == getpgrp()) {
+    runner__fail(run, st, "the primary does not lead a process group of "
+                          "its own: no signal to its group");
+    return 0;
   }
-  cJSON_AddStringToObject(x, "to", "primary");
-  *id = 0;
-  return run->agent.hello_pid > 0 ? run->agent.hello_pid : run->agent.pid;
+  return -pid;
 }
 
 /* A pid the agents got wrong or made up is never signalled: an error of
@@ -438,50 +485,87 @@ static void foreign_pid(runner_run_t *run, unsigned id, int pid,
                   sname ? sname : "the signal");
 }
 
-/* Sends `sig` as step `st` says; the pid it went to, or -1. */
+/* Where a signal step aims (*pid; a group as -pgid): 0, or -1 when there
+ * is nothing to aim at (a failure noted), -2 for a worker gone, which
+ * `tolerate: gone` accepts. *id becomes 0 for the primary. */
+static int signal_target(runner_run_t *run, const scenario_step_t *st,
+                         unsigned *id, cJSON *x, int *pid)
+{
+  bool group = st->worker.kind == SCENARIO_W_GROUP;
+  runner__worker_t *w;
+
+  if (group || st->worker.kind == SCENARIO_W_PRIMARY) {
+    if (run->agent.exited) {
+      runner__fail(run, st, "the primary has already exited");
+      return -1;
+    }
+    *id = 0;
+    cJSON_AddStringToObject(x, "to", group ? "group" : "primary");
+    *pid = group ? group_of(run, st)
+           : run->agent.hello_pid > 0 ? run->agent.hello_pid
+                                      : run->agent.pid;
+    return *pid != 0 ? 0 : -1;
+  }
+  w = runner__cluster_worker(run, *id);
+  if (w != NULL && w->exited && st->tolerate_gone)
+    return -2;
+  *pid = runner__cluster_pid(run, st, *id);
+  return *pid < 0 ? -1 : 0;
+}
+
+/* Sends `sig` as step `st` says; 1 when sent, 0 when the worker was gone
+ * (tolerated), -1 on failure. */
 static int send_signal(runner_run_t *run, const scenario_step_t *st,
-                       unsigned *id, int sig, const char *action)
+                       unsigned *id, int sig, const char *action, int *pid)
 {
   const char *sname = base_signal_name(sig);
   cJSON *x = cJSON_CreateObject();
-  int pid, rc;
+  int rc;
 
   if (x == NULL)
     return -1;
-  pid = signal_target(run, st, id, x);
-  if (pid < 0) {
+  rc = signal_target(run, st, id, x, pid);
+  if (rc != 0) {
     cJSON_Delete(x);
+    if (rc == -2)
+      return runner__fault_gone(run, st, *id, "has already exited") ==
+                     RUNNER__STEP_FAILED ? -1 : 0;
     return -1;
   }
   cJSON_AddStringToObject(x, "signal", sname ? sname : "?");
-  cJSON_AddNumberToObject(x, "pid", pid);
+  cJSON_AddNumberToObject(x, "pid", *pid);
   /* the primary asked to end: its exit is the end the trace expects */
-  if (st->worker.kind == SCENARIO_W_PRIMARY &&
+  if ((st->worker.kind == SCENARIO_W_PRIMARY ||
+       st->worker.kind == SCENARIO_W_GROUP) &&
       (sig == SIGTERM || sig == SIGINT || sig == SIGKILL))
     run->report.shutdown_sent = true;
   /* stamped before it goes, queued once it went: the trace never shows a
    * signal to a process that is not the run's */
   cJSON_AddNumberToObject(x, "t", (double)uv_hrtime());
-  rc = runner__super_signal(run->agent.sup, pid, sig);
+  rc = runner__super_signal(run->agent.sup, *pid, sig);
   if (rc == UV_EPERM) {
     cJSON_Delete(x);
-    foreign_pid(run, *id, pid, sname);
+    foreign_pid(run, *id, *pid, sname);
     return -1;
   }
   runner__queue_action(run, action, st, *id, x);
-  if (rc != 0) {
-    runner__fail(run, st, "kill(%d, %s): %s", pid, sname, uv_strerror(rc));
-    return -1;
-  }
-  return pid;
+  if (rc == 0)
+    return 1;
+  /* a worker that exited between its last record and the kill */
+  if (rc == UV_ESRCH && st->tolerate_gone && *id != 0)
+    return runner__fault_gone(run, st, *id, "has already exited") ==
+                   RUNNER__STEP_FAILED ? -1 : 0;
+  runner__fail(run, st, "kill(%d, %s): %s", *pid, sname, uv_strerror(rc));
+  return -1;
 }
 
 int runner__step_signal(runner_run_t *run, const scenario_step_t *st,
                         const runner__call_t *call)
 {
   unsigned id = call->worker;
+  int pid;
 
-  return send_signal(run, st, &id, st->signal, "signal") < 0
+  return send_signal(run, st, &id, st->signal, "signal", &pid) < 0
              ? RUNNER__STEP_FAILED
              : RUNNER__WAIT_NONE;
 }
@@ -490,11 +574,13 @@ int runner__step_pause(runner_run_t *run, const scenario_step_t *st,
                        const runner__call_t *call)
 {
   unsigned id = call->worker;
-  int pid = send_signal(run, st, &id, SIGSTOP, "pause");
+  int pid, rc = send_signal(run, st, &id, SIGSTOP, "pause", &pid);
   runner__deferred_t *d;
 
-  if (pid < 0)
+  if (rc < 0)
     return RUNNER__STEP_FAILED;
+  if (rc == 0)   /* gone, and tolerated: nothing to resume */
+    return RUNNER__WAIT_NONE;
   d = deferred_new(run, RUNNER__DEFER_RESUME, st, id);
   if (d == NULL) {
     (void)runner__super_signal(run->agent.sup, pid, SIGCONT);

@@ -75,21 +75,64 @@ static void learn_worker(runner_run_t *run, runner__worker_t *w,
     w->pid = e->pid;
 }
 
-/* The ports of the cluster's servers, by listen index: a worker says which
- * server it is; the primary's `listening` gives the first one. */
-static void learn_ports(runner_run_t *run, const trace_event_t *e)
+/* Whether some worker still serves `port` for listen index `i`. */
+static bool served(const runner_run_t *run, int i, int port)
+{
+  unsigned k;
+
+  for (k = 0; k < run->cluster.n_workers; k++)
+    if (run->cluster.workers[k].serves[i] == port)
+      return true;
+  return false;
+}
+
+/* A worker reports a listen: the port of its index, unless the cluster
+ * still serves another one there. */
+static void learn_listen(runner_run_t *run, runner__worker_t *w,
+                         const trace_event_t *e)
 {
   int *ports = run->cluster.ports;
-  const cJSON *idx, *v;
+  const cJSON *idx = cJSON_GetObjectItemCaseSensitive(e->json, "index");
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->json, "port");
+  int i, port;
 
-  if (e->ev == TRACE_EV_W_LISTENING) {
-    idx = cJSON_GetObjectItemCaseSensitive(e->json, "index");
-    v = cJSON_GetObjectItemCaseSensitive(e->json, "port");
-    if (cJSON_IsNumber(idx) && cJSON_IsNumber(v) && idx->valuedouble >= 0 &&
-        idx->valuedouble < RUNNER__MAX_SERVERS &&
-        ports[(int)idx->valuedouble] == 0)
-      ports[(int)idx->valuedouble] = (int)v->valuedouble;
+  if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(v) || idx->valuedouble < 0 ||
+      idx->valuedouble >= RUNNER__MAX_SERVERS || v->valuedouble <= 0)
+    return;
+  i = (int)idx->valuedouble;
+  port = (int)v->valuedouble;
+  /* an exclusive server is the worker's own: it never moves the port */
+  if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e->json, "exclusive")))
+    w->serves[i] = port;
+  else if (ports[i] != 0)
+    return;
+  if (ports[i] == 0 || (ports[i] != port && !served(run, i, ports[i])))
+    ports[i] = port;
+}
+
+/* The ports of the cluster's servers, by listen index: a worker says which
+ * server it is; the primary's `listening` gives the first one. A worker
+ * stops serving a port when it closes that server, disconnects, exits or
+ * is disconnected. */
+static void learn_ports(runner_run_t *run, runner__worker_t *w,
+                        const trace_event_t *e)
+{
+  int *ports = run->cluster.ports;
+  const cJSON *v;
+
+  if (e->ev == TRACE_EV_W_LISTENING)
+    learn_listen(run, w, e);
+  if (e->ev == TRACE_EV_W_SERVER_CLOSE) {
+    v = cJSON_GetObjectItemCaseSensitive(e->json, "index");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+        v->valuedouble < RUNNER__MAX_SERVERS)
+      w->serves[(int)v->valuedouble] = 0;
   }
+  if (trace_event_is(e, TRACE_EV_DISCONNECT, false) ||
+      trace_event_is(e, TRACE_EV_EXIT, false) ||
+      e->ev == TRACE_EV_RESTART_DISCONNECT ||
+      (e->src == TRACE_SRC_HARNESS && strcmp(e->name, "disconnect") == 0))
+    memset(w->serves, 0, sizeof(w->serves));
   if (e->src == TRACE_SRC_AGENT && e->ev == TRACE_EV_LISTENING &&
       ports[0] == 0) {
     v = cJSON_GetObjectItemCaseSensitive(e->json, "address");
@@ -114,7 +157,7 @@ void runner__cluster_learn(runner_run_t *run, const trace_event_t *e)
   if (w == NULL)
     return;
   learn_worker(run, w, e);
-  learn_ports(run, e);
+  learn_ports(run, w, e);
 }
 
 unsigned runner__cluster_count(const runner_run_t *run,

@@ -74,26 +74,66 @@ static int hold(runner_run_t *run, const scenario_step_t *st, unsigned id,
   return RUNNER__WAIT_NONE;
 }
 
+/* What the trace says of a fault besides its name: a message sent. */
+static cJSON *fault_record(const cJSON *msg)
+{
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(msg, "message");
+  cJSON *x = cJSON_CreateObject();
+
+  if (x != NULL && m != NULL)
+    cJSON_AddItemToObject(x, "message", cJSON_Duplicate(m, true));
+  return x;
+}
+
+/* A fault (or a signal) for a worker already gone: with `tolerate: gone`
+ * it is recorded as such, and the step goes on; else a failure. */
+int runner__fault_gone(runner_run_t *run, const scenario_step_t *st,
+                       unsigned id, const char *why)
+{
+  cJSON *x;
+
+  if (!st->tolerate_gone) {
+    runner__fail(run, st, "worker %u %s", id, why);
+    return RUNNER__STEP_FAILED;
+  }
+  x = cJSON_CreateObject();
+  if (x != NULL) {
+    cJSON_AddStringToObject(x, "skipped", scenario_step_name(st->kind));
+    cJSON_AddStringToObject(x, "why", why);
+  }
+  runner__queue_action(run, "gone", st, id, x);
+  return RUNNER__WAIT_NONE;
+}
+
 /* Sends fault `msg` (owned) of step `st` to worker `id`, or holds it. */
 static int fault(runner_run_t *run, const scenario_step_t *st, unsigned id,
                  cJSON *msg)
 {
   runner__worker_t *w = runner__cluster_worker(run, id);
+  unsigned n;
+  cJSON *x;
   int rc;
 
   if (msg == NULL)
     return RUNNER__STEP_FAILED;
   if (w == NULL || w->exited) {
     cJSON_Delete(msg);
-    if (w == NULL)
+    if (w == NULL) {
       runner__fail(run, st, "worker %u does not exist", id);
-    else
-      runner__fail(run, st, "worker %u has already exited", id);
-    return RUNNER__STEP_FAILED;
+      return RUNNER__STEP_FAILED;
+    }
+    return runner__fault_gone(run, st, id, "has already exited");
   }
-  runner__queue_action(run, scenario_step_name(st->kind), st, id, NULL);
-  /* a worker refuses an inapplicable fault with a reply to this number */
-  cJSON_AddNumberToObject(msg, "req", fault_number(run, st));
+  if (st->probe)
+    cJSON_AddBoolToObject(msg, "probe", true);
+  /* a worker refuses an inapplicable fault with a reply to this number,
+   * and a probe answers to it */
+  n = fault_number(run, st);
+  x = fault_record(msg);
+  if (x != NULL)
+    cJSON_AddNumberToObject(x, "req", n);
+  runner__queue_action(run, scenario_step_name(st->kind), st, id, x);
+  cJSON_AddNumberToObject(msg, "req", n);
   rc = runner__control_send_worker(run, id, msg);
   if (rc == UV_ENOTCONN) {
     runner__cluster_expect(run, id);
@@ -126,7 +166,10 @@ static void release(runner_run_t *run, unsigned id, bool send,
       f->held[k++] = *h;
       continue;
     }
-    if (!send)
+    if (!send && strcmp(why, "exited") == 0)
+      (void)runner__fault_gone(run, h->st, id,
+                               "exited before the fault reached it");
+    else if (!send)
       runner__fail(run, h->st, "worker %u %s before the fault reached it", id,
                    why);
     else if (rc != 0)
@@ -246,7 +289,22 @@ int runner__step_ipc_disconnect(runner_run_t *run, const scenario_step_t *st,
 int runner__step_worker_kill(runner_run_t *run, const scenario_step_t *st,
                              const runner__call_t *call)
 {
-  return fault(run, st, call->worker, fault_msg("kill"));
+  cJSON *msg = fault_msg("kill");
+
+  /* cluster.worker.kill(signal): the worker ignores it, as Node does */
+  if (msg != NULL && st->signal != 0)
+    cJSON_AddStringToObject(msg, "signal", base_signal_name(st->signal));
+  return fault(run, st, call->worker, msg);
+}
+
+int runner__step_timer(runner_run_t *run, const scenario_step_t *st,
+                       const runner__call_t *call)
+{
+  cJSON *msg = fault_msg("timer");
+
+  if (msg != NULL)
+    cJSON_AddNumberToObject(msg, "ms", (double)st->ms);
+  return fault(run, st, call->worker, msg);
 }
 
 int runner__step_worker_disconnect(runner_run_t *run,

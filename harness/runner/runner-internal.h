@@ -15,7 +15,9 @@
  *   2  runner-step.c     the setup, the step sequence, waits, triggers and
  *                        the step handler table
  *      runner-verdict.c  the verdict of a run whose processes are all gone
- *   3  runner-action.c   step handlers: commands to the primary, signals,
+ *   3  runner-batch.c    step handlers of the primary program: setup,
+ *                        together (commands in one turn), its own end
+ *      runner-action.c   step handlers: commands to the primary, signals,
  *                        client connections; deferred actions
  *      runner-fault.c    step handlers: faults a worker injects into
  *                        itself, held until its control connection is up
@@ -204,7 +206,8 @@ void runner__super_drain(runner__super_t *s, unsigned grace_ms);
  * descendant of the supervisor): 0; UV_EPERM, and nothing is sent, when it
  * is not (a pid an agent got wrong or made up); UV_ESRCH when it is gone.
  * Every signal the harness sends to a pid it learnt from an agent goes
- * through here. */
+ * through here. A pid below -1 is a process group (-pgid), signalled only
+ * when its leader is below the supervisor. */
 int runner__super_signal(const runner__super_t *s, int pid, int sig);
 /* SIGKILLs every process of the run now; `done` follows. */
 void runner__super_kill(runner__super_t *s);
@@ -340,13 +343,18 @@ typedef struct {
   int pid;
   /* occurrences by event, [0] on the Worker, [1] on `cluster` */
   unsigned counts[TRACE_EV_COUNT][2];
+  /* by listen index, the shared port it serves (0: none, or no more) */
+  int serves[RUNNER__MAX_SERVERS];
 } runner__worker_t;
 
 typedef struct {
   runner__worker_t *workers; /* index id-1 */
   unsigned n_workers;
   unsigned last_forked;
-  int ports[RUNNER__MAX_SERVERS];   /* by listen index */
+  /* by listen index, the port the cluster serves it on: the first one
+   * reported, until no worker serves that one any more and a worker
+   * reports another (a new listen(0) after every worker left) */
+  int ports[RUNNER__MAX_SERVERS];
   unsigned counts[TRACE_EV_COUNT][2];
   bool shutdown_done_seen;
   unsigned restart_done_count;
@@ -399,6 +407,7 @@ typedef enum {
 /* How a handler is called. */
 typedef struct {
   bool trigger;              /* from a trigger's `do`: it never waits */
+  unsigned trig;             /* then, the worker whose event fired it */
   unsigned worker;           /* the step's worker, resolved (0: none) */
   unsigned replies;          /* the primary's ok replies to it so far */
 } runner__call_t;
@@ -461,6 +470,32 @@ cJSON *runner__act_fork_command(const scenario_step_t *st);
  * trigger's command was refused. */
 void runner__act_on_reply(runner_run_t *run, const runner__req_t *req,
                           const cJSON *reply);
+/* Sends step `st`'s command `cmd` (owned; with `probe` when the step
+ * asks); returns what the step waits for (the reply, unless in a
+ * trigger), or RUNNER__STEP_FAILED. */
+int runner__act_send(runner_run_t *run, const scenario_step_t *st,
+                     const runner__call_t *call, cJSON *cmd,
+                     cJSON *behaviour);
+/* The records of what a reply says, dated `sent`: a fork's worker, what
+ * a `status` or a `probe` sampled (named so in the trace). */
+void runner__act_record_fork(runner_run_t *run, uint64_t sent,
+                             const scenario_step_t *st,
+                             const cJSON *behaviour, const cJSON *reply);
+void runner__act_record_probe(runner_run_t *run, const char *name,
+                              uint64_t sent, const scenario_step_t *st,
+                              const cJSON *reply);
+/* A `setup` command's settings made the target's (a mixed target's
+ * worker program and its own args first, `own_args` in `cmd`); `initial`
+ * for the run's first setup. */
+void runner__act_mixed_worker(const runner_run_t *run, cJSON *cmd,
+                              cJSON *settings, bool initial);
+
+/* runner-batch.c: the primary program's steps (setup, together,
+ * primary-throw, primary-crash) */
+
+/* A `together` step's reply: the records of every command it ran. */
+void runner__batch_on_reply(runner_run_t *run, const runner__req_t *req,
+                            const cJSON *reply);
 /* Queues trigger `st` (fired by `worker`) after `ms`. */
 void runner__act_defer_trigger(runner_run_t *run, const scenario_step_t *st,
                                unsigned worker, uint64_t ms);
@@ -486,6 +521,11 @@ typedef struct {
   unsigned n_sent;
 } runner__faults_t;
 
+/* A fault or a signal for worker `id`, which is gone (`why`): recorded,
+ * with `tolerate: gone`; else the step's failure. What the step now waits
+ * for (nothing), or RUNNER__STEP_FAILED. */
+int runner__fault_gone(runner_run_t *run, const scenario_step_t *st,
+                       unsigned id, const char *why);
 /* A worker's hello sends what was held for it; its exit fails it. */
 void runner__faults_on_record(runner_run_t *run, const trace_event_t *e);
 /* A worker refused fault `msg.req`. */
@@ -502,10 +542,16 @@ typedef struct {
   bool running;
   bool stopping;
   uint64_t failed_records;
+  bool dropped;              /* request records past the bound */
+  unsigned index;            /* the server the load aims at */
+  int port;                  /* and the port it goes to now */
 } runner__loadgen_t;
 
 /* Asks a running load to stop; RUNNER__EV_LOAD_DONE follows. */
 void runner__loadgen_stop(runner_run_t *run);
+/* New connections of a running load go where its server listens now
+ * (runner__cluster_port): the cluster may have moved it. */
+void runner__loadgen_follow(runner_run_t *run);
 void runner__loadgen_free(runner_run_t *run);
 
 /* ====================================================================== */

@@ -9,17 +9,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Request records a run keeps: failed and retried ones, or all of them
+ * for a scenario that asks who served each. */
+#define RECORD_FAILED_BOUND 5000
+#define RECORD_ALL_BOUND 50000
+
 static void on_load_request(load_t *load, const load_record_t *r, void *arg)
 {
   runner_run_t *run = arg;
   cJSON *j;
 
   (void)load;
-  if (r->outcome == LOAD_OK || r->outcome == LOAD_CANCELLED)
+  if (r->outcome == LOAD_CANCELLED ||
+      (r->outcome == LOAD_OK && !run->s->record_requests))
     return;
-  /* every failure and every retry is in the trace, up to a bound */
-  if (++run->loadgen.failed_records > 5000)
+  /* every failure and every retry is in the trace, up to a bound; every
+   * request when the scenario asks who served them */
+  if (++run->loadgen.failed_records > (run->s->record_requests
+                                           ? RECORD_ALL_BOUND
+                                           : RECORD_FAILED_BOUND)) {
+    if (!run->loadgen.dropped && (j = cJSON_CreateObject()) != NULL) {
+      cJSON_AddStringToObject(j, "type", "load");
+      cJSON_AddStringToObject(j, "what", "dropped");
+      runner__queue_record(run, j);
+    }
+    run->loadgen.dropped = true;
     return;
+  }
   j = cJSON_CreateObject();
   if (j == NULL)
     return;
@@ -35,6 +51,11 @@ static void on_load_request(load_t *load, const load_record_t *r, void *arg)
   if (r->worker != 0)
     cJSON_AddNumberToObject(j, "served_by", r->worker);
   cJSON_AddNumberToObject(j, "connection", (double)r->conn_seq);
+  if (r->client != 0) {
+    char ip[32];
+    snprintf(ip, sizeof(ip), "127.0.0.%u", 1 + r->client);
+    cJSON_AddStringToObject(j, "client", ip);
+  }
   if (r->error != 0)
     cJSON_AddStringToObject(j, "error", uv_err_name(r->error));
   runner__queue_record(run, j);
@@ -134,6 +155,7 @@ static void load_options(runner_run_t *run, const scenario_load_spec_t *ls,
   if (o->duration_ms > LOAD_MAX_DURATION_MS)
     o->duration_ms = LOAD_MAX_DURATION_MS;
   o->timeout_ms = (unsigned)runner__scaled(run, ls->timeout_ms);
+  o->clients = ls->clients;
   o->request_cb = on_load_request;
   o->arg = run;
 }
@@ -169,6 +191,9 @@ int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
     return RUNNER__STEP_FAILED;
   }
   run->loadgen.running = true;
+  run->loadgen.dropped = false;
+  run->loadgen.index = ls->port_index;
+  run->loadgen.port = port;
   j = cJSON_CreateObject();
   if (j != NULL) {
     cJSON_AddStringToObject(j, "type", "load");
@@ -177,6 +202,9 @@ int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
     cJSON_AddNumberToObject(j, "connections", o.connections);
     cJSON_AddBoolToObject(j, "keepalive", o.keepalive);
     cJSON_AddNumberToObject(j, "line", st->line);
+    cJSON_AddNumberToObject(j, "server", ls->port_index);
+    if (ls->clients > 0)
+      cJSON_AddNumberToObject(j, "clients", ls->clients);
     runner__queue_record(run, j);
   }
   return RUNNER__WAIT_NONE;
@@ -202,6 +230,27 @@ void runner__loadgen_stop(runner_run_t *run)
   lg->stopping = true;
   if (load_stop(lg->load) != 0)
     lg->stopping = false;
+}
+
+void runner__loadgen_follow(runner_run_t *run)
+{
+  runner__loadgen_t *lg = &run->loadgen;
+  int port = runner__cluster_port(run, lg->index);
+  cJSON *j;
+
+  if (!lg->running || lg->stopping || port <= 0 || port == lg->port ||
+      load_retarget(lg->load, port) != 0)
+    return;
+  j = cJSON_CreateObject();
+  if (j != NULL) {
+    cJSON_AddStringToObject(j, "type", "load");
+    cJSON_AddStringToObject(j, "what", "retarget");
+    cJSON_AddNumberToObject(j, "server", lg->index);
+    cJSON_AddNumberToObject(j, "from", lg->port);
+    cJSON_AddNumberToObject(j, "port", port);
+    runner__queue_record(run, j);
+  }
+  lg->port = port;
 }
 
 void runner__loadgen_free(runner_run_t *run)

@@ -24,30 +24,6 @@ static const runner__step_fn handlers[SCENARIO_STEP_KIND_COUNT] = {
 
 enum { SETUP_SETUP = 0, SETUP_POLICY, SETUP_FORKS, SETUP_DONE };
 
-/* A mixed target names the other runtime's worker program; the scenario's
- * args follow its own (a scenario with an exec of its own is skipped on
- * mixed targets). */
-static void mixed_worker(const runner_target_t *t, cJSON *settings)
-{
-  cJSON *args, *given, *a;
-  size_t i;
-
-  if (t->worker_exec == NULL ||
-      cJSON_GetObjectItemCaseSensitive(settings, "exec") != NULL)
-    return;
-  args = cJSON_CreateArray();
-  given = cJSON_DetachItemFromObjectCaseSensitive(settings, "args");
-  for (i = 0; args != NULL && t->worker_args != NULL &&
-              t->worker_args[i] != NULL; i++)
-    cJSON_AddItemToArray(args, cJSON_CreateString(t->worker_args[i]));
-  cJSON_ArrayForEach(a, given)
-    cJSON_AddItemToArray(args, cJSON_Duplicate(a, true));
-  cJSON_Delete(given);
-  cJSON_AddStringToObject(settings, "exec", t->worker_exec);
-  if (args != NULL)
-    cJSON_AddItemToObject(settings, "args", args);
-}
-
 static cJSON *setup_command(const runner_run_t *run)
 {
   const scenario_t *s = run->s;
@@ -64,7 +40,7 @@ static cJSON *setup_command(const runner_run_t *run)
     cJSON_Delete(cmd);
     return NULL;
   }
-  mixed_worker(run->target, settings);
+  runner__act_mixed_worker(run, cmd, settings, true);
   env = cJSON_GetObjectItemCaseSensitive(settings, "env");
   if (env == NULL)
     env = cJSON_AddObjectToObject(settings, "env");
@@ -217,6 +193,8 @@ runner__go_t runner__steps_run(runner_run_t *run)
     const scenario_step_t *st = &run->s->steps[sp->next];
     sp->cur = st;
     memset(&sp->call, 0, sizeof(sp->call));
+    /* the moment the step began: what `{step: N}` points at */
+    runner__queue_action(run, "step", st, 0, NULL);
     if (runner__cluster_resolve(run, st, 0, &sp->call.worker) != 0)
       return step_failed(run);
     go = step_went(run, handlers[st->kind](run, st, &sp->call));
@@ -282,11 +260,12 @@ static void triggers_on_record(runner_run_t *run, const trace_event_t *e)
 void runner__steps_trigger(runner_run_t *run, const scenario_step_t *st,
                            unsigned worker)
 {
-  runner__call_t call = {.trigger = true};
+  runner__call_t call = {.trigger = true, .trig = worker};
   size_t i;
 
   for (i = 0; i < st->n_actions; i++) {
     const scenario_step_t *a = &st->actions[i];
+    runner__queue_action(run, "step", a, worker, NULL);
     if (runner__cluster_resolve(run, a, worker, &call.worker) != 0 ||
         handlers[a->kind](run, a, &call) == RUNNER__STEP_FAILED)
       break;

@@ -684,10 +684,21 @@ static bool below(int pid, int ancestor)
   return false;
 }
 
+/* -pgid: a group, only one whose leader is below the supervisor (the
+ * leader checked as a pid is; its group is the one it leads). */
+static int signal_group(const runner__super_t *s, int pgid, int sig)
+{
+  if (!below(pgid, s->pid) || getpgid(pgid) != pgid)
+    return UV_EPERM;
+  return kill(-pgid, sig) == 0 ? 0 : -errno;
+}
+
 int runner__super_signal(const runner__super_t *s, int pid, int sig)
 {
   int fd, rc = 0;
 
+  if (s != NULL && pid < -1)
+    return signal_group(s, -pid, sig);
   if (s == NULL || pid <= 0)
     return UV_ESRCH;
   /* The pidfd pins the process: if it dies after the check and its pid

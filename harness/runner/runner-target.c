@@ -119,6 +119,7 @@ static int build_node_c(const target_in_t *in, runner_target_t *out)
                         "--require", b, a, NULL);
     out->env = strv_of(env, NULL);
     out->worker_exec = strdup("worker");
+    /* the scenario's args follow `worker` as they follow worker.js */
     out->worker_args = strv_of(NULL);
     if (out->env != NULL && out->worker_exec != NULL &&
         out->worker_args != NULL)

@@ -85,7 +85,9 @@ static char *join_findings(const oracle_findings_t *f)
 }
 
 /* An invariant broken in a run points at the scenario: the line of the
- * last step the harness took before the violating event. */
+ * last action the harness took before the violating event (the records
+ * that only mark where a step began, waits and sleeps too, do not
+ * count). */
 static void locate_findings(runner_run_t *run, size_t from)
 {
   runner_result_t *r = &run->res;
@@ -99,7 +101,8 @@ static void locate_findings(runner_run_t *run, size_t from)
 
     for (; k >= 0; k--)
       if (r->trace.events[k].src == TRACE_SRC_HARNESS &&
-          r->trace.events[k].line > 0) {
+          r->trace.events[k].line > 0 &&
+          strcmp(r->trace.events[k].name, "step") != 0) {
         line = r->trace.events[k].line;
         break;
       }

@@ -256,6 +256,7 @@ static void on_record(runner_run_t *run, runner__event_t *ev)
   ev->rec = NULL;
   e = &tr->events[tr->count - 1];
   runner__cluster_learn(run, e);
+  runner__loadgen_follow(run);
   if (run->phase <= RUNNER__PHASE_END_EXIT)
     runner__faults_on_record(run, e);
   if (run->phase == RUNNER__PHASE_STEPS)
@@ -294,6 +295,7 @@ static void on_hello(runner_run_t *run, runner__event_t *ev)
 static void on_reply(runner_run_t *run, runner__event_t *ev)
 {
   runner__act_on_reply(run, ev->req, ev->rec);
+  runner__batch_on_reply(run, ev->req, ev->rec);
   if (run->phase == RUNNER__PHASE_SETUP)
     go(run, runner__setup_on_reply(run, ev->req, ev->rec));
   else if (run->phase == RUNNER__PHASE_STEPS)

@@ -40,6 +40,18 @@ static int64_t word_index(const char *const *words, const char *s)
   return 0;
 }
 
+/* "disconnect|exit" -> a bit per event. */
+static uint64_t events_mask(const char *s)
+{
+  char buf[256], *alt, *save = NULL;
+  uint64_t m = 0;
+
+  snprintf(buf, sizeof(buf), "%s", s);
+  for (alt = strtok_r(buf, "|", &save); alt; alt = strtok_r(NULL, "|", &save))
+    m |= 1ull << trace_ev_from_name(alt);
+  return m;
+}
+
 /* A scalar as a number; the walk has checked it. */
 static int64_t number(const scenario__type_t *t, const char *s)
 {
@@ -57,6 +69,8 @@ static int64_t number(const scenario__type_t *t, const char *s)
     return base_signal_from_name(s);
   case SCENARIO__T_EVENT:
     return trace_ev_from_name(s);
+  case SCENARIO__T_EVENTS:
+    return (int64_t)events_mask(s);
   case SCENARIO__T_ENUM:
     /* `emitter: cluster`, `during: run`, `load: wait` are the second
      * word: stored as true */
@@ -85,7 +99,7 @@ static scenario_wref_t wref(value_t v)
     scenario_wref_kind_t kind;
   } words[] = {{"any", SCENARIO_W_ANY},         {"each", SCENARIO_W_EACH},
                {"last", SCENARIO_W_LAST},       {"trigger", SCENARIO_W_TRIGGER},
-               {"primary", SCENARIO_W_PRIMARY}};
+               {"primary", SCENARIO_W_PRIMARY}, {"group", SCENARIO_W_GROUP}};
   scenario_wref_t r = {SCENARIO_W_ID, 0, 0, 0};
   scenario__loc_t loc = scenario__node_loc(v.node, (scenario__loc_t){0, 0});
   int64_t id = 0;
@@ -139,11 +153,13 @@ static int put_owned(const scenario__field_t *f, value_t v, void *dst)
 static int put(const scenario__field_t *f, value_t v, char *obj)
 {
   void *dst = obj + f->to.off;
-  scenario_opt_t *o = dst;
+  const scenario__type_t *t;
 
   switch (f->to.how) {
   case SCENARIO__TO_NUM:
-    put_number(dst, f->to.size, number(f->type, v.text));
+    /* of a number or a word (`nth: 2`, `nth: each`), the one written */
+    t = scenario__scalar_alt(f->type, v.node);
+    put_number(dst, f->to.size, t != NULL ? number(t, v.text) : 0);
     return 0;
   case SCENARIO__TO_STR:
   case SCENARIO__TO_JSON:
@@ -153,11 +169,6 @@ static int put(const scenario__field_t *f, value_t v, char *obj)
     return 0;
   case SCENARIO__TO_WREF:
     *(scenario_wref_t *)dst = wref(v);
-    return 0;
-  case SCENARIO__TO_OPT:
-    o->set = true;
-    o->is_null = v.is_null;
-    o->value = v.is_null ? 0 : number(f->type, v.text);
     return 0;
   default:
     return 0;
@@ -439,6 +450,9 @@ int scenario__build_step(scenario__build_t *b, struct fy_node *n,
   beside.fields = def->beside;
   if (rc == 0 && def->beside != NULL)
     rc = scenario__fill(&beside, n, st, NULL);
+  beside.fields = scenario__step_common;
+  if (rc == 0)
+    rc = scenario__fill(&beside, n, st, NULL);
   if (rc != 0)
     return rc;
   check_ref(b, &at, st);
@@ -495,7 +509,8 @@ static int build_expect_item(scenario__build_t *b, scenario_expect_kind_t kind,
   e->nth = 1;
   e->whole_run = true;
   e->path = strdup(path);
-  if (e->path == NULL)
+  e->item = scenario__node_to_json(n);
+  if (e->path == NULL || e->item == NULL)
     return UV_ENOMEM;
   rc = scenario__fill(t, n, e, NULL);
   if (rc == 0 && def->build != NULL)
@@ -624,11 +639,36 @@ static void check_step_ids(scenario__build_t *b, const scenario_step_t *st,
   }
 }
 
+/* A name a timing or an order may give: one step only. Every step's name
+ * against those of the steps before it (`before` of them, in `all`). */
+static void check_names(scenario__build_t *b, const scenario_step_t *st,
+                        size_t n, const scenario_step_t **all,
+                        size_t *seen)
+{
+  size_t i, k;
+
+  for (i = 0; i < n; i++) {
+    for (k = 0; st[i].name[0] != '\0' && k < *seen; k++)
+      if (strcmp(all[k]->name, st[i].name) == 0) {
+        scenario__errs_add(b->errs,
+                           (scenario__loc_t){st[i].line, st[i].column},
+                           st[i].path, "the step name '%s' is taken by %s",
+                           st[i].name, all[k]->path);
+        break;
+      }
+    if (st[i].name[0] != '\0' && *seen < 256)
+      all[(*seen)++] = &st[i];
+    check_names(b, st[i].actions, st[i].n_actions, all, seen);
+  }
+}
+
 void scenario__check_ids(scenario__build_t *b)
 {
   const scenario_t *s = b->s;
-  size_t i;
+  const scenario_step_t *named[256];
+  size_t i, seen = 0;
 
+  check_names(b, s->steps, s->n_steps, named, &seen);
   check_step_ids(b, s->steps, s->n_steps);
   for (i = 0; i < s->n_expects; i++) {
     const scenario_expect_t *e = &s->expects[i];

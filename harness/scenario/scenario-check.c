@@ -15,6 +15,7 @@
 typedef struct {
   scenario__errs_t *errs;
   bool in_do;          /* inside a trigger's `do` */
+  bool in_together;    /* inside `together` */
 } walk_t;
 
 static void walk(walk_t *w, struct fy_node *n, const scenario__type_t *t,
@@ -256,7 +257,7 @@ static void check_worker(walk_t *w, struct fy_node *n,
 
 /* Every alternative of "a|b?" must be an event. */
 static void check_alternatives(walk_t *w, char *p, const char *path,
-                               scenario__loc_t loc)
+                               scenario__loc_t loc, const char *where)
 {
   char *alt, *save = NULL;
   const char *hint;
@@ -267,13 +268,33 @@ static void check_alternatives(walk_t *w, char *p, const char *path,
     hint = base_suggest(alt, trace_ev_names());
     if (hint)
       scenario__errs_add(w->errs, loc, path,
-                         "unknown event '%s' in pattern (did you mean "
-                         "'%s'?)", alt, hint);
+                         "unknown event '%s' in %s (did you mean '%s'?)",
+                         alt, where, hint);
     else
-      scenario__errs_add(w->errs, loc, path,
-                         "unknown event '%s' in pattern", alt);
+      scenario__errs_add(w->errs, loc, path, "unknown event '%s' in %s", alt,
+                         where);
     return;
   }
+}
+
+static void check_events(walk_t *w, struct fy_node *n,
+                         const scenario__type_t *t, const char *path,
+                         scenario__loc_t loc)
+{
+  char buf[256];
+  size_t len;
+
+  (void)t;
+  snprintf(buf, sizeof(buf), "%s", scenario__node_str(n));
+  len = strlen(buf);
+  if (len == 0 || buf[0] == '|' || buf[len - 1] == '|' ||
+      strstr(buf, "||") != NULL) {
+    scenario__errs_add(w->errs, loc, path,
+                       "expected an event or alternatives a|b, got %s",
+                       got(n));
+    return;
+  }
+  check_alternatives(w, buf, path, loc, "alternatives");
 }
 
 static void check_pattern(walk_t *w, struct fy_node *n,
@@ -305,7 +326,7 @@ static void check_pattern(walk_t *w, struct fy_node *n,
     scenario__errs_add(w->errs, loc, path, "empty alternative in %s", got(n));
     return;
   }
-  check_alternatives(w, p, path, loc);
+  check_alternatives(w, p, path, loc, "pattern");
 }
 
 static scalar_check_t *const scalar_checks[] = {
@@ -315,6 +336,7 @@ static scalar_check_t *const scalar_checks[] = {
   [SCENARIO__T_DURATION] = check_duration,
   [SCENARIO__T_SIGNAL] = check_signal,
   [SCENARIO__T_EVENT] = check_event,
+  [SCENARIO__T_EVENTS] = check_events,
   [SCENARIO__T_ENUM] = check_word,
   [SCENARIO__T_ACTION] = check_word,
   [SCENARIO__T_WORKER] = check_worker,
@@ -501,6 +523,8 @@ static bool first_of_key(size_t k)
 
 static bool allowed_here(const walk_t *w, size_t k)
 {
+  if (w->in_together && !scenario__steps[k]->together)
+    return false;
   return !w->in_do || scenario__steps[k]->in_do == SCENARIO__IN_DO;
 }
 
@@ -581,7 +605,13 @@ static void report_not_in_do(walk_t *w, int kind, scenario__loc_t kloc,
 {
   const char *key = scenario_step_name(kind);
 
-  if (scenario__steps[kind]->in_do == SCENARIO__NOT_IN_DO_NESTS)
+  if (w->in_together && !scenario__steps[kind]->together)
+    scenario__errs_add(w->errs, kloc, sub,
+                       "'%s' cannot be used inside 'together' (it runs "
+                       "commands of the primary in one turn: fork, send, "
+                       "disconnect, kill, cluster-disconnect, status, setup)",
+                       key);
+  else if (scenario__steps[kind]->in_do == SCENARIO__NOT_IN_DO_NESTS)
     scenario__errs_add(w->errs, kloc, sub,
                        "triggers cannot be nested: '%s' inside 'do'", key);
   else
@@ -738,17 +768,65 @@ bool scenario__shape_matches(const scenario__type_t *t, struct fy_node *n)
   }
 }
 
+static bool is_scalar_type(const scenario__type_t *t)
+{
+  return t->kind >= SCENARIO__T_STR;
+}
+
+const scenario__type_t *scenario__scalar_alt(const scenario__type_t *t,
+                                             struct fy_node *n)
+{
+  const scenario__type_t *const *a;
+  base_diag_t scratch;
+  scenario__errs_t errs = {.file = "", .diag = &scratch};
+  walk_t w = {.errs = &errs};
+
+  if (t->kind != SCENARIO__T_ONEOF)
+    return t;
+  for (a = t->alts; *a; a++) {
+    if (!is_scalar_type(*a) || !scenario__shape_matches(*a, n))
+      continue;
+    /* a default (no node) is written for the first one */
+    if (n == NULL)
+      return *a;
+    base_diag_init(&scratch);
+    errs.errors = 0;
+    walk_scalar(&w, n, *a, "", (scenario__loc_t){0, 0});
+    base_diag_free(&scratch);
+    if (errs.errors == 0)
+      return *a;
+  }
+  return NULL;
+}
+
+/* How many alternatives of a ONEOF have the shape of `n`. */
+static size_t shapes_matching(const scenario__type_t *t, struct fy_node *n,
+                              const scenario__type_t **first)
+{
+  const scenario__type_t *const *a;
+  size_t k = 0;
+
+  *first = NULL;
+  for (a = t->alts; *a; a++)
+    if (scenario__shape_matches(*a, n) && k++ == 0)
+      *first = *a;
+  return k;
+}
+
 static void walk_oneof(walk_t *w, struct fy_node *n,
                        const scenario__type_t *t, const char *path,
                        scenario__loc_t loc, scenario__loc_t here)
 {
-  const scenario__type_t *const *a;
+  const scenario__type_t *alt;
+  size_t k = shapes_matching(t, n, &alt);
 
-  for (a = t->alts; *a; a++)
-    if (scenario__shape_matches(*a, n)) {
-      walk(w, n, *a, path, loc);
-      return;
-    }
+  /* several scalar kinds (a number or a word): the one that takes it */
+  if (k > 1 && is_scalar_type(alt))
+    alt = scenario__scalar_alt(t, n);
+  if (k > 0 && alt != NULL) {
+    walk(w, n, alt, path, loc);
+    return;
+  }
   scenario__errs_add(w->errs, here, path, "expected %s, got %s", t->what,
                      got(n));
 }
@@ -786,7 +864,7 @@ static void walk(walk_t *w, struct fy_node *n, const scenario__type_t *t,
                  const char *path, scenario__loc_t loc)
 {
   scenario__loc_t here = scenario__node_loc(n, loc);
-  bool in_do = w->in_do;
+  bool in_do = w->in_do, in_together = w->in_together;
 
   if (n != NULL && (fy_node_is_alias(n) || fy_node_get_anchor(n) != NULL)) {
     scenario__errs_add(w->errs, here, path,
@@ -800,6 +878,8 @@ static void walk(walk_t *w, struct fy_node *n, const scenario__type_t *t,
   }
   if (t->flags & SCENARIO__DO)
     w->in_do = true;
+  if (t->flags & SCENARIO__TOGETHER)
+    w->in_together = true;
   if (t->kind == SCENARIO__T_ONEOF)
     walk_oneof(w, n, t, path, loc, here);
   else if (!scenario__shape_matches(t, n))
@@ -808,6 +888,7 @@ static void walk(walk_t *w, struct fy_node *n, const scenario__type_t *t,
   else
     walk_shaped(w, n, t, path, here);
   w->in_do = in_do;
+  w->in_together = in_together;
 }
 
 unsigned scenario__schema_check(struct fy_node *root, scenario__errs_t *errs)

@@ -30,6 +30,7 @@ static void describe_scalar(FILE *out, const scenario__type_t *t)
     [SCENARIO__T_STR] = "string",   [SCENARIO__T_BOOL] = "boolean",
     [SCENARIO__T_DURATION] = "duration", [SCENARIO__T_SIGNAL] = "signal",
     [SCENARIO__T_EVENT] = "event",  [SCENARIO__T_ANY] = "any value",
+    [SCENARIO__T_EVENTS] = "event or alternatives `a\\|b`",
     [SCENARIO__T_NULL] = "nothing"};
 
   switch (t->kind) {

@@ -17,6 +17,12 @@
 #define REQ SCENARIO__REQUIRED
 #define AT(m) SCENARIO__TO(scenario_expect_t, m)
 #define POINT(m) SCENARIO__TO(scenario_point_t, m)
+/* a probe check's step, as the step of its `from` point */
+#define POINT_STEP                                                          \
+  {.off = offsetof(scenario_expect_t, from) +                               \
+          offsetof(scenario_point_t, step),                                 \
+   .size = sizeof(((scenario_point_t *)0)->step),                           \
+   .how = SCENARIO__TO_CHARS}
 
 const scenario__type_t scenario__t_expect = {.kind = SCENARIO__T_EXPECT,
                                              .what = "expectations"};
@@ -79,22 +85,88 @@ static int order_build(scenario__build_t *b, const scenario__at_t *at,
   return parse_pattern(e, x);
 }
 
+bool scenario__ev_of_no_worker(trace_ev_t ev)
+{
+  static const trace_ev_t none[] = {
+    TRACE_EV_SETUP, TRACE_EV_DISCONNECT_CALLBACK, TRACE_EV_PRIMARY_EXIT,
+    TRACE_EV_SHUTDOWN_START, TRACE_EV_SHUTDOWN_FORCE, TRACE_EV_SHUTDOWN_DONE,
+    TRACE_EV_METRICS_LISTENING, TRACE_EV_METRICS_ERROR,
+    TRACE_EV_RESTART_DONE, TRACE_EV_RESTART_FAILED};
+  size_t i;
+
+  for (i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+    if (none[i] == ev)
+      return true;
+  return false;
+}
+
+/* The checks a flags item (or one of its `one-of` alternatives) may make:
+ * the oracle reads their values from the item's JSON. */
+static const char *const flag_checks[] = {
+  "exitedAfterDisconnect", "isConnected", "isDead", "member", "state",
+  "code", "signal", "error", "fields", NULL};
+
+static bool has_a_check(struct fy_node *n)
+{
+  size_t i;
+
+  for (i = 0; flag_checks[i] != NULL; i++)
+    if (scenario__node_get(n, flag_checks[i]) != NULL)
+      return true;
+  return false;
+}
+
+static bool fields_not_a_mapping(struct fy_node *n)
+{
+  struct fy_node *f = scenario__node_get(n, "fields");
+
+  return f != NULL && fy_node_get_type(f) != FYNT_MAPPING;
+}
+
+static bool some_fields_not_a_mapping(struct fy_node *alts)
+{
+  struct fy_node *alt;
+  void *it = NULL;
+
+  while ((alt = fy_node_sequence_iterate(alts, &it)) != NULL)
+    if (fields_not_a_mapping(alt))
+      return true;
+  return false;
+}
+
 static int flags_build(scenario__build_t *b, const scenario__at_t *at,
                        scenario_expect_t *e)
 {
-  /* the primary's exit belongs to no worker */
-  if (e->event == TRACE_EV_PRIMARY_EXIT) {
+  struct fy_node *alts = scenario__node_get(at->node, "one-of"), *alt;
+  void *it = NULL;
+
+  /* the primary's exit, `setup`, the disconnect callback and the shutdown
+   * belong to no worker */
+  if (scenario__ev_of_no_worker(e->event)) {
     if (scenario__node_get(at->node, "worker") != NULL)
       scenario__errs_add(b->errs, at->loc, at->path,
-                         "primary-exit belongs to no worker: drop 'worker'");
+                         "%s belongs to no worker: drop 'worker'",
+                         trace_ev_name(e->event));
     e->worker.kind = SCENARIO_W_NONE;
   }
-  if (!e->ead.set && !e->connected.set && !e->dead.set && !e->member.set &&
-      e->state == NULL && !e->code.set && !e->signal.set)
+  if (fields_not_a_mapping(at->node) || (alts != NULL &&
+                                          some_fields_not_a_mapping(alts)))
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "fields is a mapping of the record's fields and "
+                       "their values");
+  if (alts != NULL && has_a_check(at->node))
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "checks go either next to 'at' or in 'one-of', not "
+                       "both");
+  else if (alts == NULL && !has_a_check(at->node))
     scenario__errs_add(b->errs, at->loc, at->path,
                        "a flags check needs at least one of "
                        "exitedAfterDisconnect, isConnected, isDead, member, "
-                       "state, code, signal");
+                       "state, code, signal, error, fields (or one-of)");
+  while (alts != NULL && (alt = fy_node_sequence_iterate(alts, &it)) != NULL)
+    if (!has_a_check(alt))
+      scenario__errs_add(b->errs, scenario__node_loc(alt, at->loc), at->path,
+                         "an alternative of one-of needs at least one check");
   return 0;
 }
 
@@ -140,15 +212,253 @@ static int availability_build(scenario__build_t *b, const scenario__at_t *at,
   return 0;
 }
 
+/* A step named by its index or its name, anywhere in `steps`. */
+static const scenario_step_t *step_named(const scenario_step_t *st, size_t n,
+                                         const char *name)
+{
+  const scenario_step_t *x;
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    if (strcmp(st[i].name, name) == 0)
+      return &st[i];
+    if ((x = step_named(st[i].actions, st[i].n_actions, name)) != NULL)
+      return x;
+  }
+  return NULL;
+}
+
+#define MAX_NAMES 64
+
+/* The names of the steps, for suggestions. */
+static void step_names(const scenario_step_t *st, size_t n_st,
+                       const char **names, size_t *n)
+{
+  size_t i;
+
+  for (i = 0; i < n_st && *n < MAX_NAMES; i++) {
+    if (st[i].name[0] != '\0')
+      names[(*n)++] = st[i].name;
+    step_names(st[i].actions, st[i].n_actions, names, n);
+  }
+}
+
+/* `step: N` or `step: NAME` -> the step's path. */
+static void resolve_step(scenario__build_t *b, struct fy_node *v,
+                         scenario__loc_t loc, const char *path, char *step)
+{
+  const scenario_t *s = b->s;
+  const scenario_step_t *st;
+  const char *names[MAX_NAMES + 1], *hint;
+  size_t n = 0;
+  int64_t i;
+
+  if (!scenario__node_is_quoted(v) &&
+      scenario__parse_int(scenario__node_str(v), &i)) {
+    if (i >= (int64_t)s->n_steps)
+      scenario__errs_add(b->errs, loc, path,
+                         "step %lld does not exist: this scenario has %zu "
+                         "step%s (counted from 0, as in /steps/N)",
+                         (long long)i, s->n_steps, s->n_steps == 1 ? "" : "s");
+    else
+      snprintf(step, 64, "%s", s->steps[i].path);
+    return;
+  }
+  st = step_named(s->steps, s->n_steps, scenario__node_str(v));
+  if (st != NULL) {
+    snprintf(step, 64, "%s", st->path);
+    return;
+  }
+  step_names(s->steps, s->n_steps, names, &n);
+  names[n] = NULL;
+  hint = base_suggest(scenario__node_str(v), names);
+  if (hint != NULL)
+    scenario__errs_add(b->errs, loc, path,
+                       "no step is named '%s' (did you mean '%s'?)",
+                       scenario__node_str(v), hint);
+  else
+    scenario__errs_add(b->errs, loc, path, "no step is named '%s'",
+                       scenario__node_str(v));
+}
+
+/* The step at a path, anywhere in `steps`. */
+static const scenario_step_t *step_at(const scenario_step_t *st, size_t n,
+                                      const char *path)
+{
+  const scenario_step_t *x;
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    if (strcmp(st[i].path, path) == 0)
+      return &st[i];
+    if ((x = step_at(st[i].actions, st[i].n_actions, path)) != NULL)
+      return x;
+  }
+  return NULL;
+}
+
+/* A point names an event or a step; `worker` and `emitter` go with an
+ * event. */
+static void point_build(scenario__build_t *b, const scenario__at_t *at,
+                        const char *key, scenario_point_t *p)
+{
+  struct fy_node *n = scenario__node_get(at->node, key), *step;
+  scenario__loc_t loc;
+  char path[512];
+
+  if (n == NULL)
+    return;
+  loc = scenario__node_loc(n, at->loc);
+  snprintf(path, sizeof(path), "%s/%s", at->path, key);
+  step = scenario__node_get(n, "step");
+  p->step[0] = '\0';
+  if (step != NULL && scenario__node_get(n, "event") != NULL)
+    scenario__errs_add(b->errs, loc, path,
+                       "a point is an event or a step, not both");
+  else if (step == NULL && scenario__node_get(n, "event") == NULL)
+    scenario__errs_add(b->errs, loc, path,
+                       "a point needs 'event' or 'step'");
+  else if (step != NULL && (scenario__node_get(n, "worker") != NULL ||
+                            scenario__node_get(n, "emitter") != NULL))
+    scenario__errs_add(b->errs, loc, path,
+                       "'worker' and 'emitter' go with 'event', not with "
+                       "'step'");
+  else if (step != NULL)
+    resolve_step(b, step, scenario__node_loc(step, loc), path, p->step);
+}
+
 static int timing_build(scenario__build_t *b, const scenario__at_t *at,
                         scenario_expect_t *e)
 {
+  point_build(b, at, "from", &e->from);
+  point_build(b, at, "to", &e->to);
   if (e->min_ms < 0 && e->max_ms < 0)
     scenario__errs_add(b->errs, at->loc, at->path,
                        "a timing bound needs 'within' or 'at-least'");
   else if (e->min_ms >= 0 && e->max_ms >= 0 && e->min_ms > e->max_ms)
     scenario__errs_add(b->errs, at->loc, at->path,
                        "at-least is longer than within");
+  return 0;
+}
+
+static int precedes_build(scenario__build_t *b, const scenario__at_t *at,
+                          scenario_expect_t *e)
+{
+  point_build(b, at, "first", &e->from);
+  point_build(b, at, "then", &e->to);
+  if (e->before_each && (e->from.worker.kind == SCENARIO_W_EACH ||
+                         e->to.worker.kind == SCENARIO_W_EACH))
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "before-each pairs every 'then' with the 'first' "
+                       "before it: 'worker: each' does not go with it");
+  return 0;
+}
+
+/* Whether some step (also in a trigger's `do`) is of `kind`. */
+static bool has_step(const scenario_step_t *st, size_t n,
+                     scenario_step_kind_t kind)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    if (st[i].kind == kind || has_step(st[i].actions, st[i].n_actions, kind))
+      return true;
+  return false;
+}
+
+static int served_build(scenario__build_t *b, const scenario__at_t *at,
+                        scenario_expect_t *e)
+{
+  bool bound = scenario__node_get(at->node, "count") != NULL ||
+               scenario__node_get(at->node, "min") != NULL ||
+               scenario__node_get(at->node, "max") != NULL;
+
+  if (bound)
+    count_build(b, at, e);
+  else if (scenario__node_get(at->node, "rotation") == NULL &&
+           scenario__node_get(at->node, "affinity") == NULL)
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "a served check needs 'count', 'min', 'max', "
+                       "'rotation' or 'affinity'");
+  point_build(b, at, "after", &e->from);
+  point_build(b, at, "before", &e->to);
+  if (!has_step(b->s->steps, b->s->n_steps, SCENARIO_STEP_LOAD_START))
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "served needs a load step (load: {start: ...})");
+  b->s->record_requests = true;
+  return 0;
+}
+
+static int messages_build(scenario__build_t *b, const scenario__at_t *at,
+                          scenario_expect_t *e)
+{
+  static const char *const checks[] = {"values", "includes", "increasing",
+                                       "echoes", NULL};
+  size_t i;
+
+  (void)e;
+  for (i = 0; checks[i] != NULL; i++)
+    if (scenario__node_get(at->node, checks[i]) != NULL)
+      return 0;
+  scenario__errs_add(b->errs, at->loc, at->path,
+                     "a messages check needs 'values', 'includes', "
+                     "'increasing' or 'echoes'");
+  return 0;
+}
+
+/* The step a probe check names: it must probe (a `status`, or `probe:
+ * true`); a worker's own probe (of a fault) knows nothing of the
+ * primary's membership, workers or callbacks. */
+static int probes_build(scenario__build_t *b, const scenario__at_t *at,
+                        scenario_expect_t *e)
+{
+  static const char *const primary_only[] = {"member", "workers",
+                                             "callbacks", NULL};
+  struct fy_node *v = scenario__node_get(at->node, "step");
+  const scenario_step_t *st;
+  size_t i;
+
+  if (fields_not_a_mapping(at->node))
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "fields is a mapping of the record's fields and "
+                       "their values");
+  resolve_step(b, v, scenario__node_loc(v, at->loc), at->path, e->from.step);
+  if (e->from.step[0] == '\0' ||
+      (st = step_at(b->s->steps, b->s->n_steps, e->from.step)) == NULL)
+    return 0;
+  if (!st->probe && st->kind != SCENARIO_STEP_STATUS) {
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "step %s takes no probe: give it 'probe: true'",
+                       st->path);
+    return 0;
+  }
+  for (i = 0; scenario__step_is_fault(st->kind) && primary_only[i]; i++)
+    if (scenario__node_get(at->node, primary_only[i]) != NULL)
+      scenario__errs_add(b->errs, at->loc, at->path,
+                         "a worker's own probe (of %s) has no '%s': that is "
+                         "the primary's", scenario_step_name(st->kind),
+                         primary_only[i]);
+  return 0;
+}
+
+static int addresses_build(scenario__build_t *b, const scenario__at_t *at,
+                           scenario_expect_t *e)
+{
+  static const char *const checks[] = {"addressType", "address", "port",
+                                       "fd", NULL};
+  size_t i;
+
+  (void)e;
+  if (b->s->n_servers == 0)
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "addresses needs a worker server (worker: {servers: "
+                       "[...]})");
+  for (i = 0; checks[i] != NULL; i++)
+    if (scenario__node_get(at->node, checks[i]) != NULL)
+      return 0;
+  scenario__errs_add(b->errs, at->loc, at->path,
+                     "an address check needs 'addressType', 'address', "
+                     "'port' or 'fd'");
   return 0;
 }
 
@@ -174,6 +484,30 @@ static const scenario__expect_def_t expect_absent = {
                      AT(cluster_emitter)},
                     DURING("steps")))};
 
+/* What a flags item checks; each value may be a list of the values Node
+ * may give. `error` is the code of an `error` event (or of a
+ * worker-server-error); `fields` the record's own fields (objects
+ * compared by the keys written). */
+#define FLAG_CHECKS                                                         \
+  {"exitedAfterDisconnect", T(bool_null_alts), 0, NULL, {0}},               \
+  {"isConnected", T(bool_alts), 0, NULL, {0}},                              \
+  {"isDead", T(bool_alts), 0, NULL, {0}},                                   \
+  {"member", T(bool_alts), 0, NULL, {0}},                                   \
+  {"state", T(str_alts), 0, NULL, {0}},                                     \
+  {"code", T(code_alts), 0, NULL, {0}},                                     \
+  {"signal", T(signal_alts), 0, NULL, {0}},                                 \
+  {"error", T(str_alts), 0, NULL, {0}},                                     \
+  {"fields", T(any), 0, NULL, {0}}
+
+static const scenario__type_t t_nth_each = {
+  .kind = SCENARIO__T_ONEOF, .what = "an occurrence or each",
+  .alts = (const scenario__type_t *const[]){
+      T(nth),
+      &(const scenario__type_t){.kind = SCENARIO__T_ENUM,
+                                .what = "an occurrence or each",
+                                .words = (const char *const[]){"each", NULL}},
+      NULL}};
+
 static const scenario__expect_def_t expect_flags = {
   .value = SCENARIO__SEQ(
       "a list of flag checks",
@@ -181,15 +515,17 @@ static const scenario__expect_def_t expect_flags = {
           "a flags check",
           {"at", T(event), REQ, NULL, AT(event)},
           {"worker", T(wref_each), 0, "each", AT(worker)},
-          {"nth", T(nth), 0, "1", AT(nth)},
+          /* each: every occurrence */
+          {"nth", &t_nth_each, 0, "1", AT(nth)},
           {"emitter", T(emitter), 0, "worker", AT(cluster_emitter)},
-          {"exitedAfterDisconnect", T(bool_null), 0, NULL, AT(ead)},
-          {"isConnected", T(bool), 0, NULL, AT(connected)},
-          {"isDead", T(bool), 0, NULL, AT(dead)},
-          {"member", T(bool), 0, NULL, AT(member)},
-          {"state", T(str), 0, NULL, AT(state)},
-          {"code", T(code_null), 0, NULL, AT(code)},
-          {"signal", T(signal_null), 0, NULL, AT(signal)},
+          /* the event may not happen; when it does, the checks hold */
+          {"optional", T(bool), 0, "false", AT(optional)},
+          FLAG_CHECKS,
+          /* any one of these sets of checks */
+          {"one-of", SCENARIO__SEQ("a list of checks",
+                                   SCENARIO__MAP("a set of checks",
+                                                 FLAG_CHECKS)),
+           0, NULL, {0}},
           DURING("run"))),
   .build = flags_build};
 
@@ -217,11 +553,14 @@ static const scenario__expect_def_t expect_availability = {
       {"always-listening", T(bool), 0, "false", AT(always_listening)}),
   .build = availability_build};
 
+/* An event (of a worker, any worker or each worker) or a step. */
 static const scenario__type_t t_point = SCENARIO__MAP_OF(
-    "an event",
-    {"event", T(event), REQ, NULL, POINT(event)},
-    {"worker", T(wref_point), 0, "any", POINT(worker)},
-    {"nth", T(nth), 0, "1", POINT(nth)});
+    "an event or a step",
+    {"event", T(events), 0, NULL, POINT(events)},
+    {"step", T(stepref), 0, NULL, POINT(step)},
+    {"worker", T(wref_points), 0, "any", POINT(worker)},
+    {"nth", T(nth), 0, "1", POINT(nth)},
+    {"emitter", T(emitter), 0, "worker", POINT(cluster_emitter)});
 
 static const scenario__expect_def_t expect_timing = {
   .value = SCENARIO__SEQ(
@@ -234,6 +573,161 @@ static const scenario__expect_def_t expect_timing = {
                     {"at-least", T(dur), 0, NULL, AT(min_ms)},
                     DURING("run"))),
   .build = timing_build};
+
+static const scenario__expect_def_t expect_precedes = {
+  .value = SCENARIO__SEQ(
+      "a list of orders",
+      SCENARIO__MAP("an order of two points",
+                    {"first", &t_point, REQ, NULL, AT(from)},
+                    {"then", &t_point, REQ, NULL, AT(to)},
+                    /* every `then` event has a `first` since the one
+                       before */
+                    {"before-each", T(bool), 0, "false", AT(before_each)},
+                    DURING("run"))),
+  .build = precedes_build};
+
+#define WORDS(what_, ...)                                                   \
+  (&(const scenario__type_t){.kind = SCENARIO__T_ENUM, .what = what_,       \
+                             .words = (const char *const[]){__VA_ARGS__,    \
+                                                           NULL}})
+#define ALTS_OF(what_, one)                                                 \
+  (&(const scenario__type_t){                                               \
+      .kind = SCENARIO__T_ONEOF, .what = what_,                             \
+      .alts = (const scenario__type_t *const[]){                            \
+          one, SCENARIO__SEQ("a list of alternatives", one), NULL}})
+
+static const scenario__type_t t_str_null = {
+  .kind = SCENARIO__T_STR, .what = "a string or null",
+  .flags = SCENARIO__NULLABLE};
+static const scenario__type_t t_addr_type = {
+  .kind = SCENARIO__T_INT, .what = "an address type", .min = -1, .max = 6};
+
+static const scenario__expect_def_t expect_addresses = {
+  .value = SCENARIO__SEQ(
+      "a list of address checks",
+      SCENARIO__MAP("an address check",
+                    {"worker", T(wref_each), 0, "each", AT(worker)},
+                    /* which server of the behaviour */
+                    {"index", T(server_index), 0, "0", {0}},
+                    /* a re-listen on the same index is its second */
+                    {"nth", T(nth), 0, "1", AT(nth)},
+                    {"addressType",
+                     ALTS_OF("an address type or a list of them",
+                             &t_addr_type), 0, NULL, {0}},
+                    {"address",
+                     ALTS_OF("a string, null or a list of them", &t_str_null),
+                     0, NULL, {0}},
+                    {"port", ALTS_OF("a port or a list of them", T(port)), 0,
+                     NULL, {0}},
+                    {"fd", T(any), 0, NULL, {0}},
+                    DURING("run"))),
+  .build = addresses_build};
+
+static const scenario__expect_def_t expect_ports = {
+  .value = SCENARIO__SEQ(
+      "a list of port checks",
+      SCENARIO__MAP(
+          "a port check",
+          /* the primary's `listening`, or what workers report (exclusive
+             servers too) */
+          {"from", WORDS("source", "listening", "worker-listening"), 0,
+           "listening", {0}},
+          {"across-workers", WORDS("relation", "same", "distinct", "any"),
+           0, "same", {0}},
+          {"across-indexes", WORDS("relation", "distinct", "same", "any"),
+           0, "distinct", {0}},
+          DURING("run")))};
+
+static const scenario__expect_def_t expect_served = {
+  .value = SCENARIO__SEQ(
+      "a list of served checks",
+      SCENARIO__MAP(
+          "a served check",
+          {"worker", T(wref_count), 0, "any", AT(worker)},
+          {"outcome",
+           WORDS("outcome", "ok", "failed", "refused", "reset", "timeout",
+                 "bad-status", "truncated", "error", "retried"),
+           0, "ok", {0}},
+          {"count", T(count0), 0, NULL, {0}},
+          {"min", T(count0), 0, NULL, AT(min)},
+          {"max", T(count0), 0, NULL, AT(max)},
+          /* requests started from this point on, or before it */
+          {"after", &t_point, 0, NULL, AT(from)},
+          {"before", &t_point, 0, NULL, AT(to)},
+          {"rotation", WORDS("rotation", "strict"), 0, NULL, {0}},
+          {"affinity", WORDS("affinity", "client", "connection"), 0, NULL,
+           {0}},
+          DURING("run"))),
+  .build = served_build};
+
+static const scenario__expect_def_t expect_messages = {
+  .value = SCENARIO__SEQ(
+      "a list of message checks",
+      SCENARIO__MAP(
+          "a message check",
+          {"worker", T(wref_each), 0, "each", AT(worker)},
+          /* the primary's `message` events, or what the worker got */
+          {"to", WORDS("receiver", "primary", "worker"), 0, "primary",
+           {0}},
+          {"emitter", T(emitter), 0, "worker", AT(cluster_emitter)},
+          /* exactly these, in this order */
+          {"values", SCENARIO__SEQ("a list of messages", T(any)), 0, NULL,
+           {0}},
+          /* these, in this order, among others */
+          {"includes", SCENARIO__SEQ("a list of messages", T(any)), 0, NULL,
+           {0}},
+          {"increasing",
+           SCENARIO__MAP("an increasing sequence",
+                         /* a dotted path into each message; "": itself */
+                         {"path", T(str), 0, "\"\"", {0}},
+                         /* each the one before plus this */
+                         {"by", T(limit), 0, NULL, {0}}),
+           0, NULL, {0}},
+          /* what the other side sent, as such, or under this key */
+          {"echoes", WORDS("echo", "same", "echo", "reply"), 0, NULL,
+           {0}},
+          DURING("run"))),
+  .build = messages_build};
+
+/* What a probe can be asked: the flags of a worker, what the call
+ * returned (a Worker object as {worker: id}), the ids in cluster.workers,
+ * the cluster.disconnect() callbacks run so far. */
+#define PROBE_CHECKS                                                        \
+  {"exitedAfterDisconnect", T(bool_null_alts), 0, NULL, {0}},               \
+  {"isConnected", T(bool_alts), 0, NULL, {0}},                              \
+  {"isDead", T(bool_alts), 0, NULL, {0}},                                   \
+  {"member", T(bool_alts), 0, NULL, {0}},                                   \
+  {"state", T(str_alts), 0, NULL, {0}},                                     \
+  {"returned", T(any), 0, NULL, {0}},                                       \
+  {"workers", SCENARIO__SEQ("a list of worker ids", T(nth)), 0, NULL, {0}}, \
+  {"callbacks", T(count0), 0, NULL, {0}},                                   \
+  {"fields", T(any), 0, NULL, {0}}
+
+static const scenario__expect_def_t expect_probes = {
+  .value = SCENARIO__SEQ(
+      "a list of probe checks",
+      SCENARIO__MAP("a probe check",
+                    {"step", T(stepref), REQ, NULL, POINT_STEP},
+                    /* which time the step ran (in a trigger) */
+                    {"nth", T(nth), 0, "1", AT(nth)},
+                    /* default: the step's own worker, or each probed */
+                    {"worker", T(wref_each), 0, NULL, AT(worker)},
+                    PROBE_CHECKS,
+                    {"one-of", SCENARIO__SEQ("a list of checks",
+                                             SCENARIO__MAP("a set of checks",
+                                                           PROBE_CHECKS)),
+                     0, NULL, {0}},
+                    DURING("run"))),
+  .build = probes_build};
+
+static const scenario__expect_def_t expect_twins = {
+  .value = SCENARIO__SEQ(
+      "a list of emitter orders",
+      SCENARIO__MAP("an emitter order",
+                    {"event", T(event), REQ, NULL, AT(event)},
+                    {"first", T(emitter), REQ, NULL, AT(cluster_emitter)},
+                    {"worker", T(wref_each), 0, "each", AT(worker)},
+                    DURING("run")))};
 
 const scenario__expect_def_t *const
     scenario__expects[SCENARIO_EXPECT_KIND_COUNT] = {
@@ -253,6 +747,14 @@ static const char *const expect_docs[SCENARIO_EXPECT_KIND_COUNT] = {
   SCENARIO_EXPECT_MAP(XX)
 #undef XX
 };
+
+void scenario__expect_release(scenario_expect_t *e)
+{
+  free(e->path);
+  free(e->pattern);
+  free(e->pattern_text);
+  cJSON_Delete(e->item);
+}
 
 const char *scenario__expect_key(scenario_expect_kind_t kind)
 {

@@ -84,6 +84,7 @@ typedef enum {
   SCENARIO__T_DURATION,
   SCENARIO__T_SIGNAL,
   SCENARIO__T_EVENT,
+  SCENARIO__T_EVENTS,    /* an event, or alternatives "disconnect|exit" */
   SCENARIO__T_ENUM,      /* a word of `words` */
   SCENARIO__T_ACTION,    /* a word of `words`, or exit:N */
   SCENARIO__T_WORKER,    /* a worker id or a word of `words` */
@@ -93,6 +94,8 @@ typedef enum {
 #define SCENARIO__NULLABLE 0x1u   /* type flag: null is a value (code: null) */
 #define SCENARIO__DO       0x2u   /* type flag: its steps run in a trigger's
                                      `do` */
+#define SCENARIO__TOGETHER 0x4u   /* type flag: its steps run in one turn of
+                                     the primary (`together`) */
 #define SCENARIO__REQUIRED 0x1u   /* field flag */
 
 /* How a value lands in a model member; chosen from the member's C type by
@@ -106,7 +109,6 @@ typedef enum {
   SCENARIO__TO_CHARS,    /* char[64] */
   SCENARIO__TO_JSON,     /* cJSON *, owned by the model */
   SCENARIO__TO_WREF,     /* scenario_wref_t */
-  SCENARIO__TO_OPT,      /* scenario_opt_t: set, null or a value */
   SCENARIO__TO_SUB,      /* a nested struct: the fields of a mapping
                             are relative to it */
   SCENARIO__TO_JSON_KEY  /* the member `json` of a JSON object the agents
@@ -130,7 +132,6 @@ typedef struct {
        uint64_t *: SCENARIO__TO_NUM, char **: SCENARIO__TO_STR,              \
        char(*)[64]: SCENARIO__TO_CHARS, cJSON **: SCENARIO__TO_JSON,         \
        scenario_wref_t *: SCENARIO__TO_WREF,                                 \
-       scenario_opt_t *: SCENARIO__TO_OPT,                                   \
        scenario_point_t *: SCENARIO__TO_SUB,                                 \
        scenario_load_spec_t *: SCENARIO__TO_SUB)}
 
@@ -188,6 +189,9 @@ extern const scenario__type_t scenario__t_str, scenario__t_bool,
     scenario__t_wref, scenario__t_wref_wait, scenario__t_wref_signal,
     scenario__t_wref_each, scenario__t_wref_count, scenario__t_wref_point,
     scenario__t_root, scenario__t_steps, scenario__t_expect,
+    scenario__t_events, scenario__t_stepref, scenario__t_wref_points,
+    scenario__t_bool_alts, scenario__t_bool_null_alts, scenario__t_code_alts,
+    scenario__t_signal_alts, scenario__t_str_alts, scenario__t_clients,
     scenario__t_cluster, scenario__t_primary, scenario__t_respawn_map,
     scenario__t_metrics_map;
 
@@ -234,6 +238,7 @@ typedef struct {
   const scenario__field_t *beside; /* keys of the step next to the action
                                       key, owned by this kind (`on`: `do`) */
   scenario__in_do_t in_do;
+  bool together;                   /* a primary command `together` runs */
   const char *either;              /* kinds sharing a key: what the key
                                       takes, for a value of neither shape */
   /* Semantics no row can say (fork accounting, `do`, cross-checks); runs
@@ -258,6 +263,14 @@ extern const scenario__expect_def_t *const
 extern const scenario__field_t scenario__step_common[];
 
 const char *scenario__expect_key(scenario_expect_kind_t kind);
+/* Events that belong to no worker (setup, the disconnect callback, the
+ * primary's exit, the shutdown...). */
+bool scenario__ev_of_no_worker(trace_ev_t ev);
+/* Whether a step kind is a fault the worker applies to itself (crash to
+ * worker-send, hold, timer): a probe of it is the worker's. */
+bool scenario__step_is_fault(scenario_step_kind_t kind);
+/* Frees what an expectation owns (not the struct itself). */
+void scenario__expect_release(scenario_expect_t *e);
 const char *scenario__step_doc(scenario_step_kind_t kind);
 const char *scenario__expect_doc(scenario_expect_kind_t kind);
 
@@ -267,6 +280,12 @@ const char *scenario__expect_doc(scenario_expect_kind_t kind);
 /* Validates the whole document against the schema. Returns the number of
  * errors added. */
 unsigned scenario__schema_check(struct fy_node *root, scenario__errs_t *errs);
+
+/* Of a ONEOF's scalar alternatives (a number or a word...), the first that
+ * takes the scalar `n` (NULL: none; `n` NULL: the first one, for a
+ * default); any other type is its own. */
+const scenario__type_t *scenario__scalar_alt(const scenario__type_t *t,
+                                             struct fy_node *n);
 
 /* Whether a value's shape (mapping, list, scalar, nothing) fits a type. */
 bool scenario__shape_matches(const scenario__type_t *t, struct fy_node *n);

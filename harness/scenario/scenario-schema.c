@@ -29,6 +29,8 @@ const scenario__type_t scenario__t_signal_null = {
   .flags = SCENARIO__NULLABLE};
 const scenario__type_t scenario__t_event = {.kind = SCENARIO__T_EVENT,
                                             .what = "an event"};
+const scenario__type_t scenario__t_events = {
+  .kind = SCENARIO__T_EVENTS, .what = "an event or alternatives a|b"};
 const scenario__type_t scenario__t_any = {.kind = SCENARIO__T_ANY,
                                           .what = "a value"};
 const scenario__type_t scenario__t_null = {.kind = SCENARIO__T_NULL,
@@ -56,6 +58,8 @@ const scenario__type_t scenario__t_code_null = {
   .kind = SCENARIO__T_INT, .what = "an exit code or null", .min = 0,
   .max = 255, .flags = SCENARIO__NULLABLE};
 const scenario__type_t scenario__t_limit = INT("a number", 0, 1000000000);
+const scenario__type_t scenario__t_clients = INT("a number of client "
+                                                 "addresses", 0, 250);
 
 #define WORDS(kind_, what_, ...)                                            \
   {.kind = kind_, .what = what_,                                            \
@@ -99,6 +103,31 @@ const scenario__type_t scenario__t_wref_count =
     WORDS(SCENARIO__T_WORKER, "a worker", "any", "each");
 const scenario__type_t scenario__t_wref_point =
     WORDS(SCENARIO__T_WORKER, "a worker", "any");
+const scenario__type_t scenario__t_wref_points =
+    WORDS(SCENARIO__T_WORKER, "a worker", "any", "each");
+
+/* A step named by its index in `steps` (as in /steps/N) or by its
+ * `name`. */
+static const scenario__type_t t_step_index = INT("a step index", 0, 100000);
+const scenario__type_t scenario__t_stepref = {
+  .kind = SCENARIO__T_ONEOF, .what = "a step index or name",
+  .alts = (const scenario__type_t *const[]){&t_step_index, T(str), NULL}};
+
+/* A value, or a list of the values Node may give (its nondeterminism):
+ * any one of them is expected. */
+#define ALTS(name, what_, one)                                              \
+  const scenario__type_t name = {                                           \
+    .kind = SCENARIO__T_ONEOF, .what = what_,                               \
+    .alts = (const scenario__type_t *const[]){                              \
+        one, SCENARIO__SEQ("a list of alternatives", one), NULL}}
+ALTS(scenario__t_bool_alts, "true, false or a list of them", T(bool));
+ALTS(scenario__t_bool_null_alts, "true, false, null or a list of them",
+     T(bool_null));
+ALTS(scenario__t_code_alts, "an exit code, null or a list of them",
+     T(code_null));
+ALTS(scenario__t_signal_alts, "a signal, null or a list of them",
+     T(signal_null));
+ALTS(scenario__t_str_alts, "a string or a list of them", T(str));
 
 /* ---------------------------------------------------------------------- */
 /* Collections                                                             */

@@ -38,15 +38,33 @@ static const scenario__type_t t_load_word = {
   .kind = SCENARIO__T_ENUM, .what = "load command",
   .words = (const char *const[]){"stop", "wait", NULL}};
 
-#define WORKER_ONLY(what_)                                                   \
-  SCENARIO__MAP(what_, {"worker", T(wref), REQ, NULL, AT(worker)})
+/* `probe: true`: the agent samples the flags (and what the call returned)
+ * in the same turn, right after the call. */
+#define PROBE {"probe", T(bool), 0, "false", AT(probe)}
+/* `tolerate: gone`: a worker that has already exited (or exits before
+ * the fault reaches it) is not a failure of the step. */
+static const scenario__type_t t_tolerate = {
+  .kind = SCENARIO__T_ENUM, .what = "tolerance",
+  .words = (const char *const[]){"nothing", "gone", NULL}};
+#define TOLERATE {"tolerate", &t_tolerate, 0, "nothing", AT(tolerate_gone)}
+
+/* A fault of a worker, with what every fault may say. */
+#define FAULT(what_, ...)                                                    \
+  SCENARIO__MAP(what_, {"worker", T(wref), REQ, NULL, AT(worker)},           \
+                ##__VA_ARGS__, PROBE, TOLERATE)
+#define WORKER_ONLY(what_) FAULT(what_)
 
 static const scenario__type_t t_send = SCENARIO__MAP_OF(
     "a send", {"worker", T(wref), REQ, NULL, AT(worker)},
-    {"message", T(any), REQ, NULL, AT(message)});
+    {"message", T(any), REQ, NULL, AT(message)}, PROBE);
+
+static const scenario__type_t t_worker_send = SCENARIO__MAP_OF(
+    "a worker-send fault", {"worker", T(wref), REQ, NULL, AT(worker)},
+    {"message", T(any), REQ, NULL, AT(message)}, PROBE, TOLERATE);
 
 const scenario__field_t scenario__step_common[] = {
-  {"name", T(str), 0, NULL, {0}},   /* a free label */
+  /* a label; timings and orders name the step by it */
+  {"name", T(str), 0, NULL, AT(name)},
   {0}};
 
 /* ---------------------------------------------------------------------- */
@@ -122,6 +140,34 @@ static int shutdown_build(scenario__build_t *b, const scenario__at_t *at,
   return 0;
 }
 
+/* The settings as the `setup` command carries them (protocol §2), kept
+ * in `behaviour`: what the step gives the agent. */
+static int setup_build(scenario__build_t *b, const scenario__at_t *at,
+                       scenario_step_t *st)
+{
+  (void)b;
+  st->behaviour = scenario__node_to_json(at->value);
+  if (st->behaviour == NULL)
+    return UV_ENOMEM;
+  cJSON_DeleteItemFromObjectCaseSensitive(st->behaviour, "probe");
+  return 0;
+}
+
+/* Its actions, as a trigger's are built; a fork among them raises the
+ * number of workers. */
+static int together_build(scenario__build_t *b, const scenario__at_t *at,
+                          scenario_step_t *st)
+{
+  char sub[512];
+
+  if (fy_node_sequence_item_count(at->value) == 0)
+    scenario__errs_add(b->errs, at->loc, at->sub,
+                       "together needs at least one command");
+  snprintf(sub, sizeof(sub), "%s/together", at->path);
+  return scenario__build_steps(b, at->value, sub, at->in_do, &st->actions,
+                               &st->n_actions);
+}
+
 static int trigger_build(scenario__build_t *b, const scenario__at_t *at,
                          scenario_step_t *st)
 {
@@ -165,8 +211,10 @@ static const scenario__step_def_t step_fork = {
                     {"count", T(nfork), 0, "1", AT(count)},
                     {"env", T(env), 0, NULL, AT(env)},
                     /* replaces keys of the scenario's `worker` */
-                    {"worker", T(behaviour), 0, NULL, {0}})),
+                    {"worker", T(behaviour), 0, NULL, {0}},
+                    PROBE)),
   .shorthand = AT(count),
+  .together = true,
   .build = fork_build};
 
 static const scenario__step_def_t step_wait = {
@@ -184,48 +232,63 @@ static const scenario__step_def_t step_sleep = {
   .value = T(dur), .shorthand = AT(ms),
   .in_do = SCENARIO__NOT_IN_DO_WAITS};
 
-static const scenario__step_def_t step_send = {.value = &t_send};
+static const scenario__step_def_t step_send = {.value = &t_send,
+                                               .together = true};
 
 static const scenario__step_def_t step_disconnect = {
-  .value = WORKER_ONLY("a disconnect")};
+  .value = SCENARIO__MAP("a disconnect",
+                         {"worker", T(wref), REQ, NULL, AT(worker)}, PROBE),
+  .together = true};
 
 static const scenario__step_def_t step_kill = {
   .value = SCENARIO__MAP("a kill",
                          {"worker", T(wref), REQ, NULL, AT(worker)},
-                         {"signal", T(signal), 0, "SIGTERM", AT(signal)})};
+                         {"signal", T(signal), 0, "SIGTERM", AT(signal)},
+                         PROBE),
+  .together = true};
 
 static const scenario__step_def_t step_cluster_disconnect = {
-  .value = SCENARIO__ONEOF("nothing or an empty mapping", T(null),
-                           T(empty_map))};
+  .value = SCENARIO__ONEOF("nothing or a mapping", T(null),
+                           SCENARIO__MAP("a cluster-disconnect", PROBE)),
+  .together = true};
+
+/* `to: group`: kill(-pgid, signal) to the primary's process group: the
+ * primary and every worker it forked (never the harness). */
+static const scenario__type_t t_signal_to = {
+  .kind = SCENARIO__T_WORKER, .what = "a worker, the primary or its group",
+  .words = (const char *const[]){"primary", "group", "last", "trigger",
+                                 NULL}};
 
 static const scenario__step_def_t step_signal = {
   .value = SCENARIO__MAP("a signal",
-                         {"to", T(wref_signal), REQ, NULL, AT(worker)},
-                         {"signal", T(signal), REQ, NULL, AT(signal)})};
+                         {"to", &t_signal_to, REQ, NULL, AT(worker)},
+                         {"signal", T(signal), REQ, NULL, AT(signal)},
+                         TOLERATE)};
 
 static const scenario__step_def_t step_pause = {
   .value = SCENARIO__MAP("a pause",
                          {"to", T(wref_signal), REQ, NULL, AT(worker)},
-                         {"for", T(dur), REQ, NULL, AT(ms)})};
+                         {"for", T(dur), REQ, NULL, AT(ms)}, TOLERATE)};
 
+/* process.exit(code) exits in the call: nothing to probe after it */
 static const scenario__step_def_t step_crash = {
   .value = SCENARIO__MAP("a crash fault",
                          {"worker", T(wref), REQ, NULL, AT(worker)},
-                         {"code", T(code), 0, "1", AT(code)})};
+                         {"code", T(code), 0, "1", AT(code)}, TOLERATE)};
 
 static const scenario__step_def_t step_throw = {
   .value = WORKER_ONLY("a throw fault")};
 
 static const scenario__step_def_t step_hang = {
-  .value = SCENARIO__MAP("a hang fault",
-                         {"worker", T(wref), REQ, NULL, AT(worker)},
-                         {"for", T(dur), REQ, NULL, AT(ms)})};
+  .value = FAULT("a hang fault", {"for", T(dur), REQ, NULL, AT(ms)})};
 
 static const scenario__step_def_t step_ipc_disconnect = {
   .value = WORKER_ONLY("an ipc-disconnect fault")};
 
+/* the signal goes to cluster.worker.kill(signal), which ignores it */
 static const scenario__step_def_t step_worker_kill = {
-  .value = WORKER_ONLY("a worker-kill fault")};
+  .value = FAULT("a worker-kill fault",
+                 {"signal", T(signal), 0, NULL, AT(signal)})};
 
 static const scenario__step_def_t step_worker_disconnect = {
   .value = WORKER_ONLY("a worker-disconnect fault")};
@@ -234,14 +297,13 @@ static const scenario__step_def_t step_close_servers = {
   .value = WORKER_ONLY("a close-servers fault")};
 
 static const scenario__step_def_t step_hold = {
-  .value = SCENARIO__MAP("a hold fault",
-                         {"worker", T(wref), REQ, NULL, AT(worker)},
-                         {"connections", T(conns), 0, "1", AT(count)},
-                         /* 0: the cluster's first server */
-                         {"port", T(port), 0, "0", AT(port)}),
+  .value = FAULT("a hold fault",
+                 {"connections", T(conns), 0, "1", AT(count)},
+                 /* 0: the cluster's first server */
+                 {"port", T(port), 0, "0", AT(port)}),
   .build = hold_build};
 
-static const scenario__step_def_t step_worker_send = {.value = &t_send};
+static const scenario__step_def_t step_worker_send = {.value = &t_worker_send};
 
 static const scenario__step_def_t step_connect = {
   .value = SCENARIO__MAP("client connections",
@@ -262,6 +324,8 @@ static const scenario__step_def_t step_load_start = {
                      {"duration", T(dur), 0, NULL, LOAD(duration_ms)},
                      {"timeout", T(dur), 0, "2s", LOAD(timeout_ms)},
                      {"server", T(server_index), 0, "0", LOAD(port_index)},
+                     /* requests from 127.0.0.2, 127.0.0.3... */
+                     {"clients", T(clients), 0, "0", LOAD(clients)},
                      {"path", T(str), 0, "/", LOAD(path)}),
        REQ, NULL, AT(load)}),
   .either = "stop, wait or {start: ...}",
@@ -292,7 +356,38 @@ static const scenario__step_def_t step_status = {
   .value = SCENARIO__ONEOF("nothing or a mapping", T(null),
                            SCENARIO__MAP("a status probe",
                                          {"worker", T(wref_wait), 0, "any",
-                                          AT(worker)}))};
+                                          AT(worker)})),
+  .together = true};
+
+/* setupPrimary() settings that mean the same on every target (no `exec`:
+ * the target's own worker program runs) */
+static const scenario__step_def_t step_setup = {
+  .value = SCENARIO__MAP("setup settings",
+                         {"args", SCENARIO__SEQ("a list of strings", T(str)),
+                          0, NULL, {0}},
+                         {"cwd", T(str), 0, NULL, {0}},
+                         {"silent", T(bool), 0, NULL, {0}},
+                         {"env", T(env), 0, NULL, {0}}, PROBE),
+  .together = true,
+  .build = setup_build};
+
+static const scenario__type_t t_together = {
+  .kind = SCENARIO__T_SEQ, .what = "a list of primary commands",
+  .item = &t_step, .flags = SCENARIO__TOGETHER};
+
+static const scenario__step_def_t step_together = {
+  .value = &t_together, .build = together_build};
+
+static const scenario__step_def_t step_primary_throw = {
+  .value = SCENARIO__ONEOF("nothing or an empty mapping", T(null),
+                           T(empty_map))};
+
+static const scenario__step_def_t step_primary_crash = {
+  .value = SCENARIO__MAP("a primary crash",
+                         {"code", T(code), 0, "1", AT(code)})};
+
+static const scenario__step_def_t step_timer = {
+  .value = FAULT("a timer", {"for", T(dur), REQ, NULL, AT(ms)})};
 
 static const scenario__step_def_t step_trigger = {
   .value = SCENARIO__MAP(
@@ -331,6 +426,25 @@ static const char *const step_docs[SCENARIO_STEP_KIND_COUNT] = {
   SCENARIO_STEP_MAP(XX)
 #undef XX
 };
+
+bool scenario__step_is_fault(scenario_step_kind_t kind)
+{
+  switch (kind) {
+  case SCENARIO_STEP_CRASH:
+  case SCENARIO_STEP_THROW:
+  case SCENARIO_STEP_HANG:
+  case SCENARIO_STEP_IPC_DISCONNECT:
+  case SCENARIO_STEP_WORKER_KILL:
+  case SCENARIO_STEP_WORKER_DISCONNECT:
+  case SCENARIO_STEP_CLOSE_SERVERS:
+  case SCENARIO_STEP_HOLD:
+  case SCENARIO_STEP_WORKER_SEND:
+  case SCENARIO_STEP_TIMER:
+    return true;
+  default:
+    return false;
+  }
+}
 
 const char *scenario_step_name(scenario_step_kind_t kind)
 {

@@ -953,12 +953,8 @@ void scenario_free(scenario_t *s)
   cJSON_Delete(s->behaviour);
   cJSON_Delete(s->policy);
   free_steps(s->steps, s->n_steps);
-  for (i = 0; i < s->n_expects; i++) {
-    free(s->expects[i].path);
-    free(s->expects[i].pattern);
-    free(s->expects[i].pattern_text);
-    free(s->expects[i].state);
-  }
+  for (i = 0; i < s->n_expects; i++)
+    scenario__expect_release(&s->expects[i]);
   free(s->expects);
   free(s);
 }

@@ -33,7 +33,8 @@ typedef enum {
   SCENARIO_W_EACH,      /* every worker, separately (expectations) */
   SCENARIO_W_LAST,      /* the most recently forked worker */
   SCENARIO_W_TRIGGER,   /* the worker whose event fired the trigger */
-  SCENARIO_W_PRIMARY    /* the primary (signal steps) */
+  SCENARIO_W_PRIMARY,   /* the primary (signal steps) */
+  SCENARIO_W_GROUP      /* the primary's process group (signal steps) */
 } scenario_wref_kind_t;
 
 typedef struct {
@@ -112,6 +113,20 @@ typedef struct {
   XX(STATUS, status, "status",                                                \
      "asks the primary for `cluster.workers` and each worker's flags "        \
      "(`worker`: one, default every worker forked), recorded in the trace")  \
+  XX(SETUP, setup, "setup",                                                   \
+     "`cluster.setupPrimary(settings)` again: cumulative, as Node's; `env` "  \
+     "is added to later forks' environment")                                  \
+  XX(TOGETHER, together, "together",                                          \
+     "the primary runs these commands in one turn of its event loop, in "     \
+     "order, as one synchronous piece of a primary program")                  \
+  XX(PRIMARY_THROW, primary_throw, "primary-throw",                           \
+     "an uncaught error in the primary program (Node: exit code 1; its "      \
+     "workers leave when their channels end)")                                \
+  XX(PRIMARY_CRASH, primary_crash, "primary-crash",                           \
+     "`process.exit(code)` in the primary program")                           \
+  XX(TIMER, timer, "timer",                                                   \
+     "the worker sets a timer of `for` (a pending timer keeps a process "     \
+     "alive), observed as `worker-timer` when it fires")                      \
   XX(TRIGGER, trigger, "on",                                                  \
      "arms a trigger: runs `do` when the event happens (below)")
 
@@ -133,6 +148,7 @@ typedef struct {
   int64_t duration_ms;    /* stop after this time (0: until stopped) */
   int64_t timeout_ms;     /* per request */
   unsigned port_index;    /* which server of the worker behaviour */
+  unsigned clients;       /* client addresses (0: any) */
   char path[64];          /* request target, default "/" */
 } scenario_load_spec_t;
 
@@ -153,11 +169,15 @@ struct scenario_step_s {
   int code;                    /* crash */
   int port;                    /* hold/connect port (0: the cluster's) */
   bool wait_done;              /* rolling-restart/load: wait until done */
+  bool probe;                  /* sample the flags right after the call */
+  bool tolerate_gone;          /* a worker already gone is not a failure */
   cJSON *message;              /* send, worker-send */
   cJSON *env;                  /* fork: env object or NULL */
-  cJSON *behaviour;            /* fork: worker behaviour override or NULL */
+  cJSON *behaviour;            /* fork: worker behaviour override or NULL;
+                                  setup: the settings */
   scenario_load_spec_t load;    /* load start */
   /* trigger */
+  char name[64];               /* `name`, or "" */
   int64_t after_ms;            /* delay before the actions */
   int64_t jitter_ms;           /* + uniform [0, jitter] drawn from the seed */
   unsigned times;              /* how often it may fire (0: unlimited) */
@@ -188,7 +208,27 @@ typedef struct {
   XX(AVAILABILITY, availability, "availability",                              \
      "failed-request budgets: `max-failed` and/or `always-listening`")        \
   XX(TIMING, timing, "timing",                                                \
-     "time bounds between two events: `within` and/or `at-least`")
+     "time bounds between two points (events or steps): `within` and/or "     \
+     "`at-least`")                                                            \
+  XX(PRECEDES, precedes, "precedes",                                          \
+     "orders across workers and of cluster-level events: `first` before "     \
+     "`then`")                                                                \
+  XX(ADDRESSES, addresses, "addresses",                                       \
+     "the `listening` address of a worker's listen index")                    \
+  XX(PORTS, ports, "ports",                                                   \
+     "ports shared or not: across workers for one listen index, across "      \
+     "indexes")                                                               \
+  XX(SERVED, served, "served",                                                \
+     "who served the load's requests: counts per worker, strict rotation, "   \
+     "affinity, outcomes")                                                    \
+  XX(MESSAGES, messages, "messages",                                          \
+     "message contents and order, either way: exact values, increasing "      \
+     "sequences, echoes")                                                     \
+  XX(TWINS, twins, "twins",                                                   \
+     "emitter order: which of the Worker and `cluster` emits an event first")  \
+  XX(PROBES, probes, "probes",                                                \
+     "what a step's probe sampled in the turn of its call: flags, "           \
+     "membership, the return value, callbacks run")
 
 typedef enum {
 #define XX(ID, name, key, doc) SCENARIO_EXPECT_##ID,
@@ -197,18 +237,17 @@ typedef enum {
   SCENARIO_EXPECT_KIND_COUNT
 } scenario_expect_kind_t;
 
-/* A tri-state expected value: unset, null, or a value. */
+/* A moment of the run that timings and orders name: the nth event (one
+ * of alternatives, as "disconnect|exit") of a worker, or of each worker,
+ * or the nth record of a step (when the harness began it, or a trigger
+ * ran it). Neither: the start of the run. */
 typedef struct {
-  bool set;
-  bool is_null;
-  int64_t value;
-} scenario_opt_t;
-
-/* One end of a timing bound: the nth event of a worker, or the run start. */
-typedef struct {
-  trace_ev_t event;          /* TRACE_EV_NONE: the start of the run */
-  scenario_wref_t worker;
+  uint64_t events;             /* bit (1 << trace_ev_t) per alternative;
+                                  0: not an event */
+  scenario_wref_t worker;      /* an id, any (0) or each */
   unsigned nth;                /* 1-based */
+  bool cluster_emitter;        /* the `cluster` twin */
+  char step[64];               /* "" or the step's path ("/steps/3") */
 } scenario_point_t;
 
 typedef struct {
@@ -221,23 +260,26 @@ typedef struct {
                                   steps */
   trace_ev_t event;          /* absent, flags `at`, count */
   bool cluster_emitter;
-  unsigned nth;                /* flags: which occurrence (1-based) */
+  unsigned nth;                /* flags: which occurrence (1-based; 0:
+                                  every one) */
+  bool optional;               /* flags: the event may not happen */
   /* order */
   scenario_pattern_elem_t *pattern;
   size_t n_pattern;
   char *pattern_text;          /* as written, for messages */
-  /* flags */
-  scenario_opt_t ead, connected, dead, member, code, signal;
-  char *state;
   /* count */
   int64_t min, max;            /* -1: unbounded */
   /* availability */
   int64_t max_failed;          /* -1: not checked */
   int64_t min_requests;        /* fewer served: inconclusive */
   bool always_listening;
-  /* timing */
+  /* timing (from, to), precedes (first: from, then: to) */
   scenario_point_t from, to;
   int64_t min_ms, max_ms;      /* -1: unbounded */
+  bool before_each;            /* precedes: a `from` before every `to` */
+  /* The item as written, as JSON: what the checks of values read
+   * (alternatives, fields, messages, settings...). Owned. */
+  cJSON *item;
 } scenario_expect_t;
 
 typedef enum {
@@ -282,6 +324,9 @@ typedef struct scenario_s {
   cJSON *policy;               /* the `policy` command, or NULL */
   /* the oracle's one documented exception */
   bool allow_exit_without_disconnect;
+  /* a `served` expectation reads every request of the load, not only
+   * the failed ones: the trace records them all */
+  bool record_requests;
   scenario_step_t *steps;
   size_t n_steps;
   scenario_expect_t *expects;

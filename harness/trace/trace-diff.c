@@ -10,9 +10,11 @@
  * are the heartbeat's pings and pongs, which are the harness's traffic.
  *
  * Two differences are not divergences, and the comparison says so instead
- * of failing: Node emits `disconnect` and `exit` in either order (and the
- * flags sampled at them follow the order), and a trace that is not
- * complete (the primary was killed) may stop early.
+ * of failing: Node emits `disconnect` and `exit` in either order, and a
+ * trace that is not complete (the primary was killed) may stop early. Only
+ * an order the two runs really chose differently excuses the flags that
+ * order decides (order_decided()); every other part is still compared,
+ * and every difference names the parts it is in.
  */
 #include "trace.h"
 
@@ -20,11 +22,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The parts of an event that are compared, each kept as text so that a
+ * difference can name the parts it is in. */
+enum {
+  F_EVENT = 0,             /* name and emitter */
+  F_EAD,
+  F_CONNECTED,
+  F_DEAD,
+  F_MEMBER,
+  F_STATE,
+  F_EXIT,                  /* code and signal */
+  F_DETAIL,                /* address, message or error */
+  F_COUNT
+};
+
+static const char *const field_names[F_COUNT] = {
+  "the event", "exitedAfterDisconnect", "isConnected()", "isDead()",
+  "member", "state", "the exit status", NULL /* named by its key */
+};
+
 typedef struct {
   trace_ev_t ev;
   uint32_t index;          /* the event's index in its trace */
-  char *text;              /* everything compared */
-  char *loose;             /* without the flags the end order decides */
+  char *f[F_COUNT];        /* every part compared */
+  char *text;              /* all of them, as shown */
+  const char *detail_key;  /* "address", "message", "error" or NULL */
 } proj_item_t;
 
 typedef struct {
@@ -150,61 +172,78 @@ static void exit_text(char *buf, size_t len, const trace_event_t *e)
 }
 
 /* " address=...", " message=..." or " error=CODE": the detail that means
- * something across runs; "" when there is none, NULL when out of memory. */
-static char *detail_text(norm_t *nm, const trace_event_t *e)
+ * something across runs; "" when there is none, NULL when out of memory.
+ * *key names it. */
+static char *detail_text(norm_t *nm, const trace_event_t *e,
+                         const char **key)
 {
   const cJSON *j = e->json;
   const cJSON *addr = cJSON_GetObjectItemCaseSensitive(j, "address");
   const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
   const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
-  const char *key;
   char *value, *text;
 
+  *key = NULL;
   if (e->ev == TRACE_EV_LISTENING && addr != NULL) {
-    key = "address";
+    *key = "address";
     value = address_text(nm, addr);
   } else if (msg != NULL) {
-    key = "message";
+    *key = "message";
     value = canonical_json(msg);
   } else if (err != NULL) {
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
-    key = "error";
+    *key = "error";
     value = strdup(cJSON_IsString(code) ? code->valuestring : "?");
   } else {
     return strdup("");
   }
   if (value == NULL)
     return NULL;
-  text = base_asprintf(" %s=%s", key, value);
+  text = base_asprintf(" %s=%s", *key, value);
   free(value);
   return text;
 }
 
-/* The texts of one event; UV_ENOMEM leaves nothing allocated. */
+static void item_free(proj_item_t *it)
+{
+  int k;
+
+  for (k = 0; k < F_COUNT; k++)
+    free(it->f[k]);
+  free(it->text);
+  memset(it, 0, sizeof(*it));
+}
+
+/* The parts of one event; UV_ENOMEM leaves nothing allocated. */
 static int item_of(norm_t *nm, const trace_event_t *e, proj_item_t *it)
 {
   const char *em = e->cluster_emitter ? "cluster" : "worker";
   char exit_part[96];
-  char *detail = detail_text(nm, e);
+  int k;
 
   memset(it, 0, sizeof(*it));
   it->ev = e->ev;
   it->index = e->index;
-  if (detail == NULL)
-    return UV_ENOMEM;
   exit_text(exit_part, sizeof(exit_part), e);
-  it->text = base_asprintf(
-      "%s %s ead=%s connected=%s dead=%s member=%s state=%s%s%s", e->name,
-      em, tri_name(e->ead), tri_name(e->connected), tri_name(e->dead),
-      tri_name(e->member), e->state[0] ? e->state : "null", exit_part,
-      detail);
-  /* what does not depend on whether disconnect or exit came first */
-  it->loose = base_asprintf("%s %s ead=%s%s", e->name, em,
-                               tri_name(e->ead), exit_part);
-  free(detail);
-  if (it->text == NULL || it->loose == NULL) {
-    free(it->text);
-    free(it->loose);
+  it->f[F_EVENT] = base_asprintf("%s %s", e->name, em);
+  it->f[F_EAD] = base_asprintf(" ead=%s", tri_name(e->ead));
+  it->f[F_CONNECTED] = base_asprintf(" connected=%s",
+                                     tri_name(e->connected));
+  it->f[F_DEAD] = base_asprintf(" dead=%s", tri_name(e->dead));
+  it->f[F_MEMBER] = base_asprintf(" member=%s", tri_name(e->member));
+  it->f[F_STATE] = base_asprintf(" state=%s",
+                                 e->state[0] ? e->state : "null");
+  it->f[F_EXIT] = strdup(exit_part);
+  it->f[F_DETAIL] = detail_text(nm, e, &it->detail_key);
+  for (k = 0; k < F_COUNT; k++)
+    if (it->f[k] == NULL) {
+      item_free(it);
+      return UV_ENOMEM;
+    }
+  it->text = base_asprintf("%s%s%s%s%s%s%s%s", it->f[0], it->f[1], it->f[2],
+                           it->f[3], it->f[4], it->f[5], it->f[6], it->f[7]);
+  if (it->text == NULL) {
+    item_free(it);
     return UV_ENOMEM;
   }
   return 0;
@@ -218,10 +257,8 @@ void trace_projection_free(trace_projection_t *p)
   if (p == NULL)
     return;
   for (i = 0; i < p->n_w; i++) {
-    for (k = 0; k < p->w[i].n; k++) {
-      free(p->w[i].items[k].text);
-      free(p->w[i].items[k].loose);
-    }
+    for (k = 0; k < p->w[i].n; k++)
+      item_free(&p->w[i].items[k]);
     free(p->w[i].items);
   }
   free(p->w);
@@ -279,10 +316,8 @@ int trace_projection_of(const trace_t *tr,
       continue;
     if ((rc = item_of(&nm, e, &it)) != 0)
       break;
-    if ((rc = push_item(p, e->worker, &it)) != 0) {
-      free(it.text);
-      free(it.loose);
-    }
+    if ((rc = push_item(p, e->worker, &it)) != 0)
+      item_free(&it);
   }
   if (rc != 0) {
     trace_projection_free(p);
@@ -303,46 +338,94 @@ static bool is_end(trace_ev_t ev)
   return ev == TRACE_EV_DISCONNECT || ev == TRACE_EV_EXIT;
 }
 
-/* From position i on, the items of `group` (TRACE_EV_NONE: all but the
- * ends) are equal in order: compared loosely for the ends, whose flags the
- * order decides. */
-static bool same_group(const proj_worker_t *a, const proj_worker_t *b,
-                       size_t i, trace_ev_t group)
+/* The parts of an end event that the order of disconnect and exit decides
+ * in Node: isDead() at `disconnect` (true when the exit came first),
+ * isConnected() at `exit` (the channel may close before or after), and
+ * membership at either (the worker leaves at the later one). */
+static unsigned order_decided(trace_ev_t ev)
 {
-  bool loose = group != TRACE_EV_NONE;
-  size_t x = i, y = i;
+  if (ev == TRACE_EV_DISCONNECT)
+    return 1u << F_DEAD | 1u << F_MEMBER;
+  if (ev == TRACE_EV_EXIT)
+    return 1u << F_CONNECTED | 1u << F_MEMBER;
+  return 0;
+}
 
-  for (;; x++, y++) {
-    while (x < a->n && (loose ? a->items[x].ev != group
-                              : is_end(a->items[x].ev)))
-      x++;
-    while (y < b->n && (loose ? b->items[y].ev != group
-                              : is_end(b->items[y].ev)))
-      y++;
-    if (x >= a->n || y >= b->n)
-      return x >= a->n && y >= b->n;
-    if (strcmp(loose ? a->items[x].loose : a->items[x].text,
-               loose ? b->items[y].loose : b->items[y].text) != 0)
-      return false;
+/* The parts of two events that differ, leaving out those in `skip`. */
+static unsigned parts_differ(const proj_item_t *a, const proj_item_t *b,
+                             unsigned skip)
+{
+  unsigned m = 0;
+  int k;
+
+  if (strcmp(a->f[F_EVENT], b->f[F_EVENT]) != 0)
+    return 1u << F_EVENT;
+  for (k = 0; k < F_COUNT; k++)
+    if (!(skip & (1u << k)) && strcmp(a->f[k], b->f[k]) != 0)
+      m |= 1u << k;
+  return m;
+}
+
+/* "ead, dead", "the event": what a mask of parts names. */
+static void parts_text(char *buf, size_t len, unsigned m,
+                       const proj_item_t *it)
+{
+  size_t used = 0;
+  int k, n = 0;
+
+  buf[0] = '\0';
+  for (k = 0; k < F_COUNT && used + 2 < len; k++) {
+    const char *name = k == F_DETAIL ? it->detail_key : field_names[k];
+    if (!(m & (1u << k)))
+      continue;
+    used += (size_t)snprintf(buf + used, len - used, "%s%s", n++ ? ", " : "",
+                             name != NULL ? name : "the detail");
   }
 }
 
-/* The same but for the order of disconnect and exit: the events before
- * the first of them are equal, and after it the disconnects, the exits and
- * the rest are each equal in order (the flags the order decides aside). */
-static bool same_but_end_order(const proj_worker_t *a, const proj_worker_t *b)
+/* Which end event of a worker comes first: TRACE_EV_NONE unless it has
+ * both. */
+static trace_ev_t first_end(const proj_worker_t *w)
 {
-  size_t i = 0;
+  bool d = false, e = false;
+  trace_ev_t first = TRACE_EV_NONE;
+  size_t i;
 
-  while (i < a->n && i < b->n && !is_end(a->items[i].ev) &&
-         strcmp(a->items[i].text, b->items[i].text) == 0)
-    i++;
-  if (i >= a->n || i >= b->n || !is_end(a->items[i].ev) ||
-      !is_end(b->items[i].ev))
-    return false;
-  return same_group(a, b, i, TRACE_EV_DISCONNECT) &&
-         same_group(a, b, i, TRACE_EV_EXIT) &&
-         same_group(a, b, i, TRACE_EV_NONE);
+  for (i = 0; i < w->n; i++) {
+    if (!is_end(w->items[i].ev))
+      continue;
+    if (first == TRACE_EV_NONE)
+      first = w->items[i].ev;
+    d |= w->items[i].ev == TRACE_EV_DISCONNECT;
+    e |= w->items[i].ev == TRACE_EV_EXIT;
+  }
+  return d && e ? first : TRACE_EV_NONE;
+}
+
+/* Where two workers part when the order of their ends is not compared:
+ * the items of `group` (TRACE_EV_NONE: all but the ends) side by side, the
+ * ends without the parts their order decides. Returns whether they part,
+ * with the two items and the parts in *x, *y, *m. */
+static bool part_in_group(const proj_worker_t *a, const proj_worker_t *b,
+                          trace_ev_t group, size_t *x, size_t *y, unsigned *m)
+{
+  bool ends = group != TRACE_EV_NONE;
+
+  for (*x = 0, *y = 0;; (*x)++, (*y)++) {
+    while (*x < a->n && (ends ? a->items[*x].ev != group
+                              : is_end(a->items[*x].ev)))
+      (*x)++;
+    while (*y < b->n && (ends ? b->items[*y].ev != group
+                              : is_end(b->items[*y].ev)))
+      (*y)++;
+    if (*x >= a->n || *y >= b->n) {
+      *m = 1u << F_EVENT;
+      return *x < a->n || *y < b->n;
+    }
+    *m = parts_differ(&a->items[*x], &b->items[*y], order_decided(group));
+    if (*m != 0)
+      return true;
+  }
 }
 
 static void show(base_diag_t *out, const char *label, size_t width,
@@ -363,10 +446,61 @@ typedef struct {
   base_diag_t *out;
 } diff_t;
 
+/* Node emits disconnect and exit in either order: when the two runs chose
+ * differently, everything else must still agree. 0 when it does (a note
+ * says so), 1 when it does not (the first difference, with its parts). */
+static int diff_end_order(const diff_t *d, unsigned id,
+                          const proj_worker_t *x, const proj_worker_t *y)
+{
+  static const trace_ev_t groups[] = {TRACE_EV_NONE, TRACE_EV_DISCONNECT,
+                                      TRACE_EV_EXIT};
+  size_t i, kx = 0, ky = 0;
+  unsigned m = 0;
+  char parts[160];
+
+  for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+    if (part_in_group(x, y, groups[i], &kx, &ky, &m))
+      break;
+  if (i == sizeof(groups) / sizeof(groups[0])) {
+    base_diag_addf(d->out, "  worker %u: the same but for the order of "
+                   "disconnect and exit, which Node does not fix", id);
+    return 0;
+  }
+  parts_text(parts, sizeof(parts), m, kx < x->n ? &x->items[kx]
+                                                 : &y->items[ky]);
+  base_diag_addf(d->out, "  worker %u: disconnect and exit come in another "
+                 "order, which Node does not fix, and differ in %s:", id,
+                 parts);
+  show(d->out, d->label_a, d->width, x, kx);
+  show(d->out, d->label_b, d->width, y, ky);
+  return 1;
+}
+
+/* The first difference, in the order both runs saw their events. */
+static int diff_first(const diff_t *d, unsigned id, const proj_worker_t *x,
+                      const proj_worker_t *y, size_t k)
+{
+  char parts[160];
+
+  if (k < x->n && k < y->n) {
+    parts_text(parts, sizeof(parts),
+               parts_differ(&x->items[k], &y->items[k], 0), &x->items[k]);
+    base_diag_addf(d->out, "  worker %u: first difference at its event %zu, "
+                   "in %s:", id, k + 1, parts);
+  } else {
+    base_diag_addf(d->out, "  worker %u: first difference at its event %zu:",
+                   id, k + 1);
+  }
+  show(d->out, d->label_a, d->width, x, k);
+  show(d->out, d->label_b, d->width, y, k);
+  return 1;
+}
+
 /* Compares one worker's projections; 1 when they differ. */
 static int diff_worker(const diff_t *d, unsigned id, const proj_worker_t *x,
                        const proj_worker_t *y)
 {
+  trace_ev_t ex = first_end(x), ey = first_end(y);
   size_t k = 0;
 
   if (x->n == 0 && y->n == 0)
@@ -376,11 +510,10 @@ static int diff_worker(const diff_t *d, unsigned id, const proj_worker_t *x,
     k++;
   if (k == x->n && k == y->n)
     return 0;
-  if (same_but_end_order(x, y)) {
-    base_diag_addf(d->out, "  worker %u: the same but for the order of "
-                   "disconnect and exit, which Node does not fix", id);
-    return 0;
-  }
+  /* only an order the runs really chose differently excuses the parts it
+   * decides; with the same order, every part counts */
+  if (ex != TRACE_EV_NONE && ey != TRACE_EV_NONE && ex != ey)
+    return diff_end_order(d, id, x, y);
   /* a trace cut short (the primary was killed) says nothing of what
    * would have followed */
   if ((k == x->n && !d->complete_a) || (k == y->n && !d->complete_b)) {
@@ -396,11 +529,7 @@ static int diff_worker(const diff_t *d, unsigned id, const proj_worker_t *x,
                    has->n == 1 ? "" : "s", has->items[0].index);
     return 1;
   }
-  base_diag_addf(d->out, "  worker %u: first difference at its event %zu:",
-                 id, k + 1);
-  show(d->out, d->label_a, d->width, x, k);
-  show(d->out, d->label_b, d->width, y, k);
-  return 1;
+  return diff_first(d, id, x, y, k);
 }
 
 int trace_projection_diff(const trace_projection_t *a,

@@ -67,6 +67,8 @@
   XX(W_FAULT, "worker-fault", WORKER, 0)                                      \
   XX(W_SERVER_ERROR, "worker-server-error", WORKER, 0)                        \
   XX(W_SIGNAL, "worker-signal", WORKER, 0)                                    \
+  XX(W_PROBE, "worker-probe", WORKER, 0)                                      \
+  XX(W_TIMER, "worker-timer", WORKER, 0)                                      \
   /* seen by the harness itself */                                            \
   XX(PRIMARY_EXIT, "primary-exit", HARNESS, 0)
 

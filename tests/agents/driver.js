@@ -188,7 +188,8 @@ class Harness {
     const target = jsonFromEnv('CLUSTERSIM_TARGET_SETTINGS');
     const merged = { ...target, ...settings };
     if (target.args !== undefined || settings.args !== undefined) merged.args = [...(target.args || []), ...(settings.args || [])];
-    return this.cmd({ cmd: 'setup', settings: merged, ...extra });
+    const own = Array.isArray(target.args) && target.args.length > 0 ? { own_args: target.args.length } : {};
+    return this.cmd({ cmd: 'setup', settings: merged, ...own, ...extra });
   }
 
   // Waits for the worker's own hello first: it travels on another socket

@@ -103,8 +103,8 @@ const setupSettings = scenario('the setup event carries the settings of its own 
   await h.setup({ cwd, execArgv: [] });
   await h.waitFor(() => h.messages((m) => m.event === 'setup').length >= 2, 'two setup events');
   const [a, b] = h.messages((m) => m.event === 'setup').map((m) => m.settings);
-  assert.deepEqual(a, { execArgv: [], silent: true, cwd: null });
-  assert.deepEqual(b, { execArgv: [], silent: true, cwd });
+  assert.deepEqual(a, { args: [], execArgv: [], silent: true, cwd: null });
+  assert.deepEqual(b, { args: [], execArgv: [], silent: true, cwd });
   const r = await h.cmd({ cmd: 'setup', settings: { execArgv: [1] } }, { ok: false });
   assert.match(r.error, /settings.execArgv must be an array of strings/);
 });

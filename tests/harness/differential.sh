@@ -67,7 +67,7 @@ expect 1 "$exe" run -q --diff --trace-dir "$dir/traces" --target node \
 	"$scen/lifecycle-primary-disconnect.yaml"
 has "lifecycle-primary-disconnect: node vs exec:"
 has "1 worker differs"
-has "  worker 1: first difference at its event 6:"
+has "  worker 1: first difference at its event 6, in the event:"
 grep -Eq '^    node #[0-9]+ disconnect worker ead=true connected=false dead=false' \
 	"$dir/out.txt" || fail "the node side of the difference is not its disconnect"
 grep -Eq '^    exec #[0-9]+ exit worker ead=true connected=false dead=true' \
@@ -94,7 +94,7 @@ node_trace=$(ls "$dir"/traces/lifecycle-primary-disconnect.node.1.jsonl)
 bad_trace=$(ls "$dir"/traces/lifecycle-primary-disconnect.exec*.1.jsonl)
 expect 1 "$exe" diff "$node_trace" "$bad_trace"
 has "node vs exec: 1 worker differs"
-has "  worker 1: first difference at its event 6:"
+has "  worker 1: first difference at its event 6, in the event:"
 expect 0 "$exe" diff "$node_trace" "$node_trace"
 has "$node_trace vs $node_trace: the same"
 expect 3 "$exe" diff "$node_trace" "$dir/no-such-trace.jsonl"

@@ -26,7 +26,7 @@
   "\"state\":\"disconnected\""
 #define DISC_DEAD(ead) \
   ",\"ead\":" ead ",\"connected\":false,\"dead\":true,\"member\":false," \
-  "\"state\":\"dead\""
+  "\"state\":\"disconnected\""
 #define EXIT(ead, conn) \
   ",\"ead\":" ead ",\"connected\":" conn ",\"dead\":true,\"member\":false," \
   "\"state\":\"dead\",\"code\":0,\"signal\":null"
@@ -55,6 +55,13 @@
   EV(60, "disconnect", "worker", w, pid, DISC_DEAD("true")) \
   EV(61, "disconnect", "cluster", w, pid, DISC_DEAD("true"))
 
+/* The exit first, with exitedAfterDisconnect `ead` at both. */
+#define END_EXIT_FIRST_EAD(w, pid, ead)                     \
+  EV(50, "exit", "worker", w, pid, EXIT(ead, "true"))       \
+  EV(51, "exit", "cluster", w, pid, EXIT(ead, "true"))      \
+  EV(60, "disconnect", "worker", w, pid, DISC_DEAD(ead))    \
+  EV(61, "disconnect", "cluster", w, pid, DISC_DEAD(ead))
+
 #define COMPLETE "{\"type\":\"trace\",\"t0\":0,\"complete\":true}\n"
 #define INCOMPLETE "{\"type\":\"trace\",\"t0\":0,\"complete\":false}\n"
 
@@ -81,7 +88,7 @@ static const diff_case_t cases[] = {
    EV(60, "exit", "worker", 1, 100, EXIT("true", "false"))
    EV(61, "exit", "cluster", 1, 100, EXIT("true", "false")),
    1,
-   {"  worker 1: first difference at its event 6:",
+   {"  worker 1: first difference at its event 6, in the event:",
     "    A #5 disconnect worker ead=true connected=false dead=false "
     "member=false state=disconnected",
     "    B #5 exit worker ead=true connected=false dead=true member=false "
@@ -95,7 +102,8 @@ static const diff_case_t cases[] = {
    EV(60, "exit", "worker", 1, 100, EXIT("false", "false"))
    EV(61, "exit", "cluster", 1, 100, EXIT("false", "false")),
    1,
-   {"  worker 1: first difference at its event 8:",
+   {"  worker 1: first difference at its event 8, in "
+    "exitedAfterDisconnect:",
     "    A #7 exit worker ead=true connected=false dead=true member=false "
     "state=dead code=0 signal=null",
     "    B #7 exit worker ead=false connected=false dead=true member=false "
@@ -107,7 +115,7 @@ static const diff_case_t cases[] = {
    COMPLETE START(1, 100, 4000) START(2, 101, 4001) END(1, 100)
    END(2, 101),
    1,
-   {"  worker 2: first difference at its event 4:",
+   {"  worker 2: first difference at its event 4, in address:",
     "    A #7 listening worker ead=null connected=true dead=false "
     "member=true state=listening address={\"address\":\"127.0.0.1\","
     "\"addressType\":4,\"fd\":null,\"port\":\"P1\"}",
@@ -125,6 +133,46 @@ static const diff_case_t cases[] = {
    COMPLETE START(1, 100, 4000) END_EXIT_FIRST(1, 100), 0,
    {"  worker 1: the same but for the order of disconnect and exit, which "
     "Node does not fix", NULL}},
+
+  {"the same order of disconnect and exit: every flag counts",
+   COMPLETE START(1, 100, 4000) END(1, 100),
+   COMPLETE START(1, 100, 4000)
+   EV(50, "disconnect", "worker", 1, 100, DISC_DEAD("true"))
+   EV(51, "disconnect", "cluster", 1, 100, DISC_DEAD("true"))
+   EV(60, "exit", "worker", 1, 100, EXIT("true", "false"))
+   EV(61, "exit", "cluster", 1, 100, EXIT("true", "false")),
+   1,
+   {"  worker 1: first difference at its event 6, in isDead():",
+    "    A #5 disconnect worker ead=true connected=false dead=false "
+    "member=false state=disconnected",
+    "    B #5 disconnect worker ead=true connected=false dead=true "
+    "member=false state=disconnected", NULL}},
+
+  {"another order of disconnect and exit, and another flag",
+   COMPLETE START(1, 100, 4000) END(1, 100),
+   COMPLETE START(1, 100, 4000) END_EXIT_FIRST_EAD(1, 100, "false"), 1,
+   {"  worker 1: disconnect and exit come in another order, which Node "
+    "does not fix, and differ in exitedAfterDisconnect:",
+    "    A #5 disconnect worker ead=true connected=false dead=false "
+    "member=false state=disconnected",
+    "    B #7 disconnect worker ead=false connected=false dead=true "
+    "member=false state=disconnected", NULL}},
+
+  {"another order of disconnect and exit, and another state",
+   COMPLETE START(1, 100, 4000) END(1, 100),
+   COMPLETE START(1, 100, 4000)
+   EV(50, "exit", "worker", 1, 100, EXIT("true", "true"))
+   EV(51, "exit", "cluster", 1, 100, EXIT("true", "true"))
+   EV(60, "disconnect", "worker", 1, 100,
+      ",\"ead\":true,\"connected\":false,\"dead\":true,\"member\":false,"
+      "\"state\":\"dead\"")
+   EV(61, "disconnect", "cluster", 1, 100, DISC_DEAD("true")), 1,
+   {"  worker 1: disconnect and exit come in another order, which Node "
+    "does not fix, and differ in state:",
+    "    A #5 disconnect worker ead=true connected=false dead=false "
+    "member=false state=disconnected",
+    "    B #7 disconnect worker ead=true connected=false dead=true "
+    "member=false state=dead", NULL}},
 
   {"an incomplete trace may stop early",
    COMPLETE START(1, 100, 4000) END(1, 100),
@@ -161,7 +209,7 @@ static const diff_case_t cases[] = {
    EV(40, "message", "worker", 1, 100,
       LIVE("listening") ",\"message\":{\"echo\":2}"),
    1,
-   {"  worker 1: first difference at its event 6:",
+   {"  worker 1: first difference at its event 6, in message:",
     "    A #5 message worker ead=null connected=true dead=false member=true "
     "state=listening message={\"echo\":1}",
     "    B #5 message worker ead=null connected=true dead=false member=true "

@@ -67,13 +67,122 @@ static const char roll_gap[] =
   EV(30000000, "listening", "worker", 4, LIVE)
   REC("{\"type\":\"load\",\"t\":50000000,\"what\":\"done\"}");
 
+/* The harness's steps, `setup` before each fork (the second with its
+ * settings), then a cluster.disconnect() (step 2, named "bye") whose
+ * callback comes after worker 1 has left and before worker 2 exits 1,
+ * with a late EPIPE on worker 2. */
+#define STEP(t, path) \
+  REC("{\"type\":\"action\",\"t\":" #t ",\"action\":\"step\"," \
+      "\"step\":\"" path "\"}")
+#define SETUP(t, args) \
+  REC("{\"type\":\"event\",\"t\":" #t ",\"event\":\"setup\"," \
+      "\"emitter\":\"cluster\",\"settings\":{\"args\":" args "," \
+      "\"cwd\":null,\"silent\":false}}")
+#define CLUSTER_HEAD                                                       \
+  STEP(1000000, "/steps/0")                                                \
+  SETUP(2000000, "[]")                                                     \
+  EV(3000000, "fork", "cluster", 1, LIVE)
+#define CLUSTER_TAIL                                                       \
+  EV(5000000, "fork", "cluster", 2, LIVE)                                  \
+  EV(6000000, "online", "worker", 1, LIVE)                                 \
+  EV(7000000, "online", "worker", 2, LIVE)                                 \
+  STEP(10000000, "/steps/2")                                               \
+  EV(20000000, "disconnect", "worker", 1, DISC("true"))                    \
+  EV(25000000, "exit", "worker", 1, EXIT("true", "0", "null"))             \
+  REC("{\"type\":\"event\",\"t\":30000000,"                           \
+      "\"event\":\"disconnect-callback\",\"emitter\":\"cluster\"}")     \
+  EV(35000000, "exit", "worker", 2, EXIT("true", "1", "null"))             \
+  EV(38000000, "error", "worker", 2,                                       \
+     ",\"error\":{\"code\":\"EPIPE\",\"message\":\"write EPIPE\"}")     \
+  EV(40000000, "disconnect", "worker", 2,                                  \
+     ",\"ead\":true,\"connected\":false,\"dead\":true,\"member\":false")
+static const char cluster_run[] = CLUSTER_HEAD SETUP(4000000, "[\"a\"]")
+    CLUSTER_TAIL;
+/* the same without the setup of the second fork */
+static const char cluster_run_one_setup[] = CLUSTER_HEAD CLUSTER_TAIL;
+
+/* The steps the cluster_run traces come from. */
+#define CLUSTER_STEPS \
+  "steps:\n  - sleep: 1ms\n  - fork: 1\n" \
+  "  - {name: bye, cluster-disconnect: }\n"
+
+/* Two workers with two servers on port 0: each reports its listens
+ * (index, port), then the primary's `listening` with the address. Worker
+ * 2's index 1 lands on a port of its own. Then worker 1 sends 1, 2, 2 and
+ * gets {"echo": "x"} after the primary sent it "x"; its message twins
+ * come cluster first, but for the last one. */
+#define ADDRESS(port)                                                     \
+  LIVE ",\"address\":{\"addressType\":4,\"address\":\"127.0.0.1\","    \
+  "\"port\":" #port ",\"fd\":null}"
+#define LISTENED(t, t2, t3, w, index, port)                               \
+  OBS(t, "listening", w, ",\"index\":" #index ",\"port\":" #port)     \
+  EV(t2, "listening", "worker", w, ADDRESS(port))                        \
+  EV(t3, "listening", "cluster", w, ADDRESS(port))
+#define MSG(t, em, w, m) EV(t, "message", em, w, LIVE ",\"message\":" m)
+static const char listens_and_messages[] =
+  EV(1000000, "fork", "cluster", 1, LIVE)
+  EV(2000000, "fork", "cluster", 2, LIVE)
+  LISTENED(10000000, 10100000, 10200000, 1, 0, 4000)
+  LISTENED(11000000, 11100000, 11200000, 1, 1, 4001)
+  LISTENED(12000000, 12100000, 12200000, 2, 1, 4002)
+  LISTENED(13000000, 13100000, 13200000, 2, 0, 4000)
+  REC("{\"type\":\"action\",\"t\":20000000,\"action\":\"send\","
+      "\"worker\":1,\"message\":\"x\"}")
+  OBS(21000000, "message", 1, ",\"message\":\"x\"")
+  MSG(22000000, "cluster", 1, "1") MSG(22100000, "worker", 1, "1")
+  MSG(23000000, "cluster", 1, "2") MSG(23100000, "worker", 1, "2")
+  MSG(24000000, "cluster", 1, "2") MSG(24100000, "worker", 1, "2")
+  MSG(25000000, "cluster", 1, "{\"echo\":\"y\"}")
+  MSG(25100000, "worker", 1, "{\"echo\":\"y\"}")
+  MSG(26000000, "worker", 1, "{\"clustersim\":\"pong\",\"n\":1}")
+  MSG(27000000, "worker", 1, "3") MSG(27100000, "cluster", 1, "3");
+
+/* A load of six requests, one connection each from two client addresses:
+ * workers 1, 2, 1, 2, then 1 twice (the rotation breaks), after worker
+ * 2's exit at 50 ms; one refused. */
+#define REQ(t, seq, w, client, outcome)                                    \
+  REC("{\"type\":\"load\",\"t\":" #t "000,\"what\":\"request\",\"start\":" \
+      #t "000,\"seq\":" #seq ",\"outcome\":\"" outcome "\",\"served_by\":" \
+      #w ",\"connection\":" #seq ",\"client\":\"127.0.0." #client "\"}")
+static const char requests[] =
+  EV(1000000, "fork", "cluster", 1, LIVE)
+  EV(2000000, "fork", "cluster", 2, LIVE)
+  REC("{\"type\":\"load\",\"t\":5000000,\"what\":\"start\"}")
+  REQ(10000, 0, 1, 2, "ok") REQ(20000, 1, 2, 3, "ok")
+  REQ(30000, 2, 1, 2, "ok") REQ(40000, 3, 2, 3, "retried")
+  EV(50000000, "exit", "worker", 2, EXIT("false", "null", "\"SIGKILL\""))
+  REQ(60000, 4, 1, 2, "ok") REQ(70000, 5, 1, 3, "ok")
+  REQ(80000, 6, 0, 2, "refused")
+  REC("{\"type\":\"load\",\"t\":90000000,\"what\":\"done\"}");
+#define LOAD_STEP SERVER "steps:\n  - load: {start: {requests: 7}}\n"
+
+/* A kill with its probe (step 1), and worker 2's own disconnect with its
+ * (step 2): the worker's answer carries the fault's number. */
+static const char probes[] =
+  EV(1000000, "fork", "cluster", 1, LIVE)
+  EV(2000000, "fork", "cluster", 2, LIVE)
+  REC("{\"type\":\"action\",\"t\":10000000,\"action\":\"probe\","
+      "\"step\":\"/steps/1\",\"worker\":1,\"returned\":null,"
+      "\"workers\":[1,2],\"callbacks\":0,\"probe\":[{\"worker\":1,"
+      "\"ead\":null,\"connected\":true,\"dead\":false,\"member\":true,"
+      "\"state\":\"listening\"}]}")
+  REC("{\"type\":\"action\",\"t\":20000000,\"action\":"
+      "\"worker-disconnect\",\"step\":\"/steps/2\",\"worker\":2,"
+      "\"req\":1}")
+  OBS(21000000, "probe", 2, ",\"req\":1,\"returned\":{\"worker\":2},"
+      "\"state\":\"disconnecting\",\"ead\":true,\"connected\":true,"
+      "\"dead\":false");
+#define PROBE_STEPS                                                        \
+  "steps:\n  - sleep: 1ms\n  - kill: {worker: 1, probe: true}\n"         \
+  "  - worker-disconnect: {worker: 2, probe: true}\n  - sleep: 1ms\n"
+
 typedef struct {
   scenario_expect_kind_t kind; /* what the case is about */
   const char *name;
   const char *scenario;        /* the `expect:` section and what it needs */
   const char *trace;
   trace_load_totals_t load;
-  const char *expected[4];     /* every finding in order; NULL-ended */
+  const char *expected[6];     /* every finding in order; NULL-ended */
   bool inconclusive;           /* the findings are inconclusive ones */
 } expect_case_t;
 
@@ -159,6 +268,46 @@ static const expect_case_t cases[] = {
    {"t.yaml:4: expected exit code 1 at primary-exit, got 0 at primary-exit "
     "at 0.120 s (event #20)", NULL}, false},
 
+  {SCENARIO_EXPECT_FLAGS, "flags: alternatives, error codes, fields",
+   "expect:\n  flags:\n    - {at: exit, code: [0, 1], signal: null}\n"
+   "    - {at: error, worker: 1, optional: true, error: EPIPE}\n"
+   "    - {at: error, worker: 2, nth: each, error: [EPIPE, ECONNRESET]}\n"
+   "    - {at: exit, worker: 1, fields: {code: 0, signal: null}}\n"
+   "    - {at: setup, nth: 2, fields: {settings: {args: [a]}}}\n"
+   "    - {at: exit, worker: 2, one-of: [{code: 0}, {code: 1, "
+   "exitedAfterDisconnect: [true, false]}]}\n",
+   cluster_run, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_FLAGS, "flags: none of the alternatives",
+   "expect:\n  flags:\n    - {at: exit, worker: 2, code: [0, 3], "
+   "exitedAfterDisconnect: [false, null]}\n",
+   cluster_run, {0},
+   {"t.yaml:4: worker 2: expected exitedAfterDisconnect false or null at "
+    "exit, got true at exit at 0.035 s (event #11)",
+    "t.yaml:4: worker 2: expected exit code 0 or 3 at exit, got 1 at exit at "
+    "0.035 s (event #11)", NULL}, false},
+  {SCENARIO_EXPECT_FLAGS, "flags: no set of one-of holds",
+   "expect:\n  flags:\n    - {at: exit, worker: 2, one-of: [{code: 0}, "
+   "{signal: SIGTERM, exitedAfterDisconnect: [true, false]}]}\n",
+   cluster_run, {0},
+   {"t.yaml:4: worker 2: expected one of (exit code 0) or (signal SIGTERM, "
+    "exitedAfterDisconnect true or false) at exit, got exit code 1 at exit "
+    "at 0.035 s (event #11)", NULL}, false},
+  {SCENARIO_EXPECT_FLAGS, "flags: an error code and fields that differ",
+   "expect:\n  flags:\n    - {at: error, worker: 2, error: "
+   "ERR_IPC_DISCONNECTED}\n"
+   "    - {at: setup, nth: 2, fields: {settings: {args: [b]}}}\n",
+   cluster_run, {0},
+   {"t.yaml:4: worker 2: expected error ERR_IPC_DISCONNECTED at error, got "
+    "EPIPE at error at 0.038 s (event #12)",
+    "t.yaml:5: expected fields {\"settings\":{\"args\":[\"b\"]}} at setup, "
+    "got {\"settings\":{\"args\":[\"a\"],\"cwd\":null,\"silent\":false}} "
+    "at setup at 0.004 s (event #3)", NULL}, false},
+  {SCENARIO_EXPECT_FLAGS, "flags: an event that must happen did not",
+   "expect:\n  flags:\n    - {at: error, worker: 1, error: EPIPE}\n",
+   cluster_run, {0},
+   {"t.yaml:4: worker 1: expected error #1 to check its flags, got none",
+    NULL}, false},
+
   /* counts */
   {SCENARIO_EXPECT_COUNT, "counts: as expected",
    "expect:\n  counts:\n    - {event: exit, count: 2}\n"
@@ -237,6 +386,178 @@ static const expect_case_t cases[] = {
    "expect:\n  timing:\n    - {to: {event: respawn}, within: 1s}\n",
    two_workers, {0},
    {"t.yaml:4: expected respawn #1, got none", NULL}, false},
+  {SCENARIO_EXPECT_TIMING, "timing: from a step, by index and by name",
+   CLUSTER_STEPS "expect:\n  timing:\n"
+   "    - {from: {step: 2}, to: {event: exit, worker: 2}, within: 30ms}\n"
+   "    - {from: {step: bye}, to: {event: disconnect|exit, worker: 1, nth: "
+   "2}, within: 20ms, at-least: 10ms}\n",
+   cluster_run, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_TIMING, "timing: too slow after a step",
+   CLUSTER_STEPS "expect:\n  timing:\n"
+   "    - {from: {step: bye}, to: {event: exit, worker: 2}, within: 20ms}\n",
+   cluster_run, {0},
+   {"t.yaml:8: expected exit #1 of worker 2 within 0.020 s of step "
+    "/steps/2, got 0.025 s (exit at 0.035 s (event #11))", NULL}, false},
+  {SCENARIO_EXPECT_TIMING, "timing: for each worker",
+   "expect:\n  timing:\n    - {from: {event: online, worker: each}, to: "
+   "{event: disconnect|exit, worker: each}, within: 20ms}\n",
+   cluster_run, {0},
+   {"t.yaml:4: expected disconnect|exit #1 of worker 2 within 0.020 s of "
+    "online #1 of worker 2, got 0.028 s (exit at 0.035 s (event #11))",
+    NULL}, false},
+
+  /* addresses */
+  {SCENARIO_EXPECT_ADDRESSES, "addresses: as expected",
+   "worker: {servers: [{port: 0}, {port: 0}]}\nexpect:\n  addresses:\n"
+   "    - {index: 0, addressType: 4, address: 127.0.0.1, port: 4000, fd: "
+   "null}\n"
+   "    - {worker: 1, index: 1, addressType: [4, 6], port: 4001}\n",
+   listens_and_messages, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_ADDRESSES, "addresses: another port, a missing listen",
+   "worker: {servers: [{port: 0}, {port: 0}]}\nexpect:\n  addresses:\n"
+   "    - {index: 1, port: 4001}\n"
+   "    - {worker: 1, index: 1, nth: 2, address: \"::1\"}\n",
+   listens_and_messages, {0},
+   {"t.yaml:5: worker 2: expected port 4001 at listening of index 1, got "
+    "4002 at listening at 0.012 s (event #9)",
+    "t.yaml:6: worker 1: expected listening #2 of index 1, got 1", NULL},
+   false},
+
+  /* ports */
+  {SCENARIO_EXPECT_PORTS, "ports: distinct for each worker's exclusive",
+   "expect:\n  ports:\n    - {from: worker-listening, across-workers: any, "
+   "across-indexes: distinct}\n",
+   listens_and_messages, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_PORTS, "ports: an index that is not shared",
+   "expect:\n  ports:\n    - {across-workers: same, across-indexes: "
+   "distinct}\n",
+   listens_and_messages, {0},
+   {"t.yaml:4: expected the same port for one index on every worker, got "
+    "4001 for worker 1 index 1 (listening at 0.011 s (event #6)) and 4002 "
+    "for worker 2 index 1 (listening at 0.012 s (event #9))", NULL}, false},
+
+  /* served */
+  {SCENARIO_EXPECT_SERVED, "served: counts, windows, affinity by connection",
+   LOAD_STEP "expect:\n  served:\n    - {count: 6}\n"
+   "    - {worker: 1, min: 4}\n"
+   "    - {worker: 2, after: {event: exit, worker: 2}, count: 0}\n"
+   "    - {worker: each, before: {event: exit, worker: 2}, count: 2}\n"
+   "    - {outcome: refused, count: 1}\n"
+   "    - {outcome: retried, count: 1}\n"
+   "    - {affinity: connection}\n"
+   "    - {rotation: strict, before: {event: exit, worker: 2}}\n",
+   requests, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_SERVED, "served: rotation, affinity and a count broken",
+   LOAD_STEP "expect:\n  served:\n    - {rotation: strict}\n"
+   "    - {affinity: client}\n"
+   "    - {worker: 1, after: {event: exit, worker: 2}, max: 1}\n",
+   requests, {0},
+   {"t.yaml:7: expected the requests served in strict rotation over 2 "
+    "workers, got request seq 5 served by worker 1 where worker 2 was due "
+    "(request at 0.070 s (event #9))",
+    "t.yaml:8: expected every request of client \"127.0.0.3\" served by one "
+    "worker, got worker 2 (seq 3) and worker 1 (seq 5, request at 0.070 s "
+    "(event #9))",
+    "t.yaml:9: expected at most 1 served request by worker 1 started after "
+    "exit #1 of worker 2, got 2", NULL}, false},
+  {SCENARIO_EXPECT_SERVED, "served: no load ran",
+   LOAD_STEP "expect:\n  served:\n    - {count: 1}\n",
+   two_workers, {0}, {"t.yaml:7: served: no load ran", NULL}, true},
+
+  /* messages */
+  {SCENARIO_EXPECT_MESSAGES, "messages: values, includes, echoes",
+   "expect:\n  messages:\n"
+   "    - {worker: 1, values: [1, 2, 2, {echo: y}, 3]}\n"
+   "    - {worker: 1, includes: [1, {echo: y}]}\n"
+   "    - {worker: 1, to: worker, echoes: same}\n"
+   "    - {worker: 1, emitter: cluster, values: [1, 2, 2, {echo: y}, 3]}\n",
+   listens_and_messages, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_MESSAGES, "messages: a value, an order, a sequence",
+   "expect:\n  messages:\n"
+   "    - {worker: 1, values: [1, 2, 3]}\n"
+   "    - {worker: 1, includes: [2, 1]}\n"
+   "    - {worker: 1, increasing: {}}\n"
+   "    - {worker: 1, echoes: echo}\n",
+   listens_and_messages, {0},
+   {"t.yaml:4: expected message #3 sent to the primary by worker 1 to be 3, "
+    "got 2 (message at 0.024 s (event #21))",
+    "t.yaml:5: expected 1 (value 2 of includes) among the messages sent to "
+    "the primary by worker 1, got it not in order",
+    "t.yaml:6: expected the message of message #3 sent to the primary by "
+    "worker 1 to be more than 2, got 2 (message at 0.024 s (event #21))",
+    "t.yaml:7: expected message #1 sent to the primary by worker 1 to be "
+    "{\"echo\":\"x\"}, got 1 (message at 0.022 s (event #17))", NULL},
+   false},
+
+  /* probes */
+  {SCENARIO_EXPECT_PROBES, "probes: the primary's and a worker's",
+   PROBE_STEPS "expect:\n  probes:\n"
+   "    - {step: 1, returned: null, isConnected: true, member: true, "
+   "workers: [1, 2], callbacks: 0, exitedAfterDisconnect: null}\n"
+   "    - {step: 2, returned: {worker: 2}, state: [disconnecting, "
+   "destroying], exitedAfterDisconnect: true}\n",
+   probes, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_PROBES, "probes: what was sampled differs",
+   PROBE_STEPS "expect:\n  probes:\n"
+   "    - {step: 1, isConnected: false, workers: [2]}\n"
+   "    - {step: 2, state: online}\n"
+   "    - {step: 1, nth: 2, returned: null}\n",
+   probes, {0},
+   {"t.yaml:9: expected isConnected() false in the probe of worker 1 of "
+    "/steps/1, got true (probe at 0.010 s (event #2))",
+    "t.yaml:9: expected cluster.workers [2] in the probe of worker 1 of "
+    "/steps/1, got [1,2] (probe at 0.010 s (event #2))",
+    "t.yaml:10: expected state 'online' in the probe of worker 2 of "
+    "/steps/2, got 'disconnecting' (worker-probe at 0.021 s (event #4))",
+    "t.yaml:11: expected a probe of /steps/1 #2, got none", NULL}, false},
+
+  /* twins */
+  {SCENARIO_EXPECT_TWINS, "twins: listening on the Worker first",
+   "expect:\n  twins:\n    - {event: listening, first: worker}\n",
+   listens_and_messages, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_TWINS, "twins: a message on the Worker first",
+   "expect:\n  twins:\n    - {event: message, first: cluster, worker: 1}\n",
+   listens_and_messages, {0},
+   {"t.yaml:4: worker 1: expected message on cluster first, got message at "
+    "0.027 s (event #25)", NULL}, false},
+
+  /* precedes */
+  {SCENARIO_EXPECT_PRECEDES, "precedes: orders that hold",
+   CLUSTER_STEPS "expect:\n  precedes:\n"
+   "    - {first: {event: setup}, then: {event: fork}, before-each: true}\n"
+   "    - {first: {event: fork, worker: 1}, then: {event: exit, worker: 2}}\n"
+   "    - {first: {step: bye}, then: {event: disconnect, worker: each}}\n"
+   "    - {first: {event: disconnect|exit, worker: any}, then: {event: "
+   "disconnect-callback}}\n"
+   "    - {first: {event: disconnect-callback}, then: {event: "
+   "disconnect|exit, worker: 2, nth: 2}}\n",
+   cluster_run, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_PRECEDES, "precedes: A's exit after B's fork",
+   "expect:\n  precedes:\n    - {first: {event: exit, worker: 1}, then: "
+   "{event: fork, worker: 2}}\n",
+   cluster_run, {0},
+   {"t.yaml:4: expected exit #1 of worker 1 before fork #1 of worker 2, got "
+    "exit at 0.025 s (event #9) after fork at 0.005 s (event #4)", NULL},
+   false},
+  {SCENARIO_EXPECT_PRECEDES, "precedes: the callback after a worker's end",
+   "expect:\n  precedes:\n    - {first: {event: disconnect-callback}, "
+   "then: {event: disconnect|exit, worker: each, nth: 2}}\n",
+   cluster_run, {0},
+   {"t.yaml:4: expected disconnect-callback #1 before disconnect|exit #2 of "
+    "worker 1, got disconnect-callback at 0.030 s (event #10) after exit at "
+    "0.025 s (event #9)", NULL}, false},
+  {SCENARIO_EXPECT_PRECEDES, "precedes: a fork without its setup",
+   "expect:\n  precedes:\n    - {first: {event: setup}, then: {event: "
+   "fork}, before-each: true}\n",
+   cluster_run_one_setup, {0},
+   {"t.yaml:4: expected setup #1 before each fork #1, got none before fork "
+    "at 0.005 s (event #3) since fork at 0.003 s (event #2)", NULL}, false},
+  {SCENARIO_EXPECT_PRECEDES, "precedes: a point that never came",
+   "expect:\n  precedes:\n    - {first: {event: respawn}, then: {event: "
+   "exit, worker: each}}\n",
+   cluster_run, {0},
+   {"t.yaml:4: expected respawn #1, got none",
+    "t.yaml:4: expected respawn #1, got none", NULL}, false},
 };
 
 static const char *const expect_keys[SCENARIO_EXPECT_KIND_COUNT] = {
@@ -275,8 +596,10 @@ static void test_cases(void)
     /* every finding is the expectation's, of the case's kind */
     snprintf(rule, sizeof(rule), "expect.%s", expect_keys[c->kind]);
     for (k = 0; k < f.count; k++) {
+      unsigned line = 0;
       CU_ASSERT_STRING_EQUAL(f.items[k].rule, rule);
-      CU_ASSERT_EQUAL(f.items[k].line, 4);
+      CU_ASSERT(sscanf(f.items[k].message, "t.yaml:%u:", &line) == 1);
+      CU_ASSERT_EQUAL(f.items[k].line, line);
     }
     scenario_free(s);
     oracle_findings_free(&f);

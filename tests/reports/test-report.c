@@ -172,7 +172,7 @@ static void test_fmt_seconds(void)
 static void test_verdicts(void)
 {
   static const struct {
-    report_outcome_t att[5];
+    report_outcome_t att[6];
     bool running;
     report_verdict_t want;
   } t[] = {
@@ -187,8 +187,17 @@ static void test_verdicts(void)
       {{REPORT_PASS, REPORT_PASS, E}, false, REPORT_V_PASS},
       {{REPORT_FAIL, REPORT_PASS, E}, false, REPORT_V_FLAKY},
       {{REPORT_TIMEOUT, REPORT_ERROR, REPORT_PASS, E}, false, REPORT_V_FLAKY},
-      /* A later pass must not hide... unless it is the last attempt. */
-      {{REPORT_PASS, REPORT_FAIL, E}, false, REPORT_V_FAIL},
+      /* Mixed outcomes are flaky whichever attempt failed. */
+      {{REPORT_PASS, REPORT_FAIL, E}, false, REPORT_V_FLAKY},
+      {{REPORT_PASS, REPORT_PASS, REPORT_PASS, REPORT_FAIL, REPORT_PASS, E},
+       false, REPORT_V_FLAKY},
+      {{REPORT_PASS, REPORT_PASS, REPORT_PASS, REPORT_PASS, REPORT_FAIL, E},
+       false, REPORT_V_FLAKY},
+      {{REPORT_PASS, REPORT_TIMEOUT, REPORT_SKIP, E}, false, REPORT_V_FLAKY},
+      {{REPORT_SKIP, REPORT_PASS, E}, false, REPORT_V_PASS},
+      {{REPORT_PASS, REPORT_SKIP, E}, false, REPORT_V_PASS},
+      {{REPORT_INCONCLUSIVE, REPORT_SKIP, E}, false, REPORT_V_INCONCLUSIVE},
+      {{REPORT_SKIP, REPORT_INCONCLUSIVE, E}, false, REPORT_V_INCONCLUSIVE},
       {{REPORT_FAIL, REPORT_FAIL, REPORT_FAIL, E}, false, REPORT_V_FAIL},
       {{REPORT_TIMEOUT, REPORT_FAIL, E}, false, REPORT_V_TIMEOUT},
       {{REPORT_FAIL, REPORT_INCONCLUSIVE, E}, false, REPORT_V_FAIL},
@@ -288,7 +297,7 @@ static report_case_t *seeded_case(report_t *r, const char *name,
 
 static void test_attempt_seeds(void)
 {
-  static const report_outcome_t odd[] = {REPORT_FAIL, REPORT_PASS,
+  static const report_outcome_t odd[] = {REPORT_FAIL, REPORT_SKIP,
                                          REPORT_FAIL};
   static const report_outcome_t second[] = {REPORT_PASS, REPORT_FAIL,
                                             REPORT_PASS};
@@ -324,7 +333,7 @@ static void test_attempt_seeds(void)
                   1);
   CU_ASSERT_EQUAL(xpath_num(doc, "count(//testcase[@name='odd']/system-out"
                                  "[contains(., '1=fail(0.500s, seed 20) "
-                                 "2=pass(0.500s, seed 21) 3=fail(0.500s, "
+                                 "2=skip(0.500s, seed 21) 3=fail(0.500s, "
                                  "seed 22)')])"),
                   1);
   CU_ASSERT_EQUAL(xpath_num(doc, "count(//testcase[@name='second']"
@@ -337,6 +346,15 @@ static void test_attempt_seeds(void)
                                  "[@type='interrupted' and contains(., "
                                  "'seed: 21\n') and contains(., 'cut.yaml "
                                  "--seed 21')])"),
+                  1);
+  /* k of N attempts passed, on every case */
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//testcase[@name='second']"
+                                 "/properties/property[@name='passed' and "
+                                 "@value='2/3'])"),
+                  1);
+  CU_ASSERT_EQUAL(xpath_num(doc, "count(//testcase[@name='odd']"
+                                 "/properties/property[@name='passed' and "
+                                 "@value='0/3'])"),
                   1);
   /* the case's own properties stay its first attempt's */
   CU_ASSERT_EQUAL(xpath_num(doc, "count(//testcase/properties/property"
@@ -360,7 +378,9 @@ static void test_attempt_seeds(void)
                                      "run second.yaml --seed 21\"\n"));
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "    - outcome: pass\n      seed: 22\n"));
   /* the terminal replays the attempt it shows */
-  CU_ASSERT_PTR_NOT_NULL(strstr(out, "  fail odd [builtin] (s.yaml:1)\n"
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "  passed: 2/3\n"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "  fail odd [builtin] 0/3 passed "
+                                     "(s.yaml:1)\n"
                                      "    went wrong\n    replay: clustersim "
                                      "run odd.yaml --seed 20\n"));
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "    replay: clustersim run second.yaml"

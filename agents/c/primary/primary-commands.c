@@ -29,12 +29,40 @@ static int primary_command_not_winding(char *err, size_t n)
   return 0;
 }
 
+/* What the current command's cluster call returned, for `probe`: NULL
+ * for undefined. Owned here; every command starts afresh. */
+static cJSON *primary_command_returned;
+
+static void primary_command_return(cJSON *v)
+{
+  cJSON_Delete(primary_command_returned);
+  primary_command_returned = v;
+}
+
+/* The Worker object, as a probe shows it: {"worker": id}. */
+static cJSON *primary_command_worker_value(unsigned id)
+{
+  cJSON *v = cJSON_CreateObject();
+
+  if (v != NULL)
+    cJSON_AddNumberToObject(v, "worker", id);
+  return v;
+}
+
 static int primary_command_worker(const cJSON *msg, primary__record_t **rec,
                                   char *err, size_t n)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(msg, "worker");
   char id[32];
 
+  /* "last": the worker forked most recently (a batch names so the worker
+   * its own fork made) */
+  if (cJSON_IsString(v) && strcmp(v->valuestring, "last") == 0) {
+    *rec = primary__record(primary__agent.last_forked);
+    if (*rec == NULL)
+      return primary_command_fail(err, n, "%s", "no worker forked yet");
+    return 0;
+  }
   if (!ctl_is_int(v, -9007199254740991.0, 9007199254740991.0))
     return primary_command_fail(err, n, "%s",
                                 "\"worker\" must be an integer id");
@@ -99,6 +127,8 @@ static const char **primary_command_args(const cJSON *args, int exec_now,
   v = calloc((size_t)n + 2, sizeof(*v));
   if (v == NULL)
     return NULL;
+  /* as worker.js gets them in Node: the worker agent's options first,
+   * the program's own from the first non-option (or "--") on */
   if (args != NULL && !primary__agent.exec_set && !exec_now)
     v[i++] = "worker";
   cJSON_ArrayForEach(a, args) v[i++] = a->valuestring;
@@ -123,9 +153,64 @@ static const char **primary_command_strv(const cJSON *a)
   return v;
 }
 
+/* The settings the `setup` events report (protocol §3), cumulative as
+ * setupPrimary() is: args without the target's own first `own_args`. */
+static void primary_command_report_settings(const cJSON *args,
+                                            const cJSON *exec_argv,
+                                            const cJSON *cwd,
+                                            const cJSON *silent,
+                                            unsigned own)
+{
+  cJSON *s = primary__agent.settings, *a;
+  int i = 0;
+
+  if (args != NULL && (a = cJSON_CreateArray()) != NULL) {
+    const cJSON *x;
+    cJSON_ArrayForEach(x, args) {
+      if (i++ >= (int)own)
+        cJSON_AddItemToArray(a, cJSON_Duplicate(x, 1));
+    }
+    cJSON_ReplaceItemInObjectCaseSensitive(s, "args", a);
+    primary__agent.own_args = own;
+  }
+  if (exec_argv != NULL)
+    cJSON_ReplaceItemInObjectCaseSensitive(s, "execArgv",
+                                           cJSON_Duplicate(exec_argv, 1));
+  if (cwd != NULL)
+    cJSON_ReplaceItemInObjectCaseSensitive(s, "cwd",
+                                           cJSON_Duplicate(cwd, 1));
+  if (silent != NULL)
+    cJSON_ReplaceItemInObjectCaseSensitive(s, "silent",
+                                           cJSON_Duplicate(silent, 1));
+  primary__report_setup_snapshot();
+}
+
+/* `scheduling`: *policy becomes SIM_SCHED_RR or SIM_SCHED_NONE, or stays 0
+ * when absent. */
+static int primary_command_policy_of(const cJSON *sched, int *policy,
+                                     char *err, size_t n)
+{
+  if (sched == NULL)
+    return 0;
+  if (cJSON_IsString(sched) && strcmp(sched->valuestring, "rr") == 0)
+    *policy = SIM_SCHED_RR;
+  else if (cJSON_IsString(sched) && strcmp(sched->valuestring, "none") == 0)
+    *policy = SIM_SCHED_NONE;
+  else
+    return primary_command_fail(err, n, "%s",
+                                "scheduling must be \"rr\" or \"none\"");
+  /* Node silently ignores a change after the freeze; say so instead. */
+  if (primary__agent.setup_done && *policy != primary__agent.frozen_policy)
+    return primary_command_fail(err, n, "%s",
+                                "the scheduling policy is frozen by the "
+                                "first setup or fork");
+  return 0;
+}
+
 static int primary_command_setup(const cJSON *msg, cJSON *extras, char *err,
                                  size_t n)
 {
+  const cJSON *own = cJSON_GetObjectItemCaseSensitive(msg, "own_args");
   const cJSON *sched = cJSON_GetObjectItemCaseSensitive(msg, "scheduling");
   const cJSON *st = cJSON_GetObjectItemCaseSensitive(msg, "settings");
   const cJSON *exec, *args, *cwd, *silent, *env;
@@ -134,22 +219,13 @@ static int primary_command_setup(const cJSON *msg, cJSON *extras, char *err,
   int policy = 0, rc;
 
   (void)extras;
-  if (sched != NULL) {
-    if (cJSON_IsString(sched) && strcmp(sched->valuestring, "rr") == 0)
-      policy = SIM_SCHED_RR;
-    else if (cJSON_IsString(sched) && strcmp(sched->valuestring, "none") == 0)
-      policy = SIM_SCHED_NONE;
-    else
-      return primary_command_fail(err, n, "%s",
-                                  "scheduling must be \"rr\" or \"none\"");
-    /* Node silently ignores a change after the freeze; say so instead. */
-    if (primary__agent.setup_done && policy != primary__agent.frozen_policy)
-      return primary_command_fail(err, n, "%s",
-                                  "the scheduling policy is frozen by the "
-                                  "first setup or fork");
-  }
+  if (primary_command_policy_of(sched, &policy, err, n) != 0)
+    return UV_EINVAL;
   if (st != NULL && primary_command_check_settings(st, err, n) != 0)
     return UV_EINVAL;
+  if (own != NULL && !ctl_is_int(own, 0, 1000))
+    return primary_command_fail(err, n, "%s",
+                                "own_args must be a non-negative integer");
   exec = cJSON_GetObjectItemCaseSensitive(st, "exec");
   args = cJSON_GetObjectItemCaseSensitive(st, "args");
   cwd = cJSON_GetObjectItemCaseSensitive(st, "cwd");
@@ -186,6 +262,9 @@ static int primary_command_setup(const cJSON *msg, cJSON *extras, char *err,
     return primary_command_fail(err, n, "setup: %s", uv_strerror(rc));
   primary__agent.exec_set |= exec != NULL;
   primary__agent.args_set |= s.args_set;
+  primary_command_report_settings(
+      args, cJSON_GetObjectItemCaseSensitive(st, "execArgv"), cwd, silent,
+      own != NULL ? (unsigned)own->valuedouble : 0);
   return 0;
 }
 
@@ -207,6 +286,7 @@ static int primary_command_fork(const cJSON *msg, cJSON *extras, char *err,
   if (rc != 0)
     return primary_command_fail(err, n, "fork: %s", uv_strerror(rc));
   cJSON_AddNumberToObject(extras, "worker", rec->id);
+  primary_command_return(primary_command_worker_value(rec->id));
   return 0;
 }
 
@@ -215,10 +295,12 @@ static int primary_command_disconnect(const cJSON *msg, cJSON *extras,
 {
   primary__record_t *rec;
 
-  (void)extras;
   if (primary_command_worker(msg, &rec, err, n) != 0)
     return UV_EINVAL;
+  cJSON_AddNumberToObject(extras, "worker", rec->id);
   (void)sim_worker_disconnect(rec->worker);
+  /* worker.disconnect() returns the worker */
+  primary_command_return(primary_command_worker_value(rec->id));
   return 0;
 }
 
@@ -229,7 +311,6 @@ static int primary_command_kill(const cJSON *msg, cJSON *extras, char *err,
   primary__record_t *rec;
   int signum = SIGTERM;
 
-  (void)extras;
   if (primary_command_worker(msg, &rec, err, n) != 0)
     return UV_EINVAL;
   if (sig != NULL && !cJSON_IsString(sig))
@@ -242,7 +323,9 @@ static int primary_command_kill(const cJSON *msg, cJSON *extras, char *err,
       return primary_command_fail(err, n, "Unknown signal: %s",
                                   sig->valuestring);
   }
-  /* A failure is the worker's `error` event, as in Node. */
+  /* A failure is the worker's `error` event, as in Node; kill() returns
+   * undefined. */
+  cJSON_AddNumberToObject(extras, "worker", rec->id);
   (void)sim_worker_kill(rec->worker, signum);
   return 0;
 }
@@ -253,13 +336,15 @@ static int primary_command_send(const cJSON *msg, cJSON *extras, char *err,
   const cJSON *m = cJSON_GetObjectItemCaseSensitive(msg, "message");
   primary__record_t *rec;
 
-  (void)extras;
   if (primary_command_worker(msg, &rec, err, n) != 0)
     return UV_EINVAL;
   if (m == NULL)
     return primary_command_fail(err, n, "%s", "missing \"message\"");
-  /* A closed channel is reported as the worker's `error` event. */
-  (void)sim_worker_send(rec->worker, m, NULL, NULL, NULL);
+  cJSON_AddNumberToObject(extras, "worker", rec->id);
+  /* A closed channel is reported as the worker's `error` event; send()
+   * returns false then. */
+  primary_command_return(cJSON_CreateBool(
+      sim_worker_send(rec->worker, m, NULL, NULL, NULL) == 0));
   return 0;
 }
 
@@ -342,6 +427,7 @@ static int primary_command_status(const cJSON *msg, cJSON *extras, char *err,
     return UV_ENOMEM;
   sim_cluster_foreach(&primary__agent.cluster, primary_command_add_member,
                       ids);
+  cJSON_AddNumberToObject(extras, "callbacks", primary__agent.callbacks);
   return primary_command_probe(msg, extras, err, n);
 }
 
@@ -461,33 +547,176 @@ static int primary_command_shutdown(const cJSON *msg, cJSON *extras, char *err,
 }
 
 /* ---------------------------------------------------------------------- */
+/* The primary program's own end                                           */
+
+static int primary_command_die_code;
+
+static void primary_command_die_later(void *arg)
+{
+  (void)arg;
+  if (primary_command_die_code == 1)
+    fprintf(stderr, "Error: clustersim: injected uncaught error in the "
+                    "primary\n");
+  primary__die(primary_command_die_code);
+}
+
+/* An uncaught error in the primary program, after the reply: exit 1. */
+static int primary_command_throw(const cJSON *msg, cJSON *extras, char *err,
+                                 size_t n)
+{
+  (void)msg;
+  (void)extras;
+  (void)err;
+  (void)n;
+  primary_command_die_code = 1;
+  primary__after_reply(primary_command_die_later, NULL);
+  return 0;
+}
+
+/* process.exit(code) in the primary program, after the reply. */
+static int primary_command_exit(const cJSON *msg, cJSON *extras, char *err,
+                                size_t n)
+{
+  const cJSON *code = cJSON_GetObjectItemCaseSensitive(msg, "code");
+
+  (void)extras;
+  if (code != NULL && !ctl_is_int(code, 0, 255))
+    return primary_command_fail(err, n, "%s",
+                                "code must be an integer in 0..255");
+  primary_command_die_code = code != NULL ? (int)code->valuedouble : 0;
+  primary__after_reply(primary_command_die_later, NULL);
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Dispatch                                                                */
+
+static int primary_command_batch(const cJSON *msg, cJSON *extras, char *err,
+                                 size_t n);
 
 static const struct {
   const char *name;
   primary_command_fn fn;
+  int batchable;             /* what the primary calls in one turn */
 } primary_commands[] = {
-  { "setup", primary_command_setup },
-  { "fork", primary_command_fork },
-  { "disconnect", primary_command_disconnect },
-  { "kill", primary_command_kill },
-  { "send", primary_command_send },
-  { "serve", primary_command_serve },
-  { "send-handle", primary_command_send_handle },
-  { "close-handle", primary_command_close_handle },
-  { "cluster-disconnect", primary_command_cluster_disconnect },
-  { "policy", primary_command_policy },
-  { "rolling-restart", primary_command_rolling_restart },
-  { "status", primary_command_status },
-  { "shutdown", primary_command_shutdown },
+  { "setup", primary_command_setup, 1 },
+  { "fork", primary_command_fork, 1 },
+  { "disconnect", primary_command_disconnect, 1 },
+  { "kill", primary_command_kill, 1 },
+  { "send", primary_command_send, 1 },
+  { "serve", primary_command_serve, 0 },
+  { "send-handle", primary_command_send_handle, 0 },
+  { "close-handle", primary_command_close_handle, 0 },
+  { "cluster-disconnect", primary_command_cluster_disconnect, 1 },
+  { "policy", primary_command_policy, 0 },
+  { "rolling-restart", primary_command_rolling_restart, 0 },
+  { "status", primary_command_status, 1 },
+  { "shutdown", primary_command_shutdown, 0 },
+  { "batch", primary_command_batch, 0 },
+  { "throw", primary_command_throw, 0 },
+  { "exit", primary_command_exit, 0 },
 };
+
+#define PRIMARY_NCOMMANDS \
+  (sizeof(primary_commands) / sizeof(primary_commands[0]))
+
+static int primary_command_index(const char *name)
+{
+  for (size_t i = 0; i < PRIMARY_NCOMMANDS; i++)
+    if (strcmp(name, primary_commands[i].name) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* With `probe: true`: what the call returned, and the flags sampled right
+ * after it, in the same turn (those of its worker, or of every worker). */
+static int primary_command_sample(const cJSON *extras, cJSON *out, char *err,
+                                  size_t n)
+{
+  const cJSON *w = cJSON_GetObjectItemCaseSensitive(extras, "worker");
+  cJSON *q = cJSON_CreateObject();
+  int rc;
+
+  if (q == NULL)
+    return UV_ENOMEM;
+  if (w != NULL)
+    cJSON_AddNumberToObject(q, "worker", w->valuedouble);
+  rc = primary_command_status(q, out, err, n);
+  cJSON_Delete(q);
+  if (rc != 0)
+    return rc;
+  cJSON_AddItemToObject(out, "returned",
+                        primary_command_returned != NULL
+                            ? primary_command_returned
+                            : cJSON_CreateNull());
+  primary_command_returned = NULL;
+  return 0;
+}
+
+/* Runs the command `msg` names, filling `extras`. */
+static int primary_command_exec(const cJSON *msg, int batched, cJSON *extras,
+                                char *err, size_t n)
+{
+  const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(msg, "cmd");
+  int k = cJSON_IsString(cmd) ? primary_command_index(cmd->valuestring) : -1;
+  int rc;
+
+  if (k < 0)
+    return primary_command_fail(err, n, "unknown command \"%s\"",
+                                cJSON_IsString(cmd) ? cmd->valuestring : "");
+  if (batched && !primary_commands[k].batchable)
+    return primary_command_fail(err, n, "%s is not one a batch can hold",
+                                cmd->valuestring);
+  primary_command_return(NULL);
+  rc = primary_commands[k].fn(msg, extras, err, n);
+  if (rc == 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "probe")))
+    rc = primary_command_sample(extras, extras, err, n);
+  primary_command_return(NULL);
+  return rc;
+}
+
+/* Several commands in order, in one turn: what one synchronous piece of
+ * a primary program does. A refused one ends the batch; those before it
+ * have run, and their replies come with the refusal. */
+static int primary_command_batch(const cJSON *msg, cJSON *extras, char *err,
+                                 size_t n)
+{
+  const cJSON *cmds = cJSON_GetObjectItemCaseSensitive(msg, "cmds"), *sub;
+  cJSON *replies = cJSON_AddArrayToObject(extras, "replies"), *r;
+  char why[CTL_ERROR_MAX];
+  int i = 0, rc;
+
+  if (!cJSON_IsArray(cmds) || cJSON_GetArraySize(cmds) == 0)
+    return primary_command_fail(err, n, "%s",
+                                "cmds must be a non-empty array");
+  if (replies == NULL)
+    return UV_ENOMEM;
+  cJSON_ArrayForEach(sub, cmds) {
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(sub, "cmd");
+    i++;
+    if ((r = cJSON_CreateObject()) == NULL)
+      return UV_ENOMEM;
+    rc = ctl_is_object(sub) ? primary_command_exec(sub, 1, r, why,
+                                                   sizeof(why))
+                            : primary_command_fail(why, sizeof(why), "%s",
+                                                   "not an object");
+    if (rc != 0) {
+      cJSON_Delete(r);
+      snprintf(err, n, "command %d (%s): %s", i,
+               cJSON_IsString(name) ? name->valuestring : "?", why);
+      return rc;
+    }
+    cJSON_AddItemToObjectCS(r, "ok", cJSON_CreateTrue());
+    cJSON_AddItemToArray(replies, r);
+  }
+  return 0;
+}
 
 /* Runs one command line and sends its one reply. */
 void primary__command_run(const char *line, size_t len)
 {
   char err[CTL_ERROR_MAX] = "";
   cJSON *extras = NULL, *reply = NULL, *item;
-  primary_command_fn fn = NULL;
   ctl_command_t c;
   int rc;
 
@@ -496,30 +725,27 @@ void primary__command_run(const char *line, size_t len)
     snprintf(err, sizeof(err), "%s", c.error[0] ? c.error : uv_strerror(rc));
     goto out;
   }
-  for (size_t i = 0; i < sizeof(primary_commands) / sizeof(primary_commands[0]);
-       i++)
-    if (strcmp(c.cmd, primary_commands[i].name) == 0)
-      fn = primary_commands[i].fn;
-  if (fn == NULL) {
-    rc = UV_EINVAL;
-    snprintf(err, sizeof(err), "unknown command \"%s\"", c.cmd);
-    goto out;
-  }
   extras = cJSON_CreateObject();
   reply = ctl_reply_new(c.req);
   if (extras == NULL || reply == NULL) {
     rc = UV_ENOMEM;
     goto out;
   }
-  rc = fn(c.msg, extras, err, sizeof(err));
+  rc = primary_command_exec(c.msg, 0, extras, err, sizeof(err));
+  cJSON_AddBoolToObject(reply, "ok", rc == 0);
   if (rc != 0)
-    goto out;
-  cJSON_AddBoolToObject(reply, "ok", 1);
+    cJSON_AddStringToObject(reply, "error",
+                            err[0] != '\0' ? err : uv_strerror(rc));
+  /* a refused batch says what ran before the refusal */
   while ((item = extras->child) != NULL)
-    cJSON_AddItemToObject(reply, item->string,
-                          cJSON_DetachItemViaPointer(extras, item));
+    if (rc == 0 || strcmp(item->string, "replies") == 0)
+      cJSON_AddItemToObject(reply, item->string,
+                            cJSON_DetachItemViaPointer(extras, item));
+    else
+      cJSON_Delete(cJSON_DetachItemViaPointer(extras, item));
   /* Straight out: what the command caused is held until after it. */
   (void)ctl_send(&primary__agent.ctl, reply);
+  rc = 0;
 
 out:
   if (rc != 0)

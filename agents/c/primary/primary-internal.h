@@ -70,6 +70,14 @@ typedef struct {
   int args_set;
   int winding;               /* shutting down: no forks, no policies */
   int exiting;
+  unsigned last_forked;      /* the id `"worker": "last"` names */
+  unsigned callbacks;        /* cluster.disconnect() callbacks run */
+  /* the settings a `setup` event reports (protocol §3): the args the
+   * harness gave but for its first own_args, cwd, silent; one snapshot
+   * per setupPrimary() (a setup command or a fork), taken by its event */
+  cJSON *settings;
+  unsigned own_args;
+  cJSON *setup_snapshots;    /* array, oldest first */
 } primary__agent_t;
 
 /* The agent: one per process, as the process has one loop and one control
@@ -90,6 +98,9 @@ void primary__after_reply(void (*fn)(void *arg), void *arg);
 void primary__exit(int code);
 
 /* primary-report.c */
+/* What the next `setup` event will carry: the settings now (after a setup
+ * command or at a fork, whose setupPrimary() emits one). */
+void primary__report_setup_snapshot(void);
 void primary__report_event(const sim_event_t *ev);
 void primary__report_disconnect_callback(sim_cluster_t *c, void *arg);
 /* The worker's id, pid and flags as the events carry them (protocol §3),
@@ -111,6 +122,9 @@ void primary__kill_all(int signum);
 
 /* primary-commands.c */
 void primary__command_run(const char *line, size_t len);
+/* The primary program ends by itself with `code`: no SIGKILL of the
+ * workers, which see their channels end (an uncaught error, exit()). */
+void primary__die(int code);
 
 /* primary-respawn.c */
 typedef struct {

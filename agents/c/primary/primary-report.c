@@ -54,23 +54,25 @@ static void primary_report_address(cJSON *m, const sim_address_t *a)
     cJSON_AddNullToObject(o, "fd");
 }
 
-/* The settings of a `setup` event that mean the same on every target
- * (docs/protocol.md §3): exec and args name each target's own worker
- * program, so they are left out. */
-static void primary_report_settings(cJSON *m, const sim_settings_t *s)
+void primary__report_setup_snapshot(void)
 {
-  cJSON *o = cJSON_AddObjectToObject(m, "settings");
-  cJSON *a = o != NULL ? cJSON_AddArrayToObject(o, "execArgv") : NULL;
+  cJSON *copy = cJSON_Duplicate(primary__agent.settings, 1);
 
-  if (a == NULL)
-    return;
-  for (int i = 0; s->exec_argv[i] != NULL; i++)
-    cJSON_AddItemToArray(a, cJSON_CreateString(s->exec_argv[i]));
-  cJSON_AddBoolToObject(o, "silent", s->silent);
-  if (s->cwd != NULL)
-    cJSON_AddStringToObject(o, "cwd", s->cwd);
+  if (copy != NULL && primary__agent.setup_snapshots != NULL)
+    cJSON_AddItemToArray(primary__agent.setup_snapshots, copy);
   else
-    cJSON_AddNullToObject(o, "cwd");
+    cJSON_Delete(copy);
+}
+
+/* The settings of the oldest setupPrimary() whose event had not come. */
+static void primary_report_settings(cJSON *m)
+{
+  cJSON *s = cJSON_DetachItemFromArray(primary__agent.setup_snapshots, 0);
+
+  if (s == NULL)
+    s = cJSON_Duplicate(primary__agent.settings, 1);
+  if (s != NULL)
+    cJSON_AddItemToObject(m, "settings", s);
 }
 
 /* The kind of the handle of the message being emitted: sim gives the
@@ -109,9 +111,6 @@ void primary__report_event(const sim_event_t *ev)
   case SIM_EV_LISTENING:
     primary_report_address(m, ev->address);
     break;
-  case SIM_EV_SETUP:
-    primary_report_settings(m, ev->settings);
-    break;
   case SIM_EV_MESSAGE:
     cJSON_AddItemToObject(m, "message", cJSON_Duplicate(ev->message, 1));
     if (ev->handle != NULL)
@@ -120,6 +119,9 @@ void primary__report_event(const sim_event_t *ev)
       primary_report_handle = NULL;
     if (primary_report_handle != NULL)
       cJSON_AddStringToObject(m, "handle", primary_report_handle);
+    break;
+  case SIM_EV_SETUP:
+    primary_report_settings(m);
     break;
   case SIM_EV_ERROR: {
     cJSON *e = cJSON_AddObjectToObject(m, "error");
@@ -152,6 +154,7 @@ void primary__report_disconnect_callback(sim_cluster_t *c, void *arg)
 
   (void)c;
   (void)arg;
+  primary__agent.callbacks++;
   if (m == NULL)
     return;
   cJSON_AddStringToObject(m, "type", "event");

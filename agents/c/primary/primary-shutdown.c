@@ -26,6 +26,7 @@ static struct {
   int report;
   uv_timer_t force;
   uv_timer_t check;          /* the first check, after start() returns */
+  uv_prepare_t settle;       /* the check of a worker with no disconnect */
   int timers_init;
 } run;
 
@@ -148,16 +149,21 @@ double primary__shutdown_default_timeout(void)
 /* ---------------------------------------------------------------------- */
 /* The run                                                                 */
 
-/* Finished when every forked worker is dead and its `disconnect` went out
- * (it may follow `exit`), so that nothing is reported after
- * shutdown-done. */
-static int primary_shutdown_finished(void)
+/* Finished as Node's own removeWorker() sees it (and as the Node agent
+ * checks): every forked worker dead and no longer connected. A worker
+ * that died with a connection handed to it and not acknowledged closes
+ * its channel without a `disconnect` event ever (Node's exit-only case):
+ * it is finished all the same. With `reported`, every `disconnect` must
+ * also have gone out, so that one emitted on a later turn is not reported
+ * after shutdown-done. */
+static int primary_shutdown_finished(int reported)
 {
   for (primary__record_t *r = primary__agent.records; r != NULL; r = r->next) {
     if (sim_worker_pid(r->worker) <= 0)
       continue;
-    if (!sim_worker_is_dead(r->worker) || sim_worker_is_connected(r->worker) ||
-        !r->disconnect_reported)
+    if (!sim_worker_is_dead(r->worker) || sim_worker_is_connected(r->worker))
+      return 0;
+    if (reported && !r->disconnect_reported)
       return 0;
   }
   return 1;
@@ -171,10 +177,23 @@ static void primary_shutdown_done(void)
   primary__exit(0);
 }
 
+/* A turn later, whatever `disconnect` the library had still to emit (on
+ * its next tick: the idle phase, before this prepare) has been emitted. */
+static void primary_shutdown_on_settled(uv_prepare_t *p)
+{
+  uv_prepare_stop(p);
+  if (run.pending && primary_shutdown_finished(0))
+    primary_shutdown_done();
+}
+
 static void primary_shutdown_check(void)
 {
-  if (run.pending && primary_shutdown_finished())
+  if (!run.pending)
+    return;
+  if (primary_shutdown_finished(1))
     primary_shutdown_done();
+  else if (primary_shutdown_finished(0))
+    (void)uv_prepare_start(&run.settle, primary_shutdown_on_settled);
 }
 
 static void primary_shutdown_on_reap(uv_timer_t *t)
@@ -238,7 +257,8 @@ int primary__shutdown_start(const char *signal, double timeout_ms, int report)
   (void)sim_cluster_disconnect(&primary__agent.cluster, NULL, NULL);
   if (!run.timers_init) {
     if (uv_timer_init(primary__agent.loop, &run.force) != 0 ||
-        uv_timer_init(primary__agent.loop, &run.check) != 0) {
+        uv_timer_init(primary__agent.loop, &run.check) != 0 ||
+        uv_prepare_init(primary__agent.loop, &run.settle) != 0) {
       primary_shutdown_done();
       return 0;
     }

@@ -86,7 +86,10 @@ int primary__fork(const cJSON *env, primary__record_t **ret)
                          &rec->worker);
   if (err != 0)
     goto out;
+  /* fork() calls setupPrimary(): its `setup` event has the settings */
+  primary__report_setup_snapshot();
   rec->id = sim_worker_id(rec->worker);
+  primary__agent.last_forked = rec->id;
   sim_worker_set_data(rec->worker, rec);
   rec->forked_at = uv_hrtime();
   rec->alive = 1;

@@ -136,6 +136,19 @@ static void primary_throttle(const sim_event_t *ev)
   ctl_on_drain(&primary__agent.ctl, primary_on_drain, PRIMARY_CTL_LOW);
 }
 
+void primary__die(int code)
+{
+  primary__agent.exiting = 1;
+  primary_in_command = 0;
+  primary_send_held();
+  primary__metrics_close();
+  ctl_flush_before_exit(&primary__agent.ctl, PRIMARY_FLUSH_MS);
+  fflush(NULL);
+  /* the workers are not killed: their channels end with this process,
+   * and they leave by themselves, as a Node primary's do */
+  exit(code);
+}
+
 /* Reporters first, then the policies in the order the Node agent installs
  * its listeners, so that a policy's reaction follows the event. */
 static void primary_on_event(sim_cluster_t *c, const sim_event_t *ev)
@@ -201,7 +214,11 @@ int primary_main(int argc, char **argv)
   primary__agent.loop = uv_default_loop();
   primary__agent.records_tail = &primary__agent.records;
   primary__agent.setup_env = cJSON_CreateObject();
-  rc = primary__agent.setup_env == NULL
+  primary__agent.settings = cJSON_Parse(
+      "{\"args\":[],\"execArgv\":[],\"cwd\":null,\"silent\":false}");
+  primary__agent.setup_snapshots = cJSON_CreateArray();
+  rc = primary__agent.setup_env == NULL || primary__agent.settings == NULL ||
+               primary__agent.setup_snapshots == NULL
            ? UV_ENOMEM
            : sim_cluster_init(primary__agent.loop, &primary__agent.cluster,
                               primary_on_event);

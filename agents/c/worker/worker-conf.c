@@ -603,6 +603,9 @@ static const struct {
 #define WORKER_CONF_NOPTIONS \
   (sizeof(worker_conf_options) / sizeof(worker_conf_options[0]))
 
+/* The options end at "--" or at the first argument that is not one: the
+ * rest are the program's own arguments (setupPrimary's `args`), as
+ * process.argv.slice(2) is a Node worker's. */
 static int worker_conf_argv(worker__conf_t *c, int argc, char **argv,
                             char *err, size_t n)
 {
@@ -610,6 +613,13 @@ static int worker_conf_argv(worker__conf_t *c, int argc, char **argv,
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     size_t k = 0;
     int rc;
+
+    if (strcmp(argv[i], "--") == 0 || strncmp(argv[i], "--", 2) != 0) {
+      i += strcmp(argv[i], "--") == 0;
+      c->args = argv + i;
+      c->nargs = argc - i;
+      return 0;
+    }
 
     while (k < WORKER_CONF_NOPTIONS &&
            strcmp(argv[i], worker_conf_options[k].name) != 0)

@@ -16,12 +16,13 @@ typedef enum {
   WORKER_FAULT_CRASH, WORKER_FAULT_THROW, WORKER_FAULT_HANG,
   WORKER_FAULT_IPC_DISCONNECT, WORKER_FAULT_KILL, WORKER_FAULT_DISCONNECT,
   WORKER_FAULT_CLOSE_SERVERS, WORKER_FAULT_SEND, WORKER_FAULT_HOLD,
-  WORKER_FAULT_SEND_HANDLE, WORKER_FAULT_OUTPUT, WORKER_FAULT_MAX
+  WORKER_FAULT_SEND_HANDLE, WORKER_FAULT_OUTPUT, WORKER_FAULT_TIMER,
+  WORKER_FAULT_MAX
 } worker_fault_t;
 
 static const char *const worker_fault_names[WORKER_FAULT_MAX] = {
   "crash", "throw", "hang", "ipc-disconnect", "kill", "disconnect",
-  "close-servers", "send", "hold", "send-handle", "output"
+  "close-servers", "send", "hold", "send-handle", "output", "timer"
 };
 
 typedef struct {
@@ -101,9 +102,22 @@ static int worker_fault_prepare(const cJSON *m, worker_fault_args_t *a,
   case WORKER_FAULT_IPC_DISCONNECT:
     return worker_fault_need_channel(err, n);
   case WORKER_FAULT_KILL:
+    /* worker.kill(signal): the signal is ignored, as Node ignores it */
+    if (cJSON_GetObjectItemCaseSensitive(m, "signal") != NULL &&
+        !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m, "signal")))
+      return worker_fault_refuse(err, n, "signal must be a name such as "
+                                         "\"SIGKILL\"");
+    /* fall through */
   case WORKER_FAULT_DISCONNECT:
     if (!worker__agent.in_cluster)
       return worker_fault_refuse(err, n, "not a cluster worker");
+    return 0;
+  case WORKER_FAULT_TIMER:
+    if (worker_fault_int(m, "ms", 0, (int)WORKER_MAX_DELAY_MS, -1, &a->ms,
+                         err, n) != 0)
+      return UV_EINVAL;
+    if (a->ms < 0)
+      return worker_fault_refuse(err, n, "missing \"ms\"");
     return 0;
   case WORKER_FAULT_SEND:
     a->message = cJSON_GetObjectItemCaseSensitive(m, "message");
@@ -208,9 +222,43 @@ static void worker_fault_hold(int connections, int port)
 }
 
 /* ---------------------------------------------------------------------- */
+/* timer                                                                   */
+
+static void worker_timer_closed(uv_handle_t *h)
+{
+  free(h);
+}
+
+static void worker_timer_fired(uv_timer_t *t)
+{
+  cJSON *m = worker__observation("timer");
+
+  if (m != NULL)
+    cJSON_AddNumberToObject(m, "ms", (double)(uintptr_t)t->data);
+  worker__observe(m);
+  uv_close((uv_handle_t *)t, worker_timer_closed);
+}
+
+/* A pending timer, as setTimeout's: it keeps the worker alive. */
+static void worker_fault_timer(int ms)
+{
+  uv_timer_t *t = malloc(sizeof(*t));
+
+  if (t == NULL || uv_timer_init(worker__agent.loop, t) != 0) {
+    free(t);
+    return;
+  }
+  t->data = (void *)(uintptr_t)ms;
+  if (uv_timer_start(t, worker_timer_fired, (uint64_t)ms, 0) != 0)
+    uv_close((uv_handle_t *)t, worker_timer_closed);
+}
+
+/* ---------------------------------------------------------------------- */
 /* The control connection                                                  */
 
-static void worker_fault_apply(const worker_fault_args_t *a)
+/* Applies a fault; what its call returned (as a probe shows it), or NULL
+ * for undefined. */
+static cJSON *worker_fault_apply(const worker_fault_args_t *a)
 {
   switch (a->fault) {
   case WORKER_FAULT_CRASH:
@@ -229,15 +277,19 @@ static void worker_fault_apply(const worker_fault_args_t *a)
   case WORKER_FAULT_KILL:
     worker__act(WORKER_ACT_KILL, 0, NULL);
     break;
-  case WORKER_FAULT_DISCONNECT:
+  case WORKER_FAULT_DISCONNECT: {
+    /* cluster.worker.disconnect() returns the worker */
+    cJSON *w = cJSON_CreateObject();
     worker__act(WORKER_ACT_DISCONNECT, 0, NULL);
-    break;
+    if (w != NULL)
+      cJSON_AddNumberToObject(w, "worker", worker__agent.child.id);
+    return w;
+  }
   case WORKER_FAULT_CLOSE_SERVERS:
-    (void)worker__servers_close_all();
-    break;
+    return cJSON_CreateNumber(worker__servers_close_all());
   case WORKER_FAULT_SEND:
-    (void)sim_child_send(&worker__agent.child, a->message, NULL, NULL, NULL);
-    break;
+    return cJSON_CreateBool(sim_child_send(&worker__agent.child, a->message,
+                                           NULL, NULL, NULL) == 0);
   case WORKER_FAULT_HOLD:
     worker_fault_hold(a->connections, a->port);
     break;
@@ -247,9 +299,13 @@ static void worker_fault_apply(const worker_fault_args_t *a)
   case WORKER_FAULT_OUTPUT:
     worker__output(&a->output);
     break;
+  case WORKER_FAULT_TIMER:
+    worker_fault_timer(a->ms);
+    break;
   default:
     break;
   }
+  return NULL;
 }
 
 /* {"fault": cmd, ...the command's other fields}, spread over the
@@ -277,9 +333,28 @@ static cJSON *worker_fault_observation(const char *name, const cJSON *msg)
   return m;
 }
 
+static void worker_fault_probe(const char *name, const cJSON *req,
+                               cJSON *returned)
+{
+  cJSON *m = worker__observation("probe");
+
+  if (m == NULL) {
+    cJSON_Delete(returned);
+    return;
+  }
+  cJSON_AddStringToObject(m, "fault", name);
+  cJSON_AddItemToObject(m, "req", req != NULL ? cJSON_Duplicate(req, 1)
+                                              : cJSON_CreateNull());
+  cJSON_AddItemToObject(m, "returned", returned != NULL
+                                           ? returned
+                                           : cJSON_CreateNull());
+  worker__observe(m);
+}
+
 void worker__faults_on_line(ctl_t *ctl, const char *line, size_t len)
 {
   worker_fault_args_t args = { 0 };
+  cJSON *returned;
   char err[CTL_ERROR_MAX];
   ctl_command_t c;
   int i;
@@ -302,7 +377,12 @@ void worker__faults_on_line(ctl_t *ctl, const char *line, size_t len)
     goto out;
   }
   worker__observe(worker_fault_observation(worker_fault_names[i], c.msg));
-  worker_fault_apply(&args);
+  returned = worker_fault_apply(&args);
+  /* `probe`: the worker's view right after the call, in the same turn */
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c.msg, "probe")))
+    worker_fault_probe(worker_fault_names[i], c.req, returned);
+  else
+    cJSON_Delete(returned);
 
 out:
   ctl_command_free(&c);

@@ -73,8 +73,13 @@ typedef struct {
   int adopt_kind;            /* http_kind_t */
   worker__output_conf_t output[WORKER_MAX_OUTPUTS];
   int noutput;
-  int argc;                  /* the arguments after `worker` */
+  /* every argument after `worker` (process.argv.slice(2) of a Node
+   * worker), and the program's own among them, after the options; both
+   * borrowed from argv */
+  int argc;
   char **argv;
+  char **args;
+  int nargs;
 } worker__conf_t;
 
 /* Fills `conf` from a CLUSTERSIM_WORKER JSON text (NULL or "" means {})
@@ -115,6 +120,8 @@ typedef struct {
   int started;
   unsigned long count;       /* messages counted by "count" */
   unsigned held;
+  int natural_exit;          /* the loop ran out of work */
+  int exit_code_set;         /* exiting by an exit(code): isDead() */
 } worker__agent_t;
 
 /* The agent: one per process, as the process has one loop and one control

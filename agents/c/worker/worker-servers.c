@@ -144,6 +144,7 @@ static void worker_server_on_listen(sim_server_t *server, int status)
     cJSON_AddNumberToObject(m, "port", server->port);
     if (s->conf->has_path)
       cJSON_AddStringToObject(m, "path", s->conf->path);
+    cJSON_AddBoolToObject(m, "exclusive", s->conf->exclusive);
   }
   worker__observe(m);
   if (s->index != 0 || worker__agent.conf.on_listening_act == WORKER_ACT_NONE)

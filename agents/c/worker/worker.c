@@ -19,6 +19,27 @@ worker__agent_t worker__agent;
 /* ---------------------------------------------------------------------- */
 /* Observations                                                            */
 
+/* The worker's own view of itself (cluster.worker.state,
+ * exitedAfterDisconnect, isConnected(), isDead()), sampled with every
+ * observation. isDead() is process.exitCode set: true from an exit with a
+ * code on, not when the loop simply ran out of work. */
+static void worker_view(cJSON *m)
+{
+  const sim_child_t *c = &worker__agent.child;
+  int ead;
+
+  if (!worker__agent.in_cluster)
+    return;
+  ead = sim_child_exited_after_disconnect(c);
+  cJSON_AddStringToObject(m, "state", sim_child_state(c));
+  if (ead < 0)
+    cJSON_AddNullToObject(m, "ead");
+  else
+    cJSON_AddBoolToObject(m, "ead", ead);
+  cJSON_AddBoolToObject(m, "connected", sim_child_is_connected(c));
+  cJSON_AddBoolToObject(m, "dead", worker__agent.exit_code_set);
+}
+
 cJSON *worker__observation(const char *what)
 {
   cJSON *m = cJSON_CreateObject();
@@ -33,6 +54,7 @@ cJSON *worker__observation(const char *what)
   else
     cJSON_AddNullToObject(m, "worker");
   cJSON_AddNumberToObject(m, "pid", getpid());
+  worker_view(m);
   return m;
 }
 
@@ -47,7 +69,11 @@ void worker__observe(cJSON *m)
 
 void worker__exit(int code)
 {
-  cJSON *m = worker__observation("exiting");
+  cJSON *m;
+
+  /* process.exit(code) sets process.exitCode; a natural end does not */
+  worker__agent.exit_code_set = !worker__agent.natural_exit;
+  m = worker__observation("exiting");
 
   if (m != NULL)
     cJSON_AddNumberToObject(m, "code", code);
@@ -225,20 +251,42 @@ static void worker_on_startup_delay(uv_timer_t *t)
   worker__servers_start();
 }
 
-/* `started`, with the arguments after the program (process.argv.slice(2))
- * and the runtime's own (process.execArgv: none for clustersim, which
- * takes no option before its command). */
-static void worker_observe_started(void)
-{
-  cJSON *m = worker__observation("started");
-  cJSON *args = m != NULL ? cJSON_AddArrayToObject(m, "args") : NULL;
+extern char **environ;
 
+/* What the worker was started with: its environment (the harness's own
+ * variables aside), its arguments after `worker` (process.argv.slice(2):
+ * its options, then its program's own), the runtime's own options (process.execArgv:
+ * none for clustersim, which takes no option before its command), its
+ * directory. */
+static cJSON *worker_start_info(cJSON *m)
+{
+  cJSON *env, *args;
+  char cwd[4096];
+
+  if (m == NULL)
+    return NULL;
+  env = cJSON_AddObjectToObject(m, "env");
+  for (char **e = environ; env != NULL && *e != NULL; e++) {
+    const char *eq = strchr(*e, '=');
+    char name[256];
+    if (eq == NULL || (size_t)(eq - *e) >= sizeof(name) ||
+        strncmp(*e, "CLUSTERSIM_", 11) == 0)
+      continue;
+    memcpy(name, *e, (size_t)(eq - *e));
+    name[eq - *e] = '\0';
+    if (cJSON_GetObjectItemCaseSensitive(env, name) == NULL)
+      cJSON_AddStringToObject(env, name, eq + 1);
+  }
+  args = cJSON_AddArrayToObject(m, "args");
   for (int i = 0; args != NULL && i < worker__agent.conf.argc; i++)
     cJSON_AddItemToArray(args,
                          cJSON_CreateString(worker__agent.conf.argv[i]));
-  if (m != NULL)
-    cJSON_AddArrayToObject(m, "execArgv");
-  worker__observe(m);
+  cJSON_AddArrayToObject(m, "execArgv");
+  if (getcwd(cwd, sizeof(cwd)) != NULL)
+    cJSON_AddStringToObject(m, "cwd", cwd);
+  else
+    cJSON_AddNullToObject(m, "cwd");
+  return m;
 }
 
 static void worker_start(void)
@@ -246,7 +294,7 @@ static void worker_start(void)
   if (worker__agent.started)
     return;
   worker__agent.started = 1;
-  worker_observe_started();
+  worker__observe(worker_start_info(worker__observation("started")));
   for (int i = 0; i < worker__agent.conf.noutput; i++)
     worker__output(&worker__agent.conf.output[i]);
   if (worker__agent.conf.startup_delay_ms > 0 &&
@@ -331,6 +379,7 @@ int worker_main(int argc, char **argv)
     worker_start();
   uv_run(worker__agent.loop, UV_RUN_DEFAULT);
   /* Nothing keeps the process alive any more: a natural exit. */
+  worker__agent.natural_exit = 1;
   worker__exit(0);
   return 0;
 }

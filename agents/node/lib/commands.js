@@ -8,6 +8,18 @@ const { envStrings } = require('./primary-state');
 const { flags } = require('./report');
 
 const SETTINGS = { exec: 'string', args: 'array', execArgv: 'array', cwd: 'string', silent: 'boolean', env: 'object' };
+// What a command's cluster call returned, for `probe` (never in a reply
+// by itself: a symbol key does not survive JSON.stringify).
+const RETURNED = Symbol('returned');
+// Commands a batch may hold: what the primary calls in one turn.
+const BATCHABLE = ['setup', 'fork', 'disconnect', 'kill', 'send', 'cluster-disconnect', 'status'];
+
+// The Worker object in a probe: its id.
+function returnedValue(v) {
+  if (v === undefined) return null;
+  if (v !== null && typeof v === 'object' && Number.isInteger(v.id)) return { worker: v.id };
+  return v;
+}
 const POLICY_KEYS = [...RESPAWN_KEYS, 'shutdown', 'heartbeat', 'metrics', 'sticky'];
 
 function isObject(v) {
@@ -25,19 +37,44 @@ function checkSettings(s) {
   }
 }
 
-function createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling, handles, sticky }) {
+function createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling, handles, sticky, die }) {
+  // An id, or "last": the worker forked most recently (a batch can name
+  // the worker its own fork made).
   function workerOf(msg) {
+    if (msg.worker === 'last') {
+      if (state.lastForked === null) throw new Error('no worker forked yet');
+      return state.worker(state.lastForked);
+    }
     if (!Number.isInteger(msg.worker)) throw new Error('"worker" must be an integer id');
     const w = state.worker(msg.worker);
     if (!w) throw new Error(`no worker ${msg.worker}`);
     return w;
   }
 
+  // What `status`, and `probe` on any command, sample in the turn.
+  function sample(only) {
+    const probe = [...state.records.values()]
+      .filter((rec) => only === null || rec.worker === only)
+      .map((rec) => flags(rec.worker));
+    return { workers: state.members().map((w) => w.id), probe, callbacks: state.callbacks };
+  }
+
   function notWinding() {
     if (state.winding) throw new Error('shutting down');
   }
 
-  return {
+  // A command by name; with `probe: true`, what the call returned and
+  // the flags sampled right after it, in the same turn.
+  function run(msg) {
+    const handler = Object.hasOwn(commands, msg.cmd) ? commands[msg.cmd] : null;
+    if (!handler) throw new Error(`unknown command "${msg.cmd}"`);
+    const result = handler(msg);
+    if (msg.probe !== true) return result;
+    const w = Number.isInteger(result.worker) ? state.worker(result.worker) : null;
+    return { ...result, ...sample(w), returned: returnedValue(result[RETURNED]) };
+  }
+
+  const commands = {
     setup(msg) {
       let policy;
       if (msg.scheduling !== undefined) {
@@ -51,37 +88,38 @@ function createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling,
       const settings = msg.settings === undefined ? {} : msg.settings;
       checkSettings(settings);
       const { env, ...rest } = settings;
+      const own = msg.own_args === undefined ? 0 : msg.own_args;
+      if (!Number.isInteger(own) || own < 0) throw new Error('own_args must be a non-negative integer');
       if (policy !== undefined && !state.setupDone) cluster.schedulingPolicy = policy;
       if (env) Object.assign(state.setupEnv, envStrings(env));
+      if (rest.args !== undefined) state.ownArgs = own;
       state.freeze();
-      cluster.setupPrimary(rest);
-      return {};
+      return { [RETURNED]: cluster.setupPrimary(rest) };
     },
 
     fork(msg) {
       notWinding();
       if (msg.env !== undefined && msg.env !== null && !isObject(msg.env)) throw new Error('env must be an object');
-      return { worker: state.fork(msg.env).worker.id };
+      const { worker } = state.fork(msg.env);
+      return { worker: worker.id, [RETURNED]: worker };
     },
 
     disconnect(msg) {
-      workerOf(msg).disconnect();
-      return {};
+      const w = workerOf(msg);
+      return { worker: w.id, [RETURNED]: w.disconnect() };
     },
 
     kill(msg) {
       const w = workerOf(msg);
       const signal = msg.signal === undefined ? 'SIGTERM' : msg.signal;
       if (typeof signal !== 'string') throw new Error('signal must be a name such as "SIGTERM"');
-      w.kill(signal);
-      return {};
+      return { worker: w.id, [RETURNED]: w.kill(signal) };
     },
 
     send(msg) {
       const w = workerOf(msg);
       if (!('message' in msg)) throw new Error('missing "message"');
-      w.send(msg.message);
-      return {};
+      return { worker: w.id, [RETURNED]: w.send(msg.message) };
     },
 
     serve(msg) {
@@ -100,7 +138,46 @@ function createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling,
     },
 
     'cluster-disconnect'() {
-      cluster.disconnect(() => state.send({ type: 'event', event: 'disconnect-callback', emitter: 'cluster' }));
+      return {
+        [RETURNED]: cluster.disconnect(() => {
+          state.callbacks++;
+          state.send({ type: 'event', event: 'disconnect-callback', emitter: 'cluster' });
+        }),
+      };
+    },
+
+    // Several of the commands above, in order, in one turn of the event
+    // loop: what one synchronous piece of a primary program does.
+    batch(msg) {
+      if (!Array.isArray(msg.cmds) || msg.cmds.length === 0) throw new Error('cmds must be a non-empty array');
+      const replies = [];
+      msg.cmds.forEach((sub, i) => {
+        if (!isObject(sub) || !BATCHABLE.includes(sub.cmd)) {
+          throw Object.assign(new Error(`command ${i + 1}: not one a batch can hold`), { extras: { replies } });
+        }
+        try {
+          replies.push({ ok: true, ...run(sub) });
+        } catch (err) {
+          throw Object.assign(new Error(`command ${i + 1} (${sub.cmd}): ${err.message}`), { extras: { replies } });
+        }
+      });
+      return { replies };
+    },
+
+    // An uncaught error in the primary program, after the reply: Node
+    // prints it and exits 1; the workers see their channels end.
+    throw() {
+      die(() => {
+        throw new Error('clustersim: injected uncaught error in the primary');
+      });
+      return {};
+    },
+
+    // process.exit(code) in the primary program, after the reply.
+    exit(msg) {
+      const code = msg.code === undefined ? 0 : msg.code;
+      if (!Number.isInteger(code) || code < 0 || code > 255) throw new Error('code must be an integer in 0..255');
+      die(() => process.exit(code));
       return {};
     },
 
@@ -133,11 +210,7 @@ function createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling,
     // The flags of one worker, or of every worker ever forked, sampled in
     // the turn the command runs.
     status(msg) {
-      const only = msg.worker === undefined ? null : workerOf(msg);
-      const probe = [...state.records.values()]
-        .filter((rec) => only === null || rec.worker === only)
-        .map((rec) => flags(rec.worker));
-      return { workers: state.members().map((w) => w.id), probe };
+      return sample(msg.worker === undefined ? null : workerOf(msg));
     },
 
     shutdown(msg) {
@@ -148,6 +221,7 @@ function createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling,
       return {};
     },
   };
+  return { commands, run };
 }
 
 module.exports = { createCommands };

@@ -30,6 +30,13 @@ function createState(send) {
     alive: new Set(),
     counters: { forks: 0, exits: 0, respawns: 0 },
     setupEnv: {},
+    // how many of settings.args (at the front) are the target's own
+    ownArgs: 0,
+    lastForked: null,
+    // cluster.disconnect() callbacks run so far
+    callbacks: 0,
+    // the primary program is ending by itself
+    dying: false,
     setupDone: false,
     frozenPolicy: null,
     winding: false,
@@ -45,6 +52,7 @@ function createState(send) {
       watchOutput(worker, send);
       const rec = { worker, env: full, forkedAt: now(), streak: 0, retired: false };
       state.records.set(worker.id, rec);
+      state.lastForked = worker.id;
       state.alive.add(worker.id);
       state.counters.forks++;
       // A spawn failure may never produce 'exit'; without a pid there is no

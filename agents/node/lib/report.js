@@ -26,10 +26,6 @@ function address(a) {
 
 // The settings of a `setup` event that mean the same on every target: exec
 // and args name each target's own worker program, so they are left out.
-function settingsInfo(s) {
-  return { execArgv: [...(s.execArgv || [])], silent: !!s.silent, cwd: s.cwd === undefined ? null : s.cwd };
-}
-
 // A message event carries the kind of the handle that came with it.
 function messageInfo(m, handle) {
   return handle ? { message: m, handle: handleKind(handle) } : { message: m };
@@ -39,13 +35,28 @@ function errorInfo(err) {
   return { code: err && err.code !== undefined ? err.code : null, message: String(err && err.message) };
 }
 
+// The settings a `setup` event carries, as they mean the same on every
+// target: the args the scenario gave (without the first `ownArgs`, the
+// target's own worker program's), execArgv, cwd and silent.
+function settingsOf(settings, ownArgs) {
+  const s = settings || {};
+  return {
+    args: Array.isArray(s.args) ? s.args.slice(ownArgs) : [],
+    execArgv: [...(s.execArgv || [])],
+    cwd: s.cwd === undefined ? null : s.cwd,
+    silent: s.silent === true,
+  };
+}
+
 // `send` receives finished protocol objects. The cluster listeners must be
 // installed before any policy's, so that a policy's reaction to an event is
-// reported after the event itself.
-function installClusterReporters(send) {
+// reported after the event itself. `ownArgs()` says how many args are the
+// target's.
+function installClusterReporters(send, ownArgs = () => 0) {
   const ev = (event, worker, extra) =>
     send({ type: 'event', event, emitter: 'cluster', ...flags(worker), ...extra });
-  cluster.on('setup', (s) => send({ type: 'event', event: 'setup', emitter: 'cluster', settings: settingsInfo(s) }));
+  cluster.on('setup', (settings) =>
+    send({ type: 'event', event: 'setup', emitter: 'cluster', settings: settingsOf(settings, ownArgs()) }));
   cluster.on('fork', (w) => ev('fork', w));
   cluster.on('online', (w) => ev('online', w));
   cluster.on('listening', (w, a) => ev('listening', w, { address: address(a) }));

@@ -206,9 +206,17 @@ function addSignal(b, v) {
   Object.assign(b.signals, parseSignals({ [v.slice(0, eq)]: v.slice(eq + 1) }));
 }
 
-// Applies argv (the arguments after the script) to a parsed behaviour.
+// Applies argv (the arguments after the script) to a parsed behaviour: the
+// agent's options come first; from `--` (dropped) or the first argument
+// that is not an option on, they are the program's own (b.args), as for
+// `clustersim worker`.
 function applyArgs(b, argv) {
+  b.args = [];
   for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--' || !argv[i].startsWith('--')) {
+      b.args = argv.slice(i + (argv[i] === '--' ? 1 : 0));
+      break;
+    }
     const opt = OPTIONS[argv[i]];
     const v = argv[i + 1];
     if (!Object.hasOwn(OPTIONS, argv[i]) || (opt.server && b.servers.length === 0)) throw incomplete(argv[i]);

@@ -33,8 +33,9 @@ function block(ms) {
 }
 
 // Returns {cmd: prepare(msg)}; prepare validates and returns the function
-// that applies the fault, so the `fault` observation can go out in between.
-function createFaults(servers, held, handles) {
+// that applies the fault (and returns what its call returned), so the
+// `fault` observation can go out in between. `observe` reports.
+function createFaults(servers, held, handles, observe = () => {}) {
   return {
     crash(m) {
       const code = int(m.code, 'code', 0, 255, 1);
@@ -54,9 +55,12 @@ function createFaults(servers, held, handles) {
       needChannel();
       return () => process.disconnect();
     },
-    kill() {
+    // worker.kill(signal): Node ignores the signal in a worker
+    kill(m) {
       const w = needWorker();
-      return () => w.kill();
+      if (m.signal !== undefined && typeof m.signal !== 'string') throw new Error('signal must be a name such as "SIGKILL"');
+      const signal = m.signal;
+      return () => (signal === undefined ? w.kill() : w.kill(signal));
     },
     disconnect() {
       const w = needWorker();
@@ -80,6 +84,14 @@ function createFaults(servers, held, handles) {
     output(m) {
       const o = parseOutput(m, 'output', ['cmd', 'req']);
       return () => writeOutput(o);
+    },
+    // A pending timer (it keeps the worker alive), observed when it fires.
+    timer(m) {
+      const ms = int(m.ms, 'ms', 0, MAX_DELAY_MS, undefined);
+      if (ms === undefined) throw new Error('missing "ms"');
+      return () => {
+        setTimeout(() => observe('timer', { ms }), ms);
+      };
     },
     hold(m) {
       const n = int(m.connections, 'connections', 1, MAX_HELD, 1);

@@ -72,7 +72,7 @@ function startServers(specs, id, observe, onFirstListening) {
     server.on('error', (err) => observe('server-error', { index, code: err.code || null, message: err.message }));
     const onListening = () => {
       const where = spec.path !== null ? { port: -1, path: spec.path } : { port: server.address().port };
-      observe('listening', { index, ...where });
+      observe('listening', { index, ...where, exclusive: spec.exclusive });
       if (index === 0 && onFirstListening) onFirstListening(server);
     };
     if (udp) {

@@ -1,0 +1,298 @@
+/*
+ * `served` expectations: the load generator records every request (with
+ * the worker named by the response's X-Worker, the client address and the
+ * connection), and these check who served what: how many per worker, in
+ * a window of the run, strict round-robin rotation, affinity of a client
+ * or a connection to one worker, and the failed outcomes.
+ */
+#include "oracle-internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  const trace_event_t *ev;
+  double seq;
+  unsigned worker;
+} req_t;
+
+static const char *str_of(const cJSON *j, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+
+  return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double num_of(const cJSON *j, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+
+  return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+static bool is_load(const trace_event_t *e, const char *what)
+{
+  return e->src == TRACE_SRC_LOAD && strcmp(e->name, what) == 0;
+}
+
+/* Whether a request's outcome is the one asked for: `ok` is served (ok or
+ * retried), `failed` any failure. */
+static bool outcome_is(const char *have, const char *want)
+{
+  if (strcmp(want, "ok") == 0)
+    return strcmp(have, "ok") == 0 || strcmp(have, "retried") == 0;
+  if (strcmp(want, "failed") == 0)
+    return strcmp(have, "ok") != 0 && strcmp(have, "retried") != 0 &&
+           strcmp(have, "cancelled") != 0;
+  return strcmp(have, want) == 0;
+}
+
+/* The window a point opens (after) or closes (before), for worker `w`
+ * when it says each; false (a failure noted) when it never came. */
+static bool bound_of(oracle__expect_t *c, const scenario_point_t *p,
+                     unsigned w, uint64_t *t, bool *set)
+{
+  const trace_event_t *e;
+  char text[128];
+
+  *set = p->events != 0 || p->step[0] != '\0';
+  if (!*set)
+    return true;
+  if ((e = oracle__point_event(c, p, w)) == NULL) {
+    oracle__point_text(text, sizeof(text), p, w);
+    oracle__expect_fail(c, w, NULL, "expected %s to start the window of the "
+                        "requests, got none", text);
+    return false;
+  }
+  *t = e->t;
+  return true;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+  double x = ((const req_t *)a)->seq, y = ((const req_t *)b)->seq;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The requests of the outcome asked for, started in the window (for
+ * worker `w`'s points), ordered by issue. -1 when a point never came. */
+static long requests(oracle__expect_t *c, unsigned w, req_t *out, size_t max)
+{
+  const scenario_expect_t *e = c->e;
+  const char *want = str_of(e->item, "outcome");
+  uint64_t t_after = 0, t_before = 0;
+  bool has_after, has_before;
+  size_t i, n = 0;
+
+  if (!bound_of(c, &e->from, w, &t_after, &has_after) ||
+      !bound_of(c, &e->to, w, &t_before, &has_before))
+    return -1;
+  for (i = 0; i < c->tr->count && n < max; i++) {
+    const trace_event_t *r = &c->tr->events[i];
+    double start;
+    if (!is_load(r, "request") ||
+        !outcome_is(str_of(r->json, "outcome"), want[0] ? want : "ok"))
+      continue;
+    start = num_of(r->json, "start");
+    if ((has_after && start < (double)t_after) ||
+        (has_before && start >= (double)t_before))
+      continue;
+    out[n].ev = r;
+    out[n].seq = num_of(r->json, "seq");
+    out[n].worker = (unsigned)(num_of(r->json, "served_by") > 0
+                                   ? num_of(r->json, "served_by") : 0);
+    n++;
+  }
+  qsort(out, n, sizeof(*out), by_seq);
+  return (long)n;
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void count_text(char *buf, size_t len, const scenario_expect_t *e)
+{
+  if (e->min == e->max)
+    snprintf(buf, len, "%lld", (long long)e->min);
+  else if (e->max < 0)
+    snprintf(buf, len, "at least %lld", (long long)e->min);
+  else if (e->min < 0)
+    snprintf(buf, len, "at most %lld", (long long)e->max);
+  else
+    snprintf(buf, len, "%lld to %lld", (long long)e->min, (long long)e->max);
+}
+
+static void window_text(char *buf, size_t len, const scenario_expect_t *e,
+                        unsigned w)
+{
+  char a[128] = "", b[128] = "";
+
+  if (e->from.events != 0 || e->from.step[0] != '\0')
+    oracle__point_text(a, sizeof(a), &e->from, w);
+  if (e->to.events != 0 || e->to.step[0] != '\0')
+    oracle__point_text(b, sizeof(b), &e->to, w);
+  snprintf(buf, len, "%s%s%s%s", a[0] ? " started after " : "", a,
+           b[0] ? " started before " : "", b);
+}
+
+static void count_for(oracle__expect_t *c, unsigned w, const req_t *r,
+                      long n)
+{
+  const scenario_expect_t *e = c->e;
+  const char *outcome = str_of(e->item, "outcome");
+  long k, seen = 0;
+  char range[64], of[32] = "", window[300];
+  const req_t *last = NULL;
+
+  for (k = 0; k < n; k++)
+    if (w == 0 || r[k].worker == w) {
+      seen++;
+      last = &r[k];
+    }
+  if ((e->min < 0 || seen >= e->min) && (e->max < 0 || seen <= e->max))
+    return;
+  count_text(range, sizeof(range), e);
+  if (w != 0)
+    snprintf(of, sizeof(of), " by worker %u", w);
+  window_text(window, sizeof(window), e, w);
+  oracle__expect_fail(c, w, last ? last->ev : NULL,
+                      "expected %s %s request%s%s%s, got %ld", range,
+                      outcome[0] && strcmp(outcome, "ok") != 0 ? outcome
+                                                               : "served",
+                      e->max == 1 || (e->max < 0 && e->min == 1) ? "" : "s",
+                      of, window, seen);
+}
+
+/* Round robin: the workers take turns, always in the same order. */
+static void rotation(oracle__expect_t *c, const req_t *r, long n)
+{
+  unsigned ring[256];
+  long k, i;
+  size_t m = 0, j;
+
+  for (k = 0; k < n && m < 256; k++) {
+    for (j = 0; j < m && ring[j] != r[k].worker; j++)
+      ;
+    if (j == m)
+      ring[m++] = r[k].worker;
+  }
+  for (i = 0; i < n; i++) {
+    unsigned due = i < (long)m ? ring[i] : r[i - (long)m].worker;
+    if (r[i].worker == due)
+      continue;
+    oracle__expect_fail(c, r[i].worker, r[i].ev,
+                        "expected the requests served in strict rotation "
+                        "over %zu workers, got request seq %.0f served by "
+                        "worker %u where worker %u was due (%s)", m,
+                        r[i].seq, r[i].worker, due,
+                        oracle__describe(c, r[i].ev));
+    return;
+  }
+}
+
+typedef struct {
+  char key[64];
+  const req_t *r;
+} keyed_t;
+
+static int by_key(const void *a, const void *b)
+{
+  const keyed_t *x = a, *y = b;
+  int d = strcmp(x->key, y->key);
+
+  return d != 0 ? d : by_seq(x->r, y->r);
+}
+
+/* One worker per client address (or per connection): the requests
+ * grouped by it, in order of issue within a group. */
+static void affinity(oracle__expect_t *c, const req_t *r, long n,
+                     const char *by)
+{
+  const char *field = strcmp(by, "client") == 0 ? "client" : "connection";
+  keyed_t *k = malloc(((size_t)n + 1) * sizeof(*k));
+  long i;
+
+  if (k == NULL)
+    return;
+  for (i = 0; i < n; i++) {
+    char *text = cJSON_PrintUnformatted(
+        cJSON_GetObjectItemCaseSensitive(r[i].ev->json, field));
+    snprintf(k[i].key, sizeof(k[i].key), "%s", text ? text : "null");
+    cJSON_free(text);
+    k[i].r = &r[i];
+  }
+  qsort(k, (size_t)n, sizeof(*k), by_key);
+  for (i = 1; i < n; i++) {
+    const req_t *a = k[i - 1].r, *b = k[i].r;
+    if (strcmp(k[i - 1].key, k[i].key) != 0 || a->worker == b->worker)
+      continue;
+    oracle__expect_fail(c, b->worker, b->ev,
+                        "expected every request of %s %s served by one "
+                        "worker, got worker %u (seq %.0f) and worker %u "
+                        "(seq %.0f, %s)", by, k[i].key, a->worker, a->seq,
+                        b->worker, b->seq, oracle__describe(c, b->ev));
+    break;
+  }
+  free(k);
+}
+
+/* The load's records are all there: a run with no load, or with
+ * requests the trace could not keep, cannot say. */
+static bool exercised(oracle__expect_t *c)
+{
+  bool ran = false;
+  size_t i;
+
+  for (i = 0; i < c->tr->count; i++) {
+    ran |= is_load(&c->tr->events[i], "start");
+    if (is_load(&c->tr->events[i], "dropped")) {
+      oracle__expect_inconclusive(c, "served: the trace could not keep "
+                                  "every request of the load");
+      return false;
+    }
+  }
+  if (!ran)
+    oracle__expect_inconclusive(c, "served: no load ran");
+  return ran;
+}
+
+static void served_for(oracle__expect_t *c, unsigned w, req_t *r,
+                       size_t max)
+{
+  const scenario_expect_t *e = c->e;
+  long n = requests(c, w, r, max);
+
+  if (n < 0)
+    return;
+  if (e->min >= 0 || e->max >= 0)
+    count_for(c, w, r, n);
+  if (cJSON_GetObjectItemCaseSensitive(e->item, "rotation") != NULL)
+    rotation(c, r, n);
+  if (cJSON_GetObjectItemCaseSensitive(e->item, "affinity") != NULL)
+    affinity(c, r, n, str_of(e->item, "affinity"));
+}
+
+void oracle__expect_served(oracle__expect_t *c)
+{
+  const scenario_expect_t *e = c->e;
+  size_t max = c->tr->count + 1, i, n;
+  req_t *r;
+
+  if (!exercised(c) || (r = malloc(max * sizeof(*r))) == NULL)
+    return;
+  switch (e->worker.kind) {
+  case SCENARIO_W_ID:
+    served_for(c, e->worker.id, r, max);
+    break;
+  case SCENARIO_W_EACH:
+    n = oracle__n_forked(c);
+    for (i = 0; i < n; i++)
+      served_for(c, oracle__forked_id(c, i), r, max);
+    break;
+  default:
+    served_for(c, 0, r, max);
+    break;
+  }
+  free(r);
+}
