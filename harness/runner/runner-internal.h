@@ -239,6 +239,10 @@ struct runner__conn_s {
   unsigned worker;
   int peer_pid;              /* the process that connected (0: unknown) */
   bool closing;
+  /* Added to every time this connection sends: its process's clock was
+   * not the harness's at its hello (runner-control.c, clock_check). */
+  double clock_shift;
+  bool clock_shifted;
 };
 
 /* What one line of the control socket is (runner__control_decode). */

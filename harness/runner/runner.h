@@ -108,6 +108,10 @@ typedef struct {
   uint64_t started_ns, ended_ns;
   unsigned leftovers;      /* processes still alive at the end */
   char *log;               /* the agent's stdout/stderr (tail) */
+  /* What the harness corrected and the reader should know, one line each
+   * (e.g. a process whose clock was not this machine's CLOCK_MONOTONIC),
+   * or NULL. */
+  char *warnings;
   /* Ended by runner_run_abort (SIGINT/SIGTERM to the harness): the
    * outcome is RUNNER_ERROR with the abort's reason, and the reports show
    * the run as interrupted rather than as an error of the run itself. */

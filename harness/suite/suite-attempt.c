@@ -174,6 +174,32 @@ static int64_t add_marks(report_case_t *rc, const runner_result_t *r,
   return found;
 }
 
+/* "warning: " before each line of what the run corrected. */
+static char *warnings_first(char *out, size_t *len, size_t *cap,
+                            const char *warnings)
+{
+  const char *p = warnings, *nl;
+  char *b;
+
+  for (; *p != '\0'; p = *nl ? nl + 1 : nl) {
+    nl = strchr(p, '\n');
+    if (nl == NULL)
+      nl = p + strlen(p);
+    if (*len + (size_t)(nl - p) + 16 >= *cap) {
+      *cap = (*len + (size_t)(nl - p) + 16) * 2;
+      b = realloc(out, *cap);
+      if (b == NULL) {
+        free(out);
+        return NULL;
+      }
+      out = b;
+    }
+    *len += (size_t)snprintf(out + *len, *cap - *len, "warning: %.*s\n",
+                             (int)(nl - p), p);
+  }
+  return out;
+}
+
 /* The trace around the failure and the end of the agent's output. */
 static char *excerpt(const runner_result_t *r, int64_t around)
 {
@@ -184,8 +210,12 @@ static char *excerpt(const runner_result_t *r, int64_t around)
   if (out == NULL)
     return NULL;
   out[0] = '\0';
+  if (r->warnings != NULL)
+    out = warnings_first(out, &len, &cap, r->warnings);
+  if (out == NULL)
+    return NULL;
   if (r->load.ran)
-    len += (size_t)snprintf(out, cap, "load: %llu requests: %llu ok, %llu "
+    len += (size_t)snprintf(out + len, cap - len, "load: %llu requests: %llu ok, %llu "
                             "retried, %llu failed\n",
                             (unsigned long long)r->load.sent,
                             (unsigned long long)r->load.ok,

@@ -128,6 +128,34 @@ static void quiet_line(const suite__job_t *j, const runner_result_t *r)
   free(replay);
 }
 
+/* What the run corrected, on stderr (stdout may be TAP): the first line,
+ * and how many more the report holds. */
+static void warn_line(const suite__job_t *j, const runner_result_t *r)
+{
+  const char *nl = strchr(r->warnings, '\n');
+  unsigned more = 0;
+  char *first, *name, *spec;
+
+  for (const char *p = nl; p != NULL; p = strchr(p + 1, '\n'))
+    more++;
+  first = nl ? base_asprintf("%.*s", (int)(nl - r->warnings), r->warnings)
+             : base_strdup(r->warnings);
+  name = base_text_escape(j->s->name);
+  spec = base_text_escape(j->target->spec);
+  if (first != NULL) {
+    char *esc = base_text_escape(first);
+    fprintf(stderr, "warning: %s [%s] attempt %u: %s", name ? name : "?",
+            spec ? spec : "?", j->attempt, esc ? esc : "");
+    if (more > 0)
+      fprintf(stderr, " (and %u more process%s)", more, more > 1 ? "es" : "");
+    fputc('\n', stderr);
+    free(esc);
+  }
+  free(first);
+  free(name);
+  free(spec);
+}
+
 /* The result of an attempt, into the case (and the --diff projections). */
 static void attempt_ended(suite_t *su, suite__job_t *j, runner_result_t *r)
 {
@@ -141,6 +169,8 @@ static void attempt_ended(suite_t *su, suite__job_t *j, runner_result_t *r)
       strncmp(r->reason, "cannot start the run", 20) == 0)
     su->internal_error = true;
   suite__record_attempt(su, j, r);
+  if (r->warnings != NULL)
+    warn_line(j, r);
   /* quiet still names what went wrong, one line per bad run */
   if (su->opts->quiet && r->outcome != RUNNER_PASS &&
       r->outcome != RUNNER_SKIP)
