@@ -39,6 +39,10 @@ static const cli_option_t suite_options[] = {
   CLI_STRING(A, run.runtime, 0, "runtime", "PATH",
              "the node binary of node, node-c and c-node\n"
              "(default: node)"),
+  CLI_LIST(A, run.runtime_args, run.n_runtime_args, "runtime-arg", "ARG",
+           "give ARG to that runtime, before the agent's script\n"
+           "(repeatable; node, node-c, c-node; e.g.\n"
+           "--runtime-arg=--max-old-space-size=512)"),
   CLI_FLAG(A, run.diff, 0, "diff",
            "run: compare every target with the first (as diff)"),
   CLI_STRING(A, clustersim, 0, "clustersim", "PATH",

@@ -389,6 +389,20 @@ static uint64_t random_seed(void)
 /* ---------------------------------------------------------------------- */
 /* suite_run, phase by phase                                               */
 
+/* --runtime-arg, on the targets that run a runtime; builtin and exec:
+ * run none of the harness's choosing, and leave them out. */
+static int runtime_args(const suite_opts_t *o, runner_target_t *t)
+{
+  int rc;
+
+  if (t->kind == RUNNER_TARGET_BUILTIN || t->kind == RUNNER_TARGET_EXEC)
+    return 0;
+  rc = runner_target_runtime_args(t, o->runtime_args, o->n_runtime_args);
+  if (rc != 0)
+    fprintf(stderr, "clustersim: --runtime-arg: %s\n", uv_strerror(rc));
+  return rc;
+}
+
 static int open_targets(suite_t *su)
 {
   const suite_opts_t *o = su->opts;
@@ -420,6 +434,10 @@ static int open_targets(suite_t *su)
       break;
     }
     su->n_targets++;
+    if (runtime_args(o, &su->targets[i]) != 0) {
+      ret = BASE_EXIT_USAGE;
+      break;
+    }
     len = strlen(su->targets_text);
     snprintf(su->targets_text + len, sizeof(su->targets_text) - len, "%s%s",
              i ? "," : "", o->targets[i]);

@@ -40,6 +40,8 @@ typedef struct {
   const char **targets;   /* runner_target_parse specs; at least one */
   size_t n_targets;
   const char *runtime;    /* node of node, node-c, c-node (NULL: "node") */
+  const char **runtime_args; /* given to that runtime, before the agent */
+  size_t n_runtime_args;
   const char *self;       /* the clustersim binary of the builtin agents */
   unsigned jobs;          /* runs at once, >= 1 */
   unsigned repeat;        /* attempts per scenario and target, >= 1 */
