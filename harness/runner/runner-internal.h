@@ -681,4 +681,9 @@ struct runner_run_s {
   runner__steps_t steps;     /* runner-step.c */
 };
 
+/* runner-cause.c: each failed wait's finding (and the step failure) gets
+ * the cause the trace shows: the worker's last event, what Node does next,
+ * and the rule. */
+void runner__verdict_causes(runner_run_t *run);
+
 #endif /* RUNNER_INTERNAL_H */

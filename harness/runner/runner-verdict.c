@@ -315,6 +315,7 @@ void runner__verdict(runner_run_t *run)
        rp->abort_reason == NULL) ||
       rp->step_failure != NULL || rp->timed_out)
     check(run);
+  runner__verdict_causes(run);
   outcome(run);
   start_error(run);
   divergence(run);
