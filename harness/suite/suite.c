@@ -657,6 +657,7 @@ static void suite_free(suite_t *su)
     report_term_free(su->term);
   if (su->report != NULL)
     report_free(su->report);
+  report_expect_free(su->expect);
   for (i = 0; i < su->n_jobs; i++) {
     free(su->jobs[i].replay);
     for (k = 0; su->jobs[i].proj != NULL && k < su->opts->repeat; k++)
@@ -686,6 +687,8 @@ int suite_run(const suite_opts_t *opts, const suite_selection_t *sel)
     ret = suite__check_environment(opts);
   if (ret == BASE_EXIT_PASS)
     ret = make_trace_dir(opts);
+  if (ret == BASE_EXIT_PASS)
+    ret = suite__expect_open(&su);
   if (ret == BASE_EXIT_PASS) {
     su.seed = opts->seed_set ? opts->seed : random_seed();
     ret = make_jobs(&su);
@@ -697,7 +700,7 @@ int suite_run(const suite_opts_t *opts, const suite_selection_t *sel)
     run_loop(&su);
     close_reports(&su);
     differ = opts->diff && !su.interrupted ? suite__diff_targets(&su) : 0;
-    ret = verdict(&su, differ);
+    ret = suite__after(&su, verdict(&su, differ));
   }
   suite_free(&su);
   fflush(stdout);
