@@ -108,17 +108,24 @@ static void add_name(cov_t *c, const char *t, size_t n)
   c->names[c->n_names++] = s;
 }
 
+/* A cell's text without the blanks around it; `code` (the whole cell
+ * one code span, as ids often are) loses its backticks. */
 static char *trimmed(const char *s)
 {
   size_t n;
 
-  while (s != NULL && (*s == ' ' || *s == '`'))
+  while (s != NULL && *s == ' ')
     s++;
   if (s == NULL)
     return NULL;
   n = strlen(s);
-  while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '`'))
+  while (n > 0 && s[n - 1] == ' ')
     n--;
+  if (n > 2 && s[0] == '`' && s[n - 1] == '`' &&
+      memchr(s + 1, '`', n - 2) == NULL) {
+    s++;
+    n -= 2;
+  }
   return n > 0 ? strndup(s, n) : NULL;
 }
 

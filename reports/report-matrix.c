@@ -200,12 +200,20 @@ const char *report__mx_word(const report_case_t *c)
  * failure, the reason of a skip; NULL for a pass. Caller frees. */
 char *report__mx_text(const report_case_t *c)
 {
-  const char *why;
+  const char *why, *yaml, *slash;
 
   if (c == NULL || report__mx_state(c) == REPORT__MX_PASS)
     return NULL;
   why = report_case_reason(c);
-  return why != NULL ? report__text_line(why) : NULL;
+  if (why == NULL)
+    return NULL;
+  /* "/long/path/scenarios/x.yaml:12: ..." -> "x.yaml:12: ...": the row
+   * names the scenario already */
+  yaml = strstr(why, ".yaml:");
+  if (yaml != NULL && memchr(why, ' ', (size_t)(yaml - why)) == NULL &&
+      (slash = memrchr(why, '/', (size_t)(yaml - why))) != NULL)
+    why = slash + 1;
+  return report__text_line(why);
 }
 
 /* A rule on a target: fail if any of its scenarios failed, pass if one
@@ -390,7 +398,7 @@ static void md_row(char **s, const report__mx_t *m, const report_rule_t *rule,
                     report__mx_word(c));
     if (text != NULL && *text) {
       report__str_cat(s, ": ");
-      md_cell(s, text, 200);
+      md_cell(s, text, 300);
     }
     report__str_cat(s, " |");
     free(text);
@@ -403,11 +411,13 @@ static char *markdown(const report__mx_t *m)
   char *s = strdup("");
   size_t i, j, k, t;
 
-  report__str_cat(&s, "# Compatibility matrix\n\nRules %s, per target: "
-                  "rules whose every scenario passed, of those that ran.\n\n",
-                  m->g->source ? "from" : "by tag (no coverage file)");
+  report__str_cat(&s, "# Compatibility matrix\n\n");
   if (m->g->source)
-    report__str_cat(&s, "Rules: `%s`.\n\n", m->g->source);
+    report__str_cat(&s, "Rules from `%s`; per target, the rules whose every "
+                    "scenario passed, of those that ran.\n\n", m->g->source);
+  else
+    report__str_cat(&s, "Scenarios by tag (no coverage file); per target, "
+                    "the scenarios that passed, of those that ran.\n\n");
   md_summary(&s, m);
   for (i = 0; i < report__mx_n_areas(m); i++) {
     const report_area_t *a = report__mx_area(m, i);
