@@ -43,9 +43,11 @@
 /* A hello stamped later than the harness receives it, by more than this,
  * comes from a clock that is not this machine's CLOCK_MONOTONIC. */
 #define CLOCK_AHEAD_NS 100e6
-/* Nor does one stamped longer than this (scaled) before it arrives: a
- * local socket delivers in microseconds, a busy harness in milliseconds. */
-#define CLOCK_BEHIND_MS 2000
+/* Nor does one stamped before the run started (no process of it existed
+ * then), or longer than this (scaled) before it arrives: a local socket
+ * delivers in microseconds, and even a harness busy writing reports reads
+ * within seconds. */
+#define CLOCK_BEHIND_MS 10000
 
 /* ---------------------------------------------------------------------- */
 /* Sending                                                                 */
@@ -458,7 +460,8 @@ static void clock_check(runner__conn_t *c, cJSON *hello)
     return; /* the harness stamps what arrives without a time */
   off = now - t->valuedouble;
   if (off >= -CLOCK_AHEAD_NS &&
-      off <= (double)runner__scaled(run, CLOCK_BEHIND_MS) * 1e6)
+      off <= (double)runner__scaled(run, CLOCK_BEHIND_MS) * 1e6 &&
+      t->valuedouble >= (double)run->res.started_ns)
     return;
   c->clock_shift = off;
   c->clock_shifted = true;

@@ -7,6 +7,7 @@
  */
 #include "suite-internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,17 @@
 
 int suite__expect_open(suite_t *su)
 {
-  const char *path = su->opts->expect;
+  const char *path = su->opts->expect, *cov = su->opts->coverage;
   char *why = NULL;
   int rc;
 
+  /* a rules file that cannot be read is said before hours of running */
+  if (su->opts->matrix && cov != NULL && strcmp(cov, "none") != 0 &&
+      access(cov, R_OK) != 0) {
+    fprintf(stderr, "clustersim: --coverage %s: %s\n", cov,
+            uv_strerror(-errno));
+    return BASE_EXIT_USAGE;
+  }
   if (path == NULL)
     return BASE_EXIT_PASS;
   rc = report_expect_read(path, &su->expect, &why);
