@@ -198,13 +198,15 @@ static void row(report__hw_t *h, const report__mx_t *m,
   report__hw_start(h, "tr", NULL);
   report__hw_attr(h, "data-bad", bad ? "1" : "0");
   report__hw_attr(h, "data-differ", differ ? "1" : "0");
-  report__hw_start(h, "td", "rule");
-  report__hw_element(h, "code", NULL, rule->id);
-  if (rule->title != NULL) {
-    report__hw_text(h, " ");
-    report__hw_text(h, rule->title);
+  if (m->g->source != NULL) { /* by tag, the rule is the scenario */
+    report__hw_start(h, "td", "rule");
+    report__hw_element(h, "code", NULL, rule->id);
+    if (rule->title != NULL) {
+      report__hw_text(h, " ");
+      report__hw_text(h, rule->title);
+    }
+    report__hw_end(h);
   }
-  report__hw_end(h);
   report__hw_start(h, "td", NULL);
   report__hw_element(h, "code", NULL, rule->scenarios[k]);
   report__hw_end(h);
@@ -253,7 +255,8 @@ static void matrix(report__hw_t *h, const report__mx_t *m,
   report__hw_attr(h, "id", "matrix");
   report__hw_start(h, "thead", NULL);
   report__hw_start(h, "tr", NULL);
-  report__hw_element(h, "th", NULL, "rule");
+  if (m->g->source != NULL)
+    report__hw_element(h, "th", NULL, "rule");
   report__hw_element(h, "th", NULL, "scenario");
   for (t = 0; t < m->n_targets; t++)
     target_th(h, &m->targets[t]);
@@ -264,7 +267,8 @@ static void matrix(report__hw_t *h, const report__mx_t *m,
     const report_area_t *a = report__mx_area(m, i);
     report__hw_start(h, "tr", "area");
     report__hw_start(h, "th", NULL);
-    report__hw_attri(h, "colspan", (long)m->n_targets + 2);
+    report__hw_attri(h, "colspan",
+                     (long)m->n_targets + (m->g->source != NULL ? 2 : 1));
     report__hw_text(h, a->name);
     report__hw_end(h);
     report__hw_end(h);

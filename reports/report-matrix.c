@@ -378,17 +378,20 @@ static void md_row(char **s, const report__mx_t *m, const report_rule_t *rule,
 {
   size_t t;
 
-  report__str_cat(s, "| ");
-  if (k == 0) {
-    report__str_cat(s, "`");
-    md_cell(s, rule->id, 80);
-    report__str_cat(s, "`");
-    if (rule->title) {
-      report__str_cat(s, " ");
-      md_cell(s, rule->title, 160);
+  if (m->g->source != NULL) { /* by tag, the rule is the scenario */
+    report__str_cat(s, "| ");
+    if (k == 0) {
+      report__str_cat(s, "`");
+      md_cell(s, rule->id, 80);
+      report__str_cat(s, "`");
+      if (rule->title) {
+        report__str_cat(s, " ");
+        md_cell(s, rule->title, 160);
+      }
     }
+    report__str_cat(s, " ");
   }
-  report__str_cat(s, " | `");
+  report__str_cat(s, "| `");
   md_cell(s, rule->scenarios[k], 80);
   report__str_cat(s, "` |");
   for (t = 0; t < m->n_targets; t++) {
@@ -423,13 +426,14 @@ static char *markdown(const report__mx_t *m)
     const report_area_t *a = report__mx_area(m, i);
     report__str_cat(&s, "\n## ");
     md_cell(&s, a->name, 120);
-    report__str_cat(&s, "\n\n| rule | scenario |");
+    report__str_cat(&s, "\n\n%s| scenario |",
+                    m->g->source != NULL ? "| rule " : "");
     for (t = 0; t < m->n_targets; t++) {
       report__str_cat(&s, " ");
       md_cell(&s, m->targets[t].spec, 80);
       report__str_cat(&s, " |");
     }
-    report__str_cat(&s, "\n|---|---|");
+    report__str_cat(&s, "\n%s|---|", m->g->source != NULL ? "|---" : "");
     for (t = 0; t < m->n_targets; t++)
       report__str_cat(&s, "---|");
     report__str_cat(&s, "\n");

@@ -249,6 +249,23 @@ static int waited_for(const char *msg, char *event, size_t len)
   return 0;
 }
 
+/* Who reports each event: a wait on the primary's policy events says
+ * nothing of what a worker did. */
+static const trace_src_t ev_src[TRACE_EV_COUNT] = {
+#define XX(ID, name, src, cluster_only) [TRACE_EV_##ID] = TRACE_SRC_##src,
+    TRACE_EV_MAP(XX)
+#undef XX
+};
+
+static bool of_workers(const char *event)
+{
+  trace_ev_t ev = trace_ev_from_name(event);
+
+  return ev != TRACE_EV_NONE && ev != TRACE_EV_SETUP &&
+         ev != TRACE_EV_DISCONNECT_CALLBACK &&
+         (ev_src[ev] == TRACE_SRC_AGENT || ev_src[ev] == TRACE_SRC_WORKER);
+}
+
 /* Workers that never had `event`, for a wait on any worker: at most 3. */
 static size_t lacking(const trace_t *tr, const char *event, unsigned *ids,
                       size_t max)
@@ -294,7 +311,7 @@ static char *explained(const trace_t *tr, const char *msg)
   size_t n, i;
   char *out;
 
-  if (id < 0 || strstr(msg, "; worker ") != NULL)
+  if (id < 0 || strstr(msg, "; worker ") != NULL || !of_workers(event))
     return NULL;
   if (id > 0) {
     ids[0] = (unsigned)id;
