@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define FORMAT_KEY "clustersim-expectations"
 #define MAX_FILE (16 * 1024 * 1024)
@@ -47,11 +48,17 @@ static char *read_all(const char *path, int *rc)
 {
   FILE *f = fopen(path, "rb");
   char *buf = NULL;
+  struct stat st;
   long n = -1;
 
   *rc = f == NULL ? -errno : 0;
   if (f == NULL)
     return NULL;
+  if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+    *rc = UV_EISDIR; /* a directory, a fifo: not a file to read whole */
+    fclose(f);
+    return NULL;
+  }
   if (fseek(f, 0, SEEK_END) == 0)
     n = ftell(f);
   if (n < 0 || n > MAX_FILE || fseek(f, 0, SEEK_SET) != 0 ||

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -19,13 +20,16 @@ int suite__expect_open(suite_t *su)
 {
   const char *path = su->opts->expect, *cov = su->opts->coverage;
   char *why = NULL;
+  struct stat st;
   int rc;
 
+  errno = 0;
   /* a rules file that cannot be read is said before hours of running */
   if (su->opts->matrix && cov != NULL && strcmp(cov, "none") != 0 &&
-      access(cov, R_OK) != 0) {
+      (stat(cov, &st) != 0 || !S_ISREG(st.st_mode) ||
+       access(cov, R_OK) != 0)) {
     fprintf(stderr, "clustersim: --coverage %s: %s\n", cov,
-            uv_strerror(-errno));
+            errno != 0 ? uv_strerror(-errno) : "not a file");
     return BASE_EXIT_USAGE;
   }
   if (path == NULL)
