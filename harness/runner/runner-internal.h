@@ -239,6 +239,10 @@ struct runner__conn_s {
   unsigned worker;
   int peer_pid;              /* the process that connected (0: unknown) */
   bool closing;
+  /* Added to every time this connection sends: its process's clock was
+   * not the harness's at its hello (runner-control.c, clock_check). */
+  double clock_shift;
+  bool clock_shifted;
 };
 
 /* What one line of the control socket is (runner__control_decode). */
@@ -676,5 +680,10 @@ struct runner_run_s {
   runner__loadgen_t loadgen; /* runner-loadgen.c */
   runner__steps_t steps;     /* runner-step.c */
 };
+
+/* runner-cause.c: each failed wait's finding (and the step failure) gets
+ * the cause the trace shows: the worker's last event, what Node does next,
+ * and the rule. */
+void runner__verdict_causes(runner_run_t *run);
 
 #endif /* RUNNER_INTERNAL_H */

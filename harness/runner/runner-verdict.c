@@ -272,6 +272,34 @@ static void write_trace(runner_run_t *run)
   }
 }
 
+/* An agent that never said hello failed to start, and its runtime has
+ * usually said why on stderr ("node: bad option: --foo", a syntax error,
+ * a missing module): its first line goes into the reason, so that the
+ * terminal shows it and not only the JUnit body. */
+static void start_error(runner_run_t *run)
+{
+  runner_result_t *r = &run->res;
+  const char *p = r->log, *nl;
+  char *reason;
+
+  if (run->agent.said_hello || r->outcome != RUNNER_ERROR ||
+      r->reason == NULL || p == NULL || r->interrupted)
+    return;
+  while (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
+    p++;
+  if (*p == '\0')
+    return;
+  nl = strpbrk(p, "\r\n");
+  reason = base_asprintf("%s: %.*s", r->reason,
+                         (int)((nl ? (size_t)(nl - p) : strlen(p)) > 300
+                                   ? 300 : (nl ? (size_t)(nl - p) : strlen(p))),
+                         p);
+  if (reason != NULL) {
+    free(r->reason);
+    r->reason = reason;
+  }
+}
+
 void runner__verdict(runner_run_t *run)
 {
   const runner__report_t *rp = &run->report;
@@ -287,7 +315,9 @@ void runner__verdict(runner_run_t *run)
        rp->abort_reason == NULL) ||
       rp->step_failure != NULL || rp->timed_out)
     check(run);
+  runner__verdict_causes(run);
   outcome(run);
+  start_error(run);
   divergence(run);
   detail(r);
   if (run->trace_path != NULL)

@@ -47,19 +47,43 @@ static char *quote(const char *s)
   return q;
 }
 
+/* " --runtime PATH --runtime-arg ARG..." of a target that runs one. */
+static char *runtime_words(const suite_opts_t *o, const runner_target_t *t)
+{
+  char *s = strdup(""), *q, *n;
+  size_t i;
+
+  if (t->kind == RUNNER_TARGET_BUILTIN || t->kind == RUNNER_TARGET_EXEC)
+    return s;
+  for (i = 0; s != NULL && i <= o->n_runtime_args; i++) {
+    if (i == 0 && o->runtime == NULL)
+      continue;
+    q = quote(i == 0 ? o->runtime : o->runtime_args[i - 1]);
+    n = q == NULL ? NULL
+        : i == 0  ? base_asprintf("%s --runtime %s", s, q)
+                  : base_asprintf("%s --runtime-arg=%s", s, q);
+    free(q);
+    free(s);
+    s = n;
+  }
+  return s;
+}
+
 char *suite__replay_command(const suite_t *su, const suite__job_t *j)
 {
   char *file = quote(j->s->file), *target = quote(j->target->spec);
+  char *rt = runtime_words(su->opts, j->target);
   char scale[48] = "";
   char *r;
 
   if (su->opts->time_scale != 1.0)
     snprintf(scale, sizeof(scale), " --time-scale %g", su->opts->time_scale);
-  r = base_asprintf("clustersim run %s --target %s --seed %llu%s",
-                    file ? file : "?", target ? target : "?",
+  r = base_asprintf("clustersim run %s --target %s%s --seed %llu%s",
+                    file ? file : "?", target ? target : "?", rt ? rt : "",
                     (unsigned long long)j->seed, scale);
   free(file);
   free(target);
+  free(rt);
   return r;
 }
 
@@ -174,6 +198,32 @@ static int64_t add_marks(report_case_t *rc, const runner_result_t *r,
   return found;
 }
 
+/* "warning: " before each line of what the run corrected. */
+static char *warnings_first(char *out, size_t *len, size_t *cap,
+                            const char *warnings)
+{
+  const char *p = warnings, *nl;
+  char *b;
+
+  for (; *p != '\0'; p = *nl ? nl + 1 : nl) {
+    nl = strchr(p, '\n');
+    if (nl == NULL)
+      nl = p + strlen(p);
+    if (*len + (size_t)(nl - p) + 16 >= *cap) {
+      *cap = (*len + (size_t)(nl - p) + 16) * 2;
+      b = realloc(out, *cap);
+      if (b == NULL) {
+        free(out);
+        return NULL;
+      }
+      out = b;
+    }
+    *len += (size_t)snprintf(out + *len, *cap - *len, "warning: %.*s\n",
+                             (int)(nl - p), p);
+  }
+  return out;
+}
+
 /* The trace around the failure and the end of the agent's output. */
 static char *excerpt(const runner_result_t *r, int64_t around)
 {
@@ -184,8 +234,12 @@ static char *excerpt(const runner_result_t *r, int64_t around)
   if (out == NULL)
     return NULL;
   out[0] = '\0';
+  if (r->warnings != NULL)
+    out = warnings_first(out, &len, &cap, r->warnings);
+  if (out == NULL)
+    return NULL;
   if (r->load.ran)
-    len += (size_t)snprintf(out, cap, "load: %llu requests: %llu ok, %llu "
+    len += (size_t)snprintf(out + len, cap - len, "load: %llu requests: %llu ok, %llu "
                             "retried, %llu failed\n",
                             (unsigned long long)r->load.sent,
                             (unsigned long long)r->load.ok,

@@ -57,7 +57,17 @@ struct suite_s {
   unsigned outcomes[RUNNER_OUTCOME_COUNT];
   uint64_t started;
   uint64_t busy_ns;          /* sum of run durations */
+  report_expect_t *expect;   /* --expect, read before the first run */
 };
+
+/* suite-expect.c */
+/* Reads --expect before anything runs: a bad file is said on stderr with
+ * its cause; BASE_EXIT_USAGE then. */
+int suite__expect_open(suite_t *su);
+/* After the run: the matrix (its files and its summary), --write-expect,
+ * and --expect's comparison; returns the command's exit code from the
+ * run's `code`. */
+int suite__after(suite_t *su, int code);
 
 /* suite-attempt.c */
 /* The command that replays the job's current attempt (the caller frees;

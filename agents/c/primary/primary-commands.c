@@ -1,6 +1,6 @@
 /*
  * primary-commands.c - one handler per harness command (docs/protocol.md
- * §2), checked and answered as agents/node/lib/commands.js does: every
+ * §2), checked and answered as agents/node/lib/commands.cjs does: every
  * line gets exactly one reply, and a refused command changes nothing.
  */
 #include <signal.h>
@@ -112,7 +112,7 @@ static int primary_command_check_settings(const cJSON *s, char *err, size_t n)
 }
 
 /* settings.args for sim. Without `exec` the agent runs its own worker
- * agent, as the Node agent runs worker.js: `clustersim worker ARGS...`;
+ * agent, as the Node agent runs worker.cjs: `clustersim worker ARGS...`;
  * with `exec` the program gets its own args ([] unless given). */
 static const char **primary_command_args(const cJSON *args, int exec_now,
                                          int *args_set)
@@ -127,7 +127,7 @@ static const char **primary_command_args(const cJSON *args, int exec_now,
   v = calloc((size_t)n + 2, sizeof(*v));
   if (v == NULL)
     return NULL;
-  /* as worker.js gets them in Node: the worker agent's options first,
+  /* as worker.cjs gets them in Node: the worker agent's options first,
    * the program's own from the first non-option (or "--") on */
   if (args != NULL && !primary__agent.exec_set && !exec_now)
     v[i++] = "worker";

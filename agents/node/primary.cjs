@@ -5,17 +5,17 @@
 // all cluster behaviour is Node's own.
 
 const cluster = require('node:cluster');
-const { connect, now, parseCommand } = require('./lib/control');
-const { installClusterReporters } = require('./lib/report');
-const { createState } = require('./lib/primary-state');
-const { createRespawn } = require('./lib/respawn');
-const { createHeartbeat } = require('./lib/heartbeat');
-const { createMetrics } = require('./lib/metrics');
-const { createShutdown } = require('./lib/shutdown');
-const { createRollingRestart } = require('./lib/rolling-restart');
-const { createCommands } = require('./lib/commands');
-const { createHandles } = require('./lib/handles');
-const { createSticky } = require('./lib/sticky');
+const { connect, now, parseCommand } = require('./lib/control.cjs');
+const { installClusterReporters } = require('./lib/report.cjs');
+const { createState } = require('./lib/primary-state.cjs');
+const { createRespawn } = require('./lib/respawn.cjs');
+const { createHeartbeat } = require('./lib/heartbeat.cjs');
+const { createMetrics } = require('./lib/metrics.cjs');
+const { createShutdown } = require('./lib/shutdown.cjs');
+const { createRollingRestart } = require('./lib/rolling-restart.cjs');
+const { createCommands } = require('./lib/commands.cjs');
+const { createHandles } = require('./lib/handles.cjs');
+const { createSticky } = require('./lib/sticky.cjs');
 
 // Losing the harness means nobody is left to end the workers: give them this
 // long to leave gracefully before SIGKILL.
@@ -25,6 +25,21 @@ function runtimeName() {
   if (process.versions.bun) return 'bun';
   if (process.versions.deno) return 'deno';
   return 'node';
+}
+
+// The runtime's own name and version, which a node-compatible runtime
+// keeps apart from the Node version it imitates (process.version):
+// process.versions names it, process.release says which release line.
+function runtimeIdentity() {
+  const name = runtimeName();
+  const own = process.versions[name];
+  return {
+    runtime: name,
+    runtime_version: typeof own === 'string' ? own : process.versions.node,
+    release: process.release && process.release.name,
+    version: process.version,
+    execArgv: process.execArgv,
+  };
 }
 
 function main() {
@@ -117,7 +132,7 @@ function main() {
     onLine,
     onConnect() {
       connected = true;
-      send({ type: 'hello', role: 'primary', pid: process.pid, runtime: runtimeName(), version: process.version });
+      send({ type: 'hello', role: 'primary', pid: process.pid, ...runtimeIdentity() });
     },
     onClose() {
       if (exiting) return;

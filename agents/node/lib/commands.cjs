@@ -3,9 +3,9 @@
 // reply's extra fields or throws; the caller turns that into the one reply.
 
 const cluster = require('node:cluster');
-const { RESPAWN_KEYS } = require('./respawn');
-const { envStrings } = require('./primary-state');
-const { flags } = require('./report');
+const { RESPAWN_KEYS } = require('./respawn.cjs');
+const { envStrings } = require('./primary-state.cjs');
+const { flags } = require('./report.cjs');
 
 const SETTINGS = { exec: 'string', args: 'array', execArgv: 'array', cwd: 'string', silent: 'boolean', env: 'object' };
 // What a command's cluster call returned, for `probe` (never in a reply

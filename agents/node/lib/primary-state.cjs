@@ -6,11 +6,11 @@
 
 const cluster = require('node:cluster');
 const path = require('node:path');
-const { now } = require('./control');
-const { watchWorker } = require('./report');
-const { watchOutput } = require('./output');
+const { now } = require('./control.cjs');
+const { watchWorker } = require('./report.cjs');
+const { watchOutput } = require('./output.cjs');
 
-const WORKER_AGENT = path.join(__dirname, '..', 'worker.js');
+const WORKER_AGENT = path.join(__dirname, '..', 'worker.cjs');
 
 // Env values reach the worker as strings; a structured value (such as a
 // CLUSTERSIM_WORKER object) is JSON-encoded rather than turned into

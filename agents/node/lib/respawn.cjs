@@ -4,7 +4,7 @@
 // start-up crashes.
 
 const cluster = require('node:cluster');
-const { now } = require('./control');
+const { now } = require('./control.cjs');
 
 const MODES = ['never', 'always', 'unless-exited-after-disconnect', 'on-nonzero'];
 const DEFAULT_BACKOFF_MAX_MS = 30000;

@@ -3,7 +3,7 @@
 // §3), with the worker's flags sampled inside the listener itself.
 
 const cluster = require('node:cluster');
-const { handleKind } = require('./handles');
+const { handleKind } = require('./handles.cjs');
 
 function flags(worker) {
   const ead = worker.exitedAfterDisconnect;

@@ -4,7 +4,7 @@
 // when on, then replaces it like any other dead worker.
 
 const cluster = require('node:cluster');
-const { now } = require('./control');
+const { now } = require('./control.cjs');
 
 function positiveInt(v, name) {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`heartbeat.${name} must be a positive integer`);

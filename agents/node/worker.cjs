@@ -5,11 +5,11 @@
 // and outside a cluster too, where it just applies the behaviour.
 
 const cluster = require('node:cluster');
-const { connect, parseCommand } = require('./lib/control');
-const { parseBehaviour, applyArgs, UsageError } = require('./lib/worker-behaviour');
-const { startServers } = require('./lib/worker-servers');
-const { createFaults } = require('./lib/worker-faults');
-const { createWorkerHandles, writeOutput } = require('./lib/worker-handles');
+const { connect, parseCommand } = require('./lib/control.cjs');
+const { parseBehaviour, applyArgs, UsageError } = require('./lib/worker-behaviour.cjs');
+const { startServers } = require('./lib/worker-servers.cjs');
+const { createFaults } = require('./lib/worker-faults.cjs');
+const { createWorkerHandles, writeOutput } = require('./lib/worker-handles.cjs');
 
 // Bounds the wait for the control connection before the behaviour starts.
 const CONNECT_BOUND_MS = 1000;
@@ -147,7 +147,7 @@ if (process.env.CLUSTERSIM_CONTROL) {
   // Unreferenced: the control socket must not keep a worker alive that Node
   // would let exit.
   control = connect(process.env.CLUSTERSIM_CONTROL, { onLine: onCommand, onConnect: start, ref: false });
-  control.send({ type: 'hello', role: 'worker', id, pid: process.pid });
+  control.send({ type: 'hello', role: 'worker', id, pid: process.pid, execArgv: process.execArgv });
   control.socket.on('close', start);
   setTimeout(start, CONNECT_BOUND_MS).unref();
 } else {

@@ -4,8 +4,8 @@
 
 const cluster = require('node:cluster');
 const net = require('node:net');
-const { MAX_DELAY_MS, parseOutput } = require('./worker-behaviour');
-const { writeOutput } = require('./worker-handles');
+const { MAX_DELAY_MS, parseOutput } = require('./worker-behaviour.cjs');
+const { writeOutput } = require('./worker-handles.cjs');
 
 const MAX_HELD = 1000;
 

@@ -10,7 +10,7 @@
 
 const http = require('node:http');
 const net = require('node:net');
-const { handleKind } = require('./handles');
+const { handleKind } = require('./handles.cjs');
 
 function idText(id) {
   return String(id === null ? 0 : id);

@@ -1,5 +1,5 @@
 'use strict';
-// The `node-c` target: Node's primary agent (agents/node/primary.js) with
+// The `node-c` target: Node's primary agent (agents/node/primary.cjs) with
 // clustersim's C workers. Loaded with `--require` before the agent.
 //
 // cluster.fork() runs `process.execPath [execArgv] exec args`. Pointing
