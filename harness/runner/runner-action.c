@@ -191,7 +191,41 @@ void runner__act_mixed_worker(const runner_run_t *run, cJSON *cmd,
     cJSON_AddItemToObject(settings, "args", args);
 }
 
-cJSON *runner__act_fork_command(const scenario_step_t *st)
+/* A UNIX socket path as the agents get it: a relative one is taken in
+ * the run's private directory, so that runs in parallel never share one.
+ * `out` holds it; NULL when it does not fit. */
+static const char *socket_path(const runner_run_t *run, const char *path,
+                               char *out, size_t len)
+{
+  int n = path[0] == '/'
+              ? snprintf(out, len, "%s", path)
+              : snprintf(out, len, "%s/%s", run->ctl.dir, path);
+
+  return n > 0 && (size_t)n < len ? out : NULL;
+}
+
+char *runner__act_behaviour_text(const runner_run_t *run,
+                                 const cJSON *behaviour)
+{
+  cJSON *b = cJSON_Duplicate(behaviour, true), *srv;
+  char *text, where[512];
+
+  if (b == NULL)
+    return NULL;
+  cJSON_ArrayForEach(srv, cJSON_GetObjectItemCaseSensitive(b, "servers")) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(srv, "path");
+    if (cJSON_IsString(p) &&
+        socket_path(run, p->valuestring, where, sizeof(where)) != NULL)
+      cJSON_ReplaceItemInObjectCaseSensitive(srv, "path",
+                                             cJSON_CreateString(where));
+  }
+  text = cJSON_PrintUnformatted(b);
+  cJSON_Delete(b);
+  return text;
+}
+
+cJSON *runner__act_fork_command(const runner_run_t *run,
+                                const scenario_step_t *st)
 {
   cJSON *cmd = runner__act_command_new("fork");
   cJSON *env;
@@ -201,7 +235,7 @@ cJSON *runner__act_fork_command(const scenario_step_t *st)
   env = st != NULL && st->env != NULL ? cJSON_Duplicate(st->env, true)
                                       : cJSON_CreateObject();
   if (st != NULL && st->behaviour != NULL) {
-    char *b = cJSON_PrintUnformatted(st->behaviour);
+    char *b = runner__act_behaviour_text(run, st->behaviour);
     if (b != NULL) {
       cJSON_AddStringToObject(env, "CLUSTERSIM_WORKER", b);
       free(b);
@@ -317,10 +351,10 @@ int runner__step_fork(runner_run_t *run, const scenario_step_t *st,
   if (!call->trigger)
     return call->replies >= st->count
                ? RUNNER__WAIT_NONE
-               : runner__act_send(run, st, call, runner__act_fork_command(st),
+               : runner__act_send(run, st, call, runner__act_fork_command(run, st),
                               behaviour_of(run, st));
   for (i = 0; i < st->count; i++)
-    if (runner__act_send(run, st, call, runner__act_fork_command(st),
+    if (runner__act_send(run, st, call, runner__act_fork_command(run, st),
                      behaviour_of(run, st)) != RUNNER__WAIT_NONE)
       return RUNNER__STEP_FAILED;
   return RUNNER__WAIT_NONE;
@@ -411,6 +445,86 @@ int runner__step_status(runner_run_t *run, const scenario_step_t *st,
   cmd = runner__act_command_new("status");
   if (cmd != NULL && call->worker != 0)
     cJSON_AddNumberToObject(cmd, "worker", call->worker);
+  return runner__act_send(run, st, call, cmd, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Handles of the primary (docs/protocol.md section 2.2)                   */
+
+int runner__step_serve(runner_run_t *run, const scenario_step_t *st,
+                       const runner__call_t *call)
+{
+  char where[512];
+  cJSON *cmd;
+
+  if (call->replies > 0)
+    return RUNNER__WAIT_NONE;
+  if (st->text != NULL &&
+      socket_path(run, st->text, where, sizeof(where)) == NULL) {
+    runner__fail(run, st, "the socket path does not fit in the run's "
+                          "directory");
+    return RUNNER__STEP_FAILED;
+  }
+  cmd = runner__act_command_new("serve");
+  if (cmd != NULL) {
+    cJSON_AddStringToObject(cmd, "server", st->server);
+    if (st->text != NULL) {
+      cJSON_AddStringToObject(cmd, "path", where);
+    } else {
+      cJSON_AddStringToObject(cmd, "host", "127.0.0.1");
+      cJSON_AddNumberToObject(cmd, "port", st->port);
+    }
+  }
+  runner__queue_action(run, "serve", st, 0, NULL);
+  return runner__act_send(run, st, call, cmd, NULL);
+}
+
+/* The handle a send-handle or close-handle step names. */
+static void add_handle(cJSON *cmd, const scenario_step_t *st)
+{
+  if (st->conn != 0)
+    cJSON_AddNumberToObject(cmd, "conn", st->conn);
+  else
+    cJSON_AddStringToObject(cmd, "server", st->server);
+}
+
+int runner__step_send_handle(runner_run_t *run, const scenario_step_t *st,
+                             const runner__call_t *call)
+{
+  cJSON *cmd, *x;
+
+  if (call->replies > 0)
+    return RUNNER__WAIT_NONE;
+  cmd = runner__act_command_new("send-handle");
+  if (cmd != NULL) {
+    cJSON_AddNumberToObject(cmd, "worker", call->worker);
+    add_handle(cmd, st);
+    if (st->message != NULL)
+      cJSON_AddItemToObject(cmd, "message",
+                            cJSON_Duplicate(st->message, true));
+    cJSON_AddBoolToObject(cmd, "keep_open", st->keep_open);
+  }
+  x = cJSON_CreateObject();
+  if (x != NULL)
+    add_handle(x, st);
+  runner__queue_action(run, "send-handle", st, call->worker, x);
+  return runner__act_send(run, st, call, cmd, NULL);
+}
+
+int runner__step_close_handle(runner_run_t *run, const scenario_step_t *st,
+                              const runner__call_t *call)
+{
+  cJSON *cmd, *x;
+
+  if (call->replies > 0)
+    return RUNNER__WAIT_NONE;
+  cmd = runner__act_command_new("close-handle");
+  if (cmd != NULL)
+    add_handle(cmd, st);
+  x = cJSON_CreateObject();
+  if (x != NULL)
+    add_handle(x, st);
+  runner__queue_action(run, "close-handle", st, 0, x);
   return runner__act_send(run, st, call, cmd, NULL);
 }
 
@@ -641,7 +755,10 @@ static void open_connections(runner__deferred_t *d, unsigned n, int port)
 int runner__step_connect(runner_run_t *run, const scenario_step_t *st,
                          const runner__call_t *call)
 {
-  int port = st->port > 0 ? st->port : runner__cluster_port(run, 0);
+  int port = st->port > 0            ? st->port
+             : st->server[0] != '\0' ? runner__cluster_primary_port(
+                                           run, st->server)
+                                     : runner__cluster_port(run, 0);
   runner__deferred_t *d;
   cJSON *x;
 

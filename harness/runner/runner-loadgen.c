@@ -160,11 +160,38 @@ static void load_options(runner_run_t *run, const scenario_load_spec_t *ls,
   o->arg = run;
 }
 
+/* Where a load goes: a server of the workers (by listen index), the
+ * sticky policy's server, or a server of the primary's `serve`. */
+static int load_port(const runner_run_t *run, const scenario_load_spec_t *ls)
+{
+  if (ls->sticky)
+    return runner__cluster_primary_port(run, NULL);
+  if (ls->serve[0] != '\0')
+    return runner__cluster_primary_port(run, ls->serve);
+  return runner__cluster_port(run, ls->port_index);
+}
+
+static void load_no_port(runner_run_t *run, const scenario_step_t *st)
+{
+  const scenario_load_spec_t *ls = &st->load;
+
+  if (ls->sticky)
+    runner__fail(run, st, "no port is known for the sticky policy's server "
+                          "yet (wait for sticky-listening first)");
+  else if (ls->serve[0] != '\0')
+    runner__fail(run, st, "no port is known for the primary's server '%s' "
+                          "yet (wait for handle-listening first)", ls->serve);
+  else
+    runner__fail(run, st, "no port is known for server %u: no worker listens "
+                          "on it yet (wait for listening first)",
+                 ls->port_index);
+}
+
 int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
                             const runner__call_t *call)
 {
   const scenario_load_spec_t *ls = &st->load;
-  int port = runner__cluster_port(run, ls->port_index);
+  int port = load_port(run, ls);
   load_opts_t o;
   cJSON *j;
   int rc;
@@ -175,9 +202,7 @@ int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
     return RUNNER__STEP_FAILED;
   }
   if (port <= 0) {
-    runner__fail(run, st, "no port is known for server %u: no worker listens "
-                          "on it yet (wait for listening first)",
-                 ls->port_index);
+    load_no_port(run, st);
     return RUNNER__STEP_FAILED;
   }
   if (run->loadgen.load == NULL && (rc = load_new(&run->loadgen.load)) != 0) {
@@ -194,6 +219,8 @@ int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
   run->loadgen.dropped = false;
   run->loadgen.index = ls->port_index;
   run->loadgen.port = port;
+  /* the primary's own servers never move */
+  run->loadgen.fixed = ls->sticky || ls->serve[0] != '\0';
   j = cJSON_CreateObject();
   if (j != NULL) {
     cJSON_AddStringToObject(j, "type", "load");
@@ -238,7 +265,8 @@ void runner__loadgen_follow(runner_run_t *run)
   int port = runner__cluster_port(run, lg->index);
   cJSON *j;
 
-  if (!lg->running || lg->stopping || port <= 0 || port == lg->port ||
+  if (!lg->running || lg->stopping || lg->fixed || port <= 0 ||
+      port == lg->port ||
       load_retarget(lg->load, port) != 0)
     return;
   j = cJSON_CreateObject();

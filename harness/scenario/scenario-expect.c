@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <regex.h>
 
 #define T(x) (&scenario__t_##x)
 #define REQ SCENARIO__REQUIRED
@@ -462,6 +463,67 @@ static int addresses_build(scenario__build_t *b, const scenario__at_t *at,
   return 0;
 }
 
+static int handles_build(scenario__build_t *b, const scenario__at_t *at,
+                         scenario_expect_t *e)
+{
+  struct fy_node *to = scenario__node_get(at->node, "to");
+
+  if (to != NULL && strcmp(scenario__node_str(to), "primary") == 0 &&
+      scenario__node_get(at->node, "action") != NULL)
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "the primary holds what a worker sends: 'action' is "
+                       "a worker's (to: worker)");
+  return count_build(b, at, e);
+}
+
+/* Whether some setup of the scenario makes its workers silent. */
+static bool silent_somewhere(const scenario_t *s)
+{
+  size_t i;
+
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s->settings, "silent")))
+    return true;
+  for (i = 0; i < s->n_steps; i++)
+    if (s->steps[i].kind == SCENARIO_STEP_SETUP &&
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s->steps[i].behaviour,
+                                                      "silent")))
+      return true;
+  return false;
+}
+
+static int output_build(scenario__build_t *b, const scenario__at_t *at,
+                        scenario_expect_t *e)
+{
+  struct fy_node *m = scenario__node_get(at->node, "match");
+  bool bound = scenario__node_get(at->node, "count") != NULL ||
+               scenario__node_get(at->node, "min") != NULL ||
+               scenario__node_get(at->node, "max") != NULL;
+  regex_t re;
+  int rc;
+
+  if (bound || scenario__node_get(at->node, "dropped") == NULL)
+    count_build(b, at, e);
+  if (m != NULL && scenario__node_get(at->node, "line") != NULL)
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "an output check takes 'line' or 'match', not both");
+  if (m != NULL) {
+    rc = regcomp(&re, scenario__node_str(m), REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+      char why[128];
+      regerror(rc, &re, why, sizeof(why));
+      scenario__errs_add(b->errs, scenario__node_loc(m, at->loc), at->path,
+                         "'match' is not a POSIX extended regular "
+                         "expression: %s", why);
+    }
+    regfree(&re);
+  }
+  if (!silent_somewhere(b->s))
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "output is reported for silent workers only "
+                       "(cluster: {silent: true})");
+  return 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* The kinds, in the order of SCENARIO_EXPECT_MAP                          */
 
@@ -655,8 +717,8 @@ static const scenario__expect_def_t expect_served = {
           {"after", &t_point, 0, NULL, AT(from)},
           {"before", &t_point, 0, NULL, AT(to)},
           {"rotation", WORDS("rotation", "strict"), 0, NULL, {0}},
-          {"affinity", WORDS("affinity", "client", "connection"), 0, NULL,
-           {0}},
+          {"affinity", WORDS("affinity", "client", "connection", "sticky"),
+           0, NULL, {0}},
           DURING("run"))),
   .build = served_build};
 
@@ -728,6 +790,48 @@ static const scenario__expect_def_t expect_twins = {
                     {"first", T(emitter), REQ, NULL, AT(cluster_emitter)},
                     {"worker", T(wref_each), 0, "each", AT(worker)},
                     DURING("run")))};
+
+static const scenario__expect_def_t expect_handles = {
+  .value = SCENARIO__SEQ(
+      "a list of handle checks",
+      SCENARIO__MAP(
+          "a handle check",
+          {"worker", T(wref_count), 0, "any", AT(worker)},
+          /* what the worker got (its `handle` observations), or what the
+             primary got from it (`handle-received`) */
+          {"to", WORDS("receiver", "worker", "primary"), 0, "worker", {0}},
+          {"kind", WORDS("handle kind", "socket", "server"), 0, NULL, {0}},
+          {"action", WORDS("action", "serve", "listen", "close"), 0, NULL,
+           {0}},
+          {"message", T(any), 0, NULL, {0}},
+          {"count", T(count0), 0, NULL, {0}},
+          {"min", T(count0), 0, NULL, AT(min)},
+          {"max", T(count0), 0, NULL, AT(max)},
+          DURING("run"))),
+  .build = handles_build};
+
+static const scenario__expect_def_t expect_output = {
+  .value = SCENARIO__SEQ(
+      "a list of output checks",
+      SCENARIO__MAP(
+          "an output check",
+          {"worker", T(wref_count), 0, "each", AT(worker)},
+          /* default: both */
+          {"stream", WORDS("stream", "stdout", "stderr"), 0, NULL, {0}},
+          /* the whole line, or a POSIX extended regular expression */
+          {"line", T(str), 0, NULL, {0}},
+          {"match", T(str), 0, NULL, {0}},
+          {"count", T(count0), 0, NULL, {0}},
+          {"min", T(count0), 0, NULL, AT(min)},
+          {"max", T(count0), 0, NULL, AT(max)},
+          /* bytes no line record carries, exactly or at least */
+          {"dropped",
+           SCENARIO__ONEOF("a number of bytes or {min: N}", T(count0),
+                           SCENARIO__MAP("a bound",
+                                         {"min", T(count0), REQ, NULL, {0}})),
+           0, NULL, {0}},
+          DURING("run"))),
+  .build = output_build};
 
 const scenario__expect_def_t *const
     scenario__expects[SCENARIO_EXPECT_KIND_COUNT] = {
