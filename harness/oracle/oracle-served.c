@@ -291,6 +291,18 @@ static bool sticky_move(oracle__expect_t *c, const keyed_t *ka,
   return true;
 }
 
+/* By client, then in the order the requests ended (a scenario's loads
+ * each number their requests from 0). */
+static int by_key_end(const void *a, const void *b)
+{
+  const keyed_t *x = a, *y = b;
+  int d = strcmp(x->key, y->key);
+
+  if (d != 0)
+    return d;
+  return x->r->ev->t < y->r->ev->t ? -1 : x->r->ev->t > y->r->ev->t;
+}
+
 /* Sticky sessions: each client address keeps its worker until that worker
  * is gone (its disconnect or exit); then all the clients of that worker
  * move to one other worker. */
@@ -309,7 +321,7 @@ static void sticky(oracle__expect_t *c, const req_t *r, long n)
     k[i].r = &r[i];
   }
   if (k != NULL && moves != NULL)
-    qsort(k, (size_t)n, sizeof(*k), by_key);
+    qsort(k, (size_t)n, sizeof(*k), by_key_end);
   for (i = 1; k != NULL && moves != NULL && i < n; i++)
     if (strcmp(k[i - 1].key, k[i].key) == 0 &&
         k[i - 1].r->worker != k[i].r->worker &&
