@@ -661,8 +661,18 @@ static const scenario__expect_def_t expect_precedes = {
 static const scenario__type_t t_str_null = {
   .kind = SCENARIO__T_STR, .what = "a string or null",
   .flags = SCENARIO__NULLABLE};
-static const scenario__type_t t_addr_type = {
+static const scenario__type_t t_addr_family = {
   .kind = SCENARIO__T_INT, .what = "an address type", .min = -1, .max = 6};
+/* 4, 6, -1 (a UNIX socket), or a UDP socket's udp4 and udp6 */
+static const scenario__type_t t_addr_type = {
+  .kind = SCENARIO__T_ONEOF, .what = "an address type (4, 6, -1, udp4, udp6)",
+  .alts = (const scenario__type_t *const[]){
+      &t_addr_family,
+      &(const scenario__type_t){.kind = SCENARIO__T_ENUM,
+                                .what = "an address type",
+                                .words = (const char *const[]){"udp4", "udp6",
+                                                               NULL}},
+      NULL}};
 
 static const scenario__expect_def_t expect_addresses = {
   .value = SCENARIO__SEQ(
