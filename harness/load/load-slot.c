@@ -339,7 +339,8 @@ static void slot_connect(load_slot_t *slot)
   load_t *load = slot->load;
   int rc;
 
-  rc = uv_tcp_init(load->loop, &slot->tcp);
+  rc = load->unix_path[0] != '\0' ? uv_pipe_init(load->loop, &slot->pipe, 0)
+                                   : uv_tcp_init(load->loop, &slot->tcp);
   if (rc < 0) {
     slot_finish(slot, LOAD_ERROR, rc);
     return;
@@ -351,6 +352,12 @@ static void slot_connect(load_slot_t *slot)
   slot->conn_responses = 0;
   slot->no_reuse = false;
   load->counters.connections++;
+  slot->connect_req.data = slot;
+  if (load->unix_path[0] != '\0') {
+    uv_pipe_connect(&slot->connect_req, &slot->pipe, load->unix_path,
+                    on_connect);
+    return;
+  }
   uv_tcp_nodelay(&slot->tcp, 1);
   if (load->opts.clients > 0 && (rc = slot_bind_client(slot)) < 0) {
     slot_fail(slot, rc);

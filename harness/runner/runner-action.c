@@ -191,11 +191,8 @@ void runner__act_mixed_worker(const runner_run_t *run, cJSON *cmd,
     cJSON_AddItemToObject(settings, "args", args);
 }
 
-/* A UNIX socket path as the agents get it: a relative one is taken in
- * the run's private directory, so that runs in parallel never share one.
- * `out` holds it; NULL when it does not fit. */
-static const char *socket_path(const runner_run_t *run, const char *path,
-                               char *out, size_t len)
+const char *runner__act_socket_path(const runner_run_t *run,
+                                    const char *path, char *out, size_t len)
 {
   int n = path[0] == '/'
               ? snprintf(out, len, "%s", path)
@@ -215,7 +212,7 @@ char *runner__act_behaviour_text(const runner_run_t *run,
   cJSON_ArrayForEach(srv, cJSON_GetObjectItemCaseSensitive(b, "servers")) {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(srv, "path");
     if (cJSON_IsString(p) &&
-        socket_path(run, p->valuestring, where, sizeof(where)) != NULL)
+        runner__act_socket_path(run, p->valuestring, where, sizeof(where)) != NULL)
       cJSON_ReplaceItemInObjectCaseSensitive(srv, "path",
                                              cJSON_CreateString(where));
   }
@@ -460,7 +457,7 @@ int runner__step_serve(runner_run_t *run, const scenario_step_t *st,
   if (call->replies > 0)
     return RUNNER__WAIT_NONE;
   if (st->text != NULL &&
-      socket_path(run, st->text, where, sizeof(where)) == NULL) {
+      runner__act_socket_path(run, st->text, where, sizeof(where)) == NULL) {
     runner__fail(run, st, "the socket path does not fit in the run's "
                           "directory");
     return RUNNER__STEP_FAILED;

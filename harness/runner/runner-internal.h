@@ -478,6 +478,11 @@ cJSON *runner__act_command_new(const char *name);
  * own workers). */
 cJSON *runner__act_fork_command(const runner_run_t *run,
                                 const scenario_step_t *st);
+/* A UNIX socket path as the agents get it: a relative one is taken in
+ * the run's private directory, so that runs in parallel never share one.
+ * `out` holds it; NULL when it does not fit. */
+const char *runner__act_socket_path(const runner_run_t *run,
+                                    const char *path, char *out, size_t len);
 /* A worker behaviour as CLUSTERSIM_WORKER carries it (the caller frees
  * it): relative UNIX socket paths taken in the run's own directory. */
 char *runner__act_behaviour_text(const runner_run_t *run,

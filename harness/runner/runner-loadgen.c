@@ -137,6 +137,22 @@ static void on_load_done(load_t *load, void *arg)
     runner__queue_wake(run);
 }
 
+/* The UNIX socket of the behaviour's server `index`, or NULL: a load
+ * there connects to its path (in `buf`). */
+static const char *load_unix_path(const runner_run_t *run,
+                                  const scenario_load_spec_t *ls, char *buf,
+                                  size_t len)
+{
+  const cJSON *srv = cJSON_GetArrayItem(
+      cJSON_GetObjectItemCaseSensitive(run->s->behaviour, "servers"),
+      (int)ls->port_index);
+  const cJSON *p = cJSON_GetObjectItemCaseSensitive(srv, "path");
+
+  if (ls->sticky || ls->serve[0] != '\0' || !cJSON_IsString(p))
+    return NULL;
+  return runner__act_socket_path(run, p->valuestring, buf, len);
+}
+
 static void load_options(runner_run_t *run, const scenario_load_spec_t *ls,
                          int port, load_opts_t *o)
 {
@@ -192,6 +208,8 @@ int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
 {
   const scenario_load_spec_t *ls = &st->load;
   int port = load_port(run, ls);
+  char path[512];
+  const char *unix_path = load_unix_path(run, ls, path, sizeof(path));
   load_opts_t o;
   cJSON *j;
   int rc;
@@ -201,7 +219,7 @@ int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
     runner__fail(run, st, "a load is already running");
     return RUNNER__STEP_FAILED;
   }
-  if (port <= 0) {
+  if (port <= 0 && unix_path == NULL) {
     load_no_port(run, st);
     return RUNNER__STEP_FAILED;
   }
@@ -210,6 +228,7 @@ int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
     return RUNNER__STEP_FAILED;
   }
   load_options(run, ls, port, &o);
+  o.unix_path = unix_path;
   rc = load_start(run->loadgen.load, run->loop, &o, on_load_done);
   if (rc != 0) {
     runner__fail(run, st, "cannot start the load: %s", uv_strerror(rc));
@@ -219,13 +238,17 @@ int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
   run->loadgen.dropped = false;
   run->loadgen.index = ls->port_index;
   run->loadgen.port = port;
-  /* the primary's own servers never move */
-  run->loadgen.fixed = ls->sticky || ls->serve[0] != '\0';
+  /* the primary's own servers and UNIX sockets never move */
+  run->loadgen.fixed = ls->sticky || ls->serve[0] != '\0' ||
+                       unix_path != NULL;
   j = cJSON_CreateObject();
   if (j != NULL) {
     cJSON_AddStringToObject(j, "type", "load");
     cJSON_AddStringToObject(j, "what", "start");
-    cJSON_AddNumberToObject(j, "port", port);
+    if (unix_path != NULL)
+      cJSON_AddStringToObject(j, "path", unix_path);
+    else
+      cJSON_AddNumberToObject(j, "port", port);
     cJSON_AddNumberToObject(j, "connections", o.connections);
     cJSON_AddBoolToObject(j, "keepalive", o.keepalive);
     cJSON_AddNumberToObject(j, "line", st->line);

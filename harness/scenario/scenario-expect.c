@@ -661,6 +661,9 @@ static const scenario__expect_def_t expect_precedes = {
 static const scenario__type_t t_str_null = {
   .kind = SCENARIO__T_STR, .what = "a string or null",
   .flags = SCENARIO__NULLABLE};
+/* -1: a UNIX socket's */
+static const scenario__type_t t_addr_port = {
+  .kind = SCENARIO__T_INT, .what = "a port", .min = -1, .max = 65535};
 static const scenario__type_t t_addr_family = {
   .kind = SCENARIO__T_INT, .what = "an address type", .min = -1, .max = 6};
 /* 4, 6, -1 (a UNIX socket), or a UDP socket's udp4 and udp6 */
@@ -689,8 +692,8 @@ static const scenario__expect_def_t expect_addresses = {
                     {"address",
                      ALTS_OF("a string, null or a list of them", &t_str_null),
                      0, NULL, {0}},
-                    {"port", ALTS_OF("a port or a list of them", T(port)), 0,
-                     NULL, {0}},
+                    {"port", ALTS_OF("a port or a list of them", &t_addr_port),
+                     0, NULL, {0}},
                     {"fd", T(any), 0, NULL, {0}},
                     DURING("run"))),
   .build = addresses_build};

@@ -111,6 +111,28 @@ static int connect_build(scenario__build_t *b, const scenario__at_t *at,
   return 0;
 }
 
+/* A load over a UNIX socket has no client addresses; a UDP server is
+ * not HTTP. */
+static void check_load_server(scenario__build_t *b, const scenario__at_t *at,
+                              const scenario_step_t *st)
+{
+  const cJSON *srv = cJSON_GetArrayItem(
+      cJSON_GetObjectItemCaseSensitive(b->s->behaviour, "servers"),
+      (int)st->load.port_index);
+  const cJSON *kind = cJSON_GetObjectItemCaseSensitive(srv, "kind");
+
+  if (cJSON_GetObjectItemCaseSensitive(srv, "path") != NULL &&
+      st->load.clients > 0)
+    scenario__errs_add(b->errs, at->loc, at->sub,
+                       "a load over a UNIX socket has no client addresses "
+                       "('clients')");
+  if (cJSON_IsString(kind) && strncmp(kind->valuestring, "udp", 3) == 0 &&
+      !st->load.keepalive)
+    scenario__errs_add(b->errs, at->loc, at->sub,
+                       "a load of datagrams has no connections to close "
+                       "('keepalive: false')");
+}
+
 /* The primary's sticky policy, as the scenario switches it on. */
 static bool has_sticky(const scenario_t *s)
 {
@@ -139,6 +161,8 @@ static int load_start_build(scenario__build_t *b, const scenario__at_t *at,
                        "load needs server %u of the worker behaviour, and it "
                        "has %u server%s", st->load.port_index, n,
                        n == 1 ? "" : "s");
+  else
+    check_load_server(b, at, st);
   return 0;
 }
 
