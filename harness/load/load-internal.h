@@ -19,9 +19,11 @@ struct load_slot_s {
   unsigned index;
   uv_timer_t timer;         /* kick-off, rate wait, attempt timeout */
   bool timer_closing;
-  union {                   /* `tcp`, or `pipe` with opts.unix_path: */
-    uv_tcp_t tcp;           /* the code reads both as a handle or a */
-    uv_pipe_t pipe;         /* stream through `tcp`, their common start */
+  union {                   /* `tcp`, `pipe` with opts.unix_path, `udp`
+                               with opts.udp: the code reads them as a */
+    uv_tcp_t tcp;           /* handle (or the first two as a stream) */
+    uv_pipe_t pipe;         /* through `tcp`, their common start */
+    uv_udp_t udp;
   };
   uv_connect_t connect_req;
   bool tcp_open;            /* initialised, close callback not yet run */

@@ -98,7 +98,7 @@ static int check_opts(const load_opts_t *opts)
 {
   if (opts->unix_path != NULL &&
       (opts->unix_path[0] == '\0' || strlen(opts->unix_path) > 107 ||
-       opts->clients > 0))
+       opts->clients > 0 || opts->udp))
     return UV_EINVAL;
   if (opts->unix_path == NULL && (opts->port <= 0 || opts->port > 65535))
     return UV_EINVAL;

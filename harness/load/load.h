@@ -93,6 +93,11 @@ typedef struct {
   int port;                 /* required, 1..65535, unless unix_path */
   const char *unix_path;    /* a UNIX socket to connect to instead of host
                                and port (1..107 bytes; no `clients`) */
+  bool udp;                 /* datagrams instead of HTTP: each request is
+                               one datagram to host:port from the slot's
+                               own UDP socket, answered by one datagram
+                               "worker <id>\n" (ok; nothing within the
+                               timeout: timeout); `keepalive` is moot */
   const char *path;         /* default "/" */
   unsigned connections;     /* slots; default 1 */
   bool keepalive;           /* false: every request says Connection:

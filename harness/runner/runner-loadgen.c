@@ -153,6 +153,26 @@ static const char *load_unix_path(const runner_run_t *run,
   return runner__act_socket_path(run, p->valuestring, buf, len);
 }
 
+/* A load at a UDP server of the behaviour sends datagrams, to the
+ * server's own host (::1 for udp6). */
+static void load_udp(const runner_run_t *run, const scenario_load_spec_t *ls,
+                     load_opts_t *o)
+{
+  const cJSON *srv = cJSON_GetArrayItem(
+      cJSON_GetObjectItemCaseSensitive(run->s->behaviour, "servers"),
+      (int)ls->port_index);
+  const cJSON *kind = cJSON_GetObjectItemCaseSensitive(srv, "kind");
+  const cJSON *host = cJSON_GetObjectItemCaseSensitive(srv, "host");
+
+  if (ls->sticky || ls->serve[0] != '\0' || !cJSON_IsString(kind) ||
+      strncmp(kind->valuestring, "udp", 3) != 0)
+    return;
+  o->udp = true;
+  o->host = cJSON_IsString(host) ? host->valuestring
+            : strcmp(kind->valuestring, "udp6") == 0 ? "::1"
+                                                     : "127.0.0.1";
+}
+
 static void load_options(runner_run_t *run, const scenario_load_spec_t *ls,
                          int port, load_opts_t *o)
 {
@@ -172,6 +192,7 @@ static void load_options(runner_run_t *run, const scenario_load_spec_t *ls,
     o->duration_ms = LOAD_MAX_DURATION_MS;
   o->timeout_ms = (unsigned)runner__scaled(run, ls->timeout_ms);
   o->clients = ls->clients;
+  load_udp(run, ls, o);
   o->request_cb = on_load_request;
   o->arg = run;
 }
@@ -251,6 +272,8 @@ int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
       cJSON_AddNumberToObject(j, "port", port);
     cJSON_AddNumberToObject(j, "connections", o.connections);
     cJSON_AddBoolToObject(j, "keepalive", o.keepalive);
+    if (o.udp)
+      cJSON_AddBoolToObject(j, "udp", true);
     cJSON_AddNumberToObject(j, "line", st->line);
     cJSON_AddNumberToObject(j, "server", ls->port_index);
     if (ls->clients > 0)
