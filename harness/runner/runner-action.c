@@ -165,6 +165,26 @@ int runner__act_command(runner_run_t *run, cJSON *cmd,
  * `setup` event reports. `initial`: the run's first setup, which also
  * names the program; later ones only restate the arguments they change.
  * `settings` is changed in place. */
+/* Node removes NODE_CHANNEL_SERIALIZATION_MODE from a worker's environment
+ * before any of its code runs, so the worker agents learn the mode that
+ * decides how they report messages (docs/ipc.md, the JSON form) from
+ * CLUSTERSIM_SERIALIZATION, set with the setting. */
+static void tell_serialization(cJSON *settings)
+{
+  const cJSON *mode = cJSON_GetObjectItemCaseSensitive(settings,
+                                                       "serialization");
+  cJSON *env;
+
+  if (!cJSON_IsString(mode))
+    return;
+  env = cJSON_GetObjectItemCaseSensitive(settings, "env");
+  if (env == NULL)
+    env = cJSON_AddObjectToObject(settings, "env");
+  if (env != NULL)
+    cJSON_AddStringToObject(env, "CLUSTERSIM_SERIALIZATION",
+                            mode->valuestring);
+}
+
 void runner__act_mixed_worker(const runner_run_t *run, cJSON *cmd,
                               cJSON *settings, bool initial)
 {
@@ -172,6 +192,7 @@ void runner__act_mixed_worker(const runner_run_t *run, cJSON *cmd,
   cJSON *args, *given, *a;
   size_t i;
 
+  tell_serialization(settings);
   if (t->worker_exec == NULL ||
       cJSON_GetObjectItemCaseSensitive(settings, "exec") != NULL ||
       (!initial && !cJSON_HasObjectItem(settings, "args")))

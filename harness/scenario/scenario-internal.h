@@ -194,7 +194,7 @@ extern const scenario__type_t scenario__t_str, scenario__t_bool,
     scenario__t_signal_alts, scenario__t_str_alts, scenario__t_clients,
     scenario__t_cluster, scenario__t_primary, scenario__t_respawn_map,
     scenario__t_metrics_map,
-    scenario__t_sticky_map;
+    scenario__t_sticky_map, scenario__t_serialization;
 
 /* "a fork" -> "fork": types named in a sentence or in a table cell. */
 const char *scenario__bare(const char *what);

@@ -78,6 +78,9 @@ static const scenario__type_t t_adopt_kind =
     WORDS(SCENARIO__T_ENUM, "server kind", "http", "tcp");
 static const scenario__type_t t_stream =
     WORDS(SCENARIO__T_ENUM, "stream", "stdout", "stderr");
+/* setupPrimary({serialization}): how the channel carries messages */
+const scenario__type_t scenario__t_serialization =
+    WORDS(SCENARIO__T_ENUM, "serialization", "json", "advanced");
 static const scenario__type_t t_respawn_word =
     WORDS(SCENARIO__T_ENUM, "respawn rule", "never", "always",
           "unless-exited-after-disconnect", "on-nonzero");
@@ -215,6 +218,8 @@ const scenario__type_t scenario__t_cluster = SCENARIO__MAP_OF(
     {"execArgv", &t_str_seq, 0, NULL, SCENARIO__JSON("execArgv")},
     {"cwd", T(str), 0, NULL, SCENARIO__JSON("cwd")},
     {"silent", T(bool), 0, NULL, SCENARIO__JSON("silent")},
+    {"serialization", &scenario__t_serialization, 0, NULL,
+     SCENARIO__JSON("serialization")},
     {"env", T(env), 0, NULL, SCENARIO__JSON("env")});
 
 /* The mapping's members sit next to the rule in the policy command. */

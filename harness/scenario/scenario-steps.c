@@ -488,6 +488,7 @@ static const scenario__step_def_t step_setup = {
                           {0}},
                          {"cwd", T(str), 0, NULL, {0}},
                          {"silent", T(bool), 0, NULL, {0}},
+                         {"serialization", T(serialization), 0, NULL, {0}},
                          {"env", T(env), 0, NULL, {0}}, PROBE),
   .together = true,
   .build = setup_build};
