@@ -174,6 +174,20 @@ void load_run_handle_closed(load_t *load)
   done_cb(load, load->opts.arg);
 }
 
+/* Where the load goes: a UNIX socket, or a loopback address and port;
+ * and the Host header's text. */
+static int target_of(load_t *load, const load_opts_t *opts, char *hostport,
+                     size_t size)
+{
+  load->unix_path[0] = '\0';
+  if (opts->unix_path == NULL)
+    return parse_host(opts->host != NULL ? opts->host : "127.0.0.1",
+                      opts->port, &load->addr, hostport, size);
+  snprintf(load->unix_path, sizeof(load->unix_path), "%s", opts->unix_path);
+  snprintf(hostport, size, "localhost");
+  return 0;
+}
+
 int load_start(load_t *load, uv_loop_t *loop, const load_opts_t *opts,
                load_done_cb done_cb)
 {
@@ -198,15 +212,9 @@ int load_start(load_t *load, uv_loop_t *loop, const load_opts_t *opts,
     load->opts.drain_ms = load->opts.timeout_ms;
   if (load->opts.max_records == 0)
     load->opts.max_records = LOAD_DEFAULT_MAX_RECORDS;
-  load->unix_path[0] = '\0';
-  if (opts->unix_path != NULL) {
-    snprintf(load->unix_path, sizeof(load->unix_path), "%s", opts->unix_path);
-    snprintf(hostport, sizeof(hostport), "localhost");
-  } else if ((rc = parse_host(opts->host != NULL ? opts->host : "127.0.0.1",
-                              opts->port, &load->addr, hostport,
-                              sizeof(hostport))) < 0) {
+  rc = target_of(load, opts, hostport, sizeof(hostport));
+  if (rc < 0)
     return rc;
-  }
   if (!path_ok(opts->path != NULL ? opts->path : "/"))
     return UV_EINVAL;
   rc = build_request(load, opts->path != NULL ? opts->path : "/", hostport);
