@@ -104,7 +104,7 @@ static int connect_build(scenario__build_t *b, const scenario__at_t *at,
 {
   if (st->port != 0 && st->server[0] != '\0')
     scenario__errs_add(b->errs, at->loc, at->sub,
-                       "connect goes to 'port' or to 'server', not both");
+                       "connect goes to 'port' or to 'serve', not both");
   if (st->port == 0 && st->server[0] == '\0' && b->s->n_servers == 0)
     scenario__errs_add(b->errs, at->loc, at->sub,
                        "connect needs a port or a worker server");
@@ -423,7 +423,7 @@ static const scenario__step_def_t step_connect = {
                          {"hold", T(dur), REQ, NULL, AT(ms)},
                          {"port", T(port), 0, "0", AT(port)},
                          /* a server of the primary's `serve` steps */
-                         {"server", T(str), 0, NULL, AT(server)}),
+                         {"serve", T(str), 0, NULL, AT(server)}),
   .build = connect_build};
 
 static const scenario__step_def_t step_load_start = {
