@@ -150,13 +150,15 @@ static void learn_primary_ports(runner_run_t *run, const trace_event_t *e)
   runner__cluster_t *cl = &run->cluster;
   const cJSON *p = cJSON_GetObjectItemCaseSensitive(e->json, "port");
   const cJSON *n = cJSON_GetObjectItemCaseSensitive(e->json, "server");
+  const cJSON *path = cJSON_GetObjectItemCaseSensitive(e->json, "path");
   int port = cJSON_IsNumber(p) && p->valuedouble > 0 &&
                      p->valuedouble < 65536 ? (int)p->valuedouble : 0;
   unsigned i;
 
   if (e->ev == TRACE_EV_STICKY_LISTENING)
     cl->sticky_port = port;
-  if (e->ev != TRACE_EV_HANDLE_LISTENING || !cJSON_IsString(n) || port == 0)
+  if (e->ev != TRACE_EV_HANDLE_LISTENING || !cJSON_IsString(n) ||
+      (port == 0 && !cJSON_IsString(path)))
     return;
   for (i = 0; i < cl->n_serves; i++)
     if (strcmp(cl->serves[i].name, n->valuestring) == 0)
@@ -169,6 +171,8 @@ static void learn_primary_ports(runner_run_t *run, const trace_event_t *e)
     cl->n_serves++;
   }
   cl->serves[i].port = port;
+  snprintf(cl->serves[i].path, sizeof(cl->serves[i].path), "%s",
+           cJSON_IsString(path) ? path->valuestring : "");
 }
 
 void runner__cluster_learn(runner_run_t *run, const trace_event_t *e)
@@ -295,6 +299,18 @@ int runner__cluster_primary_port(const runner_run_t *run, const char *name)
     if (strcmp(cl->serves[i].name, name) == 0)
       return cl->serves[i].port;
   return 0;
+}
+
+const char *runner__cluster_primary_path(const runner_run_t *run,
+                                         const char *name)
+{
+  const runner__cluster_t *cl = &run->cluster;
+  unsigned i;
+
+  for (i = 0; i < cl->n_serves; i++)
+    if (strcmp(cl->serves[i].name, name) == 0)
+      return cl->serves[i].path[0] != '\0' ? cl->serves[i].path : NULL;
+  return NULL;
 }
 
 void runner__cluster_free(runner_run_t *run)

@@ -363,7 +363,8 @@ typedef struct {
   int sticky_port;
   struct {
     char name[64];
-    int port;
+    int port;                /* 0 on a UNIX socket */
+    char path[108];          /* "" on a port */
   } serves[RUNNER__MAX_SERVERS];
   unsigned n_serves;
 } runner__cluster_t;
@@ -394,6 +395,10 @@ int runner__cluster_port(const runner_run_t *run, unsigned index);
 /* The port of the primary's server `name` of `serve`, or with NULL of its
  * sticky policy; 0 when none is known. */
 int runner__cluster_primary_port(const runner_run_t *run, const char *name);
+/* The UNIX socket path of the primary's server `name` of `serve`, or
+ * NULL. */
+const char *runner__cluster_primary_path(const runner_run_t *run,
+                                         const char *name);
 void runner__cluster_free(runner_run_t *run);
 
 /* ====================================================================== */

@@ -148,7 +148,9 @@ static const char *load_unix_path(const runner_run_t *run,
       (int)ls->port_index);
   const cJSON *p = cJSON_GetObjectItemCaseSensitive(srv, "path");
 
-  if (ls->sticky || ls->serve[0] != '\0' || !cJSON_IsString(p))
+  if (ls->serve[0] != '\0')
+    return runner__cluster_primary_path(run, ls->serve);
+  if (ls->sticky || !cJSON_IsString(p))
     return NULL;
   return runner__act_socket_path(run, p->valuestring, buf, len);
 }
