@@ -4,6 +4,7 @@
 // $CLUSTERSIM_CONTROL (docs/protocol.md §4). Runs without a control socket,
 // and outside a cluster too, where it just applies the behaviour.
 
+const { reported } = require('./lib/v8-json.cjs');
 const cluster = require('node:cluster');
 const { connect, parseCommand } = require('./lib/control.cjs');
 const { parseBehaviour, applyArgs, UsageError } = require('./lib/worker-behaviour.cjs');
@@ -76,7 +77,7 @@ process.on('message', (m, handle) => {
     if (process.connected) process.send({ clustersim: 'pong', n: m.n });
     return;
   }
-  observe('message', { message: m });
+  observe('message', { message: reported(m) });
   if (!process.connected) return;
   if (behaviour.messages === 'echo') process.send({ echo: m });
   else if (behaviour.messages === 'count') process.send({ count: ++count });

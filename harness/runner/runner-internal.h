@@ -362,6 +362,15 @@ typedef struct {
   unsigned counts[TRACE_EV_COUNT][2];
   bool shutdown_done_seen;
   unsigned restart_done_count;
+  /* the primary's own servers: the sticky policy's, and those of `serve`
+   * by name (a name listening again takes its new port) */
+  int sticky_port;
+  struct {
+    char name[64];
+    int port;                /* 0 on a UNIX socket */
+    char path[108];          /* "" on a port */
+  } serves[RUNNER__MAX_SERVERS];
+  unsigned n_serves;
 } runner__cluster_t;
 
 /* Worker `id` (grown on demand); NULL for 0 or an absurd id. */
@@ -387,6 +396,13 @@ int runner__cluster_pid(runner_run_t *run, const scenario_step_t *st,
                         unsigned id);
 /* The port of the cluster's server `index`; 0 when none is known. */
 int runner__cluster_port(const runner_run_t *run, unsigned index);
+/* The port of the primary's server `name` of `serve`, or with NULL of its
+ * sticky policy; 0 when none is known. */
+int runner__cluster_primary_port(const runner_run_t *run, const char *name);
+/* The UNIX socket path of the primary's server `name` of `serve`, or
+ * NULL. */
+const char *runner__cluster_primary_path(const runner_run_t *run,
+                                         const char *name);
 void runner__cluster_free(runner_run_t *run);
 
 /* ====================================================================== */
@@ -469,7 +485,17 @@ int runner__act_command(runner_run_t *run, cJSON *cmd,
 cJSON *runner__act_command_new(const char *name);
 /* A fork command: the step's env and behaviour (st NULL: the scenario's
  * own workers). */
-cJSON *runner__act_fork_command(const scenario_step_t *st);
+cJSON *runner__act_fork_command(const runner_run_t *run,
+                                const scenario_step_t *st);
+/* A UNIX socket path as the agents get it: a relative one is taken in
+ * the run's private directory, so that runs in parallel never share one.
+ * `out` holds it; NULL when it does not fit. */
+const char *runner__act_socket_path(const runner_run_t *run,
+                                    const char *path, char *out, size_t len);
+/* A worker behaviour as CLUSTERSIM_WORKER carries it (the caller frees
+ * it): relative UNIX socket paths taken in the run's own directory. */
+char *runner__act_behaviour_text(const runner_run_t *run,
+                                 const cJSON *behaviour);
 /* What every reply says to the actions: a fork made a worker; a
  * trigger's command was refused. */
 void runner__act_on_reply(runner_run_t *run, const runner__req_t *req,
@@ -548,6 +574,7 @@ typedef struct {
   uint64_t failed_records;
   bool dropped;              /* request records past the bound */
   unsigned index;            /* the server the load aims at */
+  bool fixed;                /* at a server of the primary: no following */
   int port;                  /* and the port it goes to now */
 } runner__loadgen_t;
 

@@ -7,8 +7,8 @@
  * Every row runs a sim primary with real workers: clustersim's (C) and
  * Node's worker agent (agents/node/worker.cjs on node:cluster), so the
  * library is checked against real Node on the other end of each channel.
- * UDP runs with Node workers only: the C channel cannot take a UDP
- * descriptor yet (tests/agents/udp.js covers the C workers and skips).
+ * UDP runs with both: a C worker takes the shared UDP socket the primary
+ * sends with its listen reply.
  *
  * Skipped (77) when `node` is not on PATH.
  */
@@ -228,6 +228,8 @@ static void run_unix(void)
 /* UDP                                                                     */
 
 static const unix_row_t udp_rows[] = {
+  { "udp_shared_under_rr_clustersim_workers", SIM_SCHED_RR, W_C },
+  { "udp_shared_under_none_clustersim_workers", SIM_SCHED_NONE, W_C },
   { "udp_shared_under_rr_node_workers", SIM_SCHED_RR, W_NODE },
   { "udp_shared_under_none_node_workers", SIM_SCHED_NONE, W_NODE },
 };

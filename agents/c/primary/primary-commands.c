@@ -87,7 +87,8 @@ static int primary_command_check_settings(const cJSON *s, char *err, size_t n)
     return primary_command_fail(err, n, "%s", "settings must be an object");
   cJSON_ArrayForEach(item, s) {
     const char *k = item->string;
-    if (strcmp(k, "exec") == 0 || strcmp(k, "cwd") == 0) {
+    if (strcmp(k, "exec") == 0 || strcmp(k, "cwd") == 0 ||
+        strcmp(k, "serialization") == 0) {
       if (!cJSON_IsString(item))
         return primary_command_fail(err, n, "settings.%s must be a string", k);
     } else if (strcmp(k, "silent") == 0) {
@@ -247,6 +248,12 @@ static int primary_command_setup(const cJSON *msg, cJSON *extras, char *err,
   s.exec = exec != NULL ? exec->valuestring : NULL;
   s.cwd = cwd != NULL ? cwd->valuestring : NULL;
   s.silent = silent == NULL ? 0 : cJSON_IsTrue(silent) ? 1 : -1;
+  /* "json" or "advanced"; sim refuses any other (UV_ENOTSUP) */
+  s.serialization = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+                        st, "serialization"))
+                        ? cJSON_GetObjectItemCaseSensitive(st, "serialization")
+                              ->valuestring
+                        : NULL;
   if (policy != 0 && !primary__agent.setup_done)
     primary__agent.cluster.scheduling_policy = policy;
   if (env != NULL && primary__env_merge(primary__agent.setup_env, env) != 0) {

@@ -6,8 +6,9 @@ const cluster = require('node:cluster');
 const { RESPAWN_KEYS } = require('./respawn.cjs');
 const { envStrings } = require('./primary-state.cjs');
 const { flags } = require('./report.cjs');
+const { wire } = require('./v8-json.cjs');
 
-const SETTINGS = { exec: 'string', args: 'array', execArgv: 'array', cwd: 'string', silent: 'boolean', env: 'object' };
+const SETTINGS = { exec: 'string', args: 'array', execArgv: 'array', cwd: 'string', silent: 'boolean', env: 'object', serialization: 'string' };
 // What a command's cluster call returned, for `probe` (never in a reply
 // by itself: a symbol key does not survive JSON.stringify).
 const RETURNED = Symbol('returned');
@@ -119,7 +120,7 @@ function createCommands(state, { respawn, heartbeat, metrics, shutdown, rolling,
     send(msg) {
       const w = workerOf(msg);
       if (!('message' in msg)) throw new Error('missing "message"');
-      return { worker: w.id, [RETURNED]: w.send(msg.message) };
+      return { worker: w.id, [RETURNED]: w.send(wire(msg.message)) };
     },
 
     serve(msg) {

@@ -2,6 +2,7 @@
 // Turns every `cluster` and Worker event into a protocol event (docs/protocol.md
 // §3), with the worker's flags sampled inside the listener itself.
 
+const { reported } = require('./v8-json.cjs');
 const cluster = require('node:cluster');
 const { handleKind } = require('./handles.cjs');
 
@@ -28,7 +29,8 @@ function address(a) {
 // and args name each target's own worker program, so they are left out.
 // A message event carries the kind of the handle that came with it.
 function messageInfo(m, handle) {
-  return handle ? { message: m, handle: handleKind(handle) } : { message: m };
+  const message = reported(m);
+  return handle ? { message, handle: handleKind(handle) } : { message };
 }
 
 function errorInfo(err) {

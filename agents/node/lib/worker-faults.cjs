@@ -2,6 +2,7 @@
 // Faults the harness injects over a worker's control connection
 // (docs/protocol.md §4.3). Each one is a single call of Node's own API.
 
+const { wire } = require('./v8-json.cjs');
 const cluster = require('node:cluster');
 const net = require('node:net');
 const { MAX_DELAY_MS, parseOutput } = require('./worker-behaviour.cjs');
@@ -72,7 +73,8 @@ function createFaults(servers, held, handles, observe = () => {}) {
     send(m) {
       if (!('message' in m)) throw new Error('missing "message"');
       needChannel();
-      return () => process.send(m.message);
+      const message = wire(m.message);
+      return () => process.send(message);
     },
     'send-handle'(m) {
       const port = int(m.port, 'port', 1, 65535, undefined);
