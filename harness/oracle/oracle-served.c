@@ -257,11 +257,9 @@ static bool exercised(oracle__expect_t *c)
   return ran;
 }
 
-static void served_for(oracle__expect_t *c, unsigned w, req_t *r,
-                       size_t max)
+static void served_for(oracle__expect_t *c, unsigned w, req_t *r, long n)
 {
   const scenario_expect_t *e = c->e;
-  long n = requests(c, w, r, max);
 
   if (n < 0)
     return;
@@ -273,25 +271,47 @@ static void served_for(oracle__expect_t *c, unsigned w, req_t *r,
     affinity(c, r, n, str_of(e->item, "affinity"));
 }
 
+/* A window point that names `worker: each` is each worker's own. */
+static bool per_worker(const scenario_point_t *p)
+{
+  return p->step[0] == '\0' && p->events != 0 &&
+         p->worker.kind == SCENARIO_W_EACH;
+}
+
+/* `worker: each`: the requests are gathered once when the window is the
+ * same for every worker, so the cost stays linear in the trace whatever
+ * the number of workers. */
+static void served_each(oracle__expect_t *c, req_t *r, size_t max)
+{
+  const scenario_expect_t *e = c->e;
+  bool shared = !per_worker(&e->from) && !per_worker(&e->to);
+  long got = shared ? requests(c, 0, r, max) : 0;
+  size_t i, n = oracle__n_forked(c);
+  unsigned w;
+
+  for (i = 0; i < n && got >= 0; i++) {
+    w = oracle__forked_id(c, i);
+    served_for(c, w, r, shared ? got : requests(c, w, r, max));
+  }
+}
+
 void oracle__expect_served(oracle__expect_t *c)
 {
   const scenario_expect_t *e = c->e;
-  size_t max = c->tr->count + 1, i, n;
+  size_t max = c->tr->count + 1;
   req_t *r;
 
   if (!exercised(c) || (r = malloc(max * sizeof(*r))) == NULL)
     return;
   switch (e->worker.kind) {
   case SCENARIO_W_ID:
-    served_for(c, e->worker.id, r, max);
+    served_for(c, e->worker.id, r, requests(c, e->worker.id, r, max));
     break;
   case SCENARIO_W_EACH:
-    n = oracle__n_forked(c);
-    for (i = 0; i < n; i++)
-      served_for(c, oracle__forked_id(c, i), r, max);
+    served_each(c, r, max);
     break;
   default:
-    served_for(c, 0, r, max);
+    served_for(c, 0, r, requests(c, 0, r, max));
     break;
   }
   free(r);
