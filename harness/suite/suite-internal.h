@@ -11,8 +11,11 @@
 #include "suite.h"
 #include "report.h"
 
-/* Timeline marks kept per attempt in the reports. */
+/* Timeline marks kept per attempt in the reports, and as many more per
+ * worker (counted up to 4096 workers): a big cluster's timeline is drawn
+ * as a density of its workers' events, which wants them all. */
 #define SUITE__MAX_MARKS 3000
+#define SUITE__MARKS_PER_WORKER 16
 
 typedef struct suite_s suite_t;
 
