@@ -192,10 +192,11 @@ static void primary_on_lost(ctl_t *ctl)
                     "the cluster\n");
 }
 
-/* Each worker holds three descriptors here (its IPC channel, its stdout
- * and stderr): thousands of workers need more than the usual soft limit
- * of 1024. The hard limit is what the machine allows; a fork past it
- * fails with EMFILE, reported as the fork's error. */
+/* Each worker holds a descriptor here (its IPC channel; three with
+ * `silent`, its stdout and stderr pipes besides): thousands of workers
+ * need more than the usual soft limit of 1024. The hard limit is what the
+ * machine allows; a fork past it fails with EMFILE, reported as the
+ * fork's error. */
 static void primary_raise_fd_limit(void)
 {
   struct rlimit rl;
