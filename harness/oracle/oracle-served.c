@@ -164,19 +164,43 @@ static void count_for(oracle__expect_t *c, unsigned w, const req_t *r,
                       of, window, seen);
 }
 
+static int by_worker(const void *a, const void *b)
+{
+  unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+  return (x > y) - (x < y);
+}
+
+/* The workers that served, in the order of their first request, into
+ * `ring`; `seen` (as large) keeps them sorted to tell a new one, so the
+ * thousands of workers a scenario may have cost no quadratic search. */
+static size_t ring_of(const req_t *r, long n, unsigned *ring, unsigned *seen)
+{
+  size_t m = 0, at;
+  long k;
+
+  for (k = 0; k < n; k++) {
+    unsigned w = r[k].worker;
+    if (bsearch(&w, seen, m, sizeof(*seen), by_worker) != NULL)
+      continue;
+    for (at = m; at > 0 && seen[at - 1] > w; at--)
+      seen[at] = seen[at - 1];
+    seen[at] = w;
+    ring[m++] = w;
+  }
+  return m;
+}
+
 /* Round robin: the workers take turns, always in the same order. */
 static void rotation(oracle__expect_t *c, const req_t *r, long n)
 {
-  unsigned ring[256];
-  long k, i;
-  size_t m = 0, j;
+  unsigned *ring = malloc(((size_t)n + 1) * 2 * sizeof(*ring));
+  size_t m;
+  long i;
 
-  for (k = 0; k < n && m < 256; k++) {
-    for (j = 0; j < m && ring[j] != r[k].worker; j++)
-      ;
-    if (j == m)
-      ring[m++] = r[k].worker;
-  }
+  if (ring == NULL)
+    return;
+  m = ring_of(r, n, ring, ring + n + 1);
   for (i = 0; i < n; i++) {
     unsigned due = i < (long)m ? ring[i] : r[i - (long)m].worker;
     if (r[i].worker == due)
@@ -187,8 +211,9 @@ static void rotation(oracle__expect_t *c, const req_t *r, long n)
                         "worker %u where worker %u was due (%s)", m,
                         r[i].seq, r[i].worker, due,
                         oracle__describe(c, r[i].ev));
-    return;
+    break;
   }
+  free(ring);
 }
 
 typedef struct {
