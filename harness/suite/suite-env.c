@@ -144,7 +144,8 @@ void suite__raise_fd_limit(const suite_opts_t *opts,
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
     return;
   if (rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
+    /* fs.nr_open (2^20 unless raised) bounds an unlimited hard limit */
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0 &&
         getrlimit(RLIMIT_NOFILE, &rl) != 0)
       return;

@@ -203,10 +203,12 @@ static void primary_raise_fd_limit(void)
 
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
     return;
-  rl.rlim_cur = rl.rlim_max;
+  /* an unlimited hard limit still stops at fs.nr_open (2^20 unless
+   * raised): setrlimit refuses RLIM_INFINITY */
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
   if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
     fprintf(stderr, "clustersim primary agent: cannot raise the descriptor "
-                    "limit to %lu\n", (unsigned long)rl.rlim_max);
+                    "limit to %lu\n", (unsigned long)rl.rlim_cur);
 }
 
 int primary_main(int argc, char **argv)
