@@ -246,8 +246,15 @@ void report__hw_element(report__hw_t *h, const char *name, const char *cls,
                        const char *text);
 
 /* report-timeline.c */
+/* An attempt's timeline: a lane per worker, or past REPORT__DENSE_LANES
+ * worker lanes the harness, the primary and the failing worker's lanes
+ * with a density of every worker's events under them. */
+#define REPORT__DENSE_LANES 64
 void report__timeline_write(report__hw_t *h, const report__attempt_t *a);
 void report__timeline_legend(report__hw_t *h);
+/* The colour class of an event kind: "fork", "online", "listening",
+ * "disconnect", "exit", "message", "policy", "error" or "other". */
+const char *report__kind_class(const char *kind);
 
 /* report-load.c: the load's plots under a timeline, on its time axis
  * ([t0, t1] across x from `left` to `right`), from y = `top`. */
@@ -308,5 +315,13 @@ char *report__mx_label(const report__mx_target_t *t);
 /* report-matrix-html.c: the page; cells link to `timelines`#case-N. */
 int report__mx_html(const report__mx_t *m, const char *path,
                     const char *timelines);
+/* report-density.c: the workers of a big cluster as a grid of events per
+ * band of workers per slice of time, on the timeline's axis, from y =
+ * ax->top. */
+/* How many distinct workers have marks. */
+size_t report__density_workers(const report__attempt_t *a);
+long report__density_height(const report__attempt_t *a);
+void report__density_write(report__hw_t *h, const report__attempt_t *a,
+                           const report__axis_t *ax);
 
 #endif /* REPORT_INTERNAL_H */

@@ -164,19 +164,43 @@ static void count_for(oracle__expect_t *c, unsigned w, const req_t *r,
                       of, window, seen);
 }
 
+static int by_worker(const void *a, const void *b)
+{
+  unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+  return (x > y) - (x < y);
+}
+
+/* The workers that served, in the order of their first request, into
+ * `ring`; `seen` (as large) keeps them sorted to tell a new one, so the
+ * thousands of workers a scenario may have cost no quadratic search. */
+static size_t ring_of(const req_t *r, long n, unsigned *ring, unsigned *seen)
+{
+  size_t m = 0, at;
+  long k;
+
+  for (k = 0; k < n; k++) {
+    unsigned w = r[k].worker;
+    if (bsearch(&w, seen, m, sizeof(*seen), by_worker) != NULL)
+      continue;
+    for (at = m; at > 0 && seen[at - 1] > w; at--)
+      seen[at] = seen[at - 1];
+    seen[at] = w;
+    ring[m++] = w;
+  }
+  return m;
+}
+
 /* Round robin: the workers take turns, always in the same order. */
 static void rotation(oracle__expect_t *c, const req_t *r, long n)
 {
-  unsigned ring[256];
-  long k, i;
-  size_t m = 0, j;
+  unsigned *ring = malloc(((size_t)n + 1) * 2 * sizeof(*ring));
+  size_t m;
+  long i;
 
-  for (k = 0; k < n && m < 256; k++) {
-    for (j = 0; j < m && ring[j] != r[k].worker; j++)
-      ;
-    if (j == m)
-      ring[m++] = r[k].worker;
-  }
+  if (ring == NULL)
+    return;
+  m = ring_of(r, n, ring, ring + n + 1);
   for (i = 0; i < n; i++) {
     unsigned due = i < (long)m ? ring[i] : r[i - (long)m].worker;
     if (r[i].worker == due)
@@ -187,8 +211,9 @@ static void rotation(oracle__expect_t *c, const req_t *r, long n)
                         "worker %u where worker %u was due (%s)", m,
                         r[i].seq, r[i].worker, due,
                         oracle__describe(c, r[i].ev));
-    return;
+    break;
   }
+  free(ring);
 }
 
 typedef struct {
@@ -351,11 +376,9 @@ static bool exercised(oracle__expect_t *c)
   return ran;
 }
 
-static void served_for(oracle__expect_t *c, unsigned w, req_t *r,
-                       size_t max)
+static void served_for(oracle__expect_t *c, unsigned w, req_t *r, long n)
 {
   const scenario_expect_t *e = c->e;
-  long n = requests(c, w, r, max);
 
   if (n < 0)
     return;
@@ -369,25 +392,47 @@ static void served_for(oracle__expect_t *c, unsigned w, req_t *r,
     affinity(c, r, n, str_of(e->item, "affinity"));
 }
 
+/* A window point that names `worker: each` is each worker's own. */
+static bool per_worker(const scenario_point_t *p)
+{
+  return p->step[0] == '\0' && p->events != 0 &&
+         p->worker.kind == SCENARIO_W_EACH;
+}
+
+/* `worker: each`: the requests are gathered once when the window is the
+ * same for every worker, so the cost stays linear in the trace whatever
+ * the number of workers. */
+static void served_each(oracle__expect_t *c, req_t *r, size_t max)
+{
+  const scenario_expect_t *e = c->e;
+  bool shared = !per_worker(&e->from) && !per_worker(&e->to);
+  long got = shared ? requests(c, 0, r, max) : 0;
+  size_t i, n = oracle__n_forked(c);
+  unsigned w;
+
+  for (i = 0; i < n && got >= 0; i++) {
+    w = oracle__forked_id(c, i);
+    served_for(c, w, r, shared ? got : requests(c, w, r, max));
+  }
+}
+
 void oracle__expect_served(oracle__expect_t *c)
 {
   const scenario_expect_t *e = c->e;
-  size_t max = c->tr->count + 1, i, n;
+  size_t max = c->tr->count + 1;
   req_t *r;
 
   if (!exercised(c) || (r = malloc(max * sizeof(*r))) == NULL)
     return;
   switch (e->worker.kind) {
   case SCENARIO_W_ID:
-    served_for(c, e->worker.id, r, max);
+    served_for(c, e->worker.id, r, requests(c, e->worker.id, r, max));
     break;
   case SCENARIO_W_EACH:
-    n = oracle__n_forked(c);
-    for (i = 0; i < n; i++)
-      served_for(c, oracle__forked_id(c, i), r, max);
+    served_each(c, r, max);
     break;
   default:
-    served_for(c, 0, r, max);
+    served_for(c, 0, r, requests(c, 0, r, max));
     break;
   }
   free(r);

@@ -20,7 +20,8 @@ runner__worker_t *runner__cluster_worker(runner_run_t *run, unsigned id)
   if (id == 0 || id > MAX_WORKER_ID)
     return NULL;
   if (id > cl->n_workers) {
-    unsigned n = id + 16, i;
+    /* doubling: a big cluster's ids arrive one by one */
+    unsigned n = id + 16 > 2 * cl->n_workers ? id + 16 : 2 * cl->n_workers, i;
     runner__worker_t *b = realloc(cl->workers, n * sizeof(*b));
     if (b == NULL)
       return NULL;

@@ -23,14 +23,22 @@
 
 /* A control line longer than this is a broken peer. */
 #define MAX_LINE (1024 * 1024)
-/* More connections than this is a broken cluster. */
-#define MAX_CONNS 1024
+/* More connections than this is a broken cluster: a scenario holds 4096
+ * workers at most, and their replacements may connect while the old ones
+ * are still closing. */
+#define MAX_CONNS 16384
 /* A worker id above this is a broken peer. */
 #define MAX_WORKER_ID 100000
 /* What the agents may make the harness keep of one run: past this the
  * trace is truncated and the run is an error that says so. */
 #define MAX_RECORDS 100000
 #define MAX_RECORD_BYTES (64u * 1024 * 1024)
+/* and more per worker forked, up to a scenario's 4096 (a primary that
+ * says it forked worker 100000 does not raise the bound further): a big
+ * cluster's lifecycle alone is about 12 records a worker */
+#define MAX_RECORD_WORKERS 4096
+#define MAX_RECORDS_PER_WORKER 64
+#define MAX_RECORD_BYTES_PER_WORKER (16u * 1024)
 /* Log records kept of one run; the rest are counted. */
 #define MAX_LOGS 1000
 #define MAX_LOG_BYTES (1024u * 1024)
@@ -305,6 +313,7 @@ static void on_conn_closed(uv_handle_t *h)
   for (pp = &run->ctl.conns; *pp; pp = &(*pp)->next)
     if (*pp == c) {
       *pp = c->next;
+      run->ctl.n_conns--;
       break;
     }
   free(c->buf);
@@ -386,9 +395,13 @@ static void queue_with(runner_run_t *run, runner__ev_kind_t kind,
 static bool keep_record(runner__conn_t *c, cJSON *msg, size_t len)
 {
   runner__control_t *ctl = &c->run->ctl;
+  size_t forked = c->run->cluster.last_forked;
 
-  if (ctl->records >= MAX_RECORDS ||
-      ctl->record_bytes + len > MAX_RECORD_BYTES) {
+  if (forked > MAX_RECORD_WORKERS)
+    forked = MAX_RECORD_WORKERS;
+  if (ctl->records >= MAX_RECORDS + MAX_RECORDS_PER_WORKER * forked ||
+      ctl->record_bytes + len >
+          MAX_RECORD_BYTES + MAX_RECORD_BYTES_PER_WORKER * forked) {
     if (!ctl->truncated)
       conn_broken(c, msg, "sent more than a run records: the trace was "
                   "truncated at %u records (%zu bytes)", ctl->records,
@@ -684,12 +697,10 @@ static void on_connection(uv_stream_t *server, int status)
 {
   runner_run_t *run = server->data;
   runner__conn_t *c;
-  unsigned n = 0;
+  unsigned n = run->ctl.n_conns;
 
   if (status != 0)
     return;
-  for (c = run->ctl.conns; c; c = c->next)
-    n++;
   c = calloc(1, sizeof(*c));
   if (c == NULL)
     return;
@@ -702,6 +713,7 @@ static void on_connection(uv_stream_t *server, int status)
   runner__handle_opened(run);
   c->next = run->ctl.conns;
   run->ctl.conns = c;
+  run->ctl.n_conns++;
   if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0 || n >= MAX_CONNS ||
       run->ctl.refuse) {
     conn_close(c);

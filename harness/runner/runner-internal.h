@@ -290,6 +290,7 @@ typedef struct {
   uv_pipe_t server;
   bool listening;
   runner__conn_t *conns;
+  unsigned n_conns;          /* in `conns` */
   runner__conn_t *primary;   /* NULL: not connected yet, or gone */
   bool had_primary;          /* a second primary is an error */
   bool refuse;               /* the run is ending: no new connection */

@@ -44,8 +44,13 @@ const scenario__type_t scenario__t_count = INT("a count", 1, 100000);
 const scenario__type_t scenario__t_count0 = INT("a count", 0, 100000000);
 const scenario__type_t scenario__t_nth = INT("an occurrence", 1, 100000);
 const scenario__type_t scenario__t_times = INT("a count", 0, 1000);
-static const scenario__type_t t_nworkers = INT("a number of workers", 0, 64);
-const scenario__type_t scenario__t_nfork = INT("a number of workers", 1, 64);
+/* 4096: the largest cluster a scenario may hold; memory per run follows
+ * the workers used, not this bound */
+#define MAX_WORKERS 4096
+static const scenario__type_t t_nworkers = INT("a number of workers", 0,
+                                               MAX_WORKERS);
+const scenario__type_t scenario__t_nfork = INT("a number of workers", 1,
+                                               MAX_WORKERS);
 const scenario__type_t scenario__t_port = INT("a port", 0, 65535);
 const scenario__type_t scenario__t_server_index = INT("a server index", 0,
                                                       15);

@@ -682,6 +682,7 @@ int suite_run(const suite_opts_t *opts, const suite_selection_t *sel)
   su.loop = uv_default_loop();
   /* a peer closing its end must be an error, not the harness's death */
   signal(SIGPIPE, SIG_IGN);
+  suite__raise_fd_limit(opts, sel);
   ret = open_targets(&su);
   if (ret == BASE_EXIT_PASS)
     ret = suite__check_environment(opts);

@@ -733,8 +733,82 @@ static void test_every_kind_can_fail(void)
   }
 }
 
+/* `served` over a big cluster: 1000 workers in strict rotation, three
+ * rounds; with `skip` set, worker `skip` misses its turn in the second
+ * round (its request goes to the next worker). */
+static void scale_trace(trace_t *tr, unsigned skip)
+{
+  unsigned w, round, seq = 0;
+
+  trace_init(tr, 0);
+  for (w = 1; w <= 1000; w++)
+    CU_ASSERT_EQUAL(trace_addf(tr, "{\"type\":\"event\",\"t\":%u,"
+                               "\"event\":\"fork\",\"emitter\":"
+                               "\"cluster\",\"worker\":%u}", w, w), 0);
+  CU_ASSERT_EQUAL(trace_addf(tr, "{\"type\":\"load\",\"t\":5000,"
+                             "\"what\":\"start\"}"), 0);
+  for (round = 0; round < 3; round++)
+    for (w = 1; w <= 1000; w++, seq++) {
+      unsigned by = round == 1 && w == skip ? w + 1 : w;
+      CU_ASSERT_EQUAL(trace_addf(tr, "{\"type\":\"load\",\"t\":%u,"
+                                 "\"what\":\"request\",\"start\":%u,"
+                                 "\"seq\":%u,\"outcome\":\"ok\","
+                                 "\"served_by\":%u,\"connection\":%u}",
+                                 10000 + seq, 10000 + seq, seq, by, seq),
+                      0);
+    }
+  CU_ASSERT_EQUAL(trace_addf(tr, "{\"type\":\"load\",\"t\":90000,"
+                             "\"what\":\"done\"}"), 0);
+  trace_finish(tr);
+  tr->complete = true;
+}
+
+static void test_served_at_scale(void)
+{
+  static const char yaml[] =
+    "cluster: {workers: 1000}\n" SERVER
+    "steps:\n  - load: {start: {requests: 3000}}\n"
+    "expect:\n  served:\n    - {rotation: strict}\n"
+    "    - {worker: each, count: 3}\n";
+  static const struct {
+    unsigned skip;
+    const char *expected[4];
+  } scale[] = {
+    {0, {NULL}},
+    {500, {"t.yaml:7: expected the requests served in strict rotation over "
+           "1000 workers, got request seq 1499 served by worker 501 where "
+           "worker 500 was due (request at 0.000 s (event #2500))",
+           "t.yaml:8: expected 3 served requests by worker 500, got 2",
+           "t.yaml:8: expected 3 served requests by worker 501, got 4",
+           NULL}},
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof(scale) / sizeof(scale[0]); i++) {
+    trace_t tr;
+    base_diag_t diag;
+    oracle_findings_t f;
+    trace_load_totals_t load = {0};
+    scenario_t *s = NULL;
+
+    base_diag_init(&diag);
+    oracle_findings_init(&f);
+    CU_ASSERT_EQUAL_FATAL(scenario_load_string("t.yaml", yaml, strlen(yaml),
+                                               &diag, &s), 0);
+    scale_trace(&tr, scale[i].skip);
+    oracle_expect_check(s, &tr, &load, &f);
+    CU_ASSERT(fixture_findings_are("served at scale", &f, scale[i].expected,
+                                   ORACLE_FINDING_FAIL));
+    scenario_free(s);
+    oracle_findings_free(&f);
+    base_diag_free(&diag);
+    trace_free(&tr);
+  }
+}
+
 static CU_TestInfo expect_tests[] = {
   {"cases", test_cases},
+  {"served at scale", test_served_at_scale},
   {"every kind can fail", test_every_kind_can_fail},
   CU_TEST_INFO_NULL,
 };
