@@ -77,6 +77,53 @@ bool explore_violations_has(const explore_violations_t *v, explore_prop_t p)
   return false;
 }
 
+static bool is_digit(char c)
+{
+  return c >= '0' && c <= '9';
+}
+
+/* Past a number: digits, with a fraction. */
+static const char *past_number(const char *s)
+{
+  while (is_digit(*s))
+    s++;
+  if (*s == '.' && is_digit(s[1]))
+    for (s++; is_digit(*s); s++)
+      ;
+  return s;
+}
+
+bool explore_failure_same(const char *a, const char *b)
+{
+  if (a == NULL || b == NULL)
+    return false;
+  for (;;) {
+    bool end_a = *a == '\0' || *a == '\n', end_b = *b == '\0' || *b == '\n';
+    if (end_a || end_b)
+      return end_a && end_b;
+    if (is_digit(*a) && is_digit(*b)) {
+      a = past_number(a);
+      b = past_number(b);
+      continue;
+    }
+    if (*a++ != *b++)
+      return false;
+  }
+}
+
+bool explore_violations_same(const explore_violations_t *v, explore_prop_t p,
+                             const char *message)
+{
+  size_t i;
+
+  for (i = 0; i < v->count; i++)
+    if (v->items[i].prop == p &&
+        (message == NULL || explore_failure_same(v->items[i].message,
+                                                 message)))
+      return true;
+  return false;
+}
+
 /* One violation per property and run: the first says it. */
 int explore__violation_add(explore_violations_t *v, explore_prop_t p,
                            const char *fmt, ...)

@@ -554,6 +554,46 @@ static void test_prop(void)
   explore_base_free(&b);
 }
 
+/* Two runs of one failure differ in their numbers, not their words: the
+ * shrinker keeps a candidate only when it fails the same way. */
+typedef struct {
+  const char *a, *b;
+  bool same;
+} same_case_t;
+
+static const same_case_t same_cases[] = {
+  {"s.yaml:3: worker 1: expected a disconnect as well as the exit at 0.213 "
+   "s (event #14), got none",
+   "s.yaml:5: worker 12: expected a disconnect as well as the exit at 1.5 "
+   "s (event #9), got none", true},
+  {"s.yaml:3: worker 1: expected a disconnect as well as the exit at 0.213 "
+   "s (event #14), got none",
+   "s.yaml:3: worker 1: expected an exit, got none before the end of the "
+   "run", false},
+  {"worker 1 exited at 0.100 s (code 1, signal null, ead false) and was "
+   "not replaced within 1.400 s",
+   "worker 2 exited at 0.300 s (code 7, signal null, ead false) and was "
+   "not replaced within 1.400 s", true},
+  {"worker 1 exited (signal SIGTERM)", "worker 1 exited (signal SIGKILL)",
+   false},
+  {"the first line\nthen 1", "the first line\nthen 2 and more", true},
+  {"a failure", "a failure and more", false},
+  {"a failure", NULL, false},
+};
+
+static void test_failure_same(void)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof(same_cases) / sizeof(same_cases[0]); i++) {
+    const same_case_t *c = &same_cases[i];
+    TEST_CHECK(explore_failure_same(c->a, c->b) == c->same &&
+                   explore_failure_same(c->b, c->a) == c->same,
+               "%s\n%s\nshould be %s", c->a, c->b ? c->b : "NULL",
+               c->same ? "the same failure" : "different failures");
+  }
+}
+
 /* Every property has a name, a way of being checked and a line of
  * documentation; the names are unique and found back. */
 static void test_prop_table(void)
@@ -741,6 +781,7 @@ static CU_TestInfo misc_tests[] = {
   {"a value taken toward its simplest", test_shrink_value},
   {"an interrupted shrink", test_shrink_interrupted},
   {"the table of properties", test_prop_table},
+  {"the same failure, numbers aside", test_failure_same},
   {"listeners, recovery, availability", test_measure},
   {"latency around a fault", test_measure_latency},
   {"docs/explore.md names every action and property", test_docs},
