@@ -110,7 +110,13 @@ assert answered and all(r.get("latency", {}).get("count", 0) > 0
                         for r in answered), "a run with answers has no latencies"
 EOF
 
-# 8. SIGINT in the middle: exit 130, the summary says so, nothing is left.
+# 8. `clustersim run --html` draws the load under a timeline as well: a
+# scenario under load gets its requests and latency plots.
+expect 0 "$exe" run -q --html run.html "$root/scenarios/hang-under-load.yaml"
+grep -q '>requests<' run.html && grep -q 'class="ld-ok"' run.html ||
+	fail "run --html: no load plots for a scenario under load"
+
+# 9. SIGINT in the middle: exit 130, the summary says so, nothing is left.
 "$exe" explore --seed 8 --runs 1000 -j 2 -o int -q > int.txt 2>&1 &
 pid=$!
 sleep 4
