@@ -327,6 +327,10 @@ static bool rule_replaces(scenario_respawn_t rule, const trace_event_t *exit)
   }
 }
 
+/* The worker's replacement: the respawn policy's, or the one a rolling
+ * restart forked for it (the restart then owns it: when something else,
+ * a cluster.disconnect(), ends it before the restart's own disconnect,
+ * the policy rightly does not replace it again). */
 static const trace_event_t *respawn_of(const trace_t *tr, unsigned old)
 {
   size_t i;
@@ -334,7 +338,8 @@ static const trace_event_t *respawn_of(const trace_t *tr, unsigned old)
   for (i = 0; i < tr->count; i++) {
     const trace_event_t *e = &tr->events[i];
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(e->json, "old");
-    if (is_policy(e, TRACE_EV_RESPAWN) && cJSON_IsNumber(o) &&
+    if ((is_policy(e, TRACE_EV_RESPAWN) ||
+         is_policy(e, TRACE_EV_RESTART_FORK)) && cJSON_IsNumber(o) &&
         (unsigned)o->valuedouble == old)
       return e;
   }

@@ -460,6 +460,25 @@ static const prop_case_t prop_cases[] = {
    EV(100000000, "exit", 1, EXIT_OF("0", "null", "true"))
    ACTION(5000000000, "end", ""),
    -1, NULL},
+  {"respawn: replaced by a rolling restart, ended by something else",
+   SCENARIO_RESPAWN_ALWAYS, RUNNER_PASS, NULL, NULL, NULL,
+   FORK(1000, 1) EV(2000, "listening", 1, "")
+   POLICY(50000000, "restart-fork", ",\"old\":1,\"new\":3")
+   FORK(50001000, 3)
+   EV(60000000, "exit", 1, EXIT_OF("0", "null", "true"))
+   EV(150000000, "listening", 3, "")
+   ACTION(5000000000, "end", ""),
+   -1, NULL},
+  {"respawn: the restart's replacement never listens",
+   SCENARIO_RESPAWN_ALWAYS, RUNNER_PASS, NULL, NULL, NULL,
+   FORK(1000, 1) EV(2000, "listening", 1, "")
+   POLICY(50000000, "restart-fork", ",\"old\":1,\"new\":3")
+   FORK(50001000, 3)
+   EV(60000000, "exit", 1, EXIT_OF("0", "null", "true"))
+   ACTION(5000000000, "end", ""),
+   EXPLORE_PROP_RESPAWN,
+   "worker 3 (replacing worker 1, forked at 0.050 s) was not listening "
+   "within 2.000 s (nor before the end of the steps)"},
   {"respawn: the steps end first", SCENARIO_RESPAWN_ALWAYS, RUNNER_PASS,
    NULL, NULL, NULL,
    FORK(1000, 1) EV(100000000, "exit", 1, EXIT_OF("1", "null", "false"))
