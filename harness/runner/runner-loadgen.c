@@ -129,6 +129,7 @@ static void on_load_done(load_t *load, void *arg)
     runner__queue_record(run, j);
   }
   runner__queue_record(run, totals_record(run, load, &c));
+  runner__queue_record(run, load_measure_json(load_measure(load), uv_hrtime()));
   ev = runner__event_new(RUNNER__EV_LOAD_DONE);
   if (ev != NULL)
     runner__queue_push(run, ev);

@@ -1,9 +1,11 @@
 /*
  * suite-attempt.c - what an ended attempt puts in the reports: its
  * outcome and reason, the replay command, the timeline of its trace, and
- * the trace around the failure with the end of the agent's output.
+ * the trace around the failure with the end of the agent's output, and
+ * the load's requests and latency slice by slice when a load ran.
  */
 #include "suite-internal.h"
+#include "load.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,6 +295,44 @@ static char *excerpt(const runner_result_t *r, int64_t around)
   return out;
 }
 
+/* The load's slices for the page: every latency record of the trace
+ * merged (one per load), each slice with its p50 and p99. */
+static void add_load(report_case_t *rc, const trace_t *tr)
+{
+  load_measure_t m, one;
+  report_bucket_t *b;
+  size_t i;
+
+  memset(&m, 0, sizeof(m));
+  for (i = 0; i < tr->count; i++) {
+    const trace_event_t *e = &tr->events[i];
+    if (e->src != TRACE_SRC_LOAD || strcmp(e->name, "latency") != 0)
+      continue;
+    /* a malformed record is left out: the page draws what it can */
+    if (load_measure_from_json(e->json, &one) == 0)
+      load_measure_merge(&m, &one);
+    load_measure_free(&one);
+  }
+  b = m.nbuckets ? calloc(m.nbuckets, sizeof(*b)) : NULL;
+  for (i = 0; b != NULL && i < m.nbuckets; i++) {
+    const load_bucket_t *lb = &m.buckets[i];
+    uint64_t n = (uint64_t)lb->ok + lb->retried;
+    b[i].t_ns = m.start_ns + (uint64_t)i * m.bucket_ms * 1000000u;
+    b[i].ok = lb->ok;
+    b[i].retried = lb->retried;
+    b[i].failed = lb->failed;
+    b[i].p50_us = (uint32_t)load_bucket_percentile(lb->cells, n, lb->max_us,
+                                                   50);
+    b[i].p99_us = (uint32_t)load_bucket_percentile(lb->cells, n, lb->max_us,
+                                                   99);
+    b[i].max_us = lb->max_us;
+  }
+  if (b != NULL)
+    report_load_set(rc, b, m.nbuckets, (uint64_t)m.bucket_ms * 1000000u);
+  free(b);
+  load_measure_free(&m);
+}
+
 void suite__record_attempt(suite_t *su, suite__job_t *j, runner_result_t *r)
 {
   report_result_t rr;
@@ -307,6 +347,7 @@ void suite__record_attempt(suite_t *su, suite__job_t *j, runner_result_t *r)
      * on_signal gave report_interrupt and how long it had run; the
      * timeline of what it did still goes on the page */
     add_marks(j->rc, r, -1);
+    add_load(j->rc, &r->trace);
     return;
   }
   memset(&rr, 0, sizeof(rr));
@@ -319,6 +360,7 @@ void suite__record_attempt(suite_t *su, suite__job_t *j, runner_result_t *r)
   rr.reason = r->reason ? r->reason : runner_outcome_name(r->outcome);
   rr.detail = r->detail;
   rr.failed_event = add_marks(j->rc, r, first);
+  add_load(j->rc, &r->trace);
   rr.output = excerpt(r, first);
   rr.duration_s = (double)(r->ended_ns - r->started_ns) / 1e9;
   report_attempt_add(j->rc, &rr);
