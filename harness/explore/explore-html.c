@@ -30,18 +30,13 @@ static report_outcome_t outcome_of(runner_outcome_t o)
   }
 }
 
+/* Drawn as faults: the roles of the step table, the primary's kills and
+ * disconnects among them (explore draws them). */
 static bool fault_name(const char *name)
 {
-  static const char *const faults[] = {
-      "crash", "throw", "hang", "pause", "resume", "signal",
-      "ipc-disconnect", "worker-kill", "worker-disconnect", "close-servers",
-      "hold", "kill", "disconnect", NULL};
-  size_t i;
+  scenario_step_role_t role = scenario_action_role(name);
 
-  for (i = 0; faults[i] != NULL; i++)
-    if (strcmp(name, faults[i]) == 0)
-      return true;
-  return false;
+  return scenario_role_is_fault(role) || role == SCENARIO_ROLE_ENDING;
 }
 
 static int lane_of(const trace_event_t *e)

@@ -10,14 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The harness actions that are faults: what the schedules inject. */
+/* The harness actions that are faults: what the schedules inject (the
+ * roles of the step table: the worker's faults, signals, and the primary
+ * ending workers). */
 static bool is_fault(const trace_event_t *e)
 {
-  static const char *const faults[] = {
-      "crash", "throw", "hang", "pause", "signal", "ipc-disconnect",
-      "worker-kill", "worker-disconnect", "close-servers", "kill",
-      "disconnect", "cluster-disconnect", NULL};
-  size_t i;
+  scenario_step_role_t role;
   const cJSON *end;
 
   if (e->src != TRACE_SRC_HARNESS)
@@ -26,10 +24,8 @@ static bool is_fault(const trace_event_t *e)
   end = cJSON_GetObjectItemCaseSensitive(e->json, "end");
   if (cJSON_IsTrue(end))
     return false;
-  for (i = 0; faults[i] != NULL; i++)
-    if (strcmp(e->name, faults[i]) == 0)
-      return true;
-  return false;
+  role = scenario_action_role(e->name);
+  return scenario_role_is_fault(role) || role == SCENARIO_ROLE_ENDING;
 }
 
 static bool is_named(const trace_event_t *e, trace_src_t src,

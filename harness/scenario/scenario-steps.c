@@ -579,42 +579,61 @@ static const scenario__step_def_t step_trigger = {
 
 const scenario__step_def_t *const scenario__steps[SCENARIO_STEP_KIND_COUNT] =
     {
-#define XX(ID, name, key, doc) [SCENARIO_STEP_##ID] = &step_##name,
+#define XX(ID, name, key, role, doc) [SCENARIO_STEP_##ID] = &step_##name,
         SCENARIO_STEP_MAP(XX)
 #undef XX
 };
 
 static const char *const step_keys[SCENARIO_STEP_KIND_COUNT] = {
-#define XX(ID, name, key, doc) key,
+#define XX(ID, name, key, role, doc) key,
   SCENARIO_STEP_MAP(XX)
 #undef XX
 };
 
 static const char *const step_docs[SCENARIO_STEP_KIND_COUNT] = {
-#define XX(ID, name, key, doc) doc,
+#define XX(ID, name, key, role, doc) doc,
   SCENARIO_STEP_MAP(XX)
 #undef XX
 };
 
+static const scenario_step_role_t step_roles[SCENARIO_STEP_KIND_COUNT] = {
+#define XX(ID, name, key, role, doc) SCENARIO_ROLE_##role,
+  SCENARIO_STEP_MAP(XX)
+#undef XX
+};
+
+scenario_step_role_t scenario_step_role(scenario_step_kind_t kind)
+{
+  if ((int)kind < 0 || kind >= SCENARIO_STEP_KIND_COUNT)
+    return SCENARIO_ROLE_ROUTINE;
+  return step_roles[kind];
+}
+
+scenario_step_role_t scenario_action_role(const char *action)
+{
+  if (action == NULL)
+    return SCENARIO_ROLE_ROUTINE;
+  if (strcmp(action, "resume") == 0)
+    return SCENARIO_ROLE_SIGNAL;
+  for (int k = 0; k < SCENARIO_STEP_KIND_COUNT; k++)
+    if (strcmp(action, step_keys[k]) == 0)
+      return step_roles[k];
+  return SCENARIO_ROLE_ROUTINE;
+}
+
+bool scenario_role_is_fault(scenario_step_role_t role)
+{
+  return role == SCENARIO_ROLE_WORKER_FAULT || role == SCENARIO_ROLE_SIGNAL;
+}
+
+/* What the worker agent applies: a fault command on its control
+ * connection. */
 bool scenario__step_is_fault(scenario_step_kind_t kind)
 {
-  switch (kind) {
-  case SCENARIO_STEP_CRASH:
-  case SCENARIO_STEP_THROW:
-  case SCENARIO_STEP_HANG:
-  case SCENARIO_STEP_IPC_DISCONNECT:
-  case SCENARIO_STEP_WORKER_KILL:
-  case SCENARIO_STEP_WORKER_DISCONNECT:
-  case SCENARIO_STEP_CLOSE_SERVERS:
-  case SCENARIO_STEP_HOLD:
-  case SCENARIO_STEP_WORKER_SEND:
-  case SCENARIO_STEP_TIMER:
-  case SCENARIO_STEP_WORKER_SEND_HANDLE:
-  case SCENARIO_STEP_OUTPUT:
-    return true;
-  default:
-    return false;
-  }
+  scenario_step_role_t role = scenario_step_role(kind);
+
+  return role == SCENARIO_ROLE_WORKER_FAULT ||
+         role == SCENARIO_ROLE_WORKER_ACT;
 }
 
 const char *scenario_step_name(scenario_step_kind_t kind)

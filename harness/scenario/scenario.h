@@ -44,111 +44,113 @@ typedef struct {
 } scenario_wref_t;
 
 /* The step vocabulary, one row per kind:
- *   XX(ID, name, key, doc)
+ *   XX(ID, name, key, role, doc)
  * ID    the enum suffix: SCENARIO_STEP_<ID>
  * name  the C name of the kind: the loader's definition of the kind is
  *       step_<name> (harness/scenario/scenario-steps.c: the keys, types and
  *       defaults of its value), the runner's handler runner__step_<name>
  * key   the YAML key; kinds sharing one ("load") are told apart by the
  *       shape of the value (a mapping starts the load, a word stops it)
+ * role  what the step is to a cluster (scenario_step_role_t without its
+ *       prefix): the reports draw, and explore counts, the faults by it
  * doc   its line in the reference of docs/scenarios.md
  * The loader, the schema walk, the error messages and suggestions, the
  * runner and the reference (scenario_describe) all read these. Adding a
  * kind = a row here, its step_<name>, its runner__step_<name>. */
 #define SCENARIO_STEP_MAP(XX)                                                 \
-  XX(FORK, fork, "fork",                                                      \
+  XX(FORK, fork, "fork", ROUTINE,                                             \
      "`cluster.fork(env)` N times, waiting for each reply")                   \
-  XX(WAIT, wait, "wait",                                                      \
+  XX(WAIT, wait, "wait", ROUTINE,                                             \
      "waits until `count` such events have happened since the start of the "  \
      "run (`within` is scaled)")                                              \
-  XX(SLEEP, sleep, "sleep",                                                   \
+  XX(SLEEP, sleep, "sleep", ROUTINE,                                          \
      "waits (not scaled)")                                                    \
-  XX(SEND, send, "send",                                                      \
+  XX(SEND, send, "send", ROUTINE,                                             \
      "`worker.send(message)` from the primary")                               \
-  XX(DISCONNECT, disconnect, "disconnect",                                    \
+  XX(DISCONNECT, disconnect, "disconnect", ENDING,                            \
      "`worker.disconnect()` from the primary")                                \
-  XX(KILL, kill, "kill",                                                      \
+  XX(KILL, kill, "kill", ENDING,                                              \
      "`worker.kill(signal)` from the primary")                                \
-  XX(CLUSTER_DISCONNECT, cluster_disconnect, "cluster-disconnect",            \
+  XX(CLUSTER_DISCONNECT, cluster_disconnect, "cluster-disconnect", ENDING,    \
      "`cluster.disconnect(cb)`")                                              \
-  XX(SIGNAL, signal, "signal",                                                \
+  XX(SIGNAL, signal, "signal", SIGNAL,                                        \
      "the harness sends a signal with kill(2) to a worker or the primary")    \
-  XX(PAUSE, pause, "pause",                                                   \
+  XX(PAUSE, pause, "pause", SIGNAL,                                           \
      "SIGSTOP now, SIGCONT after `for` (the step does not wait)")             \
-  XX(CRASH, crash, "crash",                                                   \
+  XX(CRASH, crash, "crash", WORKER_FAULT,                                     \
      "the worker calls `process.exit(code)`")                                 \
-  XX(THROW, throw, "throw",                                                   \
+  XX(THROW, throw, "throw", WORKER_FAULT,                                     \
      "an uncaught error in the worker (exit code 1)")                         \
-  XX(HANG, hang, "hang",                                                      \
+  XX(HANG, hang, "hang", WORKER_FAULT,                                        \
      "the worker blocks its event loop for `for`")                            \
-  XX(IPC_DISCONNECT, ipc_disconnect, "ipc-disconnect",                        \
+  XX(IPC_DISCONNECT, ipc_disconnect, "ipc-disconnect", WORKER_FAULT,          \
      "`process.disconnect()` in the worker: the channel closes from the "     \
      "worker's end")                                                          \
-  XX(WORKER_KILL, worker_kill, "worker-kill",                                 \
+  XX(WORKER_KILL, worker_kill, "worker-kill", WORKER_FAULT,                   \
      "`cluster.worker.kill()` in the worker")                                 \
-  XX(WORKER_DISCONNECT, worker_disconnect, "worker-disconnect",               \
+  XX(WORKER_DISCONNECT, worker_disconnect, "worker-disconnect", WORKER_FAULT, \
      "`cluster.worker.disconnect()` in the worker")                           \
-  XX(CLOSE_SERVERS, close_servers, "close-servers",                           \
+  XX(CLOSE_SERVERS, close_servers, "close-servers", WORKER_FAULT,             \
      "the worker closes its servers")                                         \
-  XX(HOLD, hold, "hold",                                                      \
+  XX(HOLD, hold, "hold", WORKER_FAULT,                                        \
      "the worker opens client connections to `port` (0: the cluster's "       \
      "first server) and keeps them: an open handle keeps a process alive")    \
-  XX(WORKER_SEND, worker_send, "worker-send",                                 \
+  XX(WORKER_SEND, worker_send, "worker-send", WORKER_ACT,                     \
      "`process.send(message)` from the worker")                               \
-  XX(CONNECT, connect, "connect",                                             \
+  XX(CONNECT, connect, "connect", ROUTINE,                                    \
      "the harness opens client connections to `port` (0: the cluster's "      \
      "first server), sends the start of a request and keeps them open for "   \
      "`hold`")                                                                \
-  XX(LOAD_START, load_start, "load",                                          \
+  XX(LOAD_START, load_start, "load", ROUTINE,                                 \
      "starts the load generator (below)")                                     \
-  XX(LOAD_STOP, load_stop, "load",                                            \
+  XX(LOAD_STOP, load_stop, "load", ROUTINE,                                   \
      "`stop` stops the load and waits for the requests in flight; `wait` "    \
      "waits until it ends by its own bounds")                                 \
-  XX(ROLLING_RESTART, rolling_restart, "rolling-restart",                     \
+  XX(ROLLING_RESTART, rolling_restart, "rolling-restart", ROUTINE,            \
      "the primary's rolling restart: `timeout` per old worker before "        \
      "SIGKILL; with `wait`, waits for `restart-done` for `within` (scaled)")  \
-  XX(SHUTDOWN, shutdown, "shutdown",                                          \
+  XX(SHUTDOWN, shutdown, "shutdown", ROUTINE,                                 \
      "the primary's graceful shutdown; waits for the primary to exit for "    \
      "`within` (scaled)")                                                     \
-  XX(STATUS, status, "status",                                                \
+  XX(STATUS, status, "status", ROUTINE,                                       \
      "asks the primary for `cluster.workers` and each worker's flags "        \
-     "(`worker`: one, default every worker forked), recorded in the trace")  \
-  XX(SETUP, setup, "setup",                                                   \
+     "(`worker`: one, default every worker forked), recorded in the trace")   \
+  XX(SETUP, setup, "setup", ROUTINE,                                          \
      "`cluster.setupPrimary(settings)` again: cumulative, as Node's; `env` "  \
      "is added to later forks' environment")                                  \
-  XX(TOGETHER, together, "together",                                          \
+  XX(TOGETHER, together, "together", ROUTINE,                                 \
      "the primary runs these commands in one turn of its event loop, in "     \
      "order, as one synchronous piece of a primary program")                  \
-  XX(PRIMARY_THROW, primary_throw, "primary-throw",                           \
+  XX(PRIMARY_THROW, primary_throw, "primary-throw", ROUTINE,                  \
      "an uncaught error in the primary program (Node: exit code 1; its "      \
      "workers leave when their channels end)")                                \
-  XX(PRIMARY_CRASH, primary_crash, "primary-crash",                           \
+  XX(PRIMARY_CRASH, primary_crash, "primary-crash", ROUTINE,                  \
      "`process.exit(code)` in the primary program")                           \
-  XX(TIMER, timer, "timer",                                                   \
+  XX(TIMER, timer, "timer", WORKER_ACT,                                       \
      "the worker sets a timer of `for` (a pending timer keeps a process "     \
      "alive), observed as `worker-timer` when it fires")                      \
-  XX(SERVE, serve, "serve",                                                   \
+  XX(SERVE, serve, "serve", ROUTINE,                                          \
      "the primary listens itself on `port` or a UNIX socket `path` "          \
      "(`net.createServer({pauseOnConnect: true})`, no cluster involved) and " \
      "holds each connection it accepts, unread: `handle-listening`, then a "  \
-     "`handle-connection` for each, numbered 1, 2... (`conn`)")              \
-  XX(SEND_HANDLE, send_handle, "send-handle",                                 \
+     "`handle-connection` for each, numbered 1, 2... (`conn`)")               \
+  XX(SEND_HANDLE, send_handle, "send-handle", ROUTINE,                        \
      "`worker.send(message, handle, {keepOpen})` from the primary: a held "   \
      "connection (`conn`) or a server of `serve` (`server`)")                 \
-  XX(CLOSE_HANDLE, close_handle, "close-handle",                              \
+  XX(CLOSE_HANDLE, close_handle, "close-handle", ROUTINE,                     \
      "the primary closes a held connection or a server of `serve`")           \
-  XX(WORKER_SEND_HANDLE, worker_send_handle, "worker-send-handle",            \
+  XX(WORKER_SEND_HANDLE, worker_send_handle, "worker-send-handle", WORKER_ACT, \
      "the worker connects to `port` (0: the cluster's first server) and "     \
      "`process.send(message, socket)`; the primary holds the socket "         \
      "(`handle-received`)")                                                   \
-  XX(OUTPUT, output, "output",                                                \
+  XX(OUTPUT, output, "output", WORKER_ACT,                                    \
      "the worker writes `line` and a newline to `stream`, `repeat` times "    \
-     "(with `silent`, the primary reports each line as `output`)")           \
-  XX(TRIGGER, trigger, "on",                                                  \
+     "(with `silent`, the primary reports each line as `output`)")            \
+  XX(TRIGGER, trigger, "on", ROUTINE,                                         \
      "arms a trigger: runs `do` when the event happens (below)")
 
 typedef enum {
-#define XX(ID, name, key, doc) SCENARIO_STEP_##ID,
+#define XX(ID, name, key, role, doc) SCENARIO_STEP_##ID,
   SCENARIO_STEP_MAP(XX)
 #undef XX
   SCENARIO_STEP_KIND_COUNT
@@ -156,6 +158,25 @@ typedef enum {
 
 /* The YAML key of a step kind ("fork", "rolling-restart", "on"...). */
 const char *scenario_step_name(scenario_step_kind_t kind);
+
+/* What a step is to the cluster: the one list of the faults that reports
+ * draw and explore counts. */
+typedef enum {
+  SCENARIO_ROLE_ROUTINE,       /* the harness's own work: fork, wait, load */
+  SCENARIO_ROLE_WORKER_ACT,    /* the worker agent does it; no harm meant
+                                  (a message, a timer, output) */
+  SCENARIO_ROLE_WORKER_FAULT,  /* the worker agent does it to itself */
+  SCENARIO_ROLE_SIGNAL,        /* the harness signals a process */
+  SCENARIO_ROLE_ENDING         /* the primary ends workers (kill,
+                                  disconnect, cluster.disconnect) */
+} scenario_step_role_t;
+
+scenario_step_role_t scenario_step_role(scenario_step_kind_t kind);
+/* The role of a harness action as the trace names it: a step's key, or
+ * "resume" (the SIGCONT that ends a `pause`); ROUTINE for anything else. */
+scenario_step_role_t scenario_action_role(const char *action);
+/* A fault as the reports draw it: WORKER_FAULT or SIGNAL. */
+bool scenario_role_is_fault(scenario_step_role_t role);
 
 /* Load generator settings of a `load: {start: ...}` step. */
 typedef struct {

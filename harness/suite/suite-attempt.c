@@ -107,24 +107,14 @@ static report_outcome_t map_outcome(runner_outcome_t o)
   }
 }
 
-/* The actions that inject a fault (docs/scenarios.md, "Faults"), by the
- * names the trace records them under: pause and resume are the SIGSTOP
- * and SIGCONT of `pause`. worker-send is listed there but only sends a
- * message, and the harness's own work (fork, kill or disconnect from the
- * primary, rolling-restart, shutdown, policy, end...) is not a fault:
- * drawn as one, it would hide the faults among the routine. */
+/* The actions drawn as faults: the roles of the step table (pause and
+ * resume are the SIGSTOP and SIGCONT of `pause`). A message from a worker
+ * or the harness's own work (fork, kill or disconnect from the primary,
+ * rolling-restart, shutdown, policy, end...) is not drawn as a fault: it
+ * would hide the faults among the routine. */
 static bool fault_action(const char *name)
 {
-  static const char *const faults[] = {
-      "crash", "throw", "hang", "pause", "resume", "signal",
-      "ipc-disconnect", "worker-kill", "worker-disconnect", "close-servers",
-      "hold", NULL};
-  size_t i;
-
-  for (i = 0; faults[i] != NULL; i++)
-    if (strcmp(name, faults[i]) == 0)
-      return true;
-  return false;
+  return scenario_role_is_fault(scenario_action_role(name));
 }
 
 static int lane_of(const trace_event_t *e)
