@@ -42,6 +42,9 @@ Options:
   --full             run the whole suite for every mutant (default: stop
                      at the first failing scenario)
   --no-baseline      skip the run of the unmutated tree
+  --confirm N        rerun a killing scenario N times on the unmutated
+                     binary (default 2): one that fails there too makes
+                     the verdict `flaky` (not a kill); 0 to skip
   --logs DIR         keep each mutant's suite output (and build log) in DIR
   --list             list the mutants and the rule each breaks; run nothing
   -h, --help         this text
@@ -59,6 +62,7 @@ full=0
 baseline=1
 list=0
 logs=
+confirm=2
 scenarios=
 names=()
 while [ $# -gt 0 ]; do
@@ -69,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--timeout) [ $# -ge 2 ] || { usage >&2; exit 64; }; bound=$2; shift ;;
 	--threshold) [ $# -ge 2 ] || { usage >&2; exit 64; }; threshold=$2; shift ;;
 	--logs) [ $# -ge 2 ] || { usage >&2; exit 64; }; logs=$2; shift ;;
+	--confirm) [ $# -ge 2 ] || { usage >&2; exit 64; }; confirm=$2; shift ;;
 	--full) full=1 ;;
 	--no-baseline) baseline=0 ;;
 	--list) list=1 ;;
@@ -78,7 +83,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-for v in "$jobs" "$suite_jobs" "$bound" "$threshold"; do
+for v in "$jobs" "$suite_jobs" "$bound" "$threshold" "$confirm"; do
 	case "$v" in
 	''|*[!0-9]*) echo "run.sh: not a number: '$v'" >&2; exit 64 ;;
 	esac
@@ -178,7 +183,20 @@ lane_setup() {
 	(cd "$dir/src" && meson setup build -Dtests=disabled >"$dir/setup.log" 2>&1) ||
 		return 1
 	ninja -C "$dir/src/build" -j2 clustersim >"$dir/build.log" 2>&1 || return 1
+	# the unmutated binary, kept to confirm kills (it re-executes itself in
+	# every role, wherever it is)
+	cp "$dir/src/build/clustersim" "$dir/clustersim.base" || return 1
 	touch "$dir/ready"
+}
+
+# A kill is the mutant's only if the unmutated binary passes the scenario
+# (under load, a scenario with tight timing can fail by itself).
+confirm_kill() {
+	local dir=$1 name=$2 scen=${scenarios:-$1/src/scenarios}
+	[ "$confirm" -gt 0 ] || return 0
+	timeout --kill-after=10 "$bound" "$dir/clustersim.base" run "$scen" \
+		--filter "$name" --target builtin --repeat "$confirm" -q \
+		>"$dir/confirm.out" 2>&1 </dev/null
 }
 
 # The first scenario the terminal view reports as failed, timed out or in
@@ -258,6 +276,11 @@ lane_one() {
 		res=$(suite_run "$dir")
 		verdict=${res%% *} first=${res#* }
 		cp "$dir/suite.out" "$dir/$m.suite.out"
+		if [ "$verdict" = killed ] && [ "${first#(}" = "$first" ] &&
+		   ! confirm_kill "$dir" "$first"; then
+			verdict=flaky first="$first (fails unmutated too)"
+			cp "$dir/confirm.out" "$dir/$m.confirm.out"
+		fi
 	fi
 	if [ "$first" != "(patch-does-not-apply)" ] &&
 	   ! (cd "$src" && patch -p1 -R --batch --silent <"$patch") \
@@ -320,7 +343,7 @@ lane_pids=()
 # ---------------------------------------------------------------------------
 # The table
 
-killed=0 survived=0 invalid=0
+killed=0 survived=0 invalid=0 flaky=0
 printf '\n%-40s %-9s %s\n' mutant verdict "first failing scenario"
 printf '%-40s %-9s %s\n' ------ ------- ----------------------
 for m in "${mutants[@]}"; do
@@ -335,14 +358,15 @@ for m in "${mutants[@]}"; do
 	case "$verdict" in
 	killed) killed=$((killed + 1)) ;;
 	survived) survived=$((survived + 1)) ;;
+	flaky) survived=$((survived + 1)) flaky=$((flaky + 1)) ;;
 	*) invalid=$((invalid + 1)) ;;
 	esac
 done
 measured=$((killed + survived))
 pct=0
 [ "$measured" -gt 0 ] && pct=$((100 * killed / measured))
-printf '\n%d mutants: %d killed, %d survived, %d invalid; %d%% killed (threshold %d%%) in %ds\n' \
-	"${#mutants[@]}" "$killed" "$survived" "$invalid" "$pct" "$threshold" $((SECONDS - t0))
+printf '\n%d mutants: %d killed, %d survived (%d of them flaky), %d invalid; %d%% killed (threshold %d%%) in %ds\n' \
+	"${#mutants[@]}" "$killed" "$survived" "$flaky" "$invalid" "$pct" "$threshold" $((SECONDS - t0))
 [ "$lane_rc" = 0 ] || log "run.sh: a lane failed; its mutants count as invalid"
 if [ "$measured" -gt 0 ] && [ $((100 * killed)) -ge $((threshold * measured)) ]; then
 	exit 0
