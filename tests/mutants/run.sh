@@ -33,7 +33,8 @@ runs the scenario suite on the builtin target and prints a table:
 mutant, killed/survived/invalid, the first failing scenario.
 
 Options:
-  --scenarios DIR    the scenarios to run (default: the copy's scenarios/)
+  --scenarios PATH   the scenarios to run: a folder or a file, repeatable
+                     (default: the copy's scenarios/)
   -j, --jobs N       mutants built and run side by side (default 1; each
                      run of the suite uses -j2 itself)
   --suite-jobs N     the suite's own -j (default 2)
@@ -63,11 +64,11 @@ baseline=1
 list=0
 logs=
 confirm=2
-scenarios=
+scenarios=()
 names=()
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--scenarios) [ $# -ge 2 ] || { usage >&2; exit 64; }; scenarios=$2; shift ;;
+	--scenarios) [ $# -ge 2 ] || { usage >&2; exit 64; }; scenarios+=("$2"); shift ;;
 	-j|--jobs) [ $# -ge 2 ] || { usage >&2; exit 64; }; jobs=$2; shift ;;
 	--suite-jobs) [ $# -ge 2 ] || { usage >&2; exit 64; }; suite_jobs=$2; shift ;;
 	--timeout) [ $# -ge 2 ] || { usage >&2; exit 64; }; bound=$2; shift ;;
@@ -96,10 +97,12 @@ fi
 if [ -n "$logs" ]; then
 	mkdir -p "$logs" && logs=$(cd "$logs" && pwd) || exit 64
 fi
-if [ -n "$scenarios" ]; then
-	[ -d "$scenarios" ] || { echo "run.sh: no directory $scenarios" >&2; exit 64; }
-	scenarios=$(cd "$scenarios" && pwd)
-fi
+# absolute: the runs happen elsewhere
+for i in ${scenarios[@]+"${!scenarios[@]}"}; do
+	s=${scenarios[$i]}
+	[ -e "$s" ] || { echo "run.sh: no scenario file or folder $s" >&2; exit 64; }
+	scenarios[$i]=$(cd "$(dirname "$s")" && pwd)/$(basename "$s")
+done
 
 # The first line of a patch: "# <rule it breaks>".
 rule_of() { sed -n '1s/^# *//p' "$1"; }
@@ -192,9 +195,11 @@ lane_setup() {
 # A kill is the mutant's only if the unmutated binary passes the scenario
 # (under load, a scenario with tight timing can fail by itself).
 confirm_kill() {
-	local dir=$1 name=$2 scen=${scenarios:-$1/src/scenarios}
+	local dir=$1 name=$2
+	local scen=(${scenarios[@]+"${scenarios[@]}"})
+	[ ${#scen[@]} -gt 0 ] || scen=("$dir/src/scenarios")
 	[ "$confirm" -gt 0 ] || return 0
-	timeout --kill-after=10 "$bound" "$dir/clustersim.base" run "$scen" \
+	timeout --kill-after=10 "$bound" "$dir/clustersim.base" run "${scen[@]}" \
 		--filter "$name" --target builtin --repeat "$confirm" -q \
 		>"$dir/confirm.out" 2>&1 </dev/null
 }
@@ -211,12 +216,13 @@ first_failure() {
 # ends the run there unless --full.
 suite_run() {
 	local dir=$1 src=$1/src out=$1/suite.out
-	local scen=${scenarios:-$1/src/scenarios}
+	local scen=(${scenarios[@]+"${scenarios[@]}"})
+	[ ${#scen[@]} -gt 0 ] || scen=("$dir/src/scenarios")
 	local pid rc start first= why=
 	start=$SECONDS
 	: >"$out"
 	# its own session: a terminal's ^C reaches it through cleanup only
-	setsid "$src/build/clustersim" run "$scen" --target builtin \
+	setsid "$src/build/clustersim" run "${scen[@]}" --target builtin \
 		-j "$suite_jobs" >"$out" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$dir/run.pid"
