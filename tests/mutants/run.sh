@@ -43,9 +43,11 @@ Options:
   --full             run the whole suite for every mutant (default: stop
                      at the first failing scenario)
   --no-baseline      skip the run of the unmutated tree
-  --confirm N        rerun a killing scenario N times on the unmutated
-                     binary (default 2): one that fails there too makes
-                     the verdict `flaky` (not a kill); 0 to skip
+  --confirm N        a kill counts once the killing scenario fails again
+                     on the mutant and passes N times on the unmutated
+                     binary (default 2); otherwise the suite is run once
+                     more, and a second unconfirmed kill is `flaky` (not
+                     a kill); 0: every first failure is a kill
   --logs DIR         keep each mutant's suite output (and build log) in DIR
   --list             list the mutants and the rule each breaks; run nothing
   -h, --help         this text
@@ -192,16 +194,26 @@ lane_setup() {
 	touch "$dir/ready"
 }
 
-# A kill is the mutant's only if the unmutated binary passes the scenario
-# (under load, a scenario with tight timing can fail by itself).
+# A kill is the mutant's only if the mutant fails the scenario again and
+# the unmutated binary passes it every time: under load, a scenario with
+# tight timing can fail by itself.
 confirm_kill() {
 	local dir=$1 name=$2
 	local scen=(${scenarios[@]+"${scenarios[@]}"})
 	[ ${#scen[@]} -gt 0 ] || scen=("$dir/src/scenarios")
 	[ "$confirm" -gt 0 ] || return 0
+	: >"$dir/confirm.out"
+	if timeout --kill-after=10 "$bound" "$dir/src/build/clustersim" run \
+		"${scen[@]}" --filter "$name" --target builtin -q \
+		>>"$dir/confirm.out" 2>&1 </dev/null; then
+		echo "run.sh: the mutant passed $name when run again" >>"$dir/confirm.out"
+		return 1
+	fi
 	timeout --kill-after=10 "$bound" "$dir/clustersim.base" run "${scen[@]}" \
 		--filter "$name" --target builtin --repeat "$confirm" -q \
-		>"$dir/confirm.out" 2>&1 </dev/null
+		>>"$dir/confirm.out" 2>&1 </dev/null && return 0
+	echo "run.sh: the unmutated binary failed $name too" >>"$dir/confirm.out"
+	return 1
 }
 
 # The first scenario the terminal view reports as failed, timed out or in
@@ -279,14 +291,18 @@ lane_one() {
 	elif ! ninja -C "$src/build" -j2 clustersim >"$dir/$m.build.log" 2>&1; then
 		verdict=invalid first="(build-failed)"
 	else
-		res=$(suite_run "$dir")
-		verdict=${res%% *} first=${res#* }
-		cp "$dir/suite.out" "$dir/$m.suite.out"
-		if [ "$verdict" = killed ] && [ "${first#(}" = "$first" ] &&
-		   ! confirm_kill "$dir" "$first"; then
-			verdict=flaky first="$first (fails unmutated too)"
-			cp "$dir/confirm.out" "$dir/$m.confirm.out"
-		fi
+		for attempt in 1 2; do
+			res=$(suite_run "$dir")
+			verdict=${res%% *} first=${res#* }
+			cp "$dir/suite.out" "$dir/$m.suite.out"
+			# a timeout or a crash of the whole run needs no confirming
+			if [ "$verdict" != killed ] || [ "${first#(}" != "$first" ] ||
+			   confirm_kill "$dir" "$first"; then
+				break
+			fi
+			cp "$dir/confirm.out" "$dir/$m.confirm$attempt.out"
+			verdict=flaky first="$first (not confirmed)"
+		done
 	fi
 	if [ "$first" != "(patch-does-not-apply)" ] &&
 	   ! (cd "$src" && patch -p1 -R --batch --silent <"$patch") \
