@@ -218,9 +218,11 @@ confirm_kill() {
 
 # The first scenario the terminal view reports as failed, timed out or in
 # error ("[3/64] fail  NAME [builtin] ..."); interrupted ones are ours.
+failures() {
+	sed -nE 's/^\[[0-9]+\/[0-9]+\] +(fail|timeout|error) +([^ ]+).*/\2/p' "$1"
+}
 first_failure() {
-	sed -nE 's/^\[[0-9]+\/[0-9]+\] +(fail|timeout|error) +([^ ]+).*/\2/p' "$1" |
-		head -n 1
+	failures "$1" | head -n 1
 }
 
 # One run of the suite in $1 (a lane directory) with the binary of its copy:
@@ -342,8 +344,22 @@ if [ "$baseline" = 1 ]; then
 		tail -n 30 "$work/lane1/setup.log" "$work/lane1/build.log" >&2
 		exit 2
 	fi
-	res=$(suite_run "$work/lane1")
-	if [ "${res%% *}" != survived ]; then
+	res=$(full=1; suite_run "$work/lane1")
+	# a scenario that fails here but passes when run again is flaky on this
+	# machine now: said, and measured with (a kill by it must be confirmed)
+	bscen=(${scenarios[@]+"${scenarios[@]}"})
+	[ ${#bscen[@]} -gt 0 ] || bscen=("$work/lane1/src/scenarios")
+	for s in $(failures "$work/lane1/suite.out"); do
+		if ! timeout --kill-after=10 "$bound" "$work/lane1/clustersim.base" run \
+			"${bscen[@]}" --filter "$s" --target builtin --repeat 3 -q \
+			>"$work/lane1/rerun.out" 2>&1 </dev/null; then
+			log "run.sh: the unmutated tree fails the suite ($s, again when rerun): nothing can be measured"
+			tail -n 30 "$work/lane1/rerun.out" >&2
+			exit 2
+		fi
+		log "run.sh: warning: $s failed on the unmutated tree once, then passed 3 times: flaky here"
+	done
+	if [ "${res%% *}" != survived ] && [ -z "$(failures "$work/lane1/suite.out")" ]; then
 		log "run.sh: the unmutated tree fails the suite (${res#* }): nothing can be measured"
 		tail -n 30 "$work/lane1/suite.out" >&2
 		exit 2
