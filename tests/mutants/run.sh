@@ -43,11 +43,11 @@ Options:
   --full             run the whole suite for every mutant (default: stop
                      at the first failing scenario)
   --no-baseline      skip the run of the unmutated tree
-  --confirm N        a kill counts once the killing scenario fails again
-                     on the mutant and passes N times on the unmutated
-                     binary (default 2); otherwise the suite is run once
-                     more, and a second unconfirmed kill is `flaky` (not
-                     a kill); 0: every first failure is a kill
+  --confirm N        a kill counts once the unmutated binary passes the
+                     killing scenario N times (default 3) and the mutant
+                     fails it again (alone, in one of 3 runs, or first in
+                     a second run of the suite); otherwise `flaky`, not a
+                     kill; 0: every first failure is a kill
   --logs DIR         keep each mutant's suite output (and build log) in DIR
   --list             list the mutants and the rule each breaks; run nothing
   -h, --help         this text
@@ -65,7 +65,7 @@ full=0
 baseline=1
 list=0
 logs=
-confirm=2
+confirm=3
 scenarios=()
 names=()
 while [ $# -gt 0 ]; do
@@ -194,26 +194,39 @@ lane_setup() {
 	touch "$dir/ready"
 }
 
-# A kill is the mutant's only if the mutant fails the scenario again and
-# the unmutated binary passes it every time: under load, a scenario with
-# tight timing can fail by itself.
-confirm_kill() {
-	local dir=$1 name=$2
-	local scen=(${scenarios[@]+"${scenarios[@]}"})
-	[ ${#scen[@]} -gt 0 ] || scen=("$dir/src/scenarios")
-	[ "$confirm" -gt 0 ] || return 0
-	: >"$dir/confirm.out"
-	if timeout --kill-after=10 "$bound" "$dir/src/build/clustersim" run \
-		"${scen[@]}" --filter "$name" --target builtin -q \
-		>>"$dir/confirm.out" 2>&1 </dev/null; then
-		echo "run.sh: the mutant passed $name when run again" >>"$dir/confirm.out"
-		return 1
+# A kill is the mutant's only if the unmutated binary passes the scenario
+# every time, and the mutant fails it again (in one of 3 runs of it alone,
+# or as the first failure of a second run of the suite): under load, a
+# scenario with tight timing can fail by itself, and a mutant that only
+# changes an order may fail only now and then.
+scen_of() {
+	local dir=$1
+	if [ ${#scenarios[@]} -gt 0 ]; then
+		printf '%s\0' "${scenarios[@]}"
+	else
+		printf '%s\0' "$dir/src/scenarios"
 	fi
-	timeout --kill-after=10 "$bound" "$dir/clustersim.base" run "${scen[@]}" \
-		--filter "$name" --target builtin --repeat "$confirm" -q \
-		>>"$dir/confirm.out" 2>&1 </dev/null && return 0
-	echo "run.sh: the unmutated binary failed $name too" >>"$dir/confirm.out"
+}
+# $1 lane, $2 binary, $3 scenario, $4 repeat: the scenario's exit code
+run_one() {
+	local scen=()
+	mapfile -d '' scen < <(scen_of "$1")
+	timeout --kill-after=10 "$bound" "$2" run "${scen[@]}" --filter "$3" \
+		--target builtin --repeat "$4" -q >>"$1/confirm.out" 2>&1 </dev/null
+}
+base_passes() {
+	[ "$confirm" -gt 0 ] || return 0
+	run_one "$1" "$1/clustersim.base" "$2" "$confirm" && return 0
+	echo "run.sh: the unmutated binary failed $2 too" >>"$1/confirm.out"
 	return 1
+}
+mutant_fails_again() {
+	[ "$confirm" -gt 0 ] || return 0
+	run_one "$1" "$1/src/build/clustersim" "$2" 3 && {
+		echo "run.sh: the mutant passed $2 3 times when run alone" >>"$1/confirm.out"
+		return 1
+	}
+	return 0
 }
 
 # The first scenario the terminal view reports as failed, timed out or in
@@ -293,16 +306,20 @@ lane_one() {
 	elif ! ninja -C "$src/build" -j2 clustersim >"$dir/$m.build.log" 2>&1; then
 		verdict=invalid first="(build-failed)"
 	else
+		prev=
 		for attempt in 1 2; do
 			res=$(suite_run "$dir")
 			verdict=${res%% *} first=${res#* }
-			cp "$dir/suite.out" "$dir/$m.suite.out"
+			cp "$dir/suite.out" "$dir/$m.suite$attempt.out"
 			# a timeout or a crash of the whole run needs no confirming
-			if [ "$verdict" != killed ] || [ "${first#(}" != "$first" ] ||
-			   confirm_kill "$dir" "$first"; then
+			[ "$verdict" = killed ] && [ "${first#(}" = "$first" ] || break
+			: >"$dir/confirm.out"
+			if base_passes "$dir" "$first" &&
+			   { [ "$first" = "$prev" ] || mutant_fails_again "$dir" "$first"; }; then
 				break
 			fi
 			cp "$dir/confirm.out" "$dir/$m.confirm$attempt.out"
+			prev=$first
 			verdict=flaky first="$first (not confirmed)"
 		done
 	fi
