@@ -46,9 +46,9 @@ Options:
   --confirm N        a kill counts once the unmutated binary passes the
                      killing scenario N times (default 3) and the mutant
                      fails it again in one of 5 runs of it alone;
-                     otherwise the suite runs once more, and a second
-                     unconfirmed failure is `flaky`, not a kill; 0: every
-                     first failure is a kill
+                     otherwise the whole suite runs once more, and if
+                     none of its failures is confirmed the verdict is
+                     `flaky`, not a kill; 0: every first failure is a kill
   --logs DIR         keep each mutant's suite output (and build log) in DIR
   --list             list the mutants and the rule each breaks; run nothing
   -h, --help         this text
@@ -307,14 +307,25 @@ lane_one() {
 	elif ! ninja -C "$src/build" -j2 clustersim >"$dir/$m.build.log" 2>&1; then
 		verdict=invalid first="(build-failed)"
 	else
+		# the second run of the suite is a whole one: the first failure
+		# that is confirmed, if any, is the kill
 		for attempt in 1 2; do
-			res=$(suite_run "$dir")
+			res=$(if [ "$attempt" = 2 ]; then full=1; fi; suite_run "$dir")
 			verdict=${res%% *} first=${res#* }
 			cp "$dir/suite.out" "$dir/$m.suite$attempt.out"
 			# a timeout or a crash of the whole run needs no confirming
 			[ "$verdict" = killed ] && [ "${first#(}" = "$first" ] || break
 			: >"$dir/confirm.out"
-			if base_passes "$dir" "$first" && mutant_fails_again "$dir" "$first"; then
+			confirmed=
+			for s in $(failures "$dir/suite.out"); do
+				if base_passes "$dir" "$s" && mutant_fails_again "$dir" "$s"; then
+					confirmed=$s
+					break
+				fi
+				[ "$attempt" = 2 ] || break
+			done
+			if [ -n "$confirmed" ]; then
+				first=$confirmed
 				break
 			fi
 			cp "$dir/confirm.out" "$dir/$m.confirm$attempt.out"
