@@ -28,7 +28,7 @@ esac
 packages=(meson ninja-build pkg-config gcc libc6-dev
 	libuv1-dev libfyaml-dev libcjson-dev libhttp-parser-dev libxml2-dev
 	libcunit1-dev libxml2-utils perl binutils nodejs procps wrk hyperfine chromium
-	pmccabe cmark)
+	pmccabe cmark libmd4c-dev jq time)
 if [ -n "$fuzz" ]; then
 	packages+=(clang libclang-rt-14-dev)
 fi

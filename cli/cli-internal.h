@@ -107,7 +107,8 @@ struct cli_command_s {
 };
 
 /* The commands (cli-suite.c, cli-report.c, cli-agent.c). */
-extern const cli_command_t cli__run, cli__check, cli__list, cli__diff;
+extern const cli_command_t cli__run, cli__check, cli__list, cli__diff,
+    cli__matrix;
 extern const cli_command_t cli__report_merge;
 extern const cli_command_t cli__explore;
 extern const cli_command_t cli__primary, cli__worker;

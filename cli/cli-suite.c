@@ -21,51 +21,97 @@ typedef struct {
 } suite_args_t;
 
 #define A suite_args_t
+/* What every command of the suite reads: the selection and the running. */
+#define SUITE_RUN_OPTIONS                                                     \
+  CLI_SECTION("Selection"),                                                   \
+  CLI_LIST(A, run.filters, run.n_filters, "filter", "GLOB",                   \
+           "only scenarios whose name matches GLOB (repeatable:\n"            \
+           "any of them)"),                                                   \
+  CLI_LIST(A, run.tags, run.n_tags, "tag", "TAG",                             \
+           "only scenarios tagged TAG (repeatable: any of them)"),            \
+  CLI_SHARD(A, run.shard_i, run.shard_n, "shard", "I/N",                      \
+            "I/N with 1 <= I <= N",                                           \
+            "the I-th of N slices of the sorted selection (1-based)"),        \
+  CLI_SECTION("Running"),                                                     \
+  CLI_LIST(A, run.targets, run.n_targets, "target", "T",                      \
+           "builtin (default), node, node:PATH, node-c, c-node\n"             \
+           "or exec:CMD; repeatable: every scenario runs on\n"                \
+           "every target"),                                                   \
+  CLI_STRING(A, run.runtime, 0, "runtime", "PATH",                            \
+             "the node binary of node, node-c and c-node\n"                   \
+             "(default: node)"),                                              \
+  CLI_LIST(A, run.runtime_args, run.n_runtime_args, "runtime-arg", "ARG",     \
+           "give ARG to that runtime, before the agent's script\n"            \
+           "(repeatable; node, node-c, c-node; e.g.\n"                        \
+           "--runtime-arg=--max-old-space-size=512)"),                        \
+  CLI_STRING(A, clustersim, 0, "clustersim", "PATH",                          \
+             "the clustersim binary of the builtin agents\n"                  \
+             "(default: this program, or $CLUSTERSIM_BIN)"),                  \
+  CLI_UINT(A, run.jobs, 'j', "jobs", "N", 1, 64, "1 to 64",                   \
+           "runs in parallel (default 1)"),                                   \
+  CLI_UINT(A, run.repeat, 0, "repeat", "N", 1, 100000, "1 to 100000",         \
+           "run every scenario N times; every attempt is kept"),              \
+  CLI_U64(A, run.seed, run.seed_set, "seed", "S", "an unsigned integer",      \
+          "the base seed (default: random; always printed)"),                 \
+  CLI_DOUBLE(A, run.time_scale, "time-scale", "F", 0.1, 100.0, "0.1 to 100",  \
+             "multiply every deadline by F (slow machines)"),                 \
+  CLI_STRING(A, run.trace_dir, 0, "trace-dir", "DIR",                         \
+             "write one JSON-lines trace per run into DIR")
+
+/* Known failures: run and matrix. */
+#define SUITE_EXPECT_OPTIONS                                                  \
+  CLI_SECTION("Known failures"),                                              \
+  CLI_STRING(A, run.expect, 0, "expect", "FILE",                              \
+             "the failures FILE lists are known: pass when exactly\n"         \
+             "those fail; newly passing ones are reported as fixed,\n"        \
+             "new failures fail (docs/reimplementers.md)"),                   \
+  CLI_STRING(A, run.write_expect, 0, "write-expect", "FILE",                  \
+             "record the run's failures in FILE (the run then\n"              \
+             "passes: they are known)")
+
+#define SUITE_REPORT_OPTIONS                                                  \
+  CLI_STRING(A, run.junit, 0, "junit", "FILE",                                \
+             "JUnit XML (one testcase per scenario per target)"),             \
+  CLI_FLAG(A, run.junit_strict, 0, "junit-strict",                            \
+           "JUnit exactly as Jenkins' junit-10.xsd (no testcase\n"            \
+           "file/line attributes, no testcase properties)"),                  \
+  CLI_FLAG(A, run.tap, 0, "tap",                                              \
+           "TAP 14 on stdout instead of the terminal view")
+
 static const cli_option_t suite_options[] = {
-  CLI_SECTION("Selection"),
-  CLI_LIST(A, run.filters, run.n_filters, "filter", "GLOB",
-           "only scenarios whose name matches GLOB (repeatable:\n"
-           "any of them)"),
-  CLI_LIST(A, run.tags, run.n_tags, "tag", "TAG",
-           "only scenarios tagged TAG (repeatable: any of them)"),
-  CLI_SHARD(A, run.shard_i, run.shard_n, "shard", "I/N",
-            "I/N with 1 <= I <= N",
-            "the I-th of N slices of the sorted selection (1-based)"),
-  CLI_SECTION("Running"),
-  CLI_LIST(A, run.targets, run.n_targets, "target", "T",
-           "builtin (default), node, node:PATH, node-c, c-node\n"
-           "or exec:CMD; repeatable: every scenario runs on\n"
-           "every target"),
-  CLI_STRING(A, run.runtime, 0, "runtime", "PATH",
-             "the node binary of node, node-c and c-node\n"
-             "(default: node)"),
+  SUITE_RUN_OPTIONS,
   CLI_FLAG(A, run.diff, 0, "diff",
            "run: compare every target with the first (as diff)"),
-  CLI_STRING(A, clustersim, 0, "clustersim", "PATH",
-             "the clustersim binary of the builtin agents\n"
-             "(default: this program, or $CLUSTERSIM_BIN)"),
-  CLI_UINT(A, run.jobs, 'j', "jobs", "N", 1, 64, "1 to 64",
-           "runs in parallel (default 1)"),
-  CLI_UINT(A, run.repeat, 0, "repeat", "N", 1, 100000, "1 to 100000",
-           "run every scenario N times; every attempt is kept"),
-  CLI_U64(A, run.seed, run.seed_set, "seed", "S", "an unsigned integer",
-          "the base seed (default: random; always printed)"),
-  CLI_DOUBLE(A, run.time_scale, "time-scale", "F", 0.1, 100.0, "0.1 to 100",
-             "multiply every deadline by F (slow machines)"),
-  CLI_STRING(A, run.trace_dir, 0, "trace-dir", "DIR",
-             "write one JSON-lines trace per run into DIR"),
   CLI_STRING(A, trace, 0, "trace", "FILE",
              "check: run the oracle and the scenario's expectations\n"
              "on a recorded trace instead of running (one scenario)"),
+  SUITE_EXPECT_OPTIONS,
   CLI_SECTION("Reports"),
-  CLI_STRING(A, run.junit, 0, "junit", "FILE",
-             "JUnit XML (one testcase per scenario per target)"),
-  CLI_FLAG(A, run.junit_strict, 0, "junit-strict",
-           "JUnit exactly as Jenkins' junit-10.xsd (no testcase\n"
-           "file/line attributes, no testcase properties)"),
-  CLI_FLAG(A, run.tap, 0, "tap", "TAP 14 on stdout instead of the terminal view"),
+  SUITE_REPORT_OPTIONS,
   CLI_STRING(A, run.html, 0, "html", "FILE",
              "a self-contained HTML report with timelines"),
+  CLI_FLAG(A, run.quiet, 'q', "quiet", "only the summary"),
+  CLI_HELP,
+};
+
+static const cli_option_t matrix_options[] = {
+  SUITE_RUN_OPTIONS,
+  SUITE_EXPECT_OPTIONS,
+  CLI_SECTION("The matrix"),
+  CLI_STRING(A, run.coverage, 0, "coverage", "FILE",
+             "the rules: a Markdown file whose tables name\n"
+             "scenarios in code spans (default: docs/coverage.md\n"
+             "of the source tree if it exists; 'none': by tag)"),
+  CLI_STRING(A, run.markdown, 0, "markdown", "FILE",
+             "the matrix in Markdown (a README, a PR comment)"),
+  CLI_STRING(A, run.matrix_html, 0, "html", "FILE",
+             "the matrix as a self-contained, filterable page"),
+  CLI_STRING(A, run.json, 0, "json", "FILE", "the matrix in JSON"),
+  CLI_STRING(A, run.html, 0, "timelines", "FILE",
+             "the run's HTML report with timelines, which the\n"
+             "page's cells link to"),
+  CLI_SECTION("Reports"),
+  SUITE_REPORT_OPTIONS,
   CLI_FLAG(A, run.quiet, 'q', "quiet", "only the summary"),
   CLI_HELP,
 };
@@ -117,6 +163,21 @@ static int suite_main(const cli_command_t *cmd, int argc, char **argv);
 SUITE_COMMAND(cli__run, "run", "run scenarios against a target");
 SUITE_COMMAND(cli__check, "check", "validate scenarios without running them");
 SUITE_COMMAND(cli__list, "list", "list scenarios");
+const cli_command_t cli__matrix = {
+    "Scenarios", "matrix", "[options] [PATH...]",
+    "run scenarios on every target and write a\n"
+    "compatibility matrix (rules by targets)",
+    "usage: clustersim matrix --target A --target B ... [options] "
+    "[PATH...]\n",
+    "Runs every scenario on every target, as run does, then lays the results\n"
+    "out as a compatibility matrix: rows are the rules the scenarios pin\n"
+    "(grouped by area, from --coverage), columns the targets with the\n"
+    "runtime and version their agent named, cells pass, fail with the first\n"
+    "finding, skip with its reason, or diverges. A per-area summary per\n"
+    "target is printed and heads every file.\n",
+    matrix_options, sizeof(matrix_options) / sizeof(matrix_options[0]),
+    suite_exits, sizeof(suite_exits) / sizeof(suite_exits[0]),
+    suite_epilogue, suite_main};
 SUITE_COMMAND(cli__diff, "diff",
               "run scenarios on two targets and compare them\n"
               "worker by worker (or: diff A.jsonl B.jsonl)");
@@ -355,6 +416,11 @@ static int complete(const cli_command_t *cmd, suite_args_t *a,
   if (o->n_targets == 0 &&
       cli__push(&o->targets, &o->n_targets, "builtin") != 0)
     return BASE_EXIT_INTERNAL;
+  if ((o->expect != NULL || o->write_expect != NULL) && cmd != &cli__run &&
+      cmd != &cli__matrix)
+    return cli__usage_error(cmd, "--expect and --write-expect belong to "
+                                 "`clustersim run` and `clustersim matrix`");
+  o->matrix = cmd == &cli__matrix;
   if (a->trace != NULL && cmd != &cli__check)
     return cli__usage_error(cmd, "--trace '%s' belongs to `clustersim check`",
                             a->trace);

@@ -41,6 +41,7 @@ static const cli_command_t help_cmd = {
 /* In the order of `clustersim --help`. */
 static const cli_command_t *const commands[] = {
     &cli__run,          &cli__check,   &cli__list,   &cli__diff,
+    &cli__matrix,
     &cli__explore,      &cli__report_merge, &cli__primary, &cli__worker,
     &version_cmd,       &help_cmd,
 };

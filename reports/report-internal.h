@@ -246,8 +246,15 @@ void report__hw_element(report__hw_t *h, const char *name, const char *cls,
                        const char *text);
 
 /* report-timeline.c */
+/* An attempt's timeline: a lane per worker, or past REPORT__DENSE_LANES
+ * worker lanes the harness, the primary and the failing worker's lanes
+ * with a density of every worker's events under them. */
+#define REPORT__DENSE_LANES 64
 void report__timeline_write(report__hw_t *h, const report__attempt_t *a);
 void report__timeline_legend(report__hw_t *h);
+/* The colour class of an event kind: "fork", "online", "listening",
+ * "disconnect", "exit", "message", "policy", "error" or "other". */
+const char *report__kind_class(const char *kind);
 
 /* report-load.c: the load's plots under a timeline, on its time axis
  * ([t0, t1] across x from `left` to `right`), from y = `top`. */
@@ -260,5 +267,61 @@ typedef struct {
 long report__load_height(const report__attempt_t *a);
 void report__load_write(report__hw_t *h, const report__attempt_t *a,
                         const report__axis_t *ax);
+
+/* report-matrix.c: the matrix's layout, read by its writers. */
+typedef enum {
+  REPORT__MX_PASS = 0,     /* pass or flaky */
+  REPORT__MX_FAIL,         /* fail, timeout, error, interrupted */
+  REPORT__MX_SKIP,         /* skip, inconclusive */
+  REPORT__MX_DIVERGES,     /* a divergence the scenario documents */
+  REPORT__MX_NOT_RUN
+} report__mx_state_t;
+
+typedef struct {
+  const char *spec;        /* as --target gave it */
+  const char *runtime;     /* what its agent named (borrowed), or NULL */
+  const char *version;
+} report__mx_target_t;
+
+typedef struct {
+  const report_t *r;
+  const report_groups_t *g;
+  report__mx_target_t *targets;
+  size_t n_targets;
+  report_groups_t rest;    /* scenarios no rule of the file names */
+} report__mx_t;
+
+typedef struct {
+  unsigned ran, passed, skipped;   /* rules of an area on a target */
+} report__mx_count_t;
+
+int report__mx_open(report__mx_t *m, const report_t *r,
+                    const report_groups_t *g);
+void report__mx_close(report__mx_t *m);
+size_t report__mx_n_areas(const report__mx_t *m);
+const report_area_t *report__mx_area(const report__mx_t *m, size_t i);
+/* The case of a scenario on target t, or NULL (not run there). */
+const report_case_t *report__mx_case(const report__mx_t *m,
+                                     const char *scenario, size_t t);
+report__mx_state_t report__mx_state(const report_case_t *c);
+const char *report__mx_word(const report_case_t *c);
+char *report__mx_text(const report_case_t *c);
+report__mx_state_t report__mx_rule(const report__mx_t *m,
+                                   const report_rule_t *rule, size_t t);
+void report__mx_count(const report__mx_t *m, const report_area_t *a,
+                      size_t t, report__mx_count_t *out);
+/* "node v20.20.2" (runtime and version), or ""; caller frees. */
+char *report__mx_label(const report__mx_target_t *t);
+/* report-matrix-html.c: the page; cells link to `timelines`#case-N. */
+int report__mx_html(const report__mx_t *m, const char *path,
+                    const char *timelines);
+/* report-density.c: the workers of a big cluster as a grid of events per
+ * band of workers per slice of time, on the timeline's axis, from y =
+ * ax->top. */
+/* How many distinct workers have marks. */
+size_t report__density_workers(const report__attempt_t *a);
+long report__density_height(const report__attempt_t *a);
+void report__density_write(report__hw_t *h, const report__attempt_t *a,
+                           const report__axis_t *ax);
 
 #endif /* REPORT_INTERNAL_H */

@@ -158,7 +158,7 @@ static void axis(report__hw_t *h, const tl_geom_t *g, long bottom)
   report__hw_end_svg(h);
 }
 
-static const char *kind_class(const char *kind)
+const char *report__kind_class(const char *kind)
 {
   static const char *const known[] = {"fork", "online", "listening",
                                       "disconnect", "exit", "message",
@@ -199,7 +199,7 @@ static void mark(report__hw_t *h, const tl_geom_t *g, const report__mark_t *m,
     report__hw_start(h, "path", "failreq");
     report__hw_attr(h, "d", d);
   } else {
-    snprintf(cls, sizeof(cls), "mark k-%s", kind_class(m->kind));
+    snprintf(cls, sizeof(cls), "mark k-%s", report__kind_class(m->kind));
     report__hw_start(h, "circle", cls);
     report__hw_attri(h, "cx", x);
     report__hw_attri(h, "cy", y);
@@ -259,7 +259,7 @@ static void lifelines(report__hw_t *h, const tl_geom_t *g,
  * then the policies' actions, then the rest (a worker's own reports). */
 static int kind_rank(const char *kind)
 {
-  const char *c = kind_class(kind);
+  const char *c = report__kind_class(kind);
 
   if (strcmp(c, "other") == 0)
     return 2;
@@ -399,18 +399,89 @@ static void pointer(report__hw_t *h, const tl_geom_t *g,
   report__hw_end_svg(h);
 }
 
-void report__timeline_write(report__hw_t *h, const report__attempt_t *a)
+/* The marks drawn in full when the workers are a density: the primary's,
+ * the harness's faults and failed requests, every mark of the failing
+ * worker and the failing mark itself. `orig` maps them back to their
+ * index in `a` (the number in their titles). */
+static int detail_of(const report__attempt_t *a, report__attempt_t *out,
+                     size_t **orig)
+{
+  int failing = REPORT_LANE_HARNESS - 1;
+  size_t i, n = 0;
+
+  *out = *a;
+  out->marks = malloc((a->nmarks ? a->nmarks : 1) * sizeof(*out->marks));
+  *orig = malloc((a->nmarks ? a->nmarks : 1) * sizeof(**orig));
+  if (out->marks == NULL || *orig == NULL)
+    return UV_ENOMEM;
+  if (a->failed_event >= 0 && (size_t)a->failed_event < a->nmarks &&
+      a->marks[a->failed_event].lane > REPORT_LANE_PRIMARY)
+    failing = a->marks[a->failed_event].lane;
+  out->failed_event = -1;
+  for (i = 0; i < a->nmarks; i++) {
+    const report__mark_t *m = &a->marks[i];
+    if (!(m->lane == REPORT_LANE_PRIMARY || m->lane == failing ||
+          (m->lane < REPORT_LANE_PRIMARY && m->flags != 0) ||
+          (int64_t)i == a->failed_event))
+      continue;
+    if ((int64_t)i == a->failed_event)
+      out->failed_event = (int64_t)n;
+    (*orig)[n] = i;
+    out->marks[n++] = *m;
+  }
+  out->nmarks = out->capmarks = n;
+  return 0;
+}
+
+/* The time axis of every mark, drawn in full or not. */
+static void span_all(const report__attempt_t *a, tl_geom_t *g)
+{
+  size_t i;
+
+  for (i = 0; i < a->nmarks; i++) {
+    if (i == 0 || a->marks[i].t_ns < g->t0)
+      g->t0 = a->marks[i].t_ns;
+    if (i == 0 || a->marks[i].t_ns > g->t1)
+      g->t1 = a->marks[i].t_ns;
+  }
+  if (g->t1 <= g->t0)
+    g->t1 = g->t0 + 1000000;
+}
+
+static void lanes_bg(report__hw_t *h, const tl_geom_t *g)
+{
+  char buf[32];
+  size_t i;
+
+  for (i = 0; i < g->nlanes; i++) {
+    svg_rect(h, i % 2 ? "lane-bg odd" : "lane-bg", 0,
+             TOP_H + AXIS_H + (long)i * LANE_H, SVG_W, LANE_H);
+    report__hw_start(h, "text", "lane-label");
+    report__hw_attri(h, "x", 8);
+    report__hw_attri(h, "y", y_of(i) + 4);
+    report__hw_text(h, lane_name(g->lanes[i], buf, sizeof(buf)));
+    report__hw_end_svg(h);
+  }
+}
+
+/* `a`'s marks in lanes; with `all` (a density), `a` holds the marks drawn
+ * in full and `all` every mark, counted in the density under the lanes. */
+static void draw(report__hw_t *h, const report__attempt_t *a,
+                 const size_t *orig, const report__attempt_t *all)
 {
   tl_geom_t g;
   report__axis_t ax;
-  char vb[64], buf[32];
-  long height, bottom, lanes;
+  char vb[64];
+  long height, bottom, lanes, dens;
   size_t i;
 
   geometry(a, &g);
+  if (all != NULL)
+    span_all(all, &g);
   lanes = TOP_H + AXIS_H + (long)g.nlanes * LANE_H;
+  dens = all != NULL ? report__density_height(all) : 0;
   /* the load's plots go under the lanes, on the same time axis */
-  bottom = lanes + report__load_height(a);
+  bottom = lanes + dens + report__load_height(a);
   height = bottom + 6;
   snprintf(vb, sizeof(vb), "0 0 %d %ld", SVG_W, height);
   report__hw_start(h, "svg", "timeline");
@@ -418,30 +489,41 @@ void report__timeline_write(report__hw_t *h, const report__attempt_t *a)
   report__hw_attr(h, "viewBox", vb);
   report__hw_attr(h, "role", "img");
   report__hw_start(h, "title", NULL);
-  report__hw_textf(h, "timeline: %zu lanes, %zu events", g.nlanes, a->nmarks);
+  report__hw_textf(h, "timeline: %zu lanes, %zu events", g.nlanes,
+                   all != NULL ? all->nmarks : a->nmarks);
   report__hw_end_svg(h);
-  for (i = 0; i < g.nlanes; i++) {
-    svg_rect(h, i % 2 ? "lane-bg odd" : "lane-bg", 0,
-             TOP_H + AXIS_H + (long)i * LANE_H, SVG_W, LANE_H);
-    report__hw_start(h, "text", "lane-label");
-    report__hw_attri(h, "x", 8);
-    report__hw_attri(h, "y", y_of(i) + 4);
-    report__hw_text(h, lane_name(g.lanes[i], buf, sizeof(buf)));
-    report__hw_end_svg(h);
-  }
+  lanes_bg(h, &g);
   axis(h, &g, bottom);
   lifelines(h, &g, a);
   names(h, &g, a);
   for (i = 0; i < a->nmarks; i++)
-    mark(h, &g, &a->marks[i], i);
+    mark(h, &g, &a->marks[i], orig != NULL ? orig[i] : i);
   ax.t0 = g.t0;
   ax.t1 = g.t1;
   ax.left = GUTTER;
   ax.right = SVG_W - PAD_R;
   ax.top = lanes;
+  if (all != NULL)
+    report__density_write(h, all, &ax);
+  ax.top = lanes + dens;
   report__load_write(h, a, &ax);
   pointer(h, &g, a, bottom);
   report__hw_end_svg(h);
+}
+
+void report__timeline_write(report__hw_t *h, const report__attempt_t *a)
+{
+  report__attempt_t shown;
+  size_t *orig = NULL;
+
+  memset(&shown, 0, sizeof(shown));
+  if (report__density_workers(a) <= REPORT__DENSE_LANES ||
+      detail_of(a, &shown, &orig) != 0)
+    draw(h, a, NULL, NULL);
+  else
+    draw(h, &shown, orig, a);
+  free(shown.marks);
+  free(orig);
 }
 
 void report__timeline_legend(report__hw_t *h)

@@ -318,4 +318,109 @@ const char *report_libxml_error(void);
  * install it). The caller frees it; NULL when memory runs out. */
 char *report_junit_merge_strerror(int rc);
 
+
+/* ---------------------------------------------------------------------- */
+/* Case fields, for the writers and checks outside this module            */
+
+const char *report_case_scenario(const report_case_t *c);
+const char *report_case_target(const report_case_t *c);
+/* The reason of the attempt the case is shown by (its first bad one, or
+ * the last), or NULL. */
+const char *report_case_reason(const report_case_t *c);
+
+/* ---------------------------------------------------------------------- */
+/* The compatibility matrix (report-matrix*.c, report-coverage.c)          */
+
+/* What the rows are grouped by: areas (a heading of docs/coverage.md, or
+ * a tag), each with rules, each pinned by scenarios. */
+typedef struct {
+  char *id;              /* the rule's id, or the scenario's name */
+  char *title;           /* what the rule says, or NULL */
+  char **scenarios;      /* names, as the scenarios' `name:` */
+  size_t n_scenarios;
+} report_rule_t;
+
+typedef struct {
+  char *name;            /* "worker lifecycle", or a tag */
+  report_rule_t *rules;
+  size_t n_rules;
+} report_area_t;
+
+typedef struct {
+  report_area_t *areas;
+  size_t n_areas;
+  char *source;          /* the coverage file read, or NULL: by tag */
+} report_groups_t;
+
+/* Reads the rules out of a Markdown file (docs/coverage.md): every GFM
+ * table whose rows name scenarios in code spans (`kill-sigkill`). The
+ * rule is the row's cell under a header containing "rule" or "id" (else
+ * its first cell), its title the cell under "title", "statement",
+ * "behaviour" or "what" if any; the area is the heading above the table.
+ * Only code spans that are names in `known` (NULL-terminated) count, so
+ * other code in a row (`exitedAfterDisconnect`) is ignored. A table that
+ * names no known scenario is not a rules table. UV_ENOENT when the file
+ * does not exist; 0 with no areas when it holds no such table. */
+int report_groups_read(const char *path, const char *const *known,
+                       report_groups_t *out);
+/* One area per tag (a scenario's first tag; "untagged" without one), one
+ * rule per scenario: when there is no coverage file. */
+int report_groups_by_tag(const report_t *r, report_groups_t *out);
+void report_groups_free(report_groups_t *g);
+
+typedef struct {
+  const report_groups_t *groups;
+  const char *markdown;   /* files to write, each NULL to skip */
+  const char *html;
+  const char *json;
+  const char *timelines;  /* the run's HTML report, which cells link to
+                             (as written in the page: relative to it) */
+} report_matrix_opts_t;
+
+/* Rows = the groups' rules and their scenarios (scenarios of the run that
+ * no rule names come last, under "not in <source>"), columns = targets
+ * with the runtime and version their agent named, cells = the case's
+ * verdict with its first finding or skip reason ("diverges" for a
+ * divergence the scenario documents). A per-area summary per target comes
+ * first: rules whose every scenario passed, of the rules that ran. */
+int report_matrix_write(const report_t *r, const report_matrix_opts_t *o);
+/* The summary as lines for the terminal ("node (node v20.20.2):
+ * lifecycle 12 of 13 rules, ..."); the caller frees it. */
+char *report_matrix_summary(const report_t *r, const report_groups_t *g);
+
+/* ---------------------------------------------------------------------- */
+/* Expectations files (report-expect.c)                                    */
+
+/* Known failures, as web-platform-tests' and test262's runners keep them:
+ * a JSON file {"clustersim-expectations": 1, "known-failures": [{"scenario":
+ * S, "target": T, "verdict": V, "finding": F}, ...]}; target "*" is any
+ * target, verdict and finding are what was seen when it was written. */
+typedef struct report_expect_s report_expect_t;
+
+/* Reads FILE; on a bad file, UV_EINVAL and *why says where and what
+ * (caller frees). */
+int report_expect_read(const char *path, report_expect_t **out, char **why);
+void report_expect_free(report_expect_t *e);
+
+/* The run against the expectations, one line each ("scenario [target]:
+ * finding"). Only cases of the run count: an expected failure of a
+ * scenario or target not run (another shard) is neither fixed nor new. */
+typedef struct {
+  char **known;          /* failed, as expected */
+  size_t n_known;
+  char **fixed;          /* expected to fail, passed */
+  size_t n_fixed;
+  char **fresh;          /* failed, not expected to */
+  size_t n_fresh;
+  unsigned fresh_errors; /* of fresh: errors (exit code 3 rather than 1) */
+} report_expect_result_t;
+
+int report_expect_compare(const report_t *r, const report_expect_t *e,
+                          report_expect_result_t *out);
+void report_expect_result_free(report_expect_result_t *res);
+/* Writes the failing cases of the run (fail, timeout, error, interrupted,
+ * and flaky ones are not: they passed) as an expectations file,
+ * atomically. */
+int report_expect_write(const report_t *r, const char *path);
+
 #endif

@@ -310,17 +310,27 @@ int sim__json_is_undefined(const cJSON *v)
          strcmp(c->valuestring, "undefined") == 0;
 }
 
+/* The `type` target._send() gives a native handle: a UDP socket (a
+ * shared one, with a listen reply) is dgram's, TCP and pipes are net's. */
+static const char *handle_type(const uv_stream_t *handle)
+{
+  return handle->type == UV_UDP ? "dgram.Native" : "net.Native";
+}
+
 /* One line: the JSON of a message, wrapped as Node wraps one that carries
  * a handle. On failure nothing is appended. */
 static int encode_json(sim__buf_t *b, const cJSON *msg, uv_stream_t *handle)
 {
-  static const char wrap[] =
-      "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":";
   size_t mark = b->len;
+  char wrap[64];
   int err = 0;
 
-  if (handle != NULL)
-    err = sim__buf_append(b, wrap, sizeof(wrap) - 1);
+  if (handle != NULL) {
+    snprintf(wrap, sizeof(wrap),
+             "{\"cmd\":\"NODE_HANDLE\",\"type\":\"%s\",\"msg\":",
+             handle_type(handle));
+    err = sim__buf_append(b, wrap, strlen(wrap));
+  }
   if (err == 0)
     err = sim__json_print(b, msg);
   if (err == 0 && handle != NULL)
@@ -332,13 +342,15 @@ static int encode_json(sim__buf_t *b, const cJSON *msg, uv_stream_t *handle)
   return err;
 }
 
-/* {cmd:'NODE_HANDLE', type:'net.Native', msg}, as target._send() builds
- * it. */
-static int wrap_handle(sim_heap_t *heap, sim_value_t **msg)
+/* {cmd:'NODE_HANDLE', type:'net.Native' (or 'dgram.Native'), msg}, as
+ * target._send() builds it. */
+static int wrap_handle(sim_heap_t *heap, sim_value_t **msg,
+                       const uv_stream_t *handle)
 {
+  const char *t = handle_type(handle);
   sim_value_t *w = sim_value_new(heap, SIM_VALUE_OBJECT);
   sim_value_t *cmd = sim_value_new_string(heap, "NODE_HANDLE", 11);
-  sim_value_t *type = sim_value_new_string(heap, "net.Native", 10);
+  sim_value_t *type = sim_value_new_string(heap, t, strlen(t));
 
   if (w == NULL || cmd == NULL || type == NULL ||
       sim_value_put_str(heap, w, "cmd", cmd) != 0 ||
@@ -363,7 +375,7 @@ static int encode_v8(sim__buf_t *b, const cJSON *msg, uv_stream_t *handle)
     return UV_ENOMEM;
   err = sim_value_from_json(heap, msg, &v);
   if (err == 0 && handle != NULL)
-    err = wrap_handle(heap, &v);
+    err = wrap_handle(heap, &v, handle);
   if (err == 0) {
     /* Same layout, same allocator: the frame lands in `b` itself. */
     out.base = (uint8_t *)b->data;
@@ -590,7 +602,7 @@ static void flush_queue(sim__channel_t *ch)
 }
 
 static void dispatch_cluster(sim__channel_t *ch, const cJSON *msg,
-                             uv_stream_t *handle)
+                             uv_handle_t *handle)
 {
   const cJSON *ack = cJSON_GetObjectItemCaseSensitive(msg, "ack");
   const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(msg, "cmd");
@@ -656,7 +668,7 @@ static int type_fits(const char *type, uv_handle_type kind)
 static void on_handle(sim__channel_t *ch, const inbound_t *in)
 {
   sim__rx_t *r = rx_take(ch);
-  uv_stream_t *handle;
+  uv_handle_t *handle;
   char text[96];
 
   if (r == NULL) {
@@ -680,21 +692,23 @@ static void on_handle(sim__channel_t *ch, const inbound_t *in)
     return;
   }
   channel_send_bypass(ch, "NODE_HANDLE_ACK");
-  /* The channel's users take streams; a UDP handle is closed here, its
-   * message delivered without it (docs/ipc.md). */
-  if (in->msg == NULL || r->type == UV_UDP) {
+  /* Cluster messages take any handle (a shared UDP socket comes with a
+   * listen reply); user messages take streams, the public API's: a UDP
+   * socket sent with one is closed here, its message delivered without it
+   * (docs/ipc.md). */
+  if (in->msg == NULL || (r->type == UV_UDP && !in->inner_internal)) {
     rx_close(r);
     if (in->msg == NULL)
       return;
     handle = NULL;
   } else {
-    handle = (uv_stream_t *)r->handle;
+    handle = r->handle;
     free(r);
   }
   if (in->inner_internal)
     dispatch_cluster(ch, in->msg, handle);
   else
-    ch->ops->message(ch, in->msg, handle);
+    ch->ops->message(ch, in->msg, (uv_stream_t *)handle);
 }
 
 static void deliver(sim__channel_t *ch, const inbound_t *in)

@@ -105,7 +105,7 @@ void sim__child_set_listening(sim_child_t *child)
 }
 
 static void on_query_reply(sim__channel_t *ch, const cJSON *msg,
-                           uv_stream_t *handle, void *arg)
+                           uv_handle_t *handle, void *arg)
 {
   sim_server_t *server = arg;
   struct sim__child_priv *p = priv_of(ch);
@@ -130,10 +130,10 @@ int sim__child_query(sim_child_t *child, sim_server_t *server, cJSON *query)
 /* Disconnect and kill                                                     */
 
 static void on_disconnect_ack(sim__channel_t *ch, const cJSON *msg,
-                              uv_stream_t *handle, void *arg)
+                              uv_handle_t *handle, void *arg)
 {
   if (handle != NULL)
-    uv_close((uv_handle_t *)handle, sim__close_free);
+    uv_close(handle, sim__close_free);
   if (msg != NULL)
     sim__channel_disconnect(ch);
 }
@@ -239,7 +239,7 @@ static void on_message(sim__channel_t *ch, const cJSON *msg,
 }
 
 static void on_newconn(struct sim__child_priv *p, const cJSON *msg,
-                       uv_stream_t *handle)
+                       uv_handle_t *handle)
 {
   const cJSON *key = cJSON_GetObjectItemCaseSensitive(msg, "key");
   const cJSON *seq = cJSON_GetObjectItemCaseSensitive(msg, "seq");
@@ -249,7 +249,10 @@ static void on_newconn(struct sim__child_priv *p, const cJSON *msg,
 
   if (cJSON_IsString(key))
     server = registry_find(p, key->valuestring);
-  accepted = server != NULL && sim__server_accepts(server, handle);
+  /* a connection is a stream; anything else a peer sends is refused */
+  accepted = server != NULL && handle != NULL &&
+             (handle->type == UV_TCP || handle->type == UV_NAMED_PIPE) &&
+             sim__server_accepts(server, (uv_stream_t *)handle);
   reply = cJSON_CreateObject();
   if (reply != NULL) {
     cJSON_AddNumberToObject(reply, "ack",
@@ -259,13 +262,13 @@ static void on_newconn(struct sim__child_priv *p, const cJSON *msg,
     (void)sim__channel_send_cluster(&p->channel, reply, NULL, NULL, NULL);
   }
   if (accepted)
-    sim__server_on_connection(server, handle);
+    sim__server_on_connection(server, (uv_stream_t *)handle);
   else if (handle != NULL)
-    uv_close((uv_handle_t *)handle, sim__close_free);
+    uv_close(handle, sim__close_free);
 }
 
 static void on_internal(sim__channel_t *ch, const cJSON *msg,
-                        uv_stream_t *handle)
+                        uv_handle_t *handle)
 {
   struct sim__child_priv *p = priv_of(ch);
   const cJSON *act = cJSON_GetObjectItemCaseSensitive(msg, "act");

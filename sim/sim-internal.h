@@ -132,20 +132,24 @@ void sim__keyset_free(sim__keyset_t *ks);
 typedef struct sim__channel_s sim__channel_t;
 
 /* A cluster message whose `ack` matches a message we sent with a reply
- * callback. `msg` is borrowed; `handle` (rare) is owned by the callee.
- * When the channel closes first, the callback runs once with msg NULL. */
+ * callback. `msg` is borrowed; `handle` (rare: a listen reply's TCP, UNIX
+ * or UDP socket) is owned by the callee, of any type a NODE_HANDLE may
+ * carry. When the channel closes first, the callback runs once with msg
+ * NULL. */
 typedef void (*sim__ack_fn)(sim__channel_t *ch, const cJSON *msg,
-                            uv_stream_t *handle, void *arg);
+                            uv_handle_t *handle, void *arg);
 
 /* Messages reach these callbacks as cJSON in both serializations: in
  * 'advanced' mode a user message is its JSON form (sim_value_to_json()),
  * an internal one the JSON a Node peer would have sent in 'json' mode
  * (its `undefined` members left out). */
 typedef struct {
-  /* A user message (not internal). `handle` owned by the callee. */
+  /* A user message (not internal). `handle` (a TCP or UNIX socket, never
+   * UDP: the public API takes streams) owned by the callee. */
   void (*message)(sim__channel_t *ch, const cJSON *msg, uv_stream_t *handle);
-  /* A NODE_CLUSTER message with no matching ack callback. */
-  void (*internal)(sim__channel_t *ch, const cJSON *msg, uv_stream_t *handle);
+  /* A NODE_CLUSTER message with no matching ack callback. `handle`, of
+   * any type a NODE_HANDLE may carry, owned by the callee. */
+  void (*internal)(sim__channel_t *ch, const cJSON *msg, uv_handle_t *handle);
   /* Node's 'disconnect' on the ChildProcess/process object. */
   void (*disconnect)(sim__channel_t *ch);
   /* Malformed input from the peer; reading has stopped. `text` is valid
@@ -337,8 +341,10 @@ int sim__child_send_cluster(sim_child_t *child, cJSON *fields);
 int sim__child_connected(const sim_child_t *child);
 void sim__child_set_listening(sim_child_t *child);
 /* Called by sim-child.c. */
+/* `handle`: the shared listener (TCP, UNIX or UDP socket) or NULL; owned
+ * by the callee. */
 void sim__server_on_reply(sim_server_t *server, const cJSON *reply,
-                          uv_stream_t *handle);
+                          uv_handle_t *handle);
 void sim__server_on_connection(sim_server_t *server, uv_stream_t *conn);
 /* 1 when the server takes `conn` now: open, of the server's type (TCP or
  * UNIX socket), under maxConnections. */

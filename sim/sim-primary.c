@@ -486,7 +486,7 @@ static void query_server(sim_worker_t *w, const cJSON *msg)
 }
 
 static void on_channel_internal(sim__channel_t *ch, const cJSON *msg,
-                                uv_stream_t *handle)
+                                uv_handle_t *handle)
 {
   sim_worker_t *w = channel_worker(ch);
   sim_cluster_t *c = w->cluster;
@@ -494,7 +494,7 @@ static void on_channel_internal(sim__channel_t *ch, const cJSON *msg,
   sim_event_t ev = { 0 };
 
   if (handle != NULL)
-    uv_close((uv_handle_t *)handle, sim__close_free);
+    uv_close(handle, sim__close_free);
   if (!cJSON_IsString(act) || c->priv->closing)
     return;
   ev.worker = w;

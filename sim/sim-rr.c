@@ -145,13 +145,13 @@ static void distribute(rr_t *rr, uv_stream_t *tcp)
 }
 
 static void on_newconn_reply(sim__channel_t *ch, const cJSON *msg,
-                             uv_stream_t *handle, void *arg)
+                             uv_handle_t *handle, void *arg)
 {
   inflight_t *f = arg;
   rr_t *rr = f->rr;
 
   if (handle != NULL)
-    uv_close((uv_handle_t *)handle, sim__close_free);
+    uv_close(handle, sim__close_free);
   if (msg == NULL) {
     /* The worker's channel closed with the connection in flight. */
     sim__cluster_orphan(rr->base.cluster, f->conn);

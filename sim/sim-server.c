@@ -421,7 +421,7 @@ static void start_rr(sim_server_t *server, const cJSON *reply)
 }
 
 void sim__server_on_reply(sim_server_t *server, const cJSON *reply,
-                          uv_stream_t *handle)
+                          uv_handle_t *handle)
 {
   struct sim__server_priv *p = server->priv;
   const cJSON *key, *err;
@@ -431,7 +431,7 @@ void sim__server_on_reply(sim_server_t *server, const cJSON *reply,
   if (reply == NULL || p->closing) {
     /* The channel closed first, or the server was closed meanwhile. */
     if (handle != NULL)
-      uv_close((uv_handle_t *)handle, sim__close_free);
+      uv_close(handle, sim__close_free);
     if (p->child != NULL)
       sim__child_server_gone(p->child, server);
     finish_close(server);
@@ -443,7 +443,7 @@ void sim__server_on_reply(sim_server_t *server, const cJSON *reply,
   err = cJSON_GetObjectItemCaseSensitive(reply, "errno");
   if (handle != NULL) {
     p->mode = M_SHARED;
-    p->listener = (uv_handle_t *)handle;
+    p->listener = handle;
     status = listener_start(server, p->backlog);
   } else if (cJSON_IsNumber(err) && err->valuedouble != 0) {
     status = (int)err->valuedouble;

@@ -763,18 +763,24 @@ sim_value_t *sim_value_new_error(sim_heap_t *heap, sim_error_proto_t proto,
 
 /* Appends a property to an OBJECT, ARRAY (non-element property) or
  * SPARSE_ARRAY, or an entry to a MAP. No check for duplicates: the caller
- * decides the order, as V8's property order decides it. */
+ * decides the order, as V8's property order decides it.
+ * Errors: UV_EINVAL for a target of another kind, a NULL argument or
+ * (put, outside a MAP) a key that is not a string or a number,
+ * UV_E2BIG at 2^32 - 1 members, UV_ENOMEM (the heap's limit included). */
 int sim_value_put(sim_heap_t *heap, sim_value_t *target, sim_value_t *key,
                   sim_value_t *value);
-/* sim_value_put() with a string key. */
+/* sim_value_put() with a string key; its errors. */
 int sim_value_put_str(sim_heap_t *heap, sim_value_t *target,
                       const char *key, sim_value_t *value);
-/* Appends an element to an ARRAY or a member to a SET. */
+/* Appends an element to an ARRAY or a member to a SET.
+ * Errors: UV_EINVAL for a target of another kind or a NULL argument,
+ * UV_E2BIG at 2^32 - 1 members, UV_ENOMEM (the heap's limit included). */
 int sim_value_push(sim_heap_t *heap, sim_value_t *target,
                    sim_value_t *value);
-/* Sets `cause` on an ERROR. */
+/* Sets `cause` on an ERROR. UV_EINVAL for anything else. */
 int sim_value_set_cause(sim_value_t *error, sim_value_t *cause);
-/* Changes a resizable ArrayBuffer's maxByteLength (>= length). */
+/* Changes a resizable ArrayBuffer's maxByteLength (>= length).
+ * UV_EINVAL for another kind or a max below the length. */
 int sim_value_set_resizable(sim_value_t *buffer, uint32_t max_length);
 
 /* 1 for the kinds with identity (OBJECT and after). */
@@ -793,6 +799,7 @@ typedef struct {
 void sim_buf_init(sim_buf_t *buf);
 /* Room for `more` bytes after len. UV_ENOMEM. */
 int sim_buf_reserve(sim_buf_t *buf, size_t more);
+/* Appends n bytes. UV_ENOMEM (the buffer is unchanged). */
 int sim_buf_append(sim_buf_t *buf, const void *data, size_t n);
 void sim_buf_free(sim_buf_t *buf);
 

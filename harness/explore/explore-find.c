@@ -1,9 +1,12 @@
 /*
  * explore-find.c - findings: what each ended run broke (and the first
  * failing run of every property, kept), differential candidates
- * confirmed, and each finding reproduced, shrunk (the predicate runs the
- * candidate a few times: one failure of the same property keeps it) and
- * confirmed, then written out as scenario files with their shrink log.
+ * confirmed, and each finding reproduced, shrunk and confirmed, then
+ * written out as scenario files with their shrink log. A run reproduces a
+ * finding when it breaks the same property the same way (the first
+ * violation's message, numbers aside: explore_failure_same): a candidate
+ * that breaks it another way, say an exit missing where a disconnect was,
+ * is another bug that shrinking must not drift to.
  */
 #include "explore-internal.h"
 
@@ -136,12 +139,18 @@ void explore__task_judge(explore_t *ex, explore__task_t *t)
 /* ---------------------------------------------------------------------- */
 /* Running one schedule again                                              */
 
+/* How long a schedule is run again: all `want` times, or until the first
+ * run that fails, or until the first that does not. */
+typedef enum { UNTIL_ALL, UNTIL_FAIL, UNTIL_PASS } until_t;
+
 typedef struct {
   const explore_schedule_t *sched;
   explore_prop_t prop;
+  const char *message;       /* the failure, NULL: any of the property */
   unsigned want, issued;     /* tasks */
   unsigned failed, ended, runs;
-  bool stop_on_fail;
+  unsigned other;            /* runs that broke the property another way */
+  until_t until;
   runner_result_t *keep;     /* the first failing run (taken) */
   runner_result_t *pairs[2][EXPLORE__MAX_TARGETS];  /* differential */
   unsigned n_pairs;
@@ -174,17 +183,23 @@ static void repeat_done(explore_t *ex, explore__pool_t *p, explore__task_t *t)
   }
   for (k = 0; k < t->n_jobs; k++) {
     explore_violations_t v;
+    bool broke;
     memset(&v, 0, sizeof(v));
-    if (t->jobs[k].result != NULL &&
-        explore_check(&ex->base, t->jobs[k].result,
-                      EXPLORE_PROP_BIT(r->prop), scale_of(ex), &v) == 0 &&
-        v.count > 0) {
+    broke = t->jobs[k].result != NULL &&
+            explore_check(&ex->base, t->jobs[k].result,
+                          EXPLORE_PROP_BIT(r->prop), scale_of(ex), &v) == 0;
+    if (broke && explore_violations_same(&v, r->prop, r->message)) {
       r->failed++;
       if (r->keep == NULL) {
         r->keep = t->jobs[k].result;
         t->jobs[k].result = NULL;
       }
-      if (r->stop_on_fail)
+      if (r->until == UNTIL_FAIL)
+        p->stop = true;
+    } else {
+      if (broke && v.count > 0)
+        r->other++;
+      if (r->until == UNTIL_PASS)
         p->stop = true;
     }
     explore_violations_free(&v);
@@ -297,14 +312,19 @@ static void confirm_diff(explore_t *ex, explore__diff_t *c)
 typedef struct {
   explore_t *ex;
   explore__finding_t *f;
+  explore_schedule_t *kept;  /* the candidates kept, in order (owned) */
+  size_t n_kept, cap_kept;
 } shrink_arg_t;
 
-/* Runs the schedule `want` times (stopping at a failure when asked);
- * how many failed. The first failing run goes to *keep if not NULL. */
+/* Candidates confirmed at most after the last one kept fails less often
+ * than the original did; then the original itself is the finding. */
+#define MAX_FALLBACKS 3
+
+/* Runs the schedule up to `want` times (as `until` says); how many
+ * failed as `f` did. The first failing run goes to *keep if not NULL. */
 static unsigned fails(explore_t *ex, explore__finding_t *f,
                       const explore_schedule_t *s, unsigned want,
-                      bool stop_on_fail, runner_result_t **keep,
-                      unsigned *runs)
+                      until_t until, runner_result_t **keep, unsigned *runs)
 {
   repeat_t r;
   unsigned n;
@@ -312,6 +332,7 @@ static unsigned fails(explore_t *ex, explore__finding_t *f,
   memset(&r, 0, sizeof(r));
   r.sched = s;
   r.prop = f->prop;
+  r.message = f->message;
   if (f->prop == EXPLORE_PROP_DIFF) {
     /* a difference counts when both targets repeat their own stories */
     unsigned i, got = 0;
@@ -329,15 +350,17 @@ static unsigned fails(explore_t *ex, explore__finding_t *f,
         }
       }
       repeat_clear(&r);
-      if (got > 0 && stop_on_fail)
+      if ((until == UNTIL_FAIL && got > 0) || (until == UNTIL_PASS &&
+                                               got < i + 1))
         break;
     }
     return got;
   }
   r.want = want;
-  r.stop_on_fail = stop_on_fail;
+  r.until = until;
   repeat_run(ex, &r);
   *runs += r.runs;
+  f->other_fail += r.other;
   n = r.failed;
   if (keep != NULL && *keep == NULL) {
     *keep = r.keep;
@@ -348,28 +371,30 @@ static unsigned fails(explore_t *ex, explore__finding_t *f,
 }
 
 /* A candidate still fails: when the finding reproduced every time, it
- * must fail twice in a row (a deterministic failure shrinks to a
- * deterministic one); else once in --shrink-tries runs. */
+ * must fail as the finding did in every one of --shrink-tries runs (a
+ * deterministic failure shrinks to a deterministic one, not to a flake);
+ * else once in --shrink-tries runs, and confirmation decides. */
 static int still_fails(const explore_schedule_t *cand, void *arg)
 {
   shrink_arg_t *a = arg;
-  const explore__finding_t *f = a->f;
+  explore__finding_t *f = a->f;
   unsigned tries = a->ex->opts->shrink_tries ? a->ex->opts->shrink_tries : 3;
   bool strict = f->repro_fail == f->repro_runs;
-  unsigned n = 0, i;
+  unsigned n;
+  bool ok;
 
   if (a->ex->interrupted)
     return -1;
-  if (!strict)
-    n = fails(a->ex, a->f, cand, tries, true, NULL, &a->f->shrink_runs);
-  for (i = 0; strict && i < 2; i++) {
-    if (fails(a->ex, a->f, cand, 1, true, NULL, &a->f->shrink_runs) == 0)
-      break;
-    n++;
-  }
+  n = fails(a->ex, f, cand, tries, strict ? UNTIL_PASS : UNTIL_FAIL, NULL,
+            &f->shrink_runs);
   if (a->ex->interrupted)
     return -1;
-  return strict ? n == 2 : n > 0;
+  ok = strict ? n == tries : n > 0;
+  /* out of memory: the fallback then ends at the original */
+  if (ok && base_array_grow(&a->kept, &a->cap_kept, a->n_kept + 1,
+                            sizeof(*a->kept)) == 0)
+    a->kept[a->n_kept++] = *cand;
+  return ok;
 }
 
 static unsigned confirm_runs(const explore_t *ex)
@@ -377,13 +402,55 @@ static unsigned confirm_runs(const explore_t *ex)
   return ex->opts->confirm ? ex->opts->confirm : 5;
 }
 
+/* Whether the shrunk schedule failed at least as often as the original. */
+static bool as_often(const explore__finding_t *f)
+{
+  return (uint64_t)f->confirm_fail * f->repro_runs >=
+         (uint64_t)f->repro_fail * f->confirm_runs;
+}
+
+/* Confirms the shrunk schedule; while it fails less often than the
+ * original, the candidate kept before it (a few at most), and at last the
+ * original itself. */
+static void confirm_small(explore_t *ex, explore__finding_t *f,
+                          const shrink_arg_t *a, base_buf_t *log)
+{
+  size_t i = a->n_kept;
+  unsigned runs;
+
+  f->confirm_runs = confirm_runs(ex);
+  for (;;) {
+    runs = 0;
+    f->confirm_fail = fails(ex, f, &f->small, f->confirm_runs, UNTIL_ALL,
+                            &f->shown, &runs);
+    f->shrink_runs += runs;
+    if (ex->interrupted || as_often(f))
+      break;
+    base_buf_appendf(log, "confirm (%zu actions): failed %u of %u runs, "
+                          "less often than the original: ",
+                     f->small.n_steps, f->confirm_fail, f->confirm_runs);
+    result_drop(&f->shown);
+    f->fallbacks++;
+    if (i < 2 || f->fallbacks > MAX_FALLBACKS) {
+      base_buf_appends(log, "back to the original\n");
+      f->small = f->original;
+      f->confirm_fail = f->repro_fail;
+      f->confirm_runs = f->repro_runs;
+      break;
+    }
+    f->small = a->kept[--i - 1];
+    base_buf_appends(log, "back to the candidate kept before it\n");
+  }
+  f->stats.steps_after = f->small.n_steps;
+}
+
 static void work_one(explore_t *ex, explore__finding_t *f, base_buf_t *log)
 {
-  shrink_arg_t arg = {ex, f};
+  shrink_arg_t arg = {ex, f, NULL, 0, 0};
   unsigned runs = 0;
 
   f->repro_runs = confirm_runs(ex);
-  f->repro_fail = fails(ex, f, &f->original, f->repro_runs, false, NULL,
+  f->repro_fail = fails(ex, f, &f->original, f->repro_runs, UNTIL_ALL, NULL,
                         &runs);
   f->shrink_runs += runs;
   base_buf_appendf(log, "original: failed %u of %u runs\n", f->repro_fail,
@@ -396,15 +463,14 @@ static void work_one(explore_t *ex, explore__finding_t *f, base_buf_t *log)
   }
   explore_shrink(&f->original, still_fails, &arg, &f->small, &f->stats, log);
   f->shrunk = true;
-  f->confirm_runs = confirm_runs(ex);
-  runs = 0;
-  f->confirm_fail = fails(ex, f, &f->small, f->confirm_runs, false,
-                          &f->shown, &runs);
-  f->shrink_runs += runs;
+  confirm_small(ex, f, &arg, log);
+  free(arg.kept);
   base_buf_appendf(log, "shrunk: %zu -> %zu actions in %u candidates, %u "
-                        "runs in all; the shrunk schedule failed %u of %u "
+                        "runs in all (%u broke %s another way: not the "
+                        "finding); the shrunk schedule failed %u of %u "
                         "runs\n", f->stats.steps_before, f->stats.steps_after,
-                   f->stats.tests, f->shrink_runs, f->confirm_fail,
+                   f->stats.tests, f->shrink_runs, f->other_fail,
+                   explore_prop_name(f->prop), f->confirm_fail,
                    f->confirm_runs);
 }
 

@@ -212,7 +212,9 @@ typedef struct {
   explore_schedule_t small;
   explore_shrink_stats_t stats;
   unsigned shrink_runs;
+  unsigned other_fail;       /* runs that broke the property another way */
   unsigned confirm_fail, confirm_runs;
+  unsigned fallbacks;        /* confirmations that fell short */
   runner_result_t *shown;    /* a failing run of the shrunk schedule */
   char *scenario_file, *original_file, *log_file;
 } explore__finding_t;

@@ -267,6 +267,8 @@ static cJSON *finding_json(const explore_t *ex, const explore__finding_t *f)
     cJSON_AddNumberToObject(s, "runs", f->shrink_runs);
     cJSON_AddNumberToObject(s, "confirmed", f->confirm_fail);
     cJSON_AddNumberToObject(s, "confirm_runs", f->confirm_runs);
+    cJSON_AddNumberToObject(s, "fallbacks", f->fallbacks);
+    cJSON_AddNumberToObject(s, "other_failures", f->other_fail);
   }
   if (s != NULL && f->scenario_file != NULL)
     cJSON_AddStringToObject(s, "scenario", f->scenario_file);

@@ -77,6 +77,53 @@ bool explore_violations_has(const explore_violations_t *v, explore_prop_t p)
   return false;
 }
 
+static bool is_digit(char c)
+{
+  return c >= '0' && c <= '9';
+}
+
+/* Past a number: digits, with a fraction. */
+static const char *past_number(const char *s)
+{
+  while (is_digit(*s))
+    s++;
+  if (*s == '.' && is_digit(s[1]))
+    for (s++; is_digit(*s); s++)
+      ;
+  return s;
+}
+
+bool explore_failure_same(const char *a, const char *b)
+{
+  if (a == NULL || b == NULL)
+    return false;
+  for (;;) {
+    bool end_a = *a == '\0' || *a == '\n', end_b = *b == '\0' || *b == '\n';
+    if (end_a || end_b)
+      return end_a && end_b;
+    if (is_digit(*a) && is_digit(*b)) {
+      a = past_number(a);
+      b = past_number(b);
+      continue;
+    }
+    if (*a++ != *b++)
+      return false;
+  }
+}
+
+bool explore_violations_same(const explore_violations_t *v, explore_prop_t p,
+                             const char *message)
+{
+  size_t i;
+
+  for (i = 0; i < v->count; i++)
+    if (v->items[i].prop == p &&
+        (message == NULL || explore_failure_same(v->items[i].message,
+                                                 message)))
+      return true;
+  return false;
+}
+
 /* One violation per property and run: the first says it. */
 int explore__violation_add(explore_violations_t *v, explore_prop_t p,
                            const char *fmt, ...)
@@ -280,6 +327,10 @@ static bool rule_replaces(scenario_respawn_t rule, const trace_event_t *exit)
   }
 }
 
+/* The worker's replacement: the respawn policy's, or the one a rolling
+ * restart forked for it (the restart then owns it: when something else,
+ * a cluster.disconnect(), ends it before the restart's own disconnect,
+ * the policy rightly does not replace it again). */
 static const trace_event_t *respawn_of(const trace_t *tr, unsigned old)
 {
   size_t i;
@@ -287,7 +338,8 @@ static const trace_event_t *respawn_of(const trace_t *tr, unsigned old)
   for (i = 0; i < tr->count; i++) {
     const trace_event_t *e = &tr->events[i];
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(e->json, "old");
-    if (is_policy(e, TRACE_EV_RESPAWN) && cJSON_IsNumber(o) &&
+    if ((is_policy(e, TRACE_EV_RESPAWN) ||
+         is_policy(e, TRACE_EV_RESTART_FORK)) && cJSON_IsNumber(o) &&
         (unsigned)o->valuedouble == old)
       return e;
   }

@@ -231,6 +231,15 @@ typedef struct {
 void explore_violations_free(explore_violations_t *v);
 /* Whether `v` holds a violation of `p`. */
 bool explore_violations_has(const explore_violations_t *v, explore_prop_t p);
+/* Whether two violation messages tell the same failure: their first lines
+ * agree once every number in them is taken as any number (worker ids,
+ * times, codes and event indexes vary between runs of one failure; the
+ * words, signals and event names do not). NULL is no failure at all. */
+bool explore_failure_same(const char *a, const char *b);
+/* Whether `v` holds a violation of `p` that is the failure `message`
+ * (explore_failure_same); any violation of `p` when `message` is NULL. */
+bool explore_violations_same(const explore_violations_t *v, explore_prop_t p,
+                             const char *message);
 
 /* What one run broke, of the properties in `mask`: the runner's findings
  * mapped to their properties (an invariant to itself, an expectation to

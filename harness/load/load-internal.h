@@ -19,7 +19,12 @@ struct load_slot_s {
   unsigned index;
   uv_timer_t timer;         /* kick-off, rate wait, attempt timeout */
   bool timer_closing;
-  uv_tcp_t tcp;
+  union {                   /* `tcp`, `pipe` with opts.unix_path, `udp`
+                               with opts.udp: the code reads them as a */
+    uv_tcp_t tcp;           /* handle (or the first two as a stream) */
+    uv_pipe_t pipe;         /* through `tcp`, their common start */
+    uv_udp_t udp;
+  };
   uv_connect_t connect_req;
   bool tcp_open;            /* initialised, close callback not yet run */
   bool tcp_closing;
@@ -56,6 +61,7 @@ struct load_s {
   load_opts_t opts;
   load_done_cb done_cb;
   struct sockaddr_storage addr;
+  char unix_path[108];      /* "": TCP to addr */
   char *request;
   size_t request_len;
   load_slot_t *slots;

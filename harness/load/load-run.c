@@ -96,7 +96,11 @@ static int build_request(load_t *load, const char *path, const char *hostport)
 
 static int check_opts(const load_opts_t *opts)
 {
-  if (opts->port <= 0 || opts->port > 65535)
+  if (opts->unix_path != NULL &&
+      (opts->unix_path[0] == '\0' || strlen(opts->unix_path) > 107 ||
+       opts->clients > 0 || opts->udp))
+    return UV_EINVAL;
+  if (opts->unix_path == NULL && (opts->port <= 0 || opts->port > 65535))
     return UV_EINVAL;
   if (opts->connections > LOAD_MAX_CONNECTIONS)
     return UV_EINVAL;
@@ -170,6 +174,20 @@ void load_run_handle_closed(load_t *load)
   done_cb(load, load->opts.arg);
 }
 
+/* Where the load goes: a UNIX socket, or a loopback address and port;
+ * and the Host header's text. */
+static int target_of(load_t *load, const load_opts_t *opts, char *hostport,
+                     size_t size)
+{
+  load->unix_path[0] = '\0';
+  if (opts->unix_path == NULL)
+    return parse_host(opts->host != NULL ? opts->host : "127.0.0.1",
+                      opts->port, &load->addr, hostport, size);
+  snprintf(load->unix_path, sizeof(load->unix_path), "%s", opts->unix_path);
+  snprintf(hostport, size, "localhost");
+  return 0;
+}
+
 int load_start(load_t *load, uv_loop_t *loop, const load_opts_t *opts,
                load_done_cb done_cb)
 {
@@ -194,8 +212,7 @@ int load_start(load_t *load, uv_loop_t *loop, const load_opts_t *opts,
     load->opts.drain_ms = load->opts.timeout_ms;
   if (load->opts.max_records == 0)
     load->opts.max_records = LOAD_DEFAULT_MAX_RECORDS;
-  rc = parse_host(opts->host != NULL ? opts->host : "127.0.0.1", opts->port,
-                  &load->addr, hostport, sizeof(hostport));
+  rc = target_of(load, opts, hostport, sizeof(hostport));
   if (rc < 0)
     return rc;
   if (!path_ok(opts->path != NULL ? opts->path : "/"))
@@ -206,6 +223,7 @@ int load_start(load_t *load, uv_loop_t *loop, const load_opts_t *opts,
   /* The strings now live in the request text only. */
   load->opts.host = NULL;
   load->opts.path = NULL;
+  load->opts.unix_path = NULL;
 
   if (load->records_cap != load->opts.max_records) {
     free(load->records);
@@ -312,7 +330,8 @@ int load_retarget(load_t *load, int port)
   struct sockaddr_in *in4;
   struct sockaddr_in6 *in6;
 
-  if (load == NULL || !load->running || port <= 0 || port > 65535)
+  if (load == NULL || !load->running || port <= 0 || port > 65535 ||
+      load->unix_path[0] != '\0')
     return UV_EINVAL;
   in4 = (struct sockaddr_in *)&load->addr;
   in6 = (struct sockaddr_in6 *)&load->addr;

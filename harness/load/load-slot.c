@@ -278,10 +278,30 @@ static void on_write(uv_write_t *req, int status)
     slot_fail(slot, status);
 }
 
+/* One datagram; its answer comes to on_datagram. */
+static void slot_send_datagram(load_slot_t *slot)
+{
+  char text[48];
+  int n = snprintf(text, sizeof(text), "datagram %llu\n",
+                   (unsigned long long)slot->seq);
+  uv_buf_t buf = uv_buf_init(text, (unsigned)n);
+  int rc = uv_udp_try_send(&slot->udp, &buf, 1,
+                           (const struct sockaddr *)&slot->load->addr);
+
+  if (rc < 0)
+    slot_fail(slot, rc);
+}
+
 static void slot_send(load_slot_t *slot)
 {
   load_t *load = slot->load;
-  load_write_t *w = malloc(sizeof(*w));
+  load_write_t *w;
+
+  if (load->opts.udp) {
+    slot_send_datagram(slot);
+    return;
+  }
+  w = malloc(sizeof(*w));
   uv_buf_t buf = uv_buf_init(load->request, (unsigned)load->request_len);
   int rc;
 
@@ -321,6 +341,64 @@ static void on_connect(uv_connect_t *req, int status)
   slot_send(slot);
 }
 
+/* The answer to a datagram: "worker <id>\n" names who received it. */
+static void on_datagram(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
+                        const struct sockaddr *from, unsigned flags)
+{
+  load_slot_t *slot = udp->data;
+  unsigned id = 0;
+  char text[32];
+
+  (void)flags;
+  if (nread == 0 || from == NULL || !slot->active || slot->tcp_closing)
+    return;
+  if (nread < 0) {
+    slot_fail(slot, (int)nread);
+    return;
+  }
+  snprintf(text, sizeof(text), "%.*s", (int)(nread < 31 ? nread : 31),
+           buf->base);
+  slot->bytes = (uint64_t)nread;
+  if (sscanf(text, "worker %u", &id) != 1) {
+    slot_finish(slot, LOAD_ERROR, UV_EPROTO);
+    return;
+  }
+  slot->worker = id;
+  slot_finish(slot, LOAD_OK, 0);
+}
+
+/* A UDP socket of the slot's own: from its client address, or loopback
+ * of the target's family, any port. */
+static int slot_bind_udp(load_slot_t *slot)
+{
+  load_t *load = slot->load;
+  struct sockaddr_storage src;
+  char ip[32] = "127.0.0.1";
+
+  if (load->opts.clients > 0)
+    snprintf(ip, sizeof(ip), "127.0.0.%u",
+             2 + slot->index % load->opts.clients);
+  if (load->addr.ss_family == AF_INET6)
+    uv_ip6_addr("::1", 0, (struct sockaddr_in6 *)&src);
+  else if (uv_ip4_addr(ip, 0, (struct sockaddr_in *)&src) != 0)
+    return UV_EINVAL;
+  return uv_udp_bind(&slot->udp, (const struct sockaddr *)&src, 0);
+}
+
+static void slot_open_udp(load_slot_t *slot)
+{
+  int rc = slot_bind_udp(slot);
+
+  if (rc == 0)
+    rc = uv_udp_recv_start(&slot->udp, on_alloc, on_datagram);
+  if (rc < 0) {
+    slot_fail(slot, rc);
+    return;
+  }
+  slot->connected = true;
+  slot_send(slot);
+}
+
 /* A client address of its own: 127.0.0.(2 + k % clients), any port. */
 static int slot_bind_client(load_slot_t *slot)
 {
@@ -339,7 +417,9 @@ static void slot_connect(load_slot_t *slot)
   load_t *load = slot->load;
   int rc;
 
-  rc = uv_tcp_init(load->loop, &slot->tcp);
+  rc = load->opts.udp ? uv_udp_init(load->loop, &slot->udp)
+       : load->unix_path[0] != '\0' ? uv_pipe_init(load->loop, &slot->pipe, 0)
+                                   : uv_tcp_init(load->loop, &slot->tcp);
   if (rc < 0) {
     slot_finish(slot, LOAD_ERROR, rc);
     return;
@@ -351,6 +431,16 @@ static void slot_connect(load_slot_t *slot)
   slot->conn_responses = 0;
   slot->no_reuse = false;
   load->counters.connections++;
+  slot->connect_req.data = slot;
+  if (load->opts.udp) {
+    slot_open_udp(slot);
+    return;
+  }
+  if (load->unix_path[0] != '\0') {
+    uv_pipe_connect(&slot->connect_req, &slot->pipe, load->unix_path,
+                    on_connect);
+    return;
+  }
   uv_tcp_nodelay(&slot->tcp, 1);
   if (load->opts.clients > 0 && (rc = slot_bind_client(slot)) < 0) {
     slot_fail(slot, rc);

@@ -90,7 +90,14 @@ typedef void (*load_done_cb)(load_t *load, void *arg);
 typedef struct {
   const char *host;         /* "127.0.0.1" (default), another 127.x.y.z
                                or "::1"; anything else is UV_EINVAL */
-  int port;                 /* required, 1..65535 */
+  int port;                 /* required, 1..65535, unless unix_path */
+  const char *unix_path;    /* a UNIX socket to connect to instead of host
+                               and port (1..107 bytes; no `clients`) */
+  bool udp;                 /* datagrams instead of HTTP: each request is
+                               one datagram to host:port from the slot's
+                               own UDP socket, answered by one datagram
+                               "worker <id>\n" (ok; nothing within the
+                               timeout: timeout); `keepalive` is moot */
   const char *path;         /* default "/" */
   unsigned connections;     /* slots; default 1 */
   bool keepalive;           /* false: every request says Connection:

@@ -30,7 +30,7 @@ int oracle_findings_add(oracle_findings_t *f, oracle_finding_kind_t kind,
 
   /* A broken run can violate the same rule for every event: the first few
    * hundred findings say all there is to say. */
-  if (f->count >= 500)
+  if (f->count >= ORACLE_FINDINGS_MAX)
     return 0;
   if (f->count == f->cap) {
     size_t cap = f->cap ? f->cap * 2 : 8;

@@ -164,19 +164,43 @@ static void count_for(oracle__expect_t *c, unsigned w, const req_t *r,
                       of, window, seen);
 }
 
+static int by_worker(const void *a, const void *b)
+{
+  unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+  return (x > y) - (x < y);
+}
+
+/* The workers that served, in the order of their first request, into
+ * `ring`; `seen` (as large) keeps them sorted to tell a new one, so the
+ * thousands of workers a scenario may have cost no quadratic search. */
+static size_t ring_of(const req_t *r, long n, unsigned *ring, unsigned *seen)
+{
+  size_t m = 0, at;
+  long k;
+
+  for (k = 0; k < n; k++) {
+    unsigned w = r[k].worker;
+    if (bsearch(&w, seen, m, sizeof(*seen), by_worker) != NULL)
+      continue;
+    for (at = m; at > 0 && seen[at - 1] > w; at--)
+      seen[at] = seen[at - 1];
+    seen[at] = w;
+    ring[m++] = w;
+  }
+  return m;
+}
+
 /* Round robin: the workers take turns, always in the same order. */
 static void rotation(oracle__expect_t *c, const req_t *r, long n)
 {
-  unsigned ring[256];
-  long k, i;
-  size_t m = 0, j;
+  unsigned *ring = malloc(((size_t)n + 1) * 2 * sizeof(*ring));
+  size_t m;
+  long i;
 
-  for (k = 0; k < n && m < 256; k++) {
-    for (j = 0; j < m && ring[j] != r[k].worker; j++)
-      ;
-    if (j == m)
-      ring[m++] = r[k].worker;
-  }
+  if (ring == NULL)
+    return;
+  m = ring_of(r, n, ring, ring + n + 1);
   for (i = 0; i < n; i++) {
     unsigned due = i < (long)m ? ring[i] : r[i - (long)m].worker;
     if (r[i].worker == due)
@@ -187,8 +211,9 @@ static void rotation(oracle__expect_t *c, const req_t *r, long n)
                         "worker %u where worker %u was due (%s)", m,
                         r[i].seq, r[i].worker, due,
                         oracle__describe(c, r[i].ev));
-    return;
+    break;
   }
+  free(ring);
 }
 
 typedef struct {
@@ -237,6 +262,100 @@ static void affinity(oracle__expect_t *c, const req_t *r, long n,
   free(k);
 }
 
+/* When worker `w` stopped serving: its first disconnect or exit
+ * (UINT64_MAX: never, in what the expectation sees). */
+static uint64_t gone_at(const oracle__expect_t *c, unsigned w)
+{
+  const trace_event_t *d = oracle__nth_event(c, TRACE_EV_DISCONNECT, false,
+                                             w, 1);
+  const trace_event_t *x = oracle__nth_event(c, TRACE_EV_EXIT, false, w, 1);
+  uint64_t t = UINT64_MAX;
+
+  if (d != NULL)
+    t = d->t;
+  if (x != NULL && x->t < t)
+    t = x->t;
+  return t;
+}
+
+typedef struct {
+  unsigned from, to;
+  const char *client;        /* the first client that moved so */
+} move_t;
+
+/* A client went from worker a->worker to b->worker: only after a was gone,
+ * and to the one worker every client of a went to. */
+static bool sticky_move(oracle__expect_t *c, const keyed_t *ka,
+                        const keyed_t *kb, move_t *moves, size_t *n_moves)
+{
+  const req_t *a = ka->r, *b = kb->r;
+  size_t j;
+
+  /* a request ends after its connection was handed out */
+  if (b->ev->t < gone_at(c, a->worker)) {
+    oracle__expect_fail(c, b->worker, b->ev,
+                        "expected client %s to stay with worker %u while it "
+                        "lived, got worker %u (seq %.0f, %s)", kb->key,
+                        a->worker, b->worker, b->seq,
+                        oracle__describe(c, b->ev));
+    return false;
+  }
+  for (j = 0; j < *n_moves && moves[j].from != a->worker; j++)
+    ;
+  if (j < *n_moves && moves[j].to != b->worker) {
+    oracle__expect_fail(c, b->worker, b->ev,
+                        "expected the clients of worker %u to move together "
+                        "to one worker, got worker %u for client %s and "
+                        "worker %u for client %s (seq %.0f, %s)", a->worker,
+                        moves[j].to, moves[j].client, b->worker, kb->key,
+                        b->seq, oracle__describe(c, b->ev));
+    return false;
+  }
+  if (j == *n_moves && *n_moves < 256)
+    moves[(*n_moves)++] = (move_t){a->worker, b->worker, kb->key};
+  return true;
+}
+
+/* By client, then in the order the requests ended (a scenario's loads
+ * each number their requests from 0). */
+static int by_key_end(const void *a, const void *b)
+{
+  const keyed_t *x = a, *y = b;
+  int d = strcmp(x->key, y->key);
+
+  if (d != 0)
+    return d;
+  return x->r->ev->t < y->r->ev->t ? -1 : x->r->ev->t > y->r->ev->t;
+}
+
+/* Sticky sessions: each client address keeps its worker until that worker
+ * is gone (its disconnect or exit); then all the clients of that worker
+ * move to one other worker. */
+static void sticky(oracle__expect_t *c, const req_t *r, long n)
+{
+  keyed_t *k = malloc(((size_t)n + 1) * sizeof(*k));
+  move_t *moves = malloc(256 * sizeof(*moves));
+  size_t n_moves = 0;
+  long i;
+
+  for (i = 0; k != NULL && moves != NULL && i < n; i++) {
+    char *text = cJSON_PrintUnformatted(
+        cJSON_GetObjectItemCaseSensitive(r[i].ev->json, "client"));
+    snprintf(k[i].key, sizeof(k[i].key), "%s", text ? text : "null");
+    cJSON_free(text);
+    k[i].r = &r[i];
+  }
+  if (k != NULL && moves != NULL)
+    qsort(k, (size_t)n, sizeof(*k), by_key_end);
+  for (i = 1; k != NULL && moves != NULL && i < n; i++)
+    if (strcmp(k[i - 1].key, k[i].key) == 0 &&
+        k[i - 1].r->worker != k[i].r->worker &&
+        !sticky_move(c, &k[i - 1], &k[i], moves, &n_moves))
+      break;
+  free(moves);
+  free(k);
+}
+
 /* The load's records are all there: a run with no load, or with
  * requests the trace could not keep, cannot say. */
 static bool exercised(oracle__expect_t *c)
@@ -257,11 +376,9 @@ static bool exercised(oracle__expect_t *c)
   return ran;
 }
 
-static void served_for(oracle__expect_t *c, unsigned w, req_t *r,
-                       size_t max)
+static void served_for(oracle__expect_t *c, unsigned w, req_t *r, long n)
 {
   const scenario_expect_t *e = c->e;
-  long n = requests(c, w, r, max);
 
   if (n < 0)
     return;
@@ -269,29 +386,53 @@ static void served_for(oracle__expect_t *c, unsigned w, req_t *r,
     count_for(c, w, r, n);
   if (cJSON_GetObjectItemCaseSensitive(e->item, "rotation") != NULL)
     rotation(c, r, n);
-  if (cJSON_GetObjectItemCaseSensitive(e->item, "affinity") != NULL)
+  if (strcmp(str_of(e->item, "affinity"), "sticky") == 0)
+    sticky(c, r, n);
+  else if (cJSON_GetObjectItemCaseSensitive(e->item, "affinity") != NULL)
     affinity(c, r, n, str_of(e->item, "affinity"));
+}
+
+/* A window point that names `worker: each` is each worker's own. */
+static bool per_worker(const scenario_point_t *p)
+{
+  return p->step[0] == '\0' && p->events != 0 &&
+         p->worker.kind == SCENARIO_W_EACH;
+}
+
+/* `worker: each`: the requests are gathered once when the window is the
+ * same for every worker, so the cost stays linear in the trace whatever
+ * the number of workers. */
+static void served_each(oracle__expect_t *c, req_t *r, size_t max)
+{
+  const scenario_expect_t *e = c->e;
+  bool shared = !per_worker(&e->from) && !per_worker(&e->to);
+  long got = shared ? requests(c, 0, r, max) : 0;
+  size_t i, n = oracle__n_forked(c);
+  unsigned w;
+
+  for (i = 0; i < n && got >= 0; i++) {
+    w = oracle__forked_id(c, i);
+    served_for(c, w, r, shared ? got : requests(c, w, r, max));
+  }
 }
 
 void oracle__expect_served(oracle__expect_t *c)
 {
   const scenario_expect_t *e = c->e;
-  size_t max = c->tr->count + 1, i, n;
+  size_t max = c->tr->count + 1;
   req_t *r;
 
   if (!exercised(c) || (r = malloc(max * sizeof(*r))) == NULL)
     return;
   switch (e->worker.kind) {
   case SCENARIO_W_ID:
-    served_for(c, e->worker.id, r, max);
+    served_for(c, e->worker.id, r, requests(c, e->worker.id, r, max));
     break;
   case SCENARIO_W_EACH:
-    n = oracle__n_forked(c);
-    for (i = 0; i < n; i++)
-      served_for(c, oracle__forked_id(c, i), r, max);
+    served_each(c, r, max);
     break;
   default:
-    served_for(c, 0, r, max);
+    served_for(c, 0, r, requests(c, 0, r, max));
     break;
   }
   free(r);

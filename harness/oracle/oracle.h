@@ -47,9 +47,10 @@ typedef struct {
 void oracle_findings_init(oracle_findings_t *f);
 void oracle_findings_free(oracle_findings_t *f);
 /* Appends a finding; the message is formatted into a string of its own.
- * Past 500 findings the rest are dropped (0 all the same): a broken run
- * can violate one rule at every event, and the first ones say it all.
- * UV_ENOMEM leaves the list as it was. */
+ * Past ORACLE_FINDINGS_MAX findings the rest are dropped (0 all the
+ * same): a broken run can violate one rule at every event, and the first
+ * ones say it all. UV_ENOMEM leaves the list as it was. */
+#define ORACLE_FINDINGS_MAX 500
 int oracle_findings_add(oracle_findings_t *f, oracle_finding_kind_t kind,
                          const char *rule, unsigned worker, int64_t event,
                          unsigned line, const char *fmt, ...)

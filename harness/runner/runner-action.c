@@ -165,6 +165,26 @@ int runner__act_command(runner_run_t *run, cJSON *cmd,
  * `setup` event reports. `initial`: the run's first setup, which also
  * names the program; later ones only restate the arguments they change.
  * `settings` is changed in place. */
+/* Node removes NODE_CHANNEL_SERIALIZATION_MODE from a worker's environment
+ * before any of its code runs, so the worker agents learn the mode that
+ * decides how they report messages (docs/ipc.md, the JSON form) from
+ * CLUSTERSIM_SERIALIZATION, set with the setting. */
+static void tell_serialization(cJSON *settings)
+{
+  const cJSON *mode = cJSON_GetObjectItemCaseSensitive(settings,
+                                                       "serialization");
+  cJSON *env;
+
+  if (!cJSON_IsString(mode))
+    return;
+  env = cJSON_GetObjectItemCaseSensitive(settings, "env");
+  if (env == NULL)
+    env = cJSON_AddObjectToObject(settings, "env");
+  if (env != NULL)
+    cJSON_AddStringToObject(env, "CLUSTERSIM_SERIALIZATION",
+                            mode->valuestring);
+}
+
 void runner__act_mixed_worker(const runner_run_t *run, cJSON *cmd,
                               cJSON *settings, bool initial)
 {
@@ -172,6 +192,7 @@ void runner__act_mixed_worker(const runner_run_t *run, cJSON *cmd,
   cJSON *args, *given, *a;
   size_t i;
 
+  tell_serialization(settings);
   if (t->worker_exec == NULL ||
       cJSON_GetObjectItemCaseSensitive(settings, "exec") != NULL ||
       (!initial && !cJSON_HasObjectItem(settings, "args")))
@@ -191,7 +212,38 @@ void runner__act_mixed_worker(const runner_run_t *run, cJSON *cmd,
     cJSON_AddItemToObject(settings, "args", args);
 }
 
-cJSON *runner__act_fork_command(const scenario_step_t *st)
+const char *runner__act_socket_path(const runner_run_t *run,
+                                    const char *path, char *out, size_t len)
+{
+  int n = path[0] == '/'
+              ? snprintf(out, len, "%s", path)
+              : snprintf(out, len, "%s/%s", run->ctl.dir, path);
+
+  return n > 0 && (size_t)n < len ? out : NULL;
+}
+
+char *runner__act_behaviour_text(const runner_run_t *run,
+                                 const cJSON *behaviour)
+{
+  cJSON *b = cJSON_Duplicate(behaviour, true), *srv;
+  char *text, where[512];
+
+  if (b == NULL)
+    return NULL;
+  cJSON_ArrayForEach(srv, cJSON_GetObjectItemCaseSensitive(b, "servers")) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(srv, "path");
+    if (cJSON_IsString(p) &&
+        runner__act_socket_path(run, p->valuestring, where, sizeof(where)) != NULL)
+      cJSON_ReplaceItemInObjectCaseSensitive(srv, "path",
+                                             cJSON_CreateString(where));
+  }
+  text = cJSON_PrintUnformatted(b);
+  cJSON_Delete(b);
+  return text;
+}
+
+cJSON *runner__act_fork_command(const runner_run_t *run,
+                                const scenario_step_t *st)
 {
   cJSON *cmd = runner__act_command_new("fork");
   cJSON *env;
@@ -201,7 +253,7 @@ cJSON *runner__act_fork_command(const scenario_step_t *st)
   env = st != NULL && st->env != NULL ? cJSON_Duplicate(st->env, true)
                                       : cJSON_CreateObject();
   if (st != NULL && st->behaviour != NULL) {
-    char *b = cJSON_PrintUnformatted(st->behaviour);
+    char *b = runner__act_behaviour_text(run, st->behaviour);
     if (b != NULL) {
       cJSON_AddStringToObject(env, "CLUSTERSIM_WORKER", b);
       free(b);
@@ -317,10 +369,10 @@ int runner__step_fork(runner_run_t *run, const scenario_step_t *st,
   if (!call->trigger)
     return call->replies >= st->count
                ? RUNNER__WAIT_NONE
-               : runner__act_send(run, st, call, runner__act_fork_command(st),
+               : runner__act_send(run, st, call, runner__act_fork_command(run, st),
                               behaviour_of(run, st));
   for (i = 0; i < st->count; i++)
-    if (runner__act_send(run, st, call, runner__act_fork_command(st),
+    if (runner__act_send(run, st, call, runner__act_fork_command(run, st),
                      behaviour_of(run, st)) != RUNNER__WAIT_NONE)
       return RUNNER__STEP_FAILED;
   return RUNNER__WAIT_NONE;
@@ -411,6 +463,86 @@ int runner__step_status(runner_run_t *run, const scenario_step_t *st,
   cmd = runner__act_command_new("status");
   if (cmd != NULL && call->worker != 0)
     cJSON_AddNumberToObject(cmd, "worker", call->worker);
+  return runner__act_send(run, st, call, cmd, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Handles of the primary (docs/protocol.md section 2.2)                   */
+
+int runner__step_serve(runner_run_t *run, const scenario_step_t *st,
+                       const runner__call_t *call)
+{
+  char where[512];
+  cJSON *cmd;
+
+  if (call->replies > 0)
+    return RUNNER__WAIT_NONE;
+  if (st->text != NULL &&
+      runner__act_socket_path(run, st->text, where, sizeof(where)) == NULL) {
+    runner__fail(run, st, "the socket path does not fit in the run's "
+                          "directory");
+    return RUNNER__STEP_FAILED;
+  }
+  cmd = runner__act_command_new("serve");
+  if (cmd != NULL) {
+    cJSON_AddStringToObject(cmd, "server", st->server);
+    if (st->text != NULL) {
+      cJSON_AddStringToObject(cmd, "path", where);
+    } else {
+      cJSON_AddStringToObject(cmd, "host", "127.0.0.1");
+      cJSON_AddNumberToObject(cmd, "port", st->port);
+    }
+  }
+  runner__queue_action(run, "serve", st, 0, NULL);
+  return runner__act_send(run, st, call, cmd, NULL);
+}
+
+/* The handle a send-handle or close-handle step names. */
+static void add_handle(cJSON *cmd, const scenario_step_t *st)
+{
+  if (st->conn != 0)
+    cJSON_AddNumberToObject(cmd, "conn", st->conn);
+  else
+    cJSON_AddStringToObject(cmd, "server", st->server);
+}
+
+int runner__step_send_handle(runner_run_t *run, const scenario_step_t *st,
+                             const runner__call_t *call)
+{
+  cJSON *cmd, *x;
+
+  if (call->replies > 0)
+    return RUNNER__WAIT_NONE;
+  cmd = runner__act_command_new("send-handle");
+  if (cmd != NULL) {
+    cJSON_AddNumberToObject(cmd, "worker", call->worker);
+    add_handle(cmd, st);
+    if (st->message != NULL)
+      cJSON_AddItemToObject(cmd, "message",
+                            cJSON_Duplicate(st->message, true));
+    cJSON_AddBoolToObject(cmd, "keep_open", st->keep_open);
+  }
+  x = cJSON_CreateObject();
+  if (x != NULL)
+    add_handle(x, st);
+  runner__queue_action(run, "send-handle", st, call->worker, x);
+  return runner__act_send(run, st, call, cmd, NULL);
+}
+
+int runner__step_close_handle(runner_run_t *run, const scenario_step_t *st,
+                              const runner__call_t *call)
+{
+  cJSON *cmd, *x;
+
+  if (call->replies > 0)
+    return RUNNER__WAIT_NONE;
+  cmd = runner__act_command_new("close-handle");
+  if (cmd != NULL)
+    add_handle(cmd, st);
+  x = cJSON_CreateObject();
+  if (x != NULL)
+    add_handle(x, st);
+  runner__queue_action(run, "close-handle", st, 0, x);
   return runner__act_send(run, st, call, cmd, NULL);
 }
 
@@ -641,7 +773,10 @@ static void open_connections(runner__deferred_t *d, unsigned n, int port)
 int runner__step_connect(runner_run_t *run, const scenario_step_t *st,
                          const runner__call_t *call)
 {
-  int port = st->port > 0 ? st->port : runner__cluster_port(run, 0);
+  int port = st->port > 0            ? st->port
+             : st->server[0] != '\0' ? runner__cluster_primary_port(
+                                           run, st->server)
+                                     : runner__cluster_port(run, 0);
   runner__deferred_t *d;
   cJSON *x;
 

@@ -141,7 +141,7 @@ static int add_action(runner_run_t *run, cJSON *cmds, const scenario_step_t *a,
   runner__queue_action(run, "step", a, 0, NULL);
   if (a->kind == SCENARIO_STEP_FORK) {
     for (i = 0; i < a->count; i++) {
-      cJSON *f = runner__act_fork_command(a);
+      cJSON *f = runner__act_fork_command(run, a);
       if (f == NULL)
         return -1;
       if (a->probe)

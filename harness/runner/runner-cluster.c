@@ -6,6 +6,7 @@
  */
 #include "runner-internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,8 @@ runner__worker_t *runner__cluster_worker(runner_run_t *run, unsigned id)
   if (id == 0 || id > MAX_WORKER_ID)
     return NULL;
   if (id > cl->n_workers) {
-    unsigned n = id + 16, i;
+    /* doubling: a big cluster's ids arrive one by one */
+    unsigned n = id + 16 > 2 * cl->n_workers ? id + 16 : 2 * cl->n_workers, i;
     runner__worker_t *b = realloc(cl->workers, n * sizeof(*b));
     if (b == NULL)
       return NULL;
@@ -142,6 +144,38 @@ static void learn_ports(runner_run_t *run, runner__worker_t *w,
   }
 }
 
+/* Where the primary's own servers listen: its sticky policy's, and those
+ * of `serve` by name. */
+static void learn_primary_ports(runner_run_t *run, const trace_event_t *e)
+{
+  runner__cluster_t *cl = &run->cluster;
+  const cJSON *p = cJSON_GetObjectItemCaseSensitive(e->json, "port");
+  const cJSON *n = cJSON_GetObjectItemCaseSensitive(e->json, "server");
+  const cJSON *path = cJSON_GetObjectItemCaseSensitive(e->json, "path");
+  int port = cJSON_IsNumber(p) && p->valuedouble > 0 &&
+                     p->valuedouble < 65536 ? (int)p->valuedouble : 0;
+  unsigned i;
+
+  if (e->ev == TRACE_EV_STICKY_LISTENING)
+    cl->sticky_port = port;
+  if (e->ev != TRACE_EV_HANDLE_LISTENING || !cJSON_IsString(n) ||
+      (port == 0 && !cJSON_IsString(path)))
+    return;
+  for (i = 0; i < cl->n_serves; i++)
+    if (strcmp(cl->serves[i].name, n->valuestring) == 0)
+      break;
+  if (i == RUNNER__MAX_SERVERS)
+    return;
+  if (i == cl->n_serves) {
+    snprintf(cl->serves[i].name, sizeof(cl->serves[i].name), "%s",
+             n->valuestring);
+    cl->n_serves++;
+  }
+  cl->serves[i].port = port;
+  snprintf(cl->serves[i].path, sizeof(cl->serves[i].path), "%s",
+           cJSON_IsString(path) ? path->valuestring : "");
+}
+
 void runner__cluster_learn(runner_run_t *run, const trace_event_t *e)
 {
   runner__cluster_t *cl = &run->cluster;
@@ -153,6 +187,8 @@ void runner__cluster_learn(runner_run_t *run, const trace_event_t *e)
     cl->shutdown_done_seen = true;
   if (e->ev == TRACE_EV_RESTART_DONE)
     cl->restart_done_count++;
+  if (e->src == TRACE_SRC_POLICY)
+    learn_primary_ports(run, e);
   /* records of no worker (the primary's own) say nothing of ports */
   if (w == NULL)
     return;
@@ -251,6 +287,31 @@ int runner__cluster_pid(runner_run_t *run, const scenario_step_t *st,
 int runner__cluster_port(const runner_run_t *run, unsigned index)
 {
   return index < RUNNER__MAX_SERVERS ? run->cluster.ports[index] : 0;
+}
+
+int runner__cluster_primary_port(const runner_run_t *run, const char *name)
+{
+  const runner__cluster_t *cl = &run->cluster;
+  unsigned i;
+
+  if (name == NULL)
+    return cl->sticky_port;
+  for (i = 0; i < cl->n_serves; i++)
+    if (strcmp(cl->serves[i].name, name) == 0)
+      return cl->serves[i].port;
+  return 0;
+}
+
+const char *runner__cluster_primary_path(const runner_run_t *run,
+                                         const char *name)
+{
+  const runner__cluster_t *cl = &run->cluster;
+  unsigned i;
+
+  for (i = 0; i < cl->n_serves; i++)
+    if (strcmp(cl->serves[i].name, name) == 0)
+      return cl->serves[i].path[0] != '\0' ? cl->serves[i].path : NULL;
+  return NULL;
 }
 
 void runner__cluster_free(runner_run_t *run)

@@ -23,14 +23,22 @@
 
 /* A control line longer than this is a broken peer. */
 #define MAX_LINE (1024 * 1024)
-/* More connections than this is a broken cluster. */
-#define MAX_CONNS 1024
+/* More connections than this is a broken cluster: a scenario holds 4096
+ * workers at most, and their replacements may connect while the old ones
+ * are still closing. */
+#define MAX_CONNS 16384
 /* A worker id above this is a broken peer. */
 #define MAX_WORKER_ID 100000
 /* What the agents may make the harness keep of one run: past this the
  * trace is truncated and the run is an error that says so. */
 #define MAX_RECORDS 100000
 #define MAX_RECORD_BYTES (64u * 1024 * 1024)
+/* and more per worker forked, up to a scenario's 4096 (a primary that
+ * says it forked worker 100000 does not raise the bound further): a big
+ * cluster's lifecycle alone is about 12 records a worker */
+#define MAX_RECORD_WORKERS 4096
+#define MAX_RECORDS_PER_WORKER 64
+#define MAX_RECORD_BYTES_PER_WORKER (16u * 1024)
 /* Log records kept of one run; the rest are counted. */
 #define MAX_LOGS 1000
 #define MAX_LOG_BYTES (1024u * 1024)
@@ -40,6 +48,14 @@
  * this where nobody listens is a killed harness's. */
 #define DIR_PREFIX "clustersim-ctl-"
 #define STALE_S 10
+/* A hello stamped later than the harness receives it, by more than this,
+ * comes from a clock that is not this machine's CLOCK_MONOTONIC. */
+#define CLOCK_AHEAD_NS 100e6
+/* Nor does one stamped before the run started (no process of it existed
+ * then), or longer than this (scaled) before it arrives: a local socket
+ * delivers in microseconds, and even a harness busy writing reports reads
+ * within seconds. */
+#define CLOCK_BEHIND_MS 10000
 
 /* ---------------------------------------------------------------------- */
 /* Sending                                                                 */
@@ -297,6 +313,7 @@ static void on_conn_closed(uv_handle_t *h)
   for (pp = &run->ctl.conns; *pp; pp = &(*pp)->next)
     if (*pp == c) {
       *pp = c->next;
+      run->ctl.n_conns--;
       break;
     }
   free(c->buf);
@@ -378,9 +395,13 @@ static void queue_with(runner_run_t *run, runner__ev_kind_t kind,
 static bool keep_record(runner__conn_t *c, cJSON *msg, size_t len)
 {
   runner__control_t *ctl = &c->run->ctl;
+  size_t forked = c->run->cluster.last_forked;
 
-  if (ctl->records >= MAX_RECORDS ||
-      ctl->record_bytes + len > MAX_RECORD_BYTES) {
+  if (forked > MAX_RECORD_WORKERS)
+    forked = MAX_RECORD_WORKERS;
+  if (ctl->records >= MAX_RECORDS + MAX_RECORDS_PER_WORKER * forked ||
+      ctl->record_bytes + len >
+          MAX_RECORD_BYTES + MAX_RECORD_BYTES_PER_WORKER * forked) {
     if (!ctl->truncated)
       conn_broken(c, msg, "sent more than a run records: the trace was "
                   "truncated at %u records (%zu bytes)", ctl->records,
@@ -431,6 +452,71 @@ static void on_log(runner__conn_t *c, cJSON *msg, size_t len)
              "a run keeps; the rest are counted, not kept", 0);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Clocks                                                                  */
+
+/* The protocol's times are CLOCK_MONOTONIC of the machine, but a runtime
+ * may count process.hrtime() from its own start, and every process (the
+ * primary agent, each worker) may have its own origin. The hello tells:
+ * its stamp is compared with the time the harness receives it, and a
+ * process whose clock is off has every later time of its connection moved
+ * by that offset, so the merged trace keeps its order. The run says so,
+ * in its warnings and in the trace. */
+static void clock_check(runner__conn_t *c, cJSON *hello)
+{
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(hello, "t");
+  runner_run_t *run = c->run;
+  double now = (double)uv_hrtime(), off;
+  char who[64], *line, *all;
+
+  if (!cJSON_IsNumber(t))
+    return; /* the harness stamps what arrives without a time */
+  off = now - t->valuedouble;
+  if (off >= -CLOCK_AHEAD_NS &&
+      off <= (double)runner__scaled(run, CLOCK_BEHIND_MS) * 1e6 &&
+      t->valuedouble >= (double)run->res.started_ns)
+    return;
+  c->clock_shift = off;
+  c->clock_shifted = true;
+  cJSON_AddNumberToObject(hello, "clock_offset_ns", off);
+  line = base_asprintf("the clock of %s (pid %d) was %.3f s %s the "
+                       "harness's CLOCK_MONOTONIC at its hello: its times "
+                       "were corrected by that offset",
+                       peer_name(c, who, sizeof(who)),
+                       c->peer_pid, off > 0 ? off / 1e9 : -off / 1e9,
+                       off > 0 ? "behind" : "ahead of");
+  if (line == NULL)
+    return;
+  log_note(run, line, 0);
+  all = run->res.warnings == NULL
+            ? base_strdup(line)
+            : base_asprintf("%s\n%s", run->res.warnings, line);
+  if (all != NULL) {
+    free(run->res.warnings);
+    run->res.warnings = all;
+  }
+  free(line);
+}
+
+/* A time of a process whose clock was off, on the harness's clock. The
+ * offset measured at the hello includes how long the hello took to
+ * arrive; no stamp can be later than its receipt, so the smallest
+ * (receipt - stamp) seen so far is the better offset, and a record is
+ * never put after the moment the harness read it. */
+static void clock_fix(runner__conn_t *c, cJSON *msg)
+{
+  cJSON *t = cJSON_GetObjectItemCaseSensitive(msg, "t");
+  double v, seen;
+
+  if (!c->clock_shifted || !cJSON_IsNumber(t))
+    return;
+  seen = (double)uv_hrtime() - t->valuedouble;
+  if (seen < c->clock_shift)
+    c->clock_shift = seen;
+  v = t->valuedouble + c->clock_shift;
+  cJSON_SetNumberValue(t, v < 0 ? 0 : v);
+}
+
 static void on_hello(runner__conn_t *c, runner__line_t *l)
 {
   runner__control_t *ctl = &c->run->ctl;
@@ -444,12 +530,16 @@ static void on_hello(runner__conn_t *c, runner__line_t *l)
     c->role = RUNNER__ROLE_PRIMARY;
     ctl->primary = c;
     ctl->had_primary = true;
+    clock_check(c, l->msg);
+    clock_fix(c, l->msg);
     cJSON_AddStringToObject(l->msg, "from", "primary");
     queue_with(c->run, RUNNER__EV_HELLO, l->msg, NULL, 0);
     return;
   }
   c->role = RUNNER__ROLE_WORKER;
   c->worker = l->worker;
+  clock_check(c, l->msg);
+  clock_fix(c, l->msg);
   cJSON_AddNumberToObject(l->msg, "worker", c->worker);
   cJSON_AddStringToObject(l->msg, "from", "worker");
   runner__queue_record(c->run, l->msg);
@@ -507,6 +597,8 @@ static void on_line(runner__conn_t *c, const char *line, size_t len)
   runner__line_t l;
 
   runner__control_decode(line, len, c->role, &l);
+  if (l.kind != RUNNER__LINE_HELLO && l.msg != NULL)
+    clock_fix(c, l.msg);
   switch (l.kind) {
   case RUNNER__LINE_BLANK:
     break;
@@ -605,12 +697,10 @@ static void on_connection(uv_stream_t *server, int status)
 {
   runner_run_t *run = server->data;
   runner__conn_t *c;
-  unsigned n = 0;
+  unsigned n = run->ctl.n_conns;
 
   if (status != 0)
     return;
-  for (c = run->ctl.conns; c; c = c->next)
-    n++;
   c = calloc(1, sizeof(*c));
   if (c == NULL)
     return;
@@ -623,6 +713,7 @@ static void on_connection(uv_stream_t *server, int status)
   runner__handle_opened(run);
   c->next = run->ctl.conns;
   run->ctl.conns = c;
+  run->ctl.n_conns++;
   if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0 || n >= MAX_CONNS ||
       run->ctl.refuse) {
     conn_close(c);

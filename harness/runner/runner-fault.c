@@ -347,3 +347,40 @@ int runner__step_hold(runner_run_t *run, const scenario_step_t *st,
   }
   return fault(run, st, call->worker, msg);
 }
+
+/* The worker connects to `port` and sends the socket up with a message;
+ * the primary holds it (docs/protocol.md section 2.2). */
+int runner__step_worker_send_handle(runner_run_t *run,
+                                    const scenario_step_t *st,
+                                    const runner__call_t *call)
+{
+  int port = st->port > 0 ? st->port : runner__cluster_port(run, 0);
+  cJSON *msg;
+
+  if (port <= 0) {
+    runner__fail(run, st, "no port is known yet: no worker listens");
+    return RUNNER__STEP_FAILED;
+  }
+  msg = fault_msg("send-handle");
+  if (msg != NULL) {
+    cJSON_AddNumberToObject(msg, "port", port);
+    if (st->message != NULL)
+      cJSON_AddItemToObject(msg, "message",
+                            cJSON_Duplicate(st->message, true));
+  }
+  return fault(run, st, call->worker, msg);
+}
+
+int runner__step_output(runner_run_t *run, const scenario_step_t *st,
+                        const runner__call_t *call)
+{
+  cJSON *msg = fault_msg("output");
+
+  if (msg != NULL) {
+    cJSON_AddStringToObject(msg, "stream", st->to_stderr ? "stderr"
+                                                         : "stdout");
+    cJSON_AddStringToObject(msg, "line", st->text != NULL ? st->text : "");
+    cJSON_AddNumberToObject(msg, "repeat", st->count);
+  }
+  return fault(run, st, call->worker, msg);
+}

@@ -239,6 +239,10 @@ struct runner__conn_s {
   unsigned worker;
   int peer_pid;              /* the process that connected (0: unknown) */
   bool closing;
+  /* Added to every time this connection sends: its process's clock was
+   * not the harness's at its hello (runner-control.c, clock_check). */
+  double clock_shift;
+  bool clock_shifted;
 };
 
 /* What one line of the control socket is (runner__control_decode). */
@@ -286,6 +290,7 @@ typedef struct {
   uv_pipe_t server;
   bool listening;
   runner__conn_t *conns;
+  unsigned n_conns;          /* in `conns` */
   runner__conn_t *primary;   /* NULL: not connected yet, or gone */
   bool had_primary;          /* a second primary is an error */
   bool refuse;               /* the run is ending: no new connection */
@@ -358,6 +363,15 @@ typedef struct {
   unsigned counts[TRACE_EV_COUNT][2];
   bool shutdown_done_seen;
   unsigned restart_done_count;
+  /* the primary's own servers: the sticky policy's, and those of `serve`
+   * by name (a name listening again takes its new port) */
+  int sticky_port;
+  struct {
+    char name[64];
+    int port;                /* 0 on a UNIX socket */
+    char path[108];          /* "" on a port */
+  } serves[RUNNER__MAX_SERVERS];
+  unsigned n_serves;
 } runner__cluster_t;
 
 /* Worker `id` (grown on demand); NULL for 0 or an absurd id. */
@@ -383,6 +397,13 @@ int runner__cluster_pid(runner_run_t *run, const scenario_step_t *st,
                         unsigned id);
 /* The port of the cluster's server `index`; 0 when none is known. */
 int runner__cluster_port(const runner_run_t *run, unsigned index);
+/* The port of the primary's server `name` of `serve`, or with NULL of its
+ * sticky policy; 0 when none is known. */
+int runner__cluster_primary_port(const runner_run_t *run, const char *name);
+/* The UNIX socket path of the primary's server `name` of `serve`, or
+ * NULL. */
+const char *runner__cluster_primary_path(const runner_run_t *run,
+                                         const char *name);
 void runner__cluster_free(runner_run_t *run);
 
 /* ====================================================================== */
@@ -465,7 +486,17 @@ int runner__act_command(runner_run_t *run, cJSON *cmd,
 cJSON *runner__act_command_new(const char *name);
 /* A fork command: the step's env and behaviour (st NULL: the scenario's
  * own workers). */
-cJSON *runner__act_fork_command(const scenario_step_t *st);
+cJSON *runner__act_fork_command(const runner_run_t *run,
+                                const scenario_step_t *st);
+/* A UNIX socket path as the agents get it: a relative one is taken in
+ * the run's private directory, so that runs in parallel never share one.
+ * `out` holds it; NULL when it does not fit. */
+const char *runner__act_socket_path(const runner_run_t *run,
+                                    const char *path, char *out, size_t len);
+/* A worker behaviour as CLUSTERSIM_WORKER carries it (the caller frees
+ * it): relative UNIX socket paths taken in the run's own directory. */
+char *runner__act_behaviour_text(const runner_run_t *run,
+                                 const cJSON *behaviour);
 /* What every reply says to the actions: a fork made a worker; a
  * trigger's command was refused. */
 void runner__act_on_reply(runner_run_t *run, const runner__req_t *req,
@@ -544,6 +575,7 @@ typedef struct {
   uint64_t failed_records;
   bool dropped;              /* request records past the bound */
   unsigned index;            /* the server the load aims at */
+  bool fixed;                /* at a server of the primary: no following */
   int port;                  /* and the port it goes to now */
 } runner__loadgen_t;
 
@@ -676,5 +708,10 @@ struct runner_run_s {
   runner__loadgen_t loadgen; /* runner-loadgen.c */
   runner__steps_t steps;     /* runner-step.c */
 };
+
+/* runner-cause.c: each failed wait's finding (and the step failure) gets
+ * the cause the trace shows: the worker's last event, what Node does next,
+ * and the rule. */
+void runner__verdict_causes(runner_run_t *run);
 
 #endif /* RUNNER_INTERNAL_H */

@@ -129,12 +129,51 @@ static void on_load_done(load_t *load, void *arg)
     runner__queue_record(run, j);
   }
   runner__queue_record(run, totals_record(run, load, &c));
+  runner__queue_record(run, load_measure_json(load_measure(load), uv_hrtime()));
   ev = runner__event_new(RUNNER__EV_LOAD_DONE);
   if (ev != NULL)
     runner__queue_push(run, ev);
   else
     /* the run's end waits for no load that is not running */
     runner__queue_wake(run);
+}
+
+/* The UNIX socket of the behaviour's server `index`, or NULL: a load
+ * there connects to its path (in `buf`). */
+static const char *load_unix_path(const runner_run_t *run,
+                                  const scenario_load_spec_t *ls, char *buf,
+                                  size_t len)
+{
+  const cJSON *srv = cJSON_GetArrayItem(
+      cJSON_GetObjectItemCaseSensitive(run->s->behaviour, "servers"),
+      (int)ls->port_index);
+  const cJSON *p = cJSON_GetObjectItemCaseSensitive(srv, "path");
+
+  if (ls->serve[0] != '\0')
+    return runner__cluster_primary_path(run, ls->serve);
+  if (ls->sticky || !cJSON_IsString(p))
+    return NULL;
+  return runner__act_socket_path(run, p->valuestring, buf, len);
+}
+
+/* A load at a UDP server of the behaviour sends datagrams, to the
+ * server's own host (::1 for udp6). */
+static void load_udp(const runner_run_t *run, const scenario_load_spec_t *ls,
+                     load_opts_t *o)
+{
+  const cJSON *srv = cJSON_GetArrayItem(
+      cJSON_GetObjectItemCaseSensitive(run->s->behaviour, "servers"),
+      (int)ls->port_index);
+  const cJSON *kind = cJSON_GetObjectItemCaseSensitive(srv, "kind");
+  const cJSON *host = cJSON_GetObjectItemCaseSensitive(srv, "host");
+
+  if (ls->sticky || ls->serve[0] != '\0' || !cJSON_IsString(kind) ||
+      strncmp(kind->valuestring, "udp", 3) != 0)
+    return;
+  o->udp = true;
+  o->host = cJSON_IsString(host) ? host->valuestring
+            : strcmp(kind->valuestring, "udp6") == 0 ? "::1"
+                                                     : "127.0.0.1";
 }
 
 static void load_options(runner_run_t *run, const scenario_load_spec_t *ls,
@@ -156,15 +195,45 @@ static void load_options(runner_run_t *run, const scenario_load_spec_t *ls,
     o->duration_ms = LOAD_MAX_DURATION_MS;
   o->timeout_ms = (unsigned)runner__scaled(run, ls->timeout_ms);
   o->clients = ls->clients;
+  load_udp(run, ls, o);
   o->request_cb = on_load_request;
   o->arg = run;
+}
+
+/* Where a load goes: a server of the workers (by listen index), the
+ * sticky policy's server, or a server of the primary's `serve`. */
+static int load_port(const runner_run_t *run, const scenario_load_spec_t *ls)
+{
+  if (ls->sticky)
+    return runner__cluster_primary_port(run, NULL);
+  if (ls->serve[0] != '\0')
+    return runner__cluster_primary_port(run, ls->serve);
+  return runner__cluster_port(run, ls->port_index);
+}
+
+static void load_no_port(runner_run_t *run, const scenario_step_t *st)
+{
+  const scenario_load_spec_t *ls = &st->load;
+
+  if (ls->sticky)
+    runner__fail(run, st, "no port is known for the sticky policy's server "
+                          "yet (wait for sticky-listening first)");
+  else if (ls->serve[0] != '\0')
+    runner__fail(run, st, "no port is known for the primary's server '%s' "
+                          "yet (wait for handle-listening first)", ls->serve);
+  else
+    runner__fail(run, st, "no port is known for server %u: no worker listens "
+                          "on it yet (wait for listening first)",
+                 ls->port_index);
 }
 
 int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
                             const runner__call_t *call)
 {
   const scenario_load_spec_t *ls = &st->load;
-  int port = runner__cluster_port(run, ls->port_index);
+  int port = load_port(run, ls);
+  char path[512];
+  const char *unix_path = load_unix_path(run, ls, path, sizeof(path));
   load_opts_t o;
   cJSON *j;
   int rc;
@@ -174,10 +243,8 @@ int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
     runner__fail(run, st, "a load is already running");
     return RUNNER__STEP_FAILED;
   }
-  if (port <= 0) {
-    runner__fail(run, st, "no port is known for server %u: no worker listens "
-                          "on it yet (wait for listening first)",
-                 ls->port_index);
+  if (port <= 0 && unix_path == NULL) {
+    load_no_port(run, st);
     return RUNNER__STEP_FAILED;
   }
   if (run->loadgen.load == NULL && (rc = load_new(&run->loadgen.load)) != 0) {
@@ -185,6 +252,7 @@ int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
     return RUNNER__STEP_FAILED;
   }
   load_options(run, ls, port, &o);
+  o.unix_path = unix_path;
   rc = load_start(run->loadgen.load, run->loop, &o, on_load_done);
   if (rc != 0) {
     runner__fail(run, st, "cannot start the load: %s", uv_strerror(rc));
@@ -194,13 +262,21 @@ int runner__step_load_start(runner_run_t *run, const scenario_step_t *st,
   run->loadgen.dropped = false;
   run->loadgen.index = ls->port_index;
   run->loadgen.port = port;
+  /* the primary's own servers and UNIX sockets never move */
+  run->loadgen.fixed = ls->sticky || ls->serve[0] != '\0' ||
+                       unix_path != NULL;
   j = cJSON_CreateObject();
   if (j != NULL) {
     cJSON_AddStringToObject(j, "type", "load");
     cJSON_AddStringToObject(j, "what", "start");
-    cJSON_AddNumberToObject(j, "port", port);
+    if (unix_path != NULL)
+      cJSON_AddStringToObject(j, "path", unix_path);
+    else
+      cJSON_AddNumberToObject(j, "port", port);
     cJSON_AddNumberToObject(j, "connections", o.connections);
     cJSON_AddBoolToObject(j, "keepalive", o.keepalive);
+    if (o.udp)
+      cJSON_AddBoolToObject(j, "udp", true);
     cJSON_AddNumberToObject(j, "line", st->line);
     cJSON_AddNumberToObject(j, "server", ls->port_index);
     if (ls->clients > 0)
@@ -238,7 +314,8 @@ void runner__loadgen_follow(runner_run_t *run)
   int port = runner__cluster_port(run, lg->index);
   cJSON *j;
 
-  if (!lg->running || lg->stopping || port <= 0 || port == lg->port ||
+  if (!lg->running || lg->stopping || lg->fixed || port <= 0 ||
+      port == lg->port ||
       load_retarget(lg->load, port) != 0)
     return;
   j = cJSON_CreateObject();

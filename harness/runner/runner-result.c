@@ -26,5 +26,6 @@ void runner_result_free(runner_result_t *r)
   free(r->runtime);
   free(r->version);
   free(r->log);
+  free(r->warnings);
   memset(r, 0, sizeof(*r));
 }

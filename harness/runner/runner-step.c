@@ -44,7 +44,7 @@ static cJSON *setup_command(const runner_run_t *run)
   env = cJSON_GetObjectItemCaseSensitive(settings, "env");
   if (env == NULL)
     env = cJSON_AddObjectToObject(settings, "env");
-  b = cJSON_PrintUnformatted(s->behaviour);
+  b = runner__act_behaviour_text(run, s->behaviour);
   if (b != NULL) {
     cJSON_AddStringToObject(env, "CLUSTERSIM_WORKER", b);
     free(b);
@@ -73,7 +73,7 @@ static runner__go_t setup_send(runner_run_t *run)
   }
   cmd = sp->setup == SETUP_SETUP    ? setup_command(run)
         : sp->setup == SETUP_POLICY ? cJSON_Duplicate(run->s->policy, true)
-                                    : runner__act_fork_command(NULL);
+                                    : runner__act_fork_command(run, NULL);
   rc = cmd == NULL ? UV_ENOMEM
                    : runner__act_command(run, cmd, kinds[sp->setup], NULL,
                                          sp->setup == SETUP_FORKS

@@ -96,7 +96,7 @@ static int build_builtin(const target_in_t *in, runner_target_t *out)
 
 static int build_node(const target_in_t *in, runner_target_t *out)
 {
-  char *a = base_asprintf("%s/agents/node/primary.js", in->src);
+  char *a = base_asprintf("%s/agents/node/primary.cjs", in->src);
 
   if (a != NULL)
     out->argv = strv_of(runtime_of(in->spec, in->word, in->runtime), a, NULL);
@@ -109,8 +109,8 @@ static int build_node(const target_in_t *in, runner_target_t *out)
  * `clustersim worker ...` */
 static int build_node_c(const target_in_t *in, runner_target_t *out)
 {
-  char *a = base_asprintf("%s/agents/node/primary.js", in->src);
-  char *b = base_asprintf("%s/agents/node/node-c-preload.js", in->src);
+  char *a = base_asprintf("%s/agents/node/primary.cjs", in->src);
+  char *b = base_asprintf("%s/agents/node/node-c-preload.cjs", in->src);
   char *env = base_asprintf("CLUSTERSIM_WORKER_EXEC_PATH=%s", in->self);
   int rc = UV_ENOMEM;
 
@@ -119,7 +119,7 @@ static int build_node_c(const target_in_t *in, runner_target_t *out)
                         "--require", b, a, NULL);
     out->env = strv_of(env, NULL);
     out->worker_exec = strdup("worker");
-    /* the scenario's args follow `worker` as they follow worker.js */
+    /* the scenario's args follow `worker` as they follow worker.cjs */
     out->worker_args = strv_of(NULL);
     if (out->env != NULL && out->worker_exec != NULL &&
         out->worker_args != NULL)
@@ -133,7 +133,7 @@ static int build_node_c(const target_in_t *in, runner_target_t *out)
 
 static int build_c_node(const target_in_t *in, runner_target_t *out)
 {
-  char *a = base_asprintf("%s/agents/node/worker.js", in->src);
+  char *a = base_asprintf("%s/agents/node/worker.cjs", in->src);
   int rc = UV_ENOMEM;
 
   out->argv = strv_of(in->self, "primary", NULL);
@@ -240,6 +240,50 @@ int runner_target_parse(const char *spec, const char *self,
   if (rc != 0)
     runner_target_free(out);
   return rc;
+}
+
+/* `v` with `n` copies of `args` inserted at `at`; v is freed (also when
+ * memory runs out: then NULL). */
+static char **strv_insert(char **v, size_t at, const char *const *args,
+                          size_t n)
+{
+  size_t len = 0, i;
+  char **w;
+
+  while (v[len] != NULL)
+    len++;
+  w = calloc(len + n + 1, sizeof(char *));
+  for (i = 0; w != NULL && i < n; i++)
+    if ((w[at + i] = strdup(args[i])) == NULL) {
+      strv_free(w);
+      w = NULL;
+    }
+  if (w == NULL) {
+    strv_free(v);
+    return NULL;
+  }
+  memcpy(w, v, at * sizeof(char *));
+  memcpy(w + at + n, v + at, (len - at) * sizeof(char *));
+  free(v);
+  return w;
+}
+
+int runner_target_runtime_args(runner_target_t *t, const char *const *args,
+                               size_t n)
+{
+  if (n == 0)
+    return 0;
+  switch (t->kind) {
+  case RUNNER_TARGET_NODE:
+  case RUNNER_TARGET_NODE_C:
+    t->argv = strv_insert(t->argv, 1, args, n);
+    return t->argv != NULL ? 0 : UV_ENOMEM;
+  case RUNNER_TARGET_C_NODE:
+    t->worker_args = strv_insert(t->worker_args, 0, args, n);
+    return t->worker_args != NULL ? 0 : UV_ENOMEM;
+  default:
+    return UV_EINVAL;
+  }
 }
 
 void runner_target_free(runner_target_t *t)

@@ -64,23 +64,56 @@ static void hygiene(runner_run_t *run)
                            "of the run was reaped", run->cluster.ports[i]);
 }
 
+/* Of one rule at one line the detail keeps the first few: a cluster of
+ * thousands can break one expectation at every worker, and a report
+ * listing them all would be unreadable. */
+#define DETAIL_PER_RULE 8
+
+static bool same_rule(const oracle_finding_t *a, const oracle_finding_t *b)
+{
+  return a->kind == b->kind && a->line == b->line &&
+         strcmp(a->rule, b->rule) == 0;
+}
+
+/* How many findings before `i` are of its rule and line, and how many
+ * after it. */
+static void rule_rank(const oracle_findings_t *f, size_t i, size_t *before,
+                      size_t *after)
+{
+  size_t j;
+
+  *before = *after = 0;
+  for (j = 0; j < f->count; j++)
+    if (j != i && same_rule(&f->items[j], &f->items[i]))
+      ++*(j < i ? before : after);
+}
+
 static char *join_findings(const oracle_findings_t *f)
 {
-  size_t i, len = 1;
+  size_t i, len = 160, before, after;
   char *s, *p;
 
   for (i = 0; i < f->count; i++)
-    len += strlen(f->items[i].message) + 16;
+    len += strlen(f->items[i].message) + 120;
   s = malloc(len);
   if (s == NULL)
     return NULL;
   p = s;
   *p = '\0';
-  for (i = 0; i < f->count; i++)
-    p += sprintf(p, "%s%s\n",
-                 f->items[i].kind == ORACLE_FINDING_FAIL ? ""
-                                                          : "inconclusive: ",
-                 f->items[i].message);
+  for (i = 0; i < f->count; i++) {
+    const oracle_finding_t *it = &f->items[i];
+    rule_rank(f, i, &before, &after);
+    if (before < DETAIL_PER_RULE)
+      p += sprintf(p, "%s%s\n",
+                   it->kind == ORACLE_FINDING_FAIL ? "" : "inconclusive: ",
+                   it->message);
+    if (before == DETAIL_PER_RULE - 1 && after > 0)
+      p += sprintf(p, "... and %zu more of %s%s%.0u\n", after, it->rule,
+                   it->line ? " at line " : "", it->line);
+  }
+  if (f->count >= ORACLE_FINDINGS_MAX)
+    p += sprintf(p, "(past %d findings the others were not kept)\n",
+                 ORACLE_FINDINGS_MAX);
   return s;
 }
 
@@ -272,6 +305,34 @@ static void write_trace(runner_run_t *run)
   }
 }
 
+/* An agent that never said hello failed to start, and its runtime has
+ * usually said why on stderr ("node: bad option: --foo", a syntax error,
+ * a missing module): its first line goes into the reason, so that the
+ * terminal shows it and not only the JUnit body. */
+static void start_error(runner_run_t *run)
+{
+  runner_result_t *r = &run->res;
+  const char *p = r->log, *nl;
+  char *reason;
+
+  if (run->agent.said_hello || r->outcome != RUNNER_ERROR ||
+      r->reason == NULL || p == NULL || r->interrupted)
+    return;
+  while (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
+    p++;
+  if (*p == '\0')
+    return;
+  nl = strpbrk(p, "\r\n");
+  reason = base_asprintf("%s: %.*s", r->reason,
+                         (int)((nl ? (size_t)(nl - p) : strlen(p)) > 300
+                                   ? 300 : (nl ? (size_t)(nl - p) : strlen(p))),
+                         p);
+  if (reason != NULL) {
+    free(r->reason);
+    r->reason = reason;
+  }
+}
+
 void runner__verdict(runner_run_t *run)
 {
   const runner__report_t *rp = &run->report;
@@ -287,7 +348,9 @@ void runner__verdict(runner_run_t *run)
        rp->abort_reason == NULL) ||
       rp->step_failure != NULL || rp->timed_out)
     check(run);
+  runner__verdict_causes(run);
   outcome(run);
+  start_error(run);
   divergence(run);
   detail(r);
   if (run->trace_path != NULL)

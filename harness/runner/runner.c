@@ -272,6 +272,24 @@ static char *string_of(const cJSON *j, const char *key)
   return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
 }
 
+/* The version the reports show: the runtime's own, and beside it the
+ * Node version it imitates when that is another ("1.1.34 (node v22.6.0)");
+ * an agent that names only one gives that one. */
+static char *version_of(const cJSON *hello)
+{
+  const cJSON *own = cJSON_GetObjectItemCaseSensitive(hello, "runtime_version");
+  const cJSON *compat = cJSON_GetObjectItemCaseSensitive(hello, "version");
+
+  if (!cJSON_IsString(own))
+    return string_of(hello, "version");
+  if (!cJSON_IsString(compat) ||
+      strcmp(compat->valuestring + (compat->valuestring[0] == 'v'),
+             own->valuestring) == 0)
+    return cJSON_IsString(compat) ? strdup(compat->valuestring)
+                                  : strdup(own->valuestring);
+  return base_asprintf("%s (node %s)", own->valuestring, compat->valuestring);
+}
+
 static void on_hello(runner_run_t *run, runner__event_t *ev)
 {
   const cJSON *pid = cJSON_GetObjectItemCaseSensitive(ev->rec, "pid");
@@ -282,7 +300,7 @@ static void on_hello(runner_run_t *run, runner__event_t *ev)
   }
   run->agent.hello_pid = cJSON_IsNumber(pid) ? (int)pid->valuedouble : 0;
   run->res.runtime = string_of(ev->rec, "runtime");
-  run->res.version = string_of(ev->rec, "version");
+  run->res.version = version_of(ev->rec);
   on_record(run, ev);
   run->agent.said_hello = true;
   run->phase = RUNNER__PHASE_SETUP;

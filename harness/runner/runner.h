@@ -54,6 +54,13 @@ int runner_target_parse(const char *spec, const char *self,
                          const char *runtime, const char *source_dir,
                          runner_target_t *out, base_diag_t *diag);
 void runner_target_free(runner_target_t *t);
+/* Puts `args` (n of them, copied) on the runtime's command line, before
+ * the agent's script: the Node primary agent's (node, node-c) or the Node
+ * worker agent's (c-node; Node's own fork() gives a primary's execArgv to
+ * its workers). UV_EINVAL for builtin and exec:, which run no runtime of
+ * the harness's choosing. */
+int runner_target_runtime_args(runner_target_t *t, const char *const *args,
+                               size_t n);
 /* "builtin", "node", "exec", "node-c" or "c-node". */
 const char *runner_target_kind_name(runner_target_kind_t kind);
 /* The kind of a name as `targets:` writes it; -1 if unknown. */
@@ -108,6 +115,10 @@ typedef struct {
   uint64_t started_ns, ended_ns;
   unsigned leftovers;      /* processes still alive at the end */
   char *log;               /* the agent's stdout/stderr (tail) */
+  /* What the harness corrected and the reader should know, one line each
+   * (e.g. a process whose clock was not this machine's CLOCK_MONOTONIC),
+   * or NULL. */
+  char *warnings;
   /* Ended by runner_run_abort (SIGINT/SIGTERM to the harness): the
    * outcome is RUNNER_ERROR with the abort's reason, and the reports show
    * the run as interrupted rather than as an error of the run itself. */

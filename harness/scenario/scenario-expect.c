@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <regex.h>
 
 #define T(x) (&scenario__t_##x)
 #define REQ SCENARIO__REQUIRED
@@ -91,7 +92,10 @@ bool scenario__ev_of_no_worker(trace_ev_t ev)
     TRACE_EV_SETUP, TRACE_EV_DISCONNECT_CALLBACK, TRACE_EV_PRIMARY_EXIT,
     TRACE_EV_SHUTDOWN_START, TRACE_EV_SHUTDOWN_FORCE, TRACE_EV_SHUTDOWN_DONE,
     TRACE_EV_METRICS_LISTENING, TRACE_EV_METRICS_ERROR,
-    TRACE_EV_RESTART_DONE, TRACE_EV_RESTART_FAILED};
+    TRACE_EV_RESTART_DONE, TRACE_EV_RESTART_FAILED,
+    TRACE_EV_STICKY_LISTENING, TRACE_EV_STICKY_ERROR, TRACE_EV_STICKY_TABLE,
+    TRACE_EV_STICKY_MOVE, TRACE_EV_HANDLE_LISTENING, TRACE_EV_HANDLE_ERROR,
+    TRACE_EV_HANDLE_CONNECTION};
   size_t i;
 
   for (i = 0; i < sizeof(none) / sizeof(none[0]); i++)
@@ -462,6 +466,67 @@ static int addresses_build(scenario__build_t *b, const scenario__at_t *at,
   return 0;
 }
 
+static int handles_build(scenario__build_t *b, const scenario__at_t *at,
+                         scenario_expect_t *e)
+{
+  struct fy_node *to = scenario__node_get(at->node, "to");
+
+  if (to != NULL && strcmp(scenario__node_str(to), "primary") == 0 &&
+      scenario__node_get(at->node, "action") != NULL)
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "the primary holds what a worker sends: 'action' is "
+                       "a worker's (to: worker)");
+  return count_build(b, at, e);
+}
+
+/* Whether some setup of the scenario makes its workers silent. */
+static bool silent_somewhere(const scenario_t *s)
+{
+  size_t i;
+
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s->settings, "silent")))
+    return true;
+  for (i = 0; i < s->n_steps; i++)
+    if (s->steps[i].kind == SCENARIO_STEP_SETUP &&
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s->steps[i].behaviour,
+                                                      "silent")))
+      return true;
+  return false;
+}
+
+static int output_build(scenario__build_t *b, const scenario__at_t *at,
+                        scenario_expect_t *e)
+{
+  struct fy_node *m = scenario__node_get(at->node, "match");
+  bool bound = scenario__node_get(at->node, "count") != NULL ||
+               scenario__node_get(at->node, "min") != NULL ||
+               scenario__node_get(at->node, "max") != NULL;
+  regex_t re;
+  int rc;
+
+  if (bound || scenario__node_get(at->node, "dropped") == NULL)
+    count_build(b, at, e);
+  if (m != NULL && scenario__node_get(at->node, "line") != NULL)
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "an output check takes 'line' or 'match', not both");
+  if (m != NULL) {
+    rc = regcomp(&re, scenario__node_str(m), REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+      char why[128];
+      regerror(rc, &re, why, sizeof(why));
+      scenario__errs_add(b->errs, scenario__node_loc(m, at->loc), at->path,
+                         "'match' is not a POSIX extended regular "
+                         "expression: %s", why);
+    }
+    regfree(&re);
+  }
+  if (!silent_somewhere(b->s))
+    scenario__errs_add(b->errs, at->loc, at->path,
+                       "output is reported for silent workers only "
+                       "(cluster: {silent: true})");
+  return 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* The kinds, in the order of SCENARIO_EXPECT_MAP                          */
 
@@ -599,8 +664,21 @@ static const scenario__expect_def_t expect_precedes = {
 static const scenario__type_t t_str_null = {
   .kind = SCENARIO__T_STR, .what = "a string or null",
   .flags = SCENARIO__NULLABLE};
-static const scenario__type_t t_addr_type = {
+/* -1: a UNIX socket's */
+static const scenario__type_t t_addr_port = {
+  .kind = SCENARIO__T_INT, .what = "a port", .min = -1, .max = 65535};
+static const scenario__type_t t_addr_family = {
   .kind = SCENARIO__T_INT, .what = "an address type", .min = -1, .max = 6};
+/* 4, 6, -1 (a UNIX socket), or a UDP socket's udp4 and udp6 */
+static const scenario__type_t t_addr_type = {
+  .kind = SCENARIO__T_ONEOF, .what = "an address type (4, 6, -1, udp4, udp6)",
+  .alts = (const scenario__type_t *const[]){
+      &t_addr_family,
+      &(const scenario__type_t){.kind = SCENARIO__T_ENUM,
+                                .what = "an address type",
+                                .words = (const char *const[]){"udp4", "udp6",
+                                                               NULL}},
+      NULL}};
 
 static const scenario__expect_def_t expect_addresses = {
   .value = SCENARIO__SEQ(
@@ -617,8 +695,8 @@ static const scenario__expect_def_t expect_addresses = {
                     {"address",
                      ALTS_OF("a string, null or a list of them", &t_str_null),
                      0, NULL, {0}},
-                    {"port", ALTS_OF("a port or a list of them", T(port)), 0,
-                     NULL, {0}},
+                    {"port", ALTS_OF("a port or a list of them", &t_addr_port),
+                     0, NULL, {0}},
                     {"fd", T(any), 0, NULL, {0}},
                     DURING("run"))),
   .build = addresses_build};
@@ -655,8 +733,8 @@ static const scenario__expect_def_t expect_served = {
           {"after", &t_point, 0, NULL, AT(from)},
           {"before", &t_point, 0, NULL, AT(to)},
           {"rotation", WORDS("rotation", "strict"), 0, NULL, {0}},
-          {"affinity", WORDS("affinity", "client", "connection"), 0, NULL,
-           {0}},
+          {"affinity", WORDS("affinity", "client", "connection", "sticky"),
+           0, NULL, {0}},
           DURING("run"))),
   .build = served_build};
 
@@ -728,6 +806,48 @@ static const scenario__expect_def_t expect_twins = {
                     {"first", T(emitter), REQ, NULL, AT(cluster_emitter)},
                     {"worker", T(wref_each), 0, "each", AT(worker)},
                     DURING("run")))};
+
+static const scenario__expect_def_t expect_handles = {
+  .value = SCENARIO__SEQ(
+      "a list of handle checks",
+      SCENARIO__MAP(
+          "a handle check",
+          {"worker", T(wref_count), 0, "any", AT(worker)},
+          /* what the worker got (its `handle` observations), or what the
+             primary got from it (`handle-received`) */
+          {"to", WORDS("receiver", "worker", "primary"), 0, "worker", {0}},
+          {"kind", WORDS("handle kind", "socket", "server"), 0, NULL, {0}},
+          {"action", WORDS("action", "serve", "listen", "close"), 0, NULL,
+           {0}},
+          {"message", T(any), 0, NULL, {0}},
+          {"count", T(count0), 0, NULL, {0}},
+          {"min", T(count0), 0, NULL, AT(min)},
+          {"max", T(count0), 0, NULL, AT(max)},
+          DURING("run"))),
+  .build = handles_build};
+
+static const scenario__expect_def_t expect_output = {
+  .value = SCENARIO__SEQ(
+      "a list of output checks",
+      SCENARIO__MAP(
+          "an output check",
+          {"worker", T(wref_count), 0, "each", AT(worker)},
+          /* default: both */
+          {"stream", WORDS("stream", "stdout", "stderr"), 0, NULL, {0}},
+          /* the whole line, or a POSIX extended regular expression */
+          {"line", T(str), 0, NULL, {0}},
+          {"match", T(str), 0, NULL, {0}},
+          {"count", T(count0), 0, NULL, {0}},
+          {"min", T(count0), 0, NULL, AT(min)},
+          {"max", T(count0), 0, NULL, AT(max)},
+          /* bytes no line record carries, exactly or at least */
+          {"dropped",
+           SCENARIO__ONEOF("a number of bytes or {min: N}", T(count0),
+                           SCENARIO__MAP("a bound",
+                                         {"min", T(count0), REQ, NULL, {0}})),
+           0, NULL, {0}},
+          DURING("run"))),
+  .build = output_build};
 
 const scenario__expect_def_t *const
     scenario__expects[SCENARIO_EXPECT_KIND_COUNT] = {

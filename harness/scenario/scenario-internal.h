@@ -193,7 +193,8 @@ extern const scenario__type_t scenario__t_str, scenario__t_bool,
     scenario__t_bool_alts, scenario__t_bool_null_alts, scenario__t_code_alts,
     scenario__t_signal_alts, scenario__t_str_alts, scenario__t_clients,
     scenario__t_cluster, scenario__t_primary, scenario__t_respawn_map,
-    scenario__t_metrics_map;
+    scenario__t_metrics_map,
+    scenario__t_sticky_map, scenario__t_serialization;
 
 /* "a fork" -> "fork": types named in a sentence or in a table cell. */
 const char *scenario__bare(const char *what);
@@ -310,5 +311,9 @@ void scenario__check_ids(scenario__build_t *b);
  * default get it. 0 or UV_ENOMEM. */
 int scenario__json_fill(const scenario__type_t *t, struct fy_node *n,
                         cJSON *obj, bool defaults);
+
+/* A behaviour's servers as the agents take them: a UNIX socket without
+ * the default host and port, udp6 on ::1 by default (scenario.c). */
+void scenario__servers_fix(cJSON *behaviour);
 
 #endif /* SCENARIO_INTERNAL_H */

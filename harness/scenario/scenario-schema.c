@@ -44,8 +44,13 @@ const scenario__type_t scenario__t_count = INT("a count", 1, 100000);
 const scenario__type_t scenario__t_count0 = INT("a count", 0, 100000000);
 const scenario__type_t scenario__t_nth = INT("an occurrence", 1, 100000);
 const scenario__type_t scenario__t_times = INT("a count", 0, 1000);
-static const scenario__type_t t_nworkers = INT("a number of workers", 0, 64);
-const scenario__type_t scenario__t_nfork = INT("a number of workers", 1, 64);
+/* 4096: the largest cluster a scenario may hold; memory per run follows
+ * the workers used, not this bound */
+#define MAX_WORKERS 4096
+static const scenario__type_t t_nworkers = INT("a number of workers", 0,
+                                               MAX_WORKERS);
+const scenario__type_t scenario__t_nfork = INT("a number of workers", 1,
+                                               MAX_WORKERS);
 const scenario__type_t scenario__t_port = INT("a port", 0, 65535);
 const scenario__type_t scenario__t_server_index = INT("a server index", 0,
                                                       15);
@@ -73,7 +78,14 @@ static const scenario__type_t t_messages =
     WORDS(SCENARIO__T_ENUM, "message behaviour", "none", "echo", "count",
           "reply");
 static const scenario__type_t t_kind =
+    WORDS(SCENARIO__T_ENUM, "server kind", "http", "tcp", "udp4", "udp6");
+static const scenario__type_t t_adopt_kind =
     WORDS(SCENARIO__T_ENUM, "server kind", "http", "tcp");
+static const scenario__type_t t_stream =
+    WORDS(SCENARIO__T_ENUM, "stream", "stdout", "stderr");
+/* setupPrimary({serialization}): how the channel carries messages */
+const scenario__type_t scenario__t_serialization =
+    WORDS(SCENARIO__T_ENUM, "serialization", "json", "advanced");
 static const scenario__type_t t_respawn_word =
     WORDS(SCENARIO__T_ENUM, "respawn rule", "never", "always",
           "unless-exited-after-disconnect", "on-nonzero");
@@ -172,7 +184,16 @@ static const scenario__type_t t_server = SCENARIO__MAP_OF(
     {"exclusive", T(bool), 0, "false", SCENARIO__JSON("exclusive")},
     {"close-delay", T(dur), 0, "0ms", SCENARIO__JSON("close_delay_ms")},
     {"max-connections", &t_maxconns, 0, "0",
-     SCENARIO__JSON("max_connections")});
+     SCENARIO__JSON("max_connections")},
+    /* a UNIX socket instead of host and port (http and tcp) */
+    {"path", T(str), 0, NULL, SCENARIO__JSON("path")});
+
+static const scenario__type_t t_repeat = INT("a repeat count", 1, 10000);
+static const scenario__type_t t_output_line = SCENARIO__MAP_OF(
+    "an output line",
+    {"stream", &t_stream, 0, "stdout", SCENARIO__JSON("stream")},
+    {"line", T(str), SCENARIO__REQUIRED, NULL, SCENARIO__JSON("line")},
+    {"repeat", &t_repeat, 0, "1", SCENARIO__JSON("repeat")});
 
 /* Every member is present in what a worker gets, hence a default each. */
 const scenario__type_t scenario__t_behaviour = SCENARIO__MAP_OF(
@@ -183,7 +204,14 @@ const scenario__type_t scenario__t_behaviour = SCENARIO__MAP_OF(
     {"startup-delay", T(dur), 0, "0ms", SCENARIO__JSON("startup_delay_ms")},
     {"signals", &t_signals, 0, "{}", SCENARIO__JSON("signals")},
     {"on-listening", &t_on_listening, 0, "null",
-     SCENARIO__JSON("on_listening")});
+     SCENARIO__JSON("on_listening")},
+    /* what a handle that comes with a message becomes */
+    {"adopt",
+     SCENARIO__MAP("an adoption",
+                   {"kind", &t_adopt_kind, 0, "http", SCENARIO__JSON("kind")}),
+     0, NULL, SCENARIO__JSON("adopt")},
+    {"output", SCENARIO__SEQ("a list of output lines", &t_output_line), 0,
+     NULL, SCENARIO__JSON("output")});
 
 const scenario__type_t scenario__t_cluster = SCENARIO__MAP_OF(
     "cluster settings",
@@ -192,8 +220,11 @@ const scenario__type_t scenario__t_cluster = SCENARIO__MAP_OF(
     /* setupPrimary() settings */
     {"exec", T(str), 0, NULL, SCENARIO__JSON("exec")},
     {"args", &t_str_seq, 0, NULL, SCENARIO__JSON("args")},
+    {"execArgv", &t_str_seq, 0, NULL, SCENARIO__JSON("execArgv")},
     {"cwd", T(str), 0, NULL, SCENARIO__JSON("cwd")},
     {"silent", T(bool), 0, NULL, SCENARIO__JSON("silent")},
+    {"serialization", &scenario__t_serialization, 0, NULL,
+     SCENARIO__JSON("serialization")},
     {"env", T(env), 0, NULL, SCENARIO__JSON("env")});
 
 /* The mapping's members sit next to the rule in the policy command. */
@@ -207,6 +238,9 @@ const scenario__type_t scenario__t_respawn_map = SCENARIO__MAP_OF(
 
 const scenario__type_t scenario__t_metrics_map = SCENARIO__MAP_OF(
     "a metrics endpoint", {"port", T(port), 0, "0", SCENARIO__JSON("port")});
+
+const scenario__type_t scenario__t_sticky_map = SCENARIO__MAP_OF(
+    "a sticky server", {"port", T(port), 0, "0", SCENARIO__JSON("port")});
 
 const scenario__type_t scenario__t_primary = SCENARIO__MAP_OF(
     "primary policies",
@@ -229,6 +263,11 @@ const scenario__type_t scenario__t_primary = SCENARIO__MAP_OF(
      0, NULL, SCENARIO__JSON("heartbeat")},
     {"metrics",
      SCENARIO__ONEOF("true or a mapping", T(bool), &scenario__t_metrics_map),
+     0, NULL, {0}},
+    /* sticky sessions: the primary's own server hands each connection to
+       the worker of its client address */
+    {"sticky",
+     SCENARIO__ONEOF("true or a mapping", T(bool), &scenario__t_sticky_map),
      0, NULL, {0}});
 
 static const scenario__type_t t_oracle = SCENARIO__MAP_OF(

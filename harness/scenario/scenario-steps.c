@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define T(x) (&scenario__t_##x)
 #define REQ SCENARIO__REQUIRED
@@ -83,6 +84,7 @@ static int fork_build(scenario__build_t *b, const scenario__at_t *at,
     if (st->behaviour == NULL)
       return UV_ENOMEM;
     rc = scenario__json_fill(&scenario__t_behaviour, w, st->behaviour, false);
+    scenario__servers_fix(st->behaviour);
   }
   b->bound += st->count;
   return rc;
@@ -100,10 +102,42 @@ static int hold_build(scenario__build_t *b, const scenario__at_t *at,
 static int connect_build(scenario__build_t *b, const scenario__at_t *at,
                          scenario_step_t *st)
 {
-  if (st->port == 0 && b->s->n_servers == 0)
+  if (st->port != 0 && st->server[0] != '\0')
+    scenario__errs_add(b->errs, at->loc, at->sub,
+                       "connect goes to 'port' or to 'serve', not both");
+  if (st->port == 0 && st->server[0] == '\0' && b->s->n_servers == 0)
     scenario__errs_add(b->errs, at->loc, at->sub,
                        "connect needs a port or a worker server");
   return 0;
+}
+
+/* A load over a UNIX socket has no client addresses; a UDP server is
+ * not HTTP. */
+static void check_load_server(scenario__build_t *b, const scenario__at_t *at,
+                              const scenario_step_t *st)
+{
+  const cJSON *srv = cJSON_GetArrayItem(
+      cJSON_GetObjectItemCaseSensitive(b->s->behaviour, "servers"),
+      (int)st->load.port_index);
+  const cJSON *kind = cJSON_GetObjectItemCaseSensitive(srv, "kind");
+
+  if (cJSON_GetObjectItemCaseSensitive(srv, "path") != NULL &&
+      st->load.clients > 0)
+    scenario__errs_add(b->errs, at->loc, at->sub,
+                       "a load over a UNIX socket has no client addresses "
+                       "('clients')");
+  if (cJSON_IsString(kind) && strncmp(kind->valuestring, "udp", 3) == 0 &&
+      !st->load.keepalive)
+    scenario__errs_add(b->errs, at->loc, at->sub,
+                       "a load of datagrams has no connections to close "
+                       "('keepalive: false')");
+}
+
+/* The primary's sticky policy, as the scenario switches it on. */
+static bool has_sticky(const scenario_t *s)
+{
+  return s->policy != NULL &&
+         cJSON_GetObjectItemCaseSensitive(s->policy, "sticky") != NULL;
 }
 
 static int load_start_build(scenario__build_t *b, const scenario__at_t *at,
@@ -111,11 +145,24 @@ static int load_start_build(scenario__build_t *b, const scenario__at_t *at,
 {
   unsigned n = b->s->n_servers;
 
+  if (st->load.sticky || st->load.serve[0] != '\0') {
+    if (st->load.sticky && st->load.serve[0] != '\0')
+      scenario__errs_add(b->errs, at->loc, at->sub,
+                         "a load goes to one server: 'sticky' or 'serve', "
+                         "not both");
+    else if (st->load.sticky && !has_sticky(b->s))
+      scenario__errs_add(b->errs, at->loc, at->sub,
+                         "a sticky load needs the sticky policy (primary: "
+                         "{sticky: true})");
+    return 0;
+  }
   if (st->load.port_index >= n)
     scenario__errs_add(b->errs, at->loc, at->sub,
                        "load needs server %u of the worker behaviour, and it "
                        "has %u server%s", st->load.port_index, n,
                        n == 1 ? "" : "s");
+  else
+    check_load_server(b, at, st);
   return 0;
 }
 
@@ -150,6 +197,71 @@ static int setup_build(scenario__build_t *b, const scenario__at_t *at,
   if (st->behaviour == NULL)
     return UV_ENOMEM;
   cJSON_DeleteItemFromObjectCaseSensitive(st->behaviour, "probe");
+  return 0;
+}
+
+/* A name of `serve`: what the agents take (1 to 63 characters here). */
+static void check_server_name(scenario__build_t *b, const scenario__at_t *at,
+                              const scenario_step_t *st)
+{
+  struct fy_node *v = scenario__node_get(at->value, "server");
+
+  if (v != NULL && (st->server[0] == '\0' ||
+                    strlen(scenario__node_str(v)) >= sizeof(st->server)))
+    scenario__errs_add(b->errs, scenario__node_loc(v, at->loc), at->sub,
+                       "a server name has 1 to %zu characters",
+                       sizeof(st->server) - 1);
+}
+
+static int serve_build(scenario__build_t *b, const scenario__at_t *at,
+                       scenario_step_t *st)
+{
+  check_server_name(b, at, st);
+  if (st->text != NULL && scenario__node_get(at->value, "port") != NULL)
+    scenario__errs_add(b->errs, at->loc, at->sub,
+                       "serve listens on 'port' or on 'path', not both");
+  if (st->text != NULL && (st->text[0] == '\0' || strlen(st->text) > 100))
+    scenario__errs_add(b->errs, at->loc, at->sub,
+                       "a UNIX socket path has 1 to 100 characters");
+  return 0;
+}
+
+/* send-handle and close-handle name one handle: a held connection or a
+ * server of `serve`. */
+static int handle_build(scenario__build_t *b, const scenario__at_t *at,
+                        scenario_step_t *st)
+{
+  bool conn = scenario__node_get(at->value, "conn") != NULL;
+  bool server = scenario__node_get(at->value, "server") != NULL;
+
+  check_server_name(b, at, st);
+  if (conn == server)
+    scenario__errs_add(b->errs, at->loc, at->sub,
+                       "%s names one handle: 'conn' or 'server'",
+                       scenario_step_name(st->kind));
+  return 0;
+}
+
+static int worker_send_handle_build(scenario__build_t *b,
+                                    const scenario__at_t *at,
+                                    scenario_step_t *st)
+{
+  if (st->port == 0 && b->s->n_servers == 0)
+    scenario__errs_add(b->errs, at->loc, at->sub,
+                       "worker-send-handle needs a port or a worker server");
+  return 0;
+}
+
+static int output_build(scenario__build_t *b, const scenario__at_t *at,
+                        scenario_step_t *st)
+{
+  if (st->text != NULL && strlen(st->text) > 1024)
+    scenario__errs_add(b->errs, at->loc, at->sub,
+                       "an output line has at most 1024 bytes, not %zu",
+                       strlen(st->text));
+  if (st->text != NULL && strchr(st->text, '\n') != NULL)
+    scenario__errs_add(b->errs, at->loc, at->sub,
+                       "an output line has no newline: the worker adds it");
   return 0;
 }
 
@@ -309,7 +421,9 @@ static const scenario__step_def_t step_connect = {
   .value = SCENARIO__MAP("client connections",
                          {"connections", T(conns), 0, "1", AT(count)},
                          {"hold", T(dur), REQ, NULL, AT(ms)},
-                         {"port", T(port), 0, "0", AT(port)}),
+                         {"port", T(port), 0, "0", AT(port)},
+                         /* a server of the primary's `serve` steps */
+                         {"serve", T(str), 0, NULL, AT(server)}),
   .build = connect_build};
 
 static const scenario__step_def_t step_load_start = {
@@ -326,7 +440,11 @@ static const scenario__step_def_t step_load_start = {
                      {"server", T(server_index), 0, "0", LOAD(port_index)},
                      /* requests from 127.0.0.2, 127.0.0.3... */
                      {"clients", T(clients), 0, "0", LOAD(clients)},
-                     {"path", T(str), 0, "/", LOAD(path)}),
+                     {"path", T(str), 0, "/", LOAD(path)},
+                     /* a server of the primary's `serve` steps */
+                     {"serve", T(str), 0, NULL, LOAD(serve)},
+                     /* the sticky policy's server */
+                     {"sticky", T(bool), 0, "false", LOAD(sticky)}),
        REQ, NULL, AT(load)}),
   .either = "stop, wait or {start: ...}",
   .build = load_start_build};
@@ -365,8 +483,12 @@ static const scenario__step_def_t step_setup = {
   .value = SCENARIO__MAP("setup settings",
                          {"args", SCENARIO__SEQ("a list of strings", T(str)),
                           0, NULL, {0}},
+                         {"execArgv",
+                          SCENARIO__SEQ("a list of strings", T(str)), 0, NULL,
+                          {0}},
                          {"cwd", T(str), 0, NULL, {0}},
                          {"silent", T(bool), 0, NULL, {0}},
+                         {"serialization", T(serialization), 0, NULL, {0}},
                          {"env", T(env), 0, NULL, {0}}, PROBE),
   .together = true,
   .build = setup_build};
@@ -388,6 +510,53 @@ static const scenario__step_def_t step_primary_crash = {
 
 static const scenario__step_def_t step_timer = {
   .value = FAULT("a timer", {"for", T(dur), REQ, NULL, AT(ms)})};
+
+static const scenario__type_t t_conn = {
+  .kind = SCENARIO__T_INT, .what = "a held connection's id", .min = 1,
+  .max = 1000000};
+static const scenario__type_t t_repeat = {
+  .kind = SCENARIO__T_INT, .what = "a repeat count", .min = 1, .max = 10000};
+/* Stored as a bool: the first word is false. */
+static const scenario__type_t t_stream = {
+  .kind = SCENARIO__T_ENUM, .what = "stream",
+  .words = (const char *const[]){"stdout", "stderr", NULL}};
+
+static const scenario__step_def_t step_serve = {
+  .value = SCENARIO__MAP("a server of the primary",
+                         {"server", T(str), REQ, NULL, AT(server)},
+                         {"port", T(port), 0, "0", AT(port)},
+                         {"path", T(str), 0, NULL, AT(text)}),
+  .build = serve_build};
+
+static const scenario__step_def_t step_send_handle = {
+  .value = SCENARIO__MAP("a handle sent",
+                         {"worker", T(wref), REQ, NULL, AT(worker)},
+                         {"conn", &t_conn, 0, NULL, AT(conn)},
+                         {"server", T(str), 0, NULL, AT(server)},
+                         /* default: the agents' {clustersim: handle} */
+                         {"message", T(any), 0, NULL, AT(message)},
+                         {"keep-open", T(bool), 0, "false", AT(keep_open)}),
+  .build = handle_build};
+
+static const scenario__step_def_t step_close_handle = {
+  .value = SCENARIO__MAP("a handle closed",
+                         {"conn", &t_conn, 0, NULL, AT(conn)},
+                         {"server", T(str), 0, NULL, AT(server)}),
+  .build = handle_build};
+
+static const scenario__step_def_t step_worker_send_handle = {
+  .value = FAULT("a worker-send-handle fault",
+                 /* 0: the cluster's first server */
+                 {"port", T(port), 0, "0", AT(port)},
+                 {"message", T(any), 0, NULL, AT(message)}),
+  .build = worker_send_handle_build};
+
+static const scenario__step_def_t step_output = {
+  .value = FAULT("an output fault",
+                 {"stream", &t_stream, 0, "stdout", AT(to_stderr)},
+                 {"line", T(str), REQ, NULL, AT(text)},
+                 {"repeat", &t_repeat, 0, "1", AT(count)}),
+  .build = output_build};
 
 static const scenario__step_def_t step_trigger = {
   .value = SCENARIO__MAP(
@@ -440,6 +609,8 @@ bool scenario__step_is_fault(scenario_step_kind_t kind)
   case SCENARIO_STEP_HOLD:
   case SCENARIO_STEP_WORKER_SEND:
   case SCENARIO_STEP_TIMER:
+  case SCENARIO_STEP_WORKER_SEND_HANDLE:
+  case SCENARIO_STEP_OUTPUT:
     return true;
   default:
     return false;

@@ -55,19 +55,23 @@ static int build_respawn(scenario__build_t *b, cJSON *pol, struct fy_node *v)
              : 0;
 }
 
-/* `metrics: true` or `{port: N}`; false is no policy at all. */
-static int build_metrics(cJSON *pol, struct fy_node *v)
+/* `metrics` or `sticky`: `true` or `{port: N}`; false is no policy at
+ * all. The sticky server listens on loopback, as every server. */
+static int build_server_policy(cJSON *pol, struct fy_node *v, const char *key,
+                               const scenario__type_t *t)
 {
   bool map = fy_node_get_type(v) == FYNT_MAPPING;
   cJSON *m;
 
   if (!map && scenario__parse_bool(scenario__node_str(v)) != 1)
     return 0;
-  m = cJSON_AddObjectToObject(pol, "metrics");
+  m = cJSON_AddObjectToObject(pol, key);
   if (m == NULL)
     return UV_ENOMEM;
-  return scenario__json_fill(&scenario__t_metrics_map, map ? v : NULL, m,
-                             true);
+  if (t == &scenario__t_sticky_map &&
+      cJSON_AddStringToObject(m, "host", "127.0.0.1") == NULL)
+    return UV_ENOMEM;
+  return scenario__json_fill(t, map ? v : NULL, m, true);
 }
 
 /* The `policy` command the primary agent gets, when there is a policy. */
@@ -84,7 +88,9 @@ static int build_primary(scenario__build_t *b, struct fy_node *n)
   if (rc == 0)
     rc = scenario__json_fill(&scenario__t_primary, n, pol, false);
   if (rc == 0 && (v = scenario__node_get(n, "metrics")) != NULL)
-    rc = build_metrics(pol, v);
+    rc = build_server_policy(pol, v, "metrics", &scenario__t_metrics_map);
+  if (rc == 0 && (v = scenario__node_get(n, "sticky")) != NULL)
+    rc = build_server_policy(pol, v, "sticky", &scenario__t_sticky_map);
   if (rc == 0 && cJSON_GetArraySize(pol) > 1)
     b->s->policy = pol;
   else
@@ -164,6 +170,28 @@ static int build_tags(scenario_t *s, struct fy_node *v)
   return 0;
 }
 
+void scenario__servers_fix(cJSON *behaviour)
+{
+  cJSON *srv;
+
+  cJSON_ArrayForEach(srv, cJSON_GetObjectItemCaseSensitive(behaviour,
+                                                           "servers")) {
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(srv, "kind");
+    const cJSON *host = cJSON_GetObjectItemCaseSensitive(srv, "host");
+
+    if (cJSON_GetObjectItemCaseSensitive(srv, "path") != NULL) {
+      cJSON_DeleteItemFromObjectCaseSensitive(srv, "host");
+      cJSON_DeleteItemFromObjectCaseSensitive(srv, "port");
+    } else if (cJSON_IsString(kind) &&
+               strcmp(kind->valuestring, "udp6") == 0 &&
+               cJSON_IsString(host) &&
+               strcmp(host->valuestring, "127.0.0.1") == 0) {
+      cJSON_ReplaceItemInObjectCaseSensitive(srv, "host",
+                                             cJSON_CreateString("::1"));
+    }
+  }
+}
+
 /* Cluster settings, worker behaviour and primary policy: what the steps
  * build on. */
 static int build_sections(scenario__build_t *b, struct fy_node *root)
@@ -184,6 +212,7 @@ static int build_sections(scenario__build_t *b, struct fy_node *root)
                              s->behaviour, true);
   if (rc != 0)
     return rc;
+  scenario__servers_fix(s->behaviour);
   s->n_servers = (unsigned)cJSON_GetArraySize(
       cJSON_GetObjectItem(s->behaviour, "servers"));
   return build_primary(b, scenario__node_get(root, "primary"));
@@ -216,6 +245,28 @@ static const char *not_loopback(const char *host)
                                      : "can be reached from other machines";
 }
 
+/* A UNIX socket server: http or tcp, without host and port. */
+static void check_server_path(scenario__errs_t *errs, struct fy_node *srv,
+                              const char *path, unsigned i)
+{
+  struct fy_node *p = scenario__node_get(srv, "path");
+  const char *kind = scenario__node_str(scenario__node_get(srv, "kind"));
+  char sub[160];
+
+  if (p == NULL)
+    return;
+  snprintf(sub, sizeof(sub), "%.100s/%u/path", path, i);
+  if (scenario__node_get(srv, "host") != NULL ||
+      scenario__node_get(srv, "port") != NULL || strncmp(kind, "udp", 3) == 0)
+    scenario__errs_add(errs, scenario__node_loc(p, (scenario__loc_t){1, 1}),
+                       sub, "a server on a UNIX socket path is http or tcp, "
+                       "without host or port");
+  else if (strlen(scenario__node_str(p)) == 0 ||
+           strlen(scenario__node_str(p)) > 100)
+    scenario__errs_add(errs, scenario__node_loc(p, (scenario__loc_t){1, 1}),
+                       sub, "a UNIX socket path has 1 to 100 characters");
+}
+
 static void check_server_hosts(scenario__errs_t *errs, struct fy_node *seq,
                                const char *path)
 {
@@ -229,6 +280,7 @@ static void check_server_hosts(scenario__errs_t *errs, struct fy_node *seq,
     char sub[160];
     const char *why;
 
+    check_server_path(errs, item, path, i);
     snprintf(sub, sizeof(sub), "%.100s/%u/host", path, i++);
     if (h == NULL || fy_node_get_type(h) != FYNT_SCALAR ||
         (why = not_loopback(host)) == NULL)
@@ -922,6 +974,7 @@ static void free_steps(scenario_step_t *st, size_t n)
 
   for (i = 0; i < n; i++) {
     free(st[i].path);
+    free(st[i].text);
     cJSON_Delete(st[i].message);
     cJSON_Delete(st[i].env);
     cJSON_Delete(st[i].behaviour);

@@ -127,6 +127,23 @@ typedef struct {
   XX(TIMER, timer, "timer",                                                   \
      "the worker sets a timer of `for` (a pending timer keeps a process "     \
      "alive), observed as `worker-timer` when it fires")                      \
+  XX(SERVE, serve, "serve",                                                   \
+     "the primary listens itself on `port` or a UNIX socket `path` "          \
+     "(`net.createServer({pauseOnConnect: true})`, no cluster involved) and " \
+     "holds each connection it accepts, unread: `handle-listening`, then a "  \
+     "`handle-connection` for each, numbered 1, 2... (`conn`)")              \
+  XX(SEND_HANDLE, send_handle, "send-handle",                                 \
+     "`worker.send(message, handle, {keepOpen})` from the primary: a held "   \
+     "connection (`conn`) or a server of `serve` (`server`)")                 \
+  XX(CLOSE_HANDLE, close_handle, "close-handle",                              \
+     "the primary closes a held connection or a server of `serve`")           \
+  XX(WORKER_SEND_HANDLE, worker_send_handle, "worker-send-handle",            \
+     "the worker connects to `port` (0: the cluster's first server) and "     \
+     "`process.send(message, socket)`; the primary holds the socket "         \
+     "(`handle-received`)")                                                   \
+  XX(OUTPUT, output, "output",                                                \
+     "the worker writes `line` and a newline to `stream`, `repeat` times "    \
+     "(with `silent`, the primary reports each line as `output`)")           \
   XX(TRIGGER, trigger, "on",                                                  \
      "arms a trigger: runs `do` when the event happens (below)")
 
@@ -150,6 +167,9 @@ typedef struct {
   unsigned port_index;    /* which server of the worker behaviour */
   unsigned clients;       /* client addresses (0: any) */
   char path[64];          /* request target, default "/" */
+  char serve[64];         /* "": a worker server; else a server of the
+                             primary's `serve` steps, by name */
+  bool sticky;            /* the sticky policy's server */
 } scenario_load_spec_t;
 
 typedef struct scenario_step_s scenario_step_t;
@@ -176,6 +196,15 @@ struct scenario_step_s {
   cJSON *behaviour;            /* fork: worker behaviour override or NULL;
                                   setup: the settings */
   scenario_load_spec_t load;    /* load start */
+  /* handles */
+  char server[64];             /* serve, send-handle, close-handle,
+                                  connect: a server of `serve` ("": none) */
+  unsigned conn;               /* send-handle, close-handle: a held
+                                  connection (0: none) */
+  bool keep_open;              /* send-handle */
+  char *text;                  /* serve: a UNIX socket path; output: the
+                                  line (owned, or NULL) */
+  bool to_stderr;              /* output */
   /* trigger */
   char name[64];               /* `name`, or "" */
   int64_t after_ms;            /* delay before the actions */
@@ -228,7 +257,14 @@ typedef struct {
      "emitter order: which of the Worker and `cluster` emits an event first")  \
   XX(PROBES, probes, "probes",                                                \
      "what a step's probe sampled in the turn of its call: flags, "           \
-     "membership, the return value, callbacks run")
+     "membership, the return value, callbacks run")                           \
+  XX(HANDLES, handles, "handles",                                             \
+     "handles that came with messages: what workers did with those they "     \
+     "received, or what the primary got from them; kind, action, message, "   \
+     "how many")                                                              \
+  XX(OUTPUT, output, "output",                                                \
+     "the output of silent workers: lines per worker and stream, by text "    \
+     "or pattern, how many; the bytes dropped past the bounds")
 
 typedef enum {
 #define XX(ID, name, key, doc) SCENARIO_EXPECT_##ID,

@@ -1,9 +1,11 @@
 /*
  * suite-attempt.c - what an ended attempt puts in the reports: its
  * outcome and reason, the replay command, the timeline of its trace, and
- * the trace around the failure with the end of the agent's output.
+ * the trace around the failure with the end of the agent's output, and
+ * the load's requests and latency slice by slice when a load ran.
  */
 #include "suite-internal.h"
+#include "load.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,19 +49,43 @@ static char *quote(const char *s)
   return q;
 }
 
+/* " --runtime PATH --runtime-arg ARG..." of a target that runs one. */
+static char *runtime_words(const suite_opts_t *o, const runner_target_t *t)
+{
+  char *s = strdup(""), *q, *n;
+  size_t i;
+
+  if (t->kind == RUNNER_TARGET_BUILTIN || t->kind == RUNNER_TARGET_EXEC)
+    return s;
+  for (i = 0; s != NULL && i <= o->n_runtime_args; i++) {
+    if (i == 0 && o->runtime == NULL)
+      continue;
+    q = quote(i == 0 ? o->runtime : o->runtime_args[i - 1]);
+    n = q == NULL ? NULL
+        : i == 0  ? base_asprintf("%s --runtime %s", s, q)
+                  : base_asprintf("%s --runtime-arg=%s", s, q);
+    free(q);
+    free(s);
+    s = n;
+  }
+  return s;
+}
+
 char *suite__replay_command(const suite_t *su, const suite__job_t *j)
 {
   char *file = quote(j->s->file), *target = quote(j->target->spec);
+  char *rt = runtime_words(su->opts, j->target);
   char scale[48] = "";
   char *r;
 
   if (su->opts->time_scale != 1.0)
     snprintf(scale, sizeof(scale), " --time-scale %g", su->opts->time_scale);
-  r = base_asprintf("clustersim run %s --target %s --seed %llu%s",
-                    file ? file : "?", target ? target : "?",
+  r = base_asprintf("clustersim run %s --target %s%s --seed %llu%s",
+                    file ? file : "?", target ? target : "?", rt ? rt : "",
                     (unsigned long long)j->seed, scale);
   free(file);
   free(target);
+  free(rt);
   return r;
 }
 
@@ -124,7 +150,11 @@ static unsigned flags_of(const runner_result_t *r, const trace_event_t *e)
     flags |= REPORT_EVENT_FAULT;
   if (e->src == TRACE_SRC_LOAD && strcmp(e->name, "request") == 0) {
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(e->json, "outcome");
-    if (cJSON_IsString(o) && strcmp(o->valuestring, "retried") != 0)
+    /* every request is recorded for a `served` expectation: the served
+     * and the cancelled ones are no failure */
+    if (cJSON_IsString(o) && strcmp(o->valuestring, "retried") != 0 &&
+        strcmp(o->valuestring, "ok") != 0 &&
+        strcmp(o->valuestring, "cancelled") != 0)
       flags |= REPORT_EVENT_FAILED_REQUEST;
   }
   for (k = 0; k < r->findings.count; k++)
@@ -139,15 +169,22 @@ static int64_t add_marks(report_case_t *rc, const runner_result_t *r,
                          int64_t want)
 {
   const trace_t *tr = &r->trace;
-  int64_t n = 0, found = -1;
+  int64_t n = 0, found = -1, cap;
+  unsigned most = 0;
   size_t i;
 
-  for (i = 0; i < tr->count && n < SUITE__MAX_MARKS; i++) {
+  for (i = 0; i < tr->count; i++)
+    if (tr->events[i].worker > most)
+      most = tr->events[i].worker;
+  cap = SUITE__MAX_MARKS +
+        (int64_t)SUITE__MARKS_PER_WORKER * (most < 4096 ? most : 4096);
+  for (i = 0; i < tr->count; i++) {
     const trace_event_t *e = &tr->events[i];
     report_event_t ev;
     char label[96];
 
-    if (e->src == TRACE_SRC_LOG)
+    /* past the bound, only the event the failure points at */
+    if (e->src == TRACE_SRC_LOG || (n >= cap && (int64_t)i != want))
       continue;
     /* the cluster twin of a Worker event adds nothing to a timeline */
     if (e->src == TRACE_SRC_AGENT && e->cluster_emitter &&
@@ -174,6 +211,32 @@ static int64_t add_marks(report_case_t *rc, const runner_result_t *r,
   return found;
 }
 
+/* "warning: " before each line of what the run corrected. */
+static char *warnings_first(char *out, size_t *len, size_t *cap,
+                            const char *warnings)
+{
+  const char *p = warnings, *nl;
+  char *b;
+
+  for (; *p != '\0'; p = *nl ? nl + 1 : nl) {
+    nl = strchr(p, '\n');
+    if (nl == NULL)
+      nl = p + strlen(p);
+    if (*len + (size_t)(nl - p) + 16 >= *cap) {
+      *cap = (*len + (size_t)(nl - p) + 16) * 2;
+      b = realloc(out, *cap);
+      if (b == NULL) {
+        free(out);
+        return NULL;
+      }
+      out = b;
+    }
+    *len += (size_t)snprintf(out + *len, *cap - *len, "warning: %.*s\n",
+                             (int)(nl - p), p);
+  }
+  return out;
+}
+
 /* The trace around the failure and the end of the agent's output. */
 static char *excerpt(const runner_result_t *r, int64_t around)
 {
@@ -184,8 +247,12 @@ static char *excerpt(const runner_result_t *r, int64_t around)
   if (out == NULL)
     return NULL;
   out[0] = '\0';
+  if (r->warnings != NULL)
+    out = warnings_first(out, &len, &cap, r->warnings);
+  if (out == NULL)
+    return NULL;
   if (r->load.ran)
-    len += (size_t)snprintf(out, cap, "load: %llu requests: %llu ok, %llu "
+    len += (size_t)snprintf(out + len, cap - len, "load: %llu requests: %llu ok, %llu "
                             "retried, %llu failed\n",
                             (unsigned long long)r->load.sent,
                             (unsigned long long)r->load.ok,
@@ -228,6 +295,44 @@ static char *excerpt(const runner_result_t *r, int64_t around)
   return out;
 }
 
+/* The load's slices for the page: every latency record of the trace
+ * merged (one per load), each slice with its p50 and p99. */
+static void add_load(report_case_t *rc, const trace_t *tr)
+{
+  load_measure_t m, one;
+  report_bucket_t *b;
+  size_t i;
+
+  memset(&m, 0, sizeof(m));
+  for (i = 0; i < tr->count; i++) {
+    const trace_event_t *e = &tr->events[i];
+    if (e->src != TRACE_SRC_LOAD || strcmp(e->name, "latency") != 0)
+      continue;
+    /* a malformed record is left out: the page draws what it can */
+    if (load_measure_from_json(e->json, &one) == 0)
+      load_measure_merge(&m, &one);
+    load_measure_free(&one);
+  }
+  b = m.nbuckets ? calloc(m.nbuckets, sizeof(*b)) : NULL;
+  for (i = 0; b != NULL && i < m.nbuckets; i++) {
+    const load_bucket_t *lb = &m.buckets[i];
+    uint64_t n = (uint64_t)lb->ok + lb->retried;
+    b[i].t_ns = m.start_ns + (uint64_t)i * m.bucket_ms * 1000000u;
+    b[i].ok = lb->ok;
+    b[i].retried = lb->retried;
+    b[i].failed = lb->failed;
+    b[i].p50_us = (uint32_t)load_bucket_percentile(lb->cells, n, lb->max_us,
+                                                   50);
+    b[i].p99_us = (uint32_t)load_bucket_percentile(lb->cells, n, lb->max_us,
+                                                   99);
+    b[i].max_us = lb->max_us;
+  }
+  if (b != NULL)
+    report_load_set(rc, b, m.nbuckets, (uint64_t)m.bucket_ms * 1000000u);
+  free(b);
+  load_measure_free(&m);
+}
+
 void suite__record_attempt(suite_t *su, suite__job_t *j, runner_result_t *r)
 {
   report_result_t rr;
@@ -242,6 +347,7 @@ void suite__record_attempt(suite_t *su, suite__job_t *j, runner_result_t *r)
      * on_signal gave report_interrupt and how long it had run; the
      * timeline of what it did still goes on the page */
     add_marks(j->rc, r, -1);
+    add_load(j->rc, &r->trace);
     return;
   }
   memset(&rr, 0, sizeof(rr));
@@ -254,6 +360,7 @@ void suite__record_attempt(suite_t *su, suite__job_t *j, runner_result_t *r)
   rr.reason = r->reason ? r->reason : runner_outcome_name(r->outcome);
   rr.detail = r->detail;
   rr.failed_event = add_marks(j->rc, r, first);
+  add_load(j->rc, &r->trace);
   rr.output = excerpt(r, first);
   rr.duration_s = (double)(r->ended_ns - r->started_ns) / 1e9;
   report_attempt_add(j->rc, &rr);

@@ -3,7 +3,8 @@
  * first case so that a wrong setting fails at once (BASE_EXIT_USAGE) with
  * its cause rather than case by case: TMPDIR (where every run's control
  * socket goes) and the report files. And the causes of the failures that
- * can only happen later, said the same way.
+ * can only happen later, said the same way. And the descriptor limit,
+ * raised for the control connections of big clusters.
  */
 #include "suite-internal.h"
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,4 +118,48 @@ char *suite__start_error(int rc)
                          t ? t : "/tmp", uv_strerror(rc));
   return base_asprintf("the harness could not start the run: %s",
                        uv_strerror(rc));
+}
+
+/* The workers a scenario forks in its setup and its top-level steps: what
+ * its control connections need at least (steps in triggers may fork more;
+ * this is for a warning only). */
+static unsigned scenario_workers(const scenario_t *s)
+{
+  unsigned n = s->workers;
+  size_t i;
+
+  for (i = 0; i < s->n_steps; i++)
+    if (s->steps[i].kind == SCENARIO_STEP_FORK)
+      n += s->steps[i].count;
+  return n;
+}
+
+void suite__raise_fd_limit(const suite_opts_t *opts,
+                           const suite_selection_t *sel)
+{
+  unsigned most = 0, n;
+  size_t i;
+  struct rlimit rl;
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    /* fs.nr_open (2^20 unless raised) bounds an unlimited hard limit */
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 &&
+        getrlimit(RLIMIT_NOFILE, &rl) != 0)
+      return;
+  }
+  for (i = 0; i < sel->n_scenarios; i++)
+    if ((n = scenario_workers(sel->scenarios[i])) > most)
+      most = n;
+  /* a control connection per worker and per primary, for each job at
+   * once, and what the harness keeps open besides */
+  n = (most + 1) * (opts->jobs > 0 ? opts->jobs : 1) + 64;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < n)
+    fprintf(stderr, "clustersim: warning: the descriptor limit is %lu (hard "
+            "limit %lu) and %u workers at -j %u need about %u: runs may fail "
+            "with 'too many open files'; raise it (ulimit -Hn)\n",
+            (unsigned long)rl.rlim_cur, (unsigned long)rl.rlim_max, most,
+            opts->jobs, n);
 }

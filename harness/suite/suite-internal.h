@@ -11,8 +11,11 @@
 #include "suite.h"
 #include "report.h"
 
-/* Timeline marks kept per attempt in the reports. */
+/* Timeline marks kept per attempt in the reports, and as many more per
+ * worker (counted up to 4096 workers): a big cluster's timeline is drawn
+ * as a density of its workers' events, which wants them all. */
 #define SUITE__MAX_MARKS 3000
+#define SUITE__MARKS_PER_WORKER 16
 
 typedef struct suite_s suite_t;
 
@@ -57,7 +60,17 @@ struct suite_s {
   unsigned outcomes[RUNNER_OUTCOME_COUNT];
   uint64_t started;
   uint64_t busy_ns;          /* sum of run durations */
+  report_expect_t *expect;   /* --expect, read before the first run */
 };
+
+/* suite-expect.c */
+/* Reads --expect before anything runs: a bad file is said on stderr with
+ * its cause; BASE_EXIT_USAGE then. */
+int suite__expect_open(suite_t *su);
+/* After the run: the matrix (its files and its summary), --write-expect,
+ * and --expect's comparison; returns the command's exit code from the
+ * run's `code`. */
+int suite__after(suite_t *su, int code);
 
 /* suite-attempt.c */
 /* The command that replays the job's current attempt (the caller frees;
@@ -71,6 +84,11 @@ void suite__record_attempt(suite_t *su, suite__job_t *j, runner_result_t *r);
 /* TMPDIR and the report files, checked before the first case: a problem
  * is said with its cause on stderr; BASE_EXIT_USAGE then. */
 int suite__check_environment(const suite_opts_t *opts);
+/* Raises the soft descriptor limit to the hard one: a run holds a control
+ * connection per worker. Warns on stderr when the limit stays below what
+ * the selection's biggest cluster needs at opts->jobs runs at once. */
+void suite__raise_fd_limit(const suite_opts_t *opts,
+                           const suite_selection_t *sel);
 /* "clustersim: --junit PATH: cannot write it: <cause of rc>" on stderr. */
 void suite__cannot_write(const char *opt, const char *path, int rc);
 /* The reason of a run that could not start (runner_run_start's rc), with

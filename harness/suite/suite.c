@@ -128,6 +128,34 @@ static void quiet_line(const suite__job_t *j, const runner_result_t *r)
   free(replay);
 }
 
+/* What the run corrected, on stderr (stdout may be TAP): the first line,
+ * and how many more the report holds. */
+static void warn_line(const suite__job_t *j, const runner_result_t *r)
+{
+  const char *nl = strchr(r->warnings, '\n');
+  unsigned more = 0;
+  char *first, *name, *spec;
+
+  for (const char *p = nl; p != NULL; p = strchr(p + 1, '\n'))
+    more++;
+  first = nl ? base_asprintf("%.*s", (int)(nl - r->warnings), r->warnings)
+             : base_strdup(r->warnings);
+  name = base_text_escape(j->s->name);
+  spec = base_text_escape(j->target->spec);
+  if (first != NULL) {
+    char *esc = base_text_escape(first);
+    fprintf(stderr, "warning: %s [%s] attempt %u: %s", name ? name : "?",
+            spec ? spec : "?", j->attempt, esc ? esc : "");
+    if (more > 0)
+      fprintf(stderr, " (and %u more process%s)", more, more > 1 ? "es" : "");
+    fputc('\n', stderr);
+    free(esc);
+  }
+  free(first);
+  free(name);
+  free(spec);
+}
+
 /* The result of an attempt, into the case (and the --diff projections). */
 static void attempt_ended(suite_t *su, suite__job_t *j, runner_result_t *r)
 {
@@ -141,6 +169,8 @@ static void attempt_ended(suite_t *su, suite__job_t *j, runner_result_t *r)
       strncmp(r->reason, "cannot start the run", 20) == 0)
     su->internal_error = true;
   suite__record_attempt(su, j, r);
+  if (r->warnings != NULL)
+    warn_line(j, r);
   /* quiet still names what went wrong, one line per bad run */
   if (su->opts->quiet && r->outcome != RUNNER_PASS &&
       r->outcome != RUNNER_SKIP)
@@ -359,6 +389,20 @@ static uint64_t random_seed(void)
 /* ---------------------------------------------------------------------- */
 /* suite_run, phase by phase                                               */
 
+/* --runtime-arg, on the targets that run a runtime; builtin and exec:
+ * run none of the harness's choosing, and leave them out. */
+static int runtime_args(const suite_opts_t *o, runner_target_t *t)
+{
+  int rc;
+
+  if (t->kind == RUNNER_TARGET_BUILTIN || t->kind == RUNNER_TARGET_EXEC)
+    return 0;
+  rc = runner_target_runtime_args(t, o->runtime_args, o->n_runtime_args);
+  if (rc != 0)
+    fprintf(stderr, "clustersim: --runtime-arg: %s\n", uv_strerror(rc));
+  return rc;
+}
+
 static int open_targets(suite_t *su)
 {
   const suite_opts_t *o = su->opts;
@@ -390,6 +434,10 @@ static int open_targets(suite_t *su)
       break;
     }
     su->n_targets++;
+    if (runtime_args(o, &su->targets[i]) != 0) {
+      ret = BASE_EXIT_USAGE;
+      break;
+    }
     len = strlen(su->targets_text);
     snprintf(su->targets_text + len, sizeof(su->targets_text) - len, "%s%s",
              i ? "," : "", o->targets[i]);
@@ -609,6 +657,7 @@ static void suite_free(suite_t *su)
     report_term_free(su->term);
   if (su->report != NULL)
     report_free(su->report);
+  report_expect_free(su->expect);
   for (i = 0; i < su->n_jobs; i++) {
     free(su->jobs[i].replay);
     for (k = 0; su->jobs[i].proj != NULL && k < su->opts->repeat; k++)
@@ -633,11 +682,14 @@ int suite_run(const suite_opts_t *opts, const suite_selection_t *sel)
   su.loop = uv_default_loop();
   /* a peer closing its end must be an error, not the harness's death */
   signal(SIGPIPE, SIG_IGN);
+  suite__raise_fd_limit(opts, sel);
   ret = open_targets(&su);
   if (ret == BASE_EXIT_PASS)
     ret = suite__check_environment(opts);
   if (ret == BASE_EXIT_PASS)
     ret = make_trace_dir(opts);
+  if (ret == BASE_EXIT_PASS)
+    ret = suite__expect_open(&su);
   if (ret == BASE_EXIT_PASS) {
     su.seed = opts->seed_set ? opts->seed : random_seed();
     ret = make_jobs(&su);
@@ -649,7 +701,7 @@ int suite_run(const suite_opts_t *opts, const suite_selection_t *sel)
     run_loop(&su);
     close_reports(&su);
     differ = opts->diff && !su.interrupted ? suite__diff_targets(&su) : 0;
-    ret = verdict(&su, differ);
+    ret = suite__after(&su, verdict(&su, differ));
   }
   suite_free(&su);
   fflush(stdout);

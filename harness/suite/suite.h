@@ -40,6 +40,8 @@ typedef struct {
   const char **targets;   /* runner_target_parse specs; at least one */
   size_t n_targets;
   const char *runtime;    /* node of node, node-c, c-node (NULL: "node") */
+  const char **runtime_args; /* given to that runtime, before the agent */
+  size_t n_runtime_args;
   const char *self;       /* the clustersim binary of the builtin agents */
   unsigned jobs;          /* runs at once, >= 1 */
   unsigned repeat;        /* attempts per scenario and target, >= 1 */
@@ -55,6 +57,16 @@ typedef struct {
   bool tap;               /* TAP 14 on stdout instead of the terminal view */
   bool quiet;             /* one line per bad run, and the summary */
   const char *command_line; /* the command as typed, for the reports */
+  /* the compatibility matrix (clustersim matrix) */
+  bool matrix;
+  const char *coverage;   /* rules file (default: docs/coverage.md of the
+                             source tree when it exists; "none": by tag) */
+  const char *markdown;   /* matrix files, or NULL */
+  const char *matrix_html;
+  const char *json;
+  /* expectations files */
+  const char *expect;     /* known failures: pass when exactly those fail */
+  const char *write_expect; /* record the run's failures */
 } suite_opts_t;
 
 /* ---------------------------------------------------------------------- */

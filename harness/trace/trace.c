@@ -77,6 +77,10 @@ static const struct {
 } record_types[] = {
   {"event", TRACE_SRC_AGENT, "event", ""},
   {"policy", TRACE_SRC_POLICY, "action", ""},
+  /* the primary's own handles: handle-listening, handle-connection... */
+  {"handle", TRACE_SRC_POLICY, "what", "handle-"},
+  /* a silent worker's line, or the end of one of its streams: "output" */
+  {"output", TRACE_SRC_POLICY, "", "output"},
   {"observe", TRACE_SRC_WORKER, "what", "worker-"},
   {"action", TRACE_SRC_HARNESS, "action", ""},
   {"process", TRACE_SRC_HARNESS, "what", ""},

@@ -57,6 +57,17 @@
   XX(RESTART_DONE, "restart-done", POLICY, 0)                                 \
   XX(RESTART_FAILED, "restart-failed", POLICY, 0)                             \
   XX(METRICS_ERROR, "metrics-error", POLICY, 0)                               \
+  XX(STICKY_LISTENING, "sticky-listening", POLICY, 0)                         \
+  XX(STICKY_ERROR, "sticky-error", POLICY, 0)                                 \
+  XX(STICKY_TABLE, "sticky-table", POLICY, 0)                                 \
+  XX(STICKY_MOVE, "sticky-move", POLICY, 0)                                   \
+  /* the primary's handles ({"type":"handle"}) and its silent workers'       \
+   * output ({"type":"output"}), reported by the primary agent */             \
+  XX(HANDLE_LISTENING, "handle-listening", POLICY, 0)                         \
+  XX(HANDLE_ERROR, "handle-error", POLICY, 0)                                 \
+  XX(HANDLE_CONNECTION, "handle-connection", POLICY, 0)                       \
+  XX(HANDLE_RECEIVED, "handle-received", POLICY, 0)                           \
+  XX(OUTPUT, "output", POLICY, 0)                                             \
   /* observations a worker reports on its control connection */               \
   XX(W_STARTED, "worker-started", WORKER, 0)                                  \
   XX(W_LISTENING, "worker-listening", WORKER, 0)                              \
@@ -69,6 +80,7 @@
   XX(W_SIGNAL, "worker-signal", WORKER, 0)                                    \
   XX(W_PROBE, "worker-probe", WORKER, 0)                                      \
   XX(W_TIMER, "worker-timer", WORKER, 0)                                      \
+  XX(W_HANDLE, "worker-handle", WORKER, 0)                                    \
   /* seen by the harness itself */                                            \
   XX(PRIMARY_EXIT, "primary-exit", HARNESS, 0)
 

@@ -4,7 +4,7 @@
 // waits for the messages of docs/protocol.md. The agent command line comes
 // from CLUSTERSIM_AGENT_CMD (a JSON array, or words split on blanks), so the
 // same tests can drive any target; the default is this node's
-// agents/node/primary.js.
+// agents/node/primary.cjs.
 
 const assert = require('node:assert/strict');
 const cp = require('node:child_process');
@@ -23,11 +23,11 @@ function commandFromEnv(name, fallback) {
 }
 
 function agentCommand() {
-  return commandFromEnv('CLUSTERSIM_AGENT_CMD', [process.execPath, path.join(ROOT, 'agents/node/primary.js')]);
+  return commandFromEnv('CLUSTERSIM_AGENT_CMD', [process.execPath, path.join(ROOT, 'agents/node/primary.cjs')]);
 }
 
 function workerCommand() {
-  return commandFromEnv('CLUSTERSIM_WORKER_CMD', [process.execPath, path.join(ROOT, 'agents/node/worker.js')]);
+  return commandFromEnv('CLUSTERSIM_WORKER_CMD', [process.execPath, path.join(ROOT, 'agents/node/worker.cjs')]);
 }
 
 // A mixed target (node-c, c-node) names the other runtime's worker program

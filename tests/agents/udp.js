@@ -37,12 +37,7 @@ function udp(policy) {
     const { worker: a } = await h.cmd({ cmd: 'fork', env });
     const first = await h.waitFor((m) => m.type === 'observe' && m.worker === a &&
       (m.what === 'listening' || m.what === 'disconnect' || m.what === 'server-error'), `udp bind of worker ${a}`);
-    if (first.what !== 'listening' && cWorkers()) {
-      // The C channel cannot take a UDP descriptor yet (docs/ipc.md).
-      process.stdout.write('# SKIP the C worker cannot receive a UDP descriptor on its channel\n');
-      await h.stop();
-      process.exit(77);
-    }
+    assert.equal(first.what, 'listening', `worker ${a} (${cWorkers() ? 'C' : 'Node'}) took the shared socket`);
     await h.event('listening', 'cluster', a);
     const b = await h.forkListening(env);
     const [addr] = listenings(h, a);

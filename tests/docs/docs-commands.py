@@ -220,7 +220,7 @@ def plan(args, cs, cwd):
     opts, operands = split_args(args[len(cmd.split()):],
                                 cs.options(cmd, cwd))
     inputs = operands + [v for n, v in opts if n == '--trace']
-    if cmd not in ('run', 'diff'):
+    if cmd not in ('run', 'diff', 'matrix'):
         return 'real', args, inputs
     if cmd == 'diff' and len(operands) == 2 and \
             not any(is_scenario(o) or os.path.isdir(os.path.join(cwd, o))

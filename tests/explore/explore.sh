@@ -93,7 +93,30 @@ expect 0 "$exe" explore --seed 6 --runs 2 --steps 3 --target builtin \
 python3 -c "import json,sys; s=json.load(open('diff/summary.json')); \
 assert s['findings']['differential'] == 0, s" || fail "builtin differs from builtin"
 
-# 7. SIGINT in the middle: exit 130, the summary says so, nothing is left.
+# 7. Under load, every run's trace has the load's latency record: the
+# summary counts latencies and the runs' figures have them.
+expect 0 "$exe" explore --seed 11 --runs 2 --steps 2 --load always \
+	--check ids -o load -q
+python3 - load/summary.json load/runs.jsonl <<'EOF' || fail "no latencies under --load always"
+import json, sys
+m = json.load(open(sys.argv[1]))["measurements"]
+assert m["runs_with_load"] == 2, m
+assert m["ok"] > 0, m
+assert m.get("latency", {}).get("count", 0) > 0, "latency count is 0: %s" % m
+assert m["latency"]["max_us"] >= m["latency"]["p50_us"] > 0, m["latency"]
+runs = [json.loads(l) for l in open(sys.argv[2])]
+answered = [r for r in runs if r.get("requests", 0) > r.get("failed", 0)]
+assert answered and all(r.get("latency", {}).get("count", 0) > 0
+                        for r in answered), "a run with answers has no latencies"
+EOF
+
+# 8. `clustersim run --html` draws the load under a timeline as well: a
+# scenario under load gets its requests and latency plots.
+expect 0 "$exe" run -q --html run.html "$root/scenarios/hang-under-load.yaml"
+grep -q '>requests<' run.html && grep -q 'class="ld-ok"' run.html ||
+	fail "run --html: no load plots for a scenario under load"
+
+# 9. SIGINT in the middle: exit 130, the summary says so, nothing is left.
 "$exe" explore --seed 8 --runs 1000 -j 2 -o int -q > int.txt 2>&1 &
 pid=$!
 sleep 4

@@ -11,6 +11,7 @@
 #include <CUnit/Basic.h>
 
 #include "explore.h"
+#include "explore-internal.h"
 #include "test-support.h"
 
 /* ---------------------------------------------------------------------- */
@@ -459,6 +460,25 @@ static const prop_case_t prop_cases[] = {
    EV(100000000, "exit", 1, EXIT_OF("0", "null", "true"))
    ACTION(5000000000, "end", ""),
    -1, NULL},
+  {"respawn: replaced by a rolling restart, ended by something else",
+   SCENARIO_RESPAWN_ALWAYS, RUNNER_PASS, NULL, NULL, NULL,
+   FORK(1000, 1) EV(2000, "listening", 1, "")
+   POLICY(50000000, "restart-fork", ",\"old\":1,\"new\":3")
+   FORK(50001000, 3)
+   EV(60000000, "exit", 1, EXIT_OF("0", "null", "true"))
+   EV(150000000, "listening", 3, "")
+   ACTION(5000000000, "end", ""),
+   -1, NULL},
+  {"respawn: the restart's replacement never listens",
+   SCENARIO_RESPAWN_ALWAYS, RUNNER_PASS, NULL, NULL, NULL,
+   FORK(1000, 1) EV(2000, "listening", 1, "")
+   POLICY(50000000, "restart-fork", ",\"old\":1,\"new\":3")
+   FORK(50001000, 3)
+   EV(60000000, "exit", 1, EXIT_OF("0", "null", "true"))
+   ACTION(5000000000, "end", ""),
+   EXPLORE_PROP_RESPAWN,
+   "worker 3 (replacing worker 1, forked at 0.050 s) was not listening "
+   "within 2.000 s (nor before the end of the steps)"},
   {"respawn: the steps end first", SCENARIO_RESPAWN_ALWAYS, RUNNER_PASS,
    NULL, NULL, NULL,
    FORK(1000, 1) EV(100000000, "exit", 1, EXIT_OF("1", "null", "false"))
@@ -552,6 +572,142 @@ static void test_prop(void)
   trace_free(&r.trace);
   oracle_findings_free(&r.findings);
   explore_base_free(&b);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The differential property                                               */
+
+/* A cluster-side event of worker w with its flags; t in ns. */
+#define CEV(t, name, w, rest)                                                 \
+  "{\"type\":\"event\",\"t\":" #t ",\"event\":\"" name "\",\"emitter\":"     \
+  "\"cluster\",\"worker\":" #w rest "}\n"
+#define COMPLETE "{\"type\":\"trace\",\"t0\":0,\"complete\":true}\n"
+#define FLAGS(ead, conn, dead, member)                                        \
+  ",\"ead\":" ead ",\"connected\":" conn ",\"dead\":" dead                  \
+  ",\"member\":" member
+/* worker 1 forked, online, listening on its own port */
+#define UP(w)                                                                 \
+  CEV(1000, "fork", w, "") CEV(2000, "online", w, "")                       \
+  CEV(3000, "listening", w, ",\"address\":{\"address\":\"127.0.0.1\","      \
+      "\"port\":40001,\"addressType\":4}")
+/* disconnect then exit, as Node emits them mostly... */
+#define DISCONNECT_EXIT(code)                                                 \
+  CEV(4000, "disconnect", 1, FLAGS("true", "false", "false", "true"))       \
+  CEV(5000, "exit", 1, FLAGS("true", "false", "true", "false")              \
+      ",\"code\":" code ",\"signal\":null")
+/* ...and exit then disconnect, which Node emits as well */
+#define EXIT_DISCONNECT(code)                                                 \
+  CEV(4000, "exit", 1, FLAGS("true", "true", "true", "true")                \
+      ",\"code\":" code ",\"signal\":null")                                 \
+  CEV(5000, "disconnect", 1, FLAGS("true", "false", "true", "false"))
+
+typedef struct {
+  const char *name;
+  const char *a, *b;         /* the traces of the two targets */
+  int differs;               /* what explore__diff returns */
+  const char *message;       /* in the lines it writes */
+} diff_case_t;
+
+static const diff_case_t diff_cases[] = {
+  {"the same story", COMPLETE UP(1) DISCONNECT_EXIT("0"),
+   COMPLETE UP(1) DISCONNECT_EXIT("0"), 0, NULL},
+  {"only the order of disconnect and exit: Node varies it",
+   COMPLETE UP(1) DISCONNECT_EXIT("0"), COMPLETE UP(1) EXIT_DISCONNECT("0"),
+   0, "worker 1: the same but for the order of disconnect and exit, which "
+      "Node does not fix"},
+  {"another exit code: a real difference",
+   COMPLETE UP(1) DISCONNECT_EXIT("0"), COMPLETE UP(1) DISCONNECT_EXIT("1"),
+   1, "worker 1: first difference at its event 5, in the exit status:"},
+  {"another order and another exit code: still a difference",
+   COMPLETE UP(1) DISCONNECT_EXIT("0"), COMPLETE UP(1) EXIT_DISCONNECT("7"),
+   1, "worker 1: disconnect and exit come in another order, which Node "
+      "does not fix, and differ in the exit status:"},
+  {"exitedAfterDisconnect differs",
+   COMPLETE UP(1) DISCONNECT_EXIT("0"),
+   COMPLETE UP(1)
+   CEV(4000, "disconnect", 1, FLAGS("false", "false", "false", "true"))
+   CEV(5000, "exit", 1, FLAGS("false", "false", "true", "false")
+       ",\"code\":0,\"signal\":null"),
+   1, "worker 1: first difference at its event 4, in exitedAfterDisconnect:"},
+  {"a worker only one target forked", COMPLETE UP(1) DISCONNECT_EXIT("0"),
+   COMPLETE UP(1) DISCONNECT_EXIT("0") UP(2), 1, "worker 2: only in node"},
+};
+
+static void test_diff(void)
+{
+  const diff_case_t *c = TEST_ROW(diff_cases);
+  runner_result_t a, b;
+  base_diag_t d, pd;
+  bool said = c->message == NULL;
+  size_t i;
+  int rc;
+
+  memset(&a, 0, sizeof(a));
+  memset(&b, 0, sizeof(b));
+  trace_init(&a.trace, 0);
+  trace_init(&b.trace, 0);
+  base_diag_init(&pd);
+  CU_ASSERT_EQUAL_FATAL(trace_parse(c->a, &a.trace, &pd), 0);
+  CU_ASSERT_EQUAL_FATAL(trace_parse(c->b, &b.trace, &pd), 0);
+  trace_finish(&a.trace);
+  trace_finish(&b.trace);
+  base_diag_init(&d);
+  rc = explore__diff(&a, "builtin", &b, "node", &d);
+  TEST_CHECK(rc == c->differs, "explore__diff returned %d, expected %d",
+             rc, c->differs);
+  for (i = 0; i < d.count; i++)
+    said |= strstr(d.lines[i], c->message) != NULL;
+  TEST_CHECK(said, "no line says: %s", c->message);
+  for (i = 0; !said && i < d.count; i++)
+    printf("  got: %s\n", d.lines[i]);
+  /* the other way round, the same verdict */
+  base_diag_free(&d);
+  base_diag_init(&d);
+  CU_ASSERT_EQUAL(explore__diff(&b, "node", &a, "builtin", &d), c->differs);
+  base_diag_free(&d);
+  base_diag_free(&pd);
+  trace_free(&a.trace);
+  trace_free(&b.trace);
+}
+
+/* Two runs of one failure differ in their numbers, not their words: the
+ * shrinker keeps a candidate only when it fails the same way. */
+typedef struct {
+  const char *a, *b;
+  bool same;
+} same_case_t;
+
+static const same_case_t same_cases[] = {
+  {"s.yaml:3: worker 1: expected a disconnect as well as the exit at 0.213 "
+   "s (event #14), got none",
+   "s.yaml:5: worker 12: expected a disconnect as well as the exit at 1.5 "
+   "s (event #9), got none", true},
+  {"s.yaml:3: worker 1: expected a disconnect as well as the exit at 0.213 "
+   "s (event #14), got none",
+   "s.yaml:3: worker 1: expected an exit, got none before the end of the "
+   "run", false},
+  {"worker 1 exited at 0.100 s (code 1, signal null, ead false) and was "
+   "not replaced within 1.400 s",
+   "worker 2 exited at 0.300 s (code 7, signal null, ead false) and was "
+   "not replaced within 1.400 s", true},
+  {"worker 1 exited (signal SIGTERM)", "worker 1 exited (signal SIGKILL)",
+   false},
+  {"the first line\nthen 1", "the first line\nthen 2 and more", true},
+  {"a failure", "a failure and more", false},
+  {"a failure", NULL, false},
+};
+
+static void test_failure_same(void)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof(same_cases) / sizeof(same_cases[0]); i++) {
+    const same_case_t *c = &same_cases[i];
+    TEST_CHECK(explore_failure_same(c->a, c->b) == c->same &&
+                   explore_failure_same(c->b, c->a) == c->same,
+               "%s\n%s\nshould be %s", c->a, c->b ? c->b : "NULL",
+               c->same ? "the same failure" : "different failures");
+  }
 }
 
 /* Every property has a name, a way of being checked and a line of
@@ -729,6 +885,7 @@ static CU_TestInfo base_tests[sizeof(base_cases) / sizeof(base_cases[0]) + 1];
 static CU_TestInfo shrink_tests[sizeof(shrink_cases) / sizeof(shrink_cases[0]) +
                                 1];
 static CU_TestInfo prop_tests[sizeof(prop_cases) / sizeof(prop_cases[0]) + 1];
+static CU_TestInfo diff_tests[sizeof(diff_cases) / sizeof(diff_cases[0]) + 1];
 
 static CU_TestInfo gen_tests[] = {
   {"the same seed draws the same schedule", test_same_seed},
@@ -741,6 +898,7 @@ static CU_TestInfo misc_tests[] = {
   {"a value taken toward its simplest", test_shrink_value},
   {"an interrupted shrink", test_shrink_interrupted},
   {"the table of properties", test_prop_table},
+  {"the same failure, numbers aside", test_failure_same},
   {"listeners, recovery, availability", test_measure},
   {"latency around a fault", test_measure_latency},
   {"docs/explore.md names every action and property", test_docs},
@@ -754,6 +912,7 @@ int main(int argc, char **argv)
     {.pName = "valid schedules", .pTests = base_tests},
     {.pName = "shrinker", .pTests = shrink_tests},
     {.pName = "properties", .pTests = prop_tests},
+    {.pName = "differential", .pTests = diff_tests},
     {.pName = "more", .pTests = misc_tests},
     CU_SUITE_INFO_NULL,
   };
@@ -761,5 +920,6 @@ int main(int argc, char **argv)
   TEST_ROWS_FILL(base_tests, base_cases, test_valid);
   TEST_ROWS_FILL(shrink_tests, shrink_cases, test_shrink);
   TEST_ROWS_FILL(prop_tests, prop_cases, test_prop);
+  TEST_ROWS_FILL(diff_tests, diff_cases, test_diff);
   return test_main(argc, argv, suites, NULL);
 }

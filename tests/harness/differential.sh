@@ -18,7 +18,7 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 deviant="exec:node $root/tests/harness/agents/deviant.js"
 builtin_agent="$exe primary"
-node_agent="node $root/agents/node/primary.js"
+node_agent="node $root/agents/node/primary.cjs"
 
 # expect CODE COMMAND... : the command must exit with CODE
 expect() {

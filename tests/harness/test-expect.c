@@ -156,6 +156,51 @@ static const char requests[] =
   REC("{\"type\":\"load\",\"t\":90000000,\"what\":\"done\"}");
 #define LOAD_STEP SERVER "steps:\n  - load: {start: {requests: 7}}\n"
 
+/* Sticky sessions: clients .2 and .4 on worker 1, .3 on worker 2; worker
+ * 1 exits at 50 ms and its clients move, together (to 2) or not (.4 to
+ * 3); or client .2 leaves worker 1 while it lives. */
+#define STICKY_HEAD                                                        \
+  EV(1000000, "fork", "cluster", 1, LIVE)                                  \
+  EV(2000000, "fork", "cluster", 2, LIVE)                                  \
+  EV(3000000, "fork", "cluster", 3, LIVE)                                  \
+  REC("{\"type\":\"load\",\"t\":5000000,\"what\":\"start\"}")             \
+  REQ(10000, 0, 1, 2, "ok") REQ(11000, 1, 2, 3, "ok")                      \
+  REQ(12000, 2, 1, 4, "ok")
+#define STICKY_EXIT                                                        \
+  EV(50000000, "exit", "worker", 1, EXIT("false", "null", "\"SIGKILL\""))
+static const char sticky_together[] =
+  STICKY_HEAD STICKY_EXIT
+  REQ(60000, 3, 2, 2, "ok") REQ(61000, 4, 2, 3, "ok") REQ(62000, 5, 2, 4, "ok")
+  REC("{\"type\":\"load\",\"t\":90000000,\"what\":\"done\"}");
+static const char sticky_split[] =
+  STICKY_HEAD STICKY_EXIT
+  REQ(60000, 3, 2, 2, "ok") REQ(61000, 4, 2, 3, "ok") REQ(62000, 5, 3, 4, "ok")
+  REC("{\"type\":\"load\",\"t\":90000000,\"what\":\"done\"}");
+static const char sticky_early[] =
+  STICKY_HEAD
+  REQ(20000, 3, 2, 2, "ok") STICKY_EXIT
+  REC("{\"type\":\"load\",\"t\":90000000,\"what\":\"done\"}");
+
+/* Handles with messages and the output of silent workers: worker 2
+ * served a socket; worker 1 sent one up; worker 1 wrote two stdout lines
+ * and one stderr line, and 10 bytes of its stderr were dropped. */
+#define OUT(t, w, stream, rest)                                           \
+  REC("{\"type\":\"output\",\"t\":" #t ",\"worker\":" #w ",\"pid\":9," \
+      "\"stream\":\"" stream "\"" rest "}")
+static const char handles_and_output[] =
+  EV(1000000, "fork", "cluster", 1, LIVE)
+  EV(2000000, "fork", "cluster", 2, LIVE)
+  OBS(10000000, "handle", 2, ",\"kind\":\"socket\",\"action\":\"serve\","
+      "\"message\":{\"route\":\"b\"}")
+  REC("{\"type\":\"handle\",\"t\":20000000,\"what\":\"received\","
+      "\"worker\":1,\"conn\":2,\"kind\":\"socket\"}")
+  OUT(30000000, 1, "stdout", ",\"line\":\"tick 1\"")
+  OUT(31000000, 1, "stdout", ",\"line\":\"tick 2\"")
+  OUT(32000000, 1, "stderr", ",\"line\":\"oops\"")
+  OUT(40000000, 1, "stdout", ",\"end\":true,\"bytes\":14,\"dropped\":0")
+  OUT(41000000, 1, "stderr", ",\"end\":true,\"bytes\":15,\"dropped\":10");
+#define SILENT "steps:\n  - setup: {silent: true}\n"
+
 /* A kill with its probe (step 1), and worker 2's own disconnect with its
  * (step 2): the worker's answer carries the fault's number. */
 static const char probes[] =
@@ -464,6 +509,69 @@ static const expect_case_t cases[] = {
    LOAD_STEP "expect:\n  served:\n    - {count: 1}\n",
    two_workers, {0}, {"t.yaml:7: served: no load ran", NULL}, true},
 
+  {SCENARIO_EXPECT_SERVED, "served: sticky clients that move together",
+   LOAD_STEP "expect:\n  served:\n    - {affinity: sticky}\n",
+   sticky_together, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_SERVED, "served: sticky clients that split",
+   LOAD_STEP "expect:\n  served:\n    - {affinity: sticky}\n",
+   sticky_split, {0},
+   {"t.yaml:7: expected the clients of worker 1 to move together to one "
+    "worker, got worker 2 for client \"127.0.0.2\" and worker 3 for client "
+    "\"127.0.0.4\" (seq 5, request at 0.062 s (event #10))", NULL}, false},
+  {SCENARIO_EXPECT_SERVED, "served: a sticky client that leaves early",
+   LOAD_STEP "expect:\n  served:\n    - {affinity: sticky}\n",
+   sticky_early, {0},
+   {"t.yaml:7: expected client \"127.0.0.2\" to stay with worker 1 while it "
+    "lived, got worker 2 (seq 3, request at 0.020 s (event #7))", NULL},
+   false},
+
+  /* handles */
+  {SCENARIO_EXPECT_HANDLES, "handles: received, served, sent up",
+   "expect:\n  handles:\n"
+   "    - {worker: 2, kind: socket, action: serve, message: {route: b}, "
+   "count: 1}\n"
+   "    - {to: primary, worker: 1, kind: socket, count: 1}\n"
+   "    - {worker: each, kind: server, count: 0}\n",
+   handles_and_output, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_HANDLES, "handles: another action, another message",
+   "expect:\n  handles:\n"
+   "    - {worker: 2, action: close, min: 1}\n"
+   "    - {worker: 2, message: {route: a}, count: 1}\n"
+   "    - {to: primary, max: 0}\n",
+   handles_and_output, {0},
+   {"t.yaml:4: expected at least 1 handles received by worker 2 with action "
+    "close, got none",
+    "t.yaml:5: expected 1 handles received by worker 2 and message "
+    "{\"route\":\"a\"}, got none",
+    "t.yaml:6: expected at most 0 handles the primary received from any "
+    "worker, got 1 (the last: handle-received at 0.020 s (event #3))", NULL},
+   false},
+
+  /* output */
+  {SCENARIO_EXPECT_OUTPUT, "output: lines, patterns, dropped bytes",
+   SILENT "expect:\n  output:\n"
+   "    - {worker: 1, stream: stdout, match: \"^tick [0-9]+$\", count: 2}\n"
+   "    - {worker: 1, line: oops, count: 1}\n"
+   "    - {worker: 1, stream: stderr, dropped: {min: 1}}\n"
+   "    - {worker: 1, stream: stdout, dropped: 0}\n"
+   "    - {worker: 2, max: 0}\n",
+   handles_and_output, {0}, {NULL}, false},
+  {SCENARIO_EXPECT_OUTPUT, "output: a line missing, bytes dropped",
+   SILENT "expect:\n  output:\n"
+   "    - {worker: 1, stream: stdout, line: \"tick 3\", min: 1}\n"
+   "    - {worker: 1, stream: stdout, match: \"^tick\", max: 1}\n"
+   "    - {worker: 1, dropped: 0}\n"
+   "    - {worker: 2, dropped: 0}\n",
+   handles_and_output, {0},
+   {"t.yaml:6: expected at least 1 stdout lines of worker 1 equal to "
+    "\"tick 3\", got none",
+    "t.yaml:7: expected at most 1 stdout lines of worker 1 matching /^tick/, "
+    "got 2 (the last: output at 0.031 s (event #5))",
+    "t.yaml:8: expected 0 bytes of worker 1's output dropped, got 10 (output "
+    "at 0.041 s (event #8))",
+    "t.yaml:9: expected the end of worker 2's output, got none", NULL},
+   false},
+
   /* messages */
   {SCENARIO_EXPECT_MESSAGES, "messages: values, includes, echoes",
    "expect:\n  messages:\n"
@@ -625,8 +733,82 @@ static void test_every_kind_can_fail(void)
   }
 }
 
+/* `served` over a big cluster: 1000 workers in strict rotation, three
+ * rounds; with `skip` set, worker `skip` misses its turn in the second
+ * round (its request goes to the next worker). */
+static void scale_trace(trace_t *tr, unsigned skip)
+{
+  unsigned w, round, seq = 0;
+
+  trace_init(tr, 0);
+  for (w = 1; w <= 1000; w++)
+    CU_ASSERT_EQUAL(trace_addf(tr, "{\"type\":\"event\",\"t\":%u,"
+                               "\"event\":\"fork\",\"emitter\":"
+                               "\"cluster\",\"worker\":%u}", w, w), 0);
+  CU_ASSERT_EQUAL(trace_addf(tr, "{\"type\":\"load\",\"t\":5000,"
+                             "\"what\":\"start\"}"), 0);
+  for (round = 0; round < 3; round++)
+    for (w = 1; w <= 1000; w++, seq++) {
+      unsigned by = round == 1 && w == skip ? w + 1 : w;
+      CU_ASSERT_EQUAL(trace_addf(tr, "{\"type\":\"load\",\"t\":%u,"
+                                 "\"what\":\"request\",\"start\":%u,"
+                                 "\"seq\":%u,\"outcome\":\"ok\","
+                                 "\"served_by\":%u,\"connection\":%u}",
+                                 10000 + seq, 10000 + seq, seq, by, seq),
+                      0);
+    }
+  CU_ASSERT_EQUAL(trace_addf(tr, "{\"type\":\"load\",\"t\":90000,"
+                             "\"what\":\"done\"}"), 0);
+  trace_finish(tr);
+  tr->complete = true;
+}
+
+static void test_served_at_scale(void)
+{
+  static const char yaml[] =
+    "cluster: {workers: 1000}\n" SERVER
+    "steps:\n  - load: {start: {requests: 3000}}\n"
+    "expect:\n  served:\n    - {rotation: strict}\n"
+    "    - {worker: each, count: 3}\n";
+  static const struct {
+    unsigned skip;
+    const char *expected[4];
+  } scale[] = {
+    {0, {NULL}},
+    {500, {"t.yaml:7: expected the requests served in strict rotation over "
+           "1000 workers, got request seq 1499 served by worker 501 where "
+           "worker 500 was due (request at 0.000 s (event #2500))",
+           "t.yaml:8: expected 3 served requests by worker 500, got 2",
+           "t.yaml:8: expected 3 served requests by worker 501, got 4",
+           NULL}},
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof(scale) / sizeof(scale[0]); i++) {
+    trace_t tr;
+    base_diag_t diag;
+    oracle_findings_t f;
+    trace_load_totals_t load = {0};
+    scenario_t *s = NULL;
+
+    base_diag_init(&diag);
+    oracle_findings_init(&f);
+    CU_ASSERT_EQUAL_FATAL(scenario_load_string("t.yaml", yaml, strlen(yaml),
+                                               &diag, &s), 0);
+    scale_trace(&tr, scale[i].skip);
+    oracle_expect_check(s, &tr, &load, &f);
+    CU_ASSERT(fixture_findings_are("served at scale", &f, scale[i].expected,
+                                   ORACLE_FINDING_FAIL));
+    scenario_free(s);
+    oracle_findings_free(&f);
+    base_diag_free(&diag);
+    trace_free(&tr);
+  }
+}
+
 static CU_TestInfo expect_tests[] = {
   {"cases", test_cases},
+  {"served at scale", test_served_at_scale},
   {"every kind can fail", test_every_kind_can_fail},
   CU_TEST_INFO_NULL,
 };

@@ -103,6 +103,15 @@ static int count_of(struct fy_node *n)
   return 1;
 }
 
+/* A trigger's `do`: a sequence of actions, or one action as a mapping
+ * (its kind with modifiers such as `name`). */
+static int actions_of(struct fy_node *n)
+{
+  if (n != NULL && fy_node_get_type(n) == FYNT_SEQUENCE)
+    return fy_node_sequence_item_count(n);
+  return n != NULL;
+}
+
 static unsigned line_of(struct fy_node *n)
 {
   struct fy_token *t;
@@ -138,7 +147,7 @@ static int check_step(rt_t *rt, struct fy_node *item,
     return differ(rt, "%s: line %u in the file, %u in the model", where,
                   line_of(item), st->line);
   if (st->kind == SCENARIO_STEP_TRIGGER &&
-      count_of(fy_node_mapping_lookup_by_string(item, "do", FY_NT)) !=
+      actions_of(fy_node_mapping_lookup_by_string(item, "do", FY_NT)) !=
           (int)st->n_actions)
     return differ(rt, "%s: the trigger's actions are not all in the model",
                   where);

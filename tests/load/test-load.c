@@ -370,6 +370,11 @@ static void test_invalid_options(void)
      {.host = "localhost", .port = 80, .requests = 1}},
     {"path without slash", {.port = 80, .requests = 1, .path = "x"}},
     {"path with a space", {.port = 80, .requests = 1, .path = "/a b"}},
+    {"unix path and clients",
+     {.unix_path = "/tmp/x.sock", .requests = 1, .clients = 2}},
+    {"unix path and udp",
+     {.unix_path = "/tmp/x.sock", .requests = 1, .udp = true}},
+    {"empty unix path", {.unix_path = "", .requests = 1}},
   };
   uv_loop_t loop;
   load_t *load = NULL;
@@ -466,8 +471,98 @@ static void test_restart(void)
   CU_ASSERT_EQUAL(uv_loop_close(&loop), 0);
 }
 
+/* Datagrams: a UDP socket that answers "worker 7" to each (or, silent,
+ * never): each request is one datagram, ok with its worker, or a
+ * timeout. */
+typedef struct {
+  uv_udp_t udp;
+  bool silent;
+  unsigned received;
+  char buf[128];
+} udp_srv_t;
+
+static void udp_srv_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+  udp_srv_t *u = h->data;
+
+  (void)hint;
+  *buf = uv_buf_init(u->buf, sizeof(u->buf));
+}
+
+static void udp_srv_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
+                         const struct sockaddr *from, unsigned flags)
+{
+  udp_srv_t *u = h->data;
+  uv_buf_t out = uv_buf_init((char *)"worker 7\n", 9);
+
+  (void)buf;
+  (void)flags;
+  if (n <= 0 || from == NULL)
+    return;
+  u->received++;
+  if (!u->silent)
+    CU_ASSERT_EQUAL(uv_udp_try_send(h, &out, 1, from), 9);
+}
+
+static void on_udp_done(load_t *load, void *arg)
+{
+  (void)load;
+  uv_close((uv_handle_t *)arg, NULL);
+}
+
+static void udp_case(bool silent, unsigned clients)
+{
+  uv_loop_t loop;
+  udp_srv_t srv = {.silent = silent};
+  struct sockaddr_in addr;
+  int len = sizeof(addr);
+  load_t *load;
+  load_counters_t k;
+  load_opts_t opts = {.host = "127.0.0.1", .requests = 6, .connections = 2,
+                      .udp = true, .timeout_ms = 200, .clients = clients,
+                      .arg = &srv.udp};
+  const load_record_t *r;
+  size_t n, i;
+
+  CU_ASSERT_EQUAL_FATAL(uv_loop_init(&loop), 0);
+  CU_ASSERT_EQUAL_FATAL(uv_udp_init(&loop, &srv.udp), 0);
+  srv.udp.data = &srv;
+  uv_ip4_addr("127.0.0.1", 0, &addr);
+  CU_ASSERT_EQUAL_FATAL(uv_udp_bind(&srv.udp, (struct sockaddr *)&addr, 0),
+                        0);
+  CU_ASSERT_EQUAL(uv_udp_getsockname(&srv.udp, (struct sockaddr *)&addr,
+                                     &len), 0);
+  CU_ASSERT_EQUAL(uv_udp_recv_start(&srv.udp, udp_srv_alloc, udp_srv_recv),
+                  0);
+  opts.port = ntohs(addr.sin_port);
+  CU_ASSERT_EQUAL_FATAL(load_new(&load), 0);
+  CU_ASSERT_EQUAL(load_start(load, &loop, &opts, on_udp_done), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  load_counters(load, &k);
+  CU_ASSERT_EQUAL(k.finished, 6);
+  CU_ASSERT_EQUAL(srv.received, 6);
+  CU_ASSERT_EQUAL(k.outcome[silent ? LOAD_TIMEOUT : LOAD_OK], 6);
+  CU_ASSERT_EQUAL(load_worker_responses(load, 7), silent ? 0 : 6);
+  r = load_records(load, &n);
+  for (i = 0; i < n; i++) {
+    CU_ASSERT_EQUAL(r[i].worker, silent ? 0u : 7u);
+    CU_ASSERT_EQUAL(r[i].client, clients ? 1 + r[i].connection % clients
+                                         : 0u);
+  }
+  load_free(load);
+  CU_ASSERT_EQUAL(uv_loop_close(&loop), 0);
+}
+
+static void test_udp(void)
+{
+  udp_case(false, 0);
+  udp_case(false, 2);
+  udp_case(true, 0);
+}
+
 static CU_TestInfo tests[] = {
   {"cases (table)", test_cases},
+  {"datagrams", test_udp},
   {"invalid options", test_invalid_options},
   {"outcome names", test_outcome_names},
   {"restart after done", test_restart},

@@ -378,3 +378,100 @@ out:
   report_free(r);
   return rc;
 }
+
+/* One worker's life in the scale fixture, its marks from `t` (ms). */
+static int scale_worker(report_case_t *c, unsigned id, uint64_t t,
+                        bool killed, int64_t *n, int64_t *failed)
+{
+  static const char *const kinds[] = {"fork", "online", "listening",
+                                      "disconnect", "exit"};
+  static const unsigned at[] = {0, 2, 3, 5000, 5001};
+  report_event_t ev;
+  size_t k;
+  int rc;
+
+  for (k = 0; k < 5; k++) {
+    memset(&ev, 0, sizeof(ev));
+    ev.t_ns = 5000000000ull + (t + at[k]) * MS;
+    ev.lane = (int)id;
+    ev.kind = kinds[k];
+    ev.label = killed && k == 4 ? "signal SIGKILL" : NULL;
+    if (killed && k == 3)
+      continue;
+    if (killed && k == 4) {
+      ev.t_ns -= 1000 * MS;
+      ev.flags = REPORT_EVENT_VIOLATION;
+      *failed = *n;
+    }
+    if ((rc = report_event_add(c, &ev)))
+      return rc;
+    ++*n;
+  }
+  return 0;
+}
+
+static int scale_harness(report_case_t *c, int64_t *n)
+{
+  static const ev_t evs[] = {
+      {0, P, "setup", NULL, 0},
+      {3900, H, "kill", "SIGKILL", F},
+      {4200, H, "request-failed", "ECONNRESET", R},
+  };
+  report_event_t ev;
+  size_t i;
+  int rc;
+
+  for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+    memset(&ev, 0, sizeof(ev));
+    ev.t_ns = 5000000000ull + evs[i].ms * MS;
+    ev.lane = evs[i].lane;
+    ev.kind = evs[i].kind;
+    ev.label = evs[i].label;
+    ev.flags = evs[i].flags;
+    if ((rc = report_event_add(c, &ev)))
+      return rc;
+    ++*n;
+  }
+  return 0;
+}
+
+int fixture_scale(unsigned workers, unsigned failing, report_t **out)
+{
+  report_run_info_t info;
+  report_case_info_t ci;
+  report_result_t res;
+  report_case_t *c = NULL;
+  report_t *r = NULL;
+  int64_t n = 0, failed = -1;
+  unsigned id;
+  int rc;
+
+  *out = NULL;
+  memset(&info, 0, sizeof(info));
+  memset(&ci, 0, sizeof(ci));
+  info.command_line = "clustersim run bench/scenarios/";
+  info.start_unix_ns = T0_UNIX;
+  ci.scenario = "scale";
+  ci.file = "bench/scenarios/scale.yaml";
+  ci.target = "builtin";
+  ci.start_unix_ns = T0_UNIX;
+  if ((rc = report_new(&r, &info)) || (rc = report_case_add(r, &ci, &c)) ||
+      (rc = scale_harness(c, &n)))
+    goto out;
+  for (id = 1; id <= workers; id++)
+    if ((rc = scale_worker(c, id, id, id == failing, &n, &failed)))
+      goto out;
+  memset(&res, 0, sizeof(res));
+  res.outcome = failing ? REPORT_FAIL : REPORT_PASS;
+  res.reason = failing ? "scale.yaml:20: expected exitedAfterDisconnect "
+                         "true at exit" : NULL;
+  res.duration_s = 10.0;
+  res.failed_event = failed;
+  if ((rc = report_attempt_add(c, &res)))
+    goto out;
+  *out = r;
+  r = NULL;
+out:
+  report_free(r);
+  return rc;
+}

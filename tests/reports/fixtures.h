@@ -15,6 +15,12 @@
 int fixture_build(const char *name, bool junit_strict, report_tap_t *tap,
                   report_t **out);
 
+/* A big cluster's run: `workers` workers forked one after another, each
+ * online, listening, disconnected and exited, and worker `failing` (0:
+ * none) exiting by SIGKILL, the failed expectation pointing at that exit;
+ * a fault and a failed request in the harness's lane. */
+int fixture_scale(unsigned workers, unsigned failing, report_t **out);
+
 /* NULL-terminated list of the fixture names. */
 extern const char *const fixture_names[];
 

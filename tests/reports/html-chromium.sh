@@ -5,7 +5,8 @@
 # caught, so the check can fail.
 # usage: html-chromium.sh REPORT_TOOL OUTDIR [CLUSTERSIM SOURCE_ROOT]
 # Without CLUSTERSIM the page is the synthetic fixture (a rolling restart
-# that dropped requests); with it, the page of a real failing
+# that dropped requests), and a synthetic 1000-worker run drawn as a
+# density; with it, the page of a real failing
 # `clustersim run` (tests/reports/runs/ beside a bundled rolling restart).
 # Exit: 0 pass, 1 fail, 77 skip (no chromium), 99 hard error.
 set -u
@@ -88,6 +89,34 @@ if [ -n "$exe" ]; then
 	n=$(grep -o '<svg[^>]*class="timeline"' "$dir/dom.html" | wc -l)
 	[ "$n" -ge 4 ] ||
 		{ echo "FAIL: $n timelines in the page, expected one per run (4)"; fails=$((fails + 1)); }
+fi
+
+if [ -z "$exe" ]; then
+	# A 1000-worker run: the workers as a density, the failing worker's
+	# lane and the failed expectation in full, as the browser built it.
+	if check "$dir/scale.html" clean; then
+		echo "ok: the 1000-worker report has no console errors"
+	else
+		echo "FAIL: console errors in the 1000-worker report"
+		fails=$((fails + 1))
+	fi
+	grep -q 'class="density"' "$dir/dom.html" ||
+		{ echo "FAIL: no density view for 1000 workers"; fails=$((fails + 1)); }
+	grep -q '>worker 777<' "$dir/dom.html" ||
+		{ echo "FAIL: no lane of the failing worker 777"; fails=$((fails + 1)); }
+	grep -q 'class="expect"' "$dir/dom.html" ||
+		{ echo "FAIL: no failed-expectation pointer at scale"; fails=$((fails + 1)); }
+	n=$(grep -o 'class="lane-label"' "$dir/dom.html" | wc -l)
+	[ "$n" -le 4 ] ||
+		{ echo "FAIL: $n lanes drawn for 1000 workers, expected the harness, the primary and worker 777"; fails=$((fails + 1)); }
+	n=$(grep -o 'class="dens-label"' "$dir/dom.html" | wc -l)
+	[ "$n" -ge 1 ] && [ "$n" -le 64 ] ||
+		{ echo "FAIL: $n density rows, expected 1 to 64"; fails=$((fails + 1)); }
+	rm -f "$outdir/report-scale.png"
+	run "$dir/shot.log" --hide-scrollbars --window-size=1200,1400 \
+		--screenshot="$outdir/report-scale.png" "file://$dir/scale.html" >/dev/null
+	[ -s "$outdir/report-scale.png" ] && echo "ok: screenshot saved to $outdir/report-scale.png" ||
+		{ echo "FAIL: no screenshot of the 1000-worker report"; fails=$((fails + 1)); }
 fi
 
 # Negative control: a page that throws and tries to load from the network.

@@ -1,7 +1,8 @@
 /*
  * report-tool.c - the reports tests' helper program:
  *   report-tool gen DIR          every fixture as DIR/NAME.xml (default
- *                                dialect), DIR/NAME.strict.xml, NAME.html
+ *                                dialect), DIR/NAME.strict.xml, NAME.html,
+ *                                and DIR/scale.html (a 1000-worker run)
  *   report-tool tap NAME JUNIT   NAME as TAP 14 on stdout, JUnit to JUNIT
  *   report-tool tap13 NAME JUNIT the same, declared as TAP version 13
  *   report-tool term NAME        NAME through the terminal view (plain)
@@ -98,6 +99,22 @@ out:
   return rc;
 }
 
+/* DIR/scale.html: 1000 workers, worker 777 failing (a density). */
+static int gen_scale(const char *dir)
+{
+  char path[4096];
+  report_t *r = NULL;
+  int rc;
+
+  snprintf(path, sizeof(path), "%s/scale.html", dir);
+  if ((rc = fixture_scale(1000, 777, &r)) == 0)
+    rc = report_html_write(r, path);
+  report_free(r);
+  if (rc)
+    fprintf(stderr, "report-tool: scale: %s\n", uv_strerror(rc));
+  return rc;
+}
+
 static int gen(const char *dir)
 {
   size_t i;
@@ -114,7 +131,7 @@ static int gen(const char *dir)
       return rc;
     }
   }
-  return 0;
+  return gen_scale(dir);
 }
 
 static int tap(const char *name, const char *junit, unsigned flags)

@@ -1105,6 +1105,73 @@ static void test_html_mark_names(void)
   xmlFreeDoc(doc);
 }
 
+/* Past 64 worker lanes the workers are a density (bands of workers by
+ * slices of time), with the failing worker's lane and the failed
+ * expectation in full; up to 64 every worker keeps its lane. */
+static void test_html_density(void)
+{
+  static const struct {
+    unsigned workers, failing;
+    double lanes, bands, densities;
+  } cases[] = {
+      {64, 0, 66, 0, 0},         /* harness, primary, 64 workers */
+      {65, 0, 2, 33, 1},         /* harness, primary; 2 workers a band */
+      {1000, 777, 3, 63, 1},     /* + worker 777; 16 workers a band */
+      {4096, 4096, 3, 64, 1},    /* + worker 4096; 64 workers a band */
+  };
+  const char *path = tmp_path("density.html");
+  size_t i;
+
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    report_t *r = NULL;
+    htmlDocPtr doc;
+    CU_ASSERT_EQUAL_FATAL(fixture_scale(cases[i].workers, cases[i].failing,
+                                        &r), 0);
+    CU_ASSERT_EQUAL_FATAL(report_html_write(r, path), 0);
+    report_free(r);
+    doc = htmlReadFile(path, "UTF-8", HTML_PARSE_NONET | HTML_PARSE_NOERROR |
+                                          HTML_PARSE_NOWARNING);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(xpath_num(doc, "count(//text[@class='lane-label'])"),
+                    cases[i].lanes);
+    CU_ASSERT_EQUAL(xpath_num(doc, "count(//g[@class='density'])"),
+                    cases[i].densities);
+    CU_ASSERT_EQUAL(xpath_num(doc, "count(//text[@class='dens-label'])"),
+                    cases[i].bands);
+    /* the fault and the failed request stay marks of their own */
+    CU_ASSERT_EQUAL(xpath_num(doc, "count(//svg[@class='timeline']"
+                                   "//path[@class='fault'])"),
+                    cases[i].failing ? 2 : 1);
+    CU_ASSERT_EQUAL(xpath_num(doc, "count(//svg[@class='timeline']"
+                                   "//path[@class='failreq'])"),
+                    1);
+    if (cases[i].failing) {
+      char q[128];
+      snprintf(q, sizeof(q), "count(//text[@class='lane-label']"
+                             "[.='worker %u'])", cases[i].failing);
+      CU_ASSERT_EQUAL(xpath_num(doc, q), 1);
+      CU_ASSERT_EQUAL(xpath_num(doc, "count(//g[@class='expect'])"), 1);
+      /* the failing exit is in a band: that cell is outlined */
+      CU_ASSERT_EQUAL(xpath_num(doc, "count(//rect[contains(@class,"
+                                     "'hot')])"),
+                      1);
+    }
+    if (cases[i].densities) {
+      /* every worker's 5 (or, killed, 4) events are in the cells' titles;
+       * no cell without a title */
+      CU_ASSERT(xpath_num(doc, "count(//rect[contains(@class,'dens ')])") >
+                0);
+      CU_ASSERT_EQUAL(xpath_num(doc, "count(//rect[contains(@class,'dens ')]"
+                                     "[not(title)])"),
+                      0);
+      CU_ASSERT_EQUAL(xpath_num(doc, "count(//svg[@class='timeline']"
+                                     "//circle[contains(@class,'mark')])"),
+                      cases[i].failing ? 5 : 1);
+    }
+    xmlFreeDoc(doc);
+  }
+}
+
 static void test_html_nasty(void)
 {
   report_t *r = NULL;
@@ -1173,6 +1240,7 @@ static CU_TestInfo view_tests[] = {
     {"terminal auto on a pipe", test_term_auto},
     {"HTML structure", test_html},
     {"HTML mark names", test_html_mark_names},
+    {"HTML density of a big cluster", test_html_density},
     {"HTML hostile text", test_html_nasty},
     CU_TEST_INFO_NULL,
 };

@@ -5,10 +5,10 @@
  * workers' output, execArgv and the `setup` event's settings.
  *
  * Every row runs a sim primary with real workers: clustersim's (C) and
- * Node's worker agent (agents/node/worker.js on node:cluster), so the
+ * Node's worker agent (agents/node/worker.cjs on node:cluster), so the
  * library is checked against real Node on the other end of each channel.
- * UDP runs with Node workers only: the C channel cannot take a UDP
- * descriptor yet (tests/agents/udp.js covers the C workers and skips).
+ * UDP runs with both: a C worker takes the shared UDP socket the primary
+ * sends with its listen reply.
  *
  * Skipped (77) when `node` is not on PATH.
  */
@@ -36,7 +36,7 @@ static void init_kind(st_ctx_t *t, int policy, wkind_t k, st_event_fn fn)
   static const char *const cargs[] = { "worker", NULL };
 
   if (k == W_NODE) {
-    snprintf(script, sizeof(script), "%s/../../agents/node/worker.js",
+    snprintf(script, sizeof(script), "%s/../../agents/node/worker.cjs",
              st_srcdir());
     nargs[0] = script;
     st_init(t, policy, node, nargs, fn);
@@ -228,6 +228,8 @@ static void run_unix(void)
 /* UDP                                                                     */
 
 static const unix_row_t udp_rows[] = {
+  { "udp_shared_under_rr_clustersim_workers", SIM_SCHED_RR, W_C },
+  { "udp_shared_under_none_clustersim_workers", SIM_SCHED_NONE, W_C },
   { "udp_shared_under_rr_node_workers", SIM_SCHED_RR, W_NODE },
   { "udp_shared_under_none_node_workers", SIM_SCHED_NONE, W_NODE },
 };
@@ -651,8 +653,8 @@ static void settings_event(st_ctx_t *t, const sim_event_t *ev,
                      strcmp(s->exec_argv[0], "--no-warnings") == 0 &&
                      s->exec_argv[1] == NULL && s->cwd != NULL &&
                      strcmp(s->cwd, "/") == 0 &&
-                     strcmp(s->args[0] + strlen(s->args[0]) - 9,
-                            "worker.js") == 0,
+                     strcmp(s->args[0] + strlen(s->args[0]) - 10,
+                            "worker.cjs") == 0,
                  "the second call's settings");
   }
   if (ev->type == SIM_EV_EXIT && ev->emitter == SIM_ON_CLUSTER)

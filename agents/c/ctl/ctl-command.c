@@ -1,7 +1,7 @@
 /*
  * ctl-command.c - command lines: parsing, refusals and replies.
  *
- * The refusals and their words are those of agents/node/lib/control.js, so
+ * The refusals and their words are those of agents/node/lib/control.cjs, so
  * that a harness sees the same replies from every target.
  */
 #include <math.h>

@@ -8,7 +8,7 @@
  *   newline), send objects with the "t" stamp, and a bounded flush for the
  *   last words of a process;
  * - commands (ctl-command.c): parsing a line into a command object with
- *   the same refusals, in the same words, as agents/node/lib/control.js,
+ *   the same refusals, in the same words, as agents/node/lib/control.cjs,
  *   replies, and the JavaScript-style checks of command fields.
  * Signal names in commands are base's table (base_signal_from_name()).
  *

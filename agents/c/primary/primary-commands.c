@@ -1,6 +1,6 @@
 /*
  * primary-commands.c - one handler per harness command (docs/protocol.md
- * §2), checked and answered as agents/node/lib/commands.js does: every
+ * §2), checked and answered as agents/node/lib/commands.cjs does: every
  * line gets exactly one reply, and a refused command changes nothing.
  */
 #include <signal.h>
@@ -87,7 +87,8 @@ static int primary_command_check_settings(const cJSON *s, char *err, size_t n)
     return primary_command_fail(err, n, "%s", "settings must be an object");
   cJSON_ArrayForEach(item, s) {
     const char *k = item->string;
-    if (strcmp(k, "exec") == 0 || strcmp(k, "cwd") == 0) {
+    if (strcmp(k, "exec") == 0 || strcmp(k, "cwd") == 0 ||
+        strcmp(k, "serialization") == 0) {
       if (!cJSON_IsString(item))
         return primary_command_fail(err, n, "settings.%s must be a string", k);
     } else if (strcmp(k, "silent") == 0) {
@@ -112,7 +113,7 @@ static int primary_command_check_settings(const cJSON *s, char *err, size_t n)
 }
 
 /* settings.args for sim. Without `exec` the agent runs its own worker
- * agent, as the Node agent runs worker.js: `clustersim worker ARGS...`;
+ * agent, as the Node agent runs worker.cjs: `clustersim worker ARGS...`;
  * with `exec` the program gets its own args ([] unless given). */
 static const char **primary_command_args(const cJSON *args, int exec_now,
                                          int *args_set)
@@ -127,7 +128,7 @@ static const char **primary_command_args(const cJSON *args, int exec_now,
   v = calloc((size_t)n + 2, sizeof(*v));
   if (v == NULL)
     return NULL;
-  /* as worker.js gets them in Node: the worker agent's options first,
+  /* as worker.cjs gets them in Node: the worker agent's options first,
    * the program's own from the first non-option (or "--") on */
   if (args != NULL && !primary__agent.exec_set && !exec_now)
     v[i++] = "worker";
@@ -247,6 +248,12 @@ static int primary_command_setup(const cJSON *msg, cJSON *extras, char *err,
   s.exec = exec != NULL ? exec->valuestring : NULL;
   s.cwd = cwd != NULL ? cwd->valuestring : NULL;
   s.silent = silent == NULL ? 0 : cJSON_IsTrue(silent) ? 1 : -1;
+  /* "json" or "advanced"; sim refuses any other (UV_ENOTSUP) */
+  s.serialization = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+                        st, "serialization"))
+                        ? cJSON_GetObjectItemCaseSensitive(st, "serialization")
+                              ->valuestring
+                        : NULL;
   if (policy != 0 && !primary__agent.setup_done)
     primary__agent.cluster.scheduling_policy = policy;
   if (env != NULL && primary__env_merge(primary__agent.setup_env, env) != 0) {

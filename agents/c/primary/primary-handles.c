@@ -1,6 +1,6 @@
 /*
  * primary-handles.c - handles the primary holds and sends with messages
- * (docs/protocol.md §2.2), as agents/node/lib/handles.js: servers of its
+ * (docs/protocol.md §2.2), as agents/node/lib/handles.cjs: servers of its
  * own (`serve`, net.createServer({pauseOnConnect: true})), the
  * connections they accept (held, unread), handles workers sent up, and
  * worker.send(message, handle, {keepOpen}).

@@ -2,7 +2,7 @@
  * primary-heartbeat.c - the heartbeat policy (docs/protocol.md §2.1): ping
  * every member over the cluster's own IPC and SIGKILL one that stays
  * silent; the respawn policy, when on, then replaces it like any other
- * dead worker (agents/node/lib/heartbeat.js).
+ * dead worker (agents/node/lib/heartbeat.cjs).
  */
 #include <signal.h>
 #include <stdio.h>

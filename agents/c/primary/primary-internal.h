@@ -2,7 +2,7 @@
  * primary-internal.h - what the files of the builtin primary agent share.
  * Not for other modules: primary.h is the folder's API.
  *
- * The agent mirrors agents/node/primary.js and its lib/: one file per
+ * The agent mirrors agents/node/primary.cjs and its lib/: one file per
  * concern (events, worker records, commands, and one per policy), the same
  * validation words, the same protocol lines in the same order.
  */

@@ -1,7 +1,7 @@
 /*
  * primary-metrics.c - the metrics policy (docs/protocol.md §2.1): GET
  * /metrics on 127.0.0.1 answers {"workers","forks","exits","respawns"};
- * anything else is 404 (agents/node/lib/metrics.js).
+ * anything else is 404 (agents/node/lib/metrics.cjs).
  */
 #include <stdio.h>
 #include <stdlib.h>

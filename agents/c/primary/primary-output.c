@@ -1,6 +1,6 @@
 /*
  * primary-output.c - the output of silent workers as `output` records
- * (docs/protocol.md §3.1), as agents/node/lib/output.js: split in lines
+ * (docs/protocol.md §3.1), as agents/node/lib/output.cjs: split in lines
  * on '\n', each line decoded as UTF-8 the way Node's Buffer#toString()
  * decodes it (an invalid sequence becomes U+FFFD), bounded per worker, and
  * one `end` record per stream with what was read and what was dropped.

@@ -1,7 +1,7 @@
 /*
  * primary-report.c - every cluster and Worker event as a protocol event
  * (docs/protocol.md §3), with the worker's flags sampled at the event, as
- * agents/node/lib/report.js reports them.
+ * agents/node/lib/report.cjs reports them.
  */
 #include <stdlib.h>
 

@@ -1,7 +1,7 @@
 /*
  * primary-respawn.c - the respawn policy (docs/protocol.md §2.1): replace
  * a dead worker with a fork of the same env, after a back-off that doubles
- * along a lineage of start-up crashes (agents/node/lib/respawn.js).
+ * along a lineage of start-up crashes (agents/node/lib/respawn.cjs).
  */
 #include <stdio.h>
 #include <stdlib.h>

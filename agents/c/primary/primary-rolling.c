@@ -2,7 +2,7 @@
  * primary-rolling.c - the rolling restart (docs/protocol.md §2.1): for each
  * member at the start, one at a time, fork a replacement with the same
  * env, wait for its first `listening`, disconnect the old worker and wait
- * for its exit (agents/node/lib/rolling-restart.js, as a state machine
+ * for its exit (agents/node/lib/rolling-restart.cjs, as a state machine
  * driven by the cluster's events).
  */
 #include <signal.h>

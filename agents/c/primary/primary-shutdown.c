@@ -2,7 +2,7 @@
  * primary-shutdown.c - winding the cluster down: the graceful shutdown
  * policy (signals or the `shutdown` command, reported as policy events)
  * and the silent variant used when the harness is lost. Either way no
- * worker outlives the agent (agents/node/lib/shutdown.js).
+ * worker outlives the agent (agents/node/lib/shutdown.cjs).
  */
 #include <signal.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * primary-state.c - what the agent knows beyond the cluster itself (as
- * agents/node/lib/primary-state.js): a record of every worker it forked,
+ * agents/node/lib/primary-state.cjs): a record of every worker it forked,
  * which of them are alive, the counters of the metrics endpoint, and the
  * env every fork gets.
  */

@@ -1,6 +1,6 @@
 /*
  * primary-sticky.c - the sticky-session policy (docs/protocol.md §2.1), as
- * agents/node/lib/sticky.js: the way real sticky modules for Node do it
+ * agents/node/lib/sticky.cjs: the way real sticky modules for Node do it
  * (`cluster` itself has no `connection` event). The primary listens with
  * pauseOnConnect, hashes each client's remote address to a position of a
  * table of workers, and sends the connection to that position's worker

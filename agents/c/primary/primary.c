@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -191,6 +192,25 @@ static void primary_on_lost(ctl_t *ctl)
                     "the cluster\n");
 }
 
+/* Each worker holds a descriptor here (its IPC channel; three with
+ * `silent`, its stdout and stderr pipes besides): thousands of workers
+ * need more than the usual soft limit of 1024. The hard limit is what the
+ * machine allows; a fork past it fails with EMFILE, reported as the
+ * fork's error. */
+static void primary_raise_fd_limit(void)
+{
+  struct rlimit rl;
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+    return;
+  /* an unlimited hard limit still stops at fs.nr_open (2^20 unless
+   * raised): setrlimit refuses RLIM_INFINITY */
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+    fprintf(stderr, "clustersim primary agent: cannot raise the descriptor "
+                    "limit to %lu\n", (unsigned long)rl.rlim_cur);
+}
+
 int primary_main(int argc, char **argv)
 {
   const char *path = getenv("CLUSTERSIM_CONTROL");
@@ -211,6 +231,7 @@ int primary_main(int argc, char **argv)
   }
   /* As in Node, a closed peer is an error code, not a fatal signal. */
   signal(SIGPIPE, SIG_IGN);
+  primary_raise_fd_limit();
   primary__agent.loop = uv_default_loop();
   primary__agent.records_tail = &primary__agent.records;
   primary__agent.setup_env = cJSON_CreateObject();

@@ -3,7 +3,7 @@
  *
  * A bad behaviour is a harness bug, so it is refused as a whole with a
  * message naming the offending key, in the words of
- * agents/node/lib/worker-behaviour.js.
+ * agents/node/lib/worker-behaviour.cjs.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * worker-faults.c - faults the harness injects over a worker's control
  * connection (docs/protocol.md §4.3). Each is checked first, refused with
  * one reply if it cannot apply, else observed as `fault` and then applied,
- * as agents/node/lib/worker-faults.js does.
+ * as agents/node/lib/worker-faults.cjs does.
  */
 #include <errno.h>
 #include <stdio.h>

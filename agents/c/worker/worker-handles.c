@@ -2,7 +2,7 @@
  * worker-handles.c - handles that come with messages (docs/protocol.md
  * §4.1 `adopt`, §4.2 `handle`), handles the worker sends up (the
  * `send-handle` fault), and the output lines of `output`, as
- * agents/node/lib/worker-handles.js.
+ * agents/node/lib/worker-handles.cjs.
  *
  * A received socket is served as Node's server.emit('connection', socket)
  * serves it: by a responder of the `adopt` kind that listens nowhere. A

@@ -8,7 +8,7 @@
  * With CLUSTERSIM_CONTROL it reports observations to the harness and takes
  * faults from it (docs/protocol.md §4.2-§4.3). Outside a cluster (no
  * NODE_UNIQUE_ID) it just applies the behaviour with plain servers.
- * agents/node/worker.js is the reference for every observation, refusal and
+ * agents/node/worker.cjs is the reference for every observation, refusal and
  * action. Everything else of the folder is internal (worker-internal.h).
  */
 #ifndef WORKER_H
