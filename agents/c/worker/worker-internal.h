@@ -104,6 +104,7 @@ typedef struct {
   int listening;             /* sim_server_listen() succeeded */
   int closing;               /* close started, by anyone */
   int closed;                /* server-close observed */
+  int held_for_group;        /* the sim server waits for the http group */
   unsigned long datagrams;   /* UDP: datagrams received */
 } worker__server_t;
 

@@ -34,6 +34,12 @@ static void worker_server_on_group_closed(http_group_t *g, void *arg)
       cJSON_AddNumberToObject(m, "datagrams", (double)s->datagrams);
   }
   worker__observe(m);
+  /* After the report, so that a disconnect waiting for this server goes
+   * on (and closes the channel) only after its 'close', as in Node. */
+  if (s->held_for_group) {
+    s->held_for_group = 0;
+    sim_server_unhold(&s->server);
+  }
 }
 
 /* A UDP socket has no connections to wait for: it is closed at once. */
@@ -69,6 +75,12 @@ static void worker_server_on_closing(sim_server_t *server)
   if (s->closing)
     return;
   s->closing = 1;
+  /* The http group's end is the server's 'close' (its connections
+   * gone): the sim server waits for it. */
+  if (s->group != NULL) {
+    s->held_for_group = 1;
+    sim_server_hold(server);
+  }
   if (s->conf->close_delay_ms > 0 &&
       uv_timer_init(worker__agent.loop, &s->delay) == 0) {
     s->delay.data = s;
