@@ -10,11 +10,29 @@
 
 #include "worker-internal.h"
 
+static void worker_server_end_group(worker__server_t *s);
+
+/* Node's net.Server.close() leaves its sockets alone: a tcp server's
+ * group ends only once its last connection has, by the client's end. */
+static int worker_server_draining(const worker__server_t *s)
+{
+  http_stats_t st;
+
+  if (s->group == NULL || s->conf->udp != 0 || s->conf->kind != HTTP_KIND_TCP)
+    return 0;
+  http_group_stats(s->group, &st);
+  return st.connections > 0;
+}
+
 static void worker_server_release(uv_stream_t *conn, void *arg)
 {
   worker__server_t *s = arg;
 
   sim_server_conn_close(&s->server, conn);
+  if (s->draining && !worker_server_draining(s)) {
+    s->draining = 0;
+    worker_server_end_group(s);
+  }
 }
 
 static void worker_server_on_group_closed(http_group_t *g, void *arg)
@@ -45,6 +63,10 @@ static void worker_server_on_group_closed(http_group_t *g, void *arg)
 /* A UDP socket has no connections to wait for: it is closed at once. */
 static void worker_server_end_group(worker__server_t *s)
 {
+  if (worker_server_draining(s)) {
+    s->draining = 1;
+    return;
+  }
   if (s->group == NULL ||
       http_group_close(s->group, worker_server_on_group_closed, s) != 0)
     worker_server_on_group_closed(s->group, s);
@@ -195,6 +217,10 @@ static int worker_server_start(worker__server_t *s)
   /* Outside a cluster there is no id; 0 is never a cluster worker's. */
   hopts.worker_id = worker__agent.in_cluster ? worker__agent.child.id : 0;
   hopts.release_stream = worker_server_release;
+  /* A net.Socket that ended its side waits for the peer's end without a
+   * time limit (allowHalfOpen false): so does a tcp connection here. */
+  if (c->kind == HTTP_KIND_TCP)
+    hopts.keepalive_timeout_ms = WORKER_TCP_LINGER_MS;
   hopts.release_arg = s;
   rc = http_group_new(worker__agent.loop, &hopts, &s->group);
   if (rc == 0)
