@@ -27,11 +27,18 @@ struct sim__child_priv {
   sim_server_t **servers;    /* Node's `handles`: servers with a reply */
   unsigned nservers;
   unsigned cap;
-  int waiting;               /* _disconnect's waitingCount */
   int destroying;            /* kill() ran: exit at disconnect, whatever
                                 the state says by then */
-  int primary_initiated;
 };
+
+/* One _disconnect() call: Node keeps waitingCount and primaryInitiated in
+ * the call's closure, so a second disconnect (the worker's own while the
+ * primary's still waits for its servers) does not end the first. */
+typedef struct {
+  struct sim__child_priv *p;
+  int waiting;
+  int primary_initiated;
+} child_disc_t;
 
 static void emit(sim_child_t *child, sim_child_event_t *ev)
 {
@@ -149,40 +156,74 @@ static void send_exited_after_disconnect(struct sim__child_priv *p)
                                   NULL);
 }
 
-static void check_waiting(void *arg)
+/* The first disconnect's process.disconnect() on a channel that closed
+ * meanwhile (the worker's own disconnect, process.disconnect(), the
+ * primary's death): Node emits ERR_IPC_DISCONNECTED, which a program
+ * without an 'error' listener on cluster.worker dies of. */
+static void emit_disconnected(struct sim__child_priv *p)
 {
-  struct sim__child_priv *p = arg;
+  sim_child_event_t ev = { 0 };
 
-  if (--p->waiting != 0)
-    return;
-  /* A worker-initiated disconnect waits for the primary's ack so that
-   * exitedAfterDisconnect is set there before its events fire. */
-  if (p->primary_initiated)
+  ev.type = SIM_CHILD_EV_ERROR;
+  ev.error = UV_ENOTCONN;
+  ev.error_code = "ERR_IPC_DISCONNECTED";
+  ev.error_message = "IPC channel is already disconnected";
+  emit(p->child, &ev);
+}
+
+/* The end of _disconnect(), once every server has closed. A
+ * worker-initiated disconnect waits for the primary's ack so that
+ * exitedAfterDisconnect is set there before its events fire; on a closed
+ * channel its message is dropped, as sendHelper drops it. */
+static void child_leave(struct sim__child_priv *p, int primary_initiated)
+{
+  if (!primary_initiated)
+    send_exited_after_disconnect(p);
+  else if (p->channel.connected)
     sim__channel_disconnect(&p->channel);
   else
-    send_exited_after_disconnect(p);
+    emit_disconnected(p);
+}
+
+static void check_waiting(void *arg)
+{
+  child_disc_t *d = arg;
+  struct sim__child_priv *p = d->p;
+  int primary_initiated = d->primary_initiated;
+
+  if (--d->waiting != 0)
+    return;
+  free(d);
+  child_leave(p, primary_initiated);
 }
 
 static void child_disconnect(struct sim__child_priv *p, int primary_initiated)
 {
-  sim_server_t **v;
+  child_disc_t *d = malloc(sizeof(*d));
   unsigned n = p->nservers;
+  sim_server_t **v;
 
   p->ead = 1;
-  p->primary_initiated = primary_initiated;
-  p->waiting = 1;
-  /* Collect first: closing a server edits the registry. */
-  v = n > 0 ? malloc(n * sizeof(*v)) : NULL;
+  /* Collect first: closing a server edits the registry. Out of memory,
+   * the servers are left open and the channel goes at once. */
+  v = n > 0 && d != NULL ? malloc(n * sizeof(*v)) : NULL;
   if (v != NULL)
     memcpy(v, p->servers, n * sizeof(*v));
   p->nservers = 0;
+  if (d == NULL) {
+    child_leave(p, primary_initiated);
+    return;
+  }
+  d->p = p;
+  d->primary_initiated = primary_initiated;
+  d->waiting = 1;
   for (unsigned i = 0; v != NULL && i < n; i++) {
-    p->waiting++;
-    if (sim__server_close_for_disconnect(v[i], check_waiting, p) != 0)
-      p->waiting--;
+    d->waiting++;
+    if (sim__server_close_for_disconnect(v[i], check_waiting, d) != 0)
+      d->waiting--;
   }
   free(v);
-  check_waiting(p);
+  check_waiting(d);
 }
 
 int sim_child_disconnect(sim_child_t *child)

@@ -75,10 +75,13 @@ static void finish_close(sim_server_t *server)
   cJSON_Delete(p->query);
   free(p);
   server->priv = NULL;
-  if (disc_cb != NULL)
-    disc_cb(disc_arg);
+  /* The application's close callback stands for its 'close' listener,
+   * registered before the disconnect's server.close(cb): it runs first,
+   * with the channel still connected. */
   if (cb != NULL)
     cb(server);
+  if (disc_cb != NULL)
+    disc_cb(disc_arg);
 }
 
 static void on_part_closed(uv_handle_t *h)

@@ -315,8 +315,22 @@ int sim_worker_kill(sim_worker_t *worker, int signum);
 typedef enum {
   SIM_CHILD_EV_MESSAGE = 0,  /* a user message from the primary */
   SIM_CHILD_EV_DISCONNECT,   /* cluster.worker 'disconnect' */
-  SIM_CHILD_EV_ERROR         /* cluster.worker 'error' */
+  SIM_CHILD_EV_ERROR         /* cluster.worker 'error' (below) */
 } sim_child_event_type_t;
+
+/* SIM_CHILD_EV_ERROR comes with one of:
+ * - error UV_ENOTCONN, error_code "ERR_IPC_DISCONNECTED": a disconnect
+ *   started by the primary has closed its servers and would now close the
+ *   channel, which is already closed (by sim_child_disconnect() or
+ *   sim_child_channel_close() meanwhile, or by the primary's end). Node's
+ *   process.disconnect() emits this on cluster.worker; a Node program
+ *   without an 'error' listener there dies of it as of any uncaught
+ *   exception (stderr, exit code 1), and a worker program that mirrors
+ *   one should do the same. Delivered from inside the last server's close,
+ *   once per such disconnect; nothing else follows it.
+ * - the codes of docs/ipc.md "Bad input on a channel" (UV_EPROTO,
+ *   UV_E2BIG, UV_ENOMEM): the primary broke the protocol; the library then
+ *   treats the channel as closed by the primary. */
 
 typedef struct {
   sim_child_event_type_t type;
@@ -375,7 +389,10 @@ int sim_child_send(sim_child_t *child, const cJSON *message,
  * the primary (waiting for their open connections), then sends
  * exitedAfterDisconnect, waits for the primary's ack and closes the
  * channel. The process is not exited. Always returns 0; a call while a
- * disconnect or kill is under way does nothing. */
+ * disconnect or kill is under way does nothing. A disconnect started by
+ * the primary is not one: this call goes on by itself (with the servers
+ * already closing, at once), and the primary's, ending later, meets a
+ * closed channel (SIM_CHILD_EV_ERROR ERR_IPC_DISCONNECTED). */
 int sim_child_disconnect(sim_child_t *child);
 
 /* cluster.worker.kill(): the signal is ignored, as in Node. Sets
@@ -386,7 +403,9 @@ int sim_child_disconnect(sim_child_t *child);
 int sim_child_kill(sim_child_t *child);
 
 /* process.disconnect(): closes the channel. The worker then exits 0 (the
- * library's `disconnect` handler) unless exitedAfterDisconnect is set.
+ * library's `disconnect` handler) unless exitedAfterDisconnect is set;
+ * when it is set by a disconnect from the primary still closing servers,
+ * that disconnect ends in SIM_CHILD_EV_ERROR ERR_IPC_DISCONNECTED.
  * Errors: UV_ENOTCONN when the channel is already disconnected. */
 int sim_child_channel_close(sim_child_t *child);
 

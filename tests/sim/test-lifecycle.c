@@ -32,8 +32,10 @@ typedef enum {
   ACT_DISCONNECT_LATER,      /* worker.disconnect() 300 ms after online */
   ACT_SEND_DISCONNECT,       /* a message, then worker.disconnect() */
   ACT_FAULT2,                /* two faults in a row */
-  ACT_GROUP_SIGINT           /* SIGINT to the process group (Ctrl-C) while
+  ACT_GROUP_SIGINT,          /* SIGINT to the process group (Ctrl-C) while
                                 the primary handles SIGINT */
+  ACT_DISCONNECT_FAULT       /* worker.disconnect() at listening, a fault
+                                200 ms later (the server still closing) */
 } action_t;
 
 typedef struct {
@@ -59,6 +61,7 @@ static const char *const a_disc[] = { HTTP, "--on-listening", "disconnect",
                                       NULL };
 static const char *const a_close[] = { HTTP, "--on-listening", "close",
                                        NULL };
+static const char *const a_slow[] = { HTTP, "--close-delay", "800", NULL };
 
 /* life: listening, ead at listening, errors, error code, online,
  *       disconnect, exit, ead, removed early, code, signal */
@@ -121,6 +124,16 @@ static const row_t rows[] = {
   { "worker_side_disconnect_then_kill_exits_0_ead_true", a_http, ACT_FAULT2,
     "{\"cmd\":\"disconnect\"}", LIFE(1, -1, 1, 0, 0, 0),
     "{\"cmd\":\"kill\"}" },
+  /* The primary's disconnect waits for a slow server close; the worker's
+   * own disconnect (or process.disconnect()) closes the channel first, so
+   * the primary's, ending, meets a closed channel: ERR_IPC_DISCONNECTED,
+   * uncaught in a worker without an 'error' listener. */
+  { "primary_then_worker_disconnect_exits_1_ead_true", a_slow,
+    ACT_DISCONNECT_FAULT, "{\"cmd\":\"disconnect\"}",
+    LIFE(1, -1, 1, 1, 1, 0), NULL },
+  { "primary_disconnect_then_process_disconnect_exits_1_ead_true", a_slow,
+    ACT_DISCONNECT_FAULT, "{\"cmd\":\"ipc-disconnect\"}",
+    LIFE(1, -1, 1, 1, 1, 0), NULL },
   /* Workers share the primary's process group, so Ctrl-C kills
    * them even though the primary handles SIGINT. */
   { "group_sigint_kills_workers_primary_survives", a_http, ACT_GROUP_SIGINT,
@@ -152,6 +165,13 @@ static void act_later(st_ctx_t *t, void *arg)
   (void)sim_worker_disconnect(worker);
 }
 
+static void fault_later(st_ctx_t *t, void *arg)
+{
+  int err = st_fault(t, 1, row->message);
+
+  TEST_CHECK(err == 0, "%s: fault failed: %s", row->name, uv_strerror(err));
+}
+
 static void act(st_ctx_t *t)
 {
   int err = 0;
@@ -160,6 +180,9 @@ static void act(st_ctx_t *t)
   case ACT_NONE:
   case ACT_DISCONNECT_LATER:
     break;
+  case ACT_DISCONNECT_FAULT:
+    st_timer(t, 200, fault_later, NULL);
+    /* fall through */
   case ACT_DISCONNECT:
     err = sim_worker_disconnect(worker);
     /* Out of cluster.workers as soon as the call returns. */

@@ -92,6 +92,10 @@ int worker__conf_parse(worker__conf_t *conf, const char *json, int argc,
 int worker__conf_output(const cJSON *v, const char *at,
                         worker__output_conf_t *o, char *err, size_t n);
 
+/* How long a tcp connection whose answer went out waits for the peer's
+ * end: Node sets no limit; a day stands for none. */
+#define WORKER_TCP_LINGER_MS (24u * 3600u * 1000u)
+
 /* Outbound connections the `hold` fault may keep open, in all. */
 #define WORKER_MAX_HELD 1000
 
@@ -104,6 +108,9 @@ typedef struct {
   int listening;             /* sim_server_listen() succeeded */
   int closing;               /* close started, by anyone */
   int closed;                /* server-close observed */
+  int held_for_group;        /* the sim server waits for the http group */
+  int draining;              /* tcp: closed, its group ends with its last
+                                connection */
   unsigned long datagrams;   /* UDP: datagrams received */
 } worker__server_t;
 

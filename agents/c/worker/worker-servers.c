@@ -10,11 +10,29 @@
 
 #include "worker-internal.h"
 
+static void worker_server_end_group(worker__server_t *s);
+
+/* Node's net.Server.close() leaves its sockets alone: a tcp server's
+ * group ends only once its last connection has, by the client's end. */
+static int worker_server_draining(const worker__server_t *s)
+{
+  http_stats_t st;
+
+  if (s->group == NULL || s->conf->udp != 0 || s->conf->kind != HTTP_KIND_TCP)
+    return 0;
+  http_group_stats(s->group, &st);
+  return st.connections > 0;
+}
+
 static void worker_server_release(uv_stream_t *conn, void *arg)
 {
   worker__server_t *s = arg;
 
   sim_server_conn_close(&s->server, conn);
+  if (s->draining && !worker_server_draining(s)) {
+    s->draining = 0;
+    worker_server_end_group(s);
+  }
 }
 
 static void worker_server_on_group_closed(http_group_t *g, void *arg)
@@ -34,11 +52,21 @@ static void worker_server_on_group_closed(http_group_t *g, void *arg)
       cJSON_AddNumberToObject(m, "datagrams", (double)s->datagrams);
   }
   worker__observe(m);
+  /* After the report, so that a disconnect waiting for this server goes
+   * on (and closes the channel) only after its 'close', as in Node. */
+  if (s->held_for_group) {
+    s->held_for_group = 0;
+    sim_server_unhold(&s->server);
+  }
 }
 
 /* A UDP socket has no connections to wait for: it is closed at once. */
 static void worker_server_end_group(worker__server_t *s)
 {
+  if (worker_server_draining(s)) {
+    s->draining = 1;
+    return;
+  }
   if (s->group == NULL ||
       http_group_close(s->group, worker_server_on_group_closed, s) != 0)
     worker_server_on_group_closed(s->group, s);
@@ -69,6 +97,12 @@ static void worker_server_on_closing(sim_server_t *server)
   if (s->closing)
     return;
   s->closing = 1;
+  /* The http group's end is the server's 'close' (its connections
+   * gone): the sim server waits for it. */
+  if (s->group != NULL) {
+    s->held_for_group = 1;
+    sim_server_hold(server);
+  }
   if (s->conf->close_delay_ms > 0 &&
       uv_timer_init(worker__agent.loop, &s->delay) == 0) {
     s->delay.data = s;
@@ -183,6 +217,10 @@ static int worker_server_start(worker__server_t *s)
   /* Outside a cluster there is no id; 0 is never a cluster worker's. */
   hopts.worker_id = worker__agent.in_cluster ? worker__agent.child.id : 0;
   hopts.release_stream = worker_server_release;
+  /* A net.Socket that ended its side waits for the peer's end without a
+   * time limit (allowHalfOpen false): so does a tcp connection here. */
+  if (c->kind == HTTP_KIND_TCP)
+    hopts.keepalive_timeout_ms = WORKER_TCP_LINGER_MS;
   hopts.release_arg = s;
   rc = http_group_new(worker__agent.loop, &hopts, &s->group);
   if (rc == 0)

@@ -207,6 +207,14 @@ static void worker_on_child_event(sim_child_t *child,
       worker__exit(0);
     break;
   case SIM_CHILD_EV_ERROR:
+    /* The Node worker has no 'error' listener on cluster.worker: what
+     * Node would emit there is uncaught, as the `throw` fault. The
+     * library's own protocol errors are only reported. */
+    if (ev->error == UV_ENOTCONN) {
+      fprintf(stderr, "Error [%s]: %s\n", ev->error_code,
+              ev->error_message);
+      worker__exit(1);
+    }
     fprintf(stderr, "clustersim worker agent %u: %s: %s\n", child->id,
             ev->error_code, ev->error_message);
     break;
