@@ -6,7 +6,7 @@
 
 const { reported } = require('./lib/v8-json.cjs');
 const cluster = require('node:cluster');
-const { connect, parseCommand } = require('./lib/control.cjs');
+const { connect, parseCommand, now } = require('./lib/control.cjs');
 const { parseBehaviour, applyArgs, UsageError } = require('./lib/worker-behaviour.cjs');
 const { startServers } = require('./lib/worker-servers.cjs');
 const { createFaults } = require('./lib/worker-faults.cjs');
@@ -35,8 +35,22 @@ try {
 }
 
 let control = null;
+// Lines written before the control socket connects would wait in it with
+// the hello, whose stamp is how the harness measures this process's clock
+// (docs/protocol.md §4): a hello stamped long before it could be read makes
+// every time of the worker late. So the hello is stamped once the
+// connection is up, and what came before waits here with its own stamps.
+let early = [];
 function send(obj) {
-  if (control) control.send(obj);
+  if (!control) return;
+  if (early) early.push([obj, now()]);
+  else control.send(obj);
+}
+function onControlConnect() {
+  control.send({ type: 'hello', role: 'worker', id, pid: process.pid, execArgv: process.execArgv });
+  for (const [obj, t] of early) control.send(obj, t);
+  early = null;
+  start();
 }
 // The worker's own view of itself, sampled with every observation.
 function view() {
@@ -147,8 +161,7 @@ function start() {
 if (process.env.CLUSTERSIM_CONTROL) {
   // Unreferenced: the control socket must not keep a worker alive that Node
   // would let exit.
-  control = connect(process.env.CLUSTERSIM_CONTROL, { onLine: onCommand, onConnect: start, ref: false });
-  control.send({ type: 'hello', role: 'worker', id, pid: process.pid, execArgv: process.execArgv });
+  control = connect(process.env.CLUSTERSIM_CONTROL, { onLine: onCommand, onConnect: onControlConnect, ref: false });
   control.socket.on('close', start);
   setTimeout(start, CONNECT_BOUND_MS).unref();
 } else {
