@@ -341,7 +341,7 @@ static char *slurp(const char *path, size_t *len, int *rc)
 {
   FILE *f = fopen(path, "rb");
   char *buf = NULL;
-  long n;
+  long n = 0;
 
   *rc = f == NULL ? -errno : 0;
   if (f == NULL)

@@ -44,14 +44,15 @@ static struct {
   int messages;
 } f;
 
-static void drop(uv_stream_t *handle)
+static void drop(uv_handle_t *handle)
 {
   if (handle != NULL)
-    uv_close((uv_handle_t *)handle, sim__close_free);
+    uv_close(handle, sim__close_free);
 }
 
-static void on_message(sim__channel_t *ch, const cJSON *msg,
-                       uv_stream_t *handle)
+/* A user message and a cluster message alike; a cluster message may bring
+ * any kind of handle (a UDP socket among them). */
+static void on_any(sim__channel_t *ch, const cJSON *msg, uv_handle_t *handle)
 {
   /* What reaches a user must print (a trace shows it). */
   char *s = cJSON_PrintUnformatted(msg);
@@ -65,10 +66,16 @@ static void on_message(sim__channel_t *ch, const cJSON *msg,
     sim__channel_pause(ch);
 }
 
-static void on_internal(sim__channel_t *ch, const cJSON *msg,
-                        uv_stream_t *handle)
+static void on_message(sim__channel_t *ch, const cJSON *msg,
+                       uv_stream_t *handle)
 {
-  on_message(ch, msg, handle);
+  on_any(ch, msg, (uv_handle_t *)handle);
+}
+
+static void on_internal(sim__channel_t *ch, const cJSON *msg,
+                        uv_handle_t *handle)
+{
+  on_any(ch, msg, handle);
 }
 
 static void on_disconnect(sim__channel_t *ch)
