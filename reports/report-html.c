@@ -349,12 +349,7 @@ int report_html_write(const report_t *r, const char *path)
   report__timeline_legend(&h);
   for (i = 0; i < r->ncases; i++)
     case_article(&h, r->cases[i]);
-  report__hw_start(&h, "script", NULL);
-  report__hw_raw(&h, report_html_main_js);
-  report__hw_end(&h);
-  report__hw_end(&h);
-  report__hw_end(&h);
-  report__hw_raw(&h, "\n");
+  report__hw_page_end(&h, report_html_main_js);
   if ((rc = h.rc))
     goto out;
   rc = report__xml_finish(buf, w, path);

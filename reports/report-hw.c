@@ -70,3 +70,13 @@ void report__hw_element(report__hw_t *h, const char *name, const char *cls,
   report__hw_text(h, s);
   report__hw_end(h);
 }
+
+void report__hw_page_end(report__hw_t *h, const char *js)
+{
+  report__hw_start(h, "script", NULL);
+  report__hw_raw(h, js);
+  report__hw_end(h);
+  report__hw_end(h);
+  report__hw_end(h);
+  report__hw_raw(h, "\n");
+}

@@ -244,6 +244,9 @@ void report__hw_end_svg(report__hw_t *h);
 void report__hw_raw(report__hw_t *h, const char *s);
 void report__hw_element(report__hw_t *h, const char *name, const char *cls,
                        const char *text);
+/* Ends a page: its script `js` last, then the two elements that hold it
+ * (the document's end closes the rest). */
+void report__hw_page_end(report__hw_t *h, const char *js);
 
 /* report-timeline.c */
 /* An attempt's timeline: a lane per worker, or past REPORT__DENSE_LANES

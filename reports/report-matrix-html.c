@@ -311,12 +311,7 @@ int report__mx_html(const report__mx_t *m, const char *path,
   summary(&h, m);
   controls(&h);
   matrix(&h, m, timelines);
-  report__hw_start(&h, "script", NULL);
-  report__hw_raw(&h, main_js);
-  report__hw_end(&h);
-  report__hw_end(&h);
-  report__hw_end(&h);
-  report__hw_raw(&h, "\n");
+  report__hw_page_end(&h, main_js);
   if ((rc = h.rc))
     goto out;
   rc = report__xml_finish(buf, w, path);
