@@ -325,6 +325,8 @@ sim__channel_t *sim__worker_channel(sim_worker_t *w);
 int sim__worker_send_cluster(sim_worker_t *w, cJSON *fields,
                              uv_stream_t *handle, sim__ack_fn fn, void *arg);
 uv_loop_t *sim__cluster_loop(sim_cluster_t *c);
+/* The cluster's tick: it outlives every handle of the cluster. */
+sim__tick_t *sim__cluster_tick(sim_cluster_t *c);
 /* Connections whose newconn reply never came (worker died): kept open as
  * in Node, closed at sim_cluster_close(). */
 void sim__cluster_orphan(sim_cluster_t *c, uv_stream_t *conn);

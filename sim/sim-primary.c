@@ -214,6 +214,11 @@ uv_loop_t *sim__cluster_loop(sim_cluster_t *c)
   return c->loop;
 }
 
+sim__tick_t *sim__cluster_tick(sim_cluster_t *c)
+{
+  return &c->priv->tick;
+}
+
 void sim__cluster_orphan(sim_cluster_t *c, uv_stream_t *conn)
 {
   orphan_t *o = malloc(sizeof(*o));

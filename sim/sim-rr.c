@@ -7,7 +7,18 @@
  * worker that answers `accepted: false` gets its connection re-distributed.
  * A connection handed to a worker that dies before replying stays open in
  * the primary (Node leaks it; we keep it until sim_cluster_close()).
+ *
+ * epoll does not report one poll's events in the order they happened: a
+ * listening socket (or a worker's channel) still on the kernel's ready
+ * list from the poll before comes first. So what one poll brings is
+ * settled together at the end of the turn: the replies first, the workers
+ * back on the free list in the order they were handed their connections,
+ * then the new connections. A worker that replied before a client
+ * connected is free for that client, as it is in Node whenever the
+ * primary keeps up; a primary that falls behind deals the same turns.
  */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +34,10 @@ typedef struct member_s {
   sim_worker_t *worker;
   struct member_s *prev;
   struct member_s *next;
+  struct member_s *replied;  /* next on the turn's list of replies */
+  uint64_t handed;           /* when it last got a connection (a count) */
   int idle;
+  int in_replied;
 } member_t;
 
 typedef struct {
@@ -44,6 +58,9 @@ typedef struct {
   member_t *idle_tail;
   conn_t *queue;
   conn_t **queue_tail;
+  member_t *replied;         /* replied this turn, not yet free again */
+  uint64_t handoffs;
+  sim__late_t late;          /* settles the turn (rr_settle()) */
   unsigned refs;             /* newconn replies still awaited */
   int destroyed;
 } rr_t;
@@ -125,23 +142,88 @@ static void rr_release(rr_t *rr)
     rr_free(rr);
 }
 
-static void distribute(rr_t *rr, uv_stream_t *tcp)
+static int queue_push(rr_t *rr, uv_stream_t *tcp)
 {
   conn_t *c = malloc(sizeof(*c));
 
   if (c == NULL) {
     close_conn(tcp);
-    return;
+    return UV_ENOMEM;
   }
   c->tcp = tcp;
   c->next = NULL;
   *rr->queue_tail = c;
   rr->queue_tail = &c->next;
-  if (rr->idle_head != NULL) {
+  return 0;
+}
+
+/* Queued connections go to free workers, longest free first. */
+static void deal(rr_t *rr)
+{
+  while (rr->queue != NULL && rr->idle_head != NULL) {
     member_t *m = rr->idle_head;
     idle_remove(rr, m);
     handoff(rr, m->worker);
   }
+}
+
+static void distribute(rr_t *rr, uv_stream_t *tcp)
+{
+  if (queue_push(rr, tcp) == 0)
+    deal(rr);
+}
+
+static void replied_remove(rr_t *rr, member_t *m)
+{
+  if (!m->in_replied)
+    return;
+  for (member_t **pp = &rr->replied; *pp != NULL; pp = &(*pp)->replied)
+    if (*pp == m) {
+      *pp = m->replied;
+      break;
+    }
+  m->replied = NULL;
+  m->in_replied = 0;
+}
+
+/* The turn's replies put their workers back on the free list, in the
+ * order they were handed their connections; then the queue is dealt (to
+ * them only if no worker was free before: Node's handoff()). */
+static void rr_settle(sim__late_t *late)
+{
+  rr_t *rr = (rr_t *)((char *)late - offsetof(rr_t, late));
+
+  while (rr->replied != NULL) {
+    member_t **first = &rr->replied, *m;
+    for (member_t **pp = &rr->replied; *pp != NULL; pp = &(*pp)->replied)
+      if ((*pp)->handed < (*first)->handed)
+        first = pp;
+    m = *first;
+    *first = m->replied;
+    m->replied = NULL;
+    m->in_replied = 0;
+    idle_push(rr, m);
+  }
+  deal(rr);
+}
+
+/* Settle at the end of the turn; at once when the loop is closing. */
+static void rr_later(rr_t *rr)
+{
+  if (sim__tick_late(sim__cluster_tick(rr->base.cluster), &rr->late) != 0)
+    rr_settle(&rr->late);
+}
+
+static void replied_add(rr_t *rr, sim_worker_t *w)
+{
+  member_t *m = member_of(rr, w);
+
+  if (m == NULL || m->in_replied || m->idle)
+    return;                    /* Worker is closing (or has closed). */
+  m->in_replied = 1;
+  m->replied = rr->replied;
+  rr->replied = m;
+  rr_later(rr);
 }
 
 static void on_newconn_reply(sim__channel_t *ch, const cJSON *msg,
@@ -164,7 +246,7 @@ static void on_newconn_reply(sim__channel_t *ch, const cJSON *msg,
     distribute(rr, f->conn);   /* Worker is shutting down: next one. */
   }
   if (msg != NULL && !rr->destroyed)
-    handoff(rr, f->worker);
+    replied_add(rr, f->worker);
   free(f);
   rr_release(rr);
 }
@@ -202,6 +284,7 @@ static void handoff(rr_t *rr, sim_worker_t *w)
   f->worker = w;
   f->conn = c->tcp;
   free(c);
+  m->handed = ++rr->handoffs;
   cJSON_AddStringToObject(msg, "act", "newconn");
   cJSON_AddStringToObject(msg, "key", rr->base.key);
   rr->refs++;
@@ -247,7 +330,8 @@ static void on_connection(uv_stream_t *server, int status)
     close_conn(t);
     return;
   }
-  distribute(rr, t);
+  if (queue_push(rr, t) == 0)
+    rr_later(rr);
 }
 
 static int rr_add(sim__handle_t *h, sim_worker_t *w, sim__reply_fn reply,
@@ -299,6 +383,7 @@ static int rr_remove(sim__handle_t *h, sim_worker_t *w)
   if (m == NULL)
     return 0;
   idle_remove(rr, m);
+  replied_remove(rr, m);
   rr->by_id[sim_worker_id(w)] = NULL;
   free(m);
   rr->nall--;
@@ -318,6 +403,8 @@ static void rr_destroy(sim__handle_t *h)
     free(c);
   }
   rr->queue_tail = &rr->queue;
+  rr->replied = NULL;          /* the members are freed with the handle */
+  sim__tick_late_cancel(&rr->late);
   rr->destroyed = 1;
   uv_close(&rr->server.handle, on_server_closed);
 }
@@ -371,6 +458,7 @@ int sim__rr_new(sim_cluster_t *c, const char *key, const sim__query_t *q,
   rr->base.remove = rr_remove;
   rr->base.destroy = rr_destroy;
   rr->queue_tail = &rr->queue;
+  rr->late.fn = rr_settle;
   err = rr_listen(rr, sim__cluster_loop(c), q);
   if (err != 0) {
     free(rr->base.key);
