@@ -21,6 +21,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 rc=0
 passed=0 failed=0 skipped=0
+failures=()
 for v in "${variants[@]}"; do
 	suite=()
 	if [ "$v" = sanitize ]; then
@@ -48,14 +49,27 @@ for v in "${variants[@]}"; do
 	meson test -C "$builddir" --print-errorlogs --num-processes 2 \
 		${suite[@]+"${suite[@]}"} || rc=1
 	log="$builddir/meson-logs/testlog.json"
+	nf=0
 	if [ -f "$log" ]; then
 		p=$(grep -cE '"result": "(OK|EXPECTEDFAIL)"' "$log")
 		s=$(grep -c '"result": "SKIP"' "$log")
 		t=$(grep -c '"result":' "$log")
 		passed=$((passed + p))
 		skipped=$((skipped + s))
-		failed=$((failed + t - p - s))
+		nf=$((t - p - s))
+		failed=$((failed + nf))
+	fi
+	# what failed, again at the end, where a truncated log still shows it
+	tlog="$builddir/meson-logs/testlog.txt"
+	if [ -f "$tlog" ] && [ "$nf" -gt 0 ]; then
+		while IFS= read -r line; do
+			failures+=("$builddir: $line")
+		done < <(grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|ERROR) |^ +(fail|error|timeout) [^ ]+ \[|^ +[^ ]+\.ya?ml:[0-9]+' "$tlog" | head -40)
 	fi
 done
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "== failures"
+	printf '%s\n' "${failures[@]}"
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $rc
