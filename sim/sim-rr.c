@@ -167,12 +167,6 @@ static void deal(rr_t *rr)
   }
 }
 
-static void distribute(rr_t *rr, uv_stream_t *tcp)
-{
-  if (queue_push(rr, tcp) == 0)
-    deal(rr);
-}
-
 static void replied_remove(rr_t *rr, member_t *m)
 {
   if (!m->in_replied)
@@ -243,7 +237,9 @@ static void on_newconn_reply(sim__channel_t *ch, const cJSON *msg,
   } else if (rr->destroyed) {
     close_conn(f->conn);
   } else {
-    distribute(rr, f->conn);   /* Worker is shutting down: next one. */
+    /* Worker is shutting down: the next one (Node's distribute()). */
+    if (queue_push(rr, f->conn) == 0)
+      deal(rr);
   }
   if (msg != NULL && !rr->destroyed)
     replied_add(rr, f->worker);
