@@ -366,15 +366,24 @@ bool report__outcome_bad(report_outcome_t o)
   return o == REPORT_FAIL || o == REPORT_TIMEOUT || o == REPORT_ERROR;
 }
 
+static const char *const outcome_names[REPORT_OUTCOME_MAX] = {
+    [REPORT_PASS] = "pass",       [REPORT_FAIL] = "fail",
+    [REPORT_INCONCLUSIVE] = "inconclusive",
+    [REPORT_ERROR] = "error",     [REPORT_SKIP] = "skip",
+    [REPORT_TIMEOUT] = "timeout",
+};
+
 const char *report__outcome_name(report_outcome_t o)
 {
-  static const char *const names[REPORT_OUTCOME_MAX] = {
-      [REPORT_PASS] = "pass",       [REPORT_FAIL] = "fail",
-      [REPORT_INCONCLUSIVE] = "inconclusive",
-      [REPORT_ERROR] = "error",     [REPORT_SKIP] = "skip",
-      [REPORT_TIMEOUT] = "timeout",
-  };
-  return (unsigned)o < REPORT_OUTCOME_MAX ? names[o] : "?";
+  return (unsigned)o < REPORT_OUTCOME_MAX ? outcome_names[o] : "?";
+}
+
+report_outcome_t report_outcome_parse(const char *name)
+{
+  for (int o = 0; name != NULL && o < REPORT_OUTCOME_MAX; o++)
+    if (strcmp(outcome_names[o], name) == 0)
+      return (report_outcome_t)o;
+  return REPORT_ERROR;
 }
 
 const char *report_verdict_name(report_verdict_t v)

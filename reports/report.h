@@ -71,6 +71,11 @@ typedef enum {
   REPORT_OUTCOME_MAX
 } report_outcome_t;
 
+/* The outcome named `name` ("pass", "fail", "inconclusive", "error",
+ * "skip", "timeout": the runner's names too); REPORT_ERROR for any other
+ * name or NULL, so an outcome nobody knows never reads as a pass. */
+report_outcome_t report_outcome_parse(const char *name);
+
 /* A case's verdict over all its attempts (report_case_verdict). */
 typedef enum {
   REPORT_V_PASS = 0,

@@ -12,24 +12,6 @@
 /* Timeline marks kept per run. */
 #define MAX_MARKS 3000
 
-static report_outcome_t outcome_of(runner_outcome_t o)
-{
-  switch (o) {
-  case RUNNER_PASS:
-    return REPORT_PASS;
-  case RUNNER_FAIL:
-    return REPORT_FAIL;
-  case RUNNER_INCONCLUSIVE:
-    return REPORT_INCONCLUSIVE;
-  case RUNNER_SKIP:
-    return REPORT_SKIP;
-  case RUNNER_TIMEOUT:
-    return REPORT_TIMEOUT;
-  default:
-    return REPORT_ERROR;
-  }
-}
-
 /* Drawn as faults: the roles of the step table, the primary's kills and
  * disconnects among them (explore draws them). */
 static bool fault_name(const char *name)
@@ -142,7 +124,7 @@ static void add_case(explore_t *ex, report_t *r, const char *title,
     add_marks(rc, &res->trace);
     add_load(rc, &res->trace, ex->opts->window_ms);
     memset(&rr, 0, sizeof(rr));
-    rr.outcome = outcome_of(res->outcome);
+    rr.outcome = report_outcome_parse(runner_outcome_name(res->outcome));
     rr.reason = why ? why : res->reason;
     rr.detail = detail;
     rr.failed_event = -1;

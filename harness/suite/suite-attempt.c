@@ -89,24 +89,6 @@ char *suite__replay_command(const suite_t *su, const suite__job_t *j)
   return r;
 }
 
-static report_outcome_t map_outcome(runner_outcome_t o)
-{
-  switch (o) {
-  case RUNNER_PASS:
-    return REPORT_PASS;
-  case RUNNER_FAIL:
-    return REPORT_FAIL;
-  case RUNNER_INCONCLUSIVE:
-    return REPORT_INCONCLUSIVE;
-  case RUNNER_SKIP:
-    return REPORT_SKIP;
-  case RUNNER_TIMEOUT:
-    return REPORT_TIMEOUT;
-  default:
-    return REPORT_ERROR;
-  }
-}
-
 /* The actions drawn as faults: the roles of the step table (pause and
  * resume are the SIGSTOP and SIGCONT of `pause`). A message from a worker
  * or the harness's own work (fork, kill or disconnect from the primary,
@@ -346,7 +328,7 @@ void suite__record_attempt(suite_t *su, suite__job_t *j, runner_result_t *r)
       first = r->findings.items[i].event;
       break;
     }
-  rr.outcome = map_outcome(r->outcome);
+  rr.outcome = report_outcome_parse(runner_outcome_name(r->outcome));
   rr.reason = r->reason ? r->reason : runner_outcome_name(r->outcome);
   rr.detail = r->detail;
   rr.failed_event = add_marks(j->rc, r, first);

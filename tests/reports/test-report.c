@@ -7,6 +7,7 @@
 #include "base.h"
 #include "cli.h"
 #include "report-internal.h"
+#include "runner.h"
 #include "test-support.h"
 
 #include <CUnit/Basic.h>
@@ -227,6 +228,21 @@ static void test_verdicts(void)
     CU_ASSERT_EQUAL(report_case_verdict(c), t[i].want);
     report_free(r);
   }
+}
+
+/* Every outcome the runner names reads back as the same outcome; any
+ * other name is an error, never a pass. */
+static void test_outcome_names(void)
+{
+  for (int o = 0; o < RUNNER_OUTCOME_COUNT; o++) {
+    const char *name = runner_outcome_name((runner_outcome_t)o);
+    CU_ASSERT_STRING_EQUAL(report__outcome_name(report_outcome_parse(name)),
+                           name);
+  }
+  CU_ASSERT_EQUAL(report_outcome_parse("passed"), REPORT_ERROR);
+  CU_ASSERT_EQUAL(report_outcome_parse(""), REPORT_ERROR);
+  CU_ASSERT_EQUAL(report_outcome_parse(NULL), REPORT_ERROR);
+  CU_ASSERT_EQUAL(report_outcome_parse("skip"), REPORT_SKIP);
 }
 
 static void test_api_misuse(void)
@@ -1213,6 +1229,7 @@ static CU_TestInfo model_tests[] = {
     {"seconds and timestamps", test_fmt_seconds},
     {"verdict table", test_verdicts},
     {"API misuse", test_api_misuse},
+    {"outcome names", test_outcome_names},
     {"empty report", test_empty_report},
     {"each attempt's seed and replay", test_attempt_seeds},
     CU_TEST_INFO_NULL,
