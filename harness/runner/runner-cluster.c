@@ -219,6 +219,17 @@ unsigned runner__cluster_count(const runner_run_t *run,
   return cl->workers[id - 1].counts[st->event][slot];
 }
 
+bool runner__cluster_all_exited(const runner_run_t *run)
+{
+  const runner__cluster_t *cl = &run->cluster;
+
+  for (unsigned i = 0; i < cl->n_workers; i++)
+    if (cl->workers[i].forked &&
+        cl->workers[i].counts[TRACE_EV_EXIT][0] == 0)
+      return false;
+  return true;
+}
+
 bool runner__cluster_settled(const runner_run_t *run)
 {
   const runner__cluster_t *cl = &run->cluster;

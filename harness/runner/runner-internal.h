@@ -386,6 +386,8 @@ void runner__cluster_learn(runner_run_t *run, const trace_event_t *e);
  * worker `id` (0: any). */
 unsigned runner__cluster_count(const runner_run_t *run,
                                const scenario_step_t *st, unsigned id);
+/* Every forked worker has exited (its `disconnect` may still come). */
+bool runner__cluster_all_exited(const runner_run_t *run);
 /* Every forked worker has both its disconnect and its exit. */
 bool runner__cluster_settled(const runner_run_t *run);
 /* A step's worker: its id, `last`, or `trig`, the worker whose event fired

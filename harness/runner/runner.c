@@ -112,6 +112,13 @@ static void enter_settle(runner_run_t *run)
   run->phase = RUNNER__PHASE_END_SETTLE;
   if (run->s->respawn != SCENARIO_RESPAWN_NEVER)
     stop_respawning(run);
+  if (runner__cluster_all_exited(run)) {
+    /* Only `disconnect`s Node emits after `exit` are to come: a
+     * cluster.disconnect() now would add a callback to the run. */
+    runner__timer_start(run, RUNNER__TIMER_BOUND,
+                        runner__scaled(run, END_SETTLE_MS), 0);
+    return;
+  }
   x = cJSON_CreateObject();
   if (x != NULL)
     cJSON_AddBoolToObject(x, "end", true);
