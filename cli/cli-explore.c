@@ -129,18 +129,6 @@ static void list_checks(void)
   }
 }
 
-/* "clustersim explore ...", as typed, for the reports. */
-static char *command_line(int argc, char **argv)
-{
-  base_buf_t b = BASE_BUF_INIT;
-  int i;
-
-  base_buf_appends(&b, "clustersim");
-  for (i = 0; i < argc; i++)
-    base_buf_appendf(&b, " %s", argv[i]);
-  return base_buf_detach(&b);
-}
-
 static void defaults(explore_args_t *a)
 {
   memset(a, 0, sizeof(*a));
@@ -156,27 +144,10 @@ static void defaults(explore_args_t *a)
   a->x.out_dir = "explore-out";
 }
 
-/* The binary the builtin agents run: --clustersim, $CLUSTERSIM_BIN, or
- * this one. */
-static char *find_self(const char *given)
-{
-  char buf[4096];
-  size_t len = sizeof(buf);
-  const char *env = getenv("CLUSTERSIM_BIN");
-
-  if (given != NULL)
-    return strdup(given);
-  if (env != NULL && env[0] != '\0')
-    return strdup(env);
-  if (uv_exepath(buf, &len) == 0)
-    return strdup(buf);
-  return strdup("clustersim");
-}
-
 static int explore_cli_main(const cli_command_t *cmd, int argc, char **argv)
 {
   explore_args_t a;
-  char *line = command_line(argc, argv), *self = NULL;
+  char *line = cli__command_line(argc, argv), *self = NULL;
   int first, ret;
 
   defaults(&a);
@@ -191,7 +162,7 @@ static int explore_cli_main(const cli_command_t *cmd, int argc, char **argv)
   }
   if (ret == CLI__GO_ON) {
     a.x.base_file = first < argc ? argv[first] : NULL;
-    a.x.self = self = find_self(a.clustersim);
+    a.x.self = self = cli__find_self(a.clustersim);
     ret = self == NULL ? BASE_EXIT_INTERNAL : explore_main(&a.x);
   }
   cli__free(cmd, &a);

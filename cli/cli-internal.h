@@ -132,6 +132,14 @@ void cli__free(const cli_command_t *cmd, void *opts);
  * UV_ENOMEM. */
 int cli__push(const char ***list, size_t *n, const char *s);
 
+/* "clustersim ARGV...", as typed, for the reports: malloc'ed (the caller
+ * frees it), NULL when out of memory. */
+char *cli__command_line(int argc, char **argv);
+/* The binary the builtin agents run: `given` (--clustersim), else
+ * $CLUSTERSIM_BIN, else this program; malloc'ed, NULL when out of
+ * memory. */
+char *cli__find_self(const char *given);
+
 /* Prints "clustersim NAME: <message>" and where to find the usage on
  * stderr; returns BASE_EXIT_USAGE. */
 int cli__usage_error(const cli_command_t *cmd, const char *fmt, ...)

@@ -280,3 +280,28 @@ void cli__help(const cli_command_t *cmd, FILE *f)
   if (cmd->epilogue != NULL)
     fputs(cmd->epilogue, f);
 }
+
+char *cli__command_line(int argc, char **argv)
+{
+  base_buf_t b = BASE_BUF_INIT;
+
+  base_buf_appends(&b, "clustersim");
+  for (int i = 0; i < argc; i++)
+    base_buf_appendf(&b, " %s", argv[i]);
+  return base_buf_detach(&b);
+}
+
+char *cli__find_self(const char *given)
+{
+  char buf[4096];
+  size_t len = sizeof(buf);
+  const char *env = getenv("CLUSTERSIM_BIN");
+
+  if (given != NULL)
+    return strdup(given);
+  if (env != NULL && env[0] != '\0')
+    return strdup(env);
+  if (uv_exepath(buf, &len) == 0)
+    return strdup(buf);
+  return strdup("clustersim");
+}

@@ -337,43 +337,6 @@ static bool is_trace_file(const char *path)
          !is_scenario_file(path);
 }
 
-/* "clustersim run ...", as typed, for the reports. */
-static char *command_line(int argc, char **argv)
-{
-  size_t len = sizeof("clustersim");
-  char *line;
-  int i;
-
-  for (i = 0; i < argc; i++)
-    len += strlen(argv[i]) + 1;
-  line = malloc(len);
-  if (line == NULL)
-    return NULL;
-  strcpy(line, "clustersim");
-  for (i = 0; i < argc; i++) {
-    strcat(line, " ");
-    strcat(line, argv[i]);
-  }
-  return line;
-}
-
-/* The binary the builtin agents run: --clustersim, $CLUSTERSIM_BIN, or
- * this one. */
-static char *find_self(const char *given)
-{
-  char buf[4096];
-  size_t len = sizeof(buf);
-  const char *env = getenv("CLUSTERSIM_BIN");
-
-  if (given != NULL)
-    return strdup(given);
-  if (env != NULL && env[0] != '\0')
-    return strdup(env);
-  if (uv_exepath(buf, &len) == 0)
-    return strdup(buf);
-  return strdup("clustersim");
-}
-
 /* scenarios/ of the working directory, else of the source tree. */
 static char *default_path(void)
 {
@@ -452,7 +415,7 @@ static int select_and_go(const cli_command_t *cmd, const suite_args_t *a)
 static int suite_main(const cli_command_t *cmd, int argc, char **argv)
 {
   suite_args_t a;
-  char *line = command_line(argc, argv), *self = NULL, *dflt = NULL;
+  char *line = cli__command_line(argc, argv), *self = NULL, *dflt = NULL;
   int i, first, ret;
 
   memset(&a, 0, sizeof(a));
@@ -470,7 +433,7 @@ static int suite_main(const cli_command_t *cmd, int argc, char **argv)
   if (ret == CLI__GO_ON)
     ret = complete(cmd, &a, &dflt);
   if (ret == CLI__GO_ON)
-    ret = (a.run.self = self = find_self(a.clustersim)) == NULL
+    ret = (a.run.self = self = cli__find_self(a.clustersim)) == NULL
               ? BASE_EXIT_INTERNAL
               : select_and_go(cmd, &a);
   cli__free(cmd, &a);
