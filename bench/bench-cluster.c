@@ -370,7 +370,8 @@ static int parse_options(int argc, char **argv)
   B.runs = 1;
   B.batch = 256;
   B.policy = SIM_SCHED_RR;
-  for (i = 2; i < argc; i++) {
+  /* Options come in pairs: each turn takes an option and its value. */
+  for (i = 2; i < argc; i += 2) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--") == 0)
       return i + 1;
@@ -388,7 +389,6 @@ static int parse_options(int argc, char **argv)
       B.policy = strcmp(v, "none") == 0 ? SIM_SCHED_NONE : SIM_SCHED_RR;
     else
       return -1;
-    i++;
   }
   return argc;
 }
