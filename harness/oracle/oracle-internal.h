@@ -65,6 +65,10 @@ typedef struct {
   unsigned n_online, n_disconnect, n_exit;
   unsigned worker_n[ORACLE__TWIN_COUNT], cluster_n[ORACLE__TWIN_COUNT];
   int64_t exit_at;            /* index of the Worker's latest exit */
+  /* the arrival (trace_event_t.arrival) of the first record of the
+   * primary's own stream that has it in cluster.workers (its fork event,
+   * a respawn or restart fork), UINT32_MAX: none yet */
+  uint32_t joined_arrival;
   int64_t cause_at;           /* first disconnect-like cause of its own */
   bool behaviour_cause;       /* on_listening disconnect/kill */
   bool after_end_reported;
@@ -78,6 +82,10 @@ typedef struct {
   oracle__worker_t *w;        /* one per index slot */
   unsigned next_id;           /* the id the next new fork must have */
   int64_t all_cause_at;       /* the latest cluster-wide disconnect, -1 */
+  /* arrivals of the primary's answers to cluster-disconnect, ascending:
+   * where on the primary's stream each call really ran */
+  uint32_t *answered;
+  size_t n_answered;
   int violations;
 } oracle__inv_t;
 
@@ -95,8 +103,10 @@ ORACLE_INVARIANT_MAP(XX)
 /* ORACLE__TWIN_* of an event, -1 for the others. */
 int oracle__twin_of(trace_ev_t ev);
 
-/* Whether worker w had a reason for exitedAfterDisconnect to be true. */
-bool oracle__has_cause(const oracle__inv_t *o, const oracle__worker_t *w);
+/* Whether worker w had a reason for exitedAfterDisconnect to be true at
+ * its event e (from the primary's stream). */
+bool oracle__has_cause(const oracle__inv_t *o, const oracle__worker_t *w,
+                       const trace_event_t *e);
 
 /* Records a violation: "worker N: <what>, got <e> [invariant <id>]". */
 void oracle__violation(oracle__inv_t *o, oracle_invariant_t inv,

@@ -175,7 +175,7 @@ void oracle__invariant_ead_cause(oracle__inv_t *o, unsigned worker,
                                  oracle__worker_t *w,
                                  const trace_event_t *e)
 {
-  if (e != NULL && is_end(e) && e->ead == 1 && !oracle__has_cause(o, w))
+  if (e != NULL && is_end(e) && e->ead == 1 && !oracle__has_cause(o, w, e))
     oracle__violation(o, ORACLE_INVARIANT_EAD_CAUSE, e, worker,
                       "expected exitedAfterDisconnect false at %s%s (no "
                       "disconnect or worker-side kill came first)", who(e),

@@ -115,17 +115,19 @@ static bool str_in(const cJSON *v, const char *const *set)
   return false;
 }
 
-static void joins(oracle__worker_t *w, int64_t at)
+static void joins(oracle__worker_t *w, const trace_event_t *e)
 {
   if (w->member_since < 0)
-    w->member_since = at;
+    w->member_since = e->index;
+  if (e->src != TRACE_SRC_HARNESS && e->arrival < w->joined_arrival)
+    w->joined_arrival = e->arrival;
 }
 
 static void cause_fork(const trace_event_t *e, oracle__worker_t *w)
 {
   static const char *const kills[] = {"disconnect", "kill", NULL};
 
-  joins(w, e->index);
+  joins(w, e);
   if (str_in(cJSON_GetObjectItemCaseSensitive(e->json, "on_listening"),
              kills))
     w->behaviour_cause = true;
@@ -137,7 +139,7 @@ static void cause_replace(oracle__inv_t *o, const trace_event_t *e,
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->json, "old");
   oracle__worker_t *old = NULL;
 
-  joins(w, e->index);
+  joins(w, e);
   if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e9)
     old = worker_of(o, (unsigned)v->valuedouble);
   if (old != NULL && old->behaviour_cause)
@@ -191,11 +193,29 @@ static void note_cause(oracle__inv_t *o, const trace_event_t *e)
   }
 }
 
-bool oracle__has_cause(const oracle__inv_t *o, const oracle__worker_t *w)
+/* A cluster.disconnect() that ran, on the primary's own stream, after
+ * worker w joined and before its event e. The harness stamps a command
+ * when it sends it; a primary that forks a replacement before it reads
+ * the command has the replacement disconnected too. */
+static bool answered_between(const oracle__inv_t *o,
+                             const oracle__worker_t *w,
+                             const trace_event_t *e)
+{
+  if (e == NULL || w->joined_arrival == UINT32_MAX)
+    return false;
+  for (size_t i = 0; i < o->n_answered; i++)
+    if (o->answered[i] > w->joined_arrival)
+      return o->answered[i] < e->arrival;
+  return false;
+}
+
+bool oracle__has_cause(const oracle__inv_t *o, const oracle__worker_t *w,
+                       const trace_event_t *e)
 {
   /* a cluster-wide disconnect covers the workers already in the cluster */
   return w->cause_at >= 0 || w->behaviour_cause ||
-         (w->member_since >= 0 && o->all_cause_at > w->member_since);
+         (w->member_since >= 0 && o->all_cause_at > w->member_since) ||
+         answered_between(o, w, e);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -218,8 +238,7 @@ static void count_event(oracle__inv_t *o, oracle__worker_t *w,
       o->next_id = e->worker + 1;
     w->forked = true;
     w->fork_at = e->index;
-    if (w->member_since < 0)
-      w->member_since = e->index;
+    joins(w, e);
   } else if (e->ev == TRACE_EV_ONLINE) {
     w->n_online++;
   } else if (e->ev == TRACE_EV_DISCONNECT) {
@@ -280,6 +299,35 @@ static int check_ends(oracle__inv_t *o)
   return 0;
 }
 
+static int by_u32(const void *a, const void *b)
+{
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The answers to cluster-disconnect, by arrival. */
+static int collect_answers(oracle__inv_t *o)
+{
+  const trace_t *tr = o->tr;
+
+  for (size_t i = 0; i < tr->count; i++) {
+    const trace_event_t *e = &tr->events[i];
+    if (e->src != TRACE_SRC_HARNESS ||
+        strcmp(e->name, "cluster-disconnect-answered") != 0)
+      continue;
+    if (o->answered == NULL) {
+      o->answered = malloc(tr->count * sizeof(*o->answered));
+      if (o->answered == NULL)
+        return UV_ENOMEM;
+    }
+    o->answered[o->n_answered++] = e->arrival;
+  }
+  if (o->n_answered > 1)
+    qsort(o->answered, o->n_answered, sizeof(*o->answered), by_u32);
+  return 0;
+}
+
 int oracle_check(const trace_t *tr, const oracle_opts_t *opts,
                  oracle_findings_t *out)
 {
@@ -302,6 +350,12 @@ int oracle_check(const trace_t *tr, const oracle_opts_t *opts,
   for (i = 0; i < o.idx.n_slots; i++) {
     o.w[i].fork_at = o.w[i].member_since = -1;
     o.w[i].exit_at = o.w[i].cause_at = -1;
+    o.w[i].joined_arrival = UINT32_MAX;
+  }
+  if (collect_answers(&o) != 0) {
+    free(o.w);
+    oracle__index_free(&o.idx);
+    return UV_ENOMEM;
   }
   for (i = 0; i < tr->count; i++) {
     note_cause(&o, &tr->events[i]);
@@ -310,6 +364,7 @@ int oracle_check(const trace_t *tr, const oracle_opts_t *opts,
   }
   if (tr->complete && check_ends(&o) != 0)
     o.violations = UV_ENOMEM;
+  free(o.answered);
   free(o.w);
   oracle__index_free(&o.idx);
   return o.violations;

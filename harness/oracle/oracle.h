@@ -101,7 +101,9 @@ size_t oracle_findings_count(const oracle_findings_t *f,
      " cluster-wide disconnect covers every worker whose `fork()` has "       \
      "returned (the harness's fork, a respawn or a restart fork names "       \
      "it), also one whose `fork` event, emitted on a later tick, comes "      \
-     "after it")                                                              \
+     "after it, and one the primary forked before it ran the command (its"    \
+     " answer, `cluster-disconnect-answered`, comes later on the "            \
+     "primary's stream than that fork)")                                      \
   XX(CONNECTED, connected, "connected",                                       \
      "`isConnected()` is false at `disconnect`")                              \
   XX(DEAD, dead, "dead",                                                      \

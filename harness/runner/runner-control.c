@@ -589,6 +589,12 @@ static void on_reply(runner__conn_t *c, runner__line_t *l)
     stray_reply(c, l->msg, l->req);
     return;
   }
+  /* Where cluster.disconnect() really ran on the primary's stream, for
+   * the oracle: what the primary forked before it was disconnected too. */
+  if (strcmp(r->cmd, "cluster-disconnect") == 0 &&
+      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(l->msg, "ok")))
+    runner__queue_action(run, "cluster-disconnect-answered", r->st, 0,
+                         NULL);
   queue_with(run, RUNNER__EV_REPLY, l->msg, r, 0);
 }
 

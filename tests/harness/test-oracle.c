@@ -208,6 +208,52 @@ static const oracle_case_t cases[] = {
    EV(50000000, "disconnect", "worker", 1, DISC("true")),
    {NULL}},
 
+  /* the harness stamps cluster-disconnect when it sends it; a primary that
+   * respawns before it reads it disconnects the replacement too, which
+   * its answer, later on the primary's stream, shows */
+  {"ead-cause: cluster.disconnect() covers a replacement forked before "
+   "the primary ran it", false, false,
+   START(1)
+   REC("{\"type\":\"action\",\"t\":40000000,\"action\":"
+       "\"cluster-disconnect\"}")
+   REC("{\"type\":\"policy\",\"t\":41000000,\"action\":\"respawn\","
+       "\"old\":1,\"new\":2}")
+   EV(42000000, "fork", "cluster", 2, LIVE)
+   REC("{\"type\":\"action\",\"t\":43000000,\"action\":"
+       "\"cluster-disconnect-answered\"}")
+   EV(50000000, "disconnect", "worker", 2, DISC("true")),
+   {NULL}},
+
+  {"ead-cause: a replacement forked after the primary ran "
+   "cluster.disconnect() is not covered", false, false,
+   START(1)
+   REC("{\"type\":\"action\",\"t\":40000000,\"action\":"
+       "\"cluster-disconnect\"}")
+   REC("{\"type\":\"action\",\"t\":40500000,\"action\":"
+       "\"cluster-disconnect-answered\"}")
+   REC("{\"type\":\"policy\",\"t\":41000000,\"action\":\"respawn\","
+       "\"old\":1,\"new\":2}")
+   EV(42000000, "fork", "cluster", 2, LIVE)
+   EV(50000000, "disconnect", "worker", 2, DISC("true")),
+   {"worker 2: expected exitedAfterDisconnect false at disconnect (no "
+    "disconnect or worker-side kill came first), got disconnect at "
+    "0.050 s (event #9) [invariant ead-cause]", NULL}},
+
+  {"ead-cause: an answer after the worker's event covers nothing before "
+   "it", false, false,
+   START(1)
+   REC("{\"type\":\"policy\",\"t\":41000000,\"action\":\"respawn\","
+       "\"old\":1,\"new\":2}")
+   EV(42000000, "fork", "cluster", 2, LIVE)
+   EV(50000000, "disconnect", "worker", 2, DISC("true"))
+   REC("{\"type\":\"action\",\"t\":60000000,\"action\":"
+       "\"cluster-disconnect\"}")
+   REC("{\"type\":\"action\",\"t\":61000000,\"action\":"
+       "\"cluster-disconnect-answered\"}"),
+   {"worker 2: expected exitedAfterDisconnect false at disconnect (no "
+    "disconnect or worker-side kill came first), got disconnect at "
+    "0.050 s (event #7) [invariant ead-cause]", NULL}},
+
   {"connected: isConnected() true at disconnect", false, false,
    START(1) ACT(40000000, "disconnect", 1)
    EV(50000000, "disconnect", "worker", 1,
