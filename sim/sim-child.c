@@ -445,6 +445,17 @@ int sim_child_is_connected(const sim_child_t *child)
   return child->priv->channel.connected;
 }
 
+int sim_child_channel_fd(const sim_child_t *child)
+{
+  uv_os_fd_t fd;
+  int err;
+
+  if (!child->priv->channel.connected)
+    return UV_ENOTCONN;
+  err = uv_fileno((const uv_handle_t *)&child->priv->channel.pipe, &fd);
+  return err != 0 ? err : fd;
+}
+
 int sim_child_exited_after_disconnect(const sim_child_t *child)
 {
   return child->priv->ead;

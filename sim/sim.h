@@ -410,6 +410,10 @@ int sim_child_kill(sim_child_t *child);
 int sim_child_channel_close(sim_child_t *child);
 
 int sim_child_is_connected(const sim_child_t *child);
+/* The channel's descriptor (Node's process.channel.fd), for a process the
+ * worker starts to share it. Errors: UV_ENOTCONN once the channel is
+ * disconnected; the error of uv_fileno(). */
+int sim_child_channel_fd(const sim_child_t *child);
 int sim_child_exited_after_disconnect(const sim_child_t *child);
 /* "online", "listening", "disconnecting" or "destroying". */
 const char *sim_child_state(const sim_child_t *child);

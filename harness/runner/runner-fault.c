@@ -261,6 +261,8 @@ int runner__step_crash(runner_run_t *run, const scenario_step_t *st,
 
   if (msg != NULL)
     cJSON_AddNumberToObject(msg, "code", st->code);
+  if (msg != NULL && st->ms > 0)
+    cJSON_AddNumberToObject(msg, "hold_channel_ms", (double)st->ms);
   return fault(run, st, call->worker, msg);
 }
 

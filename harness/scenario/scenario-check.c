@@ -146,10 +146,10 @@ static void check_duration(walk_t *w, struct fy_node *n,
                            const scenario__type_t *t, const char *path,
                            scenario__loc_t loc)
 {
+  char lo[32], hi[32];
   int64_t ms;
   int rc = base_duration_parse(scenario__node_str(n), &ms);
 
-  (void)t;
   if (rc == UV_ERANGE)
     scenario__errs_add(w->errs, loc, path,
                        "duration %s is longer than an hour", got(n));
@@ -157,6 +157,12 @@ static void check_duration(walk_t *w, struct fy_node *n,
     scenario__errs_add(w->errs, loc, path,
                        "invalid duration %s (expected a number and a unit: "
                        "ms, s or m, as in '150ms' or '2s')", got(n));
+  else if (t->max > 0 && (ms < t->min || ms > t->max)) {
+    scenario__dur_text(t->min, lo, sizeof(lo));
+    scenario__dur_text(t->max, hi, sizeof(hi));
+    scenario__errs_add(w->errs, loc, path, "%s must be from %s to %s, got %s",
+                       t->what, lo, hi, scenario__node_str(n));
+  }
 }
 
 /* "unknown signal 'x'" with a suggestion from `names` when one is close. */

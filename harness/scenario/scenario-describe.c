@@ -28,14 +28,25 @@ static void describe_scalar(FILE *out, const scenario__type_t *t)
 {
   static const char *const names[] = {
     [SCENARIO__T_STR] = "string",   [SCENARIO__T_BOOL] = "boolean",
-    [SCENARIO__T_DURATION] = "duration", [SCENARIO__T_SIGNAL] = "signal",
+    [SCENARIO__T_SIGNAL] = "signal",
     [SCENARIO__T_EVENT] = "event",  [SCENARIO__T_ANY] = "any value",
     [SCENARIO__T_EVENTS] = "event or alternatives `a\\|b`",
     [SCENARIO__T_NULL] = "nothing"};
 
+  char lo[32], hi[32];
+
   switch (t->kind) {
   case SCENARIO__T_INT:
     fprintf(out, "%lld-%lld", (long long)t->min, (long long)t->max);
+    break;
+  case SCENARIO__T_DURATION:
+    if (t->max == 0) {
+      fprintf(out, "duration");
+      break;
+    }
+    scenario__dur_text(t->min, lo, sizeof(lo));
+    scenario__dur_text(t->max, hi, sizeof(hi));
+    fprintf(out, "duration %s-%s", lo, hi);
     break;
   case SCENARIO__T_ENUM:
     describe_words(out, t->words, "");

@@ -155,7 +155,8 @@ struct scenario__type_s {
   const scenario__type_t *key;           /* DICT keys (NULL: any word) */
   const char *const *words;              /* ENUM, ACTION, WORKER */
   const scenario__type_t *const *alts;   /* ONEOF, NULL-terminated */
-  int64_t min, max;                      /* INT */
+  int64_t min, max;                      /* INT; DURATION in ms (max 0:
+                                            up to an hour) */
   unsigned flags;                        /* SCENARIO__NULLABLE */
 };
 
@@ -198,6 +199,8 @@ extern const scenario__type_t scenario__t_str, scenario__t_bool,
 
 /* "a fork" -> "fork": types named in a sentence or in a table cell. */
 const char *scenario__bare(const char *what);
+/* A duration as a scenario writes it: "2s", "1m", "150ms". */
+void scenario__dur_text(int64_t ms, char *buf, size_t n);
 
 /* ---------------------------------------------------------------------- */
 /* Step and expectation kinds                                              */

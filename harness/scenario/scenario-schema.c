@@ -6,6 +6,7 @@
  */
 #include "scenario-internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define T(x) (&scenario__t_##x)
@@ -297,4 +298,14 @@ const char *scenario__bare(const char *what)
   if (strncmp(what, "an ", 3) == 0)
     return what + 3;
   return what;
+}
+
+void scenario__dur_text(int64_t ms, char *buf, size_t n)
+{
+  if (ms != 0 && ms % 60000 == 0)
+    snprintf(buf, n, "%lldm", (long long)(ms / 60000));
+  else if (ms != 0 && ms % 1000 == 0)
+    snprintf(buf, n, "%llds", (long long)(ms / 1000));
+  else
+    snprintf(buf, n, "%lldms", (long long)ms);
 }

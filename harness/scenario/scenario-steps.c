@@ -382,11 +382,21 @@ static const scenario__step_def_t step_pause = {
                          {"to", T(wref_signal), REQ, NULL, AT(worker)},
                          {"for", T(dur), REQ, NULL, AT(ms)}, TOLERATE)};
 
+/* `hold-channel`: a process the worker starts just before its exit shares
+ * its IPC channel and keeps it open that long, so the primary sees the
+ * exit before the channel's end. At most 2 s: the end of a run waits 3 s
+ * for a `disconnect` that follows an `exit`. */
+static const scenario__type_t t_hold_channel = {
+  .kind = SCENARIO__T_DURATION, .what = "a channel hold", .min = 1,
+  .max = 2000};
+
 /* process.exit(code) exits in the call: nothing to probe after it */
 static const scenario__step_def_t step_crash = {
   .value = SCENARIO__MAP("a crash fault",
                          {"worker", T(wref), REQ, NULL, AT(worker)},
-                         {"code", T(code), 0, "1", AT(code)}, TOLERATE)};
+                         {"code", T(code), 0, "1", AT(code)},
+                         {"hold-channel", &t_hold_channel, 0, NULL, AT(ms)},
+                         TOLERATE)};
 
 static const scenario__step_def_t step_throw = {
   .value = WORKER_ONLY("a throw fault")};

@@ -78,7 +78,9 @@ typedef struct {
   XX(PAUSE, pause, "pause", SIGNAL,                                           \
      "SIGSTOP now, SIGCONT after `for` (the step does not wait)")             \
   XX(CRASH, crash, "crash", WORKER_FAULT,                                     \
-     "the worker calls `process.exit(code)`")                                 \
+     "the worker calls `process.exit(code)`; with `hold-channel`, a child "   \
+     "process it starts right before shares its IPC channel and holds it "    \
+     "open that long, past the exit (below)")                                 \
   XX(THROW, throw, "throw", WORKER_FAULT,                                     \
      "an uncaught error in the worker (exit code 1)")                         \
   XX(HANG, hang, "hang", WORKER_FAULT,                                        \
@@ -205,7 +207,8 @@ struct scenario_step_s {
   unsigned count;              /* fork count; wait/on occurrences; hold */
   int64_t ms;                  /* sleep/pause/hang `for`, wait `within`,
                                   shutdown/rolling-restart `timeout`,
-                                  connect `hold` */
+                                  connect `hold`, crash `hold-channel`
+                                  (0: none) */
   int signal;                  /* signal, kill */
   int code;                    /* crash */
   int port;                    /* hold/connect port (0: the cluster's) */

@@ -71,6 +71,7 @@ const worker = scenario('malformed and impossible faults', async (h) => {
     ['{"cmd":"crash","req":4,"code":"x"}', 4, /code/],
     ['{"cmd":"hold","req":5,"connections":2}', 5, /port/],
     ['{"cmd":"send","req":6}', 6, /message/],
+    ['{"cmd":"crash","req":7,"hold_channel_ms":-1}', 7, /hold_channel_ms/],
   ];
   for (const [line] of bad) await h.toWorker(a, line);
   const workerReplies = () => h.log.filter((e) => e.from === 'worker' && e.msg.type === 'reply').map((e) => e.msg);
@@ -83,7 +84,7 @@ const worker = scenario('malformed and impossible faults', async (h) => {
   assert.equal(h.messages((m) => m.what === 'fault').length, 0, 'no fault was applied');
   // A fault that cannot apply any more is refused instead of crashing the
   // worker: ipc-disconnect after the channel is gone.
-  await h.toWorker(a, { cmd: 'ipc-disconnect', req: 7 });
+  await h.toWorker(a, { cmd: 'ipc-disconnect', req: 8 });
   await h.ended(a);
   assert.deepEqual((await h.cmd({ cmd: 'status' })).workers, []);
 });

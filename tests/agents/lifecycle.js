@@ -124,7 +124,17 @@ const workerSide = scenario('worker-side kill, crash and uncaught throw', async 
   const ke = await h.ended(e);
   expectFlags(ke.disconnect, { ead: true });
   expectFlags(ke.exit, { ead: true, code: 0, signal: null });
-  assert.deepEqual([a, b, c, d, e], [1, 2, 3, 4, 5], 'ids are never reused');
+
+  // crash with hold_channel_ms: a process the worker started keeps the
+  // channel open past the exit, so the worker is still a member at its
+  // exit and leaves cluster.workers at the disconnect that follows.
+  const f = await h.forkListening();
+  await h.toWorker(f, { cmd: 'crash', code: 0, hold_channel_ms: 300 });
+  const kf = await h.ended(f);
+  expectFlags(kf.exit, { ead: false, connected: true, dead: true, member: true, state: 'dead', code: 0 });
+  expectFlags(kf.disconnect, { ead: false, connected: false, member: false, state: 'disconnected' });
+  assert.deepEqual(h.sequence(f).filter((x) => x.startsWith('worker:')).slice(-2), ['worker:exit', 'worker:disconnect']);
+  assert.deepEqual([a, b, c, d, e, f], [1, 2, 3, 4, 5, 6], 'ids are never reused');
 });
 
 runScenarios([startAndServe, workerSide]);

@@ -5,10 +5,12 @@
  * as agents/node/lib/worker-faults.cjs does.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "worker-internal.h"
 
@@ -28,7 +30,7 @@ static const char *const worker_fault_names[WORKER_FAULT_MAX] = {
 typedef struct {
   worker_fault_t fault;
   int code;
-  int ms;
+  int ms;                    /* hang, timer; crash: hold_channel_ms */
   int connections;
   int port;
   const cJSON *message;
@@ -86,12 +88,23 @@ static int worker_fault_output(const cJSON *m, worker__output_conf_t *o,
   return rc;
 }
 
+/* `hold_channel_ms` asks for a channel to hold: there must be one. */
+static int worker_fault_crash(const cJSON *m, worker_fault_args_t *a,
+                              char *err, size_t n)
+{
+  if (worker_fault_int(m, "code", 0, 255, 1, &a->code, err, n) != 0 ||
+      worker_fault_int(m, "hold_channel_ms", 0, (int)WORKER_MAX_DELAY_MS, 0,
+                       &a->ms, err, n) != 0)
+    return UV_EINVAL;
+  return a->ms > 0 ? worker_fault_need_channel(err, n) : 0;
+}
+
 static int worker_fault_prepare(const cJSON *m, worker_fault_args_t *a,
                                 char *err, size_t n)
 {
   switch (a->fault) {
   case WORKER_FAULT_CRASH:
-    return worker_fault_int(m, "code", 0, 255, 1, &a->code, err, n);
+    return worker_fault_crash(m, a, err, n);
   case WORKER_FAULT_HANG:
     if (worker_fault_int(m, "ms", 0, (int)WORKER_MAX_DELAY_MS, -1, &a->ms,
                          err, n) != 0)
@@ -222,6 +235,61 @@ static void worker_fault_hold(int connections, int port)
 }
 
 /* ---------------------------------------------------------------------- */
+/* crash with hold_channel_ms                                              */
+
+/* The process that holds the channel: what Node's spawn() gives a child
+ * (default signal dispositions, nothing blocked, no descriptor but the
+ * ones it shares), then a sleep. Only async-signal-safe calls: it is a
+ * fork of a process with threads. */
+static void worker_channel_keeper(int fd, const struct timespec *until)
+    __attribute__((noreturn));
+
+static void worker_channel_keeper(int fd, const struct timespec *until)
+{
+  sigset_t none;
+  int sig;
+
+  sigemptyset(&none);
+  (void)sigprocmask(SIG_SETMASK, &none, NULL);
+  /* libuv's handlers would swallow the harness's signals here */
+  for (sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      (void)signal(sig, SIG_DFL);
+  /* the control socket, servers and stdio stay the worker's alone, so
+   * their ends come with the worker's exit */
+  if ((fd > 0 && close_range(0, (unsigned)fd - 1, 0) != 0) ||
+      close_range((unsigned)fd + 1, ~0u, 0) != 0)
+    for (int i = 0; i < 65536; i++)
+      if (i != fd)
+        (void)close(i);
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, until, NULL) ==
+         EINTR)
+    ;
+  _exit(0);
+}
+
+/* A child in the worker's process group that shares the IPC channel and
+ * ends by itself after `ms`: the primary reads the channel's end only
+ * then, after the worker's exit, as when a Node worker's spawn() shares
+ * fd 3 (stdio [..., 3]). Best effort: without it the worker still exits. */
+static void worker_fault_hold_channel(int ms)
+{
+  int fd = sim_child_channel_fd(&worker__agent.child);
+  struct timespec until;
+
+  if (fd < 0 || clock_gettime(CLOCK_MONOTONIC, &until) != 0)
+    return;
+  until.tv_sec += ms / 1000;
+  until.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  if (fork() == 0)
+    worker_channel_keeper(fd, &until);
+}
+
+/* ---------------------------------------------------------------------- */
 /* timer                                                                   */
 
 static void worker_timer_closed(uv_handle_t *h)
@@ -262,6 +330,8 @@ static cJSON *worker_fault_apply(const worker_fault_args_t *a)
 {
   switch (a->fault) {
   case WORKER_FAULT_CRASH:
+    if (a->ms > 0)
+      worker_fault_hold_channel(a->ms);
     worker__exit(a->code);
     break;
   case WORKER_FAULT_THROW:

@@ -3,6 +3,7 @@
 // (docs/protocol.md §4.3). Each one is a single call of Node's own API.
 
 const { wire } = require('./v8-json.cjs');
+const { spawn } = require('node:child_process');
 const cluster = require('node:cluster');
 const net = require('node:net');
 const { MAX_DELAY_MS, parseOutput } = require('./worker-behaviour.cjs');
@@ -33,6 +34,21 @@ function block(ms) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+// A process in the worker's group that shares its IPC channel (a positive
+// integer in `stdio` shares that descriptor of the parent) and ends by
+// itself after `ms`: the primary reads the channel's end only then, after
+// the worker's exit. Best effort: without it the worker still exits.
+function holdChannel(ms) {
+  try {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, Number(process.argv[1]))', String(ms)], {
+      stdio: ['ignore', 'ignore', 'ignore', process.channel.fd],
+    });
+    child.on('error', () => {});
+  } catch {
+    // the exit goes on
+  }
+}
+
 // Returns {cmd: prepare(msg)}; prepare validates and returns the function
 // that applies the fault (and returns what its call returned), so the
 // `fault` observation can go out in between. `observe` reports.
@@ -40,7 +56,12 @@ function createFaults(servers, held, handles, observe = () => {}) {
   return {
     crash(m) {
       const code = int(m.code, 'code', 0, 255, 1);
-      return () => process.exit(code);
+      const hold = int(m.hold_channel_ms, 'hold_channel_ms', 0, MAX_DELAY_MS, 0);
+      if (hold > 0) needChannel();
+      return () => {
+        if (hold > 0) holdChannel(hold);
+        process.exit(code);
+      };
     },
     throw() {
       return () => process.nextTick(() => {
