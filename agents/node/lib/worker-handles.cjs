@@ -101,7 +101,9 @@ function createWorkerHandles(behaviour, id, observe) {
   };
 }
 
-// Blocking writes, as Node's process.stdout on a pipe.
+// process.stdout/stderr as a program writes them: on a pipe a write goes
+// out at once while the pipe has room, else it waits in the event loop
+// (a graceful exit writes it first; process.exit() drops it).
 function writeOutput(o) {
   const out = o.stream === 'stdout' ? process.stdout : process.stderr;
   const text = `${o.line}\n`;
