@@ -173,7 +173,13 @@ void oracle__expect_absent(oracle__expect_t *c)
 /* ---------------------------------------------------------------------- */
 /* counts                                                                  */
 
-static void range_text(char *buf, size_t len, const scenario_expect_t *e)
+bool oracle__expect_within(const scenario_expect_t *e, int64_t n)
+{
+  return (e->min < 0 || n >= e->min) && (e->max < 0 || n <= e->max);
+}
+
+void oracle__expect_range_text(char *buf, size_t len,
+                               const scenario_expect_t *e)
 {
   if (e->min == e->max)
     snprintf(buf, len, "%lld", (long long)e->min);
@@ -206,12 +212,12 @@ static void count_for(oracle__expect_t *c, unsigned worker)
     if (++seen == e->max + 1 && e->max >= 0)
       over = ev;
   }
-  if ((e->min < 0 || seen >= e->min) && (e->max < 0 || seen <= e->max))
+  if (oracle__expect_within(e, seen))
     return;
   if (worker != 0)
     snprintf(of, sizeof(of), " of worker %u", worker);
   plural = (e->max == 1 || (e->max < 0 && e->min == 1)) ? "" : "s";
-  range_text(range, sizeof(range), e);
+  oracle__expect_range_text(range, sizeof(range), e);
   if (over != NULL)
     oracle__expect_fail(c, worker, over, "expected %s %s event%s%s, got %lld "
                         "(one too many: %s)", range, name, plural, of,

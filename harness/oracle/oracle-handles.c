@@ -20,23 +20,6 @@ static const char *word_of(const cJSON *item, const char *key)
   return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static void bound_text(char *buf, size_t len, const scenario_expect_t *e)
-{
-  if (e->min == e->max)
-    snprintf(buf, len, "%lld", (long long)e->min);
-  else if (e->max < 0)
-    snprintf(buf, len, "at least %lld", (long long)e->min);
-  else if (e->min < 0)
-    snprintf(buf, len, "at most %lld", (long long)e->max);
-  else
-    snprintf(buf, len, "%lld to %lld", (long long)e->min, (long long)e->max);
-}
-
-static bool within_bounds(const scenario_expect_t *e, int64_t n)
-{
-  return (e->min < 0 || n >= e->min) && (e->max < 0 || n <= e->max);
-}
-
 /* The records the expectation reads: of worker `w`, or of every worker. */
 static const uint32_t *records_of(const oracle__expect_t *c, unsigned w,
                                   size_t *n)
@@ -113,9 +96,9 @@ static void handles_for(oracle__expect_t *c, unsigned w)
     last = ev;
     seen++;
   }
-  if (within_bounds(e, seen))
+  if (oracle__expect_within(e, seen))
     return;
-  bound_text(range, sizeof(range), e);
+  oracle__expect_range_text(range, sizeof(range), e);
   handle_text(what, sizeof(what), e->item, to_primary, w);
   if (last != NULL)
     oracle__expect_fail(c, w, last, "expected %s %s, got %lld (the last: "
@@ -206,9 +189,9 @@ static void lines_for(oracle__expect_t *c, const output_want_t *o,
     last = ev;
     seen++;
   }
-  if (within_bounds(e, seen))
+  if (oracle__expect_within(e, seen))
     return;
-  bound_text(range, sizeof(range), e);
+  oracle__expect_range_text(range, sizeof(range), e);
   output_text(what, sizeof(what), o, pat, w);
   if (last != NULL)
     oracle__expect_fail(c, w, last, "expected %s %s, got %lld (the last: "

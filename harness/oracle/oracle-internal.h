@@ -138,6 +138,12 @@ SCENARIO_EXPECT_MAP(XX)
 void oracle__expect_fail(oracle__expect_t *c, unsigned worker,
                          const trace_event_t *ev, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Whether n lies in the expectation's [min, max] (-1: no bound). */
+bool oracle__expect_within(const scenario_expect_t *e, int64_t n);
+/* The expectation's count as a message says it: "3", "at least 1",
+ * "at most 2", "1 to 4". */
+void oracle__expect_range_text(char *buf, size_t len,
+                               const scenario_expect_t *e);
 /* The run did not exercise what the expectation needs. */
 void oracle__expect_inconclusive(oracle__expect_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -111,18 +111,6 @@ static long requests(oracle__expect_t *c, unsigned w, req_t *out, size_t max)
 
 /* ---------------------------------------------------------------------- */
 
-static void count_text(char *buf, size_t len, const scenario_expect_t *e)
-{
-  if (e->min == e->max)
-    snprintf(buf, len, "%lld", (long long)e->min);
-  else if (e->max < 0)
-    snprintf(buf, len, "at least %lld", (long long)e->min);
-  else if (e->min < 0)
-    snprintf(buf, len, "at most %lld", (long long)e->max);
-  else
-    snprintf(buf, len, "%lld to %lld", (long long)e->min, (long long)e->max);
-}
-
 static void window_text(char *buf, size_t len, const scenario_expect_t *e,
                         unsigned w)
 {
@@ -150,9 +138,9 @@ static void count_for(oracle__expect_t *c, unsigned w, const req_t *r,
       seen++;
       last = &r[k];
     }
-  if ((e->min < 0 || seen >= e->min) && (e->max < 0 || seen <= e->max))
+  if (oracle__expect_within(e, seen))
     return;
-  count_text(range, sizeof(range), e);
+  oracle__expect_range_text(range, sizeof(range), e);
   if (w != 0)
     snprintf(of, sizeof(of), " by worker %u", w);
   window_text(window, sizeof(window), e, w);
