@@ -5,6 +5,7 @@
  * on the same time axis, the load's requests and latency per 100 ms.
  */
 #include "explore-internal.h"
+#include "suite.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -74,30 +75,10 @@ static void add_marks(report_case_t *rc, const trace_t *tr)
 static void add_load(report_case_t *rc, const trace_t *tr, int64_t window)
 {
   explore_measure_t m;
-  report_bucket_t *b;
-  size_t i;
 
   if (explore_measure(tr, window, &m) != 0)
     return;
-  b = m.latency.nbuckets ? calloc(m.latency.nbuckets, sizeof(*b)) : NULL;
-  for (i = 0; b != NULL && i < m.latency.nbuckets; i++) {
-    const load_bucket_t *lb = &m.latency.buckets[i];
-    uint64_t n = (uint64_t)lb->ok + lb->retried;
-    b[i].t_ns = m.latency.start_ns +
-                (uint64_t)i * m.latency.bucket_ms * 1000000u;
-    b[i].ok = lb->ok;
-    b[i].retried = lb->retried;
-    b[i].failed = lb->failed;
-    b[i].p50_us = (uint32_t)load_bucket_percentile(lb->cells, n, lb->max_us,
-                                                   50);
-    b[i].p99_us = (uint32_t)load_bucket_percentile(lb->cells, n, lb->max_us,
-                                                   99);
-    b[i].max_us = lb->max_us;
-  }
-  if (b != NULL)
-    report_load_set(rc, b, m.latency.nbuckets,
-                    (uint64_t)m.latency.bucket_ms * 1000000u);
-  free(b);
+  (void)suite_load_report(rc, &m.latency);
   explore_measure_free(&m);
 }
 

@@ -267,12 +267,41 @@ static char *excerpt(const runner_result_t *r, int64_t around)
   return out;
 }
 
+int suite_load_report(report_case_t *rc, const load_measure_t *m)
+{
+  report_bucket_t *b;
+  size_t i;
+  int rc_set;
+
+  if (m->nbuckets == 0)
+    return 0;
+  b = calloc(m->nbuckets, sizeof(*b));
+  if (b == NULL)
+    return UV_ENOMEM;
+  for (i = 0; i < m->nbuckets; i++) {
+    const load_bucket_t *lb = &m->buckets[i];
+    uint64_t n = (uint64_t)lb->ok + lb->retried;
+    b[i].t_ns = m->start_ns + (uint64_t)i * m->bucket_ms * 1000000u;
+    b[i].ok = lb->ok;
+    b[i].retried = lb->retried;
+    b[i].failed = lb->failed;
+    b[i].p50_us = (uint32_t)load_bucket_percentile(lb->cells, n, lb->max_us,
+                                                   50);
+    b[i].p99_us = (uint32_t)load_bucket_percentile(lb->cells, n, lb->max_us,
+                                                   99);
+    b[i].max_us = lb->max_us;
+  }
+  rc_set = report_load_set(rc, b, m->nbuckets,
+                           (uint64_t)m->bucket_ms * 1000000u);
+  free(b);
+  return rc_set;
+}
+
 /* The load's slices for the page: every latency record of the trace
- * merged (one per load), each slice with its p50 and p99. */
+ * merged (one per load). */
 static void add_load(report_case_t *rc, const trace_t *tr)
 {
   load_measure_t m, one;
-  report_bucket_t *b;
   size_t i;
 
   memset(&m, 0, sizeof(m));
@@ -285,23 +314,7 @@ static void add_load(report_case_t *rc, const trace_t *tr)
       load_measure_merge(&m, &one);
     load_measure_free(&one);
   }
-  b = m.nbuckets ? calloc(m.nbuckets, sizeof(*b)) : NULL;
-  for (i = 0; b != NULL && i < m.nbuckets; i++) {
-    const load_bucket_t *lb = &m.buckets[i];
-    uint64_t n = (uint64_t)lb->ok + lb->retried;
-    b[i].t_ns = m.start_ns + (uint64_t)i * m.bucket_ms * 1000000u;
-    b[i].ok = lb->ok;
-    b[i].retried = lb->retried;
-    b[i].failed = lb->failed;
-    b[i].p50_us = (uint32_t)load_bucket_percentile(lb->cells, n, lb->max_us,
-                                                   50);
-    b[i].p99_us = (uint32_t)load_bucket_percentile(lb->cells, n, lb->max_us,
-                                                   99);
-    b[i].max_us = lb->max_us;
-  }
-  if (b != NULL)
-    report_load_set(rc, b, m.nbuckets, (uint64_t)m.bucket_ms * 1000000u);
-  free(b);
+  (void)suite_load_report(rc, &m);
   load_measure_free(&m);
 }
 

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "load.h"
+#include "report.h"
 #include "runner.h"
 
 /* ---------------------------------------------------------------------- */
@@ -90,6 +92,11 @@ typedef struct {
 int suite_select(const suite_opts_t *opts, suite_selection_t *sel,
                  base_diag_t *diag);
 void suite_selection_free(suite_selection_t *sel);
+
+/* A load's measure (merged latency slices) as the page's load plot of a
+ * case: each slice with its p50 and p99. 0, UV_ENOMEM, or the error of
+ * report_load_set(). Nothing to draw is 0. */
+int suite_load_report(report_case_t *rc, const load_measure_t *m);
 
 /* ---------------------------------------------------------------------- */
 /* Commands (each returns a BASE_EXIT_* code)                              */
