@@ -332,16 +332,25 @@ int runner__step_worker_send(runner_run_t *run, const scenario_step_t *st,
   return fault(run, st, call->worker, msg);
 }
 
+/* The step's `port`, else the cluster's first server's; <= 0 (the step
+ * failed) when no worker listens yet. */
+static int fault_port(runner_run_t *run, const scenario_step_t *st)
+{
+  int port = st->port > 0 ? st->port : runner__cluster_port(run, 0);
+
+  if (port <= 0)
+    runner__fail(run, st, "no port is known yet: no worker listens");
+  return port;
+}
+
 int runner__step_hold(runner_run_t *run, const scenario_step_t *st,
                       const runner__call_t *call)
 {
-  int port = st->port > 0 ? st->port : runner__cluster_port(run, 0);
+  int port = fault_port(run, st);
   cJSON *msg;
 
-  if (port <= 0) {
-    runner__fail(run, st, "no port is known yet: no worker listens");
+  if (port <= 0)
     return RUNNER__STEP_FAILED;
-  }
   msg = fault_msg("hold");
   if (msg != NULL) {
     cJSON_AddNumberToObject(msg, "connections", st->count);
@@ -356,13 +365,11 @@ int runner__step_worker_send_handle(runner_run_t *run,
                                     const scenario_step_t *st,
                                     const runner__call_t *call)
 {
-  int port = st->port > 0 ? st->port : runner__cluster_port(run, 0);
+  int port = fault_port(run, st);
   cJSON *msg;
 
-  if (port <= 0) {
-    runner__fail(run, st, "no port is known yet: no worker listens");
+  if (port <= 0)
     return RUNNER__STEP_FAILED;
-  }
   msg = fault_msg("send-handle");
   if (msg != NULL) {
     cJSON_AddNumberToObject(msg, "port", port);
