@@ -8,31 +8,12 @@
 // listens nowhere. A received server listens on (Node made it listen on the
 // handle: exclusive, so a cluster disconnect does not close it).
 
-const http = require('node:http');
 const net = require('node:net');
 const { handleKind } = require('./handles.cjs');
+const { createServer } = require('./worker-servers.cjs');
 
-function idText(id) {
-  return String(id === null ? 0 : id);
-}
-
-function responder(kind, id) {
-  if (kind === 'http') {
-    const body = `worker ${idText(id)}\n`;
-    return http.createServer((req, res) => {
-      res.writeHead(200, {
-        'Content-Type': 'text/plain',
-        'Content-Length': Buffer.byteLength(body),
-        'X-Worker': idText(id),
-      });
-      res.end(body);
-    });
-  }
-  return net.createServer((socket) => {
-    socket.on('error', () => {});
-    socket.end(`worker ${idText(id)}\n`);
-  });
-}
+// A received socket is served as the worker's own servers serve theirs.
+const responder = (kind, id) => createServer({ kind }, id);
 
 function createWorkerHandles(behaviour, id, observe) {
   let adopter = null;       // serves received sockets; never listens

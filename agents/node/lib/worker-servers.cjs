@@ -102,4 +102,4 @@ function startServers(specs, id, observe, onFirstListening) {
   };
 }
 
-module.exports = { startServers };
+module.exports = { startServers, createServer };
