@@ -337,30 +337,6 @@ static int on_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size,
   return c->rc;
 }
 
-static char *slurp(const char *path, size_t *len, int *rc)
-{
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  long n = 0;
-
-  *rc = f == NULL ? -errno : 0;
-  if (f == NULL)
-    return NULL;
-  if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-      n > 16 * 1024 * 1024 || fseek(f, 0, SEEK_SET) != 0 ||
-      (buf = malloc((size_t)n + 1)) == NULL ||
-      fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    *rc = n > 16 * 1024 * 1024 ? UV_EFBIG : UV_EIO;
-    free(buf);
-    buf = NULL;
-  } else {
-    buf[n] = '\0';
-    *len = (size_t)n;
-  }
-  fclose(f);
-  return buf;
-}
-
 int report_groups_read(const char *path, const char *const *known,
                        report_groups_t *out)
 {
@@ -371,7 +347,7 @@ int report_groups_read(const char *path, const char *const *known,
   char *text;
 
   memset(out, 0, sizeof(*out));
-  text = slurp(path, &len, &rc);
+  text = report__file_read(path, 16 * 1024 * 1024, &len, &rc);
   if (text == NULL)
     return rc;
   memset(&p, 0, sizeof(p));

@@ -44,36 +44,6 @@ void report_expect_free(report_expect_t *e)
   free(e);
 }
 
-static char *read_all(const char *path, int *rc)
-{
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  struct stat st;
-  long n = -1;
-
-  *rc = f == NULL ? -errno : 0;
-  if (f == NULL)
-    return NULL;
-  if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
-    *rc = UV_EISDIR; /* a directory, a fifo: not a file to read whole */
-    fclose(f);
-    return NULL;
-  }
-  if (fseek(f, 0, SEEK_END) == 0)
-    n = ftell(f);
-  if (n < 0 || n > MAX_FILE || fseek(f, 0, SEEK_SET) != 0 ||
-      (buf = malloc((size_t)n + 1)) == NULL ||
-      fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    *rc = n > MAX_FILE ? UV_EFBIG : UV_EIO;
-    free(buf);
-    buf = NULL;
-  } else {
-    buf[n] = '\0';
-  }
-  fclose(f);
-  return buf;
-}
-
 /* One entry of known-failures, checked; NULL and *why on a bad one. */
 static int item_of(const cJSON *j, size_t i, expect_item_t *out, char **why)
 {
@@ -134,7 +104,7 @@ int report_expect_read(const char *path, report_expect_t **out, char **why)
   *why = NULL;
   if (e == NULL)
     return UV_ENOMEM;
-  text = read_all(path, &rc);
+  text = report__file_read(path, MAX_FILE, NULL, &rc);
   if (text != NULL && (root = cJSON_Parse(text)) == NULL) {
     err = cJSON_GetErrorPtr();
     *why = strdup("");

@@ -6,6 +6,8 @@
 #include "report-internal.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,4 +67,36 @@ int report__file_replace(const char *path, const char *data, size_t len)
 out:
   free(tmp);
   return rc;
+}
+
+char *report__file_read(const char *path, size_t max, size_t *len, int *rc)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  struct stat st;
+  long n = -1;
+
+  *rc = f == NULL ? -errno : 0;
+  if (f == NULL)
+    return NULL;
+  if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+    *rc = UV_EISDIR; /* a directory, a fifo: not a file to read whole */
+    fclose(f);
+    return NULL;
+  }
+  if (fseek(f, 0, SEEK_END) == 0)
+    n = ftell(f);
+  if (n < 0 || (size_t)n > max || fseek(f, 0, SEEK_SET) != 0 ||
+      (buf = malloc((size_t)n + 1)) == NULL ||
+      fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    *rc = n >= 0 && (size_t)n > max ? UV_EFBIG : UV_EIO;
+    free(buf);
+    buf = NULL;
+  } else {
+    buf[n] = '\0';
+    if (len != NULL)
+      *len = (size_t)n;
+  }
+  fclose(f);
+  return buf;
 }

@@ -199,6 +199,11 @@ void report__fmt_iso(char *buf, size_t size, int64_t unix_ns);
 /* Replaces path with data atomically: a new file next to it (mode 0666
  * less the umask), then rename(2). On failure path is left as it was. */
 int report__file_replace(const char *path, const char *data, size_t len);
+/* A regular file's whole content, NUL-terminated, malloc'ed (the caller
+ * frees it), its length in *len (may be NULL); NULL with *rc: -errno of
+ * fopen, UV_EISDIR (not a regular file), UV_EFBIG (over `max` bytes) or
+ * UV_EIO. */
+char *report__file_read(const char *path, size_t max, size_t *len, int *rc);
 
 /* report-xml.c */
 /* A writer into memory; report__xml_finish hands back the document. Loads
