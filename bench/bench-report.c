@@ -48,7 +48,8 @@ static const char *const target_order[] = {
 
 static int lower_is_better(const char *unit)
 {
-  return strcmp(unit, "ms") == 0 || strcmp(unit, "kB") == 0;
+  return strcmp(unit, "ms") == 0 || strcmp(unit, "kB") == 0 ||
+         strcmp(unit, "requests") == 0 || strcmp(unit, "s") == 0;
 }
 
 /* builtin and sim, and the same of a baseline build (builtin@base). */
@@ -171,10 +172,13 @@ static void print_row(const figure_t *f, const target_t *t, int first)
   const target_t *floor = find_target((figure_t *)f, "floor");
   char vs_node[32] = "", vs_floor[32] = "";
 
-  if (is_c_target(t->name) && node != NULL)
+  /* A ratio of counts that may be 0 (failed requests) means nothing. */
+  if (is_c_target(t->name) && node != NULL &&
+      !isnan(better(f->unit, median(t), median(node))))
     snprintf(vs_node, sizeof(vs_node), "%.2fx node",
              better(f->unit, median(t), median(node)));
-  if (is_c_target(t->name) && floor != NULL)
+  if (is_c_target(t->name) && floor != NULL &&
+      !isnan(better(f->unit, median(t), median(floor))))
     snprintf(vs_floor, sizeof(vs_floor), "%.0f%% of floor",
              100 * better(f->unit, median(t), median(floor)));
   printf("%-20s %-12s %4u %12s", first ? f->name : "", t->name, t->n,

@@ -6,8 +6,14 @@
 # min/median/max per target and each C figure's ratio to Node and to the
 # floor. Figures are printed, never asserted (docs/performance.md).
 #
-#   bench/run.sh [--quick] [--json FILE] [--baseline OLDBUILDDIR] [BUILDDIR]
+#   bench/run.sh [--quick] [--json FILE] [--baseline OLDBUILDDIR]
+#                [--scenario-target T]... [BUILDDIR]
 #   bench/run.sh --compare OLD.json NEW.json [BUILDDIR]
+#
+# Figures of a cluster under a scenario's workload (the load generator's
+# HTTP, a rolling restart under load) come from bench/scenarios/ run by the
+# harness and timed from their traces, on builtin and node and on every
+# --scenario-target (node-c, c-node, exec:PROGRAM).
 #
 # --baseline runs every C figure a second time with another build's
 # programs, in the same rounds (targets builtin@base, sim@base): the fair
@@ -25,6 +31,7 @@ quick=0
 baseline=
 json=
 compare=()
+scenario_targets=(builtin node)
 build=build
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -32,7 +39,8 @@ while [ $# -gt 0 ]; do
 	--json) json=${2:?--json needs a file}; shift ;;
 	--compare) compare=("${2:?}" "${3:?}"); shift 2 ;;
 	--baseline) baseline=${2:?--baseline needs a build directory}; shift ;;
-	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	--scenario-target) scenario_targets+=("${2:?--scenario-target needs a target}"); shift ;;
+	-h|--help) sed -n '2,26p' "$0"; exit 0 ;;
 	-*) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
 	*) build=$1 ;;
 	esac
@@ -42,6 +50,7 @@ cmdline="bench/run.sh$([ $quick = 1 ] && echo ' --quick')${json:+ --json $json}"
 cmdline+="${baseline:+ --baseline $baseline}"
 bench=$build/bench/bench-cluster
 report=$build/bench/bench-report
+exe=$build/clustersim
 [ -x "$bench" ] && [ -x "$report" ] || {
 	echo "bench/run.sh: run ./setup.sh first ($bench missing)" >&2; exit 1; }
 base_bench=${baseline:+$baseline/bench/bench-cluster}
@@ -55,6 +64,11 @@ node=$(command -v node || true)
 wrk=$(command -v wrk || true)
 nodejs=bench/node/bench-cluster.js
 hz=$(getconf CLK_TCK)
+# The CPUs this script may run on ("0-1", "0,2-3"), one per element.
+allowed_cpus=()
+for r in $(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status | tr ',' ' '); do
+	for c in $(seq "${r%-*}" "${r#*-}"); do allowed_cpus+=("$c"); done
+done
 
 tmp=$(mktemp -d)
 servers=()
@@ -71,11 +85,11 @@ log=$tmp/log
 : >"$samples"
 
 if [ $quick = 1 ]; then
-	rounds=3 http_rounds=1 http_secs=2
+	rounds=3 http_rounds=1 http_secs=2 scenario_rounds=1
 	n_pp=20000 n_pp_node=5000 n_ow=400000 n_ow_node=100000
 	r_fork=8 r_fork_node=2 r_fork8=2 r_fork8_node=1 r_resp=5 r_resp_node=2
 else
-	rounds=5 http_rounds=3 http_secs=5
+	rounds=5 http_rounds=3 http_secs=5 scenario_rounds=3
 	n_pp=50000 n_pp_node=20000 n_ow=1000000 n_ow_node=200000
 	r_fork=20 r_fork_node=5 r_fork8=5 r_fork8_node=2 r_resp=10 r_resp_node=5
 fi
@@ -144,23 +158,31 @@ cluster_ticks() {
 }
 
 # HTTP through 2 workers: TARGET POLICY (rr|none) CONNECTION (keepalive|
-# close). The cluster serves until SIGTERM; wrk is the client. Besides
-# requests/s, requests per CPU-second of the cluster (.cpu): on two cores
-# the client takes one, so the rate also measures wrk; the CPU cost per
-# request does not.
+# close) CPUS (split|shared). The cluster serves until SIGTERM; wrk is the
+# client. split: the cluster (primary and workers) on one CPU, wrk on
+# another, so that each server under test gets the same CPU whatever the
+# client needs against it; shared (.shared): both unpinned, where wrk
+# takes CPU from the cluster and against a fast server is itself the
+# limit. Besides requests/s, requests per CPU-second of the cluster (.cpu).
 http_one() {
-	local target=$1 policy=$2 conn=$3 out=$tmp/serve.out pid port i rps
+	local target=$1 policy=$2 conn=$3 cpus=$4 out=$tmp/serve.out pid port i rps
 	local reqs t0 t1
-	local hdr=() name=http.$policy
+	local hdr=() name=http.$policy pin_server=() pin_client=()
 	[ "$conn" = close ] && hdr=(-H "Connection: close") name=$name.close
+	if [ "$cpus" = split ]; then
+		pin_server=(taskset -c "${allowed_cpus[0]}")
+		pin_client=(taskset -c "${allowed_cpus[1]}")
+	else
+		name=$name.shared
+	fi
 	[ "$target" = node ] && [ -z "$node" ] && return 0
 	: >"$out"
 	if [ "$target" = node ]; then
-		"$node" "$nodejs" serve -n 2 -p "$policy" >"$out" 2>>"$log" &
+		${pin_server[@]+"${pin_server[@]}"} "$node" "$nodejs" serve -n 2 -p "$policy" >"$out" 2>>"$log" &
 	elif [ "$target" = builtin@base ]; then
-		"$base_bench" serve -t builtin -n 2 -p "$policy" >"$out" 2>>"$log" &
+		${pin_server[@]+"${pin_server[@]}"} "$base_bench" serve -t builtin -n 2 -p "$policy" >"$out" 2>>"$log" &
 	else
-		"$bench" serve -t builtin -n 2 -p "$policy" >"$out" 2>>"$log" &
+		${pin_server[@]+"${pin_server[@]}"} "$bench" serve -t builtin -n 2 -p "$policy" >"$out" 2>>"$log" &
 	fi
 	pid=$!
 	servers+=("$pid")
@@ -171,7 +193,7 @@ http_one() {
 	done
 	if [ -n "$port" ]; then
 		t0=$(cluster_ticks "$pid")
-		"$wrk" -t1 -c32 -d"${http_secs}s" --timeout 5s ${hdr[@]+"${hdr[@]}"} \
+		${pin_client[@]+"${pin_client[@]}"} "$wrk" -t1 -c32 -d"${http_secs}s" --timeout 5s ${hdr[@]+"${hdr[@]}"} \
 			"http://127.0.0.1:$port/" >"$tmp/wrk.out" 2>>"$log"
 		t1=$(cluster_ticks "$pid")
 		rps=$(sed -n 's/^Requests\/sec:[[:space:]]*//p' "$tmp/wrk.out")
@@ -190,16 +212,98 @@ http_one() {
 	servers=("${servers[@]/$pid}")
 }
 
+# Figures of a cluster under a scenario's workload, from bench/scenarios/
+# run by the harness on each scenario target, timed from their traces: the
+# same numbers for any target the harness drives (--target builtin and
+# node by default; --scenario-target adds node-c, c-node, exec:...).
+scenario_files=(bench/scenarios/http-rr.yaml bench/scenarios/http-none.yaml
+	bench/scenarios/rolling-restart-2.yaml)
+from_trace() { # TRACE TARGET
+	jq -r -s --arg tg "$2" '
+	(map(select(.type == "trace")) | first) as $head |
+	($head.scenario // "") as $name |
+	(map(select(.type == "load" and .what == "start")) | first | .t) as $l0 |
+	(map(select(.type == "load" and .what == "done")) | first | .t) as $l1 |
+	(map(select(.type == "load" and .what == "totals")) | first) as $tot |
+	(map(select(.type == "action" and .action == "rolling-restart")) | first | .t) as $r0 |
+	(map(select(.type == "policy" and .action == "restart-done")) | first | .t) as $r1 |
+	if $head.outcome != "pass" then empty
+	elif $r0 != null and $r1 != null then
+	  "figure restart.rolling-2 \($tg) ms \(($r1 - $r0) / 1e3 | round / 1e3)",
+	  "figure restart.failed-2 \($tg) requests \($tot.failed // 0)"
+	elif $l0 != null and $l1 != null and $tot != null and $l1 > $l0 then
+	  "figure \($name | sub("^bench-"; "") | sub("-"; ".")).loadgen \($tg) req/s \($tot.ok / (($l1 - $l0) / 1e9) | round)"
+	else empty end' "$1"
+}
+scenario_one() { # TARGET
+	local t=$1 out=$tmp/scen.$1 f
+	rm -rf "$out" && mkdir -p "$out"
+	timeout 300 "$exe" run "${scenario_files[@]}" --target "$t" \
+		--trace-dir "$out" -q >"$out/stdout" 2>"$out/stderr"
+	[ $? = 0 ] || sed "s|^|scenarios on $t: |" "$out/stdout" "$out/stderr" >>"$log"
+	for f in "$out"/*.jsonl; do
+		[ -e "$f" ] && from_trace "$f" "$t" >>"$samples"
+	done
+}
+scenario_round() {
+	local t
+	[ -x "$exe" ] && command -v jq >/dev/null || return 0
+	local order=("${scenario_targets[@]}")
+	# alternate which target goes first, as pair() does
+	[ $((round % 2)) = 0 ] || order=($(printf '%s\n' "${order[@]}" | tac))
+	for t in "${order[@]}"; do
+		case $t in node|node-c|c-node) [ -n "$node" ] || continue ;; esac
+		scenario_one "$t"
+	done
+}
+
+# The harness's own cost: per run of a one-worker scenario, its start (the
+# trace's t0 to the primary agent's hello: supervisor fork, agent exec,
+# control connection) and the whole run's wall time (N runs in one
+# command, divided by N); in a full run also the bundled suite's wall time
+# on builtin with -j2, so that a regression of either shows.
+harness_round() {
+	local out=$tmp/harness n=20 t0 t1 f
+	[ -x "$exe" ] && command -v jq >/dev/null || return 0
+	rm -rf "$out" && mkdir -p "$out"
+	t0=$(date +%s%N)
+	timeout 120 "$exe" run bench/scenarios/harness-one-worker.yaml --repeat $n \
+		--trace-dir "$out" -q >"$out/stdout" 2>"$out/stderr" ||
+		sed 's/^/harness runs: /' "$out/stdout" "$out/stderr" >>"$log"
+	t1=$(date +%s%N)
+	echo "figure harness.run builtin ms $(((t1 - t0) / n / 1000))e-3" >>"$samples"
+	for f in "$out"/*.jsonl; do
+		[ -e "$f" ] && jq -r -s '(map(select(.type == "trace")) | first) as $h |
+			(map(select(.type == "hello" and .role == "primary")) | first) as $p |
+			if $h.outcome == "pass" and $p != null then
+			"figure harness.start builtin ms \(($p.t - $h.t0) / 1e3 | round / 1e3)"
+			else empty end' "$f" >>"$samples"
+	done
+	[ $quick = 0 ] || return 0
+	t0=$(date +%s%N)
+	timeout 600 "$exe" run scenarios/ -j 2 -q >"$out/suite" 2>&1 ||
+		sed 's/^/bundled suite: /' "$out/suite" >>"$log"
+	t1=$(date +%s%N)
+	echo "figure harness.suite-j2 builtin s $(((t1 - t0) / 1000000))e-3" >>"$samples"
+}
+
 http_round() {
-	local p k first second
+	local p k c first second cpu_modes=split
 	[ -n "$wrk" ] || return 0
+	# Splitting needs two CPUs; the unpinned keep-alive runs only in a full
+	# run (--quick keeps under a minute).
+	[ ${#allowed_cpus[@]} -ge 2 ] || cpu_modes=shared
+	[ $quick = 1 ] || [ "$cpu_modes" = shared ] || cpu_modes="split shared"
 	first=builtin second=node
 	[ $((round % 2)) = 1 ] && first=node second=builtin
 	for p in rr none; do
 		for k in keepalive close; do
-			http_one $first $p $k
-			http_one $second $p $k
-			[ -z "$base_bench" ] || http_one builtin@base $p $k
+			for c in $cpu_modes; do
+				[ $c = shared ] && [ $k = close ] && continue
+				http_one $first $p $k $c
+				http_one $second $p $k $c
+				[ -z "$base_bench" ] || http_one builtin@base $p $k $c
+			done
 		done
 	done
 }
@@ -209,6 +313,8 @@ for round in $(seq 0 $((rounds - 1))); do
 	ipc_round
 	start_round
 	[ "$round" -lt "$http_rounds" ] && http_round
+	[ "$round" -lt "$scenario_rounds" ] && scenario_round
+	[ "$round" = 0 ] && harness_round
 done
 
 "$report" ${json:+--json "$json"} <"$samples"

@@ -3,7 +3,9 @@
 # one at a time, and prints their figures, timed from their traces: the
 # harness's wall time and peak RSS for the run, fork of the first worker to
 # every worker online and listening, the round-robin load (requests/s and
-# how many distinct workers served), cluster.disconnect() to the last exit,
+# how many distinct workers served), the rolling restart of every worker
+# under load (where the scenario has one), cluster.disconnect() to the last
+# exit,
 # and the run's verdict. Figures are printed, never asserted
 # (docs/performance.md, "Scale").
 #
@@ -65,6 +67,12 @@ from_trace() { # TRACE N TARGET
 	   "figure scale.rr-requests-\($n) \($tg) req/s \((($rq | length) / ((($rq | map(.t) | max) - $l0) / 1e9)) | round)",
 	   "figure scale.rr-workers-served-\($n) \($tg) workers \($rq | map(select(.outcome == "ok") | .served_by) | unique | length)",
 	   "figure scale.rr-failed-\($n) \($tg) requests \($rq | map(select(.outcome != "ok" and .outcome != "retried")) | length)"
+	 else empty end),
+	(map(select(.type == "action" and .action == "rolling-restart")) | first | .t) as $r0 |
+	(map(select(.type == "policy" and .action == "restart-done")) | first | .t) as $r1 |
+	(if $r0 != null and $r1 != null then
+	   "figure scale.restart-all-\($n) \($tg) ms \(($r1 - $r0) | ms)",
+	   "figure scale.restart-failed-\($n) \($tg) requests \($rq | map(select(.t >= $r0 and .t <= $r1 and .outcome != "ok" and .outcome != "retried")) | length)"
 	 else empty end),
 	(if $d0 != null and ($ex | length) >= $n then "figure scale.disconnect-exit-\($n) \($tg) ms \(($ex[$n - 1].t - $d0) | ms)" else empty end),
 	"figure scale.exited-after-disconnect-\($n) \($tg) workers \($ex | map(select(.ead == true)) | length)"
