@@ -58,13 +58,15 @@ from_trace() { # TRACE N TARGET
 	($ev | map(select(.event == "listening")) | sort_by(.t)) as $ls |
 	(map(select(.type == "load" and .what == "request"))) as $rq |
 	(map(select(.type == "load" and .what == "start")) | first | .t) as $l0 |
+	(map(select(.type == "load" and .what == "done")) | first | .t) as $l1 |
+	($rq | map(select($l1 == null or .t <= $l1))) as $rq1 |
 	(map(select(.type == "action" and .action == "cluster-disconnect"))
 	 | first | .t) as $d0 |
 	($ev | map(select(.event == "exit")) | sort_by(.t)) as $ex |
 	(if ($on | length) >= $n then "figure scale.online-\($n) \($tg) ms \(($on[$n - 1].t - $t0) | ms)" else empty end),
 	(if ($ls | length) >= $n then "figure scale.listening-\($n) \($tg) ms \(($ls[$n - 1].t - $t0) | ms)" else empty end),
 	(if ($rq | length) > 0 then
-	   "figure scale.rr-requests-\($n) \($tg) req/s \((($rq | length) / ((($rq | map(.t) | max) - $l0) / 1e9)) | round)",
+	   "figure scale.rr-requests-\($n) \($tg) req/s \((($rq1 | length) / ((($rq1 | map(.t) | max) - $l0) / 1e9)) | round)",
 	   "figure scale.rr-workers-served-\($n) \($tg) workers \($rq | map(select(.outcome == "ok") | .served_by) | unique | length)",
 	   "figure scale.rr-failed-\($n) \($tg) requests \($rq | map(select(.outcome != "ok" and .outcome != "retried")) | length)"
 	 else empty end),
@@ -74,7 +76,8 @@ from_trace() { # TRACE N TARGET
 	   "figure scale.restart-all-\($n) \($tg) ms \(($r1 - $r0) | ms)",
 	   "figure scale.restart-failed-\($n) \($tg) requests \($rq | map(select(.t >= $r0 and .t <= $r1 and .outcome != "ok" and .outcome != "retried")) | length)"
 	 else empty end),
-	(if $d0 != null and ($ex | length) >= $n then "figure scale.disconnect-exit-\($n) \($tg) ms \(($ex[$n - 1].t - $d0) | ms)" else empty end),
+	($ex | map(select($d0 != null and .t >= $d0))) as $exd |
+	(if ($exd | length) >= $n then "figure scale.disconnect-exit-\($n) \($tg) ms \(($exd[$n - 1].t - $d0) | ms)" else empty end),
 	"figure scale.exited-after-disconnect-\($n) \($tg) workers \($ex | map(select(.ead == true)) | length)"
 	' "$1"
 }
