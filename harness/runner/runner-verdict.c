@@ -278,6 +278,24 @@ static void detail(runner_result_t *r)
   }
 }
 
+/* The harness's cost of this run, in ms: what a reader of one trace (or
+ * bench/run.sh) needs to tell the harness's time from the cluster's. */
+static void harness_cost(const runner_result_t *r, cJSON *meta)
+{
+  cJSON *h = cJSON_AddObjectToObject(meta, "harness");
+  uint64_t now = uv_hrtime();
+
+  if (h == NULL)
+    return;
+  if (r->hello_ns != 0)
+    cJSON_AddNumberToObject(h, "start_ms",
+                            (double)(r->hello_ns - r->started_ns) / 1e6);
+  if (r->agent_exit_ns != 0)
+    cJSON_AddNumberToObject(h, "end_ms",
+                            (double)(now - r->agent_exit_ns) / 1e6);
+  cJSON_AddNumberToObject(h, "run_ms", (double)(now - r->started_ns) / 1e6);
+}
+
 static void write_trace(runner_run_t *run)
 {
   runner_result_t *r = &run->res;
@@ -294,6 +312,7 @@ static void write_trace(runner_run_t *run)
     cJSON_AddNumberToObject(meta, "seed", (double)run->opts.seed);
     cJSON_AddNumberToObject(meta, "attempt", run->opts.attempt);
     cJSON_AddStringToObject(meta, "outcome", runner_outcome_name(r->outcome));
+    harness_cost(r, meta);
     cJSON_Delete(r->trace.meta);
     r->trace.meta = meta;
   }

@@ -310,6 +310,7 @@ static void on_hello(runner_run_t *run, runner__event_t *ev)
   run->res.version = version_of(ev->rec);
   on_record(run, ev);
   run->agent.said_hello = true;
+  run->res.hello_ns = uv_hrtime();
   run->phase = RUNNER__PHASE_SETUP;
   runner__timer_stop(run, RUNNER__TIMER_BOUND);
   if (run->opts.hello != NULL)
@@ -372,6 +373,7 @@ static void on_agent_exit(runner_run_t *run, runner__event_t *ev)
 
   run->agent.exited = true;
   run->agent.status = st;
+  run->res.agent_exit_ns = uv_hrtime();
   rec.rec = exit_record(run, ev);
   if (rec.rec != NULL)
     on_record(run, &rec);
