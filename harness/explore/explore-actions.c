@@ -81,7 +81,12 @@ const explore__action_t explore__actions[] = {
   {"trigger-crash", 1, F,
    "on: {event: %0, worker: any}\nafter: %1\n"
    "do: {crash: {worker: trigger, code: 3}}",
-   {CHOICE("on", trigger_events, 3), MS("after", 0, 300, 0)}},
+   {CHOICE("on", trigger_events, 3), MS("after", 0, 300, 0)}},  /* exit while a process the worker started keeps its channel open: the
+   * primary sees `exit` before `disconnect`, the order Node's own
+   * bookkeeping must survive */
+  {"crash-held", 1, W | F | END | EXPLORE__A_CODE,
+   "crash: {worker: %w, code: %0, hold-channel: %1}",
+   {INT("code", 0, 3, 1), MS("hold-channel", 10, 1000, 10)}},
 };
 
 #undef W

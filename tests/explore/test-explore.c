@@ -81,9 +81,9 @@ static void test_known_schedule(void)
 {
   static const char want[] =
       "load: 1 connection, keep-alive\n"
-      "1. after 68ms: rolling-restart timeout=835ms wait=false\n"
-      "2. after 564ms: disconnect worker=3\n"
-      "3. after 134ms: connect connections=1 hold=916ms\n"
+      "1. after 68ms: kill worker=2 signal=SIGTERM\n"
+      "2. after 564ms: disconnect worker=1\n"
+      "3. after 134ms: rolling-restart timeout=565ms wait=false\n"
       "4. after 13ms: fork count=1\n"
       "settle: 237ms\n";
   explore_gen_opts_t o = gen_opts(4);
