@@ -22,6 +22,8 @@
  *      runner-fault.c    step handlers: faults a worker injects into
  *                        itself, held until its control connection is up
  *      runner-loadgen.c  step handlers: the load generator
+ *      runner-sample.c   step handlers: what the harness measures of the
+ *                        run's processes itself (memory)
  *   4  runner-cluster.c  what the records say: workers, counts, ports
  *      runner-control.c  the control socket: connections, hellos, commands
  *                        and their replies

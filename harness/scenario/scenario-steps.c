@@ -487,6 +487,16 @@ static const scenario__step_def_t step_status = {
                                           AT(worker)})),
   .together = true};
 
+/* Read by the harness from /proc, so it asks nothing of the agents and is
+ * the same on every target. */
+static const scenario__step_def_t step_memory = {
+  .value = SCENARIO__ONEOF("nothing or a mapping", T(null),
+                           SCENARIO__MAP("a memory sample",
+                                         {"worker", T(wref_wait), 0, "any",
+                                          AT(worker)},
+                                         {"primary", T(bool), 0, "false",
+                                          AT(primary)}))};
+
 /* setupPrimary() settings that mean the same on every target (no `exec`:
  * the target's own worker program runs) */
 static const scenario__step_def_t step_setup = {

@@ -117,6 +117,10 @@ typedef struct {
   XX(STATUS, status, "status", ROUTINE,                                       \
      "asks the primary for `cluster.workers` and each worker's flags "        \
      "(`worker`: one, default every worker forked), recorded in the trace")   \
+  XX(MEMORY, memory, "memory", ROUTINE,                                       \
+     "the harness reads `Rss` and `Pss` of each worker alive (`worker`: "     \
+     "one), and with `primary` of the primary, from /proc/PID/smaps_rollup: " \
+     "a `sample` record per process in the trace (below)")                    \
   XX(SETUP, setup, "setup", ROUTINE,                                          \
      "`cluster.setupPrimary(settings)` again: cumulative, as Node's; `env` "  \
      "is added to later forks' environment")                                  \
@@ -214,6 +218,7 @@ struct scenario_step_s {
   int port;                    /* hold/connect port (0: the cluster's) */
   bool wait_done;              /* rolling-restart/load: wait until done */
   bool probe;                  /* sample the flags right after the call */
+  bool primary;                /* memory: the primary's process too */
   bool tolerate_gone;          /* a worker already gone is not a failure */
   cJSON *message;              /* send, worker-send */
   cJSON *env;                  /* fork: env object or NULL */

@@ -85,6 +85,8 @@ static const struct {
   {"action", TRACE_SRC_HARNESS, "action", ""},
   {"process", TRACE_SRC_HARNESS, "what", ""},
   {"load", TRACE_SRC_LOAD, "what", ""},
+  /* what the harness measured of a process: "memory" */
+  {"sample", TRACE_SRC_SAMPLE, "what", ""},
 };
 
 static void classify(trace_event_t *e, const cJSON *json)
@@ -109,7 +111,8 @@ static void classify(trace_event_t *e, const cJSON *json)
   v = cJSON_GetObjectItemCaseSensitive(json, "emitter");
   e->cluster_emitter = e->src == TRACE_SRC_AGENT && cJSON_IsString(v) &&
                        strcmp(v->valuestring, "cluster") == 0;
-  if (e->src != TRACE_SRC_LOAD)
+  /* a measure is never an event, whatever its name */
+  if (e->src != TRACE_SRC_LOAD && e->src != TRACE_SRC_SAMPLE)
     e->ev = trace_ev_from_name(e->name);
   /* harness actions share names with events (fork, disconnect...): they
    * are not the events themselves */

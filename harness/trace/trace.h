@@ -108,6 +108,7 @@ typedef enum {
   TRACE_SRC_WORKER,      /* a worker's observation (control socket) */
   TRACE_SRC_HARNESS,     /* something the harness did or saw */
   TRACE_SRC_LOAD,        /* the load generator */
+  TRACE_SRC_SAMPLE,      /* a measure the harness took of a process */
   TRACE_SRC_LOG,         /* agent output, log lines */
   TRACE_SRC_COUNT
 } trace_src_t;
@@ -148,7 +149,7 @@ void trace_init(trace_t *tr, uint64_t t0);
 void trace_free(trace_t *tr);
 /* Appends a record. Takes ownership of `json` (also on failure). The
  * record must have "t"; "type" decides the source: event, policy, observe,
- * action, load, log, process. */
+ * action, load, sample, log, process. */
 int trace_add(trace_t *tr, cJSON *json);
 /* Orders the trace by time (stable: arrival order breaks ties) and numbers
  * the events. Idempotent. */

@@ -94,6 +94,13 @@ static const diff_case_t cases[] = {
     "    B #5 exit worker ead=true connected=false dead=true member=false "
     "state=dead code=0 signal=null", NULL}},
 
+  {"the harness's samples are not compared",
+   COMPLETE START(1, 100, 4000) END(1, 100),
+   COMPLETE START(1, 100, 4000)
+   "{\"type\":\"sample\",\"what\":\"memory\",\"t\":40,\"worker\":1,"
+   "\"pid\":100,\"rss_kb\":2460,\"pss_kb\":557}\n"
+   END(1, 100), 0, {NULL}},
+
   {"exitedAfterDisconnect inverted at exit",
    COMPLETE START(1, 100, 4000) END(1, 100),
    COMPLETE START(1, 100, 4000)
