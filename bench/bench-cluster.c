@@ -8,7 +8,7 @@
  *
  * Primary modes (figures named as in bench.h):
  *   fork         N workers at once, RUNS times: start.fork-online (N = 1)
- *                or start.online-N, and mem.rss / mem.pss per worker
+ *                or start.online-N
  *   respawn      RUNS times SIGKILL -> exit -> fork -> online
  *   pingpong     N round trips of {"n":i} / {"echo":{"n":i}}
  *   oneway-up    the worker sends N messages, BATCH per loop turn
@@ -108,38 +108,6 @@ static void bench_send(sim_worker_t *w, const char *key, double v,
   cJSON_Delete(m);
 }
 
-/* Rss and Pss of a worker from /proc, in kB; 0 when unreadable. */
-static void bench_memory(int pid, double *rss, double *pss)
-{
-  char path[64], line[256];
-  FILE *f;
-
-  *rss = *pss = 0;
-  snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
-  f = fopen(path, "r");
-  if (f == NULL)
-    return;
-  while (fgets(line, sizeof(line), f) != NULL) {
-    if (strncmp(line, "Rss:", 4) == 0)
-      *rss = strtod(line + 4, NULL);
-    else if (strncmp(line, "Pss:", 4) == 0)
-      *pss = strtod(line + 4, NULL);
-  }
-  fclose(f);
-}
-
-static void bench_memory_one(sim_worker_t *w, void *arg)
-{
-  double rss, pss;
-
-  (void)arg;
-  bench_memory(sim_worker_pid(w), &rss, &pss);
-  if (rss > 0) {
-    bench_figure("mem.rss", B.target, "kB", rss);
-    bench_figure("mem.pss", B.target, "kB", pss);
-  }
-}
-
 /* ---------------------------------------------------------------------- */
 /* fork and respawn                                                        */
 
@@ -167,10 +135,6 @@ static void fork_on_event(const sim_event_t *ev)
       snprintf(name, sizeof(name), "start.online-%u", B.n);
       bench_figure(name, B.target, "ms", (now - B.run_start) * 1e3);
     }
-    /* Sampled in the last run only (a worker's memory does not change
-     * from one run to the next), and not for thousands of workers. */
-    if (B.run + 1 == B.runs && B.n <= 64)
-      sim_cluster_foreach(&B.cluster, bench_memory_one, NULL);
     (void)sim_cluster_disconnect(&B.cluster, NULL, NULL);
   } else if (ev->type == SIM_EV_EXIT && ++B.exited == B.n) {
     /* Membership empties at disconnect(), before the exits: count exits

@@ -11,9 +11,10 @@
 #   bench/run.sh --compare OLD.json NEW.json [BUILDDIR]
 #
 # Figures of a cluster under a scenario's workload (the load generator's
-# HTTP, a rolling restart under load) come from bench/scenarios/ run by the
-# harness and timed from their traces, on builtin and node and on every
-# --scenario-target (node-c, c-node, exec:PROGRAM).
+# HTTP, a rolling restart under load, memory per worker and of the
+# primary) come from bench/scenarios/ run by the harness and timed from
+# their traces, on builtin and node and on every --scenario-target
+# (node-c, c-node, exec:PROGRAM).
 #
 # --baseline runs every C figure a second time with another build's
 # programs, in the same rounds (targets builtin@base, sim@base): the fair
@@ -217,7 +218,7 @@ http_one() {
 # same numbers for any target the harness drives (--target builtin and
 # node by default; --scenario-target adds node-c, c-node, exec:...).
 scenario_files=(bench/scenarios/http-rr.yaml bench/scenarios/http-none.yaml
-	bench/scenarios/rolling-restart-2.yaml)
+	bench/scenarios/rolling-restart-2.yaml bench/scenarios/memory-8.yaml)
 from_trace() { # TRACE TARGET
 	jq -r -s --arg tg "$2" '
 	(map(select(.type == "trace")) | first) as $head |
@@ -227,7 +228,13 @@ from_trace() { # TRACE TARGET
 	(map(select(.type == "load" and .what == "totals")) | first) as $tot |
 	(map(select(.type == "action" and .action == "rolling-restart")) | first | .t) as $r0 |
 	(map(select(.type == "policy" and .action == "restart-done")) | first | .t) as $r1 |
+	[.[] | select(.type == "sample" and .what == "memory" and .rss_kb != null)] as $mem |
 	if $head.outcome != "pass" then empty
+	elif ($mem | length) > 0 then
+	  ($mem[] | select(.worker != null) |
+	   "figure mem.rss \($tg) kB \(.rss_kb)", "figure mem.pss \($tg) kB \(.pss_kb)"),
+	  ($mem[] | select(.primary == true) |
+	   "figure mem.primary.rss \($tg) kB \(.rss_kb)", "figure mem.primary.pss \($tg) kB \(.pss_kb)")
 	elif $r0 != null and $r1 != null then
 	  "figure restart.rolling-2 \($tg) ms \(($r1 - $r0) / 1e3 | round / 1e3)",
 	  "figure restart.failed-2 \($tg) requests \($tot.failed // 0)"

@@ -72,17 +72,6 @@ if (opt.x) {
   cluster.setupPrimary({ exec: 'worker' });
 }
 
-// Rss and Pss of a worker from /proc, in kB.
-function memory(pid) {
-  try {
-    const text = require('node:fs').readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    const kb = (k) => Number((text.match(new RegExp(`^${k}:\\s+(\\d+)`, 'm')) || [])[1] || 0);
-    return [kb('Rss'), kb('Pss')];
-  } catch (e) {
-    return [0, 0];
-  }
-}
-
 function forkMode() {
   let run = 0;
   let exited = 0;
@@ -96,15 +85,6 @@ function forkMode() {
         if (n === 1) figure('start.fork-online', 'ms', now() - t);
         if (++online < n) return;
         if (n > 1) figure(`start.online-${n}`, 'ms', now() - start);
-        if (run + 1 === runs) {
-          for (const x of Object.values(cluster.workers)) {
-            const [rss, pss] = memory(x.process.pid);
-            if (rss > 0) {
-              figure('mem.rss', 'kB', rss);
-              figure('mem.pss', 'kB', pss);
-            }
-          }
-        }
         cluster.disconnect(() => {});
       });
     }
