@@ -266,7 +266,8 @@ scenario_round() {
 
 # The harness's own cost, from the `harness` object every trace's header
 # carries: the run's start to the primary agent's hello (supervisor fork,
-# agent exec, control connection) and the agent's exit to the verdict;
+# agent exec, control connection) and the last process of the run reaped
+# to the verdict (closing, the checks);
 # and the wall time per run of a one-worker scenario (N runs in one
 # command, divided by N). In a full run, the same from every scenario of
 # the bundled suite, and the suite's wall time on builtin with -j2, so a

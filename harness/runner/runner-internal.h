@@ -654,6 +654,8 @@ void runner__steps_free(runner_run_t *run);
 /* The outcome of a run whose processes are all gone and whose handles are
  * all closed: the oracle, the expectations, hygiene, the trace file. */
 void runner__verdict(runner_run_t *run);
+/* Whether a TCP socket on this machine listens on `port` (IPv4 or IPv6). */
+bool runner__port_listening(int port);
 
 /* ====================================================================== */
 /* Level 1: runner.c                                                      */

@@ -402,6 +402,7 @@ static void on_agent_exit(runner_run_t *run, runner__event_t *ev)
 static void on_super_done(runner_run_t *run, runner__event_t *ev)
 {
   run->agent.sup_done = true;
+  run->res.gone_ns = uv_hrtime();
   if (!run->report.killed)
     run->res.leftovers = (unsigned)ev->status;
   if (ev->failed)

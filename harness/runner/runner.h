@@ -115,9 +115,10 @@ typedef struct {
   uint64_t started_ns, ended_ns;
   /* The harness's own cost, as uv_hrtime() stamps (0: did not happen):
    * the primary agent's hello dispatched (started_ns to it: supervisor
-   * fork, agent exec, control connection) and its exit seen (from it to
-   * the verdict: drain, reaping, closing, the checks). */
-  uint64_t hello_ns, agent_exit_ns;
+   * fork, agent exec, control connection), its exit seen, and the last
+   * process of the run reaped (from the exit to it: the cluster's own
+   * stragglers; from it to the verdict: closing, the checks). */
+  uint64_t hello_ns, agent_exit_ns, gone_ns;
   unsigned leftovers;      /* processes still alive at the end */
   char *log;               /* the agent's stdout/stderr (tail) */
   /* What the harness corrected and the reader should know, one line each

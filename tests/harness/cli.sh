@@ -156,7 +156,7 @@ head -1 "$trace" | grep -q '"type":"trace"' || fail "the trace has no header"
 grep -q '"i":0' "$trace" || fail "trace records carry no index"
 # the harness's own cost of the run, in the header: start and end measured
 head -1 "$trace" |
-	grep -q '"harness":{"start_ms":[0-9.e-]*,"end_ms":[0-9.e-]*,"run_ms":[0-9.e-]*}' ||
+	grep -q '"harness":{"start_ms":[0-9.e-]*,"drain_ms":[0-9.e-]*,"end_ms":[0-9.e-]*,"run_ms":[0-9.e-]*}' ||
 	fail "the trace header has no harness cost: $(head -c 400 "$trace")"
 # the recorded trace checked again gives the same verdict
 expect 1 "$exe" check --trace "$trace" "$runs/fails.yaml"
