@@ -24,7 +24,7 @@
 static int diag_scan(const void *buf, size_t len, int port)
 {
   const struct nlmsghdr *h = buf;
-  int rem = (int)len;
+  unsigned int rem = (unsigned int)len;
 
   for (; NLMSG_OK(h, rem); h = NLMSG_NEXT(h, rem)) {
     if (h->nlmsg_type == NLMSG_DONE)
