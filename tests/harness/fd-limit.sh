@@ -45,8 +45,10 @@ else
 	fails=$((fails + 1))
 fi
 
-prlimit --nofile=128:128 "$exe" run "$runs/many-workers.yaml" \
-	>"$TMPDIR/low.out" 2>"$TMPDIR/low.err"
+# the run cannot hold its workers and fails at its first deadline,
+# shortened here: what matters is the warning before it and the exit code
+prlimit --nofile=128:128 "$exe" run --time-scale 0.2 \
+	"$runs/many-workers.yaml" >"$TMPDIR/low.out" 2>"$TMPDIR/low.err"
 rc=$?
 if grep -q "warning: the descriptor limit is 128 (hard limit 128) and 150 workers" \
 	"$TMPDIR/low.err" && [ $rc != 0 ] && [ $rc -lt 64 ]; then

@@ -7,8 +7,9 @@
 # system-out and the trace. Correct clocks (builtin) are left alone.
 # usage: clock.sh CLUSTERSIM SOURCE_ROOT NODE
 # CLUSTERSIM_CLOCK_SHARD=I/N runs the I-th of N slices of the suite only
-# (./test.sh sets it in its sanitizer pass, where the whole suite on Node
-# would cost minutes for the same C of the harness).
+# (./test.sh sets it: half the suite, a quarter in its sanitizer pass; the
+# correction is the same C of the harness whatever the scenario, and the
+# whole suite on Node would cost minutes).
 # Exit: 0 pass, 1 fail, 77 skip (no node), 99 hard error.
 set -u
 exe=$1
