@@ -6,10 +6,10 @@
 # suite on a correct cluster, and say so in the terminal, the JUnit
 # system-out and the trace. Correct clocks (builtin) are left alone.
 # usage: clock.sh CLUSTERSIM SOURCE_ROOT NODE
-# CLUSTERSIM_CLOCK_SHARD=I/N runs the I-th of N slices of the suite only
-# (./test.sh sets it: half the suite, a quarter in its sanitizer pass; the
+# CLUSTERSIM_CLOCK_SHARD=I/N runs the I-th of N slices of the suite only.
+# ./test.sh sets it (a quarter, an eighth in its sanitizer pass): the
 # correction is the same C of the harness whatever the scenario, and the
-# whole suite on Node would cost minutes).
+# whole suite on Node would cost minutes.
 # Exit: 0 pass, 1 fail, 77 skip (no node), 99 hard error.
 set -u
 exe=$1
