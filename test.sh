@@ -24,19 +24,20 @@ passed=0 failed=0 skipped=0
 failures=()
 for v in "${variants[@]}"; do
 	suite=()
-	unset CLUSTERSIM_CLOCK_SHARD CLUSTERSIM_SUITE_SHARD_NODE_C \
-		CLUSTERSIM_SUITE_SHARD_C_NODE
 	# the harness's clock correction: the same C code whatever the
 	# scenario, so a slice of the suite on Node with foreign clocks
 	export CLUSTERSIM_CLOCK_SHARD=1/4
+	# the mixed clusters run the C of the builtin target, which runs the
+	# whole suite in both passes: each takes one half of the suite here
+	# and the other half in the sanitizer pass
+	export CLUSTERSIM_SUITE_SHARD_NODE_C=1/2
+	export CLUSTERSIM_SUITE_SHARD_C_NODE=2/2
 	if [ "$v" = sanitize ]; then
 		builddir=build-asan
 		./setup.sh --sanitize || exit 1
 		export CLUSTERSIM_CLOCK_SHARD=1/8
-		# the mixed clusters run the C of the builtin target, which runs
-		# the whole suite here: each of them takes one half of it
-		export CLUSTERSIM_SUITE_SHARD_NODE_C=1/2
-		export CLUSTERSIM_SUITE_SHARD_C_NODE=2/2
+		export CLUSTERSIM_SUITE_SHARD_NODE_C=2/2
+		export CLUSTERSIM_SUITE_SHARD_C_NODE=1/2
 		# the scenario suite on real Node runs no C of the cluster, and
 		# the plain-only tests none that the rest does not run
 		suite=(--no-suite node-only --no-suite plain-only)
