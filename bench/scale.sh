@@ -101,8 +101,10 @@ for s in "${scenarios[@]}"; do
 		[ -n "$rss" ] && echo "figure scale.harness-rss-$n $t MB $((rss / 1024))" >>"$figures"
 		trace=$(ls "$out"/*.jsonl 2>/dev/null | head -1)
 		[ -n "$trace" ] && from_trace "$trace" "$n" "$t" >>"$figures"
-		grep -h -i -E 'skip|warning|error' "$out/stdout" "$out/stderr" |
-			grep -v '^clustersim: [0-9]* pass' | head -3 |
+		# why, when a run did not pass: its verdict's first lines
+		grep -h -i -E 'skip|warning|error|^ *(fail|timeout|inconclusive) ' \
+			"$out/stdout" "$out/stderr" |
+			grep -v '^clustersim: [0-9]* pass' | head -3 | cut -c1-400 |
 			sed "s|^|# $t scale-$n: |" >>"$figures"
 	done
 done
