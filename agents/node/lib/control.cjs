@@ -21,26 +21,32 @@ function encode(obj, t = now()) {
 }
 
 // Calls onLine(text) for every complete line and onOverflow() once for every
-// line longer than MAX_LINE. Blank lines carry nothing and are dropped.
+// line longer than MAX_LINE. Blank lines carry nothing and are dropped. Only
+// the new text is searched for a newline, never the part of a line already
+// buffered, so a long line costs its length once, not once per chunk; the
+// rest of an overlong line is dropped as it comes.
 function lineSplitter(onLine, onOverflow) {
   const decoder = new StringDecoder('utf8');
   let buf = '';
   let skipping = false;
   return (chunk) => {
-    buf += decoder.write(chunk);
+    let text = decoder.write(chunk);
     let nl;
-    while ((nl = buf.indexOf('\n')) !== -1) {
-      const line = buf.slice(0, nl).replace(/\r$/, '');
-      buf = buf.slice(nl + 1);
+    while ((nl = text.indexOf('\n')) !== -1) {
+      const line = (buf + text.slice(0, nl)).replace(/\r$/, '');
+      buf = '';
+      text = text.slice(nl + 1);
       if (skipping) {
         skipping = false;
         continue;
       }
       if (line.trim() !== '') onLine(line);
     }
+    if (skipping) return;
+    buf += text;
     if (buf.length > MAX_LINE) {
       buf = '';
-      if (!skipping) onOverflow();
+      onOverflow();
       skipping = true;
     }
   };
